@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * Installs the system tools the test suite runs for real (restic, shellcheck, busybox, jq,
+ * rclone, dash) from Debian when any is missing. Runs as `npm test`'s pretest step, so a
+ * fresh machine needs no manual setup. Needs root (or sudo) and apt-get; anything else is
+ * reported with the exact command to run by hand.
+ */
+'use strict';
+const { spawnSync } = require('child_process');
+
+// command on PATH -> Debian package that provides it
+const TOOLS = {
+  restic: 'restic',
+  shellcheck: 'shellcheck',
+  busybox: 'busybox',
+  jq: 'jq',
+  rclone: 'rclone',
+  dash: 'dash',
+  unshare: 'util-linux',
+};
+
+function onPath(cmd) {
+  return spawnSync('sh', ['-c', `command -v ${cmd}`], { stdio: 'ignore' }).status === 0;
+}
+
+const missing = Object.keys(TOOLS).filter((cmd) => !onPath(cmd));
+if (missing.length === 0) {
+  process.exit(0);
+}
+
+const packages = [...new Set(missing.map((cmd) => TOOLS[cmd]))];
+console.log(`ensure-system-tools: missing ${missing.join(', ')}; installing Debian packages: ${packages.join(' ')}`);
+
+const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+const prefix = isRoot ? [] : onPath('sudo') ? ['sudo'] : null;
+if (prefix === null || !onPath('apt-get')) {
+  console.error(
+    `ensure-system-tools: cannot install automatically (needs apt-get and root). Run:\n` +
+      `  sudo apt-get update && sudo apt-get install -y ${packages.join(' ')}`,
+  );
+  process.exit(1);
+}
+
+function run(args) {
+  const [cmd, ...rest] = [...prefix, ...args];
+  const result = spawnSync(cmd, rest, {
+    stdio: 'inherit',
+    env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+  });
+  if (result.status !== 0) {
+    console.error(`ensure-system-tools: '${args.join(' ')}' failed with exit code ${result.status}`);
+    process.exit(1);
+  }
+}
+
+run(['apt-get', 'update', '-qq']);
+run(['apt-get', 'install', '-y', '-qq', '--no-install-recommends', ...packages]);
+
+const stillMissing = Object.keys(TOOLS).filter((cmd) => !onPath(cmd));
+if (stillMissing.length > 0) {
+  console.error(`ensure-system-tools: still missing after install: ${stillMissing.join(', ')}`);
+  process.exit(1);
+}

@@ -1,0 +1,34 @@
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** The agent's state folder in the sidecar: a small writable named volume. */
+export const AGENT_STATE_DIR = '/backup/agent';
+/** Where the agent script is uploaded. */
+export const AGENT_SCRIPT_PATH = `${AGENT_STATE_DIR}/bin/backup-agent`;
+/** Where uploaded secrets go. */
+export const AGENT_SECRETS_DIR = `${AGENT_STATE_DIR}/secrets`;
+/** Where each protected volume is mounted, read-only: `/backup/sources/<volume>`. */
+export const SOURCE_ROOT = '/backup/sources';
+
+/**
+ * The script ships in the npm package next to the compiled code. The same relative path
+ * reaches it from `src/agent` (tests, ts-node) and from `lib/agent` (the published package).
+ */
+const SCRIPT_FILE = path.join(__dirname, '..', '..', 'src', 'agent', 'backup-agent.sh');
+
+let cached: string | undefined;
+
+/** The agent script, exactly as in the package. */
+export function agentScript(): string {
+  cached ??= fs.readFileSync(SCRIPT_FILE, 'utf8');
+  return cached;
+}
+
+/**
+ * Escapes text so that Terraform reads it literally. Terraform interpolates `${...}` and
+ * runs `%{...}` directives in every string of the JSON configuration, file content included;
+ * `$${` and `%%{` are its escapes for the literal sequences.
+ */
+export function terraformEscape(text: string): string {
+  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+}

@@ -1,0 +1,66 @@
+import { AGENT_SECRETS_DIR, AGENT_STATE_DIR } from './agent-asset';
+import type { StorageTargetConfig } from '../targets/storage-target';
+
+/** Everything the agent is told, decided at synth time. */
+export interface AgentSettings {
+  readonly host: string;
+  readonly sources: string[];
+  readonly tags: string[];
+  readonly schedule: string;
+  readonly maxAgeSeconds: number;
+  readonly networkTimeoutSeconds: number;
+  readonly timeZone: string;
+  readonly retention: string[];
+  readonly targets: StorageTargetConfig[];
+}
+
+/** A file the sidecar needs, uploaded by Terraform. */
+export interface SecretUpload {
+  readonly file: string;
+  readonly value: string;
+}
+
+/** The default repository password file in the sidecar. */
+export const PASSWORD_FILE = `${AGENT_SECRETS_DIR}/repository-password`;
+
+/** Renders the agent's environment (docs/agent-contract.md) as Docker `KEY=value` entries. */
+export function agentEnvironment(settings: AgentSettings): string[] {
+  const env: Array<[string, string]> = [
+    ['BACKUP_HOST', settings.host],
+    ['BACKUP_SOURCES', settings.sources.join(' ')],
+    ['BACKUP_TAGS', settings.tags.join(' ')],
+    ['BACKUP_SCHEDULE', settings.schedule],
+    ['BACKUP_MAX_AGE_SECONDS', String(settings.maxAgeSeconds)],
+    ['BACKUP_NETWORK_TIMEOUT_SECONDS', String(settings.networkTimeoutSeconds)],
+    ['BACKUP_RETENTION', settings.retention.join(' ')],
+    ['BACKUP_STATE_DIR', AGENT_STATE_DIR],
+    ['BACKUP_RESTORE_DIR', '/tmp/restore'],
+    ['RESTIC_PASSWORD_FILE', PASSWORD_FILE],
+    ['RESTIC_CACHE_DIR', `${AGENT_STATE_DIR}/cache`],
+    ['TMPDIR', '/tmp'],
+    ['TZ', settings.timeZone],
+    ['BACKUP_TARGET_COUNT', String(settings.targets.length)],
+  ];
+  settings.targets.forEach((target, i) => {
+    const prefix = `BACKUP_TARGET_${i + 1}`;
+    env.push([`${prefix}_NAME`, target.name], [`${prefix}_REPOSITORY`, target.repository]);
+    for (const [name, value] of Object.entries(target.environment ?? {})) {
+      env.push([`${prefix}_ENV_${name}`, value]);
+    }
+    for (const secret of target.secrets ?? []) {
+      env.push([`${prefix}_ENV_${secret.variable}_FILE`, targetSecretFile(i + 1, secret.variable)]);
+    }
+  });
+  return env.map(([k, v]) => `${k}=${v}`);
+}
+
+/** The files that carry each target's secrets. */
+export function targetSecretUploads(targets: StorageTargetConfig[]): SecretUpload[] {
+  return targets.flatMap((target, i) =>
+    (target.secrets ?? []).map((secret) => ({ file: targetSecretFile(i + 1, secret.variable), value: secret.value })),
+  );
+}
+
+function targetSecretFile(index: number, variable: string): string {
+  return `${AGENT_SECRETS_DIR}/target-${index}-${variable.toLowerCase().replace(/_/g, '-')}`;
+}

@@ -1,0 +1,244 @@
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Construct } from 'constructs';
+import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
+import { PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
+import * as errors from './errors';
+import { Retention } from './policy/retention';
+import { Schedule } from './policy/schedule';
+import { RepositoryPassword } from './repository-password';
+import { Site } from './targets/site';
+import { IStorageTarget, StorageTargetConfig } from './targets/storage-target';
+import { checkName } from './validation';
+
+/**
+ * The restic image the sidecar runs by default: the official image, pinned by its multi-arch
+ * manifest-list digest so a re-pushed tag cannot change what runs the backups.
+ */
+export const DEFAULT_AGENT_IMAGE =
+  'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
+
+/** Where Docker keeps named volumes on the host (the default data root). */
+export const DOCKER_VOLUMES_ROOT = '/var/lib/docker/volumes';
+
+/** One named Docker volume the sidecar backs up. */
+export interface BackupSource {
+  /** The Docker volume's name; mounted read-only at `/backup/sources/<volumeName>`. */
+  readonly volumeName: string;
+}
+
+/** How the backup of one container behaves. Shared by `ProtectedContainer.backup`. */
+export interface BackupOptions {
+  /** Where the backups go: one restic repository per target, all written in every cycle. */
+  readonly targets: IStorageTarget[];
+  /**
+   * When the cycle runs.
+   * @default Schedule.daily({ hour: 2 })
+   */
+  readonly schedule?: Schedule;
+  /**
+   * Which snapshots to keep.
+   * @default Retention.standard() (7 daily, 4 weekly, 12 monthly)
+   */
+  readonly retention?: Retention;
+  /**
+   * The restic repository password.
+   * @default RepositoryPassword.fromVariable(stack) - the sensitive variable `restic_password`
+   */
+  readonly password?: RepositoryPassword;
+  /**
+   * The sidecar image: restic with a POSIX shell and jq, pinned by digest. Override it to use
+   * a registry mirror or a newer restic.
+   * @default DEFAULT_AGENT_IMAGE (restic/restic:0.17.3 pinned by digest)
+   */
+  readonly image?: string;
+  /**
+   * The sidecar turns unhealthy when the last successful cycle is older than this.
+   * @default - twice the schedule's longest gap between runs
+   */
+  readonly healthMaxAgeSeconds?: number;
+  /**
+   * Upper bound for one restic call against one target; a dead endpoint fails the target
+   * instead of hanging the cycle.
+   * @default 21600 (6 hours)
+   */
+  readonly networkTimeoutSeconds?: number;
+  /**
+   * Time zone in which the schedule is read (an IANA name, e.g. "Europe/Berlin").
+   * @default "UTC"
+   */
+  readonly timeZone?: string;
+  /**
+   * Extra tags on every snapshot.
+   * @default - the tags `cdktf-container-backup` and the container name
+   */
+  readonly tags?: string[];
+}
+
+/** Properties of a `BackupSidecar`. */
+export interface BackupSidecarProps extends BackupOptions {
+  /** The protected container's name: the restic `--host`, and the sidecar's name prefix. */
+  readonly containerName: string;
+  /** The named volumes to back up. */
+  readonly sources: BackupSource[];
+  /**
+   * Where the protected container runs.
+   * @default Site.dockerHost()
+   */
+  readonly site?: Site;
+}
+
+/**
+ * The restic sidecar beside one protected container: mounts its volumes read-only, gets the
+ * backup agent uploaded from this package, runs `backup-agent daemon`, and reports health
+ * through a Docker healthcheck that reads the agent's status file.
+ *
+ * Hardened by default: every capability dropped but DAC_READ_SEARCH (to read files owned by
+ * other users, e.g. a database's 0700 data folder), `no-new-privileges`, a read-only root with
+ * a tmpfs for scratch, no Docker socket.
+ *
+ * @example
+ * new BackupSidecar(stack, 'db-backup', {
+ *   containerName: 'db',
+ *   sources: [{ volumeName: 'pgdata' }],
+ *   targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })],
+ * });
+ */
+export class BackupSidecar extends Construct {
+  /** The sidecar container. */
+  public readonly container: Container;
+  /** The named volume that holds the agent, its secrets, status, cache and logs. */
+  public readonly stateVolume: Volume;
+  /** The bound targets, in order (`BACKUP_TARGET_1` first). */
+  public readonly targets: StorageTargetConfig[];
+  /** When the cycle runs. */
+  public readonly schedule: Schedule;
+  /** Which snapshots are kept. */
+  public readonly retention: Retention;
+  /** Where the protected container runs. */
+  public readonly site: Site;
+
+  constructor(scope: Construct, id: string, props: BackupSidecarProps) {
+    super(scope, id);
+    const where = this.node.path;
+    checkName(where, 'containerName', props.containerName);
+    if (props.sources.length === 0) {
+      throw errors.noVolumes(where);
+    }
+    if (props.targets.length === 0) {
+      throw errors.noTargets(where);
+    }
+    for (const source of props.sources) {
+      checkName(where, 'volume name', source.volumeName);
+    }
+    const image = props.image ?? DEFAULT_AGENT_IMAGE;
+    if (!/@sha256:[0-9a-f]{64}$/.test(image)) {
+      throw errors.invalidImage(where, image);
+    }
+    const networkTimeoutSeconds = props.networkTimeoutSeconds ?? 21600;
+    if (!Number.isInteger(networkTimeoutSeconds) || networkTimeoutSeconds < 10 || networkTimeoutSeconds > 86400) {
+      throw errors.invalidTimeout(where, networkTimeoutSeconds);
+    }
+
+    this.schedule = props.schedule ?? Schedule.daily({ hour: 2 });
+    this.retention = props.retention ?? Retention.standard();
+    this.site = props.site ?? Site.dockerHost();
+    const maxAgeSeconds = props.healthMaxAgeSeconds ?? 2 * this.schedule.maxIntervalSeconds;
+    if (maxAgeSeconds < this.schedule.maxIntervalSeconds) {
+      throw errors.invalidMaxAge(where, maxAgeSeconds, this.schedule.maxIntervalSeconds);
+    }
+    const password = props.password ?? RepositoryPassword.fromVariable(this);
+
+    this.targets = props.targets.map((target, i) =>
+      target.bind(this, { containerName: props.containerName, index: i + 1, containerSite: this.site }),
+    );
+    this.checkTargets(props.sources);
+
+    this.stateVolume = new Volume(this, 'state', {
+      name: `${props.containerName}-backup-state`,
+      labels: [{ label: 'cdktf-container-backup.protects', value: props.containerName }],
+    });
+
+    const environment = agentEnvironment({
+      host: props.containerName,
+      sources: props.sources.map((s) => `${SOURCE_ROOT}/${s.volumeName}`),
+      tags: props.tags ?? ['cdktf-container-backup', props.containerName],
+      schedule: this.schedule.expression,
+      maxAgeSeconds,
+      networkTimeoutSeconds,
+      timeZone: props.timeZone ?? 'UTC',
+      retention: this.retention.forgetArguments,
+      targets: this.targets,
+    });
+
+    this.container = new Container(this, 'container', {
+      name: `${props.containerName}-backup`,
+      image,
+      // The official restic image's ENTRYPOINT is `restic`: replace it, not just the command.
+      entrypoint: ['/bin/sh', AGENT_SCRIPT_PATH],
+      command: ['daemon'],
+      env: environment,
+      restart: 'unless-stopped',
+      mustRun: true,
+      readOnly: true,
+      securityOpts: ['no-new-privileges:true'],
+      capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+      tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
+      logDriver: 'json-file',
+      logOpts: { 'max-size': '10m', 'max-file': '5' },
+      mounts: [
+        // Uploads into a read-only container must land on a writable volume.
+        { type: 'volume', source: this.stateVolume.name, target: AGENT_STATE_DIR },
+        ...props.sources.map((s) => ({
+          type: 'volume',
+          source: s.volumeName,
+          target: `${SOURCE_ROOT}/${s.volumeName}`,
+          readOnly: true,
+        })),
+      ],
+      // Host-path volumes (not `bind` mounts): Docker creates a missing folder instead of failing.
+      volumes: this.targets
+        .filter((t) => t.hostPath !== undefined)
+        .map((t) => ({ hostPath: t.hostPath, containerPath: t.repository })),
+      upload: [
+        { file: AGENT_SCRIPT_PATH, content: terraformEscape(agentScript()), executable: true },
+        { file: PASSWORD_FILE, content: password.value },
+        ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value })),
+      ],
+      healthcheck: {
+        // Cheap on purpose: reads the status file, never opens a repository.
+        test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],
+        interval: '60s',
+        timeout: '10s',
+        retries: 3,
+        startPeriod: '120s',
+      },
+      labels: [
+        { label: 'cdktf-container-backup.role', value: 'backup-sidecar' },
+        { label: 'cdktf-container-backup.protects', value: props.containerName },
+        { label: 'cdktf-container-backup.schedule', value: this.schedule.expression },
+      ],
+    });
+  }
+
+  private checkTargets(sources: BackupSource[]): void {
+    const where = this.node.path;
+    const seen = new Set<string>();
+    for (const target of this.targets) {
+      checkName(where, 'target name', target.name);
+      if (seen.has(target.name)) {
+        throw errors.duplicateTarget(where, target.name);
+      }
+      seen.add(target.name);
+      if (target.hostPath === undefined) {
+        continue;
+      }
+      for (const source of sources) {
+        const volumeDir = `${DOCKER_VOLUMES_ROOT}/${source.volumeName}`;
+        if (target.hostPath === volumeDir || target.hostPath.startsWith(`${volumeDir}/`)) {
+          throw errors.targetInsideVolume(where, target.hostPath, source.volumeName, volumeDir);
+        }
+      }
+    }
+  }
+}

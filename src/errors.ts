@@ -1,0 +1,179 @@
+/**
+ * Every user-facing configuration error, as a named factory.
+ *
+ * Each message says where (the construct path or the factory call), what is wrong, the value
+ * received, and how to fix it. The errors carry no stack trace: a configuration mistake is the
+ * user's input, not a bug in this library, and `cdktf synth` should print one clear paragraph.
+ */
+
+/** The error type thrown for invalid configuration. */
+export class ConfigurationError extends Error {
+  constructor(where: string, problem: string, fix: string) {
+    super(`${where}: ${problem}. Fix: ${fix}`);
+    this.name = 'ConfigurationError';
+    // A configuration error is about the user's input: show the message, not our call stack.
+    this.stack = `${this.name}: ${this.message}`;
+  }
+}
+
+const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
+
+// ---- Schedule ---------------------------------------------------------------------------
+
+export function invalidCron(expression: string, reason: string): ConfigurationError {
+  return new ConfigurationError(
+    `Schedule.cron(${show(expression)})`,
+    reason,
+    'give five space-separated fields "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" for 02:00 every day, or use Schedule.daily({ hour: 2 })',
+  );
+}
+
+export function outOfRange(factory: string, field: string, value: number, min: number, max: number): ConfigurationError {
+  return new ConfigurationError(
+    factory,
+    `${field} must be a whole number from ${min} to ${max}, got ${show(value)}`,
+    `pass ${field} between ${min} and ${max}`,
+  );
+}
+
+// ---- Retention --------------------------------------------------------------------------
+
+export function retentionKeepsNothing(received: unknown): ConfigurationError {
+  return new ConfigurationError(
+    'Retention.gfs(...)',
+    `the policy keeps no snapshot at all (got ${show(received)}), so every backup would be deleted by the next forget`,
+    'keep at least one snapshot, e.g. Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) or a preset such as Retention.standard()',
+  );
+}
+
+// ---- Repository password ----------------------------------------------------------------
+
+export function literalPassword(): ConfigurationError {
+  return new ConfigurationError(
+    'RepositoryPassword.fromString(...)',
+    'the value is a literal string, which would be written in plain text into cdk.tf.json and the Terraform plan',
+    'pass a token that Terraform resolves at apply time, e.g. RepositoryPassword.fromVariable(stack, "restic_password") (a sensitive Terraform variable) or RepositoryPassword.fromString(secret.stringValue)',
+  );
+}
+
+// ---- Constructs -------------------------------------------------------------------------
+
+export function invalidName(path: string, what: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `${what} ${show(value)} is not a valid name (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters)`,
+    `rename it, e.g. ${show(value.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'data')}`,
+  );
+}
+
+export function duplicateVolume(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the volume name ${show(name)} is declared more than once`,
+    'give every entry of `volumes` its own name, or mount the same volume once',
+  );
+}
+
+export function duplicateContainerPath(path: string, containerPath: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `two volumes are mounted at the same containerPath ${show(containerPath)}`,
+    'give each volume its own containerPath',
+  );
+}
+
+export function relativePath(path: string, what: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `${what} must be an absolute path, got ${show(value)}`,
+    `start it with '/', e.g. ${show('/' + value.replace(/^\.?\/*/, ''))}`,
+  );
+}
+
+export function noVolumes(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'the container has a backup but no volumes, so there is no data to protect',
+    'declare the data volumes in `volumes`, or remove `backup`',
+  );
+}
+
+export function noTargets(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'the backup has no storage targets',
+    'add at least one target to `backup.targets`, e.g. StorageTarget.localPath({ hostPath: "/mnt/backup-disk/db", medium: Medium.DISK })',
+  );
+}
+
+export function duplicateTarget(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `two storage targets are named ${show(name)}`,
+    'give each target its own `name`',
+  );
+}
+
+export function targetInsideVolume(path: string, hostPath: string, volume: string, mountpoint: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the local target ${show(hostPath)} lies inside the protected volume ${show(volume)} (${mountpoint}), so the backup would contain itself and be lost with the data it protects`,
+    'put the repository on another disk or mount, outside every protected volume',
+  );
+}
+
+export function hostPathOverlap(path: string, targetPath: string, volumePath: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the local target ${show(targetPath)} and the protected host path ${show(volumePath)} overlap, so the backup would contain itself or the data it protects`,
+    'put the repository on another disk or mount, outside every protected host path',
+  );
+}
+
+export function invalidImage(path: string, image: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the sidecar image ${show(image)} is not pinned by digest, so a re-pushed tag could change what runs your backups`,
+    'pin it as "registry/restic/restic:0.17.3@sha256:<64 hex digits>"',
+  );
+}
+
+export function invalidMaxAge(path: string, value: number, minimum: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `healthMaxAgeSeconds ${show(value)} is shorter than the schedule's longest gap between two runs (${minimum} s), so the sidecar would be unhealthy between every two backups`,
+    `set healthMaxAgeSeconds to at least ${minimum}, or leave it unset for twice the interval`,
+  );
+}
+
+export function invalidTimeout(path: string, value: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got ${show(value)}`,
+    'pass a timeout that covers one backup of this container to one target, e.g. 3600',
+  );
+}
+
+export function literalSecretEnvironment(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the environment variable ${name} looks like a secret and has a literal value, which would be stored in plain text in cdk.tf.json`,
+    `pass a sensitive TerraformVariable's value (new TerraformVariable(stack, "${name.toLowerCase()}", { sensitive: true }).stringValue), or point the image at a file with ${name}_FILE`,
+  );
+}
+
+export function invalidRestart(path: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `restart policy ${show(value)} is not one of "no", "on-failure", "always", "unless-stopped"`,
+    'use "unless-stopped" (the default) for a long-running service',
+  );
+}
+
+export function invalidPort(path: string, field: string, value: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `port ${field} must be a whole number from 1 to 65535, got ${show(value)}`,
+    'pass a valid TCP/UDP port number',
+  );
+}

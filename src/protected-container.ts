@@ -1,0 +1,222 @@
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { BackupOptions, BackupSidecar } from './backup-sidecar';
+import * as errors from './errors';
+import { Site } from './targets/site';
+import { checkName } from './validation';
+
+/** A named Docker volume mounted into the protected container. */
+export interface ContainerVolume {
+  /** The Docker volume's name on the host. */
+  readonly name: string;
+  /** Where the container sees it. */
+  readonly containerPath: string;
+  /**
+   * Use a volume that already exists instead of creating it.
+   * @default false
+   */
+  readonly existing?: boolean;
+  /**
+   * Include it in the backup. Turn off for caches and scratch data.
+   * @default true
+   */
+  readonly backup?: boolean;
+}
+
+/** A published port of the protected container. */
+export interface PortMapping {
+  /** The port inside the container. */
+  readonly containerPort: number;
+  /**
+   * The port on the host.
+   * @default - the same as `containerPort`
+   */
+  readonly hostPort?: number;
+  /**
+   * "tcp" or "udp".
+   * @default "tcp"
+   */
+  readonly protocol?: string;
+  /**
+   * Host address to bind.
+   * @default "127.0.0.1" - not exposed beyond the host unless you say so
+   */
+  readonly ip?: string;
+}
+
+/** Properties of a `ProtectedContainer`. */
+export interface ProtectedContainerProps {
+  /** The image to run, e.g. "postgres:16". */
+  readonly image: string;
+  /**
+   * The container's name on the Docker host; also the restic `--host` of its backups.
+   * @default - the construct id
+   */
+  readonly containerName?: string;
+  /**
+   * Environment variables. Values of variables named like secrets (`*PASSWORD`, `*SECRET`,
+   * `*TOKEN`, `*_KEY`) must be Terraform tokens, never literals.
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+  /**
+   * Overrides the image's command.
+   * @default - the image's
+   */
+  readonly command?: string[];
+  /**
+   * Published ports.
+   * @default - none
+   */
+  readonly ports?: PortMapping[];
+  /**
+   * Docker restart policy.
+   * @default "unless-stopped"
+   */
+  readonly restart?: string;
+  /**
+   * Named volumes: the data that matters.
+   * @default - none
+   */
+  readonly volumes?: ContainerVolume[];
+  /**
+   * The backup: targets, schedule, retention. Without it the container is deployed unprotected.
+   * @default - no backup
+   */
+  readonly backup?: BackupOptions;
+  /**
+   * Where the container runs (its Docker host or data centre), for the 3-2-1 site count.
+   * @default Site.dockerHost()
+   */
+  readonly site?: Site;
+  /**
+   * Docker networks to attach the container to.
+   * @default - the default bridge network
+   */
+  readonly networks?: string[];
+}
+
+const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|PRIVATE_KEY)$/i;
+const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'];
+
+/**
+ * A Docker container whose data matters: the container, its named volumes, and a restic
+ * backup sidecar that backs those volumes up to every storage target on a schedule.
+ *
+ * @example
+ * new ProtectedContainer(stack, 'db', {
+ *   image: 'postgres:16',
+ *   volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+ *   backup: {
+ *     schedule: Schedule.daily({ hour: 2 }),
+ *     retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }),
+ *     targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK })],
+ *   },
+ * });
+ */
+export class ProtectedContainer extends Construct {
+  /** The protected container. */
+  public readonly container: Container;
+  /** The volumes created here (not the `existing` ones). */
+  public readonly volumes: Volume[] = [];
+  /** The backup sidecar, when `backup` is set. */
+  public readonly sidecar?: BackupSidecar;
+  /** The container's name on the Docker host. */
+  public readonly containerName: string;
+  /** Where the container runs. */
+  public readonly site: Site;
+
+  constructor(scope: Construct, id: string, props: ProtectedContainerProps) {
+    super(scope, id);
+    const where = this.node.path;
+    this.containerName = props.containerName ?? id;
+    this.site = props.site ?? Site.dockerHost();
+    checkName(where, 'containerName', this.containerName);
+    const restart = props.restart ?? 'unless-stopped';
+    if (!RESTART_POLICIES.includes(restart)) {
+      throw errors.invalidRestart(where, restart);
+    }
+    const declared = props.volumes ?? [];
+    checkVolumes(where, declared);
+    checkEnvironment(where, props.environment ?? {});
+
+    const volumeNames = new Map<string, string>();
+    for (const v of declared) {
+      if (v.existing) {
+        volumeNames.set(v.name, v.name);
+        continue;
+      }
+      const volume = new Volume(this, `volume-${v.name}`, {
+        name: v.name,
+        labels: [{ label: 'cdktf-container-backup.protected-by', value: props.backup ? `${this.containerName}-backup` : 'none' }],
+        lifecycle: { preventDestroy: true },
+      });
+      this.volumes.push(volume);
+      volumeNames.set(v.name, volume.name);
+    }
+
+    this.container = new Container(this, 'container', {
+      name: this.containerName,
+      image: props.image,
+      command: props.command,
+      env: Object.entries(props.environment ?? {}).map(([k, v]) => `${k}=${v}`),
+      restart,
+      mustRun: true,
+      ports: (props.ports ?? []).map((p) => checkPort(where, p)),
+      mounts: declared.map((v) => ({ type: 'volume', source: volumeNames.get(v.name)!, target: v.containerPath })),
+      networksAdvanced: (props.networks ?? []).map((name) => ({ name })),
+      labels: [{ label: 'cdktf-container-backup.role', value: props.backup ? 'protected' : 'unprotected' }],
+    });
+
+    if (props.backup) {
+      const sources = declared.filter((v) => v.backup ?? true).map((v) => ({ volumeName: v.name }));
+      this.sidecar = new BackupSidecar(this, 'backup', {
+        ...props.backup,
+        containerName: this.containerName,
+        sources,
+        site: this.site,
+      });
+      // Volumes exist before the sidecar mounts them.
+      this.sidecar.container.node.addDependency(...this.volumes);
+    }
+  }
+}
+
+function checkVolumes(where: string, volumes: ContainerVolume[]): void {
+  const names = new Set<string>();
+  const paths = new Set<string>();
+  for (const v of volumes) {
+    checkName(where, 'volume name', v.name);
+    if (!v.containerPath.startsWith('/')) {
+      throw errors.relativePath(where, `containerPath of volume "${v.name}"`, v.containerPath);
+    }
+    if (names.has(v.name)) {
+      throw errors.duplicateVolume(where, v.name);
+    }
+    if (paths.has(v.containerPath)) {
+      throw errors.duplicateContainerPath(where, v.containerPath);
+    }
+    names.add(v.name);
+    paths.add(v.containerPath);
+  }
+}
+
+function checkEnvironment(where: string, environment: { [name: string]: string }): void {
+  for (const [name, value] of Object.entries(environment)) {
+    if (SECRET_NAME.test(name) && !Token.isUnresolved(value)) {
+      throw errors.literalSecretEnvironment(where, name);
+    }
+  }
+}
+
+function checkPort(where: string, port: PortMapping) {
+  const hostPort = port.hostPort ?? port.containerPort;
+  for (const [field, value] of [['containerPort', port.containerPort], ['hostPort', hostPort]] as const) {
+    if (!Number.isInteger(value) || value < 1 || value > 65535) {
+      throw errors.invalidPort(where, field, value);
+    }
+  }
+  return { internal: port.containerPort, external: hostPort, protocol: port.protocol ?? 'tcp', ip: port.ip ?? '127.0.0.1' };
+}

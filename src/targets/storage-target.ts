@@ -1,0 +1,96 @@
+import { Construct } from 'constructs';
+import { Medium } from './medium';
+import { LocalPathTarget, LocalPathTargetProps } from './local-target';
+import { Site } from './site';
+
+/** What a target learns about the sidecar it is bound to. */
+export interface StorageTargetBindContext {
+  /** The protected container's name (the restic `--host`). */
+  readonly containerName: string;
+  /** This target's 1-based position among the container's targets (`BACKUP_TARGET_<i>_*`). */
+  readonly index: number;
+  /** Where the protected container runs. */
+  readonly containerSite: Site;
+}
+
+/** A further copy of a target's repository, made outside the agent (e.g. S3 replication). */
+export interface ReplicaDescription {
+  /** A name for reports, e.g. `vault-replica`. */
+  readonly name: string;
+  /** What it is stored on. */
+  readonly medium: Medium;
+  /** Where it is. */
+  readonly site: Site;
+  /** Whether it cannot be altered or deleted before its retention ends (Object Lock). */
+  readonly immutable: boolean;
+  /**
+   * How long each object stays locked, in days.
+   * @default - not locked
+   */
+  readonly immutableRetentionDays?: number;
+  /**
+   * The restic repository string under which the agent can read the replica back
+   * (read-only verification).
+   * @default - the agent does not verify the replica
+   */
+  readonly verifyRepository?: string;
+}
+
+/** A secret a target needs in the sidecar, delivered as a file and never as plain text. */
+export interface TargetSecret {
+  /** The variable restic reads, e.g. `AWS_SECRET_ACCESS_KEY`. */
+  readonly variable: string;
+  /** The value: a Terraform token (a sensitive variable or a resource attribute), never a literal. */
+  readonly value: string;
+}
+
+/** What a bound target tells the sidecar and the compliance model. */
+export interface StorageTargetConfig {
+  /** The target's name, unique per protected container. */
+  readonly name: string;
+  /** The restic repository string as the agent sees it inside the sidecar. */
+  readonly repository: string;
+  /** What the repository is stored on. */
+  readonly medium: Medium;
+  /** Where the repository is. */
+  readonly site: Site;
+  /**
+   * Whether the repository itself is immutable (append-only or locked).
+   * @default false
+   */
+  readonly immutable?: boolean;
+  /**
+   * A host folder to bind into the sidecar at the repository path (local targets).
+   * @default - no bind mount
+   */
+  readonly hostPath?: string;
+  /**
+   * Non-secret variables exported while restic runs against this target.
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+  /**
+   * Secret variables, each written to a file in the sidecar and passed as `<VAR>_FILE`.
+   * @default - none
+   */
+  readonly secrets?: TargetSecret[];
+  /**
+   * Copies of this repository made outside the agent.
+   * @default - none
+   */
+  readonly replicas?: ReplicaDescription[];
+}
+
+/** A place the sidecar backs up to. Implement it to add a new kind of target. */
+export interface IStorageTarget {
+  /** Called once per protected container; may create resources in `scope`. */
+  bind(scope: Construct, context: StorageTargetBindContext): StorageTargetConfig;
+}
+
+/** Factories for the storage targets this library ships. */
+export class StorageTarget {
+  /** A repository in a folder of the Docker host (local disk, or a NAS mounted there). */
+  public static localPath(props: LocalPathTargetProps): IStorageTarget {
+    return new LocalPathTarget(props);
+  }
+}
