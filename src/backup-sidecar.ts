@@ -4,8 +4,10 @@ import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
 import * as errors from './errors';
+import { Quiesce } from './policy/quiesce';
 import { Retention } from './policy/retention';
 import { Schedule } from './policy/schedule';
+import { Verification } from './policy/verification';
 import { RepositoryPassword } from './repository-password';
 import { Site } from './targets/site';
 import { IStorageTarget, StorageTargetConfig } from './targets/storage-target';
@@ -41,6 +43,22 @@ export interface BackupOptions {
    * @default Retention.standard() (7 daily, 4 weekly, 12 monthly)
    */
   readonly retention?: Retention;
+  /**
+   * How the application is made consistent before its volumes are read.
+   * @default Quiesce.none() - crash-consistent
+   */
+  readonly quiesce?: Quiesce;
+  /**
+   * How backups are proven readable.
+   * @default Verification.standard() - all data read back within 28 days, weekly restore drill
+   */
+  readonly verification?: Verification;
+  /**
+   * The most data, in minutes of changes, you accept to lose. The compliance checks refuse a
+   * schedule that leaves longer gaps.
+   * @default - not declared
+   */
+  readonly recoveryPointObjectiveMinutes?: number;
   /**
    * The restic repository password.
    * @default RepositoryPassword.fromVariable(stack) - the sensitive variable `restic_password`
@@ -117,6 +135,17 @@ export class BackupSidecar extends Construct {
   public readonly retention: Retention;
   /** Where the protected container runs. */
   public readonly site: Site;
+  /** How the application is made consistent. */
+  public readonly quiesce: Quiesce;
+  /** How backups are proven readable. */
+  public readonly verification: Verification;
+  /**
+   * The declared recovery point objective in minutes.
+   * @default - not declared
+   */
+  public readonly recoveryPointObjectiveMinutes?: number;
+  /** The protected container's name (the restic `--host`). */
+  public readonly containerName: string;
 
   constructor(scope: Construct, id: string, props: BackupSidecarProps) {
     super(scope, id);
@@ -143,6 +172,10 @@ export class BackupSidecar extends Construct {
     this.schedule = props.schedule ?? Schedule.daily({ hour: 2 });
     this.retention = props.retention ?? Retention.standard();
     this.site = props.site ?? Site.dockerHost();
+    this.quiesce = props.quiesce ?? Quiesce.none();
+    this.verification = props.verification ?? Verification.standard();
+    this.recoveryPointObjectiveMinutes = props.recoveryPointObjectiveMinutes;
+    this.containerName = props.containerName;
     const maxAgeSeconds = props.healthMaxAgeSeconds ?? 2 * this.schedule.maxIntervalSeconds;
     if (maxAgeSeconds < this.schedule.maxIntervalSeconds) {
       throw errors.invalidMaxAge(where, maxAgeSeconds, this.schedule.maxIntervalSeconds);
@@ -168,6 +201,8 @@ export class BackupSidecar extends Construct {
       networkTimeoutSeconds,
       timeZone: props.timeZone ?? 'UTC',
       retention: this.retention.forgetArguments,
+      quiesce: this.quiesce,
+      verification: this.verification,
       targets: this.targets,
     });
 

@@ -177,3 +177,19 @@ export function invalidPort(path: string, field: string, value: number): Configu
     'pass a valid TCP/UDP port number',
   );
 }
+
+export function emptyQuiesceCommand(): ConfigurationError {
+  return new ConfigurationError(
+    'Quiesce.exec([])',
+    'the command is empty',
+    "pass the program and its arguments, e.g. Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])",
+  );
+}
+
+export function rpoNotMet(path: string, rpoMinutes: number, gapMinutes: number, expression: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the schedule "${expression}" leaves up to ${gapMinutes} minutes between backups, more than the declared recovery point objective of ${rpoMinutes} minutes`,
+    `run the backup at least every ${rpoMinutes} minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes`,
+  );
+}

@@ -7,3 +7,5 @@ export * from './targets/medium';
 export * from './targets/site';
 export * from './targets/storage-target';
 export * from './targets/local-target';
+export * from './policy/quiesce';
+export * from './policy/verification';

@@ -2,6 +2,7 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
+import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
 import * as errors from './errors';
 import { Site } from './targets/site';
@@ -160,8 +161,9 @@ export class ProtectedContainer extends Construct {
     this.container = new Container(this, 'container', {
       name: this.containerName,
       image: props.image,
-      command: props.command,
-      env: Object.entries(props.environment ?? {}).map(([k, v]) => `${k}=${v}`),
+      // Literal `${...}` in a command or a value is the application's, not Terraform's.
+      command: props.command?.map(terraformLiteral),
+      env: Object.entries(props.environment ?? {}).map(([k, v]) => `${k}=${terraformLiteral(v)}`),
       restart,
       mustRun: true,
       ports: (props.ports ?? []).map((p) => checkPort(where, p)),

@@ -1,5 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { Token } from 'cdktf';
 
 /** The agent's state folder in the sidecar: a small writable named volume. */
 export const AGENT_STATE_DIR = '/backup/agent';
@@ -31,4 +32,12 @@ export function agentScript(): string {
  */
 export function terraformEscape(text: string): string {
   return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+}
+
+/**
+ * Escapes a user-supplied string for Terraform unless it carries a token (whose `${...}`
+ * Terraform must resolve). Use it for literal values such as commands and environment values.
+ */
+export function terraformLiteral(text: string): string {
+  return Token.isUnresolved(text) ? text : terraformEscape(text);
 }

@@ -1,4 +1,6 @@
-import { AGENT_SECRETS_DIR, AGENT_STATE_DIR } from './agent-asset';
+import { AGENT_SECRETS_DIR, AGENT_STATE_DIR, terraformLiteral } from './agent-asset';
+import type { Quiesce } from '../policy/quiesce';
+import type { Verification } from '../policy/verification';
 import type { StorageTargetConfig } from '../targets/storage-target';
 
 /** Everything the agent is told, decided at synth time. */
@@ -11,6 +13,8 @@ export interface AgentSettings {
   readonly networkTimeoutSeconds: number;
   readonly timeZone: string;
   readonly retention: string[];
+  readonly quiesce: Quiesce;
+  readonly verification: Verification;
   readonly targets: StorageTargetConfig[];
 }
 
@@ -39,8 +43,21 @@ export function agentEnvironment(settings: AgentSettings): string[] {
     ['RESTIC_CACHE_DIR', `${AGENT_STATE_DIR}/cache`],
     ['TMPDIR', '/tmp'],
     ['TZ', settings.timeZone],
+    ['BACKUP_QUIESCE_MODE', settings.quiesce.mode],
+    ['BACKUP_VERIFY_READ_DATA_DAYS', String(settings.verification.readAllDataWithinDays ?? 0)],
+    ['BACKUP_VERIFY_DRILL_SCHEDULE', settings.verification.restoreDrill?.expression ?? ''],
     ['BACKUP_TARGET_COUNT', String(settings.targets.length)],
   ];
+  if (settings.quiesce.needsDockerApi) {
+    env.push(
+      ['BACKUP_QUIESCE_TIMEOUT_SECONDS', String(settings.quiesce.timeoutSeconds)],
+      ['BACKUP_QUIESCE_ON_ERROR', settings.quiesce.onError],
+    );
+  }
+  if (settings.quiesce.command.length > 0) {
+    // JSON, so the agent can hand it to the Docker exec API unchanged (jq --argjson).
+    env.push(['BACKUP_QUIESCE_COMMAND', terraformLiteral(JSON.stringify(settings.quiesce.command))]);
+  }
   settings.targets.forEach((target, i) => {
     const prefix = `BACKUP_TARGET_${i + 1}`;
     env.push([`${prefix}_NAME`, target.name], [`${prefix}_REPOSITORY`, target.repository]);

@@ -1,0 +1,57 @@
+import * as errors from '../errors';
+import { Schedule } from './schedule';
+
+/** Options for `Verification.readBack`. */
+export interface ReadBackVerificationOptions {
+  /**
+   * Every byte of every repository is read back and checked within this many days: each
+   * cycle `restic check --read-data-subset` reads the next slice.
+   * @default 28
+   */
+  readonly readAllDataWithinDays?: number;
+  /**
+   * When to restore the latest snapshot to scratch space and compare it with the checksum
+   * manifest recorded at backup time.
+   * @default Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 5 })
+   */
+  readonly restoreDrill?: Schedule;
+}
+
+/**
+ * How backups are proven readable: the "0 errors" of 3-2-1-1-0. Every cycle runs
+ * `restic check` (structure); a rolling `--read-data-subset` reads all data back within a
+ * period; a restore drill restores and compares on its own schedule.
+ */
+export class Verification {
+  /** Read all data back within 28 days and run a weekly restore drill. */
+  public static standard(): Verification {
+    return Verification.readBack({});
+  }
+
+  /** Read all data back within a period and run restore drills on a schedule. */
+  public static readBack(options: ReadBackVerificationOptions): Verification {
+    const days = options.readAllDataWithinDays ?? 28;
+    if (!Number.isInteger(days) || days < 1 || days > 366) {
+      throw errors.outOfRange('Verification.readBack', 'readAllDataWithinDays', days, 1, 366);
+    }
+    return new Verification(days, options.restoreDrill ?? Schedule.cron('0 5 * * 0'));
+  }
+
+  /** Only `restic check` of the repository structure each cycle; no data read-back, no drills. */
+  public static structureOnly(): Verification {
+    return new Verification(undefined, undefined);
+  }
+
+  private constructor(
+    /**
+     * Days within which all data is read back.
+     * @default - data is never read back
+     */
+    public readonly readAllDataWithinDays?: number,
+    /**
+     * When restore drills run.
+     * @default - no restore drills
+     */
+    public readonly restoreDrill?: Schedule,
+  ) {}
+}
