@@ -3,6 +3,7 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
+import { DockerApiProxy } from './docker-api-proxy';
 import * as errors from './errors';
 import { Quiesce } from './policy/quiesce';
 import { Retention } from './policy/retention';
@@ -87,6 +88,12 @@ export interface BackupOptions {
    */
   readonly timeZone?: string;
   /**
+   * Further Docker networks the sidecar joins, e.g. to reach a REST server by name. It stays
+   * on the default bridge network for egress to remote targets.
+   * @default - the default bridge network only
+   */
+  readonly networks?: string[];
+  /**
    * Extra tags on every snapshot.
    * @default - the tags `cdktf-container-backup` and the container name
    */
@@ -146,6 +153,11 @@ export class BackupSidecar extends Construct {
   public readonly recoveryPointObjectiveMinutes?: number;
   /** The protected container's name (the restic `--host`). */
   public readonly containerName: string;
+  /**
+   * The Docker API proxy, when the quiesce mode needs the API.
+   * @default - none
+   */
+  public readonly dockerApi?: DockerApiProxy;
 
   constructor(scope: Construct, id: string, props: BackupSidecarProps) {
     super(scope, id);
@@ -192,6 +204,10 @@ export class BackupSidecar extends Construct {
       labels: [{ label: 'cdktf-container-backup.protects', value: props.containerName }],
     });
 
+    if (this.quiesce.needsDockerApi) {
+      this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode });
+    }
+
     const environment = agentEnvironment({
       host: props.containerName,
       sources: props.sources.map((s) => `${SOURCE_ROOT}/${s.volumeName}`),
@@ -202,6 +218,7 @@ export class BackupSidecar extends Construct {
       timeZone: props.timeZone ?? 'UTC',
       retention: this.retention.forgetArguments,
       quiesce: this.quiesce,
+      dockerApi: this.dockerApi?.endpoint,
       verification: this.verification,
       targets: this.targets,
     });
@@ -221,6 +238,10 @@ export class BackupSidecar extends Construct {
       tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
       logDriver: 'json-file',
       logOpts: { 'max-size': '10m', 'max-file': '5' },
+      networksAdvanced: [
+        ...(props.networks ?? []).map((name) => ({ name })),
+        ...(this.dockerApi ? [{ name: this.dockerApi.network.name }] : []),
+      ],
       mounts: [
         // Uploads into a read-only container must land on a writable volume.
         { type: 'volume', source: this.stateVolume.name, target: AGENT_STATE_DIR },

@@ -193,3 +193,109 @@ export function rpoNotMet(path: string, rpoMinutes: number, gapMinutes: number, 
     `run the backup at least every ${rpoMinutes} minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes`,
   );
 }
+
+// ---- AWS storage (BackupBucket, OffsiteReplica, AgentCredentials, KeyEscrow, S3 targets) ----
+
+export function invalidAwsRegion(where: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${show(value)} is not an AWS region name`,
+    'pass a region such as "eu-west-1" or "us-east-2" (a literal string: the region shapes endpoints and is checked at synth time)',
+  );
+}
+
+export function unknownBucketRegion(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the bucket\'s region is unknown: the stack has no default AwsProvider with a literal `region`, and no `region` was given',
+    'pass `region: "eu-west-1"` (the region of the provider that creates the bucket), or give the stack\'s AwsProvider a literal region',
+  );
+}
+
+export function providerRegionMismatch(where: string, region: string, providerRegion: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the region ${show(region)} differs from the region ${show(providerRegion)} of the AWS provider that would create the resources`,
+    'pass the provider of that region, or leave `region` unset to use the provider\'s',
+  );
+}
+
+export function sameRegionReplica(where: string, region: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the offsite replica is in ${show(region)}, the same region as the primary bucket, so one regional outage or disaster takes both copies`,
+    'pick another region for OffsiteReplica.inRegion(...), e.g. "eu-central-1" for a primary in "eu-west-1"',
+  );
+}
+
+export function objectLockTooShort(where: string, days: number, horizonDays: number): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `Object Lock keeps objects for ${days} days, shorter than the backup retention horizon of ${horizonDays} days, so the oldest snapshots the retention keeps would no longer be immutable`,
+    `lock for at least ${horizonDays} days, e.g. ObjectLock.governance(${horizonDays}), or shorten the bucket's \`retention\``,
+  );
+}
+
+export function credentialsDoNotCover(where: string, prefix: string, covered: string[]): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the agent credentials are scoped to the prefixes ${show(covered)} and do not cover ${show(prefix)}, so restic would be denied access to its repository`,
+    `add ${show(prefix)} to the AgentCredentials' \`containerNames\`, or leave \`credentials\` unset to create credentials for this container`,
+  );
+}
+
+export function credentialsForOtherBucket(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the agent credentials were made for another bucket than the one this target writes to',
+    'create the AgentCredentials with `bucket` set to the same BackupBucket as StorageTarget.s3(...)',
+  );
+}
+
+export function escrowWithoutOffsite(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the bucket has no offsite replica, so there is no offsite region to keep the escrowed password in',
+    'give the BackupBucket `offsite: OffsiteReplica.inRegion("eu-central-1")`, so that losing the primary region or the Docker host does not lose the password',
+  );
+}
+
+export function literalSecretKey(where: string, field: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${field} is a literal string, which would be written in plain text into cdk.tf.json and the Terraform plan`,
+    `pass a sensitive TerraformVariable's value, e.g. new TerraformVariable(stack, "s3_secret_key", { sensitive: true }).stringValue`,
+  );
+}
+
+export function invalidEndpoint(where: string, endpoint: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the endpoint ${show(endpoint)} is not an absolute https:// URL without a path`,
+    'pass the service URL, e.g. "https://s3.eu-central-003.backblazeb2.com" or "https://minio.example.internal:9000"',
+  );
+}
+
+export function plainHttpEndpoint(where: string, endpoint: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the endpoint ${show(endpoint)} uses plain HTTP, so credentials and repository traffic would cross the network unprotected`,
+    'serve the endpoint over TLS (https://), or set `allowPlainHttp: true` for a server on the same trusted host',
+  );
+}
+
+export function invalidBucketName(where: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${show(value)} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit)`,
+    `rename it, e.g. ${show(value.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'backups')}`,
+  );
+}
+
+export function invalidPrefix(where: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the repository prefix ${show(value)} is not a plain folder name (letters, digits, '.', '_' and '-', separated by single '/', no leading or trailing '/')`,
+    'pass a prefix such as "db" or "hosts/db"',
+  );
+}

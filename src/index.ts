@@ -9,3 +9,4 @@ export * from './targets/storage-target';
 export * from './targets/local-target';
 export * from './policy/quiesce';
 export * from './policy/verification';
+export * from './docker-api-proxy';

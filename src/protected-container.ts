@@ -1,6 +1,6 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Token } from 'cdktf';
+import { Token, dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
@@ -181,7 +181,7 @@ export class ProtectedContainer extends Construct {
         site: this.site,
       });
       // Volumes exist before the sidecar mounts them.
-      this.sidecar.container.node.addDependency(...this.volumes);
+      this.sidecar.container.dependsOn = this.volumes.map((v) => dependable(v));
     }
   }
 }

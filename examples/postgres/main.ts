@@ -32,6 +32,9 @@ export class DatabaseHostStack extends TerraformStack {
   }
 }
 
-const app = new App();
-new DatabaseHostStack(app, 'db-host');
-app.synth();
+// Synthesize when run as the cdktf app; tests import the stack classes instead.
+if (require.main === module) {
+  const app = new App();
+  new DatabaseHostStack(app, 'db-host');
+  app.synth();
+}

@@ -1,6 +1,5 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { Token } from 'cdktf';
 
 /** The agent's state folder in the sidecar: a small writable named volume. */
 export const AGENT_STATE_DIR = '/backup/agent';
@@ -31,13 +30,15 @@ export function agentScript(): string {
  * `$${` and `%%{` are its escapes for the literal sequences.
  */
 export function terraformEscape(text: string): string {
-  return text.replace(/\$\{/g, '$${').replace(/%\{/g, '%%{');
+  // A replacer function, because in a replacement string `$$` itself means one `$`.
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 
 /**
- * Escapes a user-supplied string for Terraform unless it carries a token (whose `${...}`
- * Terraform must resolve). Use it for literal values such as commands and environment values.
+ * Escapes a user-supplied string for Terraform but keeps the cdktf tokens in it (encoded as
+ * `${TfToken[...]}`), which Terraform must resolve. Use it for literal values such as commands
+ * and environment values: a `${HOME}` there is the application's, not Terraform's.
  */
 export function terraformLiteral(text: string): string {
-  return Token.isUnresolved(text) ? text : terraformEscape(text);
+  return text.replace(/\$\{(?!TfToken\[)/g, () => '$${').replace(/%\{/g, () => '%%{');
 }

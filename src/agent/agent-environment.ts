@@ -14,6 +14,8 @@ export interface AgentSettings {
   readonly timeZone: string;
   readonly retention: string[];
   readonly quiesce: Quiesce;
+  /** The Docker API proxy's URL, when the quiesce mode needs it. */
+  readonly dockerApi?: string;
   readonly verification: Verification;
   readonly targets: StorageTargetConfig[];
 }
@@ -50,6 +52,8 @@ export function agentEnvironment(settings: AgentSettings): string[] {
   ];
   if (settings.quiesce.needsDockerApi) {
     env.push(
+      ['BACKUP_QUIESCE_CONTAINER', settings.host],
+      ['BACKUP_DOCKER_API', settings.dockerApi ?? ''],
       ['BACKUP_QUIESCE_TIMEOUT_SECONDS', String(settings.quiesce.timeoutSeconds)],
       ['BACKUP_QUIESCE_ON_ERROR', settings.quiesce.onError],
     );

@@ -1,0 +1,127 @@
+import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
+import { Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget } from '../src';
+import { dockerStack, resources, synthJson } from './support/synth';
+
+function protectedDb() {
+  const stack = dockerStack();
+  new ProtectedContainer(stack, 'db', {
+    image: 'postgres:16',
+    volumes: [
+      { name: 'pgdata', containerPath: '/var/lib/postgresql/data' },
+      { name: 'pgcache', containerPath: '/cache', backup: false },
+    ],
+    backup: {
+      schedule: Schedule.daily({ hour: 3 }),
+      retention: Retention.gfs({ daily: 7, weekly: 4 }),
+      targets: [
+        StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK }),
+        StorageTarget.localPath({ hostPath: '/mnt/nas/db/', medium: Medium.NAS, name: 'nas' }),
+      ],
+    },
+  });
+  const json = synthJson(stack);
+  const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+  const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+  return { json, sidecar, env };
+}
+
+describe('BackupSidecar', () => {
+  test('mounts every backed-up volume read-only and nothing else of the container', () => {
+    // WHEN
+    const { sidecar } = protectedDb();
+    // THEN
+    const sources = sidecar.mounts.filter((m: any) => m.target.startsWith('/backup/sources/'));
+    expect(sources).toEqual([{ type: 'volume', source: 'pgdata', target: '/backup/sources/pgdata', read_only: true }]);
+  });
+
+  test('runs the pinned restic image with the agent as entrypoint', () => {
+    const { sidecar } = protectedDb();
+    expect(sidecar.image).toMatch(/^restic\/restic:[0-9.]+@sha256:[0-9a-f]{64}$/);
+    expect(sidecar.entrypoint).toEqual(['/bin/sh', AGENT_SCRIPT_PATH]);
+    expect(sidecar.command).toEqual(['daemon']);
+  });
+
+  test('is hardened: capabilities, no-new-privileges, read-only root, tmpfs, restart policy', () => {
+    const { sidecar } = protectedDb();
+    expect(sidecar.capabilities).toEqual({ drop: ['ALL'], add: ['DAC_READ_SEARCH'] });
+    expect(sidecar.security_opts).toEqual(['no-new-privileges:true']);
+    expect(sidecar.read_only).toBe(true);
+    expect(Object.keys(sidecar.tmpfs)).toEqual(['/tmp']);
+    expect(sidecar.restart).toBe('unless-stopped');
+    expect(sidecar.privileged).toBeUndefined();
+  });
+
+  test('never mounts the Docker socket', () => {
+    const { json } = protectedDb();
+    expect(JSON.stringify(json)).not.toContain('docker.sock');
+  });
+
+  test('declares a healthcheck that runs the agent health command', () => {
+    const { sidecar } = protectedDb();
+    expect(sidecar.healthcheck.test).toEqual(['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health']);
+  });
+
+  test('every upload lands on the writable state volume (Docker refuses uploads into a read-only root)', () => {
+    const { sidecar } = protectedDb();
+    const writable = sidecar.mounts.filter((m: any) => m.type === 'volume' && !m.read_only).map((m: any) => m.target);
+    expect(writable).toEqual(['/backup/agent']);
+    for (const upload of sidecar.upload) {
+      expect(upload.file.startsWith('/backup/agent/')).toBe(true);
+    }
+  });
+
+  test('uploads the agent from the package, escaped for Terraform', () => {
+    const { sidecar } = protectedDb();
+    const agent = sidecar.upload.find((u: any) => u.file === AGENT_SCRIPT_PATH);
+    expect(agent.executable).toBe(true);
+    expect(agent.content).toBe(terraformEscape(agentScript()));
+  });
+
+  test('uploads the password from the sensitive variable, never a literal', () => {
+    const { json, sidecar } = protectedDb();
+    const password = sidecar.upload.find((u: any) => u.file.endsWith('/repository-password'));
+    expect(password.content).toBe('${var.restic_password}');
+    expect(json.variable.restic_password.sensitive).toBe(true);
+  });
+
+  test('each local target is a host-path volume at its repository path', () => {
+    const { sidecar, env } = protectedDb();
+    expect(sidecar.volumes).toEqual([
+      { host_path: '/mnt/backup-disk/db', container_path: '/backup/targets/local' },
+      { host_path: '/mnt/nas/db', container_path: '/backup/targets/nas' },
+    ]);
+    expect(env.BACKUP_TARGET_COUNT).toBe('2');
+    expect(env.BACKUP_TARGET_1_REPOSITORY).toBe('/backup/targets/local');
+    expect(env.BACKUP_TARGET_2_NAME).toBe('nas');
+  });
+
+  test('renders schedule, retention, host and health threshold for the agent', () => {
+    const { env } = protectedDb();
+    expect(env).toMatchObject({
+      BACKUP_HOST: 'db',
+      BACKUP_SOURCES: '/backup/sources/pgdata',
+      BACKUP_SCHEDULE: '0 3 * * *',
+      BACKUP_RETENTION: '--keep-daily 7 --keep-weekly 4',
+      BACKUP_MAX_AGE_SECONDS: String(2 * 86400),
+      RESTIC_PASSWORD_FILE: '/backup/agent/secrets/repository-password',
+    });
+  });
+
+  test('the quiesce command reaches the agent as JSON, escaped for Terraform', () => {
+    // GIVEN
+    const stack = dockerStack();
+    new ProtectedContainer(stack, 'app', {
+      image: 'alpine:3.20',
+      volumes: [{ name: 'appdata', containerPath: '/data' }],
+      backup: {
+        quiesce: Quiesce.exec(['sh', '-c', 'dump > "${HOME}/x"'], { timeoutSeconds: 30 }),
+        targets: [StorageTarget.localPath({ hostPath: '/srv/backup' })],
+      },
+    });
+    // WHEN
+    const sidecar = resources(synthJson(stack), 'docker_container').find((c) => c.name === 'app-backup');
+    // THEN
+    expect(sidecar.env).toContain('BACKUP_QUIESCE_MODE=exec');
+    expect(sidecar.env).toContain('BACKUP_QUIESCE_COMMAND=["sh","-c","dump > \\"$${HOME}/x\\""]');
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Terraform interpolates `${...}` and runs `%{...}` in every string of cdk.tf.json, uploaded
+ * file content included. The proof that the agent arrives intact: real Terraform evaluates
+ * the synthesized upload content and must hand back the packaged script byte for byte.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { AGENT_SCRIPT_PATH, agentScript } from '../src/agent/agent-asset';
+import { ProtectedContainer, Quiesce, StorageTarget } from '../src';
+import { dockerStack, resources, synthJson } from './support/synth';
+
+function terraformEvaluates(values: { [name: string]: string }): { [name: string]: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-escape-'));
+  try {
+    const config = { output: Object.fromEntries(Object.entries(values).map(([k, v]) => [k, { value: v }])) };
+    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(config));
+    const env = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1' };
+    for (const args of [['init', '-input=false'], ['apply', '-auto-approve', '-input=false']]) {
+      const r = spawnSync('terraform', args, { cwd: dir, env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`terraform ${args[0]} failed: ${r.stderr}`);
+    }
+    const out = spawnSync('terraform', ['output', '-json'], { cwd: dir, env, encoding: 'utf8' });
+    const parsed = JSON.parse(out.stdout);
+    return Object.fromEntries(Object.entries(parsed).map(([k, v]: [string, any]) => [k, v.value]));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('what Terraform reads from the synthesized JSON', () => {
+  test('the uploaded agent, as Terraform evaluates it, is the packaged script byte for byte', () => {
+    // GIVEN
+    const stack = dockerStack();
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      environment: { PGOPTIONS: '-c search_path=${USER}' },
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: {
+        quiesce: Quiesce.exec(['sh', '-c', 'pg_dumpall -f "${PGDATA}/dump.sql" # %{not a directive}']),
+        targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })],
+      },
+    });
+    const containers = resources(synthJson(stack), 'docker_container');
+    const sidecar = containers.find((c) => c.name === 'db-backup');
+    const db = containers.find((c) => c.name === 'db');
+    const uploaded = sidecar.upload.find((u: any) => u.file === AGENT_SCRIPT_PATH).content;
+    const command = sidecar.env.find((e: string) => e.startsWith('BACKUP_QUIESCE_COMMAND='));
+    // the script does use both sequences, so the escaping is exercised
+    expect(agentScript()).toContain('${');
+
+    // WHEN
+    const evaluated = terraformEvaluates({ agent: uploaded, command, pgoptions: db.env[0] });
+
+    // THEN
+    expect(evaluated.agent).toBe(agentScript());
+    expect(evaluated.command).toBe('BACKUP_QUIESCE_COMMAND=["sh","-c","pg_dumpall -f \\"${PGDATA}/dump.sql\\" # %{not a directive}"]');
+    expect(evaluated.pgoptions).toBe('PGOPTIONS=-c search_path=${USER}');
+  });
+});
