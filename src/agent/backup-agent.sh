@@ -350,8 +350,12 @@ env_names() {
 }
 
 # target_export_env INDEX: exports the repository, password file and the target's own
-# variables (BACKUP_TARGET_<i>_ENV_<VAR>, and BACKUP_TARGET_<i>_ENVFILE_<VAR> read from a
-# file). Only ever called in the subshell that runs restic for that target.
+# variables: BACKUP_TARGET_<i>_ENV_<VAR>=value is exported as <VAR>; when <VAR> ends in
+# _FILE, <VAR> keeps the path and the variable without the suffix gets the file's content
+# (BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE=/s/key exports AWS_SECRET_ACCESS_KEY_FILE
+# and AWS_SECRET_ACCESS_KEY), which serves secrets and path variables such as
+# AWS_SHARED_CREDENTIALS_FILE alike. Only ever called in the subshell that runs restic for
+# that target, so nothing leaks to the other targets.
 target_export_env() {
   _te_i=$1
   RESTIC_REPOSITORY=$(target_get "${_te_i}" REPOSITORY) || return 1
@@ -361,32 +365,31 @@ target_export_env() {
     RESTIC_PASSWORD_FILE=${_te_password_file}
     export RESTIC_PASSWORD_FILE
   fi
-  if [ -z "${RESTIC_PASSWORD_FILE:-}" ] && [ -z "${RESTIC_PASSWORD:-}" ]; then
-    printf 'no repository password: set BACKUP_TARGET_%s_PASSWORD_FILE or RESTIC_PASSWORD_FILE\n' \
-      "${_te_i}" >&2
-    return 1
-  fi
-  if [ -n "${RESTIC_PASSWORD_FILE:-}" ] && [ ! -r "${RESTIC_PASSWORD_FILE}" ]; then
-    printf 'password file %s is not readable\n' "${RESTIC_PASSWORD_FILE}" >&2
-    return 1
-  fi
   _te_names=$(env_names "BACKUP_TARGET_${_te_i}_ENV_") || return 1
   for _te_var in ${_te_names}; do
     eval "_te_value=\${BACKUP_TARGET_${_te_i}_ENV_${_te_var}}"
     # shellcheck disable=SC2154 # assigned by the eval above
     export "${_te_var}=${_te_value}" || return 1
+    case ${_te_var} in
+      ?*_FILE)
+        if ! _te_content=$(cat -- "${_te_value}"); then
+          printf 'cannot read %s (BACKUP_TARGET_%s_ENV_%s)\n' "${_te_value}" "${_te_i}" \
+            "${_te_var}" >&2
+          return 1
+        fi
+        export "${_te_var%_FILE}=${_te_content}" || return 1
+        ;;
+    esac
   done
-  _te_names=$(env_names "BACKUP_TARGET_${_te_i}_ENVFILE_") || return 1
-  for _te_var in ${_te_names}; do
-    eval "_te_file=\${BACKUP_TARGET_${_te_i}_ENVFILE_${_te_var}}"
-    # shellcheck disable=SC2154 # assigned by the eval above
-    if ! _te_value=$(cat -- "${_te_file}"); then
-      printf 'cannot read %s for %s (BACKUP_TARGET_%s_ENVFILE_%s)\n' \
-        "${_te_file}" "${_te_var}" "${_te_i}" "${_te_var}" >&2
-      return 1
-    fi
-    export "${_te_var}=${_te_value}" || return 1
-  done
+  if [ -z "${RESTIC_PASSWORD_FILE:-}" ] && [ -z "${RESTIC_PASSWORD:-}" ]; then
+    printf 'no repository password: set BACKUP_TARGET_%s_PASSWORD_FILE or RESTIC_PASSWORD_FILE\n' \
+      "${_te_i}" >&2
+    return 1
+  fi
+  if [ -n "${RESTIC_PASSWORD_FILE:-}" ] && [ ! -f "${RESTIC_PASSWORD_FILE}" ]; then
+    printf 'password file %s does not exist\n' "${RESTIC_PASSWORD_FILE}" >&2
+    return 1
+  fi
   return 0
 }
 
