@@ -29,6 +29,11 @@ export interface ReplicaDescription {
    */
   readonly immutableRetentionDays?: number;
   /**
+   * Whether it is kept offline (disconnected from the host and the network), e.g. tape.
+   * @default false
+   */
+  readonly offline?: boolean;
+  /**
    * The restic repository string under which the agent can read the replica back
    * (read-only verification).
    * @default - the agent does not verify the replica
@@ -59,6 +64,23 @@ export interface StorageTargetConfig {
    * @default false
    */
   readonly immutable?: boolean;
+  /**
+   * How long each object of an immutable repository stays locked, in days (Object Lock).
+   * @default - no lock period
+   */
+  readonly immutableRetentionDays?: number;
+  /**
+   * Whether the repository is kept offline (disconnected between backups, e.g. a rotated disk).
+   * @default false
+   */
+  readonly offline?: boolean;
+  /**
+   * Whether the repository is encrypted at rest. restic encrypts every repository, so only a
+   * target that stores plain data (none ships today) sets this to false; the compliance
+   * checks refuse it.
+   * @default true
+   */
+  readonly encrypted?: boolean;
   /**
    * A host folder to bind into the sidecar at the repository path (local targets).
    * @default - no bind mount
