@@ -1,6 +1,9 @@
 import { Construct } from 'constructs';
 import { Medium } from './medium';
 import { LocalPathTarget, LocalPathTargetProps } from './local-target';
+import { S3CompatibleTarget, S3CompatibleTargetProps } from './s3-compatible-target';
+import { S3Target, S3TargetOptions } from './s3-target';
+import type { IBackupBucket } from '../aws/backup-bucket';
 import { Site } from './site';
 
 /** What a target learns about the sidecar it is bound to. */
@@ -39,6 +42,16 @@ export interface ReplicaDescription {
    * @default - the agent does not verify the replica
    */
   readonly verifyRepository?: string;
+  /**
+   * Non-secret variables exported while restic reads the replica (e.g. its region).
+   * @default - none
+   */
+  readonly environment?: { [name: string]: string };
+  /**
+   * Read-only credentials for the replica, each delivered to the sidecar as a file.
+   * @default - none
+   */
+  readonly secrets?: TargetSecret[];
 }
 
 /** A secret a target needs in the sidecar, delivered as a file and never as plain text. */
@@ -114,5 +127,22 @@ export class StorageTarget {
   /** A repository in a folder of the Docker host (local disk, or a NAS mounted there). */
   public static localPath(props: LocalPathTargetProps): IStorageTarget {
     return new LocalPathTarget(props);
+  }
+
+  /**
+   * A repository in the prefix `<container name>/` of an S3 bucket: a `BackupBucket` (with its
+   * offsite replica, verified read-only by the agent) or one from `BackupBucket.fromAttributes`.
+   * Without `credentials`, an IAM user scoped to that prefix is created in the bucket's stack.
+   */
+  public static s3(bucket: IBackupBucket, options: S3TargetOptions = {}): IStorageTarget {
+    return new S3Target(bucket, options);
+  }
+
+  /**
+   * A repository on an S3-compatible service (MinIO, Backblaze B2, Wasabi): an endpoint and
+   * credentials, no AWS resources.
+   */
+  public static s3Compatible(props: S3CompatibleTargetProps): IStorageTarget {
+    return new S3CompatibleTarget(props);
   }
 }

@@ -1,0 +1,75 @@
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
+import { Construct } from 'constructs';
+import * as errors from '../errors';
+import { RepositoryPassword } from '../repository-password';
+import type { BackupBucket } from './backup-bucket';
+
+/** Properties of a `KeyEscrow`. */
+export interface KeyEscrowProps {
+  /** The restic repository password to keep. */
+  readonly password: RepositoryPassword;
+  /**
+   * The bucket whose offsite region and offsite KMS key hold the escrowed password. It must
+   * have an offsite replica.
+   */
+  readonly bucket: BackupBucket;
+  /**
+   * The SSM parameter's name.
+   * @default "/cdktf-container-backup/<construct path>/restic-password"
+   */
+  readonly parameterName?: string;
+  /**
+   * Refuse `terraform destroy` of the parameter.
+   * @default true
+   */
+  readonly protectFromDestroy?: boolean;
+}
+
+/**
+ * Keeps the restic repository password in escrow: an SSM Parameter Store SecureString in the
+ * bucket's offsite region, encrypted with the offsite replica's KMS key. Losing the Docker
+ * host (and the password file in its sidecar) then does not lose the ability to restore: an
+ * operator with `ssm:GetParameter` and `kms:Decrypt` reads it back (docs/restore.md, "Host
+ * lost: recover the password from escrow"). The agent's credentials are not granted it.
+ *
+ * Use `repositoryPassword` as the sidecar's password, so the copy in escrow and the password
+ * that encrypts the repositories cannot drift apart.
+ */
+export class KeyEscrow extends Construct {
+  /** The SecureString parameter. */
+  public readonly parameter: SsmParameter;
+  /** The parameter's name. */
+  public readonly parameterName: string;
+  /** The region that holds it. */
+  public readonly region: string;
+
+  constructor(scope: Construct, id: string, props: KeyEscrowProps) {
+    super(scope, id);
+    const offsite = props.bucket.offsite;
+    if (!offsite) {
+      throw errors.escrowWithoutOffsite(this.node.path);
+    }
+    this.region = offsite.region;
+    this.parameterName =
+      props.parameterName ??
+      `/cdktf-container-backup/${this.node.path.replace(/[^A-Za-z0-9_.\/-]/g, '-')}/restic-password`;
+    this.parameter = new SsmParameter(this, 'password', {
+      provider: offsite.provider,
+      name: this.parameterName,
+      description: `restic repository password of ${props.bucket.node.path}, escrowed offsite`,
+      type: 'SecureString',
+      tier: 'Standard',
+      keyId: offsite.key.keyArn,
+      value: props.password.value,
+      lifecycle: props.protectFromDestroy ?? true ? { preventDestroy: true } : undefined,
+    });
+  }
+
+  /**
+   * The escrowed password, read back from the parameter: give it to the sidecars as their
+   * `password`, so they use exactly what escrow holds.
+   */
+  public get repositoryPassword(): RepositoryPassword {
+    return RepositoryPassword.fromString(this.parameter.value);
+  }
+}

@@ -1,0 +1,114 @@
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { checkPrefix } from '../aws/agent-credentials';
+import * as errors from '../errors';
+import { Medium } from './medium';
+import { Site } from './site';
+import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
+
+/** Properties of `StorageTarget.s3Compatible`. */
+export interface S3CompatibleTargetProps {
+  /**
+   * The service's URL, without a path: "https://s3.eu-central-003.backblazeb2.com",
+   * "https://s3.eu-central-1.wasabisys.com", "https://minio.example.internal:9000".
+   */
+  readonly endpoint: string;
+  /** The bucket (it must exist; this target creates no resources). */
+  readonly bucket: string;
+  /** The access key id. */
+  readonly accessKeyId: string;
+  /**
+   * The secret key: a Terraform token (a sensitive variable), never a literal. It reaches the
+   * sidecar as a file.
+   */
+  readonly secretAccessKey: string;
+  /**
+   * The folder of the bucket that holds this container's repository.
+   * @default - the container name
+   */
+  readonly prefix?: string;
+  /**
+   * The region the service expects in signatures (`AWS_DEFAULT_REGION`).
+   * @default - not set (restic's default, "us-east-1")
+   */
+  readonly region?: string;
+  /**
+   * The target's name in logs, status and `--target`.
+   * @default "s3-compatible"
+   */
+  readonly name?: string;
+  /**
+   * Where the service keeps the data.
+   * @default Site.named(<the endpoint's host name>)
+   */
+  readonly site?: Site;
+  /**
+   * What the data is stored on.
+   * @default Medium.OBJECT_STORAGE
+   */
+  readonly medium?: Medium;
+  /**
+   * Whether the bucket is immutable (e.g. B2 or Wasabi Object Lock, set up outside this library).
+   * @default false
+   */
+  readonly immutable?: boolean;
+  /**
+   * Accept an `http://` endpoint (a server on the same trusted host only).
+   * @default false
+   */
+  readonly allowPlainHttp?: boolean;
+}
+
+/**
+ * A restic repository on an S3-compatible service (MinIO, Backblaze B2, Wasabi, Ceph RGW):
+ * `s3:<endpoint>/<bucket>/<prefix>`. Creates no AWS resources.
+ */
+export class S3CompatibleTarget implements IStorageTarget {
+  /** The target's name. */
+  public readonly name: string;
+  private readonly endpoint: string;
+  private readonly host: string;
+
+  constructor(private readonly props: S3CompatibleTargetProps) {
+    const where = `StorageTarget.s3Compatible(${JSON.stringify(props.endpoint)})`;
+    this.name = props.name ?? 's3-compatible';
+    let url: URL;
+    try {
+      url = new URL(props.endpoint);
+    } catch {
+      throw errors.invalidEndpoint(where, props.endpoint);
+    }
+    if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname.replace(/\/+$/, '') !== '' || url.search || url.username) {
+      throw errors.invalidEndpoint(where, props.endpoint);
+    }
+    if (url.protocol === 'http:' && !(props.allowPlainHttp ?? false)) {
+      throw errors.plainHttpEndpoint(where, props.endpoint);
+    }
+    if (!Token.isUnresolved(props.secretAccessKey)) {
+      throw errors.literalSecretKey(where, 'secretAccessKey');
+    }
+    if (!Token.isUnresolved(props.bucket) && !/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(props.bucket)) {
+      throw errors.invalidBucketName(where, props.bucket);
+    }
+    this.endpoint = `${url.protocol}//${url.host}`;
+    this.host = url.hostname;
+  }
+
+  public bind(_scope: Construct, context: StorageTargetBindContext): StorageTargetConfig {
+    const prefix = this.props.prefix ?? context.containerName;
+    checkPrefix(`StorageTarget.s3Compatible(${JSON.stringify(this.endpoint)})`, prefix);
+    const environment: { [name: string]: string } = { AWS_ACCESS_KEY_ID: this.props.accessKeyId };
+    if (this.props.region !== undefined) {
+      environment.AWS_DEFAULT_REGION = this.props.region;
+    }
+    return {
+      name: this.name,
+      repository: `s3:${this.endpoint}/${this.props.bucket}/${prefix}`,
+      medium: this.props.medium ?? Medium.OBJECT_STORAGE,
+      site: this.props.site ?? Site.named(this.host),
+      immutable: this.props.immutable ?? false,
+      environment,
+      secrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: this.props.secretAccessKey }],
+    };
+  }
+}
