@@ -458,6 +458,11 @@ error_summary() {
     return 0
   fi
   _es_line=$(grep -E '^(Fatal|error|Error)' "$1" | tail -n 1)
+  # "Fatal: There were N errors" says little: lead with the first of those errors.
+  _es_first=$(sed -n '/^ignoring error/{p;q;}' "$1")
+  if [ -n "${_es_first}" ]; then
+    _es_line="${_es_first}${_es_line:+; ${_es_line}}"
+  fi
   if [ -z "${_es_line}" ]; then
     _es_line=$(grep -v '^[[:space:]]*$' "$1" | tail -n 1)
   fi
@@ -890,13 +895,27 @@ EOF
       ;;
   esac
 
+  if [ -n "${_bt_snapshot}" ] && [ "${#_bt_snapshot}" -lt 64 ]; then
+    # restic < 0.15 reports the short id; status.json carries the full one.
+    if run_restic "${_bt_i}" "${_bt_prefix}-snapshot.json" "${_bt_prefix}-snapshot.err" \
+      snapshots --json "${_bt_snapshot}" &&
+      _bt_full=$(jq -r '.[0].id // empty' "${_bt_prefix}-snapshot.json") &&
+      [ "${#_bt_full}" -eq 64 ]; then
+      _bt_snapshot=${_bt_full}
+    else
+      log WARN backup "target=${_bt_name} cannot resolve the full id of snapshot" \
+        "${_bt_snapshot}: $(error_summary "${_bt_prefix}-snapshot.err")"
+    fi
+  fi
+
   _bt_manifest=''
   if [ -n "${_bt_snapshot}" ]; then
     _bt_manifest=$(manifest_attach "${_bt_snapshot}") || _bt_manifest=''
   fi
   case ${_bt_result} in
     ok)
-      log INFO backup "target=${_bt_name} snapshot ${_bt_snapshot} added ${_bt_bytes} bytes" \
+      log INFO backup "target=${_bt_name} snapshot $(printf '%s' "${_bt_snapshot}" | cut -c 1-8)" \
+        "added ${_bt_bytes} bytes" \
         "(${_bt_new} new, ${_bt_changed} changed files) in ${_bt_duration}s"
       ;;
     partial)
@@ -1196,6 +1215,19 @@ cmd_restore() {
   run_restic "${_rs_i}" "${TMP_WORK}/out" "${TMP_WORK}/err" "$@"
   _rs_rc=$?
   cat "${TMP_WORK}/out" || true
+  if [ "${_rs_rc}" -eq 1 ]; then
+    # Without CAP_CHOWN (the sidecar drops it) restic restores contents, modes and links but
+    # cannot give entries back to their owners: say so, and how to restore them too.
+    _rs_errors=$(grep -c '^ignoring error for ' "${TMP_WORK}/err")
+    _rs_owner=$(grep -c '^ignoring error for .*chown.*operation not permitted' "${TMP_WORK}/err")
+    if [ "${_rs_errors}" -gt 0 ] && [ "${_rs_errors}" -eq "${_rs_owner}" ]; then
+      log WARN restore "target=${_rs_name} contents, modes and links restored to ${_rs_to}," \
+        "but the owner of ${_rs_owner} entries could not be set: this container lacks" \
+        "CAP_CHOWN. To restore owners as well, run the restore in a container with" \
+        "--cap-add CHOWN --cap-add FOWNER (e.g. docker run with this sidecar's volumes)"
+      return "${EX_PARTIAL}"
+    fi
+  fi
   if [ "${_rs_rc}" -ne 0 ]; then
     log ERROR restore "target=${_rs_name} $(describe_failure "${_rs_rc}" "${TMP_WORK}/err" \
       "${_rs_started}")"
@@ -1332,7 +1364,8 @@ usage: backup-agent COMMAND [OPTIONS]
   restore [--target NAME] [--snapshot ID|latest] [--to DIR] [-- RESTIC_ARGS]
                               restore a snapshot (default: this host's latest, first
                               target, to BACKUP_RESTORE_DIR); paths keep their absolute
-                              form under DIR, e.g. DIR/backup/sources/<volume>/...
+                              form under DIR, e.g. DIR/backup/sources/<volume>/...;
+                              exit 3 when only the owners could not be set
   verify [--target NAME] [-- RESTIC_ARGS]
                               restic check of one target or of every target
   health                      exit 0 while the last successful cycle is fresh (reads

@@ -124,6 +124,11 @@ export interface SidecarSandboxOptions {
   readonly pidNamespace?: boolean;
   /** Apply the resource's capabilities and no-new-privileges. @default true */
   readonly applyCapabilities?: boolean;
+  /**
+   * Capabilities to use instead of the resource's (`{}` is Docker's default set), e.g. to
+   * run a restore the way an operator's `docker run --cap-add ...` would.
+   */
+  readonly capabilities?: DockerCapabilities;
   /** Kill every process of the sandbox after this long. @default 100000 */
   readonly timeoutMs?: number;
 }
@@ -536,7 +541,7 @@ function planSandbox(resource: DockerContainerResource, options: SidecarSandboxO
   let capabilities: string[] | undefined;
   let noNewPrivileges = false;
   if (options.applyCapabilities ?? true) {
-    const caps = single(resource.capabilities);
+    const caps = options.capabilities ?? single(resource.capabilities);
     const norm = (c: string) => c.toUpperCase().replace(/^CAP_/, '');
     const drop = (caps?.drop ?? []).map(norm);
     const add = (caps?.add ?? []).map(norm);
