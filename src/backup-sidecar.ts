@@ -3,6 +3,7 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
+import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
 import * as errors from './errors';
 import { Quiesce } from './policy/quiesce';
@@ -159,8 +160,13 @@ export class BackupSidecar extends Construct {
    */
   public readonly dockerApi?: DockerApiProxy;
 
+  /** The named volumes it backs up. */
+  public readonly sources: BackupSource[];
+
   constructor(scope: Construct, id: string, props: BackupSidecarProps) {
     super(scope, id);
+    // Compliance packs on the App reach this stack; the topology report is written at synth.
+    attachComplianceHooks(this);
     const where = this.node.path;
     checkName(where, 'containerName', props.containerName);
     if (props.sources.length === 0) {
@@ -188,6 +194,7 @@ export class BackupSidecar extends Construct {
     this.verification = props.verification ?? Verification.standard();
     this.recoveryPointObjectiveMinutes = props.recoveryPointObjectiveMinutes;
     this.containerName = props.containerName;
+    this.sources = [...props.sources];
     const maxAgeSeconds = props.healthMaxAgeSeconds ?? 2 * this.schedule.maxIntervalSeconds;
     if (maxAgeSeconds < this.schedule.maxIntervalSeconds) {
       throw errors.invalidMaxAge(where, maxAgeSeconds, this.schedule.maxIntervalSeconds);

@@ -4,6 +4,7 @@ import { Token, dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
+import { attachComplianceHooks } from './compliance/hooks';
 import * as errors from './errors';
 import { Site } from './targets/site';
 import { checkName } from './validation';
@@ -128,9 +129,15 @@ export class ProtectedContainer extends Construct {
   public readonly containerName: string;
   /** Where the container runs. */
   public readonly site: Site;
+  /** The container's image. */
+  public readonly image: string;
+  /** The names of the volumes whose data is backed up (every volume but `backup: false` ones). */
+  public readonly dataVolumeNames: string[];
 
   constructor(scope: Construct, id: string, props: ProtectedContainerProps) {
     super(scope, id);
+    // Compliance packs on the App reach this stack; the topology report is written at synth.
+    attachComplianceHooks(this);
     const where = this.node.path;
     this.containerName = props.containerName ?? id;
     this.site = props.site ?? Site.dockerHost();
@@ -141,6 +148,8 @@ export class ProtectedContainer extends Construct {
     }
     const declared = props.volumes ?? [];
     checkVolumes(where, declared);
+    this.image = props.image;
+    this.dataVolumeNames = declared.filter((v) => v.backup ?? true).map((v) => v.name);
     checkEnvironment(where, props.environment ?? {});
 
     const volumeNames = new Map<string, string>();

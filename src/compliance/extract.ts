@@ -1,0 +1,57 @@
+/** The thin layer between constructs and the pure model. */
+import { IConstruct } from 'constructs';
+import { BackupSidecar } from '../backup-sidecar';
+import { buildTopology } from '../model/build';
+import { ContainerTopology } from '../model/topology';
+import { ProtectedContainer } from '../protected-container';
+
+/** A node the compliance pack evaluates, with its topology. */
+export interface Subject {
+  readonly topology: ContainerTopology;
+  readonly sidecarName?: string;
+}
+
+/**
+ * The topology of `node` when it is a protected container, or a `BackupSidecar` used on its
+ * own (a sidecar inside a `ProtectedContainer` is evaluated with its container).
+ */
+export function subjectOf(node: IConstruct): Subject | undefined {
+  if (node instanceof ProtectedContainer) {
+    const sidecar = node.sidecar;
+    return {
+      topology: buildTopology({
+        path: node.node.path,
+        containerName: node.containerName,
+        image: node.image,
+        site: node.site,
+        dataVolumes: node.dataVolumeNames,
+        backup: sidecar ? facts(sidecar) : undefined,
+      }),
+      sidecarName: sidecar ? `${sidecar.containerName}-backup` : undefined,
+    };
+  }
+  if (node instanceof BackupSidecar && !(node.node.scope instanceof ProtectedContainer)) {
+    return {
+      topology: buildTopology({
+        path: node.node.path,
+        containerName: node.containerName,
+        site: node.site,
+        dataVolumes: node.sources.map((s) => s.volumeName),
+        backup: facts(node),
+      }),
+      sidecarName: `${node.containerName}-backup`,
+    };
+  }
+  return undefined;
+}
+
+function facts(sidecar: BackupSidecar) {
+  return {
+    targets: sidecar.targets,
+    schedule: sidecar.schedule,
+    retention: sidecar.retention,
+    quiesce: sidecar.quiesce,
+    verification: sidecar.verification,
+    recoveryPointObjectiveMinutes: sidecar.recoveryPointObjectiveMinutes,
+  };
+}

@@ -1,0 +1,34 @@
+/** Short factual descriptions shared by the rules (values, not prose: the pack owns wording). */
+import { BackupCopy, ContainerTopology } from '../../model/topology';
+import { TopologyFacts } from '../../model/facts';
+
+export function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export function names(copies: BackupCopy[]): string {
+  return copies.map((c) => c.name).join(', ');
+}
+
+export function describeCopies(t: ContainerTopology): string {
+  return `${count(t.copies.length, 'copy', 'copies')} (${names(t.copies)})`;
+}
+
+export function describeMedia(t: ContainerTopology): string {
+  const media = TopologyFacts.media(t);
+  const groups = media.map((m) => `${m}: ${names(t.copies.filter((c) => c.medium === m))}`);
+  return `${count(media.length, 'medium', 'media')} (${groups.join('; ')})`;
+}
+
+export function describeSites(t: ContainerTopology): string {
+  const sites = TopologyFacts.sites(t);
+  return `${count(sites.length, 'site', 'sites')} (${sites.map((s) => s.name).join(', ')})`;
+}
+
+export function days(seconds: number): string {
+  const d = seconds / 86400;
+  return Number.isInteger(d) ? `${d} ${d === 1 ? 'day' : 'days'}` : `${Math.round(seconds / 3600)} hours`;
+}
+
+export const STATELESS = 'stateless: no data volumes and no backup';
+export const NO_BACKUP = 'no backup declared';

@@ -1,0 +1,26 @@
+import { TopologyFacts } from '../../model/facts';
+import { IBackupRule, RuleResult } from '../../model/rule';
+import { ContainerTopology } from '../../model/topology';
+import { NO_BACKUP, count, names } from './describe';
+
+/**
+ * Hygiene: every backup copy is encrypted. restic encrypts every repository, so this holds for
+ * every target shipped today; it guards against a target that declares `encrypted: false`.
+ */
+export class RepositoriesEncryptedRule implements IBackupRule {
+  /** The rule's identifier. */
+  public static readonly RULE_ID = 'RepositoriesEncrypted';
+  public readonly ruleId = RepositoriesEncryptedRule.RULE_ID;
+  public readonly description = 'Every repository and replica is encrypted';
+
+  public evaluate(topology: ContainerTopology): RuleResult {
+    const copies = TopologyFacts.backupCopies(topology);
+    if (!topology.backup || copies.length === 0) {
+      return RuleResult.notApplicable(NO_BACKUP);
+    }
+    const plain = copies.filter((c) => !c.encrypted);
+    return plain.length === 0
+      ? RuleResult.compliant(`${count(copies.length, 'copy', 'copies')} encrypted (${names(copies)})`)
+      : RuleResult.nonCompliant(`not encrypted: ${names(plain)}`);
+  }
+}

@@ -1,0 +1,20 @@
+import { TopologyFacts } from '../../model/facts';
+import { IBackupRule, RuleResult } from '../../model/rule';
+import { ContainerTopology } from '../../model/topology';
+import { STATELESS, describeMedia } from './describe';
+
+/** 3-2-1, the "2": the copies sit on at least two different media. */
+export class TwoMediaRule implements IBackupRule {
+  /** The rule's identifier. */
+  public static readonly RULE_ID = 'TwoMedia';
+  public readonly ruleId = TwoMediaRule.RULE_ID;
+  public readonly description = 'The copies sit on at least 2 different media (disk, NAS, object storage, archive)';
+
+  public evaluate(topology: ContainerTopology): RuleResult {
+    if (TopologyFacts.isStateless(topology)) {
+      return RuleResult.notApplicable(STATELESS);
+    }
+    const observed = describeMedia(topology);
+    return TopologyFacts.media(topology).length >= 2 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
+  }
+}

@@ -1,0 +1,76 @@
+import * as errors from '../../errors';
+import { TopologyFacts } from '../../model/facts';
+import { IBackupRule, RuleResult } from '../../model/rule';
+import { ContainerTopology } from '../../model/topology';
+import { NO_BACKUP, STATELESS, days } from './describe';
+
+/** Options of the `ZeroErrorsRule`. */
+export interface ZeroErrorsRuleProps {
+  /**
+   * All data must be read back within this many days.
+   * @default 31
+   */
+  readonly readBackWithinDays?: number;
+  /**
+   * A restore drill must run at least every this many days.
+   * @default 31
+   */
+  readonly restoreDrillWithinDays?: number;
+}
+
+/**
+ * 3-2-1-1-0, the "0": backups are proven readable with zero errors. The verification reads
+ * all data back within N days and a restore drill runs at least every M days.
+ */
+export class ZeroErrorsRule implements IBackupRule {
+  /** The rule's identifier. */
+  public static readonly RULE_ID = 'ZeroErrors';
+  public readonly ruleId = ZeroErrorsRule.RULE_ID;
+  public readonly description: string;
+  /** The longest read-back period accepted, in days. */
+  public readonly readBackWithinDays: number;
+  /** The longest gap between two restore drills accepted, in days. */
+  public readonly restoreDrillWithinDays: number;
+
+  constructor(props: ZeroErrorsRuleProps = {}) {
+    this.readBackWithinDays = checkDays('readBackWithinDays', props.readBackWithinDays ?? 31);
+    this.restoreDrillWithinDays = checkDays('restoreDrillWithinDays', props.restoreDrillWithinDays ?? 31);
+    this.description = `Verification reads all data back within ${this.readBackWithinDays} days and runs a restore drill at least every ${this.restoreDrillWithinDays} days`;
+  }
+
+  public evaluate(topology: ContainerTopology): RuleResult {
+    if (TopologyFacts.isStateless(topology)) {
+      return RuleResult.notApplicable(STATELESS);
+    }
+    const plan = topology.backup;
+    if (!plan) {
+      return RuleResult.notApplicable(`${NO_BACKUP}: nothing to verify`);
+    }
+    const gaps: string[] = [];
+    const facts: string[] = [];
+    if (plan.readAllDataWithinDays === undefined) {
+      gaps.push('data is never read back (structure checks only)');
+    } else {
+      facts.push(`all data read back within ${plan.readAllDataWithinDays} days`);
+      if (plan.readAllDataWithinDays > this.readBackWithinDays) {
+        gaps.push(`all data is read back within ${plan.readAllDataWithinDays} days, more than ${this.readBackWithinDays}`);
+      }
+    }
+    if (plan.restoreDrillMaxIntervalSeconds === undefined) {
+      gaps.push('no restore drill');
+    } else {
+      facts.push(`restore drill every ${days(plan.restoreDrillMaxIntervalSeconds)}`);
+      if (plan.restoreDrillMaxIntervalSeconds > this.restoreDrillWithinDays * 86400) {
+        gaps.push(`restore drills run up to ${days(plan.restoreDrillMaxIntervalSeconds)} apart, more than ${this.restoreDrillWithinDays} days`);
+      }
+    }
+    return gaps.length === 0 ? RuleResult.compliant(facts.join(', ')) : RuleResult.nonCompliant(gaps.join('; '));
+  }
+}
+
+function checkDays(field: string, value: number): number {
+  if (!Number.isInteger(value) || value < 1 || value > 366) {
+    throw errors.outOfRange('ZeroErrorsRule', field, value, 1, 366);
+  }
+  return value;
+}

@@ -1,0 +1,232 @@
+import { AnnotationMetadataEntryType, IAspect } from 'cdktf';
+import { IConstruct } from 'constructs';
+import * as errors from '../errors';
+import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
+import { ContainerTopology } from '../model/topology';
+import { subjectOf } from './extract';
+import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
+import { COMPLIANCE_PACK, recordForReport } from './hooks';
+import { DatabaseConsistencyRule, databaseFamily } from './rules/database-consistency';
+import { ObjectLockCoversRetentionRule } from './rules/object-lock-covers-retention';
+import { OneImmutableOrOfflineRule } from './rules/one-immutable-or-offline';
+import { OneOffsiteRule } from './rules/one-offsite';
+import { RepositoriesEncryptedRule } from './rules/repositories-encrypted';
+import { ScheduleMeetsRpoRule } from './rules/schedule-meets-rpo';
+import { ThreeCopiesRule } from './rules/three-copies';
+import { TwoMediaRule } from './rules/two-media';
+import { ZeroErrorsRule } from './rules/zero-errors';
+import { BackupSuppressions } from './suppressions';
+
+/** A rule of your own, with the wording and level the pack gives its findings. */
+export interface AdditionalRule {
+  /** The rule. */
+  readonly rule: IBackupRule;
+  /** How to meet the rule, in one sentence; every finding ends with it. */
+  readonly fix: string;
+  /**
+   * What a non-compliance does to the synth.
+   * @default FindingLevel.ERROR
+   */
+  readonly level?: FindingLevel;
+}
+
+/** Properties of `ThreeTwoOneChecks`. */
+export interface ThreeTwoOneChecksProps {
+  /**
+   * The rule level to hold the topology to.
+   * @default ComplianceLevel.THREE_TWO_ONE_ONE_ZERO
+   */
+  readonly level?: ComplianceLevel;
+  /**
+   * The "0" rule: all data must be read back within this many days.
+   * @default 31
+   */
+  readonly readBackWithinDays?: number;
+  /**
+   * The "0" rule: a restore drill must run at least every this many days.
+   * @default 31
+   */
+  readonly restoreDrillWithinDays?: number;
+  /**
+   * Your own rules, evaluated after the built-in ones.
+   * @default - none
+   */
+  readonly additionalRules?: AdditionalRule[];
+  /**
+   * Print a one-line summary per protected container at synth.
+   * @default true
+   */
+  readonly printSummary?: boolean;
+}
+
+interface Registered {
+  readonly rule: IBackupRule;
+  readonly level: FindingLevel;
+  readonly message: (where: string, topology: ContainerTopology, result: RuleResult) => errors.ConfigurationError;
+}
+
+const RULE_ID = /^[A-Za-z][A-Za-z0-9-]*$/;
+
+/**
+ * The 3-2-1(-1-0) rule pack, applied as an Aspect to the App, a stack, or any scope below:
+ *
+ * ```ts
+ * Aspects.of(app).add(new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE_ONE_ZERO }));
+ * ```
+ *
+ * Every protected container (and every `BackupSidecar` used on its own) is modelled as its
+ * copies (live data, each target's repository, each replica) and evaluated by each rule. A
+ * non-compliance becomes an annotation that names the construct path, the rule, the value
+ * received and the fix; at level ERROR it stops `cdktf synth` with a non-zero exit. Findings
+ * can be suppressed with a reason (`BackupSuppressions.addToConstruct`). Each synth writes
+ * `backup-topology.md` (a Mermaid diagram and the rule table) into every stack's output folder
+ * and prints a one-line summary per container.
+ *
+ * Rules: ThreeCopies, TwoMedia, OneOffsite (errors at both levels); OneImmutableOrOffline and
+ * ZeroErrors (errors at 3-2-1-1-0, warnings at 3-2-1); ObjectLockCoversRetention,
+ * ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency (errors at both levels).
+ */
+export class ThreeTwoOneChecks implements IAspect {
+  /** The level the topology is held to. */
+  public readonly level: ComplianceLevel;
+  /** Every rule the pack applies, built-in first. */
+  public readonly rules: IBackupRule[];
+  private readonly registered: Registered[];
+  private readonly printSummary: boolean;
+  private readonly visited = new WeakSet<IConstruct>();
+
+  constructor(props: ThreeTwoOneChecksProps = {}) {
+    Object.defineProperty(this, COMPLIANCE_PACK, { value: true, enumerable: false });
+    this.level = props.level ?? ComplianceLevel.THREE_TWO_ONE_ONE_ZERO;
+    this.printSummary = props.printSummary ?? true;
+    for (const [field, value] of [
+      ['readBackWithinDays', props.readBackWithinDays],
+      ['restoreDrillWithinDays', props.restoreDrillWithinDays],
+    ] as const) {
+      if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 366)) {
+        throw errors.outOfRange('new ThreeTwoOneChecks(...)', field, value, 1, 366);
+      }
+    }
+    const zeroErrors = new ZeroErrorsRule({
+      readBackWithinDays: props.readBackWithinDays,
+      restoreDrillWithinDays: props.restoreDrillWithinDays,
+    });
+    const strictOnly = this.level === ComplianceLevel.THREE_TWO_ONE_ONE_ZERO ? FindingLevel.ERROR : FindingLevel.WARNING;
+    this.registered = [
+      { rule: new ThreeCopiesRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.tooFewCopies(w, r.observed) },
+      { rule: new TwoMediaRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.tooFewMedia(w, r.observed) },
+      { rule: new OneOffsiteRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.noOffsiteCopy(w, r.observed) },
+      { rule: new OneImmutableOrOfflineRule(), level: strictOnly, message: (w, _t, r) => errors.noImmutableCopy(w, r.observed) },
+      {
+        rule: zeroErrors,
+        level: strictOnly,
+        message: (w, _t, r) => errors.unverifiedBackups(w, r.observed, zeroErrors.readBackWithinDays, zeroErrors.restoreDrillWithinDays),
+      },
+      {
+        rule: new ObjectLockCoversRetentionRule(),
+        level: FindingLevel.ERROR,
+        message: (w, t, r) => errors.lockShorterThanRetention(w, r.observed, t.backup!.retentionHorizonDays),
+      },
+      {
+        rule: new ScheduleMeetsRpoRule(),
+        level: FindingLevel.ERROR,
+        message: (w, t) =>
+          errors.rpoNotMet(w, t.backup!.recoveryPointObjectiveMinutes!, Math.ceil(t.backup!.maxIntervalSeconds / 60), t.backup!.scheduleExpression),
+      },
+      { rule: new RepositoriesEncryptedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.unencryptedRepository(w, r.observed) },
+      {
+        rule: new DatabaseConsistencyRule(),
+        level: FindingLevel.ERROR,
+        message: (w, t, r) => errors.crashConsistentDatabase(w, r.observed, databaseFamily(t.image!) ?? 'other', DatabaseConsistencyRule.RULE_ID),
+      },
+    ];
+    const ids = new Set(this.registered.map((r) => r.rule.ruleId));
+    for (const extra of props.additionalRules ?? []) {
+      const id = extra.rule.ruleId;
+      if (!RULE_ID.test(id)) {
+        throw errors.invalidRuleId('new ThreeTwoOneChecks(...)', id);
+      }
+      if (ids.has(id)) {
+        throw errors.duplicateRuleId(id);
+      }
+      if (extra.fix.trim() === '') {
+        throw errors.emptyRuleFix(id);
+      }
+      ids.add(id);
+      this.registered.push({
+        rule: extra.rule,
+        level: extra.level ?? FindingLevel.ERROR,
+        message: (w, _t, r) => errors.customRuleFinding(w, extra.rule.description, r.observed, extra.fix),
+      });
+    }
+    this.rules = this.registered.map((r) => r.rule);
+  }
+
+  /**
+   * Evaluates one topology with every rule, without suppressions: the pure core of the pack,
+   * usable without constructs (e.g. to test your own rules).
+   */
+  public evaluate(topology: ContainerTopology): RuleFinding[] {
+    return this.registered.map((entry) => {
+      const where = `${topology.path} [${entry.rule.ruleId}]`;
+      let result: RuleResult;
+      try {
+        result = entry.rule.evaluate(topology);
+      } catch (e) {
+        const failure = errors.ruleFailed(where, e instanceof Error ? e.message : String(e));
+        return {
+          ruleId: entry.rule.ruleId,
+          description: entry.rule.description,
+          outcome: RuleOutcome.NON_COMPLIANT,
+          observed: 'the rule failed',
+          level: FindingLevel.ERROR,
+          message: failure.message,
+        };
+      }
+      return {
+        ruleId: entry.rule.ruleId,
+        description: entry.rule.description,
+        outcome: result.outcome,
+        observed: result.observed,
+        level: entry.level,
+        message: result.outcome === RuleOutcome.NON_COMPLIANT ? entry.message(where, topology, result).message : undefined,
+      };
+    });
+  }
+
+  /** Evaluates `node` when it is a protected container; called by cdktf for every node. */
+  public visit(node: IConstruct): void {
+    if (this.visited.has(node)) {
+      return;
+    }
+    const subject = subjectOf(node);
+    if (!subject) {
+      return;
+    }
+    this.visited.add(node);
+    const suppressions = BackupSuppressions.of(node);
+    const findings = this.evaluate(subject.topology).map((f) => {
+      const suppression = suppressions.find((s) => s.ruleId === f.ruleId);
+      return suppression && f.outcome === RuleOutcome.NON_COMPLIANT ? { ...f, suppressedReason: suppression.reason } : f;
+    });
+    for (const f of findings) {
+      if (f.outcome !== RuleOutcome.NON_COMPLIANT) {
+        continue;
+      }
+      // Straight to metadata, not through Annotations: a finding is about the user's topology,
+      // and cdktf would attach (and the CLI print) a stack trace of this library.
+      if (f.suppressedReason !== undefined) {
+        node.node.addMetadata(AnnotationMetadataEntryType.INFO, errors.suppressedFinding(`${subject.topology.path} [${f.ruleId}]`, f.suppressedReason));
+      } else {
+        node.node.addMetadata(f.level === FindingLevel.ERROR ? AnnotationMetadataEntryType.ERROR : AnnotationMetadataEntryType.WARN, f.message);
+      }
+    }
+    recordForReport(node, {
+      topology: subject.topology,
+      level: this.level,
+      findings,
+      printSummary: this.printSummary,
+      sidecarName: subject.sidecarName,
+    });
+  }
+}
