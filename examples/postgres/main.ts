@@ -1,15 +1,75 @@
 /**
- * The default example: a Postgres container whose data volume is backed up every night to a
- * disk of the Docker host. `cdktf synth` at the repository root builds it; no Docker engine or
- * AWS account is needed to synthesize.
+ * The default example: a full 3-2-1-1-0 topology around a Postgres container.
+ *
+ * - `backup-storage` (the cloud account): a hardened, KMS-encrypted S3 bucket, replicated to a
+ *   bucket with Object Lock in another region, and the repository password in escrow there.
+ * - `db-host` (the Docker host): Postgres, and a restic sidecar that backs its volume up every
+ *   night to a local disk and to the S3 bucket, and reads the locked replica back to verify it.
+ *
+ * The host stack reads the bucket, the agent's access key and the escrowed password from the
+ * storage stack through cross-stack references. `cdktf synth` at the repository root builds
+ * both; no Docker engine or AWS account is needed to synthesize. To deploy:
+ * `TF_VAR_restic_password=... cdktf deploy backup-storage db-host`.
  */
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
-import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../../src';
+import {
+  AccountPublicAccessBlock,
+  BackupBucket,
+  KeyEscrow,
+  Medium,
+  ObjectLock,
+  OffsiteReplica,
+  ProtectedContainer,
+  RepositoryPassword,
+  Retention,
+  Schedule,
+  StorageTarget,
+} from '../../src';
 
+/** The example's retention: 7 daily, 4 weekly, 12 monthly (a 372-day horizon). */
+export const RETENTION = Retention.gfs({ daily: 7, weekly: 4, monthly: 12 });
+
+/** Where the example puts its AWS resources. */
+export interface DefaultExampleOptions {
+  /** @default "eu-west-1" */
+  readonly primaryRegion?: string;
+  /** @default "eu-central-1" */
+  readonly offsiteRegion?: string;
+}
+
+/** The cloud account's side: bucket, locked offsite replica, agent credentials, key escrow. */
+export class BackupStorageStack extends TerraformStack {
+  public readonly vault: BackupBucket;
+  public readonly escrow: KeyEscrow;
+
+  constructor(scope: Construct, id: string, options: DefaultExampleOptions = {}) {
+    super(scope, id);
+    new AwsProvider(this, 'aws', {
+      region: options.primaryRegion ?? 'eu-west-1',
+      defaultTags: [{ tags: { 'managed-by': 'cdktf-container-backup' } }],
+    });
+    new AccountPublicAccessBlock(this, 'account-public-access-block');
+
+    this.vault = new BackupBucket(this, 'vault', {
+      retention: RETENTION,
+      // Locked a little longer than the retention reaches, in another region.
+      offsite: OffsiteReplica.inRegion(options.offsiteRegion ?? 'eu-central-1', {
+        objectLock: ObjectLock.governance(400),
+      }),
+    });
+    this.escrow = new KeyEscrow(this, 'escrow', {
+      bucket: this.vault,
+      password: RepositoryPassword.fromVariable(this),
+    });
+  }
+}
+
+/** The Docker host's side: Postgres and its backup sidecar. */
 export class DatabaseHostStack extends TerraformStack {
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, storage: BackupStorageStack) {
     super(scope, id);
     new DockerProvider(this, 'docker', {});
 
@@ -25,16 +85,28 @@ export class DatabaseHostStack extends TerraformStack {
       volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
       backup: {
         schedule: Schedule.daily({ hour: 2 }),
-        retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }),
-        targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK })],
+        retention: RETENTION,
+        // The sidecar uses exactly the password kept in escrow.
+        password: storage.escrow.repositoryPassword,
+        targets: [
+          StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK }),
+          StorageTarget.s3(storage.vault),
+        ],
       },
     });
   }
 }
 
+/** Builds both stacks of the default example into `app`. */
+export function defaultExample(app: App, options: DefaultExampleOptions = {}) {
+  const storage = new BackupStorageStack(app, 'backup-storage', options);
+  const host = new DatabaseHostStack(app, 'db-host', storage);
+  return { storage, host };
+}
+
 // Synthesize when run as the cdktf app; tests import the stack classes instead.
 if (require.main === module) {
   const app = new App();
-  new DatabaseHostStack(app, 'db-host');
+  defaultExample(app);
   app.synth();
 }

@@ -71,15 +71,42 @@ export function agentEnvironment(settings: AgentSettings): string[] {
     for (const secret of target.secrets ?? []) {
       env.push([`${prefix}_ENV_${secret.variable}_FILE`, targetSecretFile(i + 1, secret.variable)]);
     }
+    // Replicas the agent reads back (read-only `check --no-lock`), e.g. an S3 offsite copy.
+    const replicas = verifiableReplicas(target);
+    if (replicas.length > 0) {
+      env.push([`${prefix}_REPLICA_COUNT`, String(replicas.length)]);
+    }
+    replicas.forEach((replica, j) => {
+      const rprefix = `${prefix}_REPLICA_${j + 1}`;
+      env.push([`${rprefix}_NAME`, replica.name], [`${rprefix}_REPOSITORY`, replica.verifyRepository!]);
+      for (const [name, value] of Object.entries(replica.environment ?? {})) {
+        env.push([`${rprefix}_ENV_${name}`, value]);
+      }
+      for (const secret of replica.secrets ?? []) {
+        env.push([`${rprefix}_ENV_${secret.variable}_FILE`, replicaSecretFile(i + 1, j + 1, secret.variable)]);
+      }
+    });
   });
   return env.map(([k, v]) => `${k}=${v}`);
 }
 
 /** The files that carry each target's secrets. */
 export function targetSecretUploads(targets: StorageTargetConfig[]): SecretUpload[] {
-  return targets.flatMap((target, i) =>
-    (target.secrets ?? []).map((secret) => ({ file: targetSecretFile(i + 1, secret.variable), value: secret.value })),
-  );
+  return targets.flatMap((target, i) => [
+    ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(i + 1, secret.variable), value: secret.value })),
+    ...verifiableReplicas(target).flatMap((replica, j) =>
+      (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(i + 1, j + 1, secret.variable), value: secret.value })),
+    ),
+  ]);
+}
+
+/** The replicas of a target that the agent can read back. */
+function verifiableReplicas(target: StorageTargetConfig) {
+  return (target.replicas ?? []).filter((replica) => replica.verifyRepository !== undefined);
+}
+
+function replicaSecretFile(index: number, replica: number, variable: string): string {
+  return `${AGENT_SECRETS_DIR}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
 }
 
 function targetSecretFile(index: number, variable: string): string {
