@@ -469,10 +469,15 @@ error_summary() {
   printf '%s\n' "${_es_line}" | tr -d '\r\033' | sed 's/\[[0-9;]*[A-Za-z]//g' | cut -c 1-400
 }
 
+# timed_out STARTED: true when a call started at STARTED ran into the network timeout.
+timed_out() {
+  [ "${NETWORK_TIMEOUT}" -gt 0 ] && [ $(($(clock) - $1)) -ge "${NETWORK_TIMEOUT}" ]
+}
+
 # describe_failure RC ERRFILE STARTED: a sentence for logs and status.json.
 describe_failure() {
   _df_elapsed=$(($(clock) - $3))
-  if [ "${NETWORK_TIMEOUT}" -gt 0 ] && [ "${_df_elapsed}" -ge "${NETWORK_TIMEOUT}" ]; then
+  if timed_out "$3"; then
     printf 'timed out after %ss (BACKUP_NETWORK_TIMEOUT_SECONDS)\n' "${_df_elapsed}"
   elif [ -n "${INTERRUPTED}" ]; then
     printf 'interrupted by SIG%s\n' "${INTERRUPTED}"
@@ -788,13 +793,15 @@ logs_prune() {
 # not exist yet. Sets TARGET_ERROR on failure.
 ensure_repository() {
   _er_prefix="${RUN_DIR}/$1-${2}"
+  log INFO open "target=$2 opening the repository"
   _er_started=$(clock)
   run_restic "$1" "${_er_prefix}-open.out" "${_er_prefix}-open.err" cat config
   _er_rc=$?
   [ "${_er_rc}" -eq 0 ] && return 0
   if [ -n "${INTERRUPTED}" ] || [ "${_er_rc}" -eq "${EX_TARGET_ENV}" ] ||
-    [ "${_er_rc}" -eq 12 ]; then
-    # 12: restic >= 0.17 says the password is wrong; never try to init over a repository.
+    [ "${_er_rc}" -eq 12 ] || timed_out "${_er_started}"; then
+    # Not "no repository there": interrupted, no environment, wrong password (12, restic
+    # >= 0.17) or an endpoint that does not answer. Never init then.
     TARGET_ERROR="cannot open the repository: $(describe_failure "${_er_rc}" \
       "${_er_prefix}-open.err" "${_er_started}")"
     return 1
