@@ -2,7 +2,7 @@ import * as errors from '../../errors';
 import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { ContainerTopology } from '../../model/topology';
-import { NO_BACKUP, STATELESS, days } from './describe';
+import { NO_BACKUP, STATELESS, count, days } from './describe';
 
 /** Options of the `ZeroErrorsRule`. */
 export interface ZeroErrorsRuleProps {
@@ -53,7 +53,7 @@ export class ZeroErrorsRule implements IBackupRule {
     } else {
       facts.push(`all data read back within ${plan.readAllDataWithinDays} days`);
       if (plan.readAllDataWithinDays > this.readBackWithinDays) {
-        gaps.push(`all data is read back within ${plan.readAllDataWithinDays} days, more than ${this.readBackWithinDays}`);
+        gaps.push(`all data is read back within ${plan.readAllDataWithinDays} days, more than the ${count(this.readBackWithinDays, 'day', 'days')} allowed`);
       }
     }
     if (plan.restoreDrillMaxIntervalSeconds === undefined) {
@@ -61,7 +61,7 @@ export class ZeroErrorsRule implements IBackupRule {
     } else {
       facts.push(`restore drill every ${days(plan.restoreDrillMaxIntervalSeconds)}`);
       if (plan.restoreDrillMaxIntervalSeconds > this.restoreDrillWithinDays * 86400) {
-        gaps.push(`restore drills run up to ${days(plan.restoreDrillMaxIntervalSeconds)} apart, more than ${this.restoreDrillWithinDays} days`);
+        gaps.push(`restore drills run up to ${days(plan.restoreDrillMaxIntervalSeconds)} apart, more than the ${count(this.restoreDrillWithinDays, 'day', 'days')} allowed`);
       }
     }
     return gaps.length === 0 ? RuleResult.compliant(facts.join(', ')) : RuleResult.nonCompliant(gaps.join('; '));

@@ -1,0 +1,52 @@
+/** Construct-level helpers for the compliance tests. */
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { App, TerraformStack, Testing } from 'cdktf';
+import { IConstruct } from 'constructs';
+import { BackupOptions, IStorageTarget, Medium, ProtectedContainer, ProtectedContainerProps, Quiesce, StorageTarget } from '../../src';
+import { FakeBucketTarget } from './fixtures';
+
+export function app(): App {
+  return Testing.app();
+}
+
+export function hostStack(scope: App, id = 'db-host'): TerraformStack {
+  const stack = new TerraformStack(scope, id);
+  new DockerProvider(stack, 'docker', {});
+  return stack;
+}
+
+export const LOCAL = () => StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK });
+export const VAULT = () => new FakeBucketTarget({ region: 'eu-west-1', offsiteRegion: 'eu-central-1', offsiteLockDays: 400 });
+export const PG_DUMP = () => Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']);
+
+/** A postgres container; by default a full 3-2-1-1-0 topology (local disk, S3, locked offsite replica, dump first). */
+export function postgres(
+  scope: TerraformStack,
+  backup: Partial<BackupOptions> | null = {},
+  props: Partial<ProtectedContainerProps> = {},
+  id = 'db',
+): ProtectedContainer {
+  return new ProtectedContainer(scope, id, {
+    image: 'postgres:16',
+    volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+    backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), ...backup },
+    ...props,
+  });
+}
+
+/** Annotations of one level anywhere under `scope`, as "path: message". */
+export function annotations(scope: IConstruct, level: 'error' | 'warn' | 'info'): string[] {
+  return scope.node
+    .findAll()
+    .flatMap((n) => n.node.metadata.filter((m) => m.type === `@cdktf/${level}`).map((m) => `${n.node.path}: ${m.data}`));
+}
+
+/** The full synth's error text, or undefined when it succeeds. */
+export function fullSynthError(stack: TerraformStack): string | undefined {
+  try {
+    Testing.fullSynth(stack);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
