@@ -795,7 +795,8 @@ ensure_repository() {
   _er_prefix="${RUN_DIR}/$1-${2}"
   log INFO open "target=$2 opening the repository"
   _er_started=$(clock)
-  run_restic "$1" "${_er_prefix}-open.out" "${_er_prefix}-open.err" cat config
+  # --no-lock: only reading the config must not fail on a repository that cannot be locked.
+  run_restic "$1" "${_er_prefix}-open.out" "${_er_prefix}-open.err" --no-lock cat config
   _er_rc=$?
   [ "${_er_rc}" -eq 0 ] && return 0
   if [ -n "${INTERRUPTED}" ] || [ "${_er_rc}" -eq "${EX_TARGET_ENV}" ] ||
