@@ -138,3 +138,12 @@ export class FakeBucketTarget implements IStorageTarget {
     };
   }
 }
+
+/** A target that binds to exactly the config it is given: any medium, site, lock or flag. */
+export class ConfiguredTarget implements IStorageTarget {
+  constructor(private readonly config: StorageTargetConfig) {}
+
+  public bind(_scope: Construct, _context: StorageTargetBindContext): StorageTargetConfig {
+    return this.config;
+  }
+}

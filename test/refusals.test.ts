@@ -1,0 +1,439 @@
+/**
+ * Every invalid or unsafe configuration this library refuses, in one table: what the user
+ * wrote, and the exact message they get. Eager refusals throw a ConfigurationError while the
+ * app is built; compliance refusals stop the full synth (what `cdktf synth` runs) with an error
+ * annotation. Every message names where (construct path, factory or rule), the value received,
+ * and the fix; none carries a stack trace.
+ */
+import { Aspects, Lazy, TerraformStack, Testing } from 'cdktf';
+import {
+  BackupSidecar,
+  BackupSuppressions,
+  ContainerTopology,
+  IBackupRule,
+  Medium,
+  ProtectedContainer,
+  Quiesce,
+  RepositoryPassword,
+  Retention,
+  RuleResult,
+  Schedule,
+  Site,
+  StorageTarget,
+  ThreeTwoOneChecks,
+  Verification,
+  WeekDay,
+  ZeroErrorsRule,
+} from '../src';
+import { ConfigurationError } from '../src/errors';
+import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
+import { LOCAL, VAULT, annotations, app, hostStack, postgres } from './compliance/stacks';
+
+const PINNED = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
+
+/** A ProtectedContainer "db" in stack "db-host", with `props` over a valid postgres. */
+function db(props: any = {}): ProtectedContainer {
+  const stack = hostStack(app());
+  return new ProtectedContainer(stack, 'db', {
+    image: 'postgres:16',
+    volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+    ...props,
+  });
+}
+
+/** A BackupSidecar "db-backup" on its own in stack "db-host". */
+function sidecar(props: any = {}): BackupSidecar {
+  const stack = hostStack(app());
+  return new BackupSidecar(stack, 'db-backup', { containerName: 'db', sources: [{ volumeName: 'pgdata' }], targets: [LOCAL()], ...props });
+}
+
+// ---- Eager refusals: thrown while the app is built ------------------------------------------
+
+const CRON_FIX =
+  'Fix: give five space-separated fields "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" for 02:00 every day, or use Schedule.daily({ hour: 2 })';
+const SUPPRESS_FIX = 'Fix: say why the finding does not apply here, e.g. "redis holds a cache only, rebuilt on start"';
+
+const eager: Array<[string, () => unknown, string]> = [
+  // Schedule
+  ['cron with 4 fields', () => Schedule.cron('0 2 * *'), `Schedule.cron("0 2 * *"): expected 5 fields, got 4. ${CRON_FIX}`],
+  ['cron hour 25', () => Schedule.cron('0 25 * * *'), `Schedule.cron("0 25 * * *"): hour value 25 is outside 0-23. ${CRON_FIX}`],
+  [
+    'cron with a word',
+    () => Schedule.cron('x 2 * * *'),
+    `Schedule.cron("x 2 * * *"): minute field item "x" is not *, a number, a range a-b, or a step */n or a-b/n. ${CRON_FIX}`,
+  ],
+  ['cron range backwards', () => Schedule.cron('0 5-2 * * *'), `Schedule.cron("0 5-2 * * *"): hour range 5-2 runs backwards. ${CRON_FIX}`],
+  ['cron step 0', () => Schedule.cron('*/0 * * * *'), `Schedule.cron("*/0 * * * *"): minute step must be at least 1, got 0. ${CRON_FIX}`],
+  [
+    'cron that never runs (31 February)',
+    () => Schedule.cron('0 0 31 2 *'),
+    `Schedule.cron("0 0 31 2 *"): the expression never runs (or runs only once in eight years). ${CRON_FIX}`,
+  ],
+  ['daily at hour 24', () => Schedule.daily({ hour: 24 }), 'Schedule.daily: hour must be a whole number from 0 to 23, got 24. Fix: pass hour between 0 and 23'],
+  ['hourly at minute 60', () => Schedule.hourly({ minute: 60 }), 'Schedule.hourly: minute must be a whole number from 0 to 59, got 60. Fix: pass minute between 0 and 59'],
+  [
+    'weekly on day 7',
+    () => Schedule.weekly({ weekDay: 7 as WeekDay }),
+    'Schedule.weekly: weekDay must be a whole number from 0 to 6, got 7. Fix: pass weekDay between 0 and 6',
+  ],
+  [
+    'every 7 minutes (does not divide 60)',
+    () => Schedule.everyMinutes(7),
+    'Schedule.everyMinutes: minutes (a divisor of 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) must be a whole number from 1 to 60, got 7. Fix: pass minutes (a divisor of 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60) between 1 and 60',
+  ],
+  [
+    'every 5 hours (does not divide 24)',
+    () => Schedule.everyHours(5),
+    'Schedule.everyHours: hours (a divisor of 24: 1, 2, 3, 4, 6, 8, 12, 24) must be a whole number from 1 to 24, got 5. Fix: pass hours (a divisor of 24: 1, 2, 3, 4, 6, 8, 12, 24) between 1 and 24',
+  ],
+  ['every 0 minutes', () => Schedule.everyMinutes(0), 'Schedule.everyMinutes: minutes must be a whole number from 1 to 60, got 0. Fix: pass minutes between 1 and 60'],
+  // Retention
+  [
+    'retention that keeps nothing',
+    () => Retention.gfs({}),
+    'Retention.gfs(...): the policy keeps no snapshot at all (got {}), so every backup would be deleted by the next forget. Fix: keep at least one snapshot, e.g. Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) or a preset such as Retention.standard()',
+  ],
+  ['negative daily count', () => Retention.gfs({ daily: -1 }), 'Retention.gfs: daily must be a whole number from 0 to 100000, got -1. Fix: pass daily between 0 and 100000'],
+  ['fractional weekly count', () => Retention.gfs({ weekly: 1.5 }), 'Retention.gfs: weekly must be a whole number from 0 to 100000, got 1.5. Fix: pass weekly between 0 and 100000'],
+  [
+    'keep the last 0',
+    () => Retention.keepLast(0),
+    'Retention.gfs(...): the policy keeps no snapshot at all (got {"last":0}), so every backup would be deleted by the next forget. Fix: keep at least one snapshot, e.g. Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) or a preset such as Retention.standard()',
+  ],
+  // Quiesce
+  [
+    'exec with no command',
+    () => Quiesce.exec([]),
+    "Quiesce.exec([]): the command is empty. Fix: pass the program and its arguments, e.g. Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])",
+  ],
+  [
+    'exec with a blank program',
+    () => Quiesce.exec(['  ']),
+    "Quiesce.exec([]): the command is empty. Fix: pass the program and its arguments, e.g. Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])",
+  ],
+  ['stop with a 0 s timeout', () => Quiesce.stop({ timeoutSeconds: 0 }), 'Quiesce.stop: timeoutSeconds must be a whole number from 1 to 86400, got 0. Fix: pass timeoutSeconds between 1 and 86400'],
+  [
+    'pause for more than a day',
+    () => Quiesce.pause({ timeoutSeconds: 86401 }),
+    'Quiesce.pause: timeoutSeconds must be a whole number from 1 to 86400, got 86401. Fix: pass timeoutSeconds between 1 and 86400',
+  ],
+  [
+    'exec with a fractional timeout',
+    () => Quiesce.exec(['pg_dumpall'], { timeoutSeconds: 1.5 }),
+    'Quiesce.exec: timeoutSeconds must be a whole number from 1 to 86400, got 1.5. Fix: pass timeoutSeconds between 1 and 86400',
+  ],
+  // Verification
+  [
+    'read back within 0 days',
+    () => Verification.readBack({ readAllDataWithinDays: 0 }),
+    'Verification.readBack: readAllDataWithinDays must be a whole number from 1 to 366, got 0. Fix: pass readAllDataWithinDays between 1 and 366',
+  ],
+  [
+    'read back within 400 days',
+    () => Verification.readBack({ readAllDataWithinDays: 400 }),
+    'Verification.readBack: readAllDataWithinDays must be a whole number from 1 to 366, got 400. Fix: pass readAllDataWithinDays between 1 and 366',
+  ],
+  // RepositoryPassword
+  [
+    'a literal repository password',
+    () => RepositoryPassword.fromString('hunter2'),
+    'RepositoryPassword.fromString(...): the value is a literal string, which would be written in plain text into cdk.tf.json and the Terraform plan. Fix: pass a token that Terraform resolves at apply time, e.g. RepositoryPassword.fromVariable(stack, "restic_password") (a sensitive Terraform variable) or RepositoryPassword.fromString(secret.stringValue)',
+  ],
+  // StorageTarget
+  [
+    'a relative local target path',
+    () => StorageTarget.localPath({ hostPath: 'mnt/backup-disk/db' }),
+    'StorageTarget.localPath: hostPath must be an absolute path, got "mnt/backup-disk/db". Fix: start it with \'/\', e.g. "/mnt/backup-disk/db"',
+  ],
+  [
+    'an S3-compatible endpoint over plain HTTP',
+    () =>
+      StorageTarget.s3Compatible({
+        endpoint: 'http://minio.example.internal:9000',
+        bucket: 'backups',
+        accessKeyId: 'AKIAEXAMPLE',
+        secretAccessKey: Lazy.stringValue({ produce: () => 'from-a-secret-store' }),
+      }),
+    'StorageTarget.s3Compatible("http://minio.example.internal:9000"): the endpoint "http://minio.example.internal:9000" uses plain HTTP, so credentials and repository traffic would cross the network unprotected. Fix: serve the endpoint over TLS (https://), or set `allowPlainHttp: true` for a server on the same trusted host',
+  ],
+  // ProtectedContainer
+  [
+    'a container name starting with "-"',
+    () => db({ containerName: '-db' }),
+    'db-host/db: containerName "-db" is not a valid name (letters, digits, \'.\', \'_\' and \'-\', starting with a letter or digit, at most 63 characters). Fix: rename it, e.g. "db"',
+  ],
+  [
+    'a volume name with a space',
+    () => db({ volumes: [{ name: 'pg data', containerPath: '/data' }] }),
+    'db-host/db: volume name "pg data" is not a valid name (letters, digits, \'.\', \'_\' and \'-\', starting with a letter or digit, at most 63 characters). Fix: rename it, e.g. "pg-data"',
+  ],
+  [
+    'a relative containerPath',
+    () => db({ volumes: [{ name: 'pgdata', containerPath: 'var/lib/postgresql/data' }] }),
+    'db-host/db: containerPath of volume "pgdata" must be an absolute path, got "var/lib/postgresql/data". Fix: start it with \'/\', e.g. "/var/lib/postgresql/data"',
+  ],
+  [
+    'the same volume twice',
+    () => db({ volumes: [{ name: 'pgdata', containerPath: '/a' }, { name: 'pgdata', containerPath: '/b' }] }),
+    'db-host/db: the volume name "pgdata" is declared more than once. Fix: give every entry of `volumes` its own name, or mount the same volume once',
+  ],
+  [
+    'two volumes at one path',
+    () => db({ volumes: [{ name: 'a', containerPath: '/data' }, { name: 'b', containerPath: '/data' }] }),
+    'db-host/db: two volumes are mounted at the same containerPath "/data". Fix: give each volume its own containerPath',
+  ],
+  [
+    'a literal secret in the environment',
+    () => db({ environment: { POSTGRES_PASSWORD: 'hunter2' } }),
+    'db-host/db: the environment variable POSTGRES_PASSWORD looks like a secret and has a literal value, which would be stored in plain text in cdk.tf.json. Fix: pass a sensitive TerraformVariable\'s value (new TerraformVariable(stack, "postgres_password", { sensitive: true }).stringValue), or point the image at a file with POSTGRES_PASSWORD_FILE',
+  ],
+  [
+    'an unknown restart policy',
+    () => db({ restart: 'sometimes' }),
+    'db-host/db: restart policy "sometimes" is not one of "no", "on-failure", "always", "unless-stopped". Fix: use "unless-stopped" (the default) for a long-running service',
+  ],
+  ['container port 0', () => db({ ports: [{ containerPort: 0 }] }), 'db-host/db: port containerPort must be a whole number from 1 to 65535, got 0. Fix: pass a valid TCP/UDP port number'],
+  [
+    'host port 70000',
+    () => db({ ports: [{ containerPort: 5432, hostPort: 70000 }] }),
+    'db-host/db: port hostPort must be a whole number from 1 to 65535, got 70000. Fix: pass a valid TCP/UDP port number',
+  ],
+  [
+    'a backup with no volumes',
+    () => db({ volumes: [], backup: { targets: [LOCAL()] } }),
+    'db-host/db/backup: the container has a backup but no volumes, so there is no data to protect. Fix: declare the data volumes in `volumes`, or remove `backup`',
+  ],
+  [
+    'a backup whose only volume is excluded',
+    () => db({ volumes: [{ name: 'cache', containerPath: '/cache', backup: false }], backup: { targets: [LOCAL()] } }),
+    'db-host/db/backup: the container has a backup but no volumes, so there is no data to protect. Fix: declare the data volumes in `volumes`, or remove `backup`',
+  ],
+  [
+    'a backup with no targets',
+    () => db({ backup: { targets: [] } }),
+    'db-host/db/backup: the backup has no storage targets. Fix: add at least one target to `backup.targets`, e.g. StorageTarget.localPath({ hostPath: "/mnt/backup-disk/db", medium: Medium.DISK })',
+  ],
+  // BackupSidecar
+  [
+    'a sidecar image pinned by tag only',
+    () => db({ backup: { targets: [LOCAL()], image: 'restic/restic:0.17.3' } }),
+    'db-host/db/backup: the sidecar image "restic/restic:0.17.3" is not pinned by digest, so a re-pushed tag could change what runs your backups. Fix: pin it as "registry/restic/restic:0.17.3@sha256:<64 hex digits>"',
+  ],
+  [
+    'a 5 s network timeout',
+    () => db({ backup: { targets: [LOCAL()], networkTimeoutSeconds: 5 } }),
+    'db-host/db/backup: networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got 5. Fix: pass a timeout that covers one backup of this container to one target, e.g. 3600',
+  ],
+  [
+    'a health threshold shorter than the schedule gap',
+    () => db({ backup: { targets: [LOCAL()], healthMaxAgeSeconds: 3600 } }),
+    'db-host/db/backup: healthMaxAgeSeconds 3600 is shorter than the schedule\'s longest gap between two runs (86400 s), so the sidecar would be unhealthy between every two backups. Fix: set healthMaxAgeSeconds to at least 86400, or leave it unset for twice the interval',
+  ],
+  [
+    'two targets with one name',
+    () => db({ backup: { targets: [LOCAL(), StorageTarget.localPath({ hostPath: '/mnt/other' })] } }),
+    'db-host/db/backup: two storage targets are named "local". Fix: give each target its own `name`',
+  ],
+  [
+    'a target name with a space',
+    () => db({ backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/b', name: 'my target' })] } }),
+    'db-host/db/backup: target name "my target" is not a valid name (letters, digits, \'.\', \'_\' and \'-\', starting with a letter or digit, at most 63 characters). Fix: rename it, e.g. "my-target"',
+  ],
+  [
+    'a local target inside the protected volume',
+    () => db({ backup: { targets: [StorageTarget.localPath({ hostPath: '/var/lib/docker/volumes/pgdata/_data/backup' })] } }),
+    'db-host/db/backup: the local target "/var/lib/docker/volumes/pgdata/_data/backup" lies inside the protected volume "pgdata" (/var/lib/docker/volumes/pgdata), so the backup would contain itself and be lost with the data it protects. Fix: put the repository on another disk or mount, outside every protected volume',
+  ],
+  [
+    'a sidecar on its own with no sources',
+    () => sidecar({ sources: [] }),
+    'db-host/db-backup: the container has a backup but no volumes, so there is no data to protect. Fix: declare the data volumes in `volumes`, or remove `backup`',
+  ],
+  [
+    'a sidecar on its own with an invalid container name',
+    () => sidecar({ containerName: 'db/primary', image: PINNED }),
+    'db-host/db-backup: containerName "db/primary" is not a valid name (letters, digits, \'.\', \'_\' and \'-\', starting with a letter or digit, at most 63 characters). Fix: rename it, e.g. "db-primary"',
+  ],
+  // Compliance configuration
+  [
+    'a suppression with a short reason',
+    () => BackupSuppressions.addToConstruct(db(), [{ ruleId: 'DatabaseConsistency', reason: 'ok' }]),
+    `BackupSuppressions.addToConstruct(db-host/db): the suppression of "DatabaseConsistency" has the reason "ok" (2 characters); a suppression needs a reason of at least 10 characters. ${SUPPRESS_FIX}`,
+  ],
+  [
+    'a suppression whose reason is blanks',
+    () => BackupSuppressions.addToConstruct(db(), [{ ruleId: 'OneOffsite', reason: '             ' }]),
+    `BackupSuppressions.addToConstruct(db-host/db): the suppression of "OneOffsite" has the reason "             " (0 characters); a suppression needs a reason of at least 10 characters. ${SUPPRESS_FIX}`,
+  ],
+  [
+    'a suppression of an invalid rule id',
+    () => BackupSuppressions.addToConstruct(db(), [{ ruleId: 'one offsite', reason: 'a long enough reason' }]),
+    "BackupSuppressions.addToConstruct(db-host/db): the rule id \"one offsite\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency)",
+  ],
+  [
+    'an additional rule with a built-in id',
+    () => new ThreeTwoOneChecks({ additionalRules: [{ rule: rule('ThreeCopies'), fix: 'n/a' }] }),
+    'new ThreeTwoOneChecks(...): two rules have the id "ThreeCopies". Fix: give each additional rule its own ruleId, different from the built-in ones',
+  ],
+  [
+    'an additional rule with an invalid id',
+    () => new ThreeTwoOneChecks({ additionalRules: [{ rule: rule('acme rule'), fix: 'n/a' }] }),
+    "new ThreeTwoOneChecks(...): the rule id \"acme rule\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency)",
+  ],
+  [
+    'an additional rule without a fix',
+    () => new ThreeTwoOneChecks({ additionalRules: [{ rule: rule('Acme-Tags'), fix: ' ' }] }),
+    'new ThreeTwoOneChecks(...): the additional rule "Acme-Tags" has no fix text, so its findings would not say what to do. Fix: set `fix` to one sentence that says how to meet the rule',
+  ],
+  [
+    'a pack that accepts no read-back at all',
+    () => new ThreeTwoOneChecks({ readBackWithinDays: 0 }),
+    'new ThreeTwoOneChecks(...): readBackWithinDays must be a whole number from 1 to 366, got 0. Fix: pass readBackWithinDays between 1 and 366',
+  ],
+  [
+    'a zero-errors rule with drills every 400 days',
+    () => new ZeroErrorsRule({ restoreDrillWithinDays: 400 }),
+    'ZeroErrorsRule: restoreDrillWithinDays must be a whole number from 1 to 366, got 400. Fix: pass restoreDrillWithinDays between 1 and 366',
+  ],
+];
+
+function rule(ruleId: string): IBackupRule {
+  return { ruleId, description: 'a rule of your own', evaluate: () => RuleResult.compliant('fine') };
+}
+
+describe('eager refusals (thrown while the app is built)', () => {
+  test.each(eager)('%s', (_name, build, message) => {
+    let thrown: unknown;
+    try {
+      build();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    const error = thrown as ConfigurationError;
+    expect(error.message).toBe(message);
+    // No stack trace reaches the user: the stack is the message alone.
+    expect(error.stack).toBe(`ConfigurationError: ${message}`);
+  });
+});
+
+// ---- Compliance refusals: the full synth fails ----------------------------------------------
+
+/** A stack "db-host" with container "db", checked at 3-2-1-1-0 from the App. */
+function checked(build: (stack: TerraformStack) => void, pack = new ThreeTwoOneChecks({ printSummary: false })): TerraformStack {
+  const a = app();
+  const stack = hostStack(a);
+  build(stack);
+  Aspects.of(a).add(pack);
+  return stack;
+}
+
+const host = Site.dockerHost();
+const disk = (name: string, extra: any = {}) => new ConfiguredTarget({ name, repository: `/backup/targets/${name}`, medium: Medium.DISK, site: host, ...extra });
+
+const synthRefusals: Array<[string, () => TerraformStack, string]> = [
+  [
+    'data volumes and no backup',
+    () => checked((s) => postgres(s, null)),
+    'db-host/db [ThreeCopies]: only 1 copy (live data); 3-2-1 needs the live data plus at least two backup copies. Fix: add backup copies: a second storage target in `backup.targets` (e.g. StorageTarget.s3(...), or a NAS with StorageTarget.localPath({ ..., medium: Medium.NAS })), or a replica of an existing target',
+  ],
+  [
+    'only two copies (live data and one locked offsite bucket)',
+    () => checked((s) => postgres(s, { targets: [new FakeBucketTarget({ lockDays: 400 })] })),
+    'db-host/db [ThreeCopies]: only 2 copies (live data, vault); 3-2-1 needs the live data plus at least two backup copies. Fix: add backup copies: a second storage target in `backup.targets` (e.g. StorageTarget.s3(...), or a NAS with StorageTarget.localPath({ ..., medium: Medium.NAS })), or a replica of an existing target',
+  ],
+  [
+    'every copy on disk',
+    () => checked((s) => postgres(s, { targets: [LOCAL(), disk('dr', { site: Site.named('dr-site'), immutable: true })] })),
+    'db-host/db [TwoMedia]: only 1 medium (disk: live data, local, dr); 3-2-1 needs copies on at least two kinds of storage, so that one failure mode cannot take them all. Fix: put one copy on another medium: object storage (StorageTarget.s3(...)), a NAS (StorageTarget.localPath({ ..., medium: Medium.NAS })) or an archive tier',
+  ],
+  [
+    'every copy on the Docker host',
+    () => checked((s) => postgres(s, { targets: [LOCAL(), disk('nas', { medium: Medium.NAS, immutable: true })] })),
+    "db-host/db [OneOffsite]: only 1 site (docker-host): every copy is where the container runs, so one fire, flood or lost host takes them all. Fix: add an offsite copy: StorageTarget.s3(...) in another region, or an offsite replica on the bucket, or a target at another site (e.g. StorageTarget.localPath({ ..., site: Site.named('office-nas') }) for a NAS in another building)",
+  ],
+  [
+    'no immutable or offline copy',
+    () => checked((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget()] })),
+    'db-host/db [OneImmutableOrOffline]: no immutable or offline copy among local, vault; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete. Fix: keep one copy immutable (a bucket or offsite replica with S3 Object Lock) or offline; or check at level ComplianceLevel.THREE_TWO_ONE',
+  ],
+  [
+    'structure checks only, no read-back, no drill',
+    () => checked((s) => postgres(s, { verification: Verification.structureOnly() })),
+    'db-host/db [ZeroErrors]: backups are not proven readable: data is never read back (structure checks only); no restore drill; 3-2-1-1-0 needs all data read back within 31 days and a restore drill at least every 31 days. Fix: set `verification: Verification.standard()` (all data within 28 days, a weekly drill) or Verification.readBack({ readAllDataWithinDays, restoreDrill }) within those limits',
+  ],
+  [
+    'read-back over 60 days',
+    () => checked((s) => postgres(s, { verification: Verification.readBack({ readAllDataWithinDays: 60 }) })),
+    'db-host/db [ZeroErrors]: backups are not proven readable: all data is read back within 60 days, more than the 31 days allowed; 3-2-1-1-0 needs all data read back within 31 days and a restore drill at least every 31 days. Fix: set `verification: Verification.standard()` (all data within 28 days, a weekly drill) or Verification.readBack({ readAllDataWithinDays, restoreDrill }) within those limits',
+  ],
+  [
+    'an Object Lock shorter than the retention',
+    () => checked((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget({ offsiteRegion: 'eu-central-1', offsiteLockDays: 30 })] })),
+    'db-host/db [ObjectLockCoversRetention]: an Object Lock period is shorter than the retention (vault-offsite locked 30 days; retention keeps snapshots up to 372 days), so snapshots the retention still keeps could be deleted from the immutable copy. Fix: lock for at least 372 days, or shorten the retention to the lock period',
+  ],
+  [
+    'a daily schedule for a one-hour RPO',
+    () => checked((s) => postgres(s, { recoveryPointObjectiveMinutes: 60 })),
+    'db-host/db [ScheduleMeetsRpo]: the schedule "0 2 * * *" leaves up to 1440 minutes between backups, more than the declared recovery point objective of 60 minutes. Fix: run the backup at least every 60 minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes',
+  ],
+  [
+    'a target that stores plain data',
+    () => checked((s) => postgres(s, { targets: [LOCAL(), VAULT(), disk('plain', { encrypted: false })] })),
+    'db-host/db [RepositoriesEncrypted]: a backup copy is stored in plain text (not encrypted: plain). Fix: use a target that encrypts its repository (every restic target of this library does), or remove the target that declares `encrypted: false`',
+  ],
+  [
+    'postgres backed up crash-consistent',
+    () => checked((s) => postgres(s, { quiesce: Quiesce.none() })),
+    'db-host/db [DatabaseConsistency]: image postgres:16 is a database, quiesce none: its files are copied while it writes them, and the restored database may be corrupt. Fix: dump it onto the volume first, e.g. `quiesce: Quiesce.exec([\'pg_dumpall\', \'-U\', \'postgres\', \'-f\', \'/var/lib/postgresql/data/dump.sql\'])`, or stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "DatabaseConsistency", reason: "..." }])',
+  ],
+  [
+    'redis backed up crash-consistent',
+    () => checked((s) => postgres(s, { quiesce: Quiesce.none() }, { image: 'redis:7', volumes: [{ name: 'redis', containerPath: '/data' }] })),
+    'db-host/db [DatabaseConsistency]: image redis:7 is a database, quiesce none: its files are copied while it writes them, and the restored database may be corrupt. Fix: dump it onto the volume first, e.g. `quiesce: Quiesce.exec([\'redis-cli\', \'SAVE\'])`, or stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "DatabaseConsistency", reason: "..." }])',
+  ],
+  [
+    'a rule of your own',
+    () =>
+      checked(
+        (s) => postgres(s),
+        new ThreeTwoOneChecks({
+          printSummary: false,
+          additionalRules: [
+            {
+              rule: {
+                ruleId: 'Acme-PinnedImage',
+                description: 'The container image is pinned by digest',
+                evaluate: (t: ContainerTopology) => (t.image?.includes('@sha256:') ? RuleResult.compliant(`image ${t.image}`) : RuleResult.nonCompliant(`image ${t.image}`)),
+              },
+              fix: 'pin the image, e.g. "postgres:16@sha256:<digest>"',
+            },
+          ],
+        }),
+      ),
+    'db-host/db [Acme-PinnedImage]: The container image is pinned by digest: not met (image postgres:16). Fix: pin the image, e.g. "postgres:16@sha256:<digest>"',
+  ],
+];
+
+describe('compliance refusals (the full synth fails)', () => {
+  test.each(synthRefusals)('%s', (_name, build, message) => {
+    // GIVEN
+    const stack = build();
+    // WHEN
+    let thrown: unknown;
+    try {
+      Testing.fullSynth(stack);
+    } catch (e) {
+      thrown = e;
+    }
+    // THEN: the synth stops, and the finding is an error annotation on the container, without trace
+    expect((thrown as Error | undefined)?.message).toContain(`[db-host/db] ${message}`);
+    expect(annotations(stack, 'error')).toContain(`db-host/db: ${message}`);
+    const entries = stack.node.findAll().flatMap((n) => n.node.metadata.filter((m) => m.type === '@cdktf/error'));
+    expect(entries.every((m) => m.trace === undefined)).toBe(true);
+  });
+});
+
+test('the table holds at least 40 refusals', () => {
+  expect(eager.length + synthRefusals.length).toBeGreaterThanOrEqual(40);
+});
