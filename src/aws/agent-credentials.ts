@@ -92,6 +92,10 @@ export class AgentCredentials extends Construct {
   public readonly role?: IamRole;
   /** The instance profile to attach to the EC2 instance (INSTANCE_PROFILE). */
   public readonly instanceProfile?: IamInstanceProfile;
+  /** The access key id (ACCESS_KEY), a Terraform reference. */
+  public readonly accessKeyId?: string;
+  /** The secret access key (ACCESS_KEY), a sensitive Terraform reference. */
+  public readonly secretAccessKey?: string;
 
   constructor(scope: Construct, id: string, props: AgentCredentialsProps) {
     super(scope, id);
@@ -145,28 +149,14 @@ export class AgentCredentials extends Construct {
       });
       new IamUserPolicy(this, 'user-policy', { provider, user: this.user.name, name: 'backup-agent', policy: document.json });
       this.accessKey = new IamAccessKey(this, 'access-key', { provider, user: this.user.name });
+      this.accessKeyId = this.accessKey.id;
+      this.secretAccessKey = this.accessKey.secret;
     }
   }
 
   /** Whether the repository at `prefix` is within these credentials. */
   public covers(prefix: string): boolean {
     return this.prefixes.includes(prefix);
-  }
-
-  /**
-   * The access key id (ACCESS_KEY), a Terraform reference.
-   * @default - none (INSTANCE_PROFILE)
-   */
-  public get accessKeyId(): string | undefined {
-    return this.accessKey?.id;
-  }
-
-  /**
-   * The secret access key (ACCESS_KEY), a sensitive Terraform reference.
-   * @default - none (INSTANCE_PROFILE)
-   */
-  public get secretAccessKey(): string | undefined {
-    return this.accessKey?.secret;
   }
 }
 

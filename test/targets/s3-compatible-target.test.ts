@@ -1,0 +1,102 @@
+import { TerraformVariable } from 'cdktf';
+import { Medium, ProtectedContainer, Site, SiteKind, StorageTarget } from '../../src';
+import { dockerStack, resources, synthJson } from '../support/synth';
+
+const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
+
+function secretKey(stack = dockerStack()) {
+  return new TerraformVariable(stack, 'b2_key', { type: 'string', sensitive: true }).stringValue;
+}
+
+describe('StorageTarget.s3Compatible', () => {
+  test('a repository on the endpoint, credentials as environment and secret file, no AWS resources', () => {
+    // GIVEN
+    const stack = dockerStack();
+    // WHEN
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: {
+        targets: [
+          StorageTarget.s3Compatible({
+            endpoint: 'https://s3.eu-central-003.backblazeb2.com/',
+            bucket: 'acme-backups',
+            accessKeyId: '003a1b2c3d4e5f60000000001',
+            secretAccessKey: secretKey(stack),
+            region: 'eu-central-003',
+            name: 'b2',
+          }),
+        ],
+      },
+    });
+    const json = synthJson(stack);
+    // THEN
+    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    expect(sidecar.env).toEqual(
+      expect.arrayContaining([
+        'BACKUP_TARGET_1_NAME=b2',
+        'BACKUP_TARGET_1_REPOSITORY=s3:https://s3.eu-central-003.backblazeb2.com/acme-backups/db',
+        'BACKUP_TARGET_1_ENV_AWS_ACCESS_KEY_ID=003a1b2c3d4e5f60000000001',
+        'BACKUP_TARGET_1_ENV_AWS_DEFAULT_REGION=eu-central-003',
+        'BACKUP_TARGET_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/agent/secrets/target-1-aws-secret-access-key',
+      ]),
+    );
+    expect(sidecar.upload).toContainEqual({ file: '/backup/agent/secrets/target-1-aws-secret-access-key', content: '${var.b2_key}' });
+    expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
+  });
+
+  test('defaults: object storage at a site named after the endpoint host, not immutable, prefix = container', () => {
+    const config = StorageTarget.s3Compatible({
+      endpoint: 'https://minio.example.internal:9000',
+      bucket: 'restic',
+      accessKeyId: 'backup',
+      secretAccessKey: secretKey(),
+    }).bind(dockerStack(), context);
+    expect(config).toMatchObject({
+      name: 's3-compatible',
+      repository: 's3:https://minio.example.internal:9000/restic/db',
+      medium: Medium.OBJECT_STORAGE,
+      immutable: false,
+    });
+    expect(config.site).toMatchObject({ kind: SiteKind.NAMED, name: 'minio.example.internal' });
+    expect(config.environment).toEqual({ AWS_ACCESS_KEY_ID: 'backup' });
+  });
+
+  test('site, medium, immutability and prefix as declared', () => {
+    const config = StorageTarget.s3Compatible({
+      endpoint: 'https://s3.eu-central-1.wasabisys.com',
+      bucket: 'locked',
+      accessKeyId: 'k',
+      secretAccessKey: secretKey(),
+      prefix: 'prod/db',
+      site: Site.named('wasabi-eu-central-1'),
+      medium: Medium.ARCHIVE,
+      immutable: true,
+    }).bind(dockerStack(), context);
+    expect(config).toMatchObject({ repository: 's3:https://s3.eu-central-1.wasabisys.com/locked/prod/db', medium: Medium.ARCHIVE, immutable: true });
+    expect(config.site.id).toBe('named:wasabi-eu-central-1');
+  });
+
+  test('plain HTTP only when allowed', () => {
+    const props = { endpoint: 'http://127.0.0.1:9000', bucket: 'restic', accessKeyId: 'k', secretAccessKey: secretKey() };
+    expect(() => StorageTarget.s3Compatible(props)).toThrow(
+      'StorageTarget.s3Compatible("http://127.0.0.1:9000"): the endpoint "http://127.0.0.1:9000" uses plain HTTP, so credentials and repository traffic would cross the network unprotected. Fix: serve the endpoint over TLS',
+    );
+    expect(StorageTarget.s3Compatible({ ...props, allowPlainHttp: true }).bind(dockerStack(), context).repository).toBe(
+      's3:http://127.0.0.1:9000/restic/db',
+    );
+  });
+
+  test('refuses a literal secret key, a malformed endpoint, a bad bucket or prefix', () => {
+    const base = { endpoint: 'https://minio.local', bucket: 'restic', accessKeyId: 'k', secretAccessKey: secretKey() };
+    expect(() => StorageTarget.s3Compatible({ ...base, secretAccessKey: 'wJalrXUtnFEMI' })).toThrow(
+      'StorageTarget.s3Compatible("https://minio.local"): secretAccessKey is a literal string, which would be written in plain text into cdk.tf.json and the Terraform plan. Fix: pass a sensitive TerraformVariable',
+    );
+    expect(() => StorageTarget.s3Compatible({ ...base, endpoint: 'minio.local:9000' })).toThrow('is not an absolute https:// URL without a path');
+    expect(() => StorageTarget.s3Compatible({ ...base, endpoint: 'https://minio.local/bucket' })).toThrow('is not an absolute https:// URL without a path');
+    expect(() => StorageTarget.s3Compatible({ ...base, bucket: 'a b' })).toThrow('"a b" is not a valid S3 bucket name');
+    expect(() => StorageTarget.s3Compatible({ ...base, prefix: 'x/../y' }).bind(dockerStack(), context)).toThrow(
+      'the repository prefix "x/../y" is not a plain folder name',
+    );
+  });
+});
