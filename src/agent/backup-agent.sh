@@ -501,7 +501,7 @@ hostname_now() {
 }
 
 # proc_start PID: the process start time (clock ticks since boot), so that a recycled PID
-# is not mistaken for the lock holder.
+# is not mistaken for the lock holder. Fails for a process that is gone or a zombie.
 proc_start() {
   [ -r "/proc/$1/stat" ] || return 1
   read -r _ps_line <"/proc/$1/stat" || return 1
@@ -509,6 +509,9 @@ proc_start() {
   # shellcheck disable=SC2086 # split the fields on purpose
   set -- ${_ps_rest}
   [ "$#" -ge 20 ] || return 1
+  case $1 in
+    Z | X) return 1 ;;
+  esac
   shift 19
   printf '%s\n' "$1"
 }

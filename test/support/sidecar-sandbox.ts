@@ -319,7 +319,7 @@ export function startSidecar(resource: DockerContainerResource, options: Sidecar
       cleanup(scratch);
       reject(err);
     });
-    child.once('close', (code, signal) => {
+    child.once('close', async (code, signal) => {
       exited = true;
       clearTimeout(timer);
       process.removeListener('exit', onParentExit);
@@ -331,6 +331,8 @@ export function startSidecar(resource: DockerContainerResource, options: Sidecar
       }
       notify();
       try {
+        // Settle only once the container is gone: no process of its group, zombies included.
+        await waitForGroupGone(child.pid!);
         cleanup(scratch);
       } catch (err) {
         reject(err);
@@ -658,6 +660,31 @@ function cleanup(scratch: string): void {
     throw new Error(`sidecar-sandbox: mounts leaked to the host (${leaked.join(', ')}); not removing ${scratch}`);
   }
   fs.rmSync(scratch, { recursive: true, force: true });
+}
+
+/** Waits until no process (zombies included) is left in process group `pgid`. */
+async function waitForGroupGone(pgid: number, timeoutMs = 10000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const left = fs.readdirSync('/proc').filter((name) => {
+      if (!/^\d+$/.test(name)) {
+        return false;
+      }
+      try {
+        const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[2]) === pgid;
+      } catch {
+        return false; // gone meanwhile
+      }
+    });
+    if (left.length === 0) {
+      return;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`sidecar-sandbox: processes ${left.join(', ')} of the sandbox are still there`);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 function single<T>(value: T | T[] | undefined): T | undefined {

@@ -1,0 +1,166 @@
+/**
+ * Faults: an endpoint that never answers is bounded by BACKUP_NETWORK_TIMEOUT_SECONDS; a
+ * SIGTERM to the daemon (docker stop) lets restic release its lock and records the
+ * interruption; a cycle killed with SIGKILL leaves locks that the next cycle clears.
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as path from 'path';
+import { handBuiltSidecar, HandBuiltSidecar, TEST_PASSWORD } from '../support/hand-built-sidecar-fixture';
+import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { readStatus, restic, snapshotsOf } from './helpers';
+
+/** A TCP server on 127.0.0.1 that accepts connections and never answers. */
+async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('error', () => undefined);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  return {
+    url: `rest:http://127.0.0.1:${port}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        sockets.forEach((s) => s.destroy());
+        server.close(() => resolve());
+      }),
+  };
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+describe('an endpoint that never answers', () => {
+  let hole: Awaited<ReturnType<typeof blackHole>>;
+  let fixture: HandBuiltSidecar;
+
+  beforeAll(async () => {
+    hole = await blackHole();
+    fixture = handBuiltSidecar({
+      networkTimeoutSeconds: 3,
+      targets: [{ name: 'hanging', repository: hole.url }, { name: 'disk' }],
+    });
+    fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
+  });
+
+  afterAll(async () => {
+    await hole.close();
+    fixture.cleanup();
+  });
+
+  test('fails that target after the timeout, without init, and the next target still runs', async () => {
+    // WHEN
+    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    // THEN
+    expect(r.code).toBe(1);
+    expect(r.stderr).not.toMatch(/step=init target=hanging/);
+    const [hanging, disk] = readStatus(fixture.stateDir).targets;
+    expect(hanging).toMatchObject({ name: 'hanging', result: 'failed' });
+    expect(hanging.error).toMatch(/^cannot open the repository: timed out after \ds \(BACKUP_NETWORK_TIMEOUT_SECONDS\)$/);
+    expect(disk).toMatchObject({ name: 'disk', result: 'ok' });
+  });
+});
+
+describe('docker stop during a cycle', () => {
+  let hole: Awaited<ReturnType<typeof blackHole>>;
+  let fixture: HandBuiltSidecar;
+
+  beforeAll(async () => {
+    hole = await blackHole();
+    fixture = handBuiltSidecar({
+      networkTimeoutSeconds: 90,
+      targets: [{ name: 'hanging', repository: hole.url }, { name: 'disk' }],
+      env: { BACKUP_RUN_ON_START: 'true' },
+    });
+    fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
+  });
+
+  afterAll(async () => {
+    await hole.close();
+    fixture.cleanup();
+  });
+
+  test.each(['busybox', 'dash'] as const)('under %s: the daemon as PID 1 stops on SIGTERM, restic is interrupted, the status says so', async (shell) => {
+    // GIVEN the daemon as the container's PID 1, in a cycle blocked on the hanging target
+    const sidecar = startSidecar(fixture.resource, fixture.sandbox({ shell, pidNamespace: true }));
+    await sidecar.waitForOutput(/step=open target=hanging opening the repository/);
+    await sleep(500);
+    // WHEN docker stop sends SIGTERM to PID 1
+    await sidecar.kill('SIGTERM');
+    const r = await sidecar.result;
+    // THEN the daemon stops cleanly, well before restic's 90 s timeout
+    expect(r.timedOut).toBe(false);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/WARN step=signal received SIGTERM/);
+    expect(r.stderr).toMatch(/INFO step=daemon stopped\n$/);
+    // AND the cycle recorded the interruption, and left no lock
+    const status = readStatus(fixture.stateDir);
+    expect(status.state).toBe('failed');
+    expect(status.targets).toEqual([
+      expect.objectContaining({ name: 'hanging', result: 'failed', error: 'cannot open the repository: interrupted by SIGTERM' }),
+      expect.objectContaining({ name: 'disk', result: 'skipped', error: 'not attempted: the cycle was interrupted by SIGTERM' }),
+    ]);
+    expect(fs.existsSync(path.join(fixture.stateDir, 'run.lock'))).toBe(false);
+  });
+});
+
+describe('a cycle killed with SIGKILL', () => {
+  let hole: Awaited<ReturnType<typeof blackHole>>;
+  let fixture: HandBuiltSidecar;
+
+  beforeAll(async () => {
+    hole = await blackHole();
+    fixture = handBuiltSidecar({
+      networkTimeoutSeconds: 90,
+      targets: [{ name: 'disk' }, { name: 'hanging', repository: hole.url }],
+    });
+    fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
+  });
+
+  afterAll(async () => {
+    await hole.close();
+    fixture.cleanup();
+  });
+
+  test('leaves a running status and a lock that the next cycle takes over', async () => {
+    // GIVEN a cycle killed (the whole container) while on its second target
+    const sidecar = startSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    await sidecar.waitForOutput(/step=open target=hanging/);
+    sidecar.killAll('SIGKILL');
+    const killed = await sidecar.result;
+    expect(killed.signal).toBe('SIGKILL');
+    expect(readStatus(fixture.stateDir).state).toBe('running');
+    expect(fs.existsSync(path.join(fixture.stateDir, 'run.lock'))).toBe(true);
+    // WHEN the next cycle runs (the hanging target removed from the configuration)
+    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_TARGET_COUNT: '1' } }));
+    // THEN it takes the stale lock over and succeeds
+    expect(r.stderr).toMatch(/WARN step=lock removing the stale cycle lock/);
+    expect(r.code).toBe(0);
+    expect(readStatus(fixture.stateDir)).toMatchObject({ state: 'ok', targets: [expect.objectContaining({ name: 'disk', result: 'ok' })] });
+    expect(snapshotsOf(fixture.targetDirs.disk)).toHaveLength(2);
+  });
+
+  test('a stale restic lock (restic killed mid-backup) is removed by the next cycle', async () => {
+    // GIVEN a restic backup killed while it held its lock on the disk repository
+    const repo = fixture.targetDirs.disk;
+    const victim = spawn('restic', ['-r', repo, '--no-cache', 'backup', '--stdin', '--stdin-filename', 'stream'], {
+      env: { PATH: process.env.PATH, RESTIC_PASSWORD: TEST_PASSWORD, HOME: '/tmp' },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
+      await sleep(100);
+    }
+    victim.kill('SIGKILL');
+    await new Promise((r) => victim.once('exit', r));
+    expect(restic(repo, ['list', 'locks', '--no-lock']).stdout.trim().split('\n')).toHaveLength(1);
+    // WHEN the next cycle runs
+    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_TARGET_COUNT: '1' } }));
+    // THEN it succeeded and the stale lock is gone, so prune and check can lock the repository
+    expect(r.code).toBe(0);
+    expect(restic(repo, ['list', 'locks', '--no-lock']).stdout).toBe('');
+    expect(restic(repo, ['check']).code).toBe(0);
+  });
+});
