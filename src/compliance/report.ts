@@ -127,7 +127,7 @@ function renderContainer(r: ContainerReport): string[] {
       } | ${c.role === CopyRole.LIVE ? 'n/a' : yes(c.readBack)} |`,
     );
   }
-  out.push('', '| Rule | Outcome | Level | Observed |', '| --- | --- | --- | --- |');
+  out.push('', '| Rule | Outcome | Severity | Observed |', '| --- | --- | --- | --- |');
   for (const f of r.findings) {
     const outcome = f.suppressedReason !== undefined ? `suppressed: ${cell(f.suppressedReason)}` : f.outcome;
     out.push(`| ${f.ruleId} | ${outcome} | ${f.level} | ${cell(f.observed)} |`);
