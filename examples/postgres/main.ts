@@ -13,20 +13,23 @@
  */
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { App, TerraformStack, TerraformVariable } from 'cdktf';
+import { App, Aspects, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   AccountPublicAccessBlock,
   BackupBucket,
+  ComplianceLevel,
   KeyEscrow,
   Medium,
   ObjectLock,
   OffsiteReplica,
   ProtectedContainer,
+  Quiesce,
   RepositoryPassword,
   Retention,
   Schedule,
   StorageTarget,
+  ThreeTwoOneChecks,
 } from '../../src';
 
 /** The example's retention: 7 daily, 4 weekly, 12 monthly (a 372-day horizon). */
@@ -86,6 +89,8 @@ export class DatabaseHostStack extends TerraformStack {
       backup: {
         schedule: Schedule.daily({ hour: 2 }),
         retention: RETENTION,
+        // A consistent dump on the volume, taken just before each backup.
+        quiesce: Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']),
         // The sidecar uses exactly the password kept in escrow.
         password: storage.escrow.repositoryPassword,
         targets: [
@@ -108,5 +113,7 @@ export function defaultExample(app: App, options: DefaultExampleOptions = {}) {
 if (require.main === module) {
   const app = new App();
   defaultExample(app);
+  // Refuse the synth if the topology is not 3-2-1-1-0.
+  Aspects.of(app).add(new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE_ONE_ZERO }));
   app.synth();
 }
