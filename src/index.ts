@@ -22,7 +22,6 @@ export * from './aws/key-escrow';
 export * from './aws/account-public-access-block';
 export * from './model/topology';
 export * from './model/rule';
-export * from './model/facts';
 export * from './compliance/finding';
 export * from './compliance/suppressions';
 export * from './compliance/three-two-one-checks';

@@ -9,7 +9,6 @@ import { Aspects, Lazy, TerraformStack, Testing } from 'cdktf';
 import {
   BackupSidecar,
   BackupSuppressions,
-  ContainerTopology,
   IBackupRule,
   Medium,
   ProtectedContainer,
@@ -21,6 +20,7 @@ import {
   Site,
   StorageTarget,
   ThreeTwoOneChecks,
+  Topology,
   Verification,
   WeekDay,
   ZeroErrorsRule,
@@ -404,7 +404,7 @@ const synthRefusals: Array<[string, () => TerraformStack, string]> = [
               rule: {
                 ruleId: 'Acme-PinnedImage',
                 description: 'The container image is pinned by digest',
-                evaluate: (t: ContainerTopology) => (t.image?.includes('@sha256:') ? RuleResult.compliant(`image ${t.image}`) : RuleResult.nonCompliant(`image ${t.image}`)),
+                evaluate: (t: Topology) => (t.image?.includes('@sha256:') ? RuleResult.compliant(`image ${t.image}`) : RuleResult.nonCompliant(`image ${t.image}`)),
               },
               fix: 'pin the image, e.g. "postgres:16@sha256:<digest>"',
             },

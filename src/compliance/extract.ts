@@ -2,12 +2,12 @@
 import { IConstruct } from 'constructs';
 import { BackupSidecar } from '../backup-sidecar';
 import { buildTopology } from '../model/build';
-import { ContainerTopology } from '../model/topology';
+import { Topology } from '../model/topology';
 import { ProtectedContainer } from '../protected-container';
 
 /** A node the compliance pack evaluates, with its topology. */
 export interface Subject {
-  readonly topology: ContainerTopology;
+  readonly topology: Topology;
   readonly sidecarName?: string;
 }
 
@@ -19,26 +19,26 @@ export function subjectOf(node: IConstruct): Subject | undefined {
   if (node instanceof ProtectedContainer) {
     const sidecar = node.sidecar;
     return {
-      topology: buildTopology({
+      topology: Topology.of(buildTopology({
         path: node.node.path,
         containerName: node.containerName,
         image: node.image,
         site: node.site,
         dataVolumes: node.dataVolumeNames,
         backup: sidecar ? facts(sidecar) : undefined,
-      }),
+      })),
       sidecarName: sidecar ? `${sidecar.containerName}-backup` : undefined,
     };
   }
   if (node instanceof BackupSidecar && !(node.node.scope instanceof ProtectedContainer)) {
     return {
-      topology: buildTopology({
+      topology: Topology.of(buildTopology({
         path: node.node.path,
         containerName: node.containerName,
         site: node.site,
         dataVolumes: node.sources.map((s) => s.volumeName),
         backup: facts(node),
-      }),
+      })),
       sidecarName: `${node.containerName}-backup`,
     };
   }

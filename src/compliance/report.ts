@@ -2,14 +2,13 @@
  * The topology report, written as `backup-topology.md` into each stack's output folder, and
  * the one-line summary printed at synth. Pure rendering: no cdktf here.
  */
-import { TopologyFacts } from '../model/facts';
 import { RuleOutcome } from '../model/rule';
-import { BackupCopy, ContainerTopology, CopyRole } from '../model/topology';
+import { BackupCopy, CopyRole, Topology } from '../model/topology';
 import { FindingLevel, RuleFinding } from './finding';
 
 /** One container's evaluation by one pack. */
 export interface ContainerReport {
-  readonly topology: ContainerTopology;
+  readonly topology: Topology;
   /** The pack's compliance level, e.g. "3-2-1-1-0". */
   readonly level: string;
   readonly findings: RuleFinding[];
@@ -47,23 +46,23 @@ export function verdict(report: ContainerReport): string {
 /** e.g. "db-host/db: 3 copies, 2 media, 2 sites, 1 immutable, read back within 28 days, drill every 7 days: 3-2-1-1-0 OK" */
 export function summaryLine(report: ContainerReport): string {
   const t = report.topology;
-  if (TopologyFacts.isStateless(t)) {
+  if (t.isStateless()) {
     return `${t.path}: stateless, nothing to back up: ${verdict(report)}`;
   }
-  const safe = TopologyFacts.immutableOrOfflineCopies(t);
+  const safe = t.immutableOrOfflineCopies();
   const immutable = safe.filter((c) => c.immutable).length;
   const offline = safe.filter((c) => !c.immutable && c.offline).length;
   const parts = [
     plural(t.copies.length, 'copy', 'copies'),
-    plural(TopologyFacts.media(t).length, 'medium', 'media'),
-    plural(TopologyFacts.sites(t).length, 'site', 'sites'),
+    plural(t.media().length, 'medium', 'media'),
+    plural(t.sites().length, 'site', 'sites'),
     offline > 0 ? `${immutable} immutable, ${offline} offline` : `${immutable} immutable`,
     verification(t),
   ];
   return `${t.path}: ${parts.join(', ')}: ${verdict(report)}`;
 }
 
-function verification(t: ContainerTopology): string {
+function verification(t: Topology): string {
   const plan = t.backup;
   if (!plan) {
     return 'no backup';
@@ -140,7 +139,7 @@ function renderContainer(r: ContainerReport): string[] {
   return out;
 }
 
-function siteLabel(c: BackupCopy, t: ContainerTopology): string {
+function siteLabel(c: BackupCopy, t: Topology): string {
   return `${c.site.name} (${c.site.kind})${c.site.isSameAs(t.site) ? '' : ', offsite'}`;
 }
 
@@ -169,7 +168,7 @@ function label(text: string): string {
 
 function mermaid(r: ContainerReport): string[] {
   const t = r.topology;
-  const sites = TopologyFacts.sites(t);
+  const sites = t.sites();
   const siteIndex = (c: BackupCopy) => sites.findIndex((s) => s.isSameAs(c.site));
   const ids = new Map<BackupCopy, string>(t.copies.map((c, i) => [c, `c${i}`]));
   const lines = ['flowchart LR'];

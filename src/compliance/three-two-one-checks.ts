@@ -2,7 +2,7 @@ import { AnnotationMetadataEntryType, IAspect } from 'cdktf';
 import { IConstruct } from 'constructs';
 import * as errors from '../errors';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
-import { ContainerTopology } from '../model/topology';
+import { Topology } from '../model/topology';
 import { subjectOf } from './extract';
 import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
 import { COMPLIANCE_PACK, recordForReport } from './hooks';
@@ -62,7 +62,7 @@ export interface ThreeTwoOneChecksProps {
 interface Registered {
   readonly rule: IBackupRule;
   readonly level: FindingLevel;
-  readonly message: (where: string, topology: ContainerTopology, result: RuleResult) => errors.ConfigurationError;
+  readonly message: (where: string, topology: Topology, result: RuleResult) => errors.ConfigurationError;
 }
 
 const RULE_ID = /^[A-Za-z][A-Za-z0-9-]*$/;
@@ -166,7 +166,7 @@ export class ThreeTwoOneChecks implements IAspect {
    * Evaluates one topology with every rule, without suppressions: the pure core of the pack,
    * usable without constructs (e.g. to test your own rules).
    */
-  public evaluate(topology: ContainerTopology): RuleFinding[] {
+  public evaluate(topology: Topology): RuleFinding[] {
     return this.registered.map((entry) => {
       const where = `${topology.path} [${entry.rule.ruleId}]`;
       let result: RuleResult;

@@ -3,7 +3,7 @@
  * three outcomes. No cdktf here. The rule decides the outcome and states what it observed;
  * the rule pack that applies it owns the wording of the finding and its level (cdk-nag style).
  */
-import { ContainerTopology } from './topology';
+import { Topology } from './topology';
 
 /** The outcome of one rule for one container. */
 export enum RuleOutcome {
@@ -48,7 +48,7 @@ export class RuleResult {
  * class NoLatestTag implements IBackupRule {
  *   public readonly ruleId = 'Acme-PinnedImage';
  *   public readonly description = 'The protected container image is pinned by tag or digest';
- *   public evaluate(topology: ContainerTopology): RuleResult {
+ *   public evaluate(topology: Topology): RuleResult {
  *     if (topology.image === undefined) return RuleResult.notApplicable('image unknown');
  *     return topology.image.endsWith(':latest')
  *       ? RuleResult.nonCompliant(`image ${topology.image}`)
@@ -62,5 +62,5 @@ export interface IBackupRule {
   /** What the rule checks, in one line, for the report. */
   readonly description: string;
   /** Evaluates one container. Must not throw for a valid topology. */
-  evaluate(topology: ContainerTopology): RuleResult;
+  evaluate(topology: Topology): RuleResult;
 }

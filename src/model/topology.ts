@@ -110,3 +110,101 @@ export interface ContainerTopology {
    */
   readonly backup?: BackupPlan;
 }
+
+/**
+ * One protected container's topology, as the rules see it: the data of a `ContainerTopology`
+ * and the facts derived from it (media, sites, offsite and immutable copies).
+ *
+ * A class, not a plain struct, so that rules written in any jsii language receive one object
+ * (`evaluate(topology)`), never a struct spread into keyword arguments.
+ */
+export class Topology {
+  /** Wraps topology data, e.g. to test a rule without constructs. */
+  public static of(data: ContainerTopology): Topology {
+    return new Topology(data);
+  }
+
+  /** The plain data. */
+  public readonly data: ContainerTopology;
+
+  private constructor(data: ContainerTopology) {
+    this.data = data;
+  }
+
+  /** The construct path, e.g. "db-host/db"; findings name it. */
+  public get path(): string {
+    return this.data.path;
+  }
+
+  /** The container's name on the Docker host. */
+  public get containerName(): string {
+    return this.data.containerName;
+  }
+
+  /**
+   * The container's image.
+   * @default - unknown (a `BackupSidecar` used on its own)
+   */
+  public get image(): string | undefined {
+    return this.data.image;
+  }
+
+  /** Where the container runs. */
+  public get site(): Site {
+    return this.data.site;
+  }
+
+  /** The named volumes whose data should be backed up. */
+  public get dataVolumes(): string[] {
+    return this.data.dataVolumes;
+  }
+
+  /** Every copy: the live data first, then targets, then replicas. */
+  public get copies(): BackupCopy[] {
+    return this.data.copies;
+  }
+
+  /**
+   * The backup plan.
+   * @default - the container has no backup
+   */
+  public get backup(): BackupPlan | undefined {
+    return this.data.backup;
+  }
+
+  /** The copies other than the live data (targets and replicas). */
+  public backupCopies(): BackupCopy[] {
+    return this.copies.filter((c) => c.role !== CopyRole.LIVE);
+  }
+
+  /** The distinct media of all copies, the live data included, in order of appearance. */
+  public media(): Medium[] {
+    return [...new Set(this.copies.map((c) => c.medium))];
+  }
+
+  /** The distinct sites of all copies, the live data included, in order of appearance. */
+  public sites(): Site[] {
+    const seen = new Map<string, Site>();
+    for (const copy of this.copies) {
+      if (!seen.has(copy.site.id)) {
+        seen.set(copy.site.id, copy.site);
+      }
+    }
+    return [...seen.values()];
+  }
+
+  /** The copies kept at another site than the container's. */
+  public offsiteCopies(): BackupCopy[] {
+    return this.copies.filter((c) => !c.site.isSameAs(this.site));
+  }
+
+  /** The backup copies that are immutable or offline. */
+  public immutableOrOfflineCopies(): BackupCopy[] {
+    return this.backupCopies().filter((c) => c.immutable || c.offline);
+  }
+
+  /** Whether the container holds no data to protect (no data volumes and no backup). */
+  public isStateless(): boolean {
+    return this.dataVolumes.length === 0 && this.backup === undefined;
+  }
+}

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as os from 'os';
 import { Aspects, Manifest, TerraformStack } from 'cdktf';
-import { BackupSuppressions, Quiesce, ThreeTwoOneChecks } from '../../src';
+import { BackupSuppressions, Quiesce, ThreeTwoOneChecks, Topology } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { renderStackReport, summaryLine } from '../../src/compliance/report';
 import { compliantTopology, statelessTopology } from './fixtures';
@@ -118,9 +118,9 @@ describe('topology report', () => {
   });
 
   test('summary of a stateless container, and Mermaid-safe labels', () => {
-    const web = { topology: statelessTopology(), level: '3-2-1-1-0', findings: [], printSummary: true };
+    const web = { topology: Topology.of(statelessTopology()), level: '3-2-1-1-0', findings: [], printSummary: true };
     expect(summaryLine(web)).toBe('web-host/web: stateless, nothing to back up: 3-2-1-1-0 OK');
-    const quoted = { topology: compliantTopology({ image: 'reg.example/"odd"<img>:1' }), level: '3-2-1', findings: [], printSummary: true, sidecarName: 'db-backup' };
+    const quoted = { topology: Topology.of(compliantTopology({ image: 'reg.example/"odd"<img>:1' })), level: '3-2-1', findings: [], printSummary: true, sidecarName: 'db-backup' };
     expect(renderStackReport('db-host', [quoted])).toContain('c0[("db · reg.example/#quot;odd#quot;#lt;img#gt;:1<br/>live data · disk")]');
   });
 });

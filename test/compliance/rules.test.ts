@@ -17,6 +17,7 @@ import {
   ScheduleMeetsRpoRule,
   Site,
   ThreeCopiesRule,
+  Topology,
   TwoMediaRule,
   ZeroErrorsRule,
 } from '../../src';
@@ -24,7 +25,7 @@ import { databaseFamily } from '../../src/compliance/rules/database-consistency'
 import { HOST, compliantTopology, copy, live, localOnlyTopology, plan, statelessTopology, unprotectedTopology } from './fixtures';
 
 function expectOutcome(rule: IBackupRule, topology: ContainerTopology, outcome: RuleOutcome, observed: string) {
-  const result = rule.evaluate(topology);
+  const result = rule.evaluate(Topology.of(topology));
   expect({ outcome: result.outcome, observed: result.observed }).toEqual({ outcome, observed });
 }
 

@@ -3,7 +3,6 @@ import {
   BackupSidecar,
   BackupSuppressions,
   ComplianceLevel,
-  ContainerTopology,
   FindingLevel,
   IBackupRule,
   Medium,
@@ -13,6 +12,7 @@ import {
   Site,
   StorageTarget,
   ThreeTwoOneChecks,
+  Topology,
   Verification,
 } from '../../src';
 import { FakeBucketTarget, compliantTopology, localOnlyTopology } from './fixtures';
@@ -203,7 +203,7 @@ describe('ThreeTwoOneChecks', () => {
     class PinnedImage implements IBackupRule {
       public readonly ruleId = 'Acme-PinnedImage';
       public readonly description = 'The container image is pinned by digest';
-      public evaluate(t: ContainerTopology): RuleResult {
+      public evaluate(t: Topology): RuleResult {
         if (t.image === undefined) {
           return RuleResult.notApplicable('image unknown');
         }
@@ -238,7 +238,7 @@ describe('ThreeTwoOneChecks', () => {
           throw new Error('boom');
         },
       };
-      const findings = new ThreeTwoOneChecks({ additionalRules: [{ rule: broken, fix: 'n/a' }] }).evaluate(compliantTopology());
+      const findings = new ThreeTwoOneChecks({ additionalRules: [{ rule: broken, fix: 'n/a' }] }).evaluate(Topology.of(compliantTopology()));
       expect(findings.find((f) => f.ruleId === 'Acme-Broken')).toEqual({
         ruleId: 'Acme-Broken',
         description: 'always throws',
@@ -252,7 +252,7 @@ describe('ThreeTwoOneChecks', () => {
   });
 
   test('evaluate() is the pure core: every rule, its outcome, level and message', () => {
-    const findings = new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE }).evaluate(localOnlyTopology());
+    const findings = new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE }).evaluate(Topology.of(localOnlyTopology()));
     expect(findings.map((f) => [f.ruleId, f.outcome, f.level])).toEqual([
       ['ThreeCopies', 'non-compliant', 'error'],
       ['TwoMedia', 'non-compliant', 'error'],

@@ -1,6 +1,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import { CopyRole, Medium, Quiesce, Retention, Schedule, Site, TopologyFacts, Verification } from '../../src';
+import { CopyRole, Medium, Quiesce, Retention, Schedule, Site, Topology, Verification } from '../../src';
 import { buildTopology } from '../../src/model/build';
 
 const HOST = Site.dockerHost();
@@ -88,8 +88,8 @@ describe('buildTopology', () => {
   });
 });
 
-describe('TopologyFacts', () => {
-  const t = buildTopology({
+describe('Topology', () => {
+  const t = Topology.of(buildTopology({
     path: 'h/db',
     containerName: 'db',
     site: HOST,
@@ -98,23 +98,23 @@ describe('TopologyFacts', () => {
       { name: 'local', repository: '/l', medium: Medium.DISK, site: HOST },
       { name: 'tape', repository: '/t', medium: Medium.ARCHIVE, site: Site.named('vault-room'), offline: true },
     ]),
-  });
+  }));
 
   test('media and sites are distinct, in order of appearance, live data included', () => {
-    expect(TopologyFacts.media(t)).toEqual([Medium.DISK, Medium.ARCHIVE]);
-    expect(TopologyFacts.sites(t).map((s) => s.id)).toEqual(['docker-host:docker-host', 'named:vault-room']);
+    expect(t.media()).toEqual([Medium.DISK, Medium.ARCHIVE]);
+    expect(t.sites().map((s) => s.id)).toEqual(['docker-host:docker-host', 'named:vault-room']);
   });
 
   test('offsite, immutable-or-offline and backup copies', () => {
-    expect(TopologyFacts.offsiteCopies(t).map((c) => c.name)).toEqual(['tape']);
-    expect(TopologyFacts.immutableOrOfflineCopies(t).map((c) => c.name)).toEqual(['tape']);
-    expect(TopologyFacts.backupCopies(t).map((c) => c.name)).toEqual(['local', 'tape']);
+    expect(t.offsiteCopies().map((c) => c.name)).toEqual(['tape']);
+    expect(t.immutableOrOfflineCopies().map((c) => c.name)).toEqual(['tape']);
+    expect(t.backupCopies().map((c) => c.name)).toEqual(['local', 'tape']);
   });
 
   test('stateless: no data volumes and no backup', () => {
-    expect(TopologyFacts.isStateless(t)).toBe(false);
-    expect(TopologyFacts.isStateless(buildTopology({ path: 'h/web', containerName: 'web', site: HOST, dataVolumes: [] }))).toBe(true);
-    expect(TopologyFacts.isStateless(buildTopology({ path: 'h/db', containerName: 'db', site: HOST, dataVolumes: ['d'] }))).toBe(false);
+    expect(t.isStateless()).toBe(false);
+    expect(Topology.of(buildTopology({ path: 'h/web', containerName: 'web', site: HOST, dataVolumes: [] })).isStateless()).toBe(true);
+    expect(Topology.of(buildTopology({ path: 'h/db', containerName: 'db', site: HOST, dataVolumes: ['d'] })).isStateless()).toBe(false);
   });
 });
 

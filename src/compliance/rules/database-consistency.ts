@@ -1,5 +1,5 @@
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { QuiesceMode } from '../../policy/quiesce';
 import { NO_BACKUP } from './describe';
 
@@ -41,7 +41,7 @@ export class DatabaseConsistencyRule implements IBackupRule {
   public readonly description =
     'A database (postgres, mysql, mariadb, mongo, redis, ...) is stopped, paused or dumped before its volumes are read';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
+  public evaluate(topology: Topology): RuleResult {
     const plan = topology.backup;
     if (!plan) {
       return RuleResult.notApplicable(NO_BACKUP);

@@ -1,6 +1,5 @@
 /** Short factual descriptions shared by the rules (values, not prose: the pack owns wording). */
-import { BackupCopy, ContainerTopology } from '../../model/topology';
-import { TopologyFacts } from '../../model/facts';
+import { BackupCopy, Topology } from '../../model/topology';
 
 export function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -10,18 +9,18 @@ export function names(copies: BackupCopy[]): string {
   return copies.map((c) => c.name).join(', ');
 }
 
-export function describeCopies(t: ContainerTopology): string {
+export function describeCopies(t: Topology): string {
   return `${count(t.copies.length, 'copy', 'copies')} (${names(t.copies)})`;
 }
 
-export function describeMedia(t: ContainerTopology): string {
-  const media = TopologyFacts.media(t);
+export function describeMedia(t: Topology): string {
+  const media = t.media();
   const groups = media.map((m) => `${m}: ${names(t.copies.filter((c) => c.medium === m))}`);
   return `${count(media.length, 'medium', 'media')} (${groups.join('; ')})`;
 }
 
-export function describeSites(t: ContainerTopology): string {
-  const sites = TopologyFacts.sites(t);
+export function describeSites(t: Topology): string {
+  const sites = t.sites();
   return `${count(sites.length, 'site', 'sites')} (${sites.map((s) => s.name).join(', ')})`;
 }
 

@@ -1,5 +1,5 @@
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { NO_BACKUP } from './describe';
 
 /**
@@ -12,7 +12,7 @@ export class ObjectLockCoversRetentionRule implements IBackupRule {
   public readonly ruleId = ObjectLockCoversRetentionRule.RULE_ID;
   public readonly description = 'Every Object Lock period is at least as long as the retention keeps snapshots';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
+  public evaluate(topology: Topology): RuleResult {
     const plan = topology.backup;
     if (!plan) {
       return RuleResult.notApplicable(NO_BACKUP);

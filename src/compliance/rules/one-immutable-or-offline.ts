@@ -1,6 +1,5 @@
-import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { BackupCopy, ContainerTopology } from '../../model/topology';
+import { BackupCopy, Topology } from '../../model/topology';
 import { STATELESS, count, names } from './describe';
 
 /** 3-2-1-1-0, the second "1": at least one copy is immutable (Object Lock) or offline. */
@@ -10,15 +9,15 @@ export class OneImmutableOrOfflineRule implements IBackupRule {
   public readonly ruleId = OneImmutableOrOfflineRule.RULE_ID;
   public readonly description = 'At least 1 backup copy is immutable (Object Lock) or offline';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
-    if (TopologyFacts.isStateless(topology)) {
+  public evaluate(topology: Topology): RuleResult {
+    if (topology.isStateless()) {
       return RuleResult.notApplicable(STATELESS);
     }
-    const safe = TopologyFacts.immutableOrOfflineCopies(topology);
+    const safe = topology.immutableOrOfflineCopies();
     if (safe.length > 0) {
       return RuleResult.compliant(`${count(safe.length, 'immutable or offline copy', 'immutable or offline copies')} (${safe.map(describe).join(', ')})`);
     }
-    const backups = TopologyFacts.backupCopies(topology);
+    const backups = topology.backupCopies();
     return RuleResult.nonCompliant(
       backups.length === 0 ? 'no backup copy at all' : `no immutable or offline copy among ${names(backups)}`,
     );

@@ -1,6 +1,5 @@
-import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { STATELESS, describeSites } from './describe';
 
 /** 3-2-1, the "1": at least one copy at another site than the container's. */
@@ -10,11 +9,11 @@ export class OneOffsiteRule implements IBackupRule {
   public readonly ruleId = OneOffsiteRule.RULE_ID;
   public readonly description = 'At least 1 copy at another site than the container (another region or data centre)';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
-    if (TopologyFacts.isStateless(topology)) {
+  public evaluate(topology: Topology): RuleResult {
+    if (topology.isStateless()) {
       return RuleResult.notApplicable(STATELESS);
     }
     const observed = describeSites(topology);
-    return TopologyFacts.offsiteCopies(topology).length > 0 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
+    return topology.offsiteCopies().length > 0 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
   }
 }

@@ -1,6 +1,5 @@
-import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { NO_BACKUP, count, names } from './describe';
 
 /**
@@ -13,8 +12,8 @@ export class RepositoriesEncryptedRule implements IBackupRule {
   public readonly ruleId = RepositoriesEncryptedRule.RULE_ID;
   public readonly description = 'Every repository and replica is encrypted';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
-    const copies = TopologyFacts.backupCopies(topology);
+  public evaluate(topology: Topology): RuleResult {
+    const copies = topology.backupCopies();
     if (!topology.backup || copies.length === 0) {
       return RuleResult.notApplicable(NO_BACKUP);
     }

@@ -1,5 +1,5 @@
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { NO_BACKUP } from './describe';
 
 /** Hygiene: the schedule's longest gap between two backups is within the declared RPO. */
@@ -9,7 +9,7 @@ export class ScheduleMeetsRpoRule implements IBackupRule {
   public readonly ruleId = ScheduleMeetsRpoRule.RULE_ID;
   public readonly description = 'The schedule backs up at least as often as the declared recovery point objective';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
+  public evaluate(topology: Topology): RuleResult {
     const plan = topology.backup;
     if (!plan) {
       return RuleResult.notApplicable(NO_BACKUP);

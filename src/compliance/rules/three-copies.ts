@@ -1,6 +1,5 @@
-import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { STATELESS, describeCopies } from './describe';
 
 /** 3-2-1, the "3": at least three copies of the data, the live data counting as one. */
@@ -10,8 +9,8 @@ export class ThreeCopiesRule implements IBackupRule {
   public readonly ruleId = ThreeCopiesRule.RULE_ID;
   public readonly description = 'At least 3 copies of the data: the live data plus two backup copies';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
-    if (TopologyFacts.isStateless(topology)) {
+  public evaluate(topology: Topology): RuleResult {
+    if (topology.isStateless()) {
       return RuleResult.notApplicable(STATELESS);
     }
     const observed = describeCopies(topology);

@@ -1,6 +1,5 @@
-import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { STATELESS, describeMedia } from './describe';
 
 /** 3-2-1, the "2": the copies sit on at least two different media. */
@@ -10,11 +9,11 @@ export class TwoMediaRule implements IBackupRule {
   public readonly ruleId = TwoMediaRule.RULE_ID;
   public readonly description = 'The copies sit on at least 2 different media (disk, NAS, object storage, archive)';
 
-  public evaluate(topology: ContainerTopology): RuleResult {
-    if (TopologyFacts.isStateless(topology)) {
+  public evaluate(topology: Topology): RuleResult {
+    if (topology.isStateless()) {
       return RuleResult.notApplicable(STATELESS);
     }
     const observed = describeMedia(topology);
-    return TopologyFacts.media(topology).length >= 2 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
+    return topology.media().length >= 2 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
   }
 }

@@ -1,7 +1,6 @@
 import * as errors from '../../errors';
-import { TopologyFacts } from '../../model/facts';
 import { IBackupRule, RuleResult } from '../../model/rule';
-import { ContainerTopology } from '../../model/topology';
+import { Topology } from '../../model/topology';
 import { NO_BACKUP, STATELESS, count, days } from './describe';
 
 /** Options of the `ZeroErrorsRule`. */
@@ -38,8 +37,8 @@ export class ZeroErrorsRule implements IBackupRule {
     this.description = `Verification reads all data back within ${this.readBackWithinDays} days and runs a restore drill at least every ${this.restoreDrillWithinDays} days`;
   }
 
-  public evaluate(topology: ContainerTopology): RuleResult {
-    if (TopologyFacts.isStateless(topology)) {
+  public evaluate(topology: Topology): RuleResult {
+    if (topology.isStateless()) {
       return RuleResult.notApplicable(STATELESS);
     }
     const plan = topology.backup;
