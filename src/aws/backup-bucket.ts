@@ -147,8 +147,6 @@ export interface BackupBucketProps {
   readonly protectFromDestroy?: boolean;
 }
 
-const NOT_LOCKED: ObjectLock | undefined = undefined;
-
 /**
  * The S3 bucket a restic S3 target writes to, hardened by default: a customer managed KMS key
  * with rotation and S3 Bucket Keys, versioning, all four public access blocks, bucket owner
@@ -203,7 +201,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
     if (props.bucketName !== undefined) {
       checkBucketName(where, props.bucketName);
     }
-    this.objectLock = props.objectLock ?? NOT_LOCKED;
+    this.objectLock = props.objectLock;
     if (this.objectLock && this.objectLock.days < horizon) {
       throw errors.objectLockTooShort(where, this.objectLock.days, horizon);
     }

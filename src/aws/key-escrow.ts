@@ -61,7 +61,7 @@ export class KeyEscrow extends Construct {
       tier: 'Standard',
       keyId: offsite.key.keyArn,
       value: props.password.value,
-      lifecycle: props.protectFromDestroy ?? true ? { preventDestroy: true } : undefined,
+      lifecycle: (props.protectFromDestroy ?? true) ? { preventDestroy: true } : undefined,
     });
   }
 

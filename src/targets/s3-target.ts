@@ -1,4 +1,3 @@
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AgentCredentials, checkPrefix } from '../aws/agent-credentials';
 import type { IBackupBucket } from '../aws/backup-bucket';
@@ -100,7 +99,5 @@ export class S3Target implements IStorageTarget {
 }
 
 function repository(region: string, bucketName: string, prefix: string): string {
-  // A token (a bucket made by Terraform) resolves at apply time; the rest is literal.
-  const bucket = Token.isUnresolved(bucketName) ? bucketName : bucketName.replace(/\/+$/, '');
-  return `s3:${s3Endpoint(region)}/${bucket}/${prefix}`;
+  return `s3:${s3Endpoint(region)}/${bucketName}/${prefix}`;
 }
