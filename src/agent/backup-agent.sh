@@ -410,6 +410,18 @@ on_signal() {
   fi
 }
 
+# track_child PID SIGNAL: makes PID the child that a stop is passed on to, as SIGNAL. A stop
+# that arrived before PID was known (between `&` and here) is passed on now, so no window
+# is left in which a signal finds no child to stop.
+track_child() {
+  CHILD_PID=$1
+  CHILD_SIGNAL=$2
+  if [ -n "${INTERRUPTED}" ]; then
+    # The child may already be gone: nothing to do then.
+    kill "-${CHILD_SIGNAL}" "${CHILD_PID}" 2>/dev/null || true
+  fi
+}
+
 # wait_child PID: waits for the child, also across trapped signals; returns its exit code.
 wait_child() {
   while :; do
@@ -443,8 +455,7 @@ run_restic() {
     fi
     exec timeout -s INT -k "${KILL_GRACE_SECONDS}" "${NETWORK_TIMEOUT}" restic "$@"
   ) >"${_rr_out}" 2>"${_rr_err}" &
-  CHILD_PID=$!
-  CHILD_SIGNAL=INT
+  track_child "$!" INT
   wait_child "${CHILD_PID}"
   _rr_rc=$?
   CHILD_PID=''
@@ -1043,8 +1054,7 @@ cmd_run() {
 # waits for it; a SIGTERM to the daemon is passed on to it.
 daemon_cycle() {
   sh "${AGENT_SELF}" run &
-  CHILD_PID=$!
-  CHILD_SIGNAL=TERM
+  track_child "$!" TERM
   wait_child "${CHILD_PID}"
   _dc_rc=$?
   CHILD_PID=''
@@ -1074,8 +1084,7 @@ cmd_daemon() {
   while [ -z "${INTERRUPTED}" ]; do
     _d_now=$(clock)
     sleep $((60 - _d_now % 60)) &
-    CHILD_PID=$!
-    CHILD_SIGNAL=TERM
+    track_child "$!" TERM
     wait_child "${CHILD_PID}"
     CHILD_PID=''
     [ -z "${INTERRUPTED}" ] || break
