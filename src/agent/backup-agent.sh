@@ -1241,11 +1241,11 @@ cmd_restore() {
     _rs_errors=$(grep -c '^ignoring error for ' "${TMP_WORK}/err")
     _rs_owner=$(grep -c '^ignoring error for .*chown.*operation not permitted' "${TMP_WORK}/err")
     if [ "${_rs_errors}" -gt 0 ] && [ "${_rs_errors}" -eq "${_rs_owner}" ]; then
-      log WARN restore "target=${_rs_name} contents, modes and links restored to ${_rs_to}," \
-        "but the owner of ${_rs_owner} entries could not be set: this container lacks" \
-        "CAP_CHOWN. To restore owners as well, run the restore in a container with" \
+      log WARN restore "target=${_rs_name} contents, modes and links restored to ${_rs_to};" \
+        "ownership of ${_rs_owner} entries not restored: this container lacks CAP_CHOWN." \
+        "To restore owners as well, run the restore in a container with" \
         "--cap-add CHOWN --cap-add FOWNER (e.g. docker run with this sidecar's volumes)"
-      return "${EX_PARTIAL}"
+      return "${EX_OK}"
     fi
   fi
   if [ "${_rs_rc}" -ne 0 ]; then
@@ -1385,7 +1385,7 @@ usage: backup-agent COMMAND [OPTIONS]
                               restore a snapshot (default: this host's latest, first
                               target, to BACKUP_RESTORE_DIR); paths keep their absolute
                               form under DIR, e.g. DIR/backup/sources/<volume>/...;
-                              exit 3 when only the owners could not be set
+                              a warning (exit 0) when only owners could not be set
   verify [--target NAME] [-- RESTIC_ARGS]
                               restic check of one target or of every target
   health                      exit 0 while the last successful cycle is fresh (reads
