@@ -25,3 +25,17 @@ export function resources(json: any, type: string): any[] {
 }
 
 export { App };
+
+/**
+ * What Terraform substitutes for `${docker_volume.<id>.name}` and `${docker_network.<id>.name}`
+ * references: the names the synthesized resources declare.
+ */
+export function dockerNameReferences(json: any): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const type of ['docker_volume', 'docker_network']) {
+    for (const [id, resource] of Object.entries<any>(json.resource?.[type] ?? {})) {
+      values[`${type}.${id}.name`] = resource.name;
+    }
+  }
+  return values;
+}
