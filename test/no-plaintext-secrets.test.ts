@@ -1,0 +1,92 @@
+/**
+ * No secret in plain text in any synthesized file of the default example: secrets are
+ * sensitive variables or resource attributes, travel between stacks as sensitive outputs, and
+ * reach the sidecar as uploaded files whose content is a single Terraform reference.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { synthesizeDefaultExample } from './aws/default-example';
+
+const SECRET_NAME = /(password|passwd|secret|token|private_key)/i;
+const SECRET_ENV = /(PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY)/;
+const ONE_REFERENCE = /^\$\{[^${}]+\}$/;
+// What a leaked access key id, PEM key or AWS secret key (40 characters of base64 mixing
+// upper case, lower case and digits) would look like
+const LEAK_PATTERNS = [
+  /AKIA[0-9A-Z]{16}/,
+  /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+  /(?<![A-Za-z0-9/+])(?=[A-Za-z0-9/+]*[A-Z])(?=[A-Za-z0-9/+]*[a-z])(?=[A-Za-z0-9/+]*[0-9])[A-Za-z0-9/+]{40}(?![A-Za-z0-9/+])/,
+];
+
+function filesBelow(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const full = path.join(dir, e.name);
+    return e.isDirectory() ? filesBelow(full) : [full];
+  });
+}
+
+describe('secrets in the synthesized default example', () => {
+  const example = synthesizeDefaultExample();
+  const stacks = { storage: example.storage, host: example.host };
+
+  test.each(Object.keys(stacks))('%s: every secret-looking variable is sensitive', (name) => {
+    const variables = Object.entries<any>((stacks as any)[name].variable ?? {});
+    const secretVariables = variables.filter(([id]) => SECRET_NAME.test(id));
+    expect(secretVariables.length).toBeGreaterThan(0);
+    for (const [id, variable] of secretVariables) {
+      expect({ id, sensitive: variable.sensitive }).toEqual({ id, sensitive: true });
+    }
+  });
+
+  test('every output that carries a secret is sensitive', () => {
+    const outputs = Object.entries<any>(example.storage.output ?? {});
+    const secretOutputs = outputs.filter(([, o]) => /\.secret\b|\.value\b|password/i.test(o.value));
+    expect(secretOutputs.length).toBeGreaterThanOrEqual(2);
+    for (const [id, output] of secretOutputs) {
+      expect({ id, sensitive: output.sensitive }).toEqual({ id, sensitive: true });
+    }
+  });
+
+  test('every uploaded secret file is a single Terraform reference, never a value', () => {
+    const uploads = Object.values<any>(example.host.resource.docker_container).flatMap((c) => c.upload ?? []);
+    const secrets = uploads.filter((u) => u.file.startsWith('/backup/agent/secrets/'));
+    expect(secrets.map((u) => u.file)).toEqual(
+      expect.arrayContaining(['/backup/agent/secrets/repository-password', '/backup/agent/secrets/target-2-aws-secret-access-key']),
+    );
+    for (const upload of secrets) {
+      expect({ file: upload.file, content: upload.content }).toEqual({ file: upload.file, content: expect.stringMatching(ONE_REFERENCE) });
+    }
+  });
+
+  test('secret-looking environment variables hold references or point to files', () => {
+    const env: string[] = Object.values<any>(example.host.resource.docker_container).flatMap((c) => c.env ?? []);
+    for (const entry of env) {
+      const [name, ...rest] = entry.split('=');
+      if (SECRET_ENV.test(name) && !name.endsWith('_FILE')) {
+        expect({ name, value: rest.join('=') }).toEqual({ name, value: expect.stringMatching(ONE_REFERENCE) });
+      }
+    }
+  });
+
+  test('the escrowed password is stored from the variable, as a SecureString', () => {
+    const parameters = Object.values<any>(example.storage.resource.aws_ssm_parameter);
+    expect(parameters).toHaveLength(1);
+    expect(parameters[0].type).toBe('SecureString');
+    expect(parameters[0].value).toMatch(/^\$\{var\.[a-z_]+\}$/);
+  });
+
+  test('no file of the synth output contains anything shaped like a key', () => {
+    const files = filesBelow(example.outdir);
+    expect(files.length).toBeGreaterThan(2);
+    for (const file of files) {
+      // the uploaded agent script is code, not a secret: judge the JSON without it
+      const text = fs.readFileSync(file, 'utf8').replace(/"content": "#!\/bin\/sh[\s\S]*?(?<!\\)",/g, '"content": "<agent>",');
+      for (const pattern of LEAK_PATTERNS) {
+        expect({ file: path.relative(example.outdir, file), match: pattern.exec(text)?.[0] }).toEqual({
+          file: path.relative(example.outdir, file),
+          match: undefined,
+        });
+      }
+    }
+  });
+});
