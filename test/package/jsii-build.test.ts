@@ -2,29 +2,30 @@
  * The package as users get it: jsii compiles with no warnings, API.md is what jsii-docgen
  * generates (never edited by hand), and the API translates to Python, Java, .NET and Go.
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-
-const root = path.resolve(__dirname, '..', '..');
-const env = { ...process.env, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION: '20' };
-
-function npx(args: string[]) {
-  const result = spawnSync('npx', ['--no-install', ...args], { cwd: root, env, encoding: 'utf8' });
-  return { code: result.status, output: `${result.stdout}${result.stderr}` };
-}
+import { BuildResult, ROOT as root, acquireBuildLock, buildPackageLocked, npx } from '../support/jsii-build';
 
 describe('jsii package', () => {
   let out: string;
-  beforeAll(() => {
+  let build: BuildResult;
+  let release: () => void;
+  // Other test files read lib/ and .jsii too (npm pack, Python bindings): hold the build lock
+  // while this file rebuilds from clean and reads the output.
+  beforeAll(async () => {
+    release = await acquireBuildLock();
     out = fs.mkdtempSync(path.join(os.tmpdir(), 'jsii-'));
+    build = buildPackageLocked();
+  }, 600_000);
+  afterAll(() => {
+    release?.();
+    fs.rmSync(out, { recursive: true, force: true });
   });
-  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
 
   test('compiles with jsii with no errors and no warnings', () => {
-    // WHEN
-    const { code, output } = npx(['jsii']);
+    // WHEN (in beforeAll)
+    const { code, output } = build;
     // THEN
     expect(output).toContain('Errors: 0 | Warnings: 0');
     expect(code).toBe(0);
