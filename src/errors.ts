@@ -284,6 +284,14 @@ export function plainHttpEndpoint(where: string, endpoint: string): Configuratio
   );
 }
 
+export function lockPeriodWithoutLock(where: string, days: number): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `immutableRetentionDays is ${show(days)} but immutable is false: a lock period on a bucket that is not locked`,
+    'remove `immutable: false` when the bucket has Object Lock, or remove `immutableRetentionDays` when it has none',
+  );
+}
+
 export function invalidBucketName(where: string, value: string): ConfigurationError {
   return new ConfigurationError(
     where,

@@ -49,9 +49,17 @@ export interface S3CompatibleTargetProps {
   readonly medium?: Medium;
   /**
    * Whether the bucket is immutable (e.g. B2 or Wasabi Object Lock, set up outside this library).
-   * @default false
+   * @default - true when `immutableRetentionDays` is set, false otherwise
    */
   readonly immutable?: boolean;
+  /**
+   * The bucket's default Object Lock retention, in days (set up on the service, outside this
+   * library): every object restic writes stays locked that long. Declaring it makes the
+   * target immutable, and lets the compliance checks compare it with the retention
+   * (`ObjectLockCoversRetention`).
+   * @default - no lock period declared
+   */
+  readonly immutableRetentionDays?: number;
   /**
    * Accept an `http://` endpoint (a server on the same trusted host only).
    * @default false
@@ -90,6 +98,15 @@ export class S3CompatibleTarget implements IStorageTarget {
     if (!Token.isUnresolved(props.bucket) && !/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(props.bucket)) {
       throw errors.invalidBucketName(where, props.bucket);
     }
+    if (props.immutableRetentionDays !== undefined) {
+      const days = props.immutableRetentionDays;
+      if (!Number.isInteger(days) || days < 1 || days > 36500) {
+        throw errors.outOfRange(where, 'immutableRetentionDays', days, 1, 36500);
+      }
+      if (props.immutable === false) {
+        throw errors.lockPeriodWithoutLock(where, days);
+      }
+    }
     this.endpoint = `${url.protocol}//${url.host}`;
     this.host = url.hostname;
   }
@@ -106,7 +123,8 @@ export class S3CompatibleTarget implements IStorageTarget {
       repository: `s3:${this.endpoint}/${this.props.bucket}/${prefix}`,
       medium: this.props.medium ?? Medium.OBJECT_STORAGE,
       site: this.props.site ?? Site.named(this.host),
-      immutable: this.props.immutable ?? false,
+      immutable: this.props.immutable ?? this.props.immutableRetentionDays !== undefined,
+      immutableRetentionDays: this.props.immutableRetentionDays,
       environment,
       secrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: this.props.secretAccessKey }],
     };

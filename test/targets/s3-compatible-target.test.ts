@@ -77,6 +77,21 @@ describe('StorageTarget.s3Compatible', () => {
     expect(config.site.id).toBe('named:wasabi-eu-central-1');
   });
 
+  test('a declared Object Lock period makes the target immutable and reaches the model; a period without a lock is refused', () => {
+    const base = { endpoint: 'https://s3.eu-central-2.wasabisys.com', bucket: 'locked', accessKeyId: 'k', secretAccessKey: secretKey() };
+    // WHEN
+    const config = StorageTarget.s3Compatible({ ...base, immutableRetentionDays: 400 }).bind(dockerStack(), context);
+    // THEN
+    expect(config).toMatchObject({ immutable: true, immutableRetentionDays: 400 });
+    expect(StorageTarget.s3Compatible({ ...base, immutable: true }).bind(dockerStack(), context).immutableRetentionDays).toBeUndefined();
+    expect(() => StorageTarget.s3Compatible({ ...base, immutable: false, immutableRetentionDays: 30 })).toThrow(
+      'StorageTarget.s3Compatible("https://s3.eu-central-2.wasabisys.com"): immutableRetentionDays is 30 but immutable is false: a lock period on a bucket that is not locked. Fix: remove `immutable: false` when the bucket has Object Lock, or remove `immutableRetentionDays` when it has none',
+    );
+    expect(() => StorageTarget.s3Compatible({ ...base, immutableRetentionDays: 0 })).toThrow(
+      'StorageTarget.s3Compatible("https://s3.eu-central-2.wasabisys.com"): immutableRetentionDays must be a whole number from 1 to 36500, got 0',
+    );
+  });
+
   test('plain HTTP only when allowed', () => {
     const props = { endpoint: 'http://127.0.0.1:9000', bucket: 'restic', accessKeyId: 'k', secretAccessKey: secretKey() };
     expect(() => StorageTarget.s3Compatible(props)).toThrow(
