@@ -390,7 +390,31 @@ target_export_env() {
     printf 'password file %s does not exist\n' "${RESTIC_PASSWORD_FILE}" >&2
     return 1
   fi
+  rest_credentials_in_url || return 1
   return 0
+}
+
+# rest_credentials_in_url: restic before 0.16 reads REST server credentials only from the
+# URL. When RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD are set and the rest: URL has no
+# credentials, puts them in it, percent-encoded (restic prints such URLs with the password
+# masked). Called in the subshell of one restic run only.
+rest_credentials_in_url() {
+  [ -n "${RESTIC_REST_USERNAME:-}" ] && [ -n "${RESTIC_REST_PASSWORD:-}" ] || return 0
+  case ${RESTIC_REPOSITORY} in
+    rest:http://* | rest:https://*) ;;
+    *) return 0 ;;
+  esac
+  _rc_rest=${RESTIC_REPOSITORY#rest:*://}
+  case ${_rc_rest%%/*} in
+    *@*) return 0 ;;
+  esac
+  if ! _rc_auth=$(jq -rn --arg u "${RESTIC_REST_USERNAME}" --arg p "${RESTIC_REST_PASSWORD}" \
+    '"\($u | @uri):\($p | @uri)"'); then
+    printf 'cannot encode the REST server credentials\n' >&2
+    return 1
+  fi
+  RESTIC_REPOSITORY="${RESTIC_REPOSITORY%%://*}://${_rc_auth}@${_rc_rest}"
+  export RESTIC_REPOSITORY
 }
 
 #######################################
