@@ -292,6 +292,30 @@ export function lockPeriodWithoutLock(where: string, days: number): Configuratio
   );
 }
 
+export function invalidRestUrl(where: string, url: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the URL ${show(url)} is not an absolute https:// URL of a REST server without credentials, query or fragment`,
+    'pass the server\'s URL, e.g. "https://backup.example.internal:8000", with the repository path in `repositoryPath` and the credentials in `username` and `password`',
+  );
+}
+
+export function restCredentialsIncomplete(where: string, given: string, missing: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${given} is set but ${missing} is not; the REST server's basic authentication needs both`,
+    `set ${missing} as well, or neither for a server without authentication`,
+  );
+}
+
+export function siteNeededForTokenUrl(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the URL is a Terraform token, so the site of the repository cannot be read from its host name',
+    'pass `site`, e.g. Site.named("backup-server-dc2"), so the 3-2-1 checks know where this copy is',
+  );
+}
+
 export function invalidBucketName(where: string, value: string): ConfigurationError {
   return new ConfigurationError(
     where,

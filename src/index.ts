@@ -12,6 +12,7 @@ export * from './policy/verification';
 export * from './docker-api-proxy';
 export * from './targets/s3-target';
 export * from './targets/s3-compatible-target';
+export * from './targets/rest-server-target';
 export * from './aws/archive-tier';
 export * from './aws/object-lock';
 export * from './aws/backup-key';

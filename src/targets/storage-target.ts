@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { Medium } from './medium';
 import { LocalPathTarget, LocalPathTargetProps } from './local-target';
+import { RestServerTarget, RestServerTargetProps } from './rest-server-target';
 import { S3CompatibleTarget, S3CompatibleTargetProps } from './s3-compatible-target';
 import { S3Target, S3TargetOptions } from './s3-target';
 import type { IBackupBucket } from '../aws/backup-bucket';
@@ -144,5 +145,13 @@ export class StorageTarget {
    */
   public static s3Compatible(props: S3CompatibleTargetProps): IStorageTarget {
     return new S3CompatibleTarget(props);
+  }
+
+  /**
+   * A repository on a restic REST server (rest-server, `rclone serve restic`), optionally
+   * with basic authentication and in append-only mode.
+   */
+  public static restServer(props: RestServerTargetProps): IStorageTarget {
+    return new RestServerTarget(props);
   }
 }

@@ -1,0 +1,133 @@
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { checkPrefix } from '../aws/agent-credentials';
+import * as errors from '../errors';
+import { Medium } from './medium';
+import { Site } from './site';
+import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
+
+/** Properties of `StorageTarget.restServer`. */
+export interface RestServerTargetProps {
+  /**
+   * The server's URL, without credentials: "https://backup.example.internal:8000", or with a
+   * base path behind a reverse proxy, "https://backup.example.internal/restic". A Terraform
+   * token is accepted (then pass `site`).
+   */
+  readonly url: string;
+  /**
+   * The repository's path on the server. A server started with `--private-repos` only lets a
+   * user reach paths that start with its user name, e.g. "alice/db".
+   * @default - the container name
+   */
+  readonly repositoryPath?: string;
+  /**
+   * The user name of the server's basic authentication (`RESTIC_REST_USERNAME`).
+   * @default - no authentication
+   */
+  readonly username?: string;
+  /**
+   * The password of the server's basic authentication: a Terraform token (a sensitive
+   * variable), never a literal. It reaches the sidecar as a file (`RESTIC_REST_PASSWORD`).
+   * @default - no authentication
+   */
+  readonly password?: string;
+  /**
+   * The target's name in logs, status and `--target`.
+   * @default "rest"
+   */
+  readonly name?: string;
+  /**
+   * What the server stores the repository on. A REST server is usually another machine's
+   * disk reached over the network; set `Medium.OBJECT_STORAGE` for a server in front of an
+   * object store (`rclone serve restic` over S3), `Medium.DISK` for one on the Docker host.
+   * @default Medium.NAS
+   */
+  readonly medium?: Medium;
+  /**
+   * Where the server keeps the data.
+   * @default Site.named(<the URL's host name>); required when `url` is a token
+   */
+  readonly site?: Site;
+  /**
+   * Whether the server runs in append-only mode (`rest-server --append-only`, `rclone serve
+   * restic --append-only`): snapshots cannot be deleted or overwritten through it, which
+   * makes this copy the immutable one of 3-2-1-1-0. Retention must then run on the server.
+   * @default false
+   */
+  readonly appendOnly?: boolean;
+  /**
+   * Accept an `http://` URL (a server on the same trusted host only).
+   * @default false
+   */
+  readonly allowPlainHttp?: boolean;
+}
+
+/**
+ * A restic repository on a REST server (restic's rest-server, `rclone serve restic`):
+ * `rest:<url>/<repositoryPath>`, with optional basic authentication. Creates no resources.
+ * The agent puts the credentials into the URL at run time (restic before 0.16 reads them
+ * only from there), so they never appear in the repository string of cdk.tf.json.
+ */
+export class RestServerTarget implements IStorageTarget {
+  /** The target's name. */
+  public readonly name: string;
+  private readonly baseUrl: string;
+  private readonly host?: string;
+  private readonly where: string;
+
+  constructor(private readonly props: RestServerTargetProps) {
+    this.where = `StorageTarget.restServer(${Token.isUnresolved(props.url) ? '<token>' : JSON.stringify(props.url)})`;
+    this.name = props.name ?? 'rest';
+    if (Token.isUnresolved(props.url)) {
+      if (props.site === undefined) {
+        throw errors.siteNeededForTokenUrl(this.where);
+      }
+      this.baseUrl = props.url;
+    } else {
+      let url: URL;
+      try {
+        url = new URL(props.url);
+      } catch {
+        throw errors.invalidRestUrl(this.where, props.url);
+      }
+      if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
+        throw errors.invalidRestUrl(this.where, props.url);
+      }
+      if (url.protocol === 'http:' && !(props.allowPlainHttp ?? false)) {
+        throw errors.plainHttpEndpoint(this.where, props.url);
+      }
+      this.baseUrl = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+      this.host = url.hostname;
+    }
+    if (props.username !== undefined && props.password === undefined) {
+      throw errors.restCredentialsIncomplete(this.where, 'username', 'password');
+    }
+    if (props.password !== undefined && props.username === undefined) {
+      throw errors.restCredentialsIncomplete(this.where, 'password', 'username');
+    }
+    if (props.password !== undefined && !Token.isUnresolved(props.password)) {
+      throw errors.literalSecretKey(this.where, 'password');
+    }
+  }
+
+  public bind(_scope: Construct, context: StorageTargetBindContext): StorageTargetConfig {
+    const path = this.props.repositoryPath ?? context.containerName;
+    if (!Token.isUnresolved(path)) {
+      checkPrefix(this.where, path);
+    }
+    const authenticated = this.props.username !== undefined;
+    return {
+      name: this.name,
+      repository: `rest:${this.baseUrl}/${path}`,
+      medium: this.props.medium ?? Medium.NAS,
+      site: this.props.site ?? Site.named(this.host!),
+      immutable: this.props.appendOnly ?? false,
+      ...(authenticated
+        ? {
+          environment: { RESTIC_REST_USERNAME: this.props.username! },
+          secrets: [{ variable: 'RESTIC_REST_PASSWORD', value: this.props.password! }],
+        }
+        : {}),
+    };
+  }
+}

@@ -1,0 +1,110 @@
+import { TerraformVariable } from 'cdktf';
+import { Medium, ProtectedContainer, Site, SiteKind, StorageTarget } from '../../src';
+import { dockerStack, resources, synthJson } from '../support/synth';
+
+const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
+
+function sensitive(stack = dockerStack(), id = 'rest_password') {
+  return new TerraformVariable(stack, id, { type: 'string', sensitive: true }).stringValue;
+}
+
+describe('StorageTarget.restServer', () => {
+  test('a rest: repository under the container name, the user as environment, the password as a secret file', () => {
+    // GIVEN
+    const stack = dockerStack();
+    // WHEN
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: {
+        targets: [
+          StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }),
+          StorageTarget.restServer({
+            url: 'https://backup.example.internal:8000/',
+            username: 'db-host',
+            password: sensitive(stack),
+            name: 'office-rest',
+          }),
+        ],
+      },
+    });
+    const json = synthJson(stack);
+    // THEN
+    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    expect(sidecar.env).toEqual(
+      expect.arrayContaining([
+        'BACKUP_TARGET_2_NAME=office-rest',
+        'BACKUP_TARGET_2_REPOSITORY=rest:https://backup.example.internal:8000/db',
+        'BACKUP_TARGET_2_ENV_RESTIC_REST_USERNAME=db-host',
+        'BACKUP_TARGET_2_ENV_RESTIC_REST_PASSWORD_FILE=/backup/agent/secrets/target-2-restic-rest-password',
+      ]),
+    );
+    expect(sidecar.upload).toContainEqual({ file: '/backup/agent/secrets/target-2-restic-rest-password', content: '${var.rest_password}' });
+    // the password appears nowhere but in its upload
+    expect(JSON.stringify(sidecar.env)).not.toContain('var.rest_password');
+  });
+
+  test('defaults: NAS at a site named after the URL host, not immutable, no credentials', () => {
+    const config = StorageTarget.restServer({ url: 'https://backup.example.internal:8000' }).bind(dockerStack(), context);
+    expect(config).toMatchObject({ name: 'rest', repository: 'rest:https://backup.example.internal:8000/db', medium: Medium.NAS, immutable: false });
+    expect(config.site).toMatchObject({ kind: SiteKind.NAMED, name: 'backup.example.internal' });
+    expect(config.environment).toBeUndefined();
+    expect(config.secrets).toBeUndefined();
+  });
+
+  test('a base path, a repository path, append-only as the immutable copy, medium and site as declared', () => {
+    const config = StorageTarget.restServer({
+      url: 'https://proxy.example.internal/restic/',
+      repositoryPath: 'alice/db',
+      appendOnly: true,
+      medium: Medium.OBJECT_STORAGE,
+      site: Site.named('dc2'),
+    }).bind(dockerStack(), context);
+    expect(config).toMatchObject({ repository: 'rest:https://proxy.example.internal/restic/alice/db', medium: Medium.OBJECT_STORAGE, immutable: true });
+    expect(config.site.id).toBe('named:dc2');
+  });
+
+  test('a URL from a Terraform token, with its site given', () => {
+    const stack = dockerStack();
+    const url = new TerraformVariable(stack, 'rest_url', { type: 'string' }).stringValue;
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: { targets: [StorageTarget.restServer({ url, site: Site.named('dc2') })] },
+    });
+    const sidecar = resources(synthJson(stack), 'docker_container').find((c) => c.name === 'db-backup');
+    expect(sidecar.env).toContain('BACKUP_TARGET_1_REPOSITORY=rest:${var.rest_url}/db');
+    expect(() => StorageTarget.restServer({ url })).toThrow(
+      'StorageTarget.restServer(<token>): the URL is a Terraform token, so the site of the repository cannot be read from its host name. Fix: pass `site`',
+    );
+  });
+
+  test('plain HTTP only when allowed', () => {
+    expect(() => StorageTarget.restServer({ url: 'http://127.0.0.1:8000' })).toThrow(
+      'StorageTarget.restServer("http://127.0.0.1:8000"): the endpoint "http://127.0.0.1:8000" uses plain HTTP',
+    );
+    expect(StorageTarget.restServer({ url: 'http://127.0.0.1:8000', allowPlainHttp: true }).bind(dockerStack(), context).repository).toBe(
+      'rest:http://127.0.0.1:8000/db',
+    );
+  });
+
+  test('refuses credentials in the URL, a literal or lone password, a lone user, a bad URL or path', () => {
+    const base = { url: 'https://rest.local' };
+    expect(() => StorageTarget.restServer({ url: 'https://alice:secret@rest.local' })).toThrow(
+      'StorageTarget.restServer("https://alice:secret@rest.local"): the URL "https://alice:secret@rest.local" is not an absolute https:// URL of a REST server without credentials, query or fragment. Fix:',
+    );
+    expect(() => StorageTarget.restServer({ url: 'rest.local:8000' })).toThrow('is not an absolute https:// URL');
+    expect(() => StorageTarget.restServer({ url: 'https://rest.local/?x=1' })).toThrow('is not an absolute https:// URL');
+    expect(() => StorageTarget.restServer({ url: 'ftp://rest.local' })).toThrow('is not an absolute https:// URL');
+    expect(() => StorageTarget.restServer({ ...base, username: 'alice', password: 'hunter2' })).toThrow(
+      'StorageTarget.restServer("https://rest.local"): password is a literal string, which would be written in plain text into cdk.tf.json',
+    );
+    expect(() => StorageTarget.restServer({ ...base, username: 'alice' })).toThrow(
+      'StorageTarget.restServer("https://rest.local"): username is set but password is not; the REST server\'s basic authentication needs both. Fix: set password as well',
+    );
+    expect(() => StorageTarget.restServer({ ...base, password: sensitive() })).toThrow('password is set but username is not');
+    expect(() => StorageTarget.restServer({ ...base, repositoryPath: '../etc' }).bind(dockerStack(), context)).toThrow(
+      'the repository prefix "../etc" is not a plain folder name',
+    );
+  });
+});
