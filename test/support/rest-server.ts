@@ -1,0 +1,166 @@
+/**
+ * A restic REST server for the agent tests: Debian's `rclone serve restic`, over a local
+ * folder, on 127.0.0.1 and a free port, over TLS with a self-signed certificate (restic trusts
+ * it through `--cacert`), with basic authentication (a random user and password) unless told
+ * otherwise, optionally in append-only mode (the server refuses to delete or overwrite
+ * repository data: the immutable copy of 3-2-1-1-0).
+ *
+ * Start one per test file and `stop()` it in afterAll (also after a failure).
+ */
+import { ChildProcess, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { makeSelfSignedCertificate } from './s3-server';
+
+export interface RestServerOptions {
+  /** `--append-only`. @default false */
+  readonly appendOnly?: boolean;
+  /** Basic authentication with a random user and password. @default true */
+  readonly authentication?: boolean;
+  /** HTTPS with a self-signed certificate. @default true */
+  readonly tls?: boolean;
+}
+
+export interface RestServer {
+  /** `https://127.0.0.1:<port>`, without credentials. */
+  readonly url: string;
+  readonly port: number;
+  /** The certificate the server presents (restic `--cacert`), when `tls`. */
+  readonly caCertPath?: string;
+  readonly username?: string;
+  readonly password?: string;
+  /** The folder that holds the repositories (same layout as a local restic repository). */
+  readonly dataDir: string;
+  /**
+   * `rest:https://<user>:<password>@127.0.0.1:<port>/<path>`, for restic on the host (restic
+   * 0.14 reads REST credentials only from the URL).
+   */
+  repository(repositoryPath: string): string;
+  /** The server's log so far (rclone writes errors and, with -v, requests). */
+  log(): string;
+  /** SIGKILL: the endpoint is down. */
+  kill(): Promise<void>;
+  /** Starts it again on the same port over the same folder. */
+  restart(): Promise<void>;
+  /** Stops the server and removes its folder. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/** Starts `rclone serve restic`; see the module comment. */
+export async function startRestServer(options: RestServerOptions = {}): Promise<RestServer> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 'rest-server-'));
+  const dataDir = path.join(work, 'data');
+  fs.mkdirSync(dataDir);
+  const tls = options.tls ?? true;
+  const keyPath = path.join(work, 'key.pem');
+  const certPath = path.join(work, 'cert.pem');
+  if (tls) {
+    makeSelfSignedCertificate(keyPath, certPath);
+  }
+  const auth = options.authentication ?? true;
+  const username = auth ? `restic-${randomBytes(3).toString('hex')}` : undefined;
+  // Characters that must be percent-encoded in a URL, so the agent's encoding is exercised.
+  const password = auth ? `p@ss:/${randomBytes(6).toString('hex')}%+ ` : undefined;
+
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let output = '';
+  let stopped = false;
+
+  const launch = (wantedPort: number) =>
+    new Promise<number>((resolve, reject) => {
+      const args = ['serve', 'restic', '--addr', `127.0.0.1:${wantedPort}`, '--config', '/dev/null'];
+      if (tls) {
+        args.push('--cert', certPath, '--key', keyPath);
+      }
+      if (auth) {
+        args.push('--user', username!, '--pass', password!);
+      }
+      if (options.appendOnly) {
+        args.push('--append-only');
+      }
+      args.push(dataDir);
+      const proc = spawn('rclone', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work } });
+      child = proc;
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`rclone serve restic did not start within 20 s: ${output}`));
+      }, 20000);
+      const onData = (d: string) => {
+        output += d;
+        const m = /Serving restic REST API on https?:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
+        if (m) {
+          clearTimeout(timer);
+          resolve(Number(m[1]));
+        }
+      };
+      proc.stdout!.setEncoding('utf8').on('data', onData);
+      proc.stderr!.setEncoding('utf8').on('data', onData);
+      proc.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`rclone serve restic exited (${code ?? signal}) before listening: ${output}`));
+      });
+    });
+
+  const killChild = async () => {
+    const proc = child;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      proc.kill('SIGKILL');
+      await exited;
+    }
+  };
+  const onExit = () => child?.kill('SIGKILL');
+  process.once('exit', onExit);
+
+  try {
+    port = await launch(0);
+  } catch (err) {
+    process.removeListener('exit', onExit);
+    fs.rmSync(work, { recursive: true, force: true });
+    throw err;
+  }
+  const scheme = tls ? 'https' : 'http';
+  const url = `${scheme}://127.0.0.1:${port}`;
+  const userinfo = auth ? `${encodeURIComponent(username!)}:${encodeURIComponent(password!)}@` : '';
+
+  return {
+    url,
+    port,
+    caCertPath: tls ? certPath : undefined,
+    username,
+    password,
+    dataDir,
+    repository: (repositoryPath: string) => `rest:${scheme}://${userinfo}127.0.0.1:${port}/${repositoryPath}`,
+    log: () => output,
+    kill: killChild,
+    async restart() {
+      if (stopped) {
+        throw new Error('the REST server was stopped for good');
+      }
+      await killChild();
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await launch(port);
+          return;
+        } catch (err) {
+          if (attempt >= 20 || !/address already in use/.test(String(err))) {
+            throw err;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    async stop() {
+      if (stopped) {
+        return;
+      }
+      stopped = true;
+      await killChild();
+      process.removeListener('exit', onExit);
+      fs.rmSync(work, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,256 @@
+/**
+ * A real S3 endpoint for the agent tests: the npm package `s3rver`, in a child process, over
+ * TLS with a self-signed certificate made here, on 127.0.0.1 and a free port, with one bucket
+ * created and its own access key (the server's built-in `S3RVER` key is revoked, so a wrong
+ * key is refused as it would be by a real service).
+ *
+ * Two facts of this machine shape it (docs: /work/shared/DESIGN.md):
+ * - over plain HTTP, restic's S3 client (minio-go) sends `aws-chunked` streaming uploads,
+ *   which s3rver stores with the chunk signatures inside the object: corrupt packs that only
+ *   `restic check --read-data` notices. Over HTTPS it sends plain bodies. So: TLS only.
+ * - s3rver encrypts ListObjectsV2 continuation tokens with DES, which OpenSSL 3 keeps in its
+ *   legacy provider: without `node --openssl-legacy-provider` every listing longer than one
+ *   page (1,000 keys) fails. The child is started with the flag (`legacyProvider: false`
+ *   exists only to show the failure).
+ *
+ * The server's lifecycle is the test's: `stop()` in afterAll (also after a failure), `kill()`
+ * for "the endpoint is down" (connections refused), `pause()`/`resume()` for "the endpoint
+ * hangs" (SIGSTOP: connections are accepted by the kernel and never answered), `restart()`
+ * for "back again" on the same port with the same data.
+ */
+import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as net from 'net';
+import * as os from 'os';
+import * as path from 'path';
+
+export interface S3ServerOptions {
+  /** @default 'restic-test' */
+  readonly bucket?: string;
+  /** Start node with `--openssl-legacy-provider`. @default true */
+  readonly legacyProvider?: boolean;
+}
+
+export interface S3Server {
+  /** `https://127.0.0.1:<port>` */
+  readonly endpoint: string;
+  readonly port: number;
+  /** The self-signed certificate (PEM) the server presents: pass it to restic `--cacert`. */
+  readonly caCertPath: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly bucket: string;
+  /** The server's data folder (s3rver's file layout). */
+  readonly dataDir: string;
+  /** `s3:https://127.0.0.1:<port>/<bucket>/<prefix>` */
+  repository(prefix: string): string;
+  /** Environment for a restic run on the host against `repository(prefix)`. */
+  resticEnv(): Record<string, string>;
+  /** Whether the server process is running (not killed, stopped or paused). */
+  isUp(): boolean;
+  /** SIGKILL: the endpoint is down, connections are refused. Data stays. */
+  kill(): Promise<void>;
+  /** SIGSTOP: the endpoint hangs (accepts, never answers). */
+  pause(): void;
+  /** SIGCONT after `pause()`. */
+  resume(): void;
+  /** Starts the server again on the same port with the same data (after `kill()`). */
+  restart(): Promise<void>;
+  /** Stops the server and removes its folder. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const S3RVER_DIR = path.dirname(require.resolve('s3rver/package.json'));
+
+/** The child: starts s3rver from a JSON config and prints the port it listens on. */
+const SERVER_SCRIPT = `
+'use strict';
+const fs = require('fs');
+const path = require('path');
+const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
+const S3rver = require(cfg.s3rverDir);
+const AWSAccount = require(path.join(cfg.s3rverDir, 'lib', 'models', 'account'));
+AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
+AWSAccount.DUMMY_ACCOUNT.createKeyPair(cfg.accessKeyId, cfg.secretAccessKey);
+const server = new S3rver({
+  address: '127.0.0.1',
+  port: cfg.port,
+  silent: true,
+  directory: cfg.dataDir,
+  key: fs.readFileSync(cfg.keyPath),
+  cert: fs.readFileSync(cfg.certPath),
+  configureBuckets: [{ name: cfg.bucket }],
+});
+server.run().then(
+  (address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'),
+  (err) => { process.stderr.write(String(err && err.stack || err) + '\\n'); process.exit(1); },
+);
+process.on('SIGTERM', () => server.close().then(() => process.exit(0), () => process.exit(1)));
+`;
+
+/** Starts an s3rver over TLS; see the module comment. */
+export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), 's3-server-'));
+  const keyPath = path.join(work, 'key.pem');
+  const certPath = path.join(work, 'cert.pem');
+  makeSelfSignedCertificate(keyPath, certPath);
+  const scriptPath = path.join(work, 'server.js');
+  fs.writeFileSync(scriptPath, SERVER_SCRIPT);
+  const dataDir = path.join(work, 'data');
+  fs.mkdirSync(dataDir);
+  const bucket = options.bucket ?? 'restic-test';
+  const accessKeyId = `AK${randomBytes(9).toString('hex').toUpperCase()}`;
+  const secretAccessKey = randomBytes(24).toString('base64');
+  const configPath = path.join(work, 'config.json');
+  const legacy = options.legacyProvider ?? true;
+
+  let child: ChildProcess | undefined;
+  let port = 0;
+  let paused = false;
+  let stopped = false;
+
+  const launch = async (wantedPort: number): Promise<number> => {
+    fs.writeFileSync(
+      configPath,
+      JSON.stringify({ s3rverDir: S3RVER_DIR, port: wantedPort, dataDir, keyPath, certPath, bucket, accessKeyId, secretAccessKey }),
+    );
+    const args = [...(legacy ? ['--openssl-legacy-provider'] : []), scriptPath, configPath];
+    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
+    child = proc;
+    let stderr = '';
+    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    return new Promise<number>((resolve, reject) => {
+      let stdout = '';
+      const timer = setTimeout(() => {
+        proc.kill('SIGKILL');
+        reject(new Error(`s3rver did not start within 20 s: ${stderr}`));
+      }, 20000);
+      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
+        stdout += d;
+        const line = stdout.split('\n')[0];
+        if (stdout.includes('\n')) {
+          clearTimeout(timer);
+          resolve(JSON.parse(line).port);
+        }
+      });
+      proc.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`s3rver exited (${code ?? signal}) before listening: ${stderr}`));
+      });
+    });
+  };
+
+  const waitExit = (proc: ChildProcess | undefined) =>
+    new Promise<void>((resolve) => {
+      if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
+        resolve();
+        return;
+      }
+      proc.once('exit', () => resolve());
+    });
+
+  const killChild = async () => {
+    const proc = child;
+    if (proc && proc.exitCode === null && proc.signalCode === null) {
+      proc.kill('SIGKILL');
+      if (paused) {
+        proc.kill('SIGCONT');
+      }
+    }
+    paused = false;
+    await waitExit(proc);
+  };
+
+  // Never leave a server behind, even when the test process ends abruptly.
+  const onExit = () => child?.kill('SIGKILL');
+  process.once('exit', onExit);
+
+  try {
+    port = await launch(0);
+  } catch (err) {
+    fs.rmSync(work, { recursive: true, force: true });
+    process.removeListener('exit', onExit);
+    throw err;
+  }
+  const endpoint = `https://127.0.0.1:${port}`;
+
+  return {
+    endpoint,
+    port,
+    caCertPath: certPath,
+    accessKeyId,
+    secretAccessKey,
+    bucket,
+    dataDir,
+    repository: (prefix: string) => `s3:${endpoint}/${bucket}/${prefix}`,
+    resticEnv: () => ({ AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey }),
+    isUp: () => !stopped && !paused && !!child && child.exitCode === null && child.signalCode === null,
+    kill: killChild,
+    pause() {
+      if (child && child.exitCode === null && !paused) {
+        child.kill('SIGSTOP');
+        paused = true;
+      }
+    },
+    resume() {
+      if (child && paused) {
+        child.kill('SIGCONT');
+        paused = false;
+      }
+    },
+    async restart() {
+      if (stopped) {
+        throw new Error('the S3 server was stopped for good');
+      }
+      await killChild();
+      // The kernel may keep the port a moment after the process is gone.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await launch(port);
+          return;
+        } catch (err) {
+          if (attempt >= 20 || !/EADDRINUSE/.test(String(err))) {
+            throw err;
+          }
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+    },
+    async stop() {
+      if (stopped) {
+        return;
+      }
+      stopped = true;
+      await killChild();
+      process.removeListener('exit', onExit);
+      fs.rmSync(work, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * A self-signed certificate for 127.0.0.1 (as an IP subject alternative name: Go's TLS ignores
+ * the common name) that restic accepts through `--cacert`.
+ */
+export function makeSelfSignedCertificate(keyPath: string, certPath: string): void {
+  execFileSync(
+    'openssl',
+    [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
+      '-keyout', keyPath, '-out', certPath, '-days', '2', '-subj', '/CN=127.0.0.1',
+      '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
+      '-addext', 'basicConstraints=critical,CA:TRUE',
+    ],
+    { stdio: 'pipe' },
+  );
+}
+
+/** A TCP port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
