@@ -9,12 +9,12 @@ describe('Retention', () => {
   });
 
   test.each([
-    ['standard', Retention.standard(), 372],
-    ['frequent', Retention.frequent(), 28],
-    ['longTerm', Retention.longTerm(), 7 * 366],
-    ['keepLast', Retention.keepLast(5), 0],
-    ['hourly only', Retention.gfs({ hourly: 36 }), 2],
-  ])('%s reaches back %d days', (_name, retention, days) => {
+    ['standard', 372, Retention.standard()],
+    ['frequent', 28, Retention.frequent()],
+    ['longTerm', 7 * 366, Retention.longTerm()],
+    ['keepLast', 0, Retention.keepLast(5)],
+    ['hourly only', 2, Retention.gfs({ hourly: 36 })],
+  ])('%s reaches back %d days', (_name, days, retention) => {
     expect(retention.horizonDays).toBe(days);
   });
 });
