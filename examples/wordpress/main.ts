@@ -1,0 +1,163 @@
+/**
+ * WordPress with MySQL: two protected containers on one Docker host, each with its own backup
+ * sidecar, both backing up to a local disk and to one S3 bucket (replicated to a locked bucket
+ * in another region), with the repository password in escrow there.
+ *
+ * - `wordpress-db` (MySQL): before each backup, `mysqldump --single-transaction` writes a
+ *   consistent dump onto the data volume, so every snapshot holds a dump that restores cleanly
+ *   whatever state the live InnoDB files were in.
+ * - `wordpress` (its files: core, themes, plugins, uploads, wp-config.php): backed up as they
+ *   are. WordPress writes each upload whole and rarely changes the rest, and pausing or
+ *   stopping the site would take it offline for every backup. Its cycle runs half an hour after
+ *   the database's, so the files snapshot holds every upload the dump refers to.
+ *
+ * Each container passes 3-2-1-1-0 on its own: the live volume, the local disk and the bucket
+ * (3 copies, disk and object storage: 2 media), the bucket in another region than the host and
+ * its replica in a third (1 offsite), the replica under Object Lock (1 immutable), read back by
+ * the agent (0 errors).
+ *
+ *   export TF_VAR_restic_password="$(openssl rand -base64 32)"
+ *   export TF_VAR_mysql_root_password=... TF_VAR_wordpress_db_password=...
+ *   cdktf deploy wordpress-storage wordpress-host
+ *
+ * This folder's cdktf.json runs this file.
+ */
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { App, Aspects, TerraformStack, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+import {
+  BackupBucket,
+  ComplianceLevel,
+  KeyEscrow,
+  Medium,
+  ObjectLock,
+  OffsiteReplica,
+  ProtectedContainer,
+  Quiesce,
+  RepositoryPassword,
+  Retention,
+  Schedule,
+  StorageTarget,
+  ThreeTwoOneChecks,
+} from '../../src';
+
+/** 7 daily, 4 weekly, 12 monthly: snapshots are kept up to 372 days. */
+const RETENTION = Retention.gfs({ daily: 7, weekly: 4, monthly: 12 });
+
+/**
+ * The dump MySQL writes before each backup: every database with routines, events and triggers,
+ * in one consistent InnoDB snapshot; written aside and renamed, so a failed dump never replaces
+ * the last good one. The root password comes from the container's own environment (MYSQL_PWD
+ * keeps it off the command line), and only root may read the file.
+ */
+export const MYSQL_DUMP = [
+  'sh',
+  '-c',
+  'umask 077 && MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqldump --user=root --all-databases --single-transaction ' +
+    '--routines --events --triggers > /var/lib/mysql/dump.sql.tmp && mv /var/lib/mysql/dump.sql.tmp /var/lib/mysql/dump.sql',
+];
+
+/** The cloud account's side: the bucket, its locked offsite replica, the escrowed password. */
+export class WordPressStorageStack extends TerraformStack {
+  public readonly vault: BackupBucket;
+  public readonly escrow: KeyEscrow;
+
+  constructor(scope: Construct, id: string) {
+    super(scope, id);
+    new AwsProvider(this, 'aws', { region: 'eu-west-1' });
+    this.vault = new BackupBucket(this, 'vault', {
+      retention: RETENTION,
+      offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.governance(400) }),
+    });
+    this.escrow = new KeyEscrow(this, 'escrow', { bucket: this.vault, password: RepositoryPassword.fromVariable(this) });
+  }
+}
+
+/** The Docker host's side: MySQL, WordPress, a private network, and a sidecar for each. */
+export class WordPressHostStack extends TerraformStack {
+  public readonly database: ProtectedContainer;
+  public readonly wordpress: ProtectedContainer;
+
+  constructor(scope: Construct, id: string, storage: WordPressStorageStack) {
+    super(scope, id);
+    new DockerProvider(this, 'docker', {});
+
+    const rootPassword = new TerraformVariable(this, 'mysql_root_password', {
+      type: 'string',
+      sensitive: true,
+      description: 'Password of the MySQL root user.',
+    });
+    const dbPassword = new TerraformVariable(this, 'wordpress_db_password', {
+      type: 'string',
+      sensitive: true,
+      description: 'Password of the MySQL user WordPress connects as.',
+    });
+    const network = new Network(this, 'network', { name: 'wordpress' });
+
+    this.database = new ProtectedContainer(this, 'database', {
+      containerName: 'wordpress-db',
+      image: 'mysql:8.4',
+      environment: {
+        MYSQL_ROOT_PASSWORD: rootPassword.stringValue,
+        MYSQL_DATABASE: 'wordpress',
+        MYSQL_USER: 'wordpress',
+        MYSQL_PASSWORD: dbPassword.stringValue,
+      },
+      volumes: [{ name: 'wordpress-db', containerPath: '/var/lib/mysql' }],
+      networks: [network.name],
+      backup: {
+        schedule: Schedule.daily({ hour: 2 }),
+        retention: RETENTION,
+        quiesce: Quiesce.exec(MYSQL_DUMP, { timeoutSeconds: 1800 }),
+        password: storage.escrow.repositoryPassword,
+        targets: [
+          StorageTarget.localPath({ hostPath: '/mnt/backup-disk/wordpress-db', medium: Medium.DISK }),
+          StorageTarget.s3(storage.vault),
+        ],
+      },
+    });
+
+    this.wordpress = new ProtectedContainer(this, 'wordpress', {
+      image: 'wordpress:6.7-apache',
+      environment: {
+        WORDPRESS_DB_HOST: 'wordpress-db',
+        WORDPRESS_DB_NAME: 'wordpress',
+        WORDPRESS_DB_USER: 'wordpress',
+        WORDPRESS_DB_PASSWORD: dbPassword.stringValue,
+      },
+      volumes: [{ name: 'wordpress-files', containerPath: '/var/www/html' }],
+      // On the host only: put a TLS reverse proxy in front.
+      ports: [{ containerPort: 80, hostPort: 8080 }],
+      networks: [network.name],
+      backup: {
+        // After the database's dump (02:00), so every upload the dump refers to is in this snapshot.
+        schedule: Schedule.daily({ hour: 2, minute: 30 }),
+        retention: RETENTION,
+        quiesce: Quiesce.none(),
+        password: storage.escrow.repositoryPassword,
+        targets: [
+          StorageTarget.localPath({ hostPath: '/mnt/backup-disk/wordpress', medium: Medium.DISK }),
+          StorageTarget.s3(storage.vault),
+        ],
+      },
+    });
+  }
+}
+
+/** Builds both stacks into `app`. */
+export function wordpressExample(app: App) {
+  const storage = new WordPressStorageStack(app, 'wordpress-storage');
+  const host = new WordPressHostStack(app, 'wordpress-host', storage);
+  return { storage, host };
+}
+
+// Synthesize when run as the cdktf app; tests import the stack classes instead.
+if (require.main === module) {
+  const app = new App();
+  wordpressExample(app);
+  // Refuse the synth if either container's topology is not 3-2-1-1-0.
+  Aspects.of(app).add(new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE_ONE_ZERO }));
+  app.synth();
+}

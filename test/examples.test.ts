@@ -1,0 +1,231 @@
+/**
+ * Every TypeScript example synthesizes, passes the 3-2-1-1-0 pack it applies, and holds the
+ * resources it describes. The examples are imported (their `require.main === module` block,
+ * which adds the pack and synthesizes, runs only as a cdktf app); the last test runs the real
+ * `cdktf synth` in each example folder with its own cdktf.json, as a user would.
+ * (The default example, examples/postgres, is also covered in depth by
+ * test/compliance/default-example.test.ts, test/aws/* and test/no-plaintext-secrets.test.ts.)
+ */
+import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, Aspects, TerraformStack } from 'cdktf';
+import { ComplianceLevel, ThreeTwoOneChecks } from '../src';
+import { REPORT_FILE_NAME } from '../src/compliance/hooks';
+import { defaultExample } from '../examples/postgres/main';
+import { s3CompatibleExample } from '../examples/s3-compatible/main';
+import { MYSQL_DUMP, wordpressExample } from '../examples/wordpress/main';
+import { annotations } from './compliance/stacks';
+
+const root = path.resolve(__dirname, '..');
+const ONE_REFERENCE = /^\$\{[^${}]+\}$/;
+
+interface Synthesized {
+  readonly outdir: string;
+  readonly stacks: TerraformStack[];
+  /** Parsed cdk.tf.json by stack name. */
+  readonly json: Record<string, any>;
+  /** backup-topology.md by stack name (stacks with protected containers only). */
+  readonly reports: Record<string, string>;
+}
+
+const dirs: string[] = [];
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+/** Builds an example into a fresh App with the pack the example applies, and synthesizes it. */
+function synthesize(build: (app: App) => Record<string, TerraformStack>): Synthesized {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'example-'));
+  dirs.push(outdir);
+  const app = new App({ outdir, stackTraces: false });
+  const stacks = Object.values(build(app));
+  Aspects.of(app).add(new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE_ONE_ZERO, printSummary: false }));
+  app.synth();
+  const json: Record<string, any> = {};
+  const reports: Record<string, string> = {};
+  for (const stack of stacks) {
+    const dir = path.join(outdir, 'stacks', stack.node.id);
+    json[stack.node.id] = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
+    if (fs.existsSync(path.join(dir, REPORT_FILE_NAME))) {
+      reports[stack.node.id] = fs.readFileSync(path.join(dir, REPORT_FILE_NAME), 'utf8');
+    }
+  }
+  return { outdir, stacks, json, reports };
+}
+
+const containers = (json: any): Record<string, any> =>
+  Object.fromEntries(Object.values<any>(json.resource?.docker_container ?? {}).map((c) => [c.name, c]));
+const envOf = (container: any): Record<string, string> =>
+  Object.fromEntries((container.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+
+const EXAMPLES: Array<[string, string, (app: App) => Record<string, TerraformStack>, string[]]> = [
+  ['postgres (default)', 'examples/postgres/main.ts', defaultExample, ['db-host/db']],
+  ['wordpress', 'examples/wordpress/main.ts', wordpressExample, ['wordpress-host/database', 'wordpress-host/wordpress']],
+  ['s3-compatible', 'examples/s3-compatible/main.ts', s3CompatibleExample, ['git-host/git']],
+];
+
+describe.each(EXAMPLES)('example %s', (_name, file, build, protectedPaths) => {
+  let synthesized: Synthesized;
+  beforeAll(() => {
+    synthesized = synthesize(build);
+  });
+
+  test('applies the 3-2-1-1-0 pack when run as the cdktf app, and only then', () => {
+    const source = fs.readFileSync(path.join(root, file), 'utf8');
+    expect(source).toMatch(/if \(require\.main === module\) \{[\s\S]*Aspects\.of\(app\)\.add\(\s*new ThreeTwoOneChecks\(\{ level: ComplianceLevel\.THREE_TWO_ONE_ONE_ZERO \}\)\)/);
+  });
+
+  test('passes 3-2-1-1-0: no compliance error or warning, every container reported OK', () => {
+    for (const stack of synthesized.stacks) {
+      expect(annotations(stack, 'error')).toEqual([]);
+      expect(annotations(stack, 'warn')).toEqual([]);
+    }
+    const summaries = Object.values(synthesized.reports).join('\n');
+    for (const p of protectedPaths) {
+      expect(summaries).toMatch(new RegExp(`\\| \`${p}\` \\| .*: 3-2-1-1-0 OK \\|`));
+    }
+    expect(summaries.match(/: 3-2-1-1-0 OK \|/g)).toHaveLength(protectedPaths.length);
+  });
+
+  test('secrets are sensitive variables or references, and reach sidecars as files', () => {
+    for (const json of Object.values(synthesized.json)) {
+      for (const [id, variable] of Object.entries<any>(json.variable ?? {})) {
+        if (/password|secret|access_key/i.test(id)) {
+          expect({ id, sensitive: variable.sensitive }).toEqual({ id, sensitive: true });
+        }
+      }
+      for (const container of Object.values(containers(json))) {
+        for (const upload of container.upload ?? []) {
+          if (upload.file.startsWith('/backup/agent/secrets/')) {
+            expect({ file: upload.file, content: upload.content }).toEqual({ file: upload.file, content: expect.stringMatching(ONE_REFERENCE) });
+          }
+        }
+        for (const [name, value] of Object.entries(envOf({ env: container.env ?? [] }))) {
+          if (/(PASSWORD|SECRET)$/.test(name)) {
+            expect({ name, value }).toEqual({ name, value: expect.stringMatching(ONE_REFERENCE) });
+          }
+        }
+      }
+    }
+  });
+});
+
+describe('wordpress example', () => {
+  let host: any;
+  let storage: any;
+  beforeAll(() => {
+    const s = synthesize(wordpressExample);
+    host = s.json['wordpress-host'];
+    storage = s.json['wordpress-storage'];
+  });
+
+  test('two protected containers with a sidecar each, on one private network', () => {
+    const all = containers(host);
+    expect(Object.keys(all).sort()).toEqual(['wordpress', 'wordpress-backup', 'wordpress-db', 'wordpress-db-backup', 'wordpress-db-backup-docker-api']);
+    expect(Object.values<any>(host.resource.docker_network).map((n) => n.name)).toContain('wordpress');
+    for (const name of ['wordpress', 'wordpress-db']) {
+      expect(all[name].networks_advanced).toEqual([{ name: '${docker_network.network.name}' }]);
+    }
+    expect(envOf(all.wordpress)).toMatchObject({ WORDPRESS_DB_HOST: 'wordpress-db', WORDPRESS_DB_PASSWORD: '${var.wordpress_db_password}' });
+    expect(envOf(all['wordpress-db'])).toMatchObject({ MYSQL_PASSWORD: '${var.wordpress_db_password}', MYSQL_ROOT_PASSWORD: '${var.mysql_root_password}' });
+    expect(all.wordpress.ports).toEqual([{ internal: 80, external: 8080, ip: '127.0.0.1', protocol: 'tcp' }]);
+    const volumes = Object.values<any>(host.resource.docker_volume);
+    for (const name of ['wordpress-db', 'wordpress-files']) {
+      expect(volumes.find((v) => v.name === name)?.lifecycle).toEqual({ prevent_destroy: true });
+    }
+  });
+
+  test('MySQL is dumped onto its volume before each backup; the files follow half an hour later, as they are', () => {
+    const all = containers(host);
+    const db = envOf(all['wordpress-db-backup']);
+    expect(db).toMatchObject({ BACKUP_QUIESCE_MODE: 'exec', BACKUP_QUIESCE_CONTAINER: 'wordpress-db', BACKUP_SCHEDULE: '0 2 * * *', BACKUP_SOURCES: '/backup/sources/wordpress-db' });
+    expect(JSON.parse(db.BACKUP_QUIESCE_COMMAND)).toEqual(MYSQL_DUMP);
+    expect(MYSQL_DUMP.join(' ')).toMatch(/mysqldump .*--single-transaction.* > \/var\/lib\/mysql\/dump\.sql\.tmp && mv \/var\/lib\/mysql\/dump\.sql\.tmp \/var\/lib\/mysql\/dump\.sql$/);
+    const files = envOf(all['wordpress-backup']);
+    expect(files).toMatchObject({ BACKUP_SCHEDULE: '30 2 * * *', BACKUP_SOURCES: '/backup/sources/wordpress-files' });
+    expect(files.BACKUP_QUIESCE_MODE ?? 'none').toBe('none');
+    expect(Object.keys(all)).not.toContain('wordpress-backup-docker-api');
+  });
+
+  test('both back up to a local disk and to one bucket, each under its own prefix and its own IAM user', () => {
+    const all = containers(host);
+    for (const name of ['wordpress-db', 'wordpress']) {
+      const env = envOf(all[`${name}-backup`]);
+      expect(env.BACKUP_TARGET_1_REPOSITORY).toBe('/backup/targets/local');
+      expect(env.BACKUP_TARGET_2_REPOSITORY).toMatch(new RegExp(`^s3:https://s3\\.eu-west-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
+      expect(env.BACKUP_TARGET_2_REPLICA_1_REPOSITORY).toMatch(new RegExp(`^s3:https://s3\\.eu-central-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
+      expect(all[`${name}-backup`].volumes).toEqual([{ host_path: `/mnt/backup-disk/${name}`, container_path: '/backup/targets/local' }]);
+    }
+    expect(Object.keys(storage.resource.aws_iam_user)).toHaveLength(2);
+    expect(Object.values<any>(storage.resource.aws_s3_bucket_object_lock_configuration)).toHaveLength(1);
+    expect(Object.values<any>(storage.resource.aws_ssm_parameter)).toHaveLength(1);
+  });
+});
+
+describe('s3-compatible example', () => {
+  let host: any;
+  beforeAll(() => {
+    host = synthesize(s3CompatibleExample).json['git-host'];
+  });
+
+  test('creates no AWS resource and needs no AWS provider', () => {
+    expect(Object.keys(host.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
+    expect(Object.keys(host.provider ?? {})).toEqual(['docker']);
+  });
+
+  test('backs Gitea up, stopped, to a local disk and to the existing bucket, with the key from sensitive variables', () => {
+    const all = containers(host);
+    expect(Object.keys(all).sort()).toEqual(['git', 'git-backup', 'git-backup-docker-api']);
+    const env = envOf(all['git-backup']);
+    expect(env).toMatchObject({
+      BACKUP_QUIESCE_MODE: 'stop',
+      BACKUP_QUIESCE_CONTAINER: 'git',
+      BACKUP_TARGET_1_REPOSITORY: '/backup/targets/local',
+      BACKUP_TARGET_2_NAME: 'wasabi',
+      BACKUP_TARGET_2_REPOSITORY: 's3:https://s3.eu-central-2.wasabisys.com/acme-git-backups/git',
+      BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION: 'eu-central-2',
+      BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID: '${var.wasabi_access_key_id}',
+      BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE: '/backup/agent/secrets/target-2-aws-secret-access-key',
+    });
+    expect(all['git-backup'].upload).toContainEqual({ file: '/backup/agent/secrets/target-2-aws-secret-access-key', content: '${var.wasabi_secret_access_key}' });
+  });
+});
+
+/** Runs the real `cdktf synth` in `cwd` (a folder with cdktf.json). */
+function cdktfSynth(cwd: string, outdir: string): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(path.join(root, 'node_modules', '.bin', 'cdktf'), ['synth', '--output', outdir], {
+      cwd,
+      env: { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1', FORCE_COLOR: '0', NO_COLOR: '1', TF_CLI_CONFIG_FILE: '/dev/null' },
+    });
+    let output = '';
+    child.stdout.on('data', (d) => (output += d));
+    child.stderr.on('data', (d) => (output += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 280_000);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
+
+test('`cdktf synth` in each example folder applies the pack and succeeds', async () => {
+  const runs: Array<[string, string[]]> = [
+    ['examples/wordpress', ['wordpress-host/database', 'wordpress-host/wordpress']],
+    ['examples/s3-compatible', ['git-host/git']],
+  ];
+  const results = await Promise.all(
+    runs.map(([dir]) => {
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'example-cli-'));
+      dirs.push(outdir);
+      return cdktfSynth(path.join(root, dir), outdir);
+    }),
+  );
+  runs.forEach(([dir, paths], i) => {
+    const { code, output } = results[i];
+    for (const p of paths) {
+      expect({ dir, line: output.match(new RegExp(`${p}: .*`))?.[0] }).toEqual({ dir, line: expect.stringMatching(/: 3-2-1-1-0 OK$/) });
+    }
+    expect({ dir, code }).toEqual({ dir, code: 0 });
+  });
+}, 300_000);
