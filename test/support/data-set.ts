@@ -71,3 +71,19 @@ export function describeTree(root: string, options: { owners?: boolean } = {}): 
   walk(root);
   return out;
 }
+
+/**
+ * Changes a data set written by `writeMixedDataSet` the way a day of use would: small files
+ * edited and appended to, a file added in a new nested folder, one removed, a mode and a
+ * symlink changed. The large files stay as they are, so an incremental backup adds little.
+ */
+export function changeMixedDataSet(root: string): void {
+  fs.writeFileSync(path.join(root, 'PG_VERSION'), '17\n');
+  fs.appendFileSync(path.join(root, 'postgresql.conf'), 'work_mem = 64MB\n');
+  fs.mkdirSync(path.join(root, 'base', '16385', 'pg_wal'), { recursive: true });
+  fs.writeFileSync(path.join(root, 'base', '16385', 'pg_wal', '000000010000000000000001'), pseudoRandomBytes(96 * 1024, 7), { mode: 0o600 });
+  fs.rmSync(path.join(root, 'empty-file'));
+  fs.chmodSync(path.join(root, 'name with spaces & $dollar.txt'), 0o640);
+  fs.unlinkSync(path.join(root, 'current.conf'));
+  fs.symlinkSync('PG_VERSION', path.join(root, 'current.conf'));
+}

@@ -31,6 +31,8 @@ export interface RestServer {
   readonly caCertPath?: string;
   readonly username?: string;
   readonly password?: string;
+  /** Whether the server runs with `--append-only`. */
+  readonly appendOnly: boolean;
   /** The folder that holds the repositories (same layout as a local restic repository). */
   readonly dataDir: string;
   /**
@@ -132,6 +134,7 @@ export async function startRestServer(options: RestServerOptions = {}): Promise<
     caCertPath: tls ? certPath : undefined,
     username,
     password,
+    appendOnly: options.appendOnly ?? false,
     dataDir,
     repository: (repositoryPath: string) => `rest:${scheme}://${userinfo}127.0.0.1:${port}/${repositoryPath}`,
     log: () => output,

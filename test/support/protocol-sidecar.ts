@@ -1,0 +1,206 @@
+/**
+ * A sidecar synthesized by the library for one protected container whose backups go to a
+ * local folder and/or a real S3 endpoint (s3rver) and/or a real REST server (rclone), with
+ * the host folders behind its volumes, the values Terraform would substitute, and restic on
+ * the host to inspect each repository. The `docker_container` resource is taken out of
+ * cdk.tf.json and run by the sidecar sandbox, as the e2e acceptance test does.
+ *
+ * One thing is added to the synthesized environment: `BACKUP_TARGET_<i>_CACERT`, the test
+ * servers' self-signed certificates (written into the state volume), because the constructs
+ * have no option for a private CA yet.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { TerraformVariable } from 'cdktf';
+import { IStorageTarget, Medium, ProtectedContainer, Retention, Schedule, StorageTarget, Verification } from '../../src';
+import { RestServer } from './rest-server';
+import { S3Server } from './s3-server';
+import { DockerContainerResource, RunningSidecar, SidecarResult, SidecarSandboxOptions, runSidecar, startSidecar } from './sidecar-sandbox';
+import { dockerNameReferences, dockerStack, resources, synthJson } from './synth';
+
+export const REPOSITORY_PASSWORD = 'the repository password, as TF_VAR_restic_password supplies it';
+
+export interface ProtocolSidecarOptions {
+  /** Container name: the restic host, the S3 prefix and the REST repository path. @default 'app' */
+  readonly containerName?: string;
+  /** A local-path target named `local`. @default true */
+  readonly local?: boolean;
+  /** An S3-compatible target named `s3` on this server. */
+  readonly s3?: S3Server;
+  /** A REST target named `rest` on this server (with its credentials, if any). */
+  readonly rest?: RestServer;
+  /** The construct's networkTimeoutSeconds. @default the library's default */
+  readonly networkTimeoutSeconds?: number;
+}
+
+export interface ProtocolSidecar {
+  readonly resource: DockerContainerResource;
+  /** Target names in order (`BACKUP_TARGET_1` first). */
+  readonly targets: string[];
+  /** Host folder of the protected volume, mounted read-only at `/backup/sources/<volume>`. */
+  readonly sourceDir: string;
+  /** The volume's path inside the sidecar. */
+  readonly sourcePath: string;
+  /** Host folder of the agent's state volume (`/backup/agent`). */
+  readonly stateDir: string;
+  /** Host folder of the local target's repository. */
+  readonly localDir: string;
+  /** Everything above lives below this folder. */
+  readonly workDir: string;
+  /**
+   * Sandbox options (host folders, Terraform values, the CA certificates) plus `extra`, whose
+   * `env` and `terraformValues` entries are added to (or replace) the sidecar's.
+   */
+  sandbox(extra?: Partial<SidecarSandboxOptions>): SidecarSandboxOptions;
+  /** Runs the sidecar with `command` instead of `daemon`. */
+  run(command: string[], extra?: Partial<SidecarSandboxOptions>): Promise<SidecarResult>;
+  /** Starts the sidecar with `command`, to kill it midway. */
+  start(command: string[], extra?: Partial<SidecarSandboxOptions>): RunningSidecar;
+  /** status.json, parsed. */
+  status(): any;
+  /** restic on the host against a target's repository. */
+  restic(target: string, args: string[], password?: string): { code: number; stdout: string; stderr: string };
+  /** The target's snapshots (throws when they cannot be listed). */
+  snapshots(target: string): Array<{ id: string; short_id: string; hostname: string; tags?: string[]; paths: string[] }>;
+  cleanup(): void;
+}
+
+/** Synthesizes the stack and prepares the host folders; see the module comment. */
+export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSidecar {
+  const name = options.containerName ?? 'app';
+  const volume = `${name}-data`;
+  const stack = dockerStack(`${name}-host`);
+  const secret = (id: string) => new TerraformVariable(stack, id, { type: 'string', sensitive: true }).stringValue;
+  const targets: IStorageTarget[] = [];
+  const names: string[] = [];
+  const terraformSecrets: Record<string, string> = {};
+  if (options.local ?? true) {
+    targets.push(StorageTarget.localPath({ hostPath: `/mnt/backup-disk/${name}`, medium: Medium.DISK, name: 'local' }));
+    names.push('local');
+  }
+  if (options.s3) {
+    targets.push(
+      StorageTarget.s3Compatible({
+        endpoint: options.s3.endpoint,
+        bucket: options.s3.bucket,
+        accessKeyId: options.s3.accessKeyId,
+        secretAccessKey: secret('s3_secret_key'),
+        name: 's3',
+      }),
+    );
+    names.push('s3');
+    terraformSecrets['var.s3_secret_key'] = options.s3.secretAccessKey;
+  }
+  if (options.rest) {
+    const auth = options.rest.username !== undefined;
+    targets.push(
+      StorageTarget.restServer({
+        url: options.rest.url,
+        name: 'rest',
+        appendOnly: options.rest.appendOnly,
+        ...(auth ? { username: options.rest.username, password: secret('rest_password') } : {}),
+      }),
+    );
+    names.push('rest');
+    if (auth) {
+      terraformSecrets['var.rest_password'] = options.rest.password!;
+    }
+  }
+  new ProtectedContainer(stack, name, {
+    image: 'busybox:1.36',
+    volumes: [{ name: volume, containerPath: '/data' }],
+    backup: {
+      schedule: Schedule.daily({ hour: 2 }),
+      // Keeps every snapshot the tests make: they count them.
+      retention: Retention.keepLast(100),
+      verification: Verification.structureOnly(),
+      targets,
+      ...(options.networkTimeoutSeconds !== undefined ? { networkTimeoutSeconds: options.networkTimeoutSeconds } : {}),
+    },
+  });
+  const json = synthJson(stack);
+  const resource = resources(json, 'docker_container').find((c) => c.name === `${name}-backup`);
+  if (!resource) {
+    throw new Error(`no ${name}-backup container in the synthesized stack`);
+  }
+  const terraformValues = { ...dockerNameReferences(json), 'var.restic_password': REPOSITORY_PASSWORD, ...terraformSecrets };
+
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `protocol-sidecar-${name}-`));
+  const sourceDir = path.join(workDir, 'volumes', volume);
+  const stateDir = path.join(workDir, 'volumes', `${name}-backup-state`);
+  const localDir = path.join(workDir, 'backup-disk');
+  fs.mkdirSync(sourceDir, { recursive: true });
+  fs.mkdirSync(localDir, { recursive: true });
+  fs.mkdirSync(path.join(stateDir, 'ca'), { recursive: true });
+  const hostDirs: Record<string, string> = {
+    [volume]: sourceDir,
+    [`${name}-backup-state`]: stateDir,
+    [`/mnt/backup-disk/${name}`]: localDir,
+  };
+
+  // The servers' certificates, for restic --cacert (BACKUP_TARGET_<i>_CACERT).
+  const env: Record<string, string> = {};
+  const caFor = (target: string, certPath: string | undefined) => {
+    if (certPath) {
+      fs.copyFileSync(certPath, path.join(stateDir, 'ca', `${target}.pem`));
+      env[`BACKUP_TARGET_${names.indexOf(target) + 1}_CACERT`] = `/backup/agent/ca/${target}.pem`;
+    }
+  };
+  caFor('s3', options.s3?.caCertPath);
+  caFor('rest', options.rest?.caCertPath);
+
+  const sandbox = (extra: Partial<SidecarSandboxOptions> = {}): SidecarSandboxOptions => ({
+    hostDirs,
+    timeoutMs: 110000,
+    ...extra,
+    terraformValues: { ...terraformValues, ...(extra.terraformValues ?? {}) },
+    env: { ...env, ...(extra.env ?? {}) },
+  });
+
+  const hostRestic = (target: string, args: string[], password = REPOSITORY_PASSWORD) => {
+    const base = ['--no-cache'];
+    const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', RESTIC_PASSWORD: password };
+    let repository: string;
+    if (target === 'local') {
+      repository = localDir;
+    } else if (target === 's3' && options.s3) {
+      repository = options.s3.repository(name);
+      base.push('--cacert', options.s3.caCertPath);
+      Object.assign(childEnv, options.s3.resticEnv());
+    } else if (target === 'rest' && options.rest) {
+      repository = options.rest.repository(name);
+      if (options.rest.caCertPath) {
+        base.push('--cacert', options.rest.caCertPath);
+      }
+    } else {
+      throw new Error(`no target ${target}`);
+    }
+    const r = spawnSync('restic', ['-r', repository, ...base, ...args], { encoding: 'utf8', env: childEnv, maxBuffer: 64 * 1024 * 1024, timeout: 120000 });
+    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  };
+
+  return {
+    resource,
+    targets: names,
+    sourceDir,
+    sourcePath: `/backup/sources/${volume}`,
+    stateDir,
+    localDir,
+    workDir,
+    sandbox,
+    run: (command, extra = {}) => runSidecar(resource, sandbox({ command, ...extra })),
+    start: (command, extra = {}) => startSidecar(resource, sandbox({ command, ...extra })),
+    status: () => JSON.parse(fs.readFileSync(path.join(stateDir, 'status.json'), 'utf8')),
+    restic: hostRestic,
+    snapshots(target) {
+      const r = hostRestic(target, ['snapshots', '--json']);
+      if (r.code !== 0) {
+        throw new Error(`restic snapshots on ${target} failed (${r.code}): ${r.stderr}`);
+      }
+      return JSON.parse(r.stdout);
+    },
+    cleanup: () => fs.rmSync(workDir, { recursive: true, force: true }),
+  };
+}
