@@ -1,14 +1,15 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
-import { PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
+import { NOTIFY_URL_FILE, PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
 import * as errors from './errors';
-import { Quiesce } from './policy/quiesce';
+import { Quiesce, QuiesceMode } from './policy/quiesce';
 import { Retention } from './policy/retention';
-import { Schedule } from './policy/schedule';
+import { Schedule, WeekDay } from './policy/schedule';
 import { Verification } from './policy/verification';
 import { RepositoryPassword } from './repository-password';
 import { Site } from './targets/site';
@@ -41,10 +42,18 @@ export interface BackupOptions {
    */
   readonly schedule?: Schedule;
   /**
-   * Which snapshots to keep.
+   * Which snapshots to keep: `restic forget` runs after every complete backup, per target.
+   * The snapshot the cycle just made is never removed, whatever the policy says.
    * @default Retention.standard() (7 daily, 4 weekly, 12 monthly)
    */
   readonly retention?: Retention;
+  /**
+   * When `restic prune` frees the space of forgotten snapshots. Prune rewrites packs and
+   * takes an exclusive lock, so it runs on its own, less frequent schedule; a prune that
+   * cannot run then (a lock held, a target unreachable) is done by the next cycle.
+   * @default Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 4 })
+   */
+  readonly pruneSchedule?: Schedule;
   /**
    * How the application is made consistent before its volumes are read.
    * @default Quiesce.none() - crash-consistent
@@ -99,6 +108,15 @@ export interface BackupOptions {
    * @default - the tags `cdktf-container-backup` and the container name
    */
   readonly tags?: string[];
+  /**
+   * A webhook the agent POSTs a small JSON report to when a cycle fails (a target without a
+   * snapshot, a failed quiesce or verification). It is a secret (the URL carries the hook's
+   * token), so it must be a token Terraform resolves at apply time, e.g. a sensitive
+   * variable's value; the sidecar reads it from a file. A failing webhook never fails the
+   * cycle.
+   * @default - no notification
+   */
+  readonly notifyUrl?: string;
 }
 
 /** Properties of a `BackupSidecar`. */
@@ -141,6 +159,8 @@ export class BackupSidecar extends Construct {
   public readonly schedule: Schedule;
   /** Which snapshots are kept. */
   public readonly retention: Retention;
+  /** When `restic prune` runs. */
+  public readonly pruneSchedule: Schedule;
   /** Where the protected container runs. */
   public readonly site: Site;
   /** How the application is made consistent. */
@@ -189,6 +209,10 @@ export class BackupSidecar extends Construct {
 
     this.schedule = props.schedule ?? Schedule.daily({ hour: 2 });
     this.retention = props.retention ?? Retention.standard();
+    this.pruneSchedule = props.pruneSchedule ?? Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 4 });
+    if (props.notifyUrl !== undefined && !Token.isUnresolved(props.notifyUrl)) {
+      throw errors.literalNotifyUrl(where);
+    }
     this.site = props.site ?? Site.dockerHost();
     this.quiesce = props.quiesce ?? Quiesce.none();
     this.verification = props.verification ?? Verification.standard();
@@ -227,6 +251,9 @@ export class BackupSidecar extends Construct {
       quiesce: this.quiesce,
       dockerApi: this.dockerApi?.endpoint,
       verification: this.verification,
+      readDataSubsets: this.verification.readDataSubsets(this.schedule),
+      pruneSchedule: this.pruneSchedule.expression,
+      notify: props.notifyUrl !== undefined,
       targets: this.targets,
     });
 
@@ -239,6 +266,11 @@ export class BackupSidecar extends Construct {
       env: environment,
       restart: 'unless-stopped',
       mustRun: true,
+      // A stop or pause must be undone before the agent goes: give `docker stop` of the sidecar
+      // time for the pending Docker call (bounded by the quiesce timeout) and the start/unpause.
+      ...(this.quiesce.mode === QuiesceMode.STOP || this.quiesce.mode === QuiesceMode.PAUSE
+        ? { stopTimeout: this.quiesce.timeoutSeconds + 60 }
+        : {}),
       readOnly: true,
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
@@ -266,6 +298,7 @@ export class BackupSidecar extends Construct {
       upload: [
         { file: AGENT_SCRIPT_PATH, content: terraformEscape(agentScript()), executable: true },
         { file: PASSWORD_FILE, content: password.value },
+        ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl }] : []),
         ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value })),
       ],
       healthcheck: {

@@ -154,6 +154,14 @@ export function invalidTimeout(path: string, value: number): ConfigurationError 
   );
 }
 
+export function literalNotifyUrl(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
+    'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
+  );
+}
+
 export function literalSecretEnvironment(path: string, name: string): ConfigurationError {
   return new ConfigurationError(
     path,

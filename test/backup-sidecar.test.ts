@@ -1,5 +1,6 @@
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
-import { Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget } from '../src';
+import { TerraformStack, TerraformVariable } from 'cdktf';
+import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
 import { dockerStack, resources, synthJson } from './support/synth';
 
 function protectedDb() {
@@ -123,5 +124,72 @@ describe('BackupSidecar', () => {
     // THEN
     expect(sidecar.env).toContain('BACKUP_QUIESCE_MODE=exec');
     expect(sidecar.env).toContain('BACKUP_QUIESCE_COMMAND=["sh","-c","dump > \\"$${HOME}/x\\""]');
+  });
+});
+
+describe('BackupSidecar: retention, prune, verification and notification settings for the agent', () => {
+  function sidecarOf(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>) {
+    const stack = dockerStack();
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
+    });
+    const json = synthJson(stack);
+    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
+    return { json, sidecar, env };
+  }
+
+  test('prune runs weekly on Sunday at 04:00 unless told otherwise', () => {
+    expect(sidecarOf({}).env.BACKUP_PRUNE_SCHEDULE).toBe('0 4 * * 0');
+    expect(sidecarOf({ pruneSchedule: Schedule.cron('30 5 1 * *') }).env.BACKUP_PRUNE_SCHEDULE).toBe('30 5 1 * *');
+  });
+
+  test.each([
+    ['daily, all data within 28 days', Schedule.daily(), Verification.standard(), '28', '28', '0 5 * * 0'],
+    ['hourly, all data within 7 days', Schedule.hourly(), Verification.readBack({ readAllDataWithinDays: 7 }), '7', '168', '0 5 * * 0'],
+    ['weekly, all data within 3 days: every cycle reads everything', Schedule.weekly(), Verification.readBack({ readAllDataWithinDays: 3 }), '3', '1', '0 5 * * 0'],
+    ['structure only', Schedule.daily(), Verification.structureOnly(), '0', '0', ''],
+  ])('%s: the read-data subsets are derived from the schedule', (_name, schedule, verification, days, subsets, drill) => {
+    const { env } = sidecarOf({ schedule, verification });
+    expect(env).toMatchObject({
+      BACKUP_VERIFY_READ_DATA_DAYS: days,
+      BACKUP_VERIFY_READ_DATA_SUBSETS: subsets,
+      BACKUP_VERIFY_DRILL_SCHEDULE: drill,
+    });
+  });
+
+  test('without notifyUrl there is no webhook file and no variable', () => {
+    const { sidecar, env } = sidecarOf({});
+    expect(env.BACKUP_NOTIFY_URL_FILE).toBeUndefined();
+    expect(sidecar.upload.map((u: any) => u.file)).not.toContain('/backup/agent/secrets/notify-url');
+  });
+
+  test('notifyUrl from a sensitive variable is uploaded as a file, never put in the environment', () => {
+    const { json, sidecar, env } = sidecarOf({}, (stack) => ({
+      notifyUrl: new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true }).stringValue,
+    }));
+    expect(env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/agent/secrets/notify-url');
+    expect(sidecar.upload.find((u: any) => u.file === '/backup/agent/secrets/notify-url').content).toBe('${var.notify_url}');
+    expect((sidecar.env as string[]).join('\n')).not.toContain('var.notify_url');
+    expect(json.variable.notify_url.sensitive).toBe(true);
+  });
+
+  test('a stop or pause quiesce gives docker stop of the sidecar time to start the container again', () => {
+    expect(sidecarOf({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }) }).sidecar.stop_timeout).toBe(90);
+    expect(sidecarOf({ quiesce: Quiesce.pause() }).sidecar.stop_timeout).toBe(120);
+    expect(sidecarOf({}).sidecar.stop_timeout).toBeUndefined();
+  });
+
+  test('the quiesce settings reach the agent with the Docker API proxy URL', () => {
+    const { env } = sidecarOf({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }) });
+    expect(env).toMatchObject({
+      BACKUP_QUIESCE_MODE: 'stop',
+      BACKUP_QUIESCE_CONTAINER: 'db',
+      BACKUP_QUIESCE_TIMEOUT_SECONDS: '30',
+      BACKUP_QUIESCE_ON_ERROR: 'abort',
+      BACKUP_DOCKER_API: 'http://db-backup-docker-api:2375',
+    });
   });
 });

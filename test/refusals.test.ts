@@ -225,6 +225,11 @@ const eager: Array<[string, () => unknown, string]> = [
     'db-host/db/backup: networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got 5. Fix: pass a timeout that covers one backup of this container to one target, e.g. 3600',
   ],
   [
+    'a literal webhook URL (it carries a token)',
+    () => db({ backup: { targets: [LOCAL()], notifyUrl: 'https://hooks.example.com/services/T000/B000/XXXX' } }),
+    'db-host/db/backup: notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan. Fix: pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
+  ],
+  [
     'a health threshold shorter than the schedule gap',
     () => db({ backup: { targets: [LOCAL()], healthMaxAgeSeconds: 3600 } }),
     'db-host/db/backup: healthMaxAgeSeconds 3600 is shorter than the schedule\'s longest gap between two runs (86400 s), so the sidecar would be unhealthy between every two backups. Fix: set healthMaxAgeSeconds to at least 86400, or leave it unset for twice the interval',

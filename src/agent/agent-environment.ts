@@ -17,6 +17,12 @@ export interface AgentSettings {
   /** The Docker API proxy's URL, when the quiesce mode needs it. */
   readonly dockerApi?: string;
   readonly verification: Verification;
+  /** `t` of the rolling `check --read-data-subset n/t`, derived from the schedule (0: none). */
+  readonly readDataSubsets: number;
+  /** When `restic prune` runs, a cron expression (empty: never on its own). */
+  readonly pruneSchedule: string;
+  /** Whether a failure webhook URL is uploaded (to NOTIFY_URL_FILE). */
+  readonly notify: boolean;
   readonly targets: StorageTargetConfig[];
 }
 
@@ -28,6 +34,9 @@ export interface SecretUpload {
 
 /** The default repository password file in the sidecar. */
 export const PASSWORD_FILE = `${AGENT_SECRETS_DIR}/repository-password`;
+
+/** The file that holds the failure webhook's URL (a secret: it carries the hook's token). */
+export const NOTIFY_URL_FILE = `${AGENT_SECRETS_DIR}/notify-url`;
 
 /** Renders the agent's environment (docs/agent-contract.md) as Docker `KEY=value` entries. */
 export function agentEnvironment(settings: AgentSettings): string[] {
@@ -46,10 +55,15 @@ export function agentEnvironment(settings: AgentSettings): string[] {
     ['TMPDIR', '/tmp'],
     ['TZ', settings.timeZone],
     ['BACKUP_QUIESCE_MODE', settings.quiesce.mode],
+    ['BACKUP_PRUNE_SCHEDULE', settings.pruneSchedule],
     ['BACKUP_VERIFY_READ_DATA_DAYS', String(settings.verification.readAllDataWithinDays ?? 0)],
+    ['BACKUP_VERIFY_READ_DATA_SUBSETS', String(settings.readDataSubsets)],
     ['BACKUP_VERIFY_DRILL_SCHEDULE', settings.verification.restoreDrill?.expression ?? ''],
     ['BACKUP_TARGET_COUNT', String(settings.targets.length)],
   ];
+  if (settings.notify) {
+    env.push(['BACKUP_NOTIFY_URL_FILE', NOTIFY_URL_FILE]);
+  }
   if (settings.quiesce.needsDockerApi) {
     env.push(
       ['BACKUP_QUIESCE_CONTAINER', settings.host],

@@ -42,6 +42,20 @@ export class Verification {
     return new Verification(undefined, undefined);
   }
 
+  /**
+   * How many cycles of `schedule` together read all data back: the `t` of the agent's rolling
+   * `restic check --read-data-subset n/t` (`BACKUP_VERIFY_READ_DATA_SUBSETS`). It is the
+   * number of cycles that fit into `readAllDataWithinDays` even where the schedule has its
+   * longest gap, so any such period holds t cycles; at least 1 (all data every cycle). 0 when
+   * data is not read back.
+   */
+  public readDataSubsets(schedule: Schedule): number {
+    if (this.readAllDataWithinDays === undefined) {
+      return 0;
+    }
+    return Math.max(1, Math.floor((this.readAllDataWithinDays * 86400) / schedule.maxIntervalSeconds));
+  }
+
   private constructor(
     /**
      * Days within which all data is read back.
