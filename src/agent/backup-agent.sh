@@ -639,6 +639,18 @@ error_summary() {
   if [ -n "${_es_first}" ]; then
     _es_line="${_es_first}${_es_line:+; ${_es_line}}"
   fi
+  # `backup --json` reports each file it cannot read as a JSON line on stderr (restic 0.14
+  # leaves its "error" empty) and then only "Warning: at least one source file could not be
+  # read": name the first such file, and how many others.
+  _es_json=$(jq -rRn '[inputs | fromjson? | objects | select(.message_type == "error")] as $e
+      | ($e | map(.item // "?") | unique | length) as $n
+      | if $n == 0 then empty else "cannot read \($e[0].item // "?")"
+          + ($e[0].error.message // "" | if . == "" then "" else ": " + . end)
+          + (if $n > 1 then " (and \($n - 1) more)" else "" end) end' "$1" 2>/dev/null) ||
+    _es_json=''
+  if [ -n "${_es_json}" ]; then
+    _es_line="${_es_json}${_es_line:+; ${_es_line}}"
+  fi
   if [ -z "${_es_line}" ]; then
     _es_line=$(grep -v '^[[:space:]]*$' "$1" | tail -n 1)
   fi
