@@ -1740,7 +1740,7 @@ drill_restore() {
     return
   fi
   _dr_files=$(grep ': FAILED' "${_dr_prefix}-compare.out" | head -n 10 |
-    sed 's/: FAILED.*$//' | jq -cR '[inputs]' 2>/dev/null) || _dr_files='[]'
+    sed 's/: FAILED.*$//' | jq -ncR '[inputs]' 2>/dev/null) || _dr_files='[]'
   [ -n "${_dr_files}" ] || _dr_files='[]'
   _dr_result=failed
   _dr_error="snapshot ${_dr_short}: ${_dr_failed} of ${_dr_compared} files do not match the"

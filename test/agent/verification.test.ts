@@ -1,0 +1,211 @@
+/**
+ * Verification, so that "0 errors" is a fact: every cycle checks every repository it wrote and
+ * reads the next slice of its data; a restore drill restores the latest snapshot and compares
+ * it with the manifest recorded at backup time; replicas are checked read-only. Errors turn
+ * health red, naming the target, until a later verification passes. Run from the sidecar as
+ * synthesized.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { Schedule, Verification } from '../../src';
+import { pseudoRandomBytes } from '../support/data-set';
+import { runSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
+import { readStatus } from './helpers';
+
+/** The largest file in a repository's data/ folder: a data pack (the random file's blobs). */
+function largestPack(repository: string): string {
+  const packs = fs
+    .readdirSync(path.join(repository, 'data'))
+    .flatMap((d) => fs.readdirSync(path.join(repository, 'data', d)).map((f) => path.join(repository, 'data', d, f)));
+  return packs.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+}
+
+describe('verification', () => {
+  let sidecar: SynthesizedSidecar;
+  const agent = (command: string[], env: Record<string, string> = {}) =>
+    runSidecar(sidecar.resource, sidecar.sandbox({ command, env }));
+  const health = () => runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }));
+
+  beforeAll(() => {
+    // GIVEN a daily backup to two local targets, all data read back within 3 days
+    sidecar = synthesizedSidecar({
+      targets: ['local', 'nas'],
+      backup: { schedule: Schedule.daily(), verification: Verification.readBack({ readAllDataWithinDays: 3 }) },
+    });
+    const data = sidecar.sourceDirs.appdata;
+    fs.writeFileSync(path.join(data, 'random.bin'), pseudoRandomBytes(300 * 1024, 7));
+    fs.writeFileSync(path.join(data, 'table.dat'), 'rows\n'.repeat(5000));
+    fs.mkdirSync(path.join(data, 'nested'));
+    fs.writeFileSync(path.join(data, 'nested', 'small.txt'), 'small\n');
+  });
+
+  afterAll(() => sidecar.cleanup());
+
+  test('every cycle checks each repository and reads the next data subset; verify moves it on, 1/3 … 3/3 and round again', async () => {
+    expect(sidecar.env).toMatchObject({ BACKUP_VERIFY_READ_DATA_DAYS: '3', BACKUP_VERIFY_READ_DATA_SUBSETS: '3' });
+    // WHEN a cycle runs
+    const r = await agent(['run']);
+    // THEN
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/INFO step=check target=local started \(data subset 1\/3\)/);
+    expect(r.stderr).toMatch(/INFO step=check target=nas no errors found in \d+s/);
+    const status = readStatus(sidecar.stateDir);
+    expect(status.verification).toMatchObject({
+      state: 'ok',
+      errors: [],
+      read_data_days: 3,
+      read_data_subsets: 3,
+      targets: [
+        { name: 'local', result: 'ok', read_data_subset: '1/3', error: null, at: expect.any(String), epoch: expect.any(Number) },
+        { name: 'nas', result: 'ok', read_data_subset: '1/3', error: null, at: expect.any(String), epoch: expect.any(Number) },
+      ],
+      drill: null,
+    });
+    // AND each verify reads the next subset
+    const seen: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      expect((await agent(['verify', '--no-drill'])).code).toBe(0);
+      seen.push(readStatus(sidecar.stateDir).verification.targets[0].read_data_subset);
+    }
+    expect(seen).toEqual(['2/3', '3/3', '1/3']);
+    expect(fs.readFileSync(path.join(sidecar.stateDir, 'verify', 'local.next-subset'), 'utf8')).toBe('2\n');
+  });
+
+  test('the restore drill restores the latest snapshot of every target and finds every file as the manifest recorded it', async () => {
+    // WHEN
+    const r = await agent(['verify']);
+    // THEN
+    expect(r.code).toBe(0);
+    const status = readStatus(sidecar.stateDir);
+    const files = 3;
+    expect(status.verification.drill).toMatchObject({
+      result: 'ok',
+      files_compared: 2 * files,
+      mismatches: 0,
+      missing: 0,
+      error: null,
+      targets: [
+        { name: 'local', result: 'ok', snapshot_id: status.targets[0].snapshot_id, files_compared: files, mismatches: 0, mismatched_files: [] },
+        { name: 'nas', result: 'ok', snapshot_id: status.targets[1].snapshot_id, files_compared: files, mismatches: 0, mismatched_files: [] },
+      ],
+    });
+    expect(r.stderr).toMatch(/INFO step=drill target=local snapshot [0-9a-f]{8}: all 3 files match the manifest/);
+    // AND the scratch restore is gone
+    expect(fs.existsSync(path.join(sidecar.stateDir, 'drill', 'local'))).toBe(false);
+    expect((await health()).code).toBe(0);
+  });
+
+  test('a drill that finds files differing from the manifest (or missing) fails, and health turns red until a drill passes', async () => {
+    // GIVEN the manifest of local's latest snapshot says one file had other content, and lists
+    // one that the snapshot lacks (a fresh file, so the nas target's manifest stays as it was)
+    const short = readStatus(sidecar.stateDir).targets[0].snapshot_id.slice(0, 8);
+    const manifest = path.join(sidecar.stateDir, 'manifests', `${short}.sha256`);
+    const good = fs.readFileSync(manifest, 'utf8');
+    const bad =
+      good.replace(/^[0-9a-f]{64}(?=  backup\/sources\/appdata\/table\.dat$)/m, '0'.repeat(64)) +
+      `${'1'.repeat(64)}  backup/sources/appdata/lost.txt\n`;
+    expect(bad).not.toBe(good);
+    fs.rmSync(manifest);
+    fs.writeFileSync(manifest, bad);
+    try {
+      // WHEN
+      const r = await agent(['verify']);
+      // THEN
+      expect(r.code).toBe(1);
+      const drill = readStatus(sidecar.stateDir).verification.drill;
+      expect(drill).toMatchObject({ result: 'failed', files_compared: 7, mismatches: 1, missing: 1 });
+      expect(drill.targets[0]).toMatchObject({ name: 'local', result: 'failed', mismatches: 1, missing: 1 });
+      expect([...drill.targets[0].mismatched_files].sort()).toEqual(['backup/sources/appdata/lost.txt', 'backup/sources/appdata/table.dat']);
+      expect(drill.targets[1]).toMatchObject({ name: 'nas', result: 'ok' });
+      const h = await health();
+      expect(h.code).toBe(1);
+      expect(h.stdout).toMatch(
+        new RegExp(`^unhealthy: last verification found errors: restore drill failed: target local: snapshot ${short}: 2 of 4 files do not match the manifest \\(1 differ, 1 missing;`),
+      );
+    } finally {
+      fs.writeFileSync(manifest, good);
+    }
+    // AND the next drill that passes turns it green again
+    expect((await agent(['verify'])).code).toBe(0);
+    expect((await health()).code).toBe(0);
+  });
+
+  test('a corrupted pack: the cycle\'s check fails, the status and health name the target, and a repaired repository turns it green', async () => {
+    // GIVEN bytes of a data pack of the nas repository overwritten (same size, as bit rot would)
+    const pack = largestPack(sidecar.targetDirs.nas);
+    const original = fs.readFileSync(pack);
+    const rotten = Buffer.from(original);
+    rotten.write('BITROT!!', 1000);
+    fs.chmodSync(pack, 0o600);
+    fs.writeFileSync(pack, rotten);
+    // WHEN the next cycle runs, reading all data (t = 1)
+    const r = await agent(['run'], { BACKUP_VERIFY_READ_DATA_SUBSETS: '1' });
+    // THEN the backup itself succeeded, but the cycle fails on the check
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/ERROR step=check target=nas check failed: restic exit 1: Fatal: repository contains errors; Pack ID does not match/);
+    expect(r.stderr).toMatch(/ERROR step=run verification found errors: target nas: check failed/);
+    const status = readStatus(sidecar.stateDir);
+    expect(status.state).toBe('ok');
+    expect(status.verification.state).toBe('failed');
+    expect(status.verification.targets).toEqual([
+      expect.objectContaining({ name: 'local', result: 'ok', read_data_subset: '1/1' }),
+      expect.objectContaining({ name: 'nas', result: 'failed', error: expect.stringMatching(/Pack ID does not match/) }),
+    ]);
+    expect(status.verification.errors).toEqual([expect.stringMatching(/^target nas: check failed: restic exit 1: .*Pack ID does not match/)]);
+    // AND health, reading status.json only, is red and says which target
+    const h = await health();
+    expect(h.code).toBe(1);
+    expect(h.stdout).toMatch(/^unhealthy: last verification found errors: target nas: check failed: restic exit 1: Fatal: repository contains errors; Pack ID does not match, want [0-9a-f]+, got [0-9a-f]+; last successful backup \d+s ago at \S+; last cycle ok\n$/);
+    // WHEN the pack is repaired (from another copy) and verified again
+    fs.writeFileSync(pack, original);
+    const again = await agent(['verify', '--no-drill'], { BACKUP_VERIFY_READ_DATA_SUBSETS: '1' });
+    // THEN
+    expect(again.code).toBe(0);
+    expect(readStatus(sidecar.stateDir).verification).toMatchObject({ state: 'ok', errors: [] });
+    expect((await health()).code).toBe(0);
+  });
+
+  test('a replica is checked read-only (restic --no-lock check), and a broken one turns health red naming it', async () => {
+    // GIVEN a read-only copy of the local repository as its replica (as an Object Lock bucket)
+    const replica = path.join(sidecar.stateDir, 'replica-of-local');
+    fs.cpSync(sidecar.targetDirs.local, replica, { recursive: true });
+    const readOnly = (mode: 'ro' | 'rw') => {
+      const walk = (p: string) => {
+        const st = fs.statSync(p);
+        if (st.isDirectory()) {
+          fs.readdirSync(p).forEach((f) => walk(path.join(p, f)));
+          fs.chmodSync(p, mode === 'ro' ? 0o555 : 0o755);
+        } else {
+          fs.chmodSync(p, mode === 'ro' ? 0o444 : 0o644);
+        }
+      };
+      walk(replica);
+    };
+    readOnly('ro');
+    const env = {
+      BACKUP_TARGET_1_REPLICA_COUNT: '1',
+      BACKUP_TARGET_1_REPLICA_1_NAME: 'offsite',
+      BACKUP_TARGET_1_REPLICA_1_REPOSITORY: '/backup/agent/replica-of-local',
+    };
+    // WHEN
+    const r = await agent(['verify', '--no-drill'], env);
+    // THEN
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/INFO step=check target=local replica=offsite no errors found/);
+    expect(readStatus(sidecar.stateDir).verification.replicas).toEqual([
+      { target: 'local', name: 'offsite', result: 'ok', error: null, at: expect.any(String), epoch: expect.any(Number) },
+    ]);
+    expect(fs.readdirSync(path.join(replica, 'locks'))).toEqual([]);
+    // WHEN a pack of the replica is lost
+    readOnly('rw');
+    fs.rmSync(largestPack(replica));
+    readOnly('ro');
+    const broken = await agent(['verify', '--no-drill'], env);
+    // THEN
+    expect(broken.code).toBe(1);
+    const h = await health();
+    expect(h.code).toBe(1);
+    expect(h.stdout).toMatch(/^unhealthy: last verification found errors: replica offsite of local: check failed: restic exit 1: /);
+  });
+});
