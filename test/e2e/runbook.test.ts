@@ -3,7 +3,9 @@
  * taken from the synthesized cdk.tf.json, then damaged ("Volume corrupted") or lost with its
  * whole host ("Host lost": only a repository at another site and the password survive), and
  * the runbook's commands bring it back byte for byte, owners included. A single file is
- * restored both ways of "Single file".
+ * restored both ways of "Single file". For "Ransomware", the script that picks the genuine
+ * version of every object of the locked replica runs as written against a stand-in for the
+ * AWS CLI (no S3 versioning here); the restore from the replica itself is not run.
  *
  * Every command below is quoted verbatim from the runbook (the test fails when the runbook no
  * longer contains it, so the two cannot drift apart) and carried out by a stand-in for the
@@ -15,6 +17,7 @@
  * `nas` (a NAS at another site, which survives). The runbook's `TARGET=local` / `TARGET=s3`
  * becomes `TARGET=local` / `TARGET=nas`; every other command is as written.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -300,4 +303,119 @@ test('the one-off container is not the hardened sidecar: inside the sidecar, the
   // THEN
   expect(result.code).not.toBe(0);
   expect(result.stderr).toMatch(/Read-only file system/);
+});
+
+describe('Ransomware, step 5: which versions (against a stand-in for the AWS CLI)', () => {
+  /**
+   * The replica as S3 versioning keeps it: every object restic wrote, then newer versions of
+   * `config`, one pack and one index written by an attacker through the primary (replicated,
+   * so they are the current versions), and lock files. A fake `aws` answers
+   * `s3api list-object-versions` and `s3api get-object --version-id` from that list.
+   */
+  const BLOCK_START = 'BUCKET=<replica bucket> PREFIX=db DEST=/srv/db-repository';
+  const BLOCK_END = 'restic -r "$DEST" check --read-data';
+  let dir: string;
+  let env: Record<string, string>;
+  let source: string;
+
+  const run = (script: string) => spawnSync('/bin/sh', ['-c', script], { cwd: dir, env, encoding: 'utf8' });
+
+  beforeAll(() => {
+    dir = path.join(work, 'ransomware');
+    source = path.join(dir, 'source');
+    fs.mkdirSync(source, { recursive: true });
+    writeMixedDataSet(source);
+    const repo = path.join(dir, 'restic-repo');
+    const password = path.join(dir, 'restic-password');
+    fs.writeFileSync(password, PASSWORD);
+    env = { PATH: `${path.join(dir, 'bin')}:/usr/bin:/bin`, RESTIC_PASSWORD_FILE: password, HOME: dir, LC_ALL: 'C' };
+    for (const args of [['init'], ['backup', '--host', 'db', source]]) {
+      const r = spawnSync('restic', ['-q', '-r', repo, ...args], { env, encoding: 'utf8' });
+      expect({ args, code: r.status, stderr: r.stderr }).toEqual({ args, code: 0, stderr: '' });
+    }
+    // Every object restic wrote, as version 1
+    const versions: Array<{ Key: string; VersionId: string; LastModified: string; file: string }> = [];
+    const files = (d: string): string[] =>
+      fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : [path.join(d, e.name)]));
+    let second = 0;
+    const at = () => new Date(Date.UTC(2026, 10, 26, 2, 0, second++)).toISOString().replace('.000Z', '+00:00');
+    for (const file of files(repo).sort()) {
+      versions.push({ Key: `db/${path.relative(repo, file)}`, VersionId: `v1-${second}`, LastModified: at(), file });
+    }
+    // The attack: newer versions of config, of a pack and of an index, and lock files
+    const garbage = path.join(dir, 'garbage');
+    fs.writeFileSync(garbage, pseudoRandomBytes(4096, 99));
+    const overwritten = versions.filter((v) => /^db\/(config|data\/|index\/)/.test(v.Key)).filter((v, i, all) => all.findIndex((w) => w.Key.split('/')[1] === v.Key.split('/')[1]) === i);
+    expect(overwritten.map((v) => v.Key.split('/')[1]).sort()).toEqual(['config', 'data', 'index']);
+    for (const v of overwritten) {
+      versions.push({ Key: v.Key, VersionId: `attack-${second}`, LastModified: at(), file: garbage });
+    }
+    versions.push({ Key: `db/locks/${'0'.repeat(64)}`, VersionId: `lock-${second}`, LastModified: at(), file: garbage });
+    fs.writeFileSync(path.join(dir, 'versions.json'), JSON.stringify(versions));
+    // The fake AWS CLI: only the calls of the runbook's commands
+    fs.mkdirSync(path.join(dir, 'bin'));
+    fs.writeFileSync(
+      path.join(dir, 'bin', 'aws'),
+      `#!${process.execPath}
+const fs = require('fs');
+const versions = JSON.parse(fs.readFileSync(${JSON.stringify(path.join(dir, 'versions.json'))}, 'utf8'));
+const args = process.argv.slice(2);
+const opt = (name) => { const i = args.indexOf(name); return i < 0 ? undefined : args[i + 1]; };
+const fail = () => { process.stderr.write('fake aws: not modelled: ' + args.join(' ') + '\\n'); process.exit(255); };
+if (args[0] !== 's3api' || opt('--bucket') !== 'replica-bucket') fail();
+if (args[1] === 'list-object-versions') {
+  const mine = versions.filter((v) => v.Key.startsWith(opt('--prefix')));
+  if (opt('--query') === 'Versions[].Key' && opt('--output') === 'text') {
+    process.stdout.write(mine.map((v) => v.Key).join('\\t') + '\\n');
+  } else if (opt('--query') === undefined && opt('--output') === 'json') {
+    process.stdout.write(JSON.stringify({ Versions: mine.map(({ Key, VersionId, LastModified }) => ({ Key, VersionId, LastModified, IsLatest: false })) }));
+  } else fail();
+} else if (args[1] === 'get-object') {
+  const v = versions.find((x) => x.Key === opt('--key') && x.VersionId === opt('--version-id'));
+  if (!v || args.length !== 9) fail();
+  fs.copyFileSync(v.file, args[8]);
+  process.stdout.write(JSON.stringify({ VersionId: v.VersionId }));
+} else fail();
+`,
+      { mode: 0o755 },
+    );
+  }, 120_000);
+
+  test('the triage command names every object the attacker overwrote (locks aside)', () => {
+    const command = `aws s3api list-object-versions --bucket <replica bucket> --prefix db/ --query 'Versions[].Key' --output text \\`;
+    inRunbook(command);
+    const result = run(`aws s3api list-object-versions --bucket replica-bucket --prefix db/ --query 'Versions[].Key' --output text | tr '\\t' '\\n' | grep -v '/locks/' | sort | uniq -d`);
+    expect(RUNBOOK).toContain(`| tr '\\t' '\\n' | grep -v '/locks/' | sort | uniq -d`);
+    expect(result.stdout.trim().split('\n').map((k) => k.split('/')[1])).toEqual(['config', 'data', 'index']);
+  });
+
+  test("the runbook's script rebuilds a repository that checks clean and restores the data, where the current versions do not", () => {
+    // GIVEN the current versions only (what restic would read from the replica): broken
+    const current = path.join(dir, 'current');
+    const versions = JSON.parse(fs.readFileSync(path.join(dir, 'versions.json'), 'utf8')) as Array<{ Key: string; file: string }>;
+    for (const v of versions) {
+      fs.mkdirSync(path.dirname(path.join(current, v.Key)), { recursive: true });
+      fs.copyFileSync(v.file, path.join(current, v.Key));
+    }
+    expect(spawnSync('restic', ['-r', path.join(current, 'db'), '--no-lock', 'snapshots'], { env, encoding: 'utf8' }).status).not.toBe(0);
+    // WHEN the runbook's block runs, as written but for the bucket's and the folder's names
+    const start = RUNBOOK.indexOf(BLOCK_START);
+    const end = RUNBOOK.indexOf(BLOCK_END, start);
+    expect(start).toBeGreaterThan(0);
+    expect(end).toBeGreaterThan(start);
+    const block = RUNBOOK.slice(start, end + BLOCK_END.length)
+      .split('\n')
+      .map((l) => l.replace(/^ {3}/, ''))
+      .join('\n');
+    const dest = path.join(dir, 'db-repository');
+    const script = block.replace('<replica bucket>', 'replica-bucket').replace('/srv/db-repository', dest);
+    const result = run(`set -e\n${script}`);
+    // THEN
+    expect({ code: result.status, stderr: result.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(result.stdout).toMatch(/no errors were found/);
+    const restored = path.join(dir, 'restored');
+    const restore = spawnSync('restic', ['-q', '-r', dest, 'restore', 'latest', '--host', 'db', '--target', restored], { env, encoding: 'utf8' });
+    expect({ code: restore.status, stderr: restore.stderr }).toEqual({ code: 0, stderr: '' });
+    expect(describeTree(path.join(restored, source), { owners: true })).toEqual(describeTree(source, { owners: true }));
+  });
 });
