@@ -1,0 +1,469 @@
+/**
+ * The baseline of the synth-at-scale benchmark: the same resources as `library-app.ts`, written
+ * by hand with the raw provider bindings (one class per Terraform resource type, imported per
+ * submodule), no code of this library. It is what a team would write without the library:
+ * small helper functions and a loop, the values copied from what the library synthesizes for
+ * one container (the bench checks that both apps synthesize the same resource types, data
+ * sources and outputs in the same numbers). What it leaves out is exactly what the library
+ * adds on top of the resources: validation, the topology model, the 3-2-1-1-0 compliance pack
+ * and its report.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
+import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
+import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
+import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
+import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
+import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
+import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { S3AccountPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-account-public-access-block';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketLoggingA } from '@cdktf/provider-aws/lib/s3-bucket-logging';
+import { S3BucketObjectLockConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-object-lock-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketReplicationConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-replication-configuration';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
+import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
+import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { App, Fn, Lazy, TerraformProvider, TerraformStack, TerraformVariable } from 'cdktf';
+import { Construct } from 'constructs';
+
+const RESTIC_IMAGE = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
+const PROXY_IMAGE =
+  'tecnativa/docker-socket-proxy:0.3.0@sha256:9e4b9e7517a6b660f2cc903a19b257b1852d5b3344794e3ea334ff00ae677ac2';
+const PRIMARY = 'eu-west-1';
+const OFFSITE = 'eu-central-1';
+const KEY_ADMIN = [
+  'kms:CancelKeyDeletion', 'kms:CreateAlias', 'kms:DeleteAlias', 'kms:DescribeKey', 'kms:DisableKey',
+  'kms:EnableKey', 'kms:EnableKeyRotation', 'kms:GetKeyPolicy', 'kms:GetKeyRotationStatus', 'kms:ListGrants',
+  'kms:ListKeyRotations', 'kms:ListResourceTags', 'kms:PutKeyPolicy', 'kms:RevokeGrant', 'kms:RotateKeyOnDemand',
+  'kms:ScheduleKeyDeletion', 'kms:TagResource', 'kms:UntagResource', 'kms:UpdateAlias', 'kms:UpdateKeyDescription',
+];
+const KEY_USE = [
+  'kms:Decrypt', 'kms:Encrypt', 'kms:GenerateDataKey', 'kms:GenerateDataKeyWithoutPlaintext', 'kms:ReEncryptFrom',
+  'kms:ReEncryptTo',
+];
+
+/** The agent script, escaped for Terraform (`${` and `%{` are Terraform's own syntax). */
+function agentScript(): string {
+  const text = fs.readFileSync(path.join(__dirname, '..', 'src', 'agent', 'backup-agent.sh'), 'utf8');
+  return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+type Statement = DataAwsIamPolicyDocumentStatement[];
+
+function doc(scope: Construct, id: string, provider: TerraformProvider, statement: Statement): DataAwsIamPolicyDocument {
+  return new DataAwsIamPolicyDocument(scope, id, { provider, version: '2012-10-17', statement });
+}
+
+function kmsKey(scope: Construct, id: string, provider: TerraformProvider, description: string): KmsKey {
+  const key = new KmsKey(scope, id, {
+    provider,
+    description,
+    enableKeyRotation: true,
+    deletionWindowInDays: 30,
+    lifecycle: { preventDestroy: true },
+  });
+  const root = Fn.join(':', ['arn', Fn.element(Fn.split(':', key.arn), 1), 'iam', '', Fn.element(Fn.split(':', key.arn), 4), 'root']);
+  const policy = doc(scope, `${id}-policy-document`, provider, [
+    { sid: 'AccountAdministersKey', effect: 'Allow', actions: KEY_ADMIN, resources: ['*'], principals: [{ type: 'AWS', identifiers: [root] }] },
+    { sid: 'AccountDelegatesKeyUseToIamPolicies', effect: 'Allow', actions: KEY_USE, resources: ['*'], principals: [{ type: 'AWS', identifiers: [root] }] },
+  ]);
+  new KmsKeyPolicy(scope, `${id}-policy`, { provider, keyId: key.keyId, policy: policy.json });
+  return key;
+}
+
+interface BucketOptions {
+  readonly prefix: string;
+  readonly kmsKeyArn?: string;
+  readonly lockDays?: number;
+  readonly logsTo?: { bucket: string; prefix: string };
+  readonly noncurrentDays: number;
+  readonly expireDays?: number;
+  readonly extraStatements?: (arn: string) => Statement;
+}
+
+function bucket(scope: Construct, id: string, provider: TerraformProvider, o: BucketOptions): { bucket: S3Bucket; versioning: S3BucketVersioningA; lock?: S3BucketObjectLockConfigurationA } {
+  const b = new S3Bucket(scope, id, {
+    provider,
+    bucketPrefix: o.prefix,
+    objectLockEnabled: o.lockDays !== undefined ? true : undefined,
+    forceDestroy: false,
+    lifecycle: { preventDestroy: true },
+  });
+  new S3BucketOwnershipControls(scope, `${id}-ownership`, { provider, bucket: b.id, rule: { objectOwnership: 'BucketOwnerEnforced' } });
+  const pab = new S3BucketPublicAccessBlock(scope, `${id}-public-access-block`, {
+    provider,
+    bucket: b.id,
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
+  const versioning = new S3BucketVersioningA(scope, `${id}-versioning`, { provider, bucket: b.id, versioningConfiguration: { status: 'Enabled' } });
+  new S3BucketServerSideEncryptionConfigurationA(scope, `${id}-encryption`, {
+    provider,
+    bucket: b.id,
+    rule: [
+      o.kmsKeyArn
+        ? { applyServerSideEncryptionByDefault: { sseAlgorithm: 'aws:kms', kmsMasterKeyId: o.kmsKeyArn }, bucketKeyEnabled: true }
+        : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
+    ],
+  });
+  const policy = doc(scope, `${id}-policy-document`, provider, [
+    {
+      sid: 'DenyInsecureTransport',
+      effect: 'Deny',
+      actions: ['s3:*'],
+      resources: [b.arn, `${b.arn}/*`],
+      principals: [{ type: '*', identifiers: ['*'] }],
+      condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
+    },
+    ...(o.extraStatements?.(b.arn) ?? []),
+  ]);
+  new S3BucketPolicy(scope, `${id}-policy`, { provider, bucket: b.id, policy: policy.json, dependsOn: [pab] });
+  if (o.logsTo) {
+    new S3BucketLoggingA(scope, `${id}-logging`, { provider, bucket: b.id, targetBucket: o.logsTo.bucket, targetPrefix: o.logsTo.prefix });
+  }
+  let lock: S3BucketObjectLockConfigurationA | undefined;
+  if (o.lockDays !== undefined) {
+    lock = new S3BucketObjectLockConfigurationA(scope, `${id}-object-lock`, {
+      provider,
+      bucket: b.id,
+      rule: { defaultRetention: { mode: 'GOVERNANCE', days: o.lockDays } },
+      dependsOn: [versioning],
+    });
+  }
+  new S3BucketLifecycleConfiguration(scope, `${id}-lifecycle`, {
+    provider,
+    bucket: b.id,
+    dependsOn: [versioning],
+    rule: [
+      { id: 'abort-incomplete-multipart-uploads', status: 'Enabled', filter: [{}], abortIncompleteMultipartUpload: [{ daysAfterInitiation: 7 }] },
+      {
+        id: 'expire-noncurrent-versions',
+        status: 'Enabled',
+        filter: [{}],
+        noncurrentVersionExpiration: [{ noncurrentDays: o.noncurrentDays }],
+        expiration: o.expireDays !== undefined ? [{ days: o.expireDays }] : [{ expiredObjectDeleteMarker: true }],
+      },
+    ],
+  });
+  return { bucket: b, versioning, lock };
+}
+
+function logBucket(scope: Construct, id: string, provider: TerraformProvider, prefix: string, keyArn: string, sources: () => string[]): S3Bucket {
+  return bucket(scope, id, provider, {
+    prefix,
+    noncurrentDays: 30,
+    expireDays: 365,
+    extraStatements: (arn) => [
+      {
+        sid: 'S3ServerAccessLogDelivery',
+        effect: 'Allow',
+        actions: ['s3:PutObject'],
+        resources: [`${arn}/*`],
+        principals: [{ type: 'Service', identifiers: ['logging.s3.amazonaws.com'] }],
+        condition: [
+          { test: 'StringEquals', variable: 'aws:SourceAccount', values: [Fn.element(Fn.split(':', keyArn), 4)] },
+          // The logged bucket is made after its log bucket: resolve its ARN at synth.
+          { test: 'ArnEquals', variable: 'aws:SourceArn', values: Lazy.listValue({ produce: sources }) },
+        ],
+      },
+    ],
+  }).bucket;
+}
+
+export function handWrittenApp(app: App, count: number): void {
+  const script = agentScript();
+  const storage = new TerraformStack(app, 'backup-storage');
+  const aws = new AwsProvider(storage, 'aws', { region: PRIMARY, defaultTags: [{ tags: { 'managed-by': 'cdktf-container-backup' } }] });
+  const offsite = new AwsProvider(storage, 'aws-offsite', { region: OFFSITE, alias: 'offsite-eu-central-1' });
+  new S3AccountPublicAccessBlock(storage, 'account-public-access-block', {
+    blockPublicAcls: true,
+    blockPublicPolicy: true,
+    ignorePublicAcls: true,
+    restrictPublicBuckets: true,
+  });
+  const resticPassword = new TerraformVariable(storage, 'restic_password', {
+    type: 'string',
+    sensitive: true,
+    nullable: false,
+    description: 'Password of the restic repositories (encrypts every backup). Keep a copy outside this host.',
+  });
+
+  const host = new TerraformStack(app, 'db-host');
+  new DockerProvider(host, 'docker', {});
+  const postgresPassword = new TerraformVariable(host, 'postgres_password', {
+    type: 'string',
+    sensitive: true,
+    description: 'Password of the postgres superuser.',
+  });
+
+  for (let i = 1; i <= count; i++) {
+    const name = `db${String(i).padStart(4, '0')}`;
+    const s = new Construct(storage, name);
+
+    // Primary bucket in eu-west-1, its key and its access-log bucket.
+    const key = kmsKey(s, 'key', aws, `Encrypts the backup bucket ${name} (${PRIMARY})`);
+    let primaryArn = '';
+    const logs = logBucket(s, 'logs', aws, `${name}-logs-`, key.arn, () => [primaryArn]);
+    const primary = bucket(s, 'primary', aws, {
+      prefix: `${name}-backup-`,
+      kmsKeyArn: key.arn,
+      logsTo: { bucket: logs.id, prefix: 'primary/' },
+      noncurrentDays: 372,
+    });
+    primaryArn = primary.bucket.arn;
+
+    // Offsite replica in eu-central-1 with Object Lock, its key and access-log bucket.
+    const replicaKey = kmsKey(s, 'replica-key', offsite, `Encrypts the offsite backup replica ${name} (${OFFSITE})`);
+    let replicaArn = '';
+    const replicaLogs = logBucket(s, 'replica-logs', offsite, `${name}-replica-logs-`, replicaKey.arn, () => [replicaArn]);
+    const replica = bucket(s, 'replica', offsite, {
+      prefix: `${name}-replica-`,
+      kmsKeyArn: replicaKey.arn,
+      lockDays: 400,
+      logsTo: { bucket: replicaLogs.id, prefix: 'replica/' },
+      noncurrentDays: 400,
+    });
+    replicaArn = replica.bucket.arn;
+
+    // S3 replication primary -> replica.
+    const trust = doc(s, 'replication-trust', aws, [
+      { sid: 'S3AssumesReplicationRole', effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['s3.amazonaws.com'] }] },
+    ]);
+    const role = new IamRole(s, 'replication-role', {
+      provider: aws,
+      namePrefix: 'backup-replication-',
+      description: `S3 replication of ${name} to its offsite replica in ${OFFSITE}`,
+      assumeRolePolicy: trust.json,
+    });
+    const replicationPermissions = doc(s, 'replication-permissions', aws, [
+      { sid: 'ReadReplicationConfiguration', effect: 'Allow', actions: ['s3:GetReplicationConfiguration', 's3:ListBucket'], resources: [primaryArn] },
+      {
+        sid: 'ReadSourceVersions',
+        effect: 'Allow',
+        actions: ['s3:GetObjectLegalHold', 's3:GetObjectRetention', 's3:GetObjectVersionAcl', 's3:GetObjectVersionForReplication', 's3:GetObjectVersionTagging'],
+        resources: [`${primaryArn}/*`],
+      },
+      { sid: 'WriteReplicas', effect: 'Allow', actions: ['s3:ReplicateObject', 's3:ReplicateTags'], resources: [`${replicaArn}/*`] },
+      {
+        sid: 'DecryptSourceThroughS3',
+        effect: 'Allow',
+        actions: ['kms:Decrypt'],
+        resources: [key.arn],
+        condition: [
+          { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${PRIMARY}.amazonaws.com`] },
+          { test: 'StringLike', variable: 'kms:EncryptionContext:aws:s3:arn', values: [primaryArn, `${primaryArn}/*`] },
+        ],
+      },
+      {
+        sid: 'EncryptReplicasThroughS3',
+        effect: 'Allow',
+        actions: ['kms:Encrypt', 'kms:GenerateDataKey'],
+        resources: [replicaKey.arn],
+        condition: [
+          { test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${OFFSITE}.amazonaws.com`] },
+          { test: 'StringLike', variable: 'kms:EncryptionContext:aws:s3:arn', values: [replicaArn, `${replicaArn}/*`] },
+        ],
+      },
+    ]);
+    new IamRolePolicy(s, 'replication-policy', { provider: aws, role: role.id, name: 'replicate-to-offsite', policy: replicationPermissions.json });
+    new S3BucketReplicationConfigurationA(s, 'replication', {
+      provider: aws,
+      bucket: primary.bucket.id,
+      role: role.arn,
+      rule: [
+        {
+          id: 'offsite-copy',
+          status: 'Enabled',
+          priority: 1,
+          filter: {},
+          deleteMarkerReplication: { status: 'Disabled' },
+          sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
+          destination: { bucket: replicaArn, encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn }, metrics: { status: 'Enabled' } },
+        },
+      ],
+      dependsOn: [primary.versioning, replica.versioning, replica.lock!],
+    });
+
+    // The agent's IAM user, scoped to the container's prefix.
+    const agentPermissions = doc(s, 'agent-permissions', aws, [
+      { sid: 'ListRepositoryPrefixes', effect: 'Allow', actions: ['s3:ListBucket'], resources: [primaryArn], condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${name}/*`] }] },
+      { sid: 'LocateBucket', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [primaryArn] },
+      { sid: 'ReadWriteRepositories', effect: 'Allow', actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], resources: [`${primaryArn}/${name}/*`] },
+      {
+        sid: 'DeleteWhereLocksAndPruneNeed',
+        effect: 'Allow',
+        actions: ['s3:DeleteObject'],
+        resources: ['data', 'index', 'locks', 'snapshots'].map((f) => `${primaryArn}/${name}/${f}/*`),
+      },
+      {
+        sid: 'UseBucketKeyThroughS3',
+        effect: 'Allow',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [key.arn],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${PRIMARY}.amazonaws.com`] }],
+      },
+      { sid: 'ListReplicaPrefixes', effect: 'Allow', actions: ['s3:ListBucket'], resources: [replicaArn], condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${name}/*`] }] },
+      { sid: 'LocateReplica', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [replicaArn] },
+      { sid: 'ReadReplicaRepositories', effect: 'Allow', actions: ['s3:GetObject'], resources: [`${replicaArn}/${name}/*`] },
+      {
+        sid: 'DecryptReplicaThroughS3',
+        effect: 'Allow',
+        actions: ['kms:Decrypt'],
+        resources: [replicaKey.arn],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${OFFSITE}.amazonaws.com`] }],
+      },
+    ]);
+    const user = new IamUser(s, 'agent-user', { provider: aws, name: `backup-agent-${name}`, path: '/cdktf-container-backup/' });
+    new IamUserPolicy(s, 'agent-user-policy', { provider: aws, user: user.name, name: 'backup-agent', policy: agentPermissions.json });
+    const accessKey = new IamAccessKey(s, 'agent-access-key', { provider: aws, user: user.name });
+
+    // The repository password in escrow, offsite.
+    const escrow = new SsmParameter(s, 'escrow', {
+      provider: offsite,
+      name: `/cdktf-container-backup/backup-storage/${name}/restic-password`,
+      description: `restic repository password of ${name}, escrowed offsite`,
+      type: 'SecureString',
+      tier: 'Standard',
+      keyId: replicaKey.arn,
+      value: resticPassword.stringValue,
+      lifecycle: { preventDestroy: true },
+    });
+
+    // The Docker host: Postgres, its volume, the sidecar, the Docker API proxy.
+    const h = new Construct(host, name);
+    const pgdata = new Volume(h, 'pgdata', {
+      name: `${name}-pgdata`,
+      labels: [{ label: 'cdktf-container-backup.protected-by', value: `${name}-backup` }],
+      lifecycle: { preventDestroy: true },
+    });
+    new Container(h, 'app', {
+      name,
+      image: 'postgres:16',
+      env: [`POSTGRES_PASSWORD=${postgresPassword.stringValue}`],
+      restart: 'unless-stopped',
+      mustRun: true,
+      ports: [],
+      mounts: [{ type: 'volume', source: pgdata.name, target: '/var/lib/postgresql/data' }],
+      networksAdvanced: [],
+      labels: [{ label: 'cdktf-container-backup.role', value: 'protected' }],
+    });
+    const state = new Volume(h, 'state', {
+      name: `${name}-backup-state`,
+      labels: [{ label: 'cdktf-container-backup.protects', value: name }],
+    });
+    const network = new Network(h, 'docker-api-network', {
+      name: `${name}-backup-docker-api`,
+      internal: true,
+      labels: [{ label: 'cdktf-container-backup.protects', value: name }],
+    });
+    new Container(h, 'docker-api', {
+      name: `${name}-backup-docker-api`,
+      image: PROXY_IMAGE,
+      env: ['EVENTS=0', 'PING=1', 'VERSION=1', 'CONTAINERS=1', 'EXEC=1', 'POST=1', 'ALLOW_START=0', 'ALLOW_STOP=0', 'ALLOW_RESTARTS=0'],
+      restart: 'unless-stopped',
+      mustRun: true,
+      readOnly: true,
+      securityOpts: ['no-new-privileges:true'],
+      capabilities: { drop: ['ALL'] },
+      tmpfs: { '/tmp': 'rw,nosuid,nodev,size=8m', '/run': 'rw,nosuid,nodev,size=1m' },
+      networkMode: network.name,
+      volumes: [{ hostPath: '/var/run/docker.sock', containerPath: '/var/run/docker.sock', readOnly: true }],
+      labels: [
+        { label: 'cdktf-container-backup.role', value: 'docker-api-proxy' },
+        { label: 'cdktf-container-backup.protects', value: name },
+      ],
+    });
+    const repository = `s3:https://s3.${PRIMARY}.amazonaws.com/${primary.bucket.id}/${name}`;
+    const replicaRepository = `s3:https://s3.${OFFSITE}.amazonaws.com/${replica.bucket.id}/${name}`;
+    new Container(h, 'backup', {
+      dependsOn: [pgdata],
+      name: `${name}-backup`,
+      image: RESTIC_IMAGE,
+      entrypoint: ['/bin/sh', '/backup/agent/bin/backup-agent'],
+      command: ['daemon'],
+      env: [
+        `BACKUP_HOST=${name}`,
+        `BACKUP_SOURCES=/backup/sources/${name}-pgdata`,
+        `BACKUP_TAGS=cdktf-container-backup ${name}`,
+        'BACKUP_SCHEDULE=0 2 * * *',
+        'BACKUP_MAX_AGE_SECONDS=172800',
+        'BACKUP_NETWORK_TIMEOUT_SECONDS=21600',
+        'BACKUP_RETENTION=--keep-daily 7 --keep-weekly 4 --keep-monthly 12',
+        'BACKUP_STATE_DIR=/backup/agent',
+        'BACKUP_RESTORE_DIR=/tmp/restore',
+        'RESTIC_PASSWORD_FILE=/backup/agent/secrets/repository-password',
+        'RESTIC_CACHE_DIR=/backup/agent/cache',
+        'TMPDIR=/tmp',
+        'TZ=UTC',
+        'BACKUP_QUIESCE_MODE=exec',
+        'BACKUP_VERIFY_READ_DATA_DAYS=28',
+        'BACKUP_VERIFY_DRILL_SCHEDULE=0 5 * * 0',
+        'BACKUP_TARGET_COUNT=2',
+        `BACKUP_QUIESCE_CONTAINER=${name}`,
+        `BACKUP_DOCKER_API=http://${name}-backup-docker-api:2375`,
+        'BACKUP_QUIESCE_TIMEOUT_SECONDS=600',
+        'BACKUP_QUIESCE_ON_ERROR=abort',
+        'BACKUP_QUIESCE_COMMAND=["pg_dumpall","-U","postgres","-f","/var/lib/postgresql/data/dump.sql"]',
+        'BACKUP_TARGET_1_NAME=local',
+        'BACKUP_TARGET_1_REPOSITORY=/backup/targets/local',
+        'BACKUP_TARGET_2_NAME=s3',
+        `BACKUP_TARGET_2_REPOSITORY=${repository}`,
+        `BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION=${PRIMARY}`,
+        `BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID=${accessKey.id}`,
+        'BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/agent/secrets/target-2-aws-secret-access-key',
+        'BACKUP_TARGET_2_REPLICA_COUNT=1',
+        'BACKUP_TARGET_2_REPLICA_1_NAME=s3-offsite',
+        `BACKUP_TARGET_2_REPLICA_1_REPOSITORY=${replicaRepository}`,
+        `BACKUP_TARGET_2_REPLICA_1_ENV_AWS_DEFAULT_REGION=${OFFSITE}`,
+        `BACKUP_TARGET_2_REPLICA_1_ENV_AWS_ACCESS_KEY_ID=${accessKey.id}`,
+        'BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/agent/secrets/target-2-replica-1-aws-secret-access-key',
+      ],
+      restart: 'unless-stopped',
+      mustRun: true,
+      readOnly: true,
+      securityOpts: ['no-new-privileges:true'],
+      capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
+      tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
+      logDriver: 'json-file',
+      logOpts: { 'max-size': '10m', 'max-file': '5' },
+      networksAdvanced: [{ name: network.name }],
+      mounts: [
+        { type: 'volume', source: state.name, target: '/backup/agent' },
+        { type: 'volume', source: `${name}-pgdata`, target: `/backup/sources/${name}-pgdata`, readOnly: true },
+      ],
+      volumes: [{ hostPath: `/mnt/backup-disk/${name}`, containerPath: '/backup/targets/local' }],
+      upload: [
+        { file: '/backup/agent/bin/backup-agent', content: script, executable: true },
+        { file: '/backup/agent/secrets/repository-password', content: escrow.value },
+        { file: '/backup/agent/secrets/target-2-aws-secret-access-key', content: accessKey.secret },
+        { file: '/backup/agent/secrets/target-2-replica-1-aws-secret-access-key', content: accessKey.secret },
+      ],
+      healthcheck: {
+        test: ['CMD', '/bin/sh', '/backup/agent/bin/backup-agent', 'health'],
+        interval: '60s',
+        timeout: '10s',
+        retries: 3,
+        startPeriod: '120s',
+      },
+      labels: [
+        { label: 'cdktf-container-backup.role', value: 'backup-sidecar' },
+        { label: 'cdktf-container-backup.protects', value: name },
+        { label: 'cdktf-container-backup.schedule', value: '0 2 * * *' },
+      ],
+    });
+  }
+}

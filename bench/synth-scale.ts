@@ -1,0 +1,188 @@
+/**
+ * Synth at scale: the library app (library-app.ts) against the hand-written app with the raw
+ * provider bindings (hand-written-app.ts), at several container counts. Each measurement is
+ * its own `node` process (plain JavaScript, transpiled once before, so neither side pays for
+ * TypeScript compilation): its wall time, and its peak resident memory from GNU time. The two
+ * apps alternate which goes first from one repetition to the next.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as ts from 'typescript';
+import { removeTree, timed } from './measure';
+
+const ROOT = path.join(__dirname, '..');
+
+export interface SynthSample {
+  readonly kind: 'library' | 'hand-written';
+  readonly count: number;
+  readonly rep: number;
+  readonly seconds: number;
+  readonly peakRssBytes: number;
+  readonly loadMs: number;
+  readonly constructMs: number;
+  readonly synthMs: number;
+  readonly outputBytes: number;
+}
+
+export interface SynthResults {
+  readonly counts: number[];
+  readonly reps: Record<number, number>;
+  readonly samples: SynthSample[];
+  /** Per stack: resource/data/output counts by type, equal for both apps at every count. */
+  readonly equivalence: Array<{ count: number; stacks: Record<string, Record<string, number>>; sameShape: boolean }>;
+  readonly buildSeconds: number;
+  readonly seconds: number;
+}
+
+/** Transpiles src/ and the synth apps to plain JavaScript under `outDir` (no type check). */
+export function buildSynthApps(outDir: string): string {
+  removeTree(outDir);
+  const files: string[] = [];
+  const walk = (dir: string) => {
+    for (const name of fs.readdirSync(dir)) {
+      const full = path.join(dir, name);
+      if (fs.statSync(full).isDirectory()) {
+        walk(full);
+      } else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) {
+        files.push(full);
+      }
+    }
+  };
+  walk(path.join(ROOT, 'src'));
+  files.push(...['library-app.ts', 'hand-written-app.ts', 'synth-child.ts'].map((f) => path.join(ROOT, 'bench', f)));
+  for (const file of files) {
+    const out = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, esModuleInterop: true, experimentalDecorators: true },
+    });
+    const dest = path.join(outDir, path.relative(ROOT, file)).replace(/\.ts$/, '.js');
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.writeFileSync(dest, out.outputText);
+  }
+  // The library reads its agent script relative to its own folder, as in the package.
+  const script = path.join(outDir, 'src', 'agent', 'backup-agent.sh');
+  fs.copyFileSync(path.join(ROOT, 'src', 'agent', 'backup-agent.sh'), script);
+  // Inside the repository, so node_modules resolve as for the sources.
+  return path.join(outDir, 'bench', 'synth-child.js');
+}
+
+/** Counts resources, data sources and outputs by type in each stack of an output folder. */
+export function countOutput(outdir: string): { stacks: Record<string, Record<string, number>>; shapes: Record<string, string[]>; bytes: number } {
+  const stacks: Record<string, Record<string, number>> = {};
+  const shapes: Record<string, string[]> = {};
+  let bytes = 0;
+  const stacksDir = path.join(outdir, 'stacks');
+  for (const stack of fs.readdirSync(stacksDir).sort()) {
+    const file = path.join(stacksDir, stack, 'cdk.tf.json');
+    const text = fs.readFileSync(file, 'utf8');
+    bytes += text.length;
+    const json = JSON.parse(text);
+    const counts: Record<string, number> = {};
+    const shape: string[] = [];
+    for (const section of ['resource', 'data']) {
+      for (const [type, items] of Object.entries<any>(json[section] ?? {})) {
+        const key = section === 'data' ? `data.${type}` : type;
+        counts[key] = Object.keys(items).length;
+        for (const item of Object.values(items)) {
+          shape.push(`${key} ${shapeOf(item)}`);
+        }
+      }
+    }
+    counts.output = Object.keys(json.output ?? {}).length;
+    counts.variable = Object.keys(json.variable ?? {}).length;
+    for (const [name, list] of Object.entries<any>(json.provider ?? {})) {
+      counts[`provider.${name}`] = Array.isArray(list) ? list.length : 1;
+    }
+    stacks[stack] = counts;
+    shapes[stack] = shape.sort();
+  }
+  return { stacks, shapes, bytes };
+}
+
+/** The structure of a JSON value: keys and value types, no values, no cdktf metadata. */
+function shapeOf(v: unknown): string {
+  if (Array.isArray(v)) {
+    return `[${v.map(shapeOf).join(',')}]`;
+  }
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .filter((k) => k !== '//')
+      .sort()
+      .map((k) => `${k}:${shapeOf((v as any)[k])}`)
+      .join(',')}}`;
+  }
+  return typeof v;
+}
+
+export interface SynthBenchOptions {
+  readonly work: string;
+  readonly counts: number[];
+  readonly reps: (count: number) => number;
+  readonly log: (line: string) => void;
+}
+
+export async function runSynthBench(options: SynthBenchOptions): Promise<SynthResults> {
+  const started = process.hrtime.bigint();
+  const { work, log } = options;
+  const b0 = process.hrtime.bigint();
+  const child = buildSynthApps(path.join(work, 'build'));
+  const buildSeconds = Number(process.hrtime.bigint() - b0) / 1e9;
+  const samples: SynthSample[] = [];
+  const equivalence: SynthResults['equivalence'] = [];
+  const reps: Record<number, number> = {};
+  for (const count of options.counts) {
+    reps[count] = options.reps(count);
+    for (let rep = 0; rep < reps[count]; rep++) {
+      const kinds: Array<'library' | 'hand-written'> = rep % 2 === 0 ? ['library', 'hand-written'] : ['hand-written', 'library'];
+      const outputs: Partial<Record<string, ReturnType<typeof countOutput>>> = {};
+      for (const kind of kinds) {
+        const outdir = path.join(work, `out-${kind}`);
+        removeTree(outdir);
+        const m = await timed(['node', child, kind, String(count), outdir], { cwd: ROOT });
+        if (m.code !== 0) {
+          throw new Error(`synth of ${count} containers (${kind}) failed with exit ${m.code}:\n${m.stderr.slice(-3000)}`);
+        }
+        const phases = JSON.parse(m.stdout.trim().split('\n').filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
+        const counted = countOutput(outdir);
+        if (rep === 0) {
+          outputs[kind] = counted;
+        }
+        samples.push({
+          kind,
+          count,
+          rep,
+          seconds: m.seconds,
+          peakRssBytes: m.peakRssBytes,
+          loadMs: phases.loadMs,
+          constructMs: phases.constructMs,
+          synthMs: phases.synthMs,
+          outputBytes: counted.bytes,
+        });
+        removeTree(outdir);
+        log(`synth: ${count} containers, ${kind}, #${rep + 1}: ${m.seconds.toFixed(1)} s, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+      }
+      if (rep === 0) {
+        const lib = outputs.library!;
+        const hand = outputs['hand-written']!;
+        const same = JSON.stringify(lib.stacks) === JSON.stringify(hand.stacks);
+        const sameShape = JSON.stringify(lib.shapes) === JSON.stringify(hand.shapes);
+        if (!same) {
+          throw new Error(
+            `the hand-written app no longer declares the library's resources at ${count} containers; ` +
+              `update bench/hand-written-app.ts.\nlibrary: ${JSON.stringify(lib.stacks)}\nhand-written: ${JSON.stringify(hand.stacks)}`,
+          );
+        }
+        equivalence.push({ count, stacks: lib.stacks, sameShape });
+      }
+    }
+  }
+  removeTree(path.join(work, 'build'));
+  return {
+    counts: options.counts,
+    reps,
+    samples,
+    equivalence,
+    buildSeconds,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
+}
