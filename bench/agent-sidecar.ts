@@ -1,0 +1,247 @@
+/**
+ * The sidecar the agent benchmark runs: synthesized with the library like any user's
+ * (`ProtectedContainer` with local-path targets, no quiesce), then taken out of cdk.tf.json
+ * and run the way Docker would run it (test/support/sidecar-sandbox.ts: private mount
+ * namespace, busybox sh, read-only source volume, dropped capabilities, read-only root).
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../src';
+import { DockerContainerResource, SidecarSandboxOptions, startSidecar } from '../test/support/sidecar-sandbox';
+import { TreePeak, sampleTree, secondsSince } from './measure';
+
+export const PASSWORD = 'bench password, as TF_VAR_restic_password would supply it';
+/** The protected volume's name; its host folder is the data set. */
+export const DATA_VOLUME = 'benchdata';
+export const STATE_VOLUME = 'bench-backup-state';
+export const TARGET_HOST_PATHS = ['/mnt/bench/local', '/mnt/bench/nas'];
+
+/** A synthesized sidecar and what Terraform would substitute in it. */
+export interface Sidecar {
+  readonly resource: DockerContainerResource;
+  readonly terraformValues: Record<string, string>;
+  readonly targets: number;
+  readonly envCount: number;
+}
+
+/** Synthesizes a protected container backed up to `targets` local folders (1 or 2). */
+export function synthSidecar(outdir: string, targets: 1 | 2): Sidecar {
+  fs.mkdirSync(outdir, { recursive: true });
+  const app = new App({ outdir });
+  const stack = new TerraformStack(app, `bench-${targets}`);
+  new DockerProvider(stack, 'docker', {});
+  new ProtectedContainer(stack, 'bench', {
+    image: 'postgres:16',
+    volumes: [{ name: DATA_VOLUME, containerPath: '/var/lib/postgresql/data' }],
+    backup: {
+      schedule: Schedule.daily({ hour: 2 }),
+      retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }),
+      targets: [
+        StorageTarget.localPath({ hostPath: TARGET_HOST_PATHS[0], medium: Medium.DISK }),
+        ...(targets === 2 ? [StorageTarget.localPath({ hostPath: TARGET_HOST_PATHS[1], medium: Medium.NAS, name: 'nas' })] : []),
+      ],
+    },
+  });
+  app.synth();
+  const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', `bench-${targets}`, 'cdk.tf.json'), 'utf8'));
+  const resource = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'bench-backup');
+  if (!resource) {
+    throw new Error('no sidecar (bench-backup) in the synthesized JSON');
+  }
+  const terraformValues: Record<string, string> = { 'var.restic_password': PASSWORD };
+  for (const type of ['docker_volume', 'docker_network']) {
+    for (const [id, r] of Object.entries<any>(json.resource[type] ?? {})) {
+      terraformValues[`${type}.${id}.name`] = r.name;
+    }
+  }
+  return { resource, terraformValues, targets, envCount: (resource.env ?? []).length };
+}
+
+/** Host folders of one sidecar instance. */
+export interface SidecarDirs {
+  readonly data: string;
+  readonly state: string;
+  readonly repos: string[];
+}
+
+/** One run in the sandbox, measured. */
+export interface SandboxRun {
+  readonly seconds: number;
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+  readonly memory: TreePeak;
+}
+
+/** Runs the sidecar (its command replaced by `command`, or `exec` instead of the entrypoint). */
+export async function runSidecar(
+  sidecar: Sidecar,
+  dirs: SidecarDirs,
+  options: { command?: string[]; exec?: string[]; env?: Record<string, string>; path?: string } = {},
+): Promise<SandboxRun> {
+  const hostDirs: Record<string, string> = { [DATA_VOLUME]: dirs.data, [STATE_VOLUME]: dirs.state };
+  dirs.repos.forEach((r, i) => (hostDirs[TARGET_HOST_PATHS[i]] = r));
+  const sandboxOptions: SidecarSandboxOptions = {
+    hostDirs,
+    terraformValues: sidecar.terraformValues,
+    command: options.command,
+    exec: options.exec,
+    env: options.env,
+    path: options.path,
+    timeoutMs: 3600_000,
+  };
+  const start = process.hrtime.bigint();
+  const running = startSidecar(sidecar.resource, sandboxOptions);
+  let root: number | undefined;
+  running.mainPid().then(
+    (pid) => (root = pid),
+    () => undefined,
+  );
+  const sampler = sampleTree(() => root);
+  const result = await running.result;
+  const seconds = secondsSince(start);
+  const memory = sampler.stop();
+  return { seconds, code: result.code, stdout: result.stdout, stderr: result.stderr, memory };
+}
+
+/** The status the agent wrote. */
+export function readStatus(dirs: SidecarDirs): any {
+  return JSON.parse(fs.readFileSync(path.join(dirs.state, 'status.json'), 'utf8'));
+}
+
+/**
+ * The agent's manifest step alone, as the agent runs it: sha256 of every regular file of the
+ * sources, paths relative to /, sorted. Run in the same sandbox, same environment.
+ */
+export const MANIFEST_SCRIPT = `
+set -u
+set -f
+set --
+for s in $BACKUP_SOURCES; do set -- "$@" "\${s#/}"; done
+set +f
+mkdir -p "$BACKUP_STATE_DIR/manifest-alone"
+M=$BACKUP_STATE_DIR/manifest-alone/m.sha256
+(cd / && find "$@" -type f -exec sha256sum {} +) >"$M.unsorted" || exit 1
+LC_ALL=C sort -k 2 -o "$M" "$M.unsorted" && rm -f "$M.unsorted"
+`;
+
+/**
+ * A `restic` first on the agent's PATH that records each call (arguments, the restic
+ * environment, exit code, start and end from /proc/uptime) and runs the real one. It uses
+ * shell builtins only: one busybox `sh` start per restic call is all it adds.
+ */
+export const RESTIC_RECORDER = `#!/bin/sh
+L=/backup/agent/recorder/calls
+read -r _t0 _ </proc/uptime
+printf 'CALL\\0%s\\0%s\\0' "$_t0" "$#" >>"$L"
+printf '%s\\0' "$@" >>"$L"
+for _v in RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR RESTIC_PASSWORD TMPDIR; do
+  eval "_set=\\\${$_v+x}"
+  if [ -n "$_set" ]; then eval "printf '%s=%s\\\\0' \\"$_v\\" \\"\\\${$_v}\\"" >>"$L"; fi
+done
+printf 'ENDENV\\0' >>"$L"
+/usr/bin/restic "$@"
+_rc=$?
+read -r _t1 _ </proc/uptime
+printf 'RC\\0%s\\0%s\\0' "$_rc" "$_t1" >>"$L"
+exit "$_rc"
+`;
+
+/** PATH inside the sidecar with the recorder first. */
+export const RECORDER_PATH = '/backup/agent/recorder:/bin:/usr/bin';
+
+/** Puts the recorder into a sidecar's state folder (and clears earlier calls). */
+export function installRecorder(dirs: SidecarDirs): void {
+  const dir = path.join(dirs.state, 'recorder');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'restic'), RESTIC_RECORDER, { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'calls'), '');
+}
+
+/** One restic call the agent made. */
+export interface ResticCall {
+  readonly args: string[];
+  readonly env: Record<string, string>;
+  readonly code: number;
+  readonly seconds: number;
+}
+
+/** The calls recorded since `installRecorder`. */
+export function recordedCalls(dirs: SidecarDirs): ResticCall[] {
+  const parts = fs.readFileSync(path.join(dirs.state, 'recorder', 'calls'), 'latin1').split('\0');
+  const calls: ResticCall[] = [];
+  let i = 0;
+  while (i < parts.length && parts[i] === 'CALL') {
+    const t0 = Number(parts[i + 1]);
+    const n = Number(parts[i + 2]);
+    const args = parts.slice(i + 3, i + 3 + n);
+    i += 3 + n;
+    const env: Record<string, string> = {};
+    while (parts[i] !== 'ENDENV') {
+      const eq = parts[i].indexOf('=');
+      env[parts[i].slice(0, eq)] = parts[i].slice(eq + 1);
+      i++;
+    }
+    i++;
+    if (parts[i] !== 'RC') {
+      throw new Error(`recorder: a restic call without its exit code (${args.join(' ')})`);
+    }
+    calls.push({ args, env, code: Number(parts[i + 1]), seconds: Number(parts[i + 2]) - t0 });
+    i += 3;
+  }
+  return calls;
+}
+
+function q(word: string): string {
+  return `'${word.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * A script that makes the same restic calls, in the same order and environment, without the
+ * agent: the bare cost of what the agent ran. Snapshot ids the agent got are replaced by the
+ * ones this replay gets (its repository is another one, with the same content).
+ */
+export function replayScript(calls: ResticCall[], agentSnapshotIds: string[]): string {
+  const full = new Set(agentSnapshotIds.filter((id) => id.length === 64));
+  const short = new Set(agentSnapshotIds.map((id) => id.slice(0, 8)));
+  const lines = ['O=/backup/agent/replay', 'mkdir -p "$O"', ': >"$O/codes"', 'id=; short=; full='];
+  calls.forEach((call, k) => {
+    const env = ['RESTIC_REPOSITORY', 'RESTIC_PASSWORD_FILE', 'RESTIC_CACHE_DIR', 'RESTIC_PASSWORD', 'TMPDIR']
+      .map((v) => (v in call.env ? `export ${v}=${q(call.env[v])}` : `unset ${v}`))
+      .join('; ');
+    let substituted = false;
+    const args = call.args.map((a) => {
+      if (full.has(a)) {
+        substituted = true;
+        return '"$full"';
+      }
+      if (short.has(a)) {
+        substituted = true;
+        return '"$short"';
+      }
+      return q(a);
+    });
+    lines.push(`(${env}; exec restic ${args.join(' ')}) >"$O/${k}.out" 2>"$O/${k}.err"; echo "${k} $?" >>"$O/codes"`);
+    if (call.args.includes('backup')) {
+      lines.push(
+        `id=$(jq -r 'select(.message_type == "summary") | .snapshot_id' "$O/${k}.out" 2>/dev/null | tail -n 1)`,
+        'short=$(printf %s "$id" | cut -c 1-8); full=$id',
+      );
+    } else if (substituted && call.args.includes('snapshots')) {
+      lines.push(`f=$(jq -r '.[0].id // empty' "$O/${k}.out" 2>/dev/null); if [ "\${#f}" -eq 64 ]; then full=$f; fi`);
+    }
+  });
+  return lines.join('\n') + '\n';
+}
+
+/** Exit codes of a replay, in call order. */
+export function replayCodes(dirs: SidecarDirs): number[] {
+  return fs
+    .readFileSync(path.join(dirs.state, 'replay', 'codes'), 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => Number(l.split(' ')[1]));
+}

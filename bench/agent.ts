@@ -1,0 +1,419 @@
+/**
+ * The backup agent against the physical limit and a tar-based tool, on a realistic data set,
+ * run the way the sidecar runs it (the script and environment from the synthesized
+ * cdk.tf.json, busybox sh, a private mount namespace; see agent-sidecar.ts).
+ *
+ * Every repetition measures the things it compares side by side, each from a cold page cache
+ * (when this process may drop it), in an order that rotates from one repetition to the next.
+ *
+ * - full: the first backup (`backup-agent run` on an empty target) vs the same restic calls
+ *   without the agent (recorded from that run and replayed), the agent's manifest step alone,
+ *   the agent with two targets, `cat` of every file to /dev/null and `tar czf` of the data;
+ * - incremental: the same after 1% of the files changed, plus bytes added to the repository;
+ * - restore of the latest snapshot vs `cp -a` of the source;
+ * - days: 30 simulated days of 1% changes, repository size vs a new tarball every day.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as path from 'path';
+import {
+  MANIFEST_SCRIPT,
+  RECORDER_PATH,
+  ResticCall,
+  SandboxRun,
+  Sidecar,
+  SidecarDirs,
+  installRecorder,
+  readStatus,
+  recordedCalls,
+  replayCodes,
+  replayScript,
+  runSidecar,
+  synthSidecar,
+} from './agent-sidecar';
+import { DataSet, changeFiles, describeDataSet, ensureDataSet } from './data-set';
+import { Measured, canDropCaches, dropCaches, removeTree, timedShell, treeBytes } from './measure';
+
+export interface AgentBenchOptions {
+  readonly work: string;
+  readonly dataBytes: number;
+  readonly reps: number;
+  readonly days: number;
+  readonly log: (line: string) => void;
+}
+
+/** One measurement: wall seconds and peak memory. */
+export interface Sample {
+  readonly seconds: number;
+  /** Peak sum of resident memory of the process tree (sampled every 50 ms), bytes. */
+  readonly treeRssBytes?: number;
+  /** Peak resident memory of its largest process, bytes. */
+  readonly maxProcessBytes?: number;
+  readonly maxProcessName?: string;
+}
+
+/** What one repetition of the full or incremental case measured. */
+export interface BackupRep {
+  readonly order: string[];
+  readonly agent: Sample;
+  readonly bare: Sample;
+  /** The agent's manifest step alone (its find | sha256sum | sort), in the same sandbox. */
+  readonly manifest: Sample;
+  readonly agentTwoTargets: Sample;
+  /** restic's own time for the `backup` call inside the agent's run (from the recorder). */
+  readonly backupCallSeconds: number;
+  readonly cat: Sample;
+  readonly tar: Sample;
+  readonly tarBytes: number;
+  /** Growth of the agent's repository in this run (du -sb), bytes. */
+  readonly repoAddedBytes: number;
+  /** restic's own `data_added` for this snapshot (status.json), bytes. */
+  readonly resticDataAdded: number;
+  /** Files and bytes changed before this run (incremental only). */
+  readonly changedFiles?: number;
+  readonly changedBytes?: number;
+  /** The restic calls the agent made, with their own durations. */
+  readonly calls: Array<{ command: string; seconds: number; code: number }>;
+  /** Replay exit codes differing from the agent's (should be none). */
+  readonly replayMismatches: string[];
+}
+
+export interface RestoreRep {
+  readonly order: string[];
+  readonly agent: Sample;
+  readonly cp: Sample;
+  readonly restoredBytes: number;
+}
+
+export interface DayRecord {
+  readonly day: number;
+  readonly repoBytes: number;
+  readonly tarBytes: number;
+  readonly changedFiles: number;
+  readonly agentSeconds: number;
+}
+
+export interface AgentResults {
+  readonly dataSet: ReturnType<typeof describeDataSet> & { requestedBytes: number; generateSeconds: number };
+  readonly coldCache: boolean;
+  readonly resticVersion: string;
+  readonly agentScriptSha256: string;
+  readonly sandboxNoopSeconds: number[];
+  readonly full: BackupRep[];
+  readonly incremental: BackupRep[];
+  readonly restore: RestoreRep[];
+  readonly days: DayRecord[];
+  readonly daysRetention: string;
+  /** Wall time of each part of the agent bench. */
+  readonly phaseSeconds: Record<string, number>;
+  readonly seconds: number;
+}
+
+function sampleOf(run: SandboxRun): Sample {
+  return {
+    seconds: run.seconds,
+    treeRssBytes: run.memory.sumRssBytes,
+    maxProcessBytes: run.memory.maxProcessBytes,
+    maxProcessName: run.memory.maxProcessName,
+  };
+}
+
+function measuredSample(m: Measured): Sample {
+  return { seconds: m.seconds, maxProcessBytes: m.peakRssBytes };
+}
+
+function check(run: { code: number | null; stderr: string }, what: string): void {
+  if (run.code !== 0) {
+    throw new Error(`${what} failed (exit ${run.code}):\n${run.stderr.slice(-3000)}`);
+  }
+}
+
+function fresh(dir: string): string {
+  removeTree(dir);
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
+
+/** Sidecar host folders: the shared data set, its own state and repositories. */
+function instance(root: string, data: string, name: string, targets: number): SidecarDirs {
+  const base = fresh(path.join(root, name));
+  const dirs = {
+    data,
+    state: path.join(base, 'state'),
+    repos: Array.from({ length: targets }, (_, i) => path.join(base, `repo-${i + 1}`)),
+  };
+  fs.mkdirSync(dirs.state);
+  dirs.repos.forEach((r) => fs.mkdirSync(r));
+  return dirs;
+}
+
+const CAT = (data: string) => `find ${shq(data)} -type f -exec cat {} + >/dev/null`;
+const TAR = (data: string, out: string) => `tar czf ${shq(out)} -C ${shq(data)} .`;
+
+function shq(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export async function runAgentBench(options: AgentBenchOptions): Promise<AgentResults> {
+  const started = process.hrtime.bigint();
+  const { work, log } = options;
+  fs.mkdirSync(work, { recursive: true });
+  const cold = canDropCaches();
+  log(`agent: page cache ${cold ? 'dropped before every measurement (cold)' : 'cannot be dropped here: every measurement runs warm'}`);
+
+  const t0 = process.hrtime.bigint();
+  const set: DataSet = ensureDataSet(path.join(work, `data-${options.dataBytes}`), options.dataBytes);
+  const generateSeconds = Number(process.hrtime.bigint() - t0) / 1e9;
+  const described = describeDataSet(set);
+  log(`agent: data set ${described.files} files, ${(described.bytes / 1e6).toFixed(0)} MB (ready in ${generateSeconds.toFixed(1)} s)`);
+
+  const one = synthSidecar(path.join(work, 'synth-1'), 1);
+  const two = synthSidecar(path.join(work, 'synth-2'), 2);
+  const script: string = one.resource.upload?.[0]?.content ?? '';
+  const agentScriptSha256 = require('crypto').createHash('sha256').update(script).digest('hex');
+  const resticVersion = spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim();
+  const runs = path.join(work, 'runs');
+  fresh(runs);
+
+  // The sandbox's own cost (namespace, mounts, busybox install), for reference.
+  const noopDirs = instance(runs, set.root, 'noop', 1);
+  const sandboxNoopSeconds: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await runSidecar(one, noopDirs, { exec: ['/bin/true'] });
+    check(r, 'the empty sandbox');
+    sandboxNoopSeconds.push(r.seconds);
+  }
+
+  const backupCase = async (kind: 'full' | 'incremental', rep: number, inst: Instances, change?: { files: number; bytes: number }): Promise<BackupRep> => {
+    const tarball = path.join(runs, 'day.tgz');
+    const before = treeBytes(inst.agent.repos[0]);
+    let calls: ResticCall[] = [];
+    let agentIds: string[] = [];
+    const samples: Partial<Record<string, Sample>> = {};
+    let tarBytes = 0;
+    let mismatches: string[] = [];
+    let after = 0;
+    let dataAdded = 0;
+    const units: Array<[string, () => Promise<void>]> = [
+      [
+        'agent+bare',
+        async () => {
+          installRecorder(inst.agent);
+          dropCaches();
+          const a = await runSidecar(one, inst.agent, { command: ['run'], path: RECORDER_PATH });
+          check(a, `${kind} backup by the agent`);
+          samples.agent = sampleOf(a);
+          after = treeBytes(inst.agent.repos[0]);
+          calls = recordedCalls(inst.agent);
+          const status = readStatus(inst.agent);
+          agentIds = status.targets.map((t: any) => t.snapshot_id).filter((id: unknown) => typeof id === 'string');
+          dataAdded = Number(status.targets[0].bytes_added);
+          dropCaches();
+          const b = await runSidecar(one, inst.bare, { exec: ['/bin/sh', '-c', replayScript(calls, agentIds)] });
+          check(b, `${kind} backup by the bare restic calls`);
+          samples.bare = sampleOf(b);
+          const codes = replayCodes(inst.bare);
+          mismatches = calls
+            .map((c, i) => (codes[i] === c.code ? '' : `${c.args.slice(0, 2).join(' ')}: agent ${c.code}, replay ${codes[i]}`))
+            .filter((m) => m !== '');
+        },
+      ],
+      [
+        'manifest alone',
+        async () => {
+          dropCaches();
+          const r = await runSidecar(one, inst.manifest, { exec: ['/bin/sh', '-c', MANIFEST_SCRIPT] });
+          check(r, `${kind}: the manifest step alone`);
+          samples.manifest = sampleOf(r);
+        },
+      ],
+      [
+        'agent, two targets',
+        async () => {
+          installRecorder(inst.two);
+          dropCaches();
+          const r = await runSidecar(two, inst.two, { command: ['run'], path: RECORDER_PATH });
+          check(r, `${kind} backup by the agent to two targets`);
+          samples.agentTwoTargets = sampleOf(r);
+        },
+      ],
+      [
+        'cat',
+        async () => {
+          dropCaches();
+          const r = await timedShell(CAT(set.root));
+          check(r, 'cat of the data set');
+          samples.cat = measuredSample(r);
+        },
+      ],
+      [
+        'tar czf',
+        async () => {
+          removeTree(tarball);
+          dropCaches();
+          const r = await timedShell(TAR(set.root, tarball));
+          check(r, 'tar czf of the data set');
+          samples.tar = measuredSample(r);
+          tarBytes = fs.statSync(tarball).size;
+          removeTree(tarball);
+        },
+      ],
+    ];
+    const order = rotate(units, rep);
+    for (const [name, fn] of order) {
+      log(`agent: ${kind} #${rep + 1}: ${name}`);
+      await fn();
+    }
+    return {
+      order: order.map(([n]) => n),
+      agent: samples.agent!,
+      bare: samples.bare!,
+      manifest: samples.manifest!,
+      agentTwoTargets: samples.agentTwoTargets!,
+      backupCallSeconds: calls.filter((c) => c.args.includes('backup')).reduce((t, c) => t + c.seconds, 0),
+      cat: samples.cat!,
+      tar: samples.tar!,
+      tarBytes,
+      repoAddedBytes: after - before,
+      resticDataAdded: dataAdded,
+      changedFiles: change?.files,
+      changedBytes: change?.bytes,
+      calls: calls.map((c) => ({ command: c.args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' '), seconds: c.seconds, code: c.code })),
+      replayMismatches: mismatches,
+    };
+  };
+
+  interface Instances {
+    agent: SidecarDirs;
+    bare: SidecarDirs;
+    manifest: SidecarDirs;
+    two: SidecarDirs;
+  }
+  const newInstances = (): Instances => ({
+    agent: instance(runs, set.root, 'agent', 1),
+    bare: instance(runs, set.root, 'bare', 1),
+    manifest: instance(runs, set.root, 'manifest', 1),
+    two: instance(runs, set.root, 'two-targets', 2),
+  });
+
+  const phaseSeconds: Record<string, number> = {};
+  let phaseStart = process.hrtime.bigint();
+  const phase = (name: string) => {
+    phaseSeconds[name] = Number(process.hrtime.bigint() - phaseStart) / 1e9;
+    phaseStart = process.hrtime.bigint();
+  };
+  phase('setup');
+
+  // Full: every repetition starts from empty repositories.
+  const full: BackupRep[] = [];
+  let inst: Instances | undefined;
+  for (let rep = 0; rep < options.reps; rep++) {
+    inst = newInstances();
+    full.push(await backupCase('full', rep, inst));
+  }
+
+  phase('full');
+
+  // Incremental: on top of the last full repetition's repositories, 1% of the files change.
+  const incremental: BackupRep[] = [];
+  for (let rep = 0; rep < options.reps; rep++) {
+    const change = changeFiles(set, 0.01, 100 + rep, options.dataBytes);
+    incremental.push(await backupCase('incremental', rep, inst!, change));
+  }
+
+  phase('incremental');
+
+  // Restore of the latest snapshot vs cp -a of the source.
+  const restore: RestoreRep[] = [];
+  for (let rep = 0; rep < options.reps; rep++) {
+    const samples: Partial<Record<string, Sample>> = {};
+    let restoredBytes = 0;
+    const agentTo = path.join(inst!.agent.state, 'restore');
+    const cpTo = path.join(runs, 'cp-copy');
+    const units: Array<[string, () => Promise<void>]> = [
+      [
+        'agent',
+        async () => {
+          removeTree(agentTo);
+          dropCaches();
+          const a = await runSidecar(one, inst!.agent, { command: ['restore', '--snapshot', 'latest', '--to', '/backup/agent/restore'] });
+          check(a, 'restore by the agent');
+          samples.agent = sampleOf(a);
+          restoredBytes = treeBytes(path.join(agentTo, 'backup', 'sources', 'benchdata'));
+          removeTree(agentTo);
+        },
+      ],
+      [
+        'cp -a',
+        async () => {
+          removeTree(cpTo);
+          dropCaches();
+          const r = await timedShell(`cp -a ${shq(set.root)} ${shq(cpTo)}`);
+          check(r, 'cp -a of the data set');
+          samples.cp = measuredSample(r);
+          removeTree(cpTo);
+        },
+      ],
+    ];
+    const order = rotate(units, rep);
+    for (const [name, fn] of order) {
+      log(`agent: restore #${rep + 1}: ${name}`);
+      await fn();
+    }
+    restore.push({ order: order.map(([n]) => n), agent: samples.agent!, cp: samples.cp!, restoredBytes });
+  }
+  removeTree(runs);
+  fs.mkdirSync(runs);
+  phase('restore');
+
+  // Days: a new repository, a first backup, then a 1% change and a backup every day; a
+  // tar-based tool writes a new tarball every day. Retention is off so every version stays
+  // (the agent's GFS policy would forget the same-day snapshots of a simulation).
+  const daysDirs = instance(runs, set.root, 'days', 1);
+  const tarball = path.join(runs, 'day.tgz');
+  const days: DayRecord[] = [];
+  for (let day = 0; day <= options.days; day++) {
+    const change = day === 0 ? { files: 0, bytes: 0 } : changeFiles(set, 0.01, 1000 + day, options.dataBytes);
+    // Sizes only here: the tarball is written while the agent runs.
+    const [agentRun, tarRun] = await Promise.all([
+      runSidecar(one, daysDirs, { command: ['run'], env: { BACKUP_RETENTION: '' } }),
+      timedShell(TAR(set.root, tarball)),
+    ]);
+    check(agentRun, `day ${day} backup`);
+    check(tarRun, `day ${day} tarball`);
+    days.push({
+      day,
+      repoBytes: treeBytes(daysDirs.repos[0]),
+      tarBytes: fs.statSync(tarball).size,
+      changedFiles: change.files,
+      agentSeconds: agentRun.seconds,
+    });
+    removeTree(tarball);
+    log(`agent: day ${day}: repository ${(days[days.length - 1].repoBytes / 1e6).toFixed(1)} MB, tarball ${(days[days.length - 1].tarBytes / 1e6).toFixed(1)} MB`);
+  }
+  removeTree(runs);
+  phase('days');
+
+  return {
+    dataSet: { ...described, requestedBytes: options.dataBytes, generateSeconds },
+    coldCache: cold,
+    resticVersion,
+    agentScriptSha256,
+    sandboxNoopSeconds,
+    full,
+    incremental,
+    restore,
+    days,
+    daysRetention: 'off (BACKUP_RETENTION empty): every daily version stays',
+    phaseSeconds,
+    seconds: Number(process.hrtime.bigint() - started) / 1e9,
+  };
+}
+
+/** The units in an order that starts one further each repetition. */
+function rotate<T>(units: T[], rep: number): T[] {
+  const k = rep % units.length;
+  return [...units.slice(k), ...units.slice(0, k)];
+}
+
+export type { Sidecar };
