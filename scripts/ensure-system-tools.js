@@ -17,6 +17,7 @@ const TOOLS = {
   rclone: 'rclone',
   dash: 'dash',
   unshare: 'util-linux',
+  time: 'time', // GNU time (/usr/bin/time), for the benchmarks' peak memory
 };
 
 function onPath(cmd) {

@@ -1,0 +1,178 @@
+/**
+ * `npm run bench`: synth at scale and the backup agent, measured side by side, written as
+ * bench/report.md with SVG plots and bench/results.json.
+ *
+ *   npm run bench                      the full bench (writes bench/report.md, results.json, *.svg)
+ *   npm run bench -- --quick           a small version of every case (about two minutes), written
+ *                                      to bench/.work/quick/ so the committed report stays
+ *   npm run bench -- --out DIR         write somewhere else
+ *   npm run bench -- --only synth      only one part (synth | agent)
+ *
+ * Scratch goes to bench/.work/ (gitignored). The agent part needs root (mount namespaces),
+ * restic, busybox and jq (scripts/ensure-system-tools.js installs them) and GNU time.
+ * Missed goals do not fail the run: they are what the report is about. A broken case does.
+ */
+import { execFileSync, spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { runAgentBench } from './agent';
+import { BenchResults, evaluateGoals, writeReport } from './report';
+import { runSynthBench } from './synth-scale';
+
+const ROOT = path.join(__dirname, '..');
+
+interface Config {
+  readonly mode: 'full' | 'quick';
+  readonly synthCounts: number[];
+  readonly synthReps: (count: number) => number;
+  readonly dataBytes: number;
+  readonly agentReps: number;
+  readonly days: number;
+  readonly choices: string[];
+}
+
+const FULL: Config = {
+  mode: 'full',
+  synthCounts: [1, 10, 100, 1000],
+  // One pair of 1,000-container synths takes about 7 minutes here (see the report): 3 pairs.
+  synthReps: (count) => (count >= 1000 ? 3 : 5),
+  dataBytes: 500_000_000,
+  agentReps: 5,
+  days: 30,
+  choices: [
+    'Synth: 5 repetitions at 1, 10 and 100 containers; **3 at 1,000**: one pair of 1,000-container synths (library and hand-written) ' +
+      'takes about 7 minutes on this shared 2-core machine, so 5 pairs alone would take 35 minutes; 3 keep the whole bench near ' +
+      'half an hour. The 1,000-container ratios are therefore medians of 3, not 5.',
+    'Agent: 5 repetitions of every timed case on a 500 MB data set; 30 simulated days.',
+  ],
+};
+
+const QUICK: Config = {
+  mode: 'quick',
+  synthCounts: [1, 5, 20],
+  synthReps: () => 2,
+  dataBytes: 20_000_000,
+  agentReps: 1,
+  days: 2,
+  choices: [
+    'Quick variant, for CI: it proves every case still runs, its figures are not the report. Synth at 1, 5 and 20 ' +
+      'containers, **2 repetitions** each; the agent on a 20 MB data set, **1 repetition** of every case (each agent run ' +
+      'pays seconds of fixed restic costs whatever the data size, so more do not fit in two minutes here), 2 simulated days. ' +
+      'The "linear growth" limit scales with the counts (1.2 × the count ratio).',
+  ],
+};
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function version(pkg: string): string {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')).version;
+  } catch {
+    return '?';
+  }
+}
+
+async function main(): Promise<void> {
+  const config = process.argv.includes('--quick') ? QUICK : FULL;
+  const out = path.resolve(arg('--out') ?? (config.mode === 'quick' ? path.join(__dirname, '.work', 'quick') : __dirname));
+  const only = arg('--only');
+  if (only !== undefined && !['synth', 'agent'].includes(only)) {
+    throw new Error(`--only takes synth or agent, got ${only}`);
+  }
+  const work = path.join(__dirname, '.work', config.mode);
+  fs.mkdirSync(work, { recursive: true });
+  const started = new Date();
+  const t0 = process.hrtime.bigint();
+  const elapsed = () => `${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(0)}s`;
+  const log = (line: string) => console.log(`[bench ${elapsed()}] ${line}`);
+  const loadStart = os.loadavg();
+  log(`${config.mode} run, output to ${out}`);
+
+  if (only !== 'synth') {
+    if (process.getuid?.() !== 0) {
+      throw new Error('the agent benchmark runs the sidecar in mount namespaces: run it as root (or pass --only synth)');
+    }
+    for (const tool of ['restic', 'busybox', 'jq', 'unshare', 'tar', 'gzip']) {
+      if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
+        throw new Error(`${tool} is missing: run \`node scripts/ensure-system-tools.js\` (as root)`);
+      }
+    }
+  }
+  if (!fs.existsSync('/usr/bin/time')) {
+    throw new Error('GNU time (/usr/bin/time) is missing: run `node scripts/ensure-system-tools.js` (as root) or `apt-get install time`');
+  }
+
+  const results: {
+    meta?: BenchResults['meta'];
+    synth?: BenchResults['synth'];
+    agent?: BenchResults['agent'];
+  } = {};
+  if (only !== 'agent') {
+    const counts = config.synthCounts;
+    results.synth = await runSynthBench({ work: path.join(work, 'synth'), counts, reps: config.synthReps, log });
+  }
+  if (only !== 'synth') {
+    results.agent = await runAgentBench({ work: path.join(work, 'agent'), dataBytes: config.dataBytes, reps: config.agentReps, days: config.days, log });
+  }
+
+  const finished = new Date();
+  const cpus = os.cpus();
+  const bench: BenchResults = {
+    meta: {
+      mode: config.mode,
+      startedAt: started.toISOString(),
+      finishedAt: finished.toISOString(),
+      seconds: Number(process.hrtime.bigint() - t0) / 1e9,
+      command: `npm run bench${config.mode === 'quick' ? ' -- --quick' : ''}${only ? ` --only ${only}` : ''}`,
+      machine: {
+        cpus: cpus.length,
+        cpuModel: cpus[0]?.model ?? '?',
+        memoryBytes: os.totalmem(),
+        kernel: os.release(),
+        loadAverageStart: loadStart,
+        loadAverageEnd: os.loadavg(),
+      },
+      node: process.version,
+      gitCommit: git(['rev-parse', 'HEAD']),
+      gitDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+      agentScript: {
+        path: 'src/agent/backup-agent.sh',
+        gitBlob: git(['hash-object', 'src/agent/backup-agent.sh']),
+        committed: git(['hash-object', 'src/agent/backup-agent.sh']) === git(['rev-parse', 'HEAD:src/agent/backup-agent.sh']),
+      },
+      versions: {
+        cdktf: version('cdktf'),
+        '@cdktf/provider-aws': version('@cdktf/provider-aws'),
+        '@cdktf/provider-docker': version('@cdktf/provider-docker'),
+        restic: (spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout ?? '').split(' ')[1] ?? '?',
+      },
+      choices: config.choices,
+    },
+    synth: results.synth,
+    agent: results.agent,
+  };
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify(bench, null, 1) + '\n');
+  await writeReport(out, bench);
+  for (const g of evaluateGoals(bench)) {
+    log(`${g.met ? 'met   ' : 'MISSED'} ${g.title}: ${g.measured.median.toFixed(4)}x (${g.measured.min.toFixed(4)}–${g.measured.max.toFixed(4)}), goal ${g.limitText}`);
+  }
+  log(`done in ${elapsed()}: ${path.join(out, 'report.md')}`);
+}
+
+main().catch((err) => {
+  console.error(`bench: ${err instanceof Error ? err.stack : err}`);
+  process.exit(1);
+});
