@@ -979,6 +979,7 @@ docker_call() {
     set -- "$@" --header 'Content-Type: application/json' --post-data "${_dk_body}"
   fi
   set -- "$@" "${DOCKER_API}${_dk_path}"
+  _dk_started=$(clock)
   if [ -n "${DOCKER_INTERRUPTIBLE:-}" ]; then
     "$@" >/dev/null 2>"${_dk_err}" &
     track_child "$!" TERM
@@ -992,8 +993,11 @@ docker_call() {
   DOCKER_STATUS=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "${_dk_err}" | tail -n 1)
   DOCKER_FAILURE="HTTP ${DOCKER_STATUS}"
   if [ -z "${DOCKER_STATUS}" ]; then
-    DOCKER_FAILURE=$(grep -v '^ ' "${_dk_err}" | tail -n 1 | cut -c 1-200)
-    [ -n "${DOCKER_FAILURE}" ] || DOCKER_FAILURE="no answer within ${_dk_seconds}s"
+    DOCKER_FAILURE=$(grep -v -e '^ ' -e '^Terminated' -e '^Killed' "${_dk_err}" | tail -n 1 |
+      cut -c 1-200)
+    if [ -z "${DOCKER_FAILURE}" ] || [ $(($(clock) - _dk_started)) -ge "${_dk_seconds}" ]; then
+      DOCKER_FAILURE="no answer within ${_dk_seconds}s"
+    fi
     DOCKER_FAILURE="${DOCKER_FAILURE} (${DOCKER_API})"
   fi
   return "${_dk_rc}"
@@ -1862,6 +1866,7 @@ notify_failure() {
     notify_record failed "cannot build the report from ${STATUS_FILE}"
     return 0
   fi
+  _nt_started=$(clock)
   timeout -s TERM -k 2 "${NOTIFY_TIMEOUT}" wget -q -S -O "${RUN_DIR}/notify.out" \
     --header 'Content-Type: application/json' --post-data "${_nt_body}" "${_nt_url}" \
     >/dev/null 2>"${RUN_DIR}/notify.err"
@@ -1874,11 +1879,13 @@ notify_failure() {
   fi
   if [ -n "${_nt_status}" ]; then
     notify_record failed "HTTP ${_nt_status}"
+  elif [ $(($(clock) - _nt_started)) -ge "${NOTIFY_TIMEOUT}" ]; then
+    notify_record failed "no answer within ${NOTIFY_TIMEOUT}s"
   else
     # wget names the host at most; drop anything URL-shaped all the same.
-    _nt_why=$(grep -v '^ ' "${RUN_DIR}/notify.err" | tail -n 1 |
-      sed 's#[a-z]*://[^ ]*#<url>#g' | cut -c 1-200)
-    notify_record failed "${_nt_why:-no answer within ${NOTIFY_TIMEOUT}s}"
+    _nt_why=$(grep -v -e '^ ' -e '^Terminated' -e '^Killed' "${RUN_DIR}/notify.err" |
+      tail -n 1 | sed 's#[a-z]*://[^ ]*#<url>#g' | cut -c 1-200)
+    notify_record failed "${_nt_why:-wget exit ${_nt_rc}}"
   fi
   return 0
 }

@@ -1,0 +1,151 @@
+/**
+ * The failure webhook: the URL comes from a sensitive Terraform variable, is uploaded as a
+ * file, and the agent POSTs a small JSON report with busybox wget when a cycle fails. A
+ * webhook that fails or hangs is logged and recorded, and never changes the cycle's outcome;
+ * the URL (it carries the hook's token) never appears in the logs.
+ */
+import * as fs from 'fs';
+import * as http from 'http';
+import * as net from 'net';
+import * as path from 'path';
+import { runSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
+import { readStatus } from './helpers';
+
+const TOKEN = 'T0KEN-5ecret-4d2f';
+const REFUSED = 'rest:http://127.0.0.1:1/';
+
+interface Hook {
+  readonly requests: Array<{ method: string; url: string; contentType?: string; body: string }>;
+  /** What to answer: a status, or 'hang' to never answer. */
+  answer: number | 'hang';
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+async function webhook(): Promise<Hook> {
+  const sockets = new Set<net.Socket>();
+  const hook: any = { requests: [], answer: 200 };
+  const server = http.createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (d: string) => (body += d));
+    req.on('end', () => {
+      hook.requests.push({ method: req.method, url: req.url, contentType: req.headers['content-type'], body });
+      if (hook.answer !== 'hang') {
+        res.writeHead(hook.answer, { 'Content-Type': 'text/plain' });
+        res.end('ok\n');
+      }
+    });
+  });
+  server.on('connection', (s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  hook.port = (server.address() as net.AddressInfo).port;
+  hook.close = () =>
+    new Promise<void>((resolve) => {
+      sockets.forEach((s) => s.destroy());
+      server.close(() => resolve());
+    });
+  return hook;
+}
+
+describe('the failure webhook', () => {
+  let hook: Hook;
+  let sidecar: SynthesizedSidecar;
+  const run = (env: Record<string, string> = {}) => runSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], env }));
+
+  beforeAll(async () => {
+    hook = await webhook();
+    // GIVEN notifyUrl from a sensitive variable, resolved at apply to the hook's URL
+    sidecar = synthesizedSidecar({ notifyUrl: `http://127.0.0.1:${hook.port}/hooks/${TOKEN}` });
+    fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n');
+  });
+
+  afterAll(async () => {
+    await hook.close();
+    sidecar.cleanup();
+  });
+
+  beforeEach(() => {
+    hook.requests.splice(0);
+    hook.answer = 200;
+  });
+
+  test('the URL reaches the sidecar as a file only', () => {
+    expect(sidecar.env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/agent/secrets/notify-url');
+    expect(JSON.stringify(sidecar.resource)).not.toContain(TOKEN);
+  });
+
+  test('a successful cycle sends nothing', async () => {
+    const r = await run();
+    expect(r.code).toBe(0);
+    expect(hook.requests).toEqual([]);
+    expect(readStatus(sidecar.stateDir).notification).toBeUndefined();
+  });
+
+  test('a failed cycle POSTs a small JSON report: host, state, the failed targets and why', async () => {
+    // WHEN the target cannot be reached
+    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED });
+    // THEN
+    expect(r.code).toBe(1);
+    expect(hook.requests).toHaveLength(1);
+    const [request] = hook.requests;
+    expect(request).toMatchObject({ method: 'POST', url: `/hooks/${TOKEN}`, contentType: 'application/json' });
+    const report = JSON.parse(request.body);
+    expect(report).toEqual({
+      host: 'db',
+      kind: 'cycle',
+      at: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/),
+      state: 'failed',
+      failed_targets: [{ name: 'local', result: 'failed', error: expect.stringMatching(/^cannot open the repository/) }],
+      quiesce: { mode: 'none', result: 'none', error: null, release: 'not-needed', release_error: null },
+      verification: expect.objectContaining({ state: expect.any(String) }),
+      status: { started_at: expect.any(String), finished_at: expect.any(String), last_success_at: expect.any(String) },
+    });
+    expect(request.body.length).toBeLessThan(2000);
+    expect(r.stderr).toMatch(/INFO step=notify webhook notified \(HTTP 200\)/);
+    expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'ok', detail: 'HTTP 200' });
+    // AND the token is in no log line
+    expect(r.stderr + r.stdout).not.toContain(TOKEN);
+  });
+
+  test.each([
+    [500, /WARN step=notify webhook not notified: HTTP 500; the cycle's result stands/],
+    ['hang' as const, /WARN step=notify webhook not notified: no answer within 2s; the cycle's result stands/],
+  ])('a webhook answering %p is logged and recorded, and the cycle fails for its own reason only', async (answer, warning) => {
+    hook.answer = answer;
+    const started = Date.now();
+    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED, BACKUP_NOTIFY_TIMEOUT_SECONDS: '2' });
+    expect(r.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(60000);
+    expect(hook.requests).toHaveLength(1);
+    expect(r.stderr).toMatch(warning);
+    expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'failed' });
+    expect(r.stderr + r.stdout).not.toContain(TOKEN);
+  });
+
+  test('a failed quiesce that continues crash-consistent is reported, and a failing webhook leaves exit 0', async () => {
+    // GIVEN an exec quiesce whose Docker API is unreachable, onError continue, a webhook that fails
+    hook.answer = 503;
+    const r = await run({
+      BACKUP_QUIESCE_MODE: 'exec',
+      BACKUP_QUIESCE_CONTAINER: 'db',
+      BACKUP_QUIESCE_COMMAND: '["true"]',
+      BACKUP_QUIESCE_ON_ERROR: 'continue',
+      BACKUP_QUIESCE_TIMEOUT_SECONDS: '5',
+      BACKUP_DOCKER_API: 'http://127.0.0.1:1',
+    });
+    // THEN
+    expect(r.code).toBe(0);
+    expect(hook.requests).toHaveLength(1);
+    expect(JSON.parse(hook.requests[0].body)).toMatchObject({
+      state: 'ok',
+      failed_targets: [],
+      quiesce: { mode: 'exec', result: 'failed', error: expect.stringMatching(/^exec in container db: .*Connection refused/) },
+    });
+    expect(r.stderr).toMatch(/WARN step=notify webhook not notified: HTTP 503/);
+  });
+});
