@@ -45,7 +45,7 @@ export interface AgentBenchOptions {
 /** One measurement: wall seconds and peak memory. */
 export interface Sample {
   readonly seconds: number;
-  /** Peak sum of resident memory of the process tree (sampled every 50 ms), bytes. */
+  /** Peak sum of resident memory of the process tree (sampled every 100 ms), bytes. */
   readonly treeRssBytes?: number;
   /** Peak resident memory of its largest process, bytes. */
   readonly maxProcessBytes?: number;

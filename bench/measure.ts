@@ -118,51 +118,57 @@ export interface TreePeak {
 /**
  * Samples the resident memory of `rootPid` and all its descendants every `intervalMs` until
  * `stop()`: the peak of the sum, and each process's own peak (VmHWM, exact for any process
- * that lived through at least one sample).
+ * that lived through at least one sample). It walks the tree through
+ * /proc/PID/task/TID/children, so a sample reads only the tree's own files.
  */
-export function sampleTree(rootPid: () => number | undefined, intervalMs = 50): { stop(): TreePeak } {
+export function sampleTree(rootPid: () => number | undefined, intervalMs = 100): { stop(): TreePeak } {
   let sumPeak = 0;
   let maxProc = 0;
   let maxName = '';
   let samples = 0;
+  const read = (file: string): string | undefined => {
+    try {
+      return fs.readFileSync(file, 'utf8');
+    } catch {
+      return undefined; // gone meanwhile
+    }
+  };
   const sample = () => {
     const root = rootPid();
     if (root === undefined) {
       return;
     }
-    const parent = new Map<number, number>();
-    const info = new Map<number, { rss: number; hwm: number; name: string }>();
-    for (const name of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(name)) {
+    let sum = 0;
+    const queue = [root];
+    const seen = new Set<number>();
+    while (queue.length > 0) {
+      const pid = queue.pop()!;
+      if (seen.has(pid)) {
         continue;
       }
+      seen.add(pid);
+      const status = read(`/proc/${pid}/status`);
+      if (status === undefined) {
+        continue;
+      }
+      const rss = Number(/\nVmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      const hwm = Number(/\nVmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
+      sum += rss;
+      if (hwm > maxProc) {
+        maxProc = hwm;
+        maxName = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?';
+      }
+      let tasks: string[] = [];
       try {
-        const status = fs.readFileSync(`/proc/${name}/status`, 'utf8');
-        const ppid = Number(/\nPPid:\s+(\d+)/.exec(status)?.[1]);
-        const rss = Number(/\nVmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-        const hwm = Number(/\nVmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) * 1024;
-        const comm = /^Name:\s+(.*)$/m.exec(status)?.[1] ?? '?';
-        parent.set(Number(name), ppid);
-        info.set(Number(name), { rss, hwm, name: comm });
+        tasks = fs.readdirSync(`/proc/${pid}/task`);
       } catch {
-        // gone meanwhile
+        tasks = [];
       }
-    }
-    const inTree = (pid: number) => {
-      for (let p = pid, hops = 0; p > 1 && hops < 64; p = parent.get(p) ?? 0, hops++) {
-        if (p === root) {
-          return true;
-        }
-      }
-      return false;
-    };
-    let sum = 0;
-    for (const [pid, i] of info) {
-      if (inTree(pid)) {
-        sum += i.rss;
-        if (i.hwm > maxProc) {
-          maxProc = i.hwm;
-          maxName = i.name;
+      for (const tid of tasks) {
+        for (const child of (read(`/proc/${pid}/task/${tid}/children`) ?? '').split(' ')) {
+          if (child.trim() !== '') {
+            queue.push(Number(child));
+          }
         }
       }
     }

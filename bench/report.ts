@@ -176,6 +176,30 @@ export async function writeReport(dir: string, r: BenchResults): Promise<void> {
       '**median (min–max)** over the repetitions. Absolute times are shown for orientation only.',
   );
   out.push('');
+  const parts: string[] = [];
+  if (r.synth) {
+    const top = r.synth.counts[r.synth.counts.length - 1];
+    const topSeconds = r.synth.samples.filter((v) => v.count === top).reduce((t, v) => t + v.seconds, 0);
+    parts.push(`synth at scale ${(r.synth.seconds / 60).toFixed(1)} min (of which ${top.toLocaleString('en')} containers ${(topSeconds / 60).toFixed(1)} min)`);
+  }
+  if (r.agent) {
+    const p = r.agent.phaseSeconds ?? {};
+    parts.push(
+      `agent ${(r.agent.seconds / 60).toFixed(1)} min (${Object.entries(p)
+        .map(([k, v]) => `${k} ${(v / 60).toFixed(1)} min`)
+        .join(', ')})`,
+    );
+  }
+  if (parts.length > 0) {
+    out.push(`Where the time went: ${parts.join('; ')}.`);
+    out.push('');
+  }
+  out.push(
+    'Run it: `npm run bench` (this report, as root: the agent runs in mount namespaces), `npm run bench -- --quick` (a small ' +
+      'version of every case, written to bench/.work/quick/), `--only synth` or `--only agent`, `--out DIR`; ' +
+      '`npx ts-node --transpile-only --project tsconfig.dev.json bench/report.ts DIR` re-renders DIR/report.md from DIR/results.json.',
+  );
+  out.push('');
   out.push('Choices this run made:');
   out.push('');
   for (const c of m.choices) {
@@ -212,7 +236,7 @@ export async function writeReport(dir: string, r: BenchResults): Promise<void> {
     const bare = stats(all.map((v) => v.bare.maxProcessBytes ?? NaN));
     out.push(
       `Peak memory of the agent's processes (stated, no limit), over all full and incremental runs: the whole process tree ` +
-        `(agent shell, restic, jq, sha256sum; sampled every 50 ms) **${fmtBytes(tree.median)}** median, ${fmtBytes(tree.max)} max; ` +
+        `(agent shell, restic, jq, sha256sum; sampled every 100 ms) **${fmtBytes(tree.median)}** median, ${fmtBytes(tree.max)} max; ` +
         `its largest process (${all[0]?.agent.maxProcessName ?? 'restic'}) ${fmtBytes(proc.median)} median, ${fmtBytes(proc.max)} max; ` +
         `the bare restic calls' largest process ${fmtBytes(bare.median)} median, ${fmtBytes(bare.max)} max.`,
     );
@@ -649,11 +673,11 @@ function closingNote(r: BenchResults, goals: Goal[]): string[] {
       out.push(
         `**${gt.title}: ${x(gt.measured.median, 3)} (goal ${gt.limitText}).** Why: the cycle is much more than the backup. ` +
           `restic's \`backup\` call itself takes ${x(backupVsTar, 3)} the time of \`tar czf\`${backupVsTar <= gt.limit ? ', within the goal' : ''}. ` +
-          `But the agent's cycle makes ${callsInc} restic calls, and each one opens the repository: it derives the key with scrypt ` +
-          '(restic calibrates that at `init` to take about half a second) and loads the index. The calls other than `backup` take ' +
+          `But the agent's cycle makes ${callsInc} restic calls, and each one starts restic and opens the repository (scrypt key ` +
+          'derivation, the config), and most also take a lock and load the index or the snapshots. The calls other than `backup` take ' +
           `${fmtSeconds(nonBackupInc)} of restic time per cycle (median ${fmtSeconds(perCall)} per call); the manifest step adds ` +
           `${fmtSeconds(med(inc.map((v) => v.manifest.seconds)))}. Even the bare calls are at ${x(bareVsTar, 3)} of \`tar czf\`. ` +
-          'What would close it: fewer repository opens per cycle: skip `snapshots --json ID` where restic reports the full id ' +
+          'What would close it: fewer restic calls per cycle: skip `snapshots --json ID` where restic reports the full id ' +
           '(0.15+); run `unlock` only when the previous cycle did not finish; one `forget` instead of `forget --dry-run` then ' +
           '`forget IDS` (the guard for the newest snapshot can use `--keep-last 1` plus a check of the JSON result); run ' +
           '`check --read-data-subset` on its own schedule (daily off-peak or weekly) rather than after every backup; and the ' +
@@ -689,7 +713,7 @@ function closingNote(r: BenchResults, goals: Goal[]): string[] {
           `**${g.title}: ${x(g.measured.median)} (goal ${g.limitText}).** Why: the agent handles the targets one after the ` +
             'other and each is a complete restic cycle: open, unlock, a backup that reads, chunks, hashes, compresses and ' +
             'encrypts the data again, snapshots, forget, check; only the manifest is shared. With the fixed cost of each ' +
-            'repository open (key derivation, index) the second target costs nearly as much as the first. What would close it: ' +
+            'restic call (start, key derivation, lock, index) the second target costs nearly as much as the first. What would close it: ' +
             'back up once and `restic copy` the new snapshot to the other targets (copy moves existing blobs without re-reading ' +
             'or re-chunking the sources; the repositories need `init --copy-chunker-params` to deduplicate alike), or run the ' +
             'targets in parallel (they are independent), and check the second target on its own schedule.',

@@ -99,10 +99,13 @@ export function countOutput(outdir: string): { stacks: Record<string, Record<str
   return { stacks, shapes, bytes };
 }
 
-/** The structure of a JSON value: keys and value types, no values, no cdktf metadata. */
+/**
+ * The structure of a JSON value: keys and value types, no values, no cdktf metadata. A list is
+ * the set of its items' structures (how many environment entries a container has is data).
+ */
 function shapeOf(v: unknown): string {
   if (Array.isArray(v)) {
-    return `[${v.map(shapeOf).join(',')}]`;
+    return `[${[...new Set(v.map(shapeOf))].sort().join(',')}]`;
   }
   if (v && typeof v === 'object') {
     return `{${Object.keys(v)
