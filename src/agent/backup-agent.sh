@@ -535,7 +535,7 @@ target_export_env() {
   return 0
 }
 
-# rest_credentials_in_url: restic before 0.16 reads REST server credentials only from the
+# rest_credentials_in_url: restic before 0.17 reads REST server credentials only from the
 # URL. When RESTIC_REST_USERNAME and RESTIC_REST_PASSWORD are set and the rest: URL has no
 # credentials, puts them in it, percent-encoded (restic prints such URLs with the password
 # masked). Called in the subshell of one restic run only.

@@ -65,7 +65,7 @@ export interface RestServerTargetProps {
 /**
  * A restic repository on a REST server (restic's rest-server, `rclone serve restic`):
  * `rest:<url>/<repositoryPath>`, with optional basic authentication. Creates no resources.
- * The agent puts the credentials into the URL at run time (restic before 0.16 reads them
+ * The agent puts the credentials into the URL at run time (restic before 0.17 reads them
  * only from there), so they never appear in the repository string of cdk.tf.json.
  */
 export class RestServerTarget implements IStorageTarget {
