@@ -49,7 +49,8 @@ export function agentEnvironment(settings: AgentSettings): string[] {
     ['BACKUP_NETWORK_TIMEOUT_SECONDS', String(settings.networkTimeoutSeconds)],
     ['BACKUP_RETENTION', settings.retention.join(' ')],
     ['BACKUP_STATE_DIR', AGENT_STATE_DIR],
-    ['BACKUP_RESTORE_DIR', '/tmp/restore'],
+    // On the state volume, not the 512m /tmp tmpfs: a restored database must fit.
+    ['BACKUP_RESTORE_DIR', `${AGENT_STATE_DIR}/restore`],
     ['RESTIC_PASSWORD_FILE', PASSWORD_FILE],
     ['RESTIC_CACHE_DIR', `${AGENT_STATE_DIR}/cache`],
     ['TMPDIR', '/tmp'],
