@@ -731,7 +731,10 @@ lock_is_stale() {
 # 1 held by a live cycle (LOCK_OWNER says which), 2 cannot create it.
 lock_acquire() {
   LOCK_DIR="${STATE_DIR}/run.lock"
-  LOCK_FOREIGN_SECONDS=$((NETWORK_TIMEOUT * (4 * TARGET_COUNT + 2) + 3600))
+  # The restic calls a cycle can make per target, each bounded by NETWORK_TIMEOUT: open, init,
+  # unlock, backup, snapshots, forget (plan and ids), check, prune, drill (snapshots and
+  # restore), a replica's check; the hour covers quiesce, manifest and the rest.
+  LOCK_FOREIGN_SECONDS=$((NETWORK_TIMEOUT * (12 * TARGET_COUNT + 2) + 3600))
   _la_try=0
   while [ "${_la_try}" -lt 3 ]; do
     _la_try=$((_la_try + 1))
@@ -1802,6 +1805,7 @@ due_work() {
     [ -z "${INTERRUPTED}" ] || return 0
     _dw_name=$(target_get "${_dw_i}" NAME)
     if [ -f "${DUE_DIR}/prune.${_dw_name}" ]; then
+      [ -n "${UNLOCKED:-}" ] || unlock_target "${_dw_i}" "${_dw_name}"
       prune_target "${_dw_i}" "${_dw_name}" || true
     fi
   done
@@ -1827,6 +1831,7 @@ verification_drill() {
   fi
   for _vd_i in $1; do
     [ -z "${INTERRUPTED}" ] || break
+    [ -n "${UNLOCKED:-}" ] || unlock_target "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
     drill_target "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
   done
   drill_summary
@@ -1941,6 +1946,16 @@ ensure_repository() {
   return 0
 }
 
+# unlock_target INDEX NAME: `restic unlock`, which removes only stale locks (of a killed or
+# interrupted restic on this host; restic 0.14's check leaves its lock when interrupted), never
+# --remove-all. restic 0.14 refuses an exclusive lock while any lock exists, stale or not, so
+# this goes before every backup, forget, check, prune and drill; a failure is a warning.
+unlock_target() {
+  if ! run_restic "$1" "${RUN_DIR}/$1-$2-unlock.out" "${RUN_DIR}/$1-$2-unlock.err" unlock; then
+    log WARN unlock "target=$2 restic unlock failed: $(error_summary "${RUN_DIR}/$1-$2-unlock.err")"
+  fi
+}
+
 # backup_target INDEX: the whole cycle for one target; never exits, records the result.
 backup_target() {
   _bt_i=$1
@@ -1959,11 +1974,7 @@ backup_target() {
       "${TARGET_ERROR}" ''
     return
   fi
-  # Removes only stale locks (left by a killed restic); never --remove-all.
-  if ! run_restic "${_bt_i}" "${_bt_prefix}-unlock.out" "${_bt_prefix}-unlock.err" unlock; then
-    log WARN unlock "target=${_bt_name} restic unlock failed:" \
-      "$(error_summary "${_bt_prefix}-unlock.err")"
-  fi
+  unlock_target "${_bt_i}" "${_bt_name}"
 
   set -- backup --json --host "${BACKUP_HOST}"
   set -f
@@ -2068,6 +2079,7 @@ cycle_begin() {
   VERIFY_FAILED=''
   VERIFY_INCOMPLETE=''
   MAINTENANCE_FAILED=''
+  UNLOCKED=''
   if ! mkdir -p "${STATE_DIR}/logs" "${RESTIC_CACHE_DIR}"; then
     log ERROR "$1" "cannot create ${STATE_DIR}/logs or ${RESTIC_CACHE_DIR}"
     return "${EX_FAIL}"
@@ -2203,7 +2215,8 @@ cmd_run() {
   esac
 
   # Retention after a complete backup, verification of every repository reached this cycle,
-  # then the prune and drill that are due.
+  # then the prune and drill that are due. Each target reached was unlocked before its backup.
+  UNLOCKED=1
   _run_reached=''
   _run_i=1
   while [ "${_run_i}" -le "${TARGET_COUNT}" ] && [ -z "${INTERRUPTED}" ]; do
@@ -2574,8 +2587,10 @@ cmd_verify() {
   cycle_begin verify || return
   for _vf_i in ${SELECTED_TARGETS}; do
     [ -z "${INTERRUPTED}" ] || break
+    unlock_target "${_vf_i}" "$(target_get "${_vf_i}" NAME)"
     check_target "${_vf_i}" "$(target_get "${_vf_i}" NAME)" "$@" || true
   done
+  UNLOCKED=1
   if [ -n "${_vf_drill}" ]; then
     verification_drill "${SELECTED_TARGETS}"
     if [ -z "${_vf_target}" ] && [ -z "${INTERRUPTED}" ]; then
@@ -2628,6 +2643,7 @@ cmd_prune() {
   _pr_status=${EX_OK}
   for _pr_i in ${SELECTED_TARGETS}; do
     [ -z "${INTERRUPTED}" ] || break
+    unlock_target "${_pr_i}" "$(target_get "${_pr_i}" NAME)"
     prune_target "${_pr_i}" "$(target_get "${_pr_i}" NAME)" || _pr_status=${EX_FAIL}
   done
   status_write_maintenance || _pr_status=${EX_FAIL}

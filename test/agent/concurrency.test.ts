@@ -79,8 +79,8 @@ describe('the cycle lock', () => {
     // GIVEN a fresh lock from another host name: it may be alive, it is respected
     plantLock(4242, '1', 'old-container-id', now() - 60);
     expect((await run()).code).toBe(75);
-    // WHEN it is older than the longest possible cycle (120 s timeout x (4 x 2 targets + 2) + 1 h)
-    plantLock(4242, '1', 'old-container-id', now() - 4801);
+    // WHEN it is older than the longest possible cycle (120 s timeout x (12 x 2 targets + 2) + 1 h)
+    plantLock(4242, '1', 'old-container-id', now() - 6721);
     const r = await run();
     // THEN it is removed
     expect(r.code).toBe(0);

@@ -25,6 +25,17 @@ describe('the daemon', () => {
     [{ BACKUP_HOST: '' }, /ERROR step=config BACKUP_HOST is empty/],
     [{ BACKUP_SOURCES: 'relative/path' }, /ERROR step=config BACKUP_SOURCES entry 'relative\/path' is not an absolute path/],
     [{ BACKUP_TARGET_1_NAME: 'bad name' }, /ERROR step=config BACKUP_TARGET_1_NAME='bad name' must be set to a name/],
+    [{ BACKUP_RETENTION: '--keep-daily 7 --prune' }, /ERROR step=config BACKUP_RETENTION='--keep-daily 7 --prune' must be restic forget --keep-\* flags/],
+    [{ BACKUP_RETENTION: '--keep-daily' }, /ERROR step=config BACKUP_RETENTION='--keep-daily' must be restic forget --keep-\* flags/],
+    [{ BACKUP_PRUNE_SCHEDULE: '0 4 * * 8' }, /ERROR step=config BACKUP_PRUNE_SCHEDULE='0 4 \* \* 8' is not a 5-field cron expression/],
+    [{ BACKUP_VERIFY_DRILL_SCHEDULE: 'weekly' }, /ERROR step=config BACKUP_VERIFY_DRILL_SCHEDULE='weekly' is not a 5-field cron expression/],
+    [{ BACKUP_VERIFY_READ_DATA_SUBSETS: '1/28' }, /ERROR step=config BACKUP_VERIFY_READ_DATA_SUBSETS='1\/28' must be the number of cycles/],
+    [{ BACKUP_QUIESCE_MODE: 'freeze' }, /ERROR step=config BACKUP_QUIESCE_MODE='freeze' must be none, stop, pause or exec/],
+    [{ BACKUP_QUIESCE_MODE: 'stop', BACKUP_QUIESCE_CONTAINER: 'db' }, /ERROR step=config BACKUP_DOCKER_API='' must be the socket proxy's URL/],
+    [
+      { BACKUP_QUIESCE_MODE: 'exec', BACKUP_QUIESCE_CONTAINER: 'db', BACKUP_DOCKER_API: 'http://proxy:2375', BACKUP_QUIESCE_COMMAND: 'pg_dumpall' },
+      /ERROR step=config BACKUP_QUIESCE_COMMAND='pg_dumpall' must be a JSON array of strings/,
+    ],
   ])('exits 2 at start on %p', async (env, message) => {
     const r = await runSidecar(fixture.resource, fixture.sandbox({ env }));
     expect(r.code).toBe(2);

@@ -5,13 +5,15 @@
  * health red, naming the target, until a later verification passes. Run from the sidecar as
  * synthesized.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
+import { TEST_PASSWORD } from '../support/hand-built-sidecar-fixture';
 import { pseudoRandomBytes } from '../support/data-set';
 import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus } from './helpers';
+import { readStatus, restic } from './helpers';
 
 /** The largest file in a repository's data/ folder: a data pack (the random file's blobs). */
 function largestPack(repository: string): string {
@@ -164,6 +166,30 @@ describe('verification', () => {
     expect(again.code).toBe(0);
     expect(readStatus(sidecar.stateDir).verification).toMatchObject({ state: 'ok', errors: [] });
     expect((await health()).code).toBe(0);
+  });
+
+  test('a stale lock (a restic killed on this host) does not block the next verify: unlock goes first', async () => {
+    // GIVEN a restic killed with SIGKILL while it held a lock on the local repository (restic
+    // 0.14 refuses the exclusive lock of check while any lock exists, stale or not; its own
+    // check leaves its lock behind when interrupted)
+    const repo = sidecar.targetDirs.local;
+    const victim = spawn('restic', ['-r', repo, '--no-cache', 'backup', '--stdin', '--stdin-filename', 'stream'], {
+      env: { PATH: process.env.PATH, RESTIC_PASSWORD: TEST_PASSWORD, HOME: '/tmp' },
+      stdio: ['pipe', 'ignore', 'ignore'],
+    });
+    const exited = new Promise((r) => victim.once('exit', r));
+    for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    victim.kill('SIGKILL');
+    await exited;
+    expect(restic(repo, ['list', 'locks', '--no-lock']).stdout.trim().split('\n')).toHaveLength(1);
+    // WHEN
+    const r = await agent(['verify', '--no-drill', '--target', 'local']);
+    // THEN the stale lock was removed first and the check ran
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/INFO step=check target=local no errors found/);
+    expect(restic(repo, ['list', 'locks', '--no-lock']).stdout).toBe('');
   });
 
   test('a replica is checked read-only (restic --no-lock check), and a broken one turns health red naming it', async () => {

@@ -44,6 +44,11 @@ export interface HandBuiltSidecarOptions {
   readonly schedule?: string;
   readonly maxAgeSeconds?: number;
   readonly networkTimeoutSeconds?: number;
+  /**
+   * BACKUP_RETENTION. The default keeps the last 100 snapshots: forget runs every cycle, as in
+   * the synthesized sidecar, without changing the snapshot counts the tests look at.
+   */
+  readonly retention?: string;
   /** Extra or replaced environment entries. */
   readonly env?: Record<string, string>;
 }
@@ -93,6 +98,12 @@ export function handBuiltSidecar(options: HandBuiltSidecarOptions = {}): HandBui
     ['BACKUP_SCHEDULE', options.schedule ?? '0 2 * * *'],
     ['BACKUP_MAX_AGE_SECONDS', String(options.maxAgeSeconds ?? 172800)],
     ['BACKUP_NETWORK_TIMEOUT_SECONDS', String(options.networkTimeoutSeconds ?? 120)],
+    ['BACKUP_RETENTION', options.retention ?? '--keep-last 100'],
+    ['BACKUP_PRUNE_SCHEDULE', '0 4 * * 0'],
+    ['BACKUP_QUIESCE_MODE', 'none'],
+    ['BACKUP_VERIFY_READ_DATA_DAYS', '28'],
+    ['BACKUP_VERIFY_READ_DATA_SUBSETS', '28'],
+    ['BACKUP_VERIFY_DRILL_SCHEDULE', '0 5 * * 0'],
     ['BACKUP_STATE_DIR', STATE_DIR],
     ['BACKUP_RESTORE_DIR', '/tmp/restore'],
     ['RESTIC_PASSWORD_FILE', PASSWORD_FILE],
