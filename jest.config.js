@@ -8,4 +8,7 @@ module.exports = {
   },
   // Integration tests start servers and run restic; give them room, never a timed assertion.
   testTimeout: 120000,
+  // Two workers on the two cores: the agent suites spend much of their time waiting on
+  // restic, servers and schedules, so they overlap well (jest's default here would be one).
+  maxWorkers: 2,
 };
