@@ -223,7 +223,12 @@ export function replayScript(calls: ResticCall[], agentSnapshotIds: string[]): s
       }
       return q(a);
     });
-    lines.push(`(${env}; exec restic ${args.join(' ')}) >"$O/${k}.out" 2>"$O/${k}.err"; echo "${k} $?" >>"$O/codes"`);
+    lines.push(
+      'read -r t0 _ </proc/uptime',
+      `(${env}; exec restic ${args.join(' ')}) >"$O/${k}.out" 2>"$O/${k}.err"; rc=$?`,
+      'read -r t1 _ </proc/uptime',
+      `echo "${k} $rc $t0 $t1" >>"$O/codes"`,
+    );
     if (call.args.includes('backup')) {
       lines.push(
         `id=$(jq -r 'select(.message_type == "summary") | .snapshot_id' "$O/${k}.out" 2>/dev/null | tail -n 1)`,
@@ -236,12 +241,15 @@ export function replayScript(calls: ResticCall[], agentSnapshotIds: string[]): s
   return lines.join('\n') + '\n';
 }
 
-/** Exit codes of a replay, in call order. */
-export function replayCodes(dirs: SidecarDirs): number[] {
+/** Exit codes and durations of a replay's calls, in call order. */
+export function replayCodes(dirs: SidecarDirs): Array<{ code: number; seconds: number }> {
   return fs
     .readFileSync(path.join(dirs.state, 'replay', 'codes'), 'utf8')
     .trim()
     .split('\n')
     .filter((l) => l !== '')
-    .map((l) => Number(l.split(' ')[1]));
+    .map((l) => {
+      const [, code, t0, t1] = l.split(' ');
+      return { code: Number(code), seconds: Number(t1) - Number(t0) };
+    });
 }

@@ -39,6 +39,8 @@ export interface AgentBenchOptions {
   readonly dataBytes: number;
   readonly reps: number;
   readonly days: number;
+  /** Also measure two targets vs one in the incremental case. @default true */
+  readonly incrementalFanOut?: boolean;
   readonly log: (line: string) => void;
 }
 
@@ -59,7 +61,8 @@ export interface BackupRep {
   readonly bare: Sample;
   /** The agent's manifest step alone (its find | sha256sum | sort), in the same sandbox. */
   readonly manifest: Sample;
-  readonly agentTwoTargets: Sample;
+  /** Absent where the incremental fan-out is not measured (quick variant). */
+  readonly agentTwoTargets?: Sample;
   /** restic's own time for the `backup` call inside the agent's run (from the recorder). */
   readonly backupCallSeconds: number;
   readonly cat: Sample;
@@ -72,8 +75,8 @@ export interface BackupRep {
   /** Files and bytes changed before this run (incremental only). */
   readonly changedFiles?: number;
   readonly changedBytes?: number;
-  /** The restic calls the agent made, with their own durations. */
-  readonly calls: Array<{ command: string; seconds: number; code: number }>;
+  /** The restic calls the agent made, with their own durations, and the same call's in the bare replay. */
+  readonly calls: Array<{ command: string; seconds: number; code: number; bareSeconds?: number }>;
   /** Replay exit codes differing from the agent's (should be none). */
   readonly replayMismatches: string[];
 }
@@ -192,6 +195,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     const samples: Partial<Record<string, Sample>> = {};
     let tarBytes = 0;
     let mismatches: string[] = [];
+    let bareCalls: number[] = [];
     let after = 0;
     let dataAdded = 0;
     const units: Array<[string, () => Promise<void>]> = [
@@ -212,9 +216,10 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           const b = await runSidecar(one, inst.bare, { exec: ['/bin/sh', '-c', replayScript(calls, agentIds)] });
           check(b, `${kind} backup by the bare restic calls`);
           samples.bare = sampleOf(b);
-          const codes = replayCodes(inst.bare);
+          const replayed = replayCodes(inst.bare);
+          bareCalls = replayed.map((r) => r.seconds);
           mismatches = calls
-            .map((c, i) => (codes[i] === c.code ? '' : `${c.args.slice(0, 2).join(' ')}: agent ${c.code}, replay ${codes[i]}`))
+            .map((c, i) => (replayed[i]?.code === c.code ? '' : `${c.args.slice(0, 2).join(' ')}: agent ${c.code}, replay ${replayed[i]?.code}`))
             .filter((m) => m !== '');
         },
       ],
@@ -230,6 +235,9 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
       [
         'agent, two targets',
         async () => {
+          if (kind === 'incremental' && options.incrementalFanOut === false) {
+            return;
+          }
           installRecorder(inst.two);
           dropCaches();
           const r = await runSidecar(two, inst.two, { command: ['run'], path: RECORDER_PATH });
@@ -269,7 +277,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
       agent: samples.agent!,
       bare: samples.bare!,
       manifest: samples.manifest!,
-      agentTwoTargets: samples.agentTwoTargets!,
+      agentTwoTargets: samples.agentTwoTargets,
       backupCallSeconds: calls.filter((c) => c.args.includes('backup')).reduce((t, c) => t + c.seconds, 0),
       cat: samples.cat!,
       tar: samples.tar!,
@@ -278,7 +286,12 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
       resticDataAdded: dataAdded,
       changedFiles: change?.files,
       changedBytes: change?.bytes,
-      calls: calls.map((c) => ({ command: c.args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' '), seconds: c.seconds, code: c.code })),
+      calls: calls.map((c, i) => ({
+        command: c.args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' '),
+        seconds: c.seconds,
+        code: c.code,
+        bareSeconds: bareCalls[i],
+      })),
       replayMismatches: mismatches,
     };
   };
@@ -368,29 +381,66 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
 
   // Days: a new repository, a first backup, then a 1% change and a backup every day; a
   // tar-based tool writes a new tarball every day. Retention is off so every version stays
-  // (the agent's GFS policy would forget the same-day snapshots of a simulation).
+  // (the agent's GFS policy would forget the same-day snapshots of a simulation). Sizes only
+  // here, no times: each day's tarball is made from a hard-link snapshot of that day's data,
+  // up to two at a time, while the agent and the next days go on (a file about to change is
+  // first copied into the snapshots that still need its old content).
   const daysDirs = instance(runs, set.root, 'days', 1);
-  const tarball = path.join(runs, 'day.tgz');
+  const snapshots = path.join(runs, 'day-snapshots');
+  fs.mkdirSync(snapshots);
   const days: DayRecord[] = [];
+  const pending: Array<{ dir: string; done: Promise<void> }> = [];
   for (let day = 0; day <= options.days; day++) {
-    const change = day === 0 ? { files: 0, bytes: 0 } : changeFiles(set, 0.01, 1000 + day, options.dataBytes);
-    // Sizes only here: the tarball is written while the agent runs.
-    const [agentRun, tarRun] = await Promise.all([
-      runSidecar(one, daysDirs, { command: ['run'], env: { BACKUP_RETENTION: '' } }),
-      timedShell(TAR(set.root, tarball)),
-    ]);
-    check(agentRun, `day ${day} backup`);
-    check(tarRun, `day ${day} tarball`);
-    days.push({
+    const change =
+      day === 0
+        ? { files: 0, bytes: 0 }
+        : changeFiles(set, 0.01, 1000 + day, options.dataBytes, (f) => {
+            for (const p of pending) {
+              const copy = path.join(p.dir, f.rel);
+              if (fs.existsSync(copy)) {
+                fs.rmSync(copy);
+                fs.copyFileSync(path.join(set.root, f.rel), copy);
+              }
+            }
+          });
+    const dir = path.join(snapshots, `day-${day}`);
+    const cp = spawnSync('cp', ['-al', set.root, dir], { encoding: 'utf8' });
+    if (cp.status !== 0) {
+      throw new Error(`cannot snapshot day ${day}: ${cp.stderr}`);
+    }
+    const record: { day: number; repoBytes: number; tarBytes: number; changedFiles: number; agentSeconds: number } = {
       day,
-      repoBytes: treeBytes(daysDirs.repos[0]),
-      tarBytes: fs.statSync(tarball).size,
+      repoBytes: 0,
+      tarBytes: 0,
       changedFiles: change.files,
-      agentSeconds: agentRun.seconds,
-    });
-    removeTree(tarball);
-    log(`agent: day ${day}: repository ${(days[days.length - 1].repoBytes / 1e6).toFixed(1)} MB, tarball ${(days[days.length - 1].tarBytes / 1e6).toFixed(1)} MB`);
+      agentSeconds: 0,
+    };
+    days.push(record);
+    const tarball = `${dir}.tgz`;
+    const entry = {
+      dir,
+      done: timedShell(TAR(dir, tarball)).then((r) => {
+        check(r, `day ${day} tarball`);
+        record.tarBytes = fs.statSync(tarball).size;
+        removeTree(tarball);
+        removeTree(dir);
+        pending.splice(pending.indexOf(entry), 1);
+      }),
+    };
+    pending.push(entry);
+    const agentRun = await runSidecar(one, daysDirs, { command: ['run'], env: { BACKUP_RETENTION: '' } });
+    check(agentRun, `day ${day} backup`);
+    record.repoBytes = treeBytes(daysDirs.repos[0]);
+    record.agentSeconds = agentRun.seconds;
+    log(`agent: day ${day}: repository ${(record.repoBytes / 1e6).toFixed(1)} MB, ${change.files} files changed`);
+    while (pending.length >= 2) {
+      await pending[0].done;
+    }
   }
+  while (pending.length > 0) {
+    await pending[0].done;
+  }
+  log(`agent: ${options.days} days: tarballs ${days.map((d) => (d.tarBytes / 1e6).toFixed(1)).join(' ')} MB`);
   removeTree(runs);
   phase('days');
 
