@@ -2353,10 +2353,16 @@ cmd_daemon() {
       daemon_cycle run
       ;;
   esac
-  _d_last=''
+  _d_last=$(($(clock) / 60 * 60))
   while [ -z "${INTERRUPTED}" ]; do
+    # Sleep towards the next minute boundary in steps of at most 5 s. A stop signal passed on
+    # to a child that was just forked can be lost (busybox ash: it lands before the child
+    # resets the handlers it inherited), and the daemon would sleep out the minute: with short
+    # steps it notices the stop within 5 s whatever happened to the kill.
     _d_now=$(clock)
-    sleep $((60 - _d_now % 60)) &
+    _d_left=$((60 - _d_now % 60))
+    [ "${_d_left}" -le 5 ] || _d_left=5
+    sleep "${_d_left}" &
     track_child "$!" TERM
     wait_child "${CHILD_PID}"
     CHILD_PID=''
