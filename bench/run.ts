@@ -8,8 +8,9 @@
  *   npm run bench -- --out DIR         write somewhere else
  *   npm run bench -- --only synth      only one part (synth | agent)
  *
- * Scratch goes to bench/.work/ (gitignored). The agent part needs root (mount namespaces),
- * restic, busybox and jq (scripts/ensure-system-tools.js installs them) and GNU time.
+ * Scratch goes to bench/.work/ (gitignored). The agent part needs root (mount namespaces);
+ * restic, busybox, jq and GNU time come from scripts/ensure-system-tools.js, run first as
+ * `npm test` runs it.
  * Missed goals do not fail the run: they are what the report is about. A broken case does.
  */
 import { execFileSync, spawnSync } from 'child_process';
@@ -106,6 +107,11 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   log(`${config.mode} run, output to ${out}`);
 
+  // The system tools the bench runs (restic, busybox, jq, GNU time, ...), as `npm test` gets them.
+  const tools = spawnSync('node', [path.join(ROOT, 'scripts', 'ensure-system-tools.js')], { stdio: 'inherit' });
+  if (tools.status !== 0) {
+    throw new Error('scripts/ensure-system-tools.js could not provide the system tools (see above)');
+  }
   if (only !== 'synth') {
     if (process.getuid?.() !== 0) {
       throw new Error('the agent benchmark runs the sidecar in mount namespaces: run it as root (or pass --only synth)');
