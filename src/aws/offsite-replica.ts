@@ -287,8 +287,7 @@ export class OffsiteReplicaBucket extends Construct {
 function offsiteProvider(scope: Construct, region: string): AwsProvider {
   const stack = TerraformStack.of(scope);
   const alias = `offsite-${region}`;
-  const existing = stack.node
-    .findAll()
-    .find((c): c is AwsProvider => c instanceof AwsProvider && c.alias === alias);
+  // Created on the stack itself below, so the direct children are where it is found.
+  const existing = stack.node.children.find((c): c is AwsProvider => c instanceof AwsProvider && c.alias === alias);
   return existing ?? new AwsProvider(stack, `aws-${alias}`, { region, alias });
 }

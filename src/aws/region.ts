@@ -1,6 +1,6 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformStack, Token } from 'cdktf';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import * as errors from '../errors';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
@@ -15,9 +15,18 @@ export function checkRegion(where: string, region: string): string {
 
 /** The stack's default (un-aliased) AWS provider, if it has one. */
 export function defaultAwsProvider(scope: Construct): AwsProvider | undefined {
-  return TerraformStack.of(scope)
-    .node.findAll()
-    .find((c): c is AwsProvider => c instanceof AwsProvider && c.alias === undefined);
+  return findStackProvider(scope, (p) => p.alias === undefined);
+}
+
+/**
+ * An AWS provider of the stack that holds `scope`. Providers are almost always declared on the
+ * stack itself, so its direct children are searched first; walking the whole tree for every
+ * bucket made synth time grow with the square of the number of containers.
+ */
+export function findStackProvider(scope: Construct, matches: (provider: AwsProvider) => boolean): AwsProvider | undefined {
+  const stack = TerraformStack.of(scope);
+  const isMatch = (c: IConstruct): c is AwsProvider => c instanceof AwsProvider && matches(c);
+  return stack.node.children.find(isMatch) ?? stack.node.findAll().find(isMatch);
 }
 
 /**
