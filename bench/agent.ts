@@ -382,63 +382,61 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
   // Days: a new repository, a first backup, then a 1% change and a backup every day; a
   // tar-based tool writes a new tarball every day. Retention is off so every version stays
   // (the agent's GFS policy would forget the same-day snapshots of a simulation). Sizes only
-  // here, no times: each day's tarball is made from a hard-link snapshot of that day's data,
-  // up to two at a time, while the agent and the next days go on (a file about to change is
-  // first copied into the snapshots that still need its old content).
+  // here, no times: each day's tarball is made from a copy of that day's data in memory
+  // (/dev/shm; hard links would not do: tar reports a file whose link count changes while it
+  // reads it), up to two at a time, while the agent and the next days go on.
   const daysDirs = instance(runs, set.root, 'days', 1);
-  const snapshots = path.join(runs, 'day-snapshots');
-  fs.mkdirSync(snapshots);
+  const shm = fs.existsSync('/dev/shm') ? '/dev/shm' : runs;
+  const snapshots = fs.mkdtempSync(path.join(shm, 'bench-days-'));
   const days: DayRecord[] = [];
-  const pending: Array<{ dir: string; done: Promise<void> }> = [];
-  for (let day = 0; day <= options.days; day++) {
-    const change =
-      day === 0
-        ? { files: 0, bytes: 0 }
-        : changeFiles(set, 0.01, 1000 + day, options.dataBytes, (f) => {
-            for (const p of pending) {
-              const copy = path.join(p.dir, f.rel);
-              if (fs.existsSync(copy)) {
-                fs.rmSync(copy);
-                fs.copyFileSync(path.join(set.root, f.rel), copy);
-              }
-            }
-          });
-    const dir = path.join(snapshots, `day-${day}`);
-    const cp = spawnSync('cp', ['-al', set.root, dir], { encoding: 'utf8' });
-    if (cp.status !== 0) {
-      throw new Error(`cannot snapshot day ${day}: ${cp.stderr}`);
+  const pending: Array<Promise<void>> = [];
+  const failures: Error[] = [];
+  try {
+    for (let day = 0; day <= options.days; day++) {
+      const change = day === 0 ? { files: 0, bytes: 0 } : changeFiles(set, 0.01, 1000 + day, options.dataBytes);
+      const dir = path.join(snapshots, `day-${day}`);
+      const cp = spawnSync('cp', ['-a', set.root, dir], { encoding: 'utf8' });
+      if (cp.status !== 0) {
+        throw new Error(`cannot copy the data of day ${day}: ${cp.stderr}`);
+      }
+      const record = { day, repoBytes: 0, tarBytes: 0, changedFiles: change.files, agentSeconds: 0 };
+      days.push(record);
+      const tarball = `${dir}.tgz`;
+      const done: Promise<void> = timedShell(TAR(dir, tarball))
+        .then((r) => {
+          check(r, `day ${day} tarball`);
+          record.tarBytes = fs.statSync(tarball).size;
+        })
+        .catch((err: Error) => {
+          failures.push(err);
+        })
+        .finally(() => {
+          removeTree(tarball);
+          removeTree(dir);
+          pending.splice(pending.indexOf(done), 1);
+        });
+      pending.push(done);
+      const agentRun = await runSidecar(one, daysDirs, { command: ['run'], env: { BACKUP_RETENTION: '' } });
+      check(agentRun, `day ${day} backup`);
+      record.repoBytes = treeBytes(daysDirs.repos[0]);
+      record.agentSeconds = agentRun.seconds;
+      log(`agent: day ${day}: repository ${(record.repoBytes / 1e6).toFixed(1)} MB, ${change.files} files changed`);
+      while (pending.length >= 2) {
+        await pending[0];
+      }
+      if (failures.length > 0) {
+        throw failures[0];
+      }
     }
-    const record: { day: number; repoBytes: number; tarBytes: number; changedFiles: number; agentSeconds: number } = {
-      day,
-      repoBytes: 0,
-      tarBytes: 0,
-      changedFiles: change.files,
-      agentSeconds: 0,
-    };
-    days.push(record);
-    const tarball = `${dir}.tgz`;
-    const entry = {
-      dir,
-      done: timedShell(TAR(dir, tarball)).then((r) => {
-        check(r, `day ${day} tarball`);
-        record.tarBytes = fs.statSync(tarball).size;
-        removeTree(tarball);
-        removeTree(dir);
-        pending.splice(pending.indexOf(entry), 1);
-      }),
-    };
-    pending.push(entry);
-    const agentRun = await runSidecar(one, daysDirs, { command: ['run'], env: { BACKUP_RETENTION: '' } });
-    check(agentRun, `day ${day} backup`);
-    record.repoBytes = treeBytes(daysDirs.repos[0]);
-    record.agentSeconds = agentRun.seconds;
-    log(`agent: day ${day}: repository ${(record.repoBytes / 1e6).toFixed(1)} MB, ${change.files} files changed`);
-    while (pending.length >= 2) {
-      await pending[0].done;
+    while (pending.length > 0) {
+      await pending[0];
     }
-  }
-  while (pending.length > 0) {
-    await pending[0].done;
+    if (failures.length > 0) {
+      throw failures[0];
+    }
+  } finally {
+    await Promise.all([...pending]);
+    removeTree(snapshots);
   }
   log(`agent: ${options.days} days: tarballs ${days.map((d) => (d.tarBytes / 1e6).toFixed(1)).join(' ')} MB`);
   removeTree(runs);

@@ -219,17 +219,8 @@ export interface Change {
   readonly bytes: number;
 }
 
-/**
- * Changes `fraction` of the files (by count), chosen with `seed`. `beforeChange` sees each
- * file just before it is rewritten (e.g. to keep a copy of its previous content).
- */
-export function changeFiles(
-  set: DataSet,
-  fraction: number,
-  seed: number,
-  requestedTotal: number,
-  beforeChange?: (file: DataFile) => void,
-): Change {
+/** Changes `fraction` of the files (by count), chosen with `seed`. */
+export function changeFiles(set: DataSet, fraction: number, seed: number, requestedTotal: number): Change {
   const rng = new Rng(seed * 2654435761);
   const count = Math.max(1, Math.round(set.files.length * fraction));
   const chosen = new Set<number>();
@@ -239,7 +230,6 @@ export function changeFiles(
   let bytes = 0;
   for (const i of chosen) {
     const f = set.files[i];
-    beforeChange?.(f);
     set.versions[i] += 1;
     writeFile(set.root, f, set.versions[i]);
     bytes += f.large ? 4 * Math.min(BLOCK, f.size) : f.size;

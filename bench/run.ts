@@ -7,6 +7,7 @@
  *                                      to bench/.work/quick/ so the committed report stays
  *   npm run bench -- --out DIR         write somewhere else
  *   npm run bench -- --only synth      only one part (synth | agent)
+ *   npm run bench -- --days N          another number of simulated days
  *
  * Scratch goes to bench/.work/ (gitignored). The agent part needs root (mount namespaces);
  * restic, busybox, jq and GNU time come from scripts/ensure-system-tools.js, run first as
@@ -92,7 +93,12 @@ function version(pkg: string): string {
 }
 
 async function main(): Promise<void> {
-  const config = process.argv.includes('--quick') ? QUICK : FULL;
+  const base = process.argv.includes('--quick') ? QUICK : FULL;
+  const daysArg = arg('--days');
+  const config: Config = daysArg === undefined ? base : { ...base, days: Number(daysArg), choices: [...base.choices, `${daysArg} simulated days (--days).`] };
+  if (!Number.isInteger(config.days) || config.days < 1) {
+    throw new Error(`--days takes a whole number of days, at least 1; got ${daysArg}`);
+  }
   const out = path.resolve(arg('--out') ?? (config.mode === 'quick' ? path.join(__dirname, '.work', 'quick') : __dirname));
   const only = arg('--only');
   if (only !== undefined && !['synth', 'agent'].includes(only)) {
@@ -105,6 +111,9 @@ async function main(): Promise<void> {
   const elapsed = () => `${(Number(process.hrtime.bigint() - t0) / 1e9).toFixed(0)}s`;
   const log = (line: string) => console.log(`[bench ${elapsed()}] ${line}`);
   const loadStart = os.loadavg();
+  // What is measured is the tree as it is now (others may commit while the bench runs).
+  const commitAtStart = git(['rev-parse', 'HEAD']);
+  const dirtyAtStart = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench']) !== '';
   log(`${config.mode} run, output to ${out}`);
 
   // The system tools the bench runs (restic, busybox, jq, GNU time, ...), as `npm test` gets them.
@@ -131,9 +140,13 @@ async function main(): Promise<void> {
     synth?: BenchResults['synth'];
     agent?: BenchResults['agent'];
   } = {};
+  // Each part's results are kept as soon as it ends: a later failure does not lose them.
+  const partial = path.join(work, 'partial-results.json');
   if (only !== 'agent') {
     const counts = config.synthCounts;
     results.synth = await runSynthBench({ work: path.join(work, 'synth'), counts, reps: config.synthReps, log });
+    fs.writeFileSync(partial, JSON.stringify(results, null, 1));
+    log(`synth results kept in ${partial}`);
   }
   if (only !== 'synth') {
     results.agent = await runAgentBench({
@@ -164,8 +177,8 @@ async function main(): Promise<void> {
         loadAverageEnd: os.loadavg(),
       },
       node: process.version,
-      gitCommit: git(['rev-parse', 'HEAD']),
-      gitDirty: git(['status', '--porcelain', '--untracked-files=no']) !== '',
+      gitCommit: commitAtStart,
+      gitDirty: dirtyAtStart,
       agentScript: {
         path: 'src/agent/backup-agent.sh',
         gitBlob: git(['hash-object', 'src/agent/backup-agent.sh']),
