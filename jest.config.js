@@ -11,4 +11,7 @@ module.exports = {
   // Two workers on the two cores: the agent suites spend much of their time waiting on
   // restic, servers and schedules, so they overlap well (jest's default here would be one).
   maxWorkers: 2,
+  // One private Docker Engine per run, in its own network namespace: the real-engine tier.
+  globalSetup: '<rootDir>/test/support/engine/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/engine/global-teardown.ts',
 };

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * Installs the system tools the test suite runs for real (restic, shellcheck, busybox, jq,
- * rclone, dash) from Debian when any is missing. Runs as `npm test`'s pretest step, so a
+ * rclone, dash, and docker.io for the real-engine tier) from Debian when any is missing. Runs as `npm test`'s pretest step, so a
  * fresh machine needs no manual setup. Needs root (or sudo) and apt-get; anything else is
  * reported with the exact command to run by hand.
  */
@@ -18,6 +18,11 @@ const TOOLS = {
   dash: 'dash',
   unshare: 'util-linux',
   time: 'time', // GNU time (/usr/bin/time), for the benchmarks' peak memory
+  // The real-engine tier: a private Docker Engine in its own network namespace.
+  dockerd: 'docker.io',
+  nsenter: 'util-linux',
+  ip: 'iproute2',
+  iptables: 'iptables',
 };
 
 function onPath(cmd) {

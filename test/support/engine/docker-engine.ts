@@ -1,0 +1,175 @@
+/**
+ * The tests' own Docker Engine: Debian's `dockerd` (docker.io, Engine 20.10, API 1.41),
+ * started once per jest run by globalSetup and stopped by globalTeardown.
+ *
+ * - vfs storage, its own data root, exec root, pid file and socket under one temp folder, so
+ *   it never touches (or needs) a system Docker;
+ * - in a network namespace of its own (`unshare --net`): its bridges, iptables rules and
+ *   containers live there, traffic stays between containers on the bridges it made, and
+ *   several runs (a developer's and CI's) never fight over `docker0`;
+ * - the test workers find it through CCB_DOCKER_HOST / CCB_ENGINE_PID / CCB_ENGINE_DIR,
+ *   which globalSetup sets before the workers start.
+ *
+ * If the daemon cannot start the run fails with the daemon's own last log lines: no test is
+ * skipped for want of an engine.
+ */
+import { ChildProcess, spawn, spawnSync, SpawnSyncReturns } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+/** What the workers need to reach the engine. */
+export interface RunningEngine {
+  /** The daemon's API socket. */
+  readonly socketPath: string;
+  /** `unix://<socketPath>`, for `docker -H`. */
+  readonly dockerHost: string;
+  /** The daemon's pid: `nsenter -t <pid> -n` enters its network namespace. */
+  readonly pid: number;
+  /** The temp folder holding everything the daemon made. */
+  readonly dir: string;
+}
+
+const START_TIMEOUT_MS = 60000;
+
+/** The engine this jest run started (in a worker or in globalSetup/globalTeardown). */
+export function currentEngine(): RunningEngine {
+  const dir = process.env.CCB_ENGINE_DIR;
+  const pid = Number(process.env.CCB_ENGINE_PID);
+  if (!dir || !pid) {
+    throw new Error(
+      'The real-engine tests need the Docker Engine that jest\'s globalSetup starts ' +
+        '(test/support/engine/global-setup.ts); run them through `npm test` or `npx jest`, ' +
+        'not with a config that skips globalSetup.',
+    );
+  }
+  const socketPath = path.join(dir, 'docker.sock');
+  return { socketPath, dockerHost: `unix://${socketPath}`, pid, dir };
+}
+
+/** Starts a private dockerd and waits until it answers `_ping`. */
+export async function startEngine(): Promise<RunningEngine> {
+  for (const cmd of ['dockerd', 'unshare', 'nsenter', 'ip']) {
+    if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
+      throw new Error(`The real-engine tests need '${cmd}': npm test's pretest (scripts/ensure-system-tools.js) installs it; run 'npm test' once, or install it by hand.`);
+    }
+  }
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccb-engine-'));
+  const socketPath = path.join(dir, 'docker.sock');
+  const log = fs.openSync(path.join(dir, 'dockerd.log'), 'a');
+  const dockerd = [
+    'dockerd',
+    '--storage-driver=vfs',
+    `--data-root=${dir}/root`,
+    `--exec-root=${dir}/exec`,
+    `--pidfile=${dir}/dockerd.pid`,
+    `-H`, `unix://${socketPath}`,
+  ].join(' ');
+  const child: ChildProcess = spawn('unshare', ['--net', '--fork', '--', 'sh', '-c', `ip link set lo up && exec ${dockerd}`], {
+    detached: true,
+    stdio: ['ignore', log, log],
+  });
+  child.unref();
+  let exited: number | null = null;
+  child.on('exit', (code) => {
+    exited = code ?? -1;
+  });
+  const started = Date.now();
+  for (;;) {
+    if (exited !== null) {
+      throw new Error(`dockerd exited (${exited}) before answering:\n${tail(path.join(dir, 'dockerd.log'))}`);
+    }
+    if (fs.existsSync(socketPath) && fs.existsSync(path.join(dir, 'dockerd.pid'))) {
+      const ping = spawnSync('docker', ['-H', `unix://${socketPath}`, 'version', '--format', '{{.Server.APIVersion}}'], { encoding: 'utf8' });
+      if (ping.status === 0) {
+        break;
+      }
+    }
+    if (Date.now() - started > START_TIMEOUT_MS) {
+      throw new Error(`dockerd did not answer within ${START_TIMEOUT_MS / 1000} s:\n${tail(path.join(dir, 'dockerd.log'))}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  const pid = Number(fs.readFileSync(path.join(dir, 'dockerd.pid'), 'utf8').trim());
+  process.env.CCB_ENGINE_DIR = dir;
+  process.env.CCB_ENGINE_PID = String(pid);
+  process.env.CCB_DOCKER_HOST = `unix://${socketPath}`;
+  return { socketPath, dockerHost: `unix://${socketPath}`, pid, dir };
+}
+
+/**
+ * Removes every container, stops the daemon (SIGTERM, then SIGKILL after 20 s), unmounts what
+ * it left mounted and deletes its folder.
+ */
+export async function stopEngine(engine: RunningEngine): Promise<void> {
+  const ids = docker(engine, ['ps', '-aq']).stdout.split('\n').filter(Boolean);
+  if (ids.length > 0) {
+    docker(engine, ['rm', '-f', '-v', ...ids]);
+  }
+  try {
+    process.kill(engine.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+  const deadline = Date.now() + 20000;
+  while (alive(engine.pid) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (alive(engine.pid)) {
+    process.kill(engine.pid, 'SIGKILL');
+  }
+  // Network namespaces of containers are bind mounts under the exec root.
+  const mounts = fs
+    .readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1])
+    .filter((m) => m !== undefined && m.startsWith(engine.dir))
+    .sort((a, b) => b.length - a.length);
+  for (const m of mounts) {
+    spawnSync('umount', ['-l', m]);
+  }
+  fs.rmSync(engine.dir, { recursive: true, force: true });
+}
+
+/** Runs the docker CLI against the engine (`docker -H unix://...`). */
+export function docker(engine: RunningEngine, args: string[], input?: string | Buffer): SpawnSyncReturns<string> {
+  return spawnSync('docker', ['-H', engine.dockerHost, ...args], {
+    encoding: 'utf8',
+    input,
+    maxBuffer: 256 * 1024 * 1024,
+  });
+}
+
+/** Like `docker`, but throws with the CLI's stderr when it fails. */
+export function dockerOk(engine: RunningEngine, args: string[], input?: string | Buffer): string {
+  const r = docker(engine, args, input);
+  if (r.status !== 0) {
+    throw new Error(`docker ${args.join(' ')} failed (${r.status}): ${r.stderr.trim()}`);
+  }
+  return r.stdout;
+}
+
+/**
+ * The argv that runs `command` inside the engine's network namespace (where the containers'
+ * bridges are), e.g. a raw HTTP client talking to a container's address.
+ */
+export function inEngineNetwork(engine: RunningEngine, command: string[]): string[] {
+  return ['nsenter', '-t', String(engine.pid), '-n', '--', ...command];
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function tail(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').split('\n').slice(-15).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}

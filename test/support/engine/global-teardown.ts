@@ -1,0 +1,6 @@
+/** jest globalTeardown: stops the engine globalSetup started and removes what it made. */
+import { currentEngine, stopEngine } from './docker-engine';
+
+export default async function globalTeardown(): Promise<void> {
+  await stopEngine(currentEngine());
+}
