@@ -2,8 +2,9 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
+import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { NOTIFY_URL_FILE, PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
+import { INSTALL_SCRIPT, stagedPath } from './agent/agent-install';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
 import * as errors from './errors';
@@ -12,6 +13,7 @@ import { Retention } from './policy/retention';
 import { Schedule, WeekDay } from './policy/schedule';
 import { Verification } from './policy/verification';
 import { RepositoryPassword } from './repository-password';
+import { SidecarEgressNetwork } from './sidecar-egress-network';
 import { Site } from './targets/site';
 import { IStorageTarget, StorageTargetConfig } from './targets/storage-target';
 import { checkName } from './validation';
@@ -98,9 +100,10 @@ export interface BackupOptions {
    */
   readonly timeZone?: string;
   /**
-   * Further Docker networks the sidecar joins, e.g. to reach a REST server by name. It stays
-   * on the default bridge network for egress to remote targets.
-   * @default - the default bridge network only
+   * Further Docker networks the sidecar joins, e.g. to reach a REST server by name.
+   * Remote targets and the webhook are reached through the stack's egress network
+   * (`<stack>-backup-egress`), which the sidecar joins whenever it has one.
+   * @default - the egress network when a target is remote or a webhook is set; otherwise none
    */
   readonly networks?: string[];
   /**
@@ -134,12 +137,15 @@ export interface BackupSidecarProps extends BackupOptions {
 
 /**
  * The restic sidecar beside one protected container: mounts its volumes read-only, gets the
- * backup agent uploaded from this package, runs `backup-agent daemon`, and reports health
- * through a Docker healthcheck that reads the agent's status file.
+ * backup agent and its secrets from this package through a one-shot install container (see
+ * agent/agent-install.ts), runs `backup-agent daemon`, and reports health through a Docker
+ * healthcheck that reads the agent's status file.
  *
  * Hardened by default: every capability dropped but DAC_READ_SEARCH (to read files owned by
  * other users, e.g. a database's 0700 data folder), `no-new-privileges`, a read-only root with
- * a tmpfs for scratch, no Docker socket.
+ * a tmpfs for scratch, the agent and its secrets on a volume mounted read-only, no Docker
+ * socket, a fixed hostname (restic recognises its own stale locks after a re-creation), and
+ * no network but the ones it needs.
  *
  * @example
  * new BackupSidecar(stack, 'db-backup', {
@@ -151,8 +157,15 @@ export interface BackupSidecarProps extends BackupOptions {
 export class BackupSidecar extends Construct {
   /** The sidecar container. */
   public readonly container: Container;
-  /** The named volume that holds the agent, its secrets, status, cache and logs. */
+  /** The named volume that holds the agent's status, cache, logs and manifests (read-write). */
   public readonly stateVolume: Volume;
+  /** The named volume that holds the agent and its secrets (read-only in the sidecar). */
+  public readonly installVolume: Volume;
+  /**
+   * The one-shot container that installs the agent and its secrets onto `installVolume`
+   * before the sidecar starts (it receives the uploads: the sidecar's root is read-only).
+   */
+  public readonly installer: Container;
   /** The bound targets, in order (`BACKUP_TARGET_1` first). */
   public readonly targets: StorageTargetConfig[];
   /** When the cycle runs. */
@@ -230,10 +243,9 @@ export class BackupSidecar extends Construct {
     );
     this.checkTargets(props.sources);
 
-    this.stateVolume = new Volume(this, 'state', {
-      name: `${props.containerName}-backup-state`,
-      labels: [{ label: 'cdktf-container-backup.protects', value: props.containerName }],
-    });
+    const labels = [{ label: 'cdktf-container-backup.protects', value: props.containerName }];
+    this.stateVolume = new Volume(this, 'state', { name: `${props.containerName}-backup-state`, labels });
+    this.installVolume = new Volume(this, 'install', { name: `${props.containerName}-backup-install`, labels });
 
     if (this.quiesce.needsDockerApi) {
       this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode });
@@ -257,8 +269,43 @@ export class BackupSidecar extends Construct {
       targets: this.targets,
     });
 
+    const files = [
+      { file: AGENT_SCRIPT_PATH, content: terraformEscape(agentScript()), permissions: '0555' },
+      { file: PASSWORD_FILE, content: password.value, permissions: '0400' },
+      ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl, permissions: '0400' }] : []),
+      ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
+    ];
+    this.installer = new Container(this, 'installer', {
+      name: `${props.containerName}-backup-install`,
+      image,
+      entrypoint: ['/bin/sh', '-c', INSTALL_SCRIPT],
+      // Runs once per install and exits; the provider waits for it (attach) before the sidecar.
+      attach: true,
+      mustRun: false,
+      restart: 'no',
+      readOnly: false,
+      networkMode: 'none',
+      securityOpts: ['no-new-privileges:true'],
+      capabilities: { drop: ['ALL'] },
+      mounts: [{ type: 'volume', source: this.installVolume.name, target: AGENT_INSTALL_DIR }],
+      upload: files.map((f) => ({ ...f, file: stagedPath(f.file) })),
+      labels: [
+        { label: 'cdktf-container-backup.role', value: 'backup-agent-installer' },
+        { label: 'cdktf-container-backup.protects', value: props.containerName },
+      ],
+    });
+
+    const networks = [
+      ...(props.networks ?? []),
+      ...(needsEgress(this.targets, props.notifyUrl) ? [SidecarEgressNetwork.of(this).network.name] : []),
+      ...(this.dockerApi ? [this.dockerApi.network.name] : []),
+    ];
+
     this.container = new Container(this, 'container', {
       name: `${props.containerName}-backup`,
+      // Fixed, so a re-created sidecar is the same restic host: its own stale locks are
+      // recognised at once instead of counting as another host's for 30 minutes.
+      hostname: `${props.containerName}-backup`,
       image,
       // The official restic image's ENTRYPOINT is `restic`: replace it, not just the command.
       entrypoint: ['/bin/sh', AGENT_SCRIPT_PATH],
@@ -277,13 +324,11 @@ export class BackupSidecar extends Construct {
       tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
       logDriver: 'json-file',
       logOpts: { 'max-size': '10m', 'max-file': '5' },
-      networksAdvanced: [
-        ...(props.networks ?? []).map((name) => ({ name })),
-        ...(this.dockerApi ? [{ name: this.dockerApi.network.name }] : []),
-      ],
+      // No network at all when every target is a local folder and nothing is quiesced.
+      ...(networks.length > 0 ? { networksAdvanced: networks.map((name) => ({ name })) } : { networkMode: 'none' }),
       mounts: [
-        // Uploads into a read-only container must land on a writable volume.
         { type: 'volume', source: this.stateVolume.name, target: AGENT_STATE_DIR },
+        { type: 'volume', source: this.installVolume.name, target: AGENT_INSTALL_DIR, readOnly: true },
         ...props.sources.map((s) => ({
           type: 'volume',
           source: s.volumeName,
@@ -295,12 +340,6 @@ export class BackupSidecar extends Construct {
       volumes: this.targets
         .filter((t) => t.hostPath !== undefined)
         .map((t) => ({ hostPath: t.hostPath, containerPath: t.repository })),
-      upload: [
-        { file: AGENT_SCRIPT_PATH, content: terraformEscape(agentScript()), executable: true },
-        { file: PASSWORD_FILE, content: password.value },
-        ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl }] : []),
-        ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value })),
-      ],
       healthcheck: {
         // Cheap on purpose: reads the status file, never opens a repository.
         test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],
@@ -314,6 +353,11 @@ export class BackupSidecar extends Construct {
         { label: 'cdktf-container-backup.protects', value: props.containerName },
         { label: 'cdktf-container-backup.schedule', value: this.schedule.expression },
       ],
+      dependsOn: [this.installer],
+      // A new agent or a new secret re-creates the installer; the sidecar must restart on it.
+      // A bare address: cdktf renders a resource here as "${...}", which Terraform refuses
+      // ("Expected the start of an expression"), checked with terraform validate.
+      lifecycle: { replaceTriggeredBy: [`${this.installer.terraformResourceType}.${this.installer.friendlyUniqueId}`] },
     });
   }
 
@@ -337,4 +381,9 @@ export class BackupSidecar extends Construct {
       }
     }
   }
+}
+
+/** Whether the sidecar needs a route out: a target that is not a host folder, or a webhook. */
+function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
+  return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
 }

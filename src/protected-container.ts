@@ -190,7 +190,7 @@ export class ProtectedContainer extends Construct {
         site: this.site,
       });
       // Volumes exist before the sidecar mounts them.
-      this.sidecar.container.dependsOn = this.volumes.map((v) => dependable(v));
+      this.sidecar.container.dependsOn = [...(this.sidecar.container.dependsOn ?? []), ...this.volumes.map((v) => dependable(v))];
     }
   }
 }

@@ -3,10 +3,16 @@ import * as path from 'path';
 
 /** The agent's state folder in the sidecar: a small writable named volume. */
 export const AGENT_STATE_DIR = '/backup/agent';
-/** Where the agent script is uploaded. */
-export const AGENT_SCRIPT_PATH = `${AGENT_STATE_DIR}/bin/backup-agent`;
-/** Where uploaded secrets go. */
-export const AGENT_SECRETS_DIR = `${AGENT_STATE_DIR}/secrets`;
+/**
+ * The agent and its secrets in the sidecar: a named volume that only the one-shot install
+ * container writes, mounted read-only in the sidecar (a compromised agent cannot rewrite the
+ * script it restarts with, nor its secrets).
+ */
+export const AGENT_INSTALL_DIR = '/backup/install';
+/** The agent script in the sidecar. */
+export const AGENT_SCRIPT_PATH = `${AGENT_INSTALL_DIR}/bin/backup-agent`;
+/** The secrets in the sidecar, one file each, mode 0400. */
+export const AGENT_SECRETS_DIR = `${AGENT_INSTALL_DIR}/secrets`;
 /** Where each protected volume is mounted, read-only: `/backup/sources/<volume>`. */
 export const SOURCE_ROOT = '/backup/sources';
 

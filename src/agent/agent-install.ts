@@ -1,0 +1,52 @@
+/**
+ * How the agent and its secrets reach a sidecar whose root is read-only.
+ *
+ * The docker provider copies every `upload` with `CopyToContainer(id, "/", tar)`, and Docker
+ * refuses any copy into a container with a read-only root ("container rootfs is marked
+ * read-only"), whatever volume the file's path is on: the copy's destination is `/`. So the
+ * uploads go to a one-shot install container with a writable root (no network, no
+ * capabilities), which moves them onto the install volume with their final modes (script
+ * 0555, secrets 0400) and deletes its staged copies; the provider waits for it to exit
+ * (`attach`) before it creates the sidecar, which mounts the install volume read-only.
+ */
+import { AGENT_INSTALL_DIR } from './agent-asset';
+
+/** Where the install container receives its uploads (its own writable root). */
+export const INSTALL_STAGING_DIR = '/backup/staging';
+
+/** The staged path of a file that the sidecar reads at `installedPath` (under AGENT_INSTALL_DIR). */
+export function stagedPath(installedPath: string): string {
+  if (!installedPath.startsWith(`${AGENT_INSTALL_DIR}/`)) {
+    throw new Error(`${installedPath} is not under ${AGENT_INSTALL_DIR}`);
+  }
+  return `${INSTALL_STAGING_DIR}/${installedPath.slice(AGENT_INSTALL_DIR.length + 1)}`;
+}
+
+/**
+ * The install container's program (POSIX sh, run with `sh -c`). It builds the new tree next to
+ * the old one, swaps them, and removes the staged files, so no secret stays in the stopped
+ * container's layer. Root without CAP_DAC_OVERRIDE may still create and rename in the folders
+ * it owns, which is all this needs. No `${` in it: Terraform would read it as an interpolation.
+ */
+export const INSTALL_SCRIPT = [
+  'set -eu',
+  'umask 077',
+  `staging=${INSTALL_STAGING_DIR}`,
+  `install=${AGENT_INSTALL_DIR}`,
+  'new="$install/.new"',
+  'rm -rf "$new"',
+  'mkdir -p "$new/bin" "$new/secrets"',
+  'cp "$staging/bin/backup-agent" "$new/bin/backup-agent"',
+  'chmod 0555 "$new/bin/backup-agent"',
+  'for f in "$staging"/secrets/*; do',
+  '  [ -f "$f" ] || continue',
+  '  cp "$f" "$new/secrets/"',
+  '  chmod 0400 "$new/secrets/$(basename "$f")"',
+  'done',
+  'rm -rf "$install/bin" "$install/secrets"',
+  'mv "$new/bin" "$new/secrets" "$install/"',
+  'rmdir "$new"',
+  'chmod 0755 "$install"',
+  'rm -rf "$staging"',
+  'echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"',
+].join('\n');
