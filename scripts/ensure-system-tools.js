@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Installs the system tools the test suite runs for real (restic, shellcheck, busybox, jq,
+ * Installs the system tools the test suite runs for real (restic, shellcheck, busybox, jq, haproxy,
  * rclone, dash, and docker.io for the real-engine tier) from Debian when any is missing. Runs as `npm test`'s pretest step, so a
  * fresh machine needs no manual setup. Needs root (or sudo) and apt-get; anything else is
  * reported with the exact command to run by hand.
@@ -16,6 +16,7 @@ const TOOLS = {
   jq: 'jq',
   rclone: 'rclone',
   dash: 'dash',
+  haproxy: 'haproxy', // runs the generated Docker API proxy config in the tests
   unshare: 'util-linux',
   time: 'time', // GNU time (/usr/bin/time), for the benchmarks' peak memory
   // The real-engine tier: a private Docker Engine in its own network namespace.

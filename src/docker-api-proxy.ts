@@ -1,26 +1,40 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Construct } from 'constructs';
-import { QuiesceMode } from './policy/quiesce';
+import { terraformLiteral } from './agent/agent-asset';
+import { execCreateBody } from './docker-api/exec-body';
+import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig } from './docker-api/proxy-config';
+import * as errors from './errors';
+import { Quiesce, QuiesceMode } from './policy/quiesce';
+
+export { DOCKER_API_PROXY_PORT } from './docker-api/proxy-config';
 
 /**
- * The socket proxy image: HAProxy in front of the Docker socket, allowing only the API
- * sections switched on by environment variables. Pinned by its manifest-list digest.
+ * The proxy image: the official HAProxy image (Alpine variant, for its `/bin/sh`), 3.0 LTS,
+ * pinned by its multi-platform index digest. Digest as published in docker-library/repo-info,
+ * repos/haproxy/remote/3.0.28-alpine.md at commit cb283f29c1ff1a4c70f001e52e793a7a61f9c198
+ * (the official images' own record of every tag's digests).
  */
 export const DEFAULT_DOCKER_API_PROXY_IMAGE =
-  'tecnativa/docker-socket-proxy:0.3.0@sha256:9e4b9e7517a6b660f2cc903a19b257b1852d5b3344794e3ea334ff00ae677ac2';
+  'haproxy:3.0.28-alpine@sha256:ed51796ef581b00aac83d547c7f76366bfe6660b7bec85c5059ca68123444d66';
 
-/** The port the proxy listens on inside its private network. */
-export const DOCKER_API_PROXY_PORT = 2375;
+/** Where the proxy writes its generated configuration (a tmpfs: the root stays read-only). */
+const CONFIG_FILE = '/tmp/haproxy.cfg';
 
 /** Properties of a `DockerApiProxy`. */
 export interface DockerApiProxyProps {
-  /** The name prefix (the protected container's name). */
+  /** The protected container's name: the only container the proxy lets calls name. */
   readonly containerName: string;
-  /** The quiesce mode it serves; decides which API sections are open. */
+  /** The quiesce mode it serves; decides which calls are open. */
   readonly mode: QuiesceMode;
   /**
-   * The proxy image, pinned by digest.
+   * The quiesce step it serves. Its command pins the exact body of the exec call (exec
+   * mode), and its timeout sets the proxy's. Must have the same mode as `mode`.
+   * @default - no exec call is allowed (exec mode then cannot work), timeouts for 600 s calls
+   */
+  readonly quiesce?: Quiesce;
+  /**
+   * The proxy image, pinned by digest: an HAProxy image (2.6 or newer) with `/bin/sh`.
    * @default DEFAULT_DOCKER_API_PROXY_IMAGE
    */
   readonly image?: string;
@@ -32,13 +46,32 @@ export interface DockerApiProxyProps {
 }
 
 /**
- * The only way the backup sidecar reaches the Docker API: a socket proxy on an internal
- * network shared with the sidecar alone, that opens just the endpoints the quiesce mode needs.
- * The sidecar never mounts the Docker socket.
+ * The only way the backup sidecar reaches the Docker API: an HAProxy on an internal network
+ * shared with the sidecar alone, whose generated configuration (docker-api/proxy-config.ts)
+ * lets through an allowlist of method + exact request target + exact body for the one
+ * protected container, and answers 403 to everything else. The sidecar never mounts the
+ * Docker socket.
  *
- * - stop: `POST /containers/{id}/stop` and `/start` (ALLOW_STOP, ALLOW_START), nothing else;
- * - pause: the containers section (`/containers/{id}/pause`, `/unpause`);
- * - exec: the containers and exec sections (`/containers/{id}/exec`, `/exec/{id}/start`, `/exec/{id}/json`).
+ * - stop: `POST /containers/NAME/stop` (optionally `?t=N`) and `POST /containers/NAME/start`;
+ * - pause: `POST /containers/NAME/pause` and `/unpause`;
+ * - exec: `POST /containers/NAME/exec` with exactly the body computed at synth from the
+ *   `Quiesce.exec` command (no `Privileged`, no `User`), `POST /exec/ID/start` with exactly
+ *   `{"Detach":false,"Tty":false}`, `GET /exec/ID/json` (ID: 64 lower-case hex digits);
+ * - always: `GET /_ping`, `HEAD /_ping`, `GET /version`;
+ * - each with an optional `/v1.NN` prefix; no percent-encoding, `..`, `//`, upper case,
+ *   other query, `#`, other container, create, archive, inspect or delete can match.
+ *
+ * Why HAProxy: a maintained project (LTS branches) with an official, multi-platform image we
+ * can pin by digest; its ACLs match the whole request target and hash the whole body, so the
+ * allowlist is exact; and the same configuration runs here with Debian's haproxy binary,
+ * so the tests prove it request by request (test/docker-api/proxy-config.test.ts). (The
+ * previous tecnativa/docker-socket-proxy opened whole API sections by prefix: create and
+ * archive passed.)
+ *
+ * The container keeps a read-only root: the configuration travels in its environment
+ * (`HAPROXY_CONFIG`, nothing secret in it) and is written to a tmpfs at start. It runs as
+ * uid 0 so that it may open the root-owned socket, with every capability dropped and
+ * no-new-privileges.
  */
 export class DockerApiProxy extends Construct {
   /** The internal network shared by the proxy and the sidecar. */
@@ -47,10 +80,22 @@ export class DockerApiProxy extends Construct {
   public readonly container: Container;
   /** The URL the agent calls (`BACKUP_DOCKER_API`). */
   public readonly endpoint: string;
+  /** The generated HAProxy configuration. */
+  public readonly config: string;
 
   constructor(scope: Construct, id: string, props: DockerApiProxyProps) {
     super(scope, id);
+    if (props.quiesce !== undefined && props.quiesce.mode !== props.mode) {
+      throw errors.proxyModeMismatch(this.node.path, props.mode, props.quiesce.mode);
+    }
     const name = `${props.containerName}-backup-docker-api`;
+    this.config = dockerApiProxyConfig({
+      mode: props.mode,
+      containerName: props.containerName,
+      execCreateBody:
+        props.mode === QuiesceMode.EXEC && props.quiesce !== undefined ? execCreateBody(props.quiesce.command) : undefined,
+      callTimeoutSeconds: props.quiesce?.timeoutSeconds,
+    });
     this.network = new Network(this, 'network', {
       name,
       // No route out: only the sidecar and the proxy are on it.
@@ -60,13 +105,20 @@ export class DockerApiProxy extends Construct {
     this.container = new Container(this, 'container', {
       name,
       image: props.image ?? DEFAULT_DOCKER_API_PROXY_IMAGE,
-      env: Object.entries(allowedSections(props.mode)).map(([k, v]) => `${k}=${v}`),
+      // uid 0 owns the socket: no capability is needed to open it.
+      user: '0:0',
+      entrypoint: [
+        '/bin/sh',
+        '-c',
+        `umask 077 && printf '%s' "$HAPROXY_CONFIG" > ${CONFIG_FILE} && exec haproxy -db -f ${CONFIG_FILE}`,
+      ],
+      env: [`HAPROXY_CONFIG=${terraformLiteral(this.config)}`],
       restart: 'unless-stopped',
       mustRun: true,
       readOnly: true,
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'] },
-      tmpfs: { '/tmp': 'rw,nosuid,nodev,size=8m', '/run': 'rw,nosuid,nodev,size=1m' },
+      tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=1m', '/run': 'rw,nosuid,nodev,noexec,size=1m' },
       // Only on the internal network: nothing but the sidecar can reach it.
       networkMode: this.network.name,
       volumes: [{ hostPath: props.socketPath ?? '/var/run/docker.sock', containerPath: '/var/run/docker.sock', readOnly: true }],
@@ -76,21 +128,5 @@ export class DockerApiProxy extends Construct {
       ],
     });
     this.endpoint = `http://${name}:${DOCKER_API_PROXY_PORT}`;
-  }
-}
-
-/** The proxy's switches: every section off except what the mode needs. */
-function allowedSections(mode: QuiesceMode): { [name: string]: string } {
-  const closed = { EVENTS: '0', PING: '1', VERSION: '1', CONTAINERS: '0', EXEC: '0', POST: '0', ALLOW_START: '0', ALLOW_STOP: '0', ALLOW_RESTARTS: '0' };
-  switch (mode) {
-    case QuiesceMode.STOP:
-      // POST must be on for any POST to pass; without CONTAINERS only start/stop do.
-      return { ...closed, POST: '1', ALLOW_START: '1', ALLOW_STOP: '1' };
-    case QuiesceMode.PAUSE:
-      return { ...closed, POST: '1', CONTAINERS: '1' };
-    case QuiesceMode.EXEC:
-      return { ...closed, POST: '1', CONTAINERS: '1', EXEC: '1' };
-    default:
-      return closed;
   }
 }

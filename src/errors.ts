@@ -469,3 +469,13 @@ export function ruleFailed(where: string, reason: string): ConfigurationError {
 export function suppressedFinding(where: string, reason: string): string {
   return `${where}: finding suppressed, reason: ${reason}`;
 }
+
+// ---- Docker API proxy -------------------------------------------------------------------
+
+export function proxyModeMismatch(where: string, mode: string, quiesceMode: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the proxy serves quiesce mode ${show(mode)} but was given a Quiesce of mode ${show(quiesceMode)}`,
+    'pass the same Quiesce whose mode is `mode` (e.g. { mode: quiesce.mode, quiesce })',
+  );
+}

@@ -1,0 +1,237 @@
+/**
+ * The requests the Docker API proxy must refuse, and the calls it must let through, per
+ * quiesce mode: one table, used by the HAProxy test (test/docker-api/proxy-config.test.ts,
+ * Debian's haproxy in front of the fake Docker API) and reusable by the real-engine test that
+ * drives the deployed proxy. Requests are raw bytes sent over a plain socket (`sendRaw`), so no
+ * HTTP client normalises a path, drops a `#` or re-encodes a body on the way.
+ */
+import * as net from 'net';
+import { QuiesceMode } from '../../src/policy/quiesce';
+import { EXEC_START_BODY, execCreateBody } from '../../src/docker-api/exec-body';
+
+/** One request, as it goes on the wire. `EXEC_ID` in the target is replaced by a real exec id. */
+export interface ProxyRequest {
+  /** What the request tries, e.g. 'create a container'. */
+  readonly name: string;
+  readonly method: string;
+  /** The request target exactly as sent (not encoded or normalised). */
+  readonly target: string;
+  readonly body?: string;
+  /** Extra header lines, e.g. ['Transfer-Encoding: chunked']. */
+  readonly headers?: string[];
+  /** The body is sent as one HTTP/1.1 chunk instead of with Content-Length. */
+  readonly chunked?: boolean;
+  /**
+   * The statuses that count as refused. Default [403] (HAProxy's deny). A raw `#` in the
+   * request line is malformed HTTP: HAProxy's parser answers 400 before any rule runs
+   * (2.6 as Debian ships it, and 2.8.2+), which refuses it just as well.
+   */
+  readonly refusedWith?: number[];
+}
+
+/** The names and bodies the table is built from. */
+export interface ProxyRequestContext {
+  /** The protected container. */
+  readonly container: string;
+  /** Another container on the same host. */
+  readonly other: string;
+  /** The command of Quiesce.exec (its body is the one pinned at synth). */
+  readonly execCommand: string[];
+}
+
+export const DEFAULT_CONTEXT: ProxyRequestContext = { container: 'db', other: 'web', execCommand: ['pg_dumpall', '-f', '/data/dump.sql'] };
+
+/** A 64-hex exec id of an exec the sidecar did not create (in another container, say). */
+export const FOREIGN_EXEC_ID = 'ab'.repeat(32);
+
+/**
+ * The calls each mode needs, in the order the agent makes them. In exec mode, EXEC_ID stands
+ * for the id returned by the exec-create call before it.
+ */
+export function allowedRequests(mode: QuiesceMode, ctx: ProxyRequestContext = DEFAULT_CONTEXT): ProxyRequest[] {
+  const c = `/containers/${ctx.container}`;
+  const always: ProxyRequest[] = [
+    { name: 'ping', method: 'GET', target: '/_ping' },
+    { name: 'ping (HEAD)', method: 'HEAD', target: '/_ping' },
+    { name: 'version', method: 'GET', target: '/version' },
+    { name: 'versioned ping', method: 'GET', target: '/v1.41/_ping' },
+  ];
+  switch (mode) {
+    case QuiesceMode.STOP:
+      return [
+        ...always,
+        { name: 'stop with a timeout', method: 'POST', target: `${c}/stop?t=60`, body: '' },
+        { name: 'start', method: 'POST', target: `${c}/start`, body: '' },
+        { name: 'stop', method: 'POST', target: `/v1.41${c}/stop`, body: '' },
+        { name: 'start (versioned)', method: 'POST', target: `/v1.41${c}/start`, body: '' },
+      ];
+    case QuiesceMode.PAUSE:
+      return [
+        ...always,
+        { name: 'pause', method: 'POST', target: `${c}/pause`, body: '' },
+        { name: 'unpause', method: 'POST', target: `${c}/unpause`, body: '' },
+        { name: 'pause (versioned)', method: 'POST', target: `/v1.41${c}/pause`, body: '' },
+        { name: 'unpause (versioned)', method: 'POST', target: `/v1.41${c}/unpause`, body: '' },
+      ];
+    case QuiesceMode.EXEC:
+      return [
+        ...always,
+        { name: 'exec create', method: 'POST', target: `${c}/exec`, body: execCreateBody(ctx.execCommand), headers: ['Content-Type: application/json'] },
+        { name: 'exec start', method: 'POST', target: '/exec/EXEC_ID/start', body: EXEC_START_BODY, headers: ['Content-Type: application/json'] },
+        { name: 'exec inspect', method: 'GET', target: '/exec/EXEC_ID/json' },
+      ];
+    default:
+      return always;
+  }
+}
+
+/** Requests refused in every mode (and, for each mode, the other modes' calls: see forbiddenRequests). */
+export function alwaysForbidden(ctx: ProxyRequestContext = DEFAULT_CONTEXT): ProxyRequest[] {
+  const c = `/containers/${ctx.container}`;
+  const o = `/containers/${ctx.other}`;
+  const pinned = execCreateBody(ctx.execCommand);
+  const json = ['Content-Type: application/json'];
+  const privileged = JSON.stringify({ Image: 'alpine', HostConfig: { Privileged: true, Binds: ['/:/host'] } });
+  return [
+    { name: 'create a privileged container', method: 'POST', target: '/containers/create', body: privileged, headers: json },
+    { name: 'create a container (versioned, named)', method: 'POST', target: '/v1.41/containers/create?name=x', body: privileged, headers: json },
+    { name: 'read a file out of the container (archive)', method: 'GET', target: `${c}/archive?path=/` },
+    { name: 'write a file into the container (archive)', method: 'PUT', target: `${c}/archive?path=/`, body: 'tar' },
+    { name: "read another container's files", method: 'GET', target: `${o}/archive?path=/secrets` },
+    { name: 'inspect the container (its environment)', method: 'GET', target: `${c}/json` },
+    { name: 'list containers', method: 'GET', target: '/containers/json?all=1' },
+    { name: 'stop another container', method: 'POST', target: `${o}/stop`, body: '' },
+    { name: 'start another container', method: 'POST', target: `${o}/start`, body: '' },
+    { name: 'pause another container', method: 'POST', target: `/v1.41${o}/pause`, body: '' },
+    { name: 'exec in another container', method: 'POST', target: `${o}/exec`, body: pinned, headers: json },
+    { name: 'exec in another container (versioned)', method: 'POST', target: `/v1.41${o}/exec`, body: pinned, headers: json },
+    { name: 'kill the container', method: 'POST', target: `${c}/kill`, body: '' },
+    { name: 'remove the container', method: 'DELETE', target: c },
+    { name: 'remove the container, forced', method: 'DELETE', target: `/v1.41${c}?force=1` },
+    { name: 'update the container', method: 'POST', target: `${c}/update`, body: '{"Memory":1}', headers: json },
+    { name: 'pull an image', method: 'POST', target: '/images/create?fromImage=alpine', body: '' },
+    { name: 'traversal to another container', method: 'POST', target: `${c}/../${ctx.other}/stop`, body: '' },
+    { name: 'traversal to create', method: 'POST', target: `/v1.41/../containers/create`, body: privileged, headers: json },
+    { name: 'encoded traversal', method: 'POST', target: `${c}/%2e%2e/${ctx.other}/stop`, body: '' },
+    { name: 'encoded traversal, upper case', method: 'POST', target: `${c}/%2E%2E/%2E%2E/containers/create`, body: privileged, headers: json },
+    { name: 'encoded slash', method: 'POST', target: `/containers/${ctx.container}%2Fstop`, body: '' },
+    { name: 'encoded container name', method: 'POST', target: `/containers/%${ctx.container.charCodeAt(0).toString(16)}${ctx.container.slice(1)}/stop`, body: '' },
+    { name: 'double slash at the start', method: 'POST', target: `/${c}/stop`, body: '' },
+    { name: 'double slash inside', method: 'POST', target: `/containers//${ctx.container}/stop`, body: '' },
+    { name: 'trailing slash', method: 'POST', target: `${c}/stop/`, body: '' },
+    { name: 'upper-case path', method: 'POST', target: `/CONTAINERS/${ctx.container}/STOP`, body: '' },
+    { name: 'upper-case container name', method: 'POST', target: `/containers/${ctx.container.toUpperCase()}/stop`, body: '' },
+    { name: 'upper-case version prefix', method: 'POST', target: `/V1.41${c}/stop`, body: '' },
+    { name: 'a second ?', method: 'POST', target: `${c}/stop?t=1?signal=KILL`, body: '' },
+    { name: 'another query parameter', method: 'POST', target: `${c}/stop?signal=KILL`, body: '' },
+    { name: 'a # fragment', method: 'POST', target: `${c}/stop#/../../containers/create`, body: '', refusedWith: [400, 403] },
+    { name: 'an encoded # fragment', method: 'POST', target: `${c}/stop%23/../../containers/create`, body: '' },
+    { name: 'a ; parameter', method: 'POST', target: `${c}/stop;x=1`, body: '' },
+    { name: 'absolute-form URI', method: 'POST', target: `http://docker${c}/stop`, body: '' },
+    { name: 'absolute-form URI to create', method: 'POST', target: 'http://docker/containers/create', body: privileged, headers: json },
+    { name: 'a bad version prefix', method: 'POST', target: `/v1.41.1${c}/stop`, body: '' },
+    { name: 'exec body with Privileged', method: 'POST', target: `${c}/exec`, body: JSON.stringify({ Cmd: ctx.execCommand, AttachStdout: true, AttachStderr: true, Privileged: true }), headers: json },
+    { name: 'exec body with lower-case keys (Docker decodes them alike)', method: 'POST', target: `${c}/exec`, body: JSON.stringify({ cmd: ctx.execCommand, attachstdout: true, attachstderr: true, privileged: true }), headers: json },
+    { name: 'exec body with a User', method: 'POST', target: `${c}/exec`, body: JSON.stringify({ Cmd: ctx.execCommand, AttachStdout: true, AttachStderr: true, User: 'root' }), headers: json },
+    { name: 'exec body with extra spaces', method: 'POST', target: `${c}/exec`, body: pinned.replace(/,/g, ', ').replace(/:/g, ': '), headers: json },
+    { name: 'exec body with a trailing newline', method: 'POST', target: `${c}/exec`, body: `${pinned}\n`, headers: json },
+    { name: 'exec body with another command', method: 'POST', target: `${c}/exec`, body: execCreateBody(['sh', '-c', 'cat /etc/shadow']), headers: json },
+    { name: 'exec body with a duplicate key', method: 'POST', target: `${c}/exec`, body: pinned.replace(/}$/, ',"Privileged":true}'), headers: json },
+    { name: 'Privileged exec body, chunked', method: 'POST', target: `${c}/exec`, body: pinned.replace(/}$/, ',"Privileged":true}'), headers: json, chunked: true },
+    { name: 'exec start with a TTY', method: 'POST', target: `/exec/${FOREIGN_EXEC_ID}/start`, body: '{"Detach":false,"Tty":true}', headers: json },
+    { name: 'exec start with an upper-case id', method: 'POST', target: `/exec/${FOREIGN_EXEC_ID.toUpperCase()}/start`, body: EXEC_START_BODY, headers: json },
+    { name: 'exec start with a short id', method: 'POST', target: '/exec/abcdef/start', body: EXEC_START_BODY, headers: json },
+    { name: 'exec resize', method: 'POST', target: `/exec/${FOREIGN_EXEC_ID}/resize?h=1&w=1`, body: '' },
+    { name: 'stop with a body', method: 'POST', target: `${c}/stop`, body: '{"t":1}', headers: json },
+    { name: 'stop by GET', method: 'GET', target: `${c}/stop` },
+    { name: 'stop by PUT', method: 'PUT', target: `${c}/stop`, body: '' },
+    { name: 'ping by POST', method: 'POST', target: '/_ping', body: '' },
+    { name: 'version by DELETE', method: 'DELETE', target: '/version' },
+    { name: 'ping with an Upgrade header', method: 'GET', target: '/_ping', headers: ['Connection: Upgrade', 'Upgrade: tcp'] },
+    { name: 'system info', method: 'GET', target: '/info' },
+    { name: 'events', method: 'GET', target: '/events' },
+  ];
+}
+
+/** Everything mode `mode` must refuse: the always-forbidden list, plus the other modes' calls. */
+export function forbiddenRequests(mode: QuiesceMode, ctx: ProxyRequestContext = DEFAULT_CONTEXT): ProxyRequest[] {
+  const own = new Set(allowedRequests(mode, ctx).map((r) => `${r.method} ${r.target}`));
+  const others = [QuiesceMode.STOP, QuiesceMode.PAUSE, QuiesceMode.EXEC]
+    .filter((m) => m !== mode)
+    .flatMap((m) =>
+      allowedRequests(m, ctx)
+        .filter((r) => !own.has(`${r.method} ${r.target}`))
+        .map((r) => ({ ...r, name: `${m} mode's ${r.name}`, target: r.target.replace('EXEC_ID', FOREIGN_EXEC_ID) })),
+    );
+  return [...alwaysForbidden(ctx), ...others];
+}
+
+/** The request as bytes on the wire, with `Connection: close`. */
+export function rawRequest(r: ProxyRequest, host = 'docker', execId = FOREIGN_EXEC_ID): Buffer {
+  const target = r.target.replace('EXEC_ID', execId);
+  const head = [`${r.method} ${target} HTTP/1.1`, `Host: ${host}`, 'User-Agent: proxy-test', 'Connection: close', ...(r.headers ?? [])];
+  const body = Buffer.from(r.body ?? '', 'utf8');
+  if (r.chunked) {
+    head.push('Transfer-Encoding: chunked');
+    return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
+  }
+  if (r.body !== undefined) {
+    head.push(`Content-Length: ${body.length}`);
+  }
+  return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), body]);
+}
+
+/** What came back: the status of the first response and the whole raw answer. */
+export interface RawAnswer {
+  readonly status: number;
+  readonly raw: string;
+}
+
+/** Sends bytes over a fresh TCP connection and reads until the server closes it (or timeoutMs). */
+export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const socket = net.connect(port, host);
+    const timer = setTimeout(() => socket.destroy(new Error(`no end of answer within ${timeoutMs} ms`)), timeoutMs);
+    socket.on('connect', () => socket.write(bytes));
+    socket.on('data', (d) => chunks.push(d));
+    socket.on('error', (e) => {
+      clearTimeout(timer);
+      const raw = Buffer.concat(chunks).toString('latin1');
+      // A server may reset the connection right after its answer: the answer still counts.
+      if (/^HTTP\/1\.[01] \d{3}/.test(raw)) {
+        resolve({ status: Number(raw.slice(9, 12)), raw });
+      } else {
+        reject(e);
+      }
+    });
+    socket.on('end', () => socket.end());
+    socket.on('close', () => {
+      clearTimeout(timer);
+      const raw = Buffer.concat(chunks).toString('latin1');
+      const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
+      resolve({ status: m ? Number(m[1]) : 0, raw });
+    });
+  });
+}
+
+/** The body of the first response in `raw` (Content-Length or chunked). */
+export function answerBody(raw: string): string {
+  const split = raw.indexOf('\r\n\r\n');
+  const head = raw.slice(0, split);
+  let rest = raw.slice(split + 4);
+  if (!/^transfer-encoding: *chunked/im.test(head)) {
+    const m = /^content-length: *(\d+)/im.exec(head);
+    return m ? rest.slice(0, Number(m[1])) : rest;
+  }
+  let body = '';
+  for (;;) {
+    const eol = rest.indexOf('\r\n');
+    const size = parseInt(rest.slice(0, eol), 16);
+    if (!(size > 0)) {
+      return body;
+    }
+    body += rest.slice(eol + 2, eol + 2 + size);
+    rest = rest.slice(eol + 2 + size + 2);
+  }
+}
