@@ -15,7 +15,7 @@ import { ComplianceLevel, ThreeTwoOneChecks } from '../src';
 import { REPORT_FILE_NAME } from '../src/compliance/hooks';
 import { defaultExample } from '../examples/postgres/main';
 import { s3CompatibleExample } from '../examples/s3-compatible/main';
-import { MYSQL_DUMP, wordpressExample } from '../examples/wordpress/main';
+import { MARIADB_DUMP, wordpressExample } from '../examples/wordpress/main';
 import { annotations } from './compliance/stacks';
 
 const root = path.resolve(__dirname, '..');
@@ -121,13 +121,15 @@ describe('wordpress example', () => {
 
   test('two protected containers with a sidecar each, on one private network', () => {
     const all = containers(host);
-    expect(Object.keys(all).sort()).toEqual(['wordpress', 'wordpress-backup', 'wordpress-db', 'wordpress-db-backup', 'wordpress-db-backup-docker-api']);
+    expect(Object.keys(all).sort()).toEqual([
+      'wordpress', 'wordpress-backup', 'wordpress-backup-install', 'wordpress-db', 'wordpress-db-backup', 'wordpress-db-backup-docker-api', 'wordpress-db-backup-install',
+    ]);
     expect(Object.values<any>(host.resource.docker_network).map((n) => n.name)).toContain('wordpress');
     for (const name of ['wordpress', 'wordpress-db']) {
       expect(all[name].networks_advanced).toEqual([{ name: '${docker_network.network.name}' }]);
     }
     expect(envOf(all.wordpress)).toMatchObject({ WORDPRESS_DB_HOST: 'wordpress-db', WORDPRESS_DB_PASSWORD: '${var.wordpress_db_password}' });
-    expect(envOf(all['wordpress-db'])).toMatchObject({ MYSQL_PASSWORD: '${var.wordpress_db_password}', MYSQL_ROOT_PASSWORD: '${var.mysql_root_password}' });
+    expect(envOf(all['wordpress-db'])).toMatchObject({ MARIADB_PASSWORD: '${var.wordpress_db_password}', MARIADB_ROOT_PASSWORD: '${var.mariadb_root_password}' });
     expect(all.wordpress.ports).toEqual([{ internal: 80, external: 8080, ip: '127.0.0.1', protocol: 'tcp' }]);
     const volumes = Object.values<any>(host.resource.docker_volume);
     for (const name of ['wordpress-db', 'wordpress-files']) {
@@ -135,12 +137,12 @@ describe('wordpress example', () => {
     }
   });
 
-  test('MySQL is dumped onto its volume before each backup; the files follow half an hour later, as they are', () => {
+  test('MariaDB is dumped onto its volume before each backup; the files follow half an hour later, as they are', () => {
     const all = containers(host);
     const db = envOf(all['wordpress-db-backup']);
     expect(db).toMatchObject({ BACKUP_QUIESCE_MODE: 'exec', BACKUP_QUIESCE_CONTAINER: 'wordpress-db', BACKUP_SCHEDULE: '0 2 * * *', BACKUP_SOURCES: '/backup/sources/wordpress-db' });
-    expect(JSON.parse(db.BACKUP_QUIESCE_COMMAND)).toEqual(MYSQL_DUMP);
-    expect(MYSQL_DUMP.join(' ')).toMatch(/mysqldump .*--single-transaction.* > \/var\/lib\/mysql\/dump\.sql\.tmp && mv \/var\/lib\/mysql\/dump\.sql\.tmp \/var\/lib\/mysql\/dump\.sql$/);
+    expect(JSON.parse(db.BACKUP_QUIESCE_COMMAND)).toEqual(MARIADB_DUMP);
+    expect(MARIADB_DUMP.join(' ')).toMatch(/mariadb-dump .*--single-transaction.* > \/var\/lib\/mysql\/dump\.sql\.tmp && mv \/var\/lib\/mysql\/dump\.sql\.tmp \/var\/lib\/mysql\/dump\.sql$/);
     const files = envOf(all['wordpress-backup']);
     expect(files).toMatchObject({ BACKUP_SCHEDULE: '30 2 * * *', BACKUP_SOURCES: '/backup/sources/wordpress-files' });
     expect(files.BACKUP_QUIESCE_MODE ?? 'none').toBe('none');

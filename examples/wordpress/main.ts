@@ -1,9 +1,9 @@
 /**
- * WordPress with MySQL: two protected containers on one Docker host, each with its own backup
+ * WordPress with MariaDB: two protected containers on one Docker host, each with its own backup
  * sidecar, both backing up to a local disk and to one S3 bucket (replicated to a locked bucket
  * in another region), with the repository password in escrow there.
  *
- * - `wordpress-db` (MySQL): before each backup, `mysqldump --single-transaction` writes a
+ * - `wordpress-db` (MariaDB): before each backup, `mariadb-dump --single-transaction` writes a
  *   consistent dump onto the data volume, so every snapshot holds a dump that restores cleanly
  *   whatever state the live InnoDB files were in.
  * - `wordpress` (its files: core, themes, plugins, uploads, wp-config.php): backed up as they
@@ -17,7 +17,7 @@
  * the agent (0 errors).
  *
  *   export TF_VAR_restic_password="$(openssl rand -base64 32)"
- *   export TF_VAR_mysql_root_password=... TF_VAR_wordpress_db_password=...
+ *   export TF_VAR_mariadb_root_password=... TF_VAR_wordpress_db_password=...
  *   cdktf deploy wordpress-storage wordpress-host
  *
  * This folder's cdktf.json runs this file.
@@ -47,15 +47,17 @@ import {
 const RETENTION = Retention.gfs({ daily: 7, weekly: 4, monthly: 12 });
 
 /**
- * The dump MySQL writes before each backup: every database with routines, events and triggers,
- * in one consistent InnoDB snapshot; written aside and renamed, so a failed dump never replaces
- * the last good one. The root password comes from the container's own environment (MYSQL_PWD
- * keeps it off the command line), and only root may read the file.
+ * The dump MariaDB writes before each backup: every database with routines, events and
+ * triggers, in one consistent InnoDB snapshot; written aside and renamed, so a failed dump
+ * never replaces the last good one. The root password comes from the container's own
+ * environment (MYSQL_PWD keeps it off the command line), and only root may read the file.
+ * `mariadb-dump`, not `mysqldump`: the official MariaDB 11 images no longer ship the mysql*
+ * names.
  */
-export const MYSQL_DUMP = [
+export const MARIADB_DUMP = [
   'sh',
   '-c',
-  'umask 077 && MYSQL_PWD="$MYSQL_ROOT_PASSWORD" mysqldump --user=root --all-databases --single-transaction ' +
+  'umask 077 && MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb-dump --user=root --all-databases --single-transaction ' +
     '--routines --events --triggers > /var/lib/mysql/dump.sql.tmp && mv /var/lib/mysql/dump.sql.tmp /var/lib/mysql/dump.sql',
 ];
 
@@ -75,7 +77,7 @@ export class WordPressStorageStack extends TerraformStack {
   }
 }
 
-/** The Docker host's side: MySQL, WordPress, a private network, and a sidecar for each. */
+/** The Docker host's side: MariaDB, WordPress, a private network, and a sidecar for each. */
 export class WordPressHostStack extends TerraformStack {
   public readonly database: ProtectedContainer;
   public readonly wordpress: ProtectedContainer;
@@ -84,33 +86,33 @@ export class WordPressHostStack extends TerraformStack {
     super(scope, id);
     new DockerProvider(this, 'docker', {});
 
-    const rootPassword = new TerraformVariable(this, 'mysql_root_password', {
+    const rootPassword = new TerraformVariable(this, 'mariadb_root_password', {
       type: 'string',
       sensitive: true,
-      description: 'Password of the MySQL root user.',
+      description: 'Password of the MariaDB root user.',
     });
     const dbPassword = new TerraformVariable(this, 'wordpress_db_password', {
       type: 'string',
       sensitive: true,
-      description: 'Password of the MySQL user WordPress connects as.',
+      description: 'Password of the MariaDB user WordPress connects as.',
     });
     const network = new Network(this, 'network', { name: 'wordpress' });
 
     this.database = new ProtectedContainer(this, 'database', {
       containerName: 'wordpress-db',
-      image: 'mysql:8.4',
+      image: 'mariadb:11.4',
       environment: {
-        MYSQL_ROOT_PASSWORD: rootPassword.stringValue,
-        MYSQL_DATABASE: 'wordpress',
-        MYSQL_USER: 'wordpress',
-        MYSQL_PASSWORD: dbPassword.stringValue,
+        MARIADB_ROOT_PASSWORD: rootPassword.stringValue,
+        MARIADB_DATABASE: 'wordpress',
+        MARIADB_USER: 'wordpress',
+        MARIADB_PASSWORD: dbPassword.stringValue,
       },
       volumes: [{ name: 'wordpress-db', containerPath: '/var/lib/mysql' }],
       networks: [network.name],
       backup: {
         schedule: Schedule.daily({ hour: 2 }),
         retention: RETENTION,
-        quiesce: Quiesce.exec(MYSQL_DUMP, { timeoutSeconds: 1800 }),
+        quiesce: Quiesce.exec(MARIADB_DUMP, { timeoutSeconds: 1800 }),
         password: storage.escrow.repositoryPassword,
         targets: [
           StorageTarget.localPath({ hostPath: '/mnt/backup-disk/wordpress-db', medium: Medium.DISK }),
