@@ -248,7 +248,7 @@ export class BackupSidecar extends Construct {
     this.installVolume = new Volume(this, 'install', { name: `${props.containerName}-backup-install`, labels });
 
     if (this.quiesce.needsDockerApi) {
-      this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode });
+      this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode, quiesce: this.quiesce });
     }
 
     const environment = agentEnvironment({
