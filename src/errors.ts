@@ -470,6 +470,48 @@ export function suppressedFinding(where: string, reason: string): string {
   return `${where}: finding suppressed, reason: ${reason}`;
 }
 
+// ---- Terraform state and the Object Lock (issue 11) -------------------------------------------
+
+export function secretsInLocalState(stack: string, secrets: string[]): string {
+  return new ConfigurationError(
+    `stack ${stack}`,
+    `its Terraform state holds secrets in plain text (${secrets.join('; ')}), and it keeps that state in a local terraform.tfstate file (no backend, or LocalBackend), unencrypted, unlocked and readable by whoever can read the folder`,
+    'give the stack an encrypted, access-restricted remote backend: EncryptedStateBackend.s3(stack, { bucket, region, kmsKeyId, dynamodbTable }) (or EncryptedStateBackend.forEveryStack(app, {...})), see docs/security.md',
+  ).message;
+}
+
+export function missingStateBackendSetting(where: string, field: string, value: unknown): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${field} must be a non-empty string, got ${show(value)}`,
+    `pass ${field}: the state bucket, its region, the KMS key that encrypts the state and the DynamoDB lock table are all required for an encrypted, locked state`,
+  );
+}
+
+export function stackAlreadyHasBackend(where: string, backendPath: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the stack already has a backend (${backendPath}); a stack has exactly one`,
+    'remove the other backend, or call EncryptedStateBackend.forEveryStack(app, ...), which skips stacks that already have one',
+  );
+}
+
+export function invalidBreakGlassPrincipal(days: number, value: string): ConfigurationError {
+  return new ConfigurationError(
+    `ObjectLock.governance(${days}, { breakGlassPrincipalArn })`,
+    `breakGlassPrincipalArn must be the ARN of one IAM role or user (arn:<partition>:iam::<account>:role/<name> or :user/<name>) or a Terraform token, got ${show(value)}`,
+    'name the one role allowed to lift the lock, e.g. "arn:aws:iam::111122223333:role/backup-break-glass" (no wildcard, not the root user), or use ObjectLock.compliance(days)',
+  );
+}
+
+export function governanceLockNotImmutable(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${observed}; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete. Compliance mode holds against everyone, the account's root user included, until the lock ends; governance mode only against principals without s3:BypassGovernanceRetention, and an administrator's or a stolen admin credential has it`,
+    'use ObjectLock.compliance(days) (irreversible for the lock period), or ObjectLock.governance(days, { breakGlassPrincipalArn: "arn:aws:iam::<account>:role/<break-glass role>" }): the replica bucket policy then denies the bypass, version deletes and retention changes to every other principal; or suppress with a reason, or check at level ComplianceLevel.THREE_TWO_ONE',
+  );
+}
+
 // ---- Docker API proxy -------------------------------------------------------------------
 
 export function proxyModeMismatch(where: string, mode: string, quiesceMode: string): ConfigurationError {

@@ -35,3 +35,5 @@ export { ObjectLockCoversRetentionRule } from './compliance/rules/object-lock-co
 export { ScheduleMeetsRpoRule } from './compliance/rules/schedule-meets-rpo';
 export { RepositoriesEncryptedRule } from './compliance/rules/repositories-encrypted';
 export { DatabaseConsistencyRule } from './compliance/rules/database-consistency';
+export * from './targets/lock-strength';
+export * from './aws/state-backend';

@@ -9,6 +9,7 @@ import { Construct } from 'constructs';
 import * as errors from '../errors';
 import type { IBackupBucket } from './backup-bucket';
 import { Statement, policyDocument } from './policy-document';
+import { holdsSecretsInState } from './state-backend';
 
 /** How the backup agent proves who it is to AWS. */
 export enum AgentIdentity {
@@ -47,21 +48,45 @@ export interface AgentCredentialsProps {
 }
 
 /**
- * restic's folders in a repository, and which of them `forget`/`prune` delete from. `config`
- * and `keys/` are never deletable, so the agent's credentials cannot destroy the repository's
- * key material.
+ * restic's folders the long-running agent writes to: packs (`data/`), indexes, snapshots and
+ * locks. `restic forget`/`prune` delete from `data/`, `index/` and `snapshots/`, and every
+ * command removes its own lock from `locks/`, so these are also the folders it may delete in.
+ * `config` and `keys/` are written once, by `restic init`, and never by the agent.
  */
-const DELETABLE_FOLDERS = ['data', 'index', 'locks', 'snapshots'];
+const AGENT_FOLDERS = ['data', 'index', 'locks', 'snapshots'];
 
 /**
- * A least-privilege AWS identity for the backup agent of one or more containers.
+ * The S3 calls `restic init` makes on the s3 backend (restic internal/backend/s3/s3.go
+ * `Create`, internal/repository/repository.go `Init`): `BucketExists` (HeadBucket, which needs
+ * s3:ListBucket; restic treats AccessDenied as "exists"), `Stat` of `config` (GetObject; a
+ * missing object answers 404 rather than 403 only with s3:ListBucket), `List` of `keys/` and
+ * `snapshots/` (refuses to initialise over an existing repository), then `Save` of
+ * `keys/<id>` and of `config` (PutObject).
+ */
+const INIT_ACTIONS = ['s3:GetObject', 's3:PutObject'];
+
+/**
+ * Least-privilege AWS identities for the backup agent of one or more containers.
  *
- * On the bucket: list within the containers' prefixes, get and put objects there, delete only
- * in the folders restic's lock handling and prune delete from (`locks/`, `snapshots/`,
- * `index/`, `data/`), never `s3:DeleteObjectVersion`, so every deletion leaves the noncurrent
- * version behind for the lifecycle window; KMS data keys through S3 only. On the offsite
- * replica: list and get within the same prefixes and decrypt through S3, nothing else. No
- * action and no resource is `*`.
+ * The **agent** identity (the long-running sidecar's): on the bucket, list within the
+ * containers' prefixes, get objects there, put objects only in `data/`, `index/`,
+ * `snapshots/` and `locks/`, and delete only in those folders (restic's lock handling and
+ * prune); an explicit Deny of `s3:PutObject` and `s3:DeleteObject` on `<prefix>/config` and
+ * `<prefix>/keys/*`, so a compromised sidecar cannot replace the repository's key material
+ * (which replication would carry offsite as the new current version). Never
+ * `s3:DeleteObjectVersion`, so every deletion leaves the noncurrent version behind for the
+ * lifecycle window; KMS data keys through S3 only. On the offsite replica: list and get within
+ * the same prefixes and decrypt through S3, nothing else. No action and no resource is `*`.
+ *
+ * The **initializer** identity (ACCESS_KEY only): its own IAM user and access key that may
+ * only list the prefixes and get and put `<prefix>/config` and `<prefix>/keys/*`: what
+ * `restic init` needs. Its key goes to a one-shot init container at deploy time
+ * (`StorageTargetConfig.initEnvironment`/`initSecrets`), never to the long-running sidecar.
+ *
+ * With INSTANCE_PROFILE there is no initializer: the role is denied the same writes, and an
+ * operator initialises each repository once, before the first backup, with credentials of
+ * their own (`restic -r s3:https://s3.<region>.amazonaws.com/<bucket>/<prefix> init`, see
+ * docs/security.md).
  */
 export class AgentCredentials extends Construct {
   /**
@@ -96,6 +121,17 @@ export class AgentCredentials extends Construct {
   public readonly accessKeyId?: string;
   /** The secret access key (ACCESS_KEY), a sensitive Terraform reference. */
   public readonly secretAccessKey?: string;
+  /** The initializer's IAM user, which may only create `config` and `keys/` (ACCESS_KEY). */
+  public readonly initUser?: IamUser;
+  /** The initializer's access key (ACCESS_KEY). */
+  public readonly initAccessKey?: IamAccessKey;
+  /**
+   * The initializer's access key id (ACCESS_KEY), a Terraform reference: for the one-shot
+   * container that runs `restic init`, never for the long-running sidecar.
+   */
+  public readonly initAccessKeyId?: string;
+  /** The initializer's secret access key (ACCESS_KEY), a sensitive Terraform reference. */
+  public readonly initSecretAccessKey?: string;
 
   constructor(scope: Construct, id: string, props: AgentCredentialsProps) {
     super(scope, id);
@@ -151,6 +187,23 @@ export class AgentCredentials extends Construct {
       this.accessKey = new IamAccessKey(this, 'access-key', { provider, user: this.user.name });
       this.accessKeyId = this.accessKey.id;
       this.secretAccessKey = this.accessKey.secret;
+
+      const initDocument = policyDocument(this, 'init-permissions', initializerStatements(props.bucket, this.prefixes), provider);
+      this.initUser = new IamUser(this, 'init-user', {
+        provider,
+        name: iamName(`restic-init-${this.node.addr.slice(0, 8)}-${this.prefixes.join('-')}`),
+        path: '/cdktf-container-backup/',
+      });
+      new IamUserPolicy(this, 'init-user-policy', {
+        provider,
+        user: this.initUser.name,
+        name: 'restic-init',
+        policy: initDocument.json,
+      });
+      this.initAccessKey = new IamAccessKey(this, 'init-access-key', { provider, user: this.initUser.name });
+      this.initAccessKeyId = this.initAccessKey.id;
+      this.initSecretAccessKey = this.initAccessKey.secret;
+      holdsSecretsInState(this, 'the secret access keys of the agent and the initializer (aws_iam_access_key)');
     }
   }
 
@@ -171,14 +224,25 @@ function agentStatements(bucket: IBackupBucket, prefixes: string[]): Statement[]
     },
     { sid: 'LocateBucket', actions: ['s3:GetBucketLocation'], resources: [arn] },
     {
-      sid: 'ReadWriteRepositories',
-      actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+      sid: 'ReadRepositories',
+      actions: ['s3:GetObject'],
       resources: prefixes.map((p) => `${arn}/${p}/*`),
+    },
+    {
+      sid: 'WriteDataIndexSnapshotsLocks',
+      actions: ['s3:AbortMultipartUpload', 's3:PutObject'],
+      resources: agentFolders(arn, prefixes),
     },
     {
       sid: 'DeleteWhereLocksAndPruneNeed',
       actions: ['s3:DeleteObject'],
-      resources: prefixes.flatMap((p) => DELETABLE_FOLDERS.map((folder) => `${arn}/${p}/${folder}/*`)),
+      resources: agentFolders(arn, prefixes),
+    },
+    {
+      sid: 'DenyRewritingConfigAndKeys',
+      effect: 'Deny',
+      actions: ['s3:DeleteObject', 's3:PutObject'],
+      resources: keyMaterial(arn, prefixes),
     },
   ];
   if (bucket.kmsKeyArn !== undefined) {
@@ -215,6 +279,38 @@ function agentStatements(bucket: IBackupBucket, prefixes: string[]): Statement[]
     }
   }
   return statements;
+}
+
+function initializerStatements(bucket: IBackupBucket, prefixes: string[]): Statement[] {
+  const arn = bucket.bucketArn;
+  const statements: Statement[] = [
+    {
+      sid: 'ListRepositoryPrefixes',
+      actions: ['s3:ListBucket'],
+      resources: [arn],
+      conditions: [{ test: 'StringLike', variable: 's3:prefix', values: prefixes.map((p) => `${p}/*`) }],
+    },
+    { sid: 'LocateBucket', actions: ['s3:GetBucketLocation'], resources: [arn] },
+    { sid: 'CreateConfigAndKeys', actions: INIT_ACTIONS, resources: keyMaterial(arn, prefixes) },
+  ];
+  if (bucket.kmsKeyArn !== undefined) {
+    statements.push({
+      sid: 'UseBucketKeyThroughS3',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [bucket.kmsKeyArn],
+      conditions: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${bucket.region}.amazonaws.com`] }],
+    });
+  }
+  return statements;
+}
+
+function agentFolders(arn: string, prefixes: string[]): string[] {
+  return prefixes.flatMap((p) => AGENT_FOLDERS.map((folder) => `${arn}/${p}/${folder}/*`));
+}
+
+/** The repository's key material: `config` and every key file. */
+function keyMaterial(arn: string, prefixes: string[]): string[] {
+  return prefixes.flatMap((p) => [`${arn}/${p}/config`, `${arn}/${p}/keys/*`]);
 }
 
 const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;

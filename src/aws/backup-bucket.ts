@@ -213,7 +213,8 @@ export class BackupBucket extends Construct implements IBackupBucket {
       if (props.offsite.options.bucketName !== undefined) {
         checkBucketName(where, props.offsite.options.bucketName);
       }
-      replicaLock = props.offsite.options.objectLock ?? ObjectLock.governance(Math.max(1, horizon));
+      // Compliance mode by default: the only mode that holds against everyone (docs/compliance.md).
+      replicaLock = props.offsite.options.objectLock ?? ObjectLock.compliance(Math.max(1, horizon));
       if (replicaLock.days < horizon) {
         throw errors.objectLockTooShort(`${where} (offsite replica)`, replicaLock.days, horizon);
       }

@@ -101,7 +101,11 @@ export class HardenedBucket extends Construct {
     const document = policyDocument(
       this,
       'policy-document',
-      [denyInsecureTransport(this.bucket.arn), ...(props.extraPolicyStatements?.(this.bucket.arn) ?? [])],
+      [
+        denyInsecureTransport(this.bucket.arn),
+        ...(props.objectLock?.breakGlassPrincipalArn !== undefined ? [breakGlassOnly(this.bucket.arn, props.objectLock.breakGlassPrincipalArn)] : []),
+        ...(props.extraPolicyStatements?.(this.bucket.arn) ?? []),
+      ],
       provider,
     );
     this.policy = new S3BucketPolicy(this, 'policy', {
@@ -135,6 +139,26 @@ export class HardenedBucket extends Construct {
       dependsOn: [this.versioning],
     });
   }
+}
+
+/**
+ * What makes a governance-mode lock hold against administrators: every principal except the
+ * break-glass one (matched on `aws:PrincipalArn`, i.e. the role for every session of it) is
+ * denied the governance bypass, deleting an object version and changing a version's
+ * retention. The root user is denied too, but can always rewrite the bucket policy: only
+ * compliance mode holds against it.
+ */
+export const BREAK_GLASS_ACTIONS = ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectRetention'];
+
+function breakGlassOnly(bucketArn: string, principalArn: string): Statement {
+  return {
+    sid: 'OnlyBreakGlassLiftsTheLock',
+    effect: 'Deny',
+    actions: BREAK_GLASS_ACTIONS,
+    resources: [`${bucketArn}/*`],
+    principals: [{ type: '*', identifiers: ['*'] }],
+    conditions: [{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: [principalArn] }],
+  };
 }
 
 function lifecycleRules(props: HardenedBucketProps): S3BucketLifecycleConfigurationRule[] {

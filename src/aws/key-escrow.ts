@@ -3,6 +3,7 @@ import { Construct } from 'constructs';
 import * as errors from '../errors';
 import { RepositoryPassword } from '../repository-password';
 import type { BackupBucket } from './backup-bucket';
+import { holdsSecretsInState } from './state-backend';
 
 /** Properties of a `KeyEscrow`. */
 export interface KeyEscrowProps {
@@ -63,6 +64,7 @@ export class KeyEscrow extends Construct {
       value: props.password.value,
       lifecycle: (props.protectFromDestroy ?? true) ? { preventDestroy: true } : undefined,
     });
+    holdsSecretsInState(this, `the escrowed restic password (aws_ssm_parameter ${this.node.path} value)`);
   }
 
   /**

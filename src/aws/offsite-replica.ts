@@ -19,7 +19,15 @@ export interface OffsiteReplicaOptions {
   /**
    * Object Lock of the replica bucket. Its retention must be at least the backup bucket's
    * retention horizon, so every snapshot the retention keeps is also immutable offsite.
-   * @default ObjectLock.governance(<the bucket's retention horizon in days>)
+   *
+   * Compliance mode by default: nobody, the account's root user included, can delete a locked
+   * version or shorten its lock before it ends, so the replica is the immutable copy of
+   * 3-2-1-1-0 whoever's credentials are stolen. It cannot be undone: the bucket and its data
+   * stay (and are billed) until the lock ends. For a way out, use
+   * `ObjectLock.governance(days, { breakGlassPrincipalArn })`, which writes a bucket policy
+   * that keeps the bypass to that principal; governance mode without it does not count as
+   * immutable at level 3-2-1-1-0.
+   * @default ObjectLock.compliance(<the bucket's retention horizon in days>)
    */
   readonly objectLock?: ObjectLock;
   /**

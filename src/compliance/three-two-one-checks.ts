@@ -116,7 +116,13 @@ export class ThreeTwoOneChecks implements IAspect {
       { rule: new ThreeCopiesRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.tooFewCopies(w, r.observed) },
       { rule: new TwoMediaRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.tooFewMedia(w, r.observed) },
       { rule: new OneOffsiteRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.noOffsiteCopy(w, r.observed) },
-      { rule: new OneImmutableOrOfflineRule(), level: strictOnly, message: (w, _t, r) => errors.noImmutableCopy(w, r.observed) },
+      {
+        rule: new OneImmutableOrOfflineRule(),
+        level: strictOnly,
+        // A governance lock without a break-glass policy gets the finding that says what each mode guarantees.
+        message: (w, t, r) =>
+          OneImmutableOrOfflineRule.bypassableCopies(t).length > 0 ? errors.governanceLockNotImmutable(w, r.observed) : errors.noImmutableCopy(w, r.observed),
+      },
       {
         rule: zeroErrors,
         level: strictOnly,

@@ -62,6 +62,7 @@ export function buildTopology(input: TopologyInput): ContainerTopology {
         offline: target.offline ?? false,
         encrypted,
         immutableRetentionDays: target.immutableRetentionDays,
+        lockStrength: target.lockStrength,
         repository: target.repository,
         // The agent checks every target it writes, and reads data back per the verification.
         readBack: true,
@@ -77,6 +78,7 @@ export function buildTopology(input: TopologyInput): ContainerTopology {
           // A replica holds the same (restic-encrypted) objects as its source repository.
           encrypted,
           immutableRetentionDays: replica.immutableRetentionDays,
+          lockStrength: replica.lockStrength,
           repository: replica.verifyRepository,
           readBack: replica.verifyRepository !== undefined,
           copyOf: target.name,

@@ -4,6 +4,7 @@
  * replacing the thin layer that builds this model from constructs (`src/compliance/extract.ts`).
  */
 import { QuiesceMode } from '../policy/quiesce';
+import { LockStrength } from '../targets/lock-strength';
 import { Medium } from '../targets/medium';
 import { Site } from '../targets/site';
 
@@ -38,6 +39,11 @@ export interface BackupCopy {
    * @default - no lock period (not immutable, or immutable without a period, e.g. append-only)
    */
   readonly immutableRetentionDays?: number;
+  /**
+   * What an immutable copy's lock holds against (S3 Object Lock copies this library configures).
+   * @default - unknown (append-only, offline, or a lock declared by the user): counted as immutable when `immutable` is true
+   */
+  readonly lockStrength?: LockStrength;
   /**
    * The restic repository string (targets), or the repository the agent reads a replica
    * back from.

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import { AgentCredentials, checkPrefix } from '../aws/agent-credentials';
 import type { IBackupBucket } from '../aws/backup-bucket';
 import { s3Endpoint } from '../aws/region';
+import { holdsSecretsInState } from '../aws/state-backend';
 import * as errors from '../errors';
 import { Medium } from './medium';
 import { Site } from './site';
@@ -49,7 +50,7 @@ export class S3Target implements IStorageTarget {
     this.name = options.name ?? 's3';
   }
 
-  public bind(_scope: Construct, context: StorageTargetBindContext): StorageTargetConfig {
+  public bind(scope: Construct, context: StorageTargetBindContext): StorageTargetConfig {
     const where = `StorageTarget.s3(${this.bucket.node.path}) for ${context.containerName}`;
     const prefix = this.options.prefix ?? context.containerName;
     checkPrefix(where, prefix);
@@ -65,6 +66,14 @@ export class S3Target implements IStorageTarget {
     if (credentials.accessKeyId !== undefined && credentials.secretAccessKey !== undefined) {
       keyEnvironment.AWS_ACCESS_KEY_ID = credentials.accessKeyId;
       secrets.push({ variable: 'AWS_SECRET_ACCESS_KEY', value: credentials.secretAccessKey });
+      holdsSecretsInState(scope, `the S3 secret access key of ${credentials.node.path}, delivered to the sidecar`);
+    }
+    // The initializer's key: only `restic init` (a one-shot container at deploy time) gets it.
+    let initEnvironment: { [name: string]: string } | undefined;
+    let initSecrets: TargetSecret[] | undefined;
+    if (credentials.initAccessKeyId !== undefined && credentials.initSecretAccessKey !== undefined) {
+      initEnvironment = { AWS_DEFAULT_REGION: this.bucket.region, AWS_ACCESS_KEY_ID: credentials.initAccessKeyId };
+      initSecrets = [{ variable: 'AWS_SECRET_ACCESS_KEY', value: credentials.initSecretAccessKey }];
     }
 
     const replicas: ReplicaDescription[] = [];
@@ -77,6 +86,7 @@ export class S3Target implements IStorageTarget {
         site: Site.awsRegion(copy.region),
         immutable: copy.objectLock !== undefined,
         immutableRetentionDays: copy.objectLock?.days,
+        lockStrength: copy.objectLock?.strength,
         verifyRepository: verify ? repository(copy.region, copy.bucketName, prefix) : undefined,
         // The same identity: it may only list, get and decrypt on the replica.
         environment: verify ? { AWS_DEFAULT_REGION: copy.region, ...keyEnvironment } : undefined,
@@ -91,8 +101,11 @@ export class S3Target implements IStorageTarget {
       site: Site.awsRegion(this.bucket.region),
       immutable: this.bucket.objectLock !== undefined,
       immutableRetentionDays: this.bucket.objectLock?.days,
+      lockStrength: this.bucket.objectLock?.strength,
       environment: { AWS_DEFAULT_REGION: this.bucket.region, ...keyEnvironment },
       secrets,
+      initEnvironment,
+      initSecrets,
       replicas,
     };
   }

@@ -6,6 +6,7 @@ import { S3CompatibleTarget, S3CompatibleTargetProps } from './s3-compatible-tar
 import { S3Target, S3TargetOptions } from './s3-target';
 import type { IBackupBucket } from '../aws/backup-bucket';
 import { Site } from './site';
+import { LockStrength } from './lock-strength';
 
 /** What a target learns about the sidecar it is bound to. */
 export interface StorageTargetBindContext {
@@ -53,6 +54,12 @@ export interface ReplicaDescription {
    * @default - none
    */
   readonly secrets?: TargetSecret[];
+  /**
+   * What the replica's immutability holds against (S3 Object Lock's mode, and whether a
+   * bucket policy restricts the governance bypass to a break-glass principal).
+   * @default - not an S3 Object Lock the library knows the mode of: counted as immutable when `immutable` is true
+   */
+  readonly lockStrength?: LockStrength;
 }
 
 /** A secret a target needs in the sidecar, delivered as a file and never as plain text. */
@@ -115,6 +122,25 @@ export interface StorageTargetConfig {
    * @default - none
    */
   readonly replicas?: ReplicaDescription[];
+  /**
+   * What the repository's own immutability holds against (see `ReplicaDescription.lockStrength`).
+   * @default - not an S3 Object Lock the library knows the mode of: counted as immutable when `immutable` is true
+   */
+  readonly lockStrength?: LockStrength;
+  /**
+   * Non-secret variables to use instead of `environment` when initialising the repository
+   * (`restic init`, run once by a one-shot container at deploy time): e.g. the access key id
+   * of an identity that may create `config` and `keys/`, which the long-running sidecar's
+   * identity may not.
+   * @default - `environment`
+   */
+  readonly initEnvironment?: { [name: string]: string };
+  /**
+   * Secret variables to use instead of `secrets` when initialising the repository, each
+   * delivered as a file to the one-shot init container only, never to the long-running sidecar.
+   * @default - `secrets`
+   */
+  readonly initSecrets?: TargetSecret[];
 }
 
 /** A place the sidecar backs up to. Implement it to add a new kind of target. */

@@ -1,26 +1,59 @@
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { BackupCopy, Topology } from '../../model/topology';
+import { LockStrength } from '../../targets/lock-strength';
 import { STATELESS, count, names } from './describe';
 
-/** 3-2-1-1-0, the second "1": at least one copy is immutable (Object Lock) or offline. */
+/**
+ * 3-2-1-1-0, the second "1": at least one copy is immutable or offline.
+ *
+ * What counts as immutable, and why (issue 11):
+ * - S3 Object Lock in **compliance** mode: nobody, the account's root user included, can
+ *   delete a locked version or shorten its lock before it ends. Counts.
+ * - **Governance** mode with a break-glass principal (`ObjectLock.governance(days,
+ *   { breakGlassPrincipalArn })`): the library writes a bucket policy that denies
+ *   `s3:BypassGovernanceRetention`, `s3:DeleteObjectVersion` and `s3:PutObjectRetention` to
+ *   every other principal. Holds against administrators and stolen admin credentials unless
+ *   they can rewrite the bucket policy (the root user always can). Counts.
+ * - **Governance** mode alone: `s3:BypassGovernanceRetention` plus `s3:DeleteObjectVersion`,
+ *   which every administrator holds, deletes locked versions. Does not count: it is the
+ *   protection against mistakes, not against a stolen credential.
+ * - Append-only repositories, offline copies and locks declared by the user (no known
+ *   strength) count as before.
+ *
+ * The library's default replica lock is compliance mode (`OffsiteReplicaOptions.objectLock`),
+ * so the defaults pass; governance mode is a deliberate choice that needs its break-glass
+ * principal to count.
+ */
 export class OneImmutableOrOfflineRule implements IBackupRule {
   /** The rule's identifier. */
   public static readonly RULE_ID = 'OneImmutableOrOffline';
+
+  /** The copies only a governance-mode lock with no break-glass policy protects. */
+  public static bypassableCopies(topology: Topology): BackupCopy[] {
+    return topology.backupCopies().filter((c) => c.immutable && !c.offline && c.lockStrength === LockStrength.GOVERNANCE);
+  }
+
   public readonly ruleId = OneImmutableOrOfflineRule.RULE_ID;
-  public readonly description = 'At least 1 backup copy is immutable (Object Lock) or offline';
+  public readonly description = 'At least 1 backup copy is immutable (Object Lock that no stolen credential can lift) or offline';
 
   public evaluate(topology: Topology): RuleResult {
     if (topology.isStateless()) {
       return RuleResult.notApplicable(STATELESS);
     }
-    const safe = topology.immutableOrOfflineCopies();
+    const bypassable = OneImmutableOrOfflineRule.bypassableCopies(topology);
+    const safe = topology.immutableOrOfflineCopies().filter((c) => !bypassable.includes(c));
     if (safe.length > 0) {
       return RuleResult.compliant(`${count(safe.length, 'immutable or offline copy', 'immutable or offline copies')} (${safe.map(describe).join(', ')})`);
     }
     const backups = topology.backupCopies();
-    return RuleResult.nonCompliant(
-      backups.length === 0 ? 'no backup copy at all' : `no immutable or offline copy among ${names(backups)}`,
-    );
+    if (backups.length === 0) {
+      return RuleResult.nonCompliant('no backup copy at all');
+    }
+    const governance =
+      bypassable.length === 0
+        ? ''
+        : ` (${bypassable.map((c) => `${c.name} is locked ${c.immutableRetentionDays ?? '?'} days in governance mode with no break-glass bucket policy: anyone granted s3:BypassGovernanceRetention and s3:DeleteObjectVersion, e.g. an administrator, can delete its locked versions`).join('; ')})`;
+    return RuleResult.nonCompliant(`no immutable or offline copy among ${names(backups)}${governance}`);
   }
 }
 
@@ -28,5 +61,11 @@ function describe(copy: BackupCopy): string {
   if (copy.offline) {
     return `${copy.name}: offline`;
   }
-  return copy.immutableRetentionDays === undefined ? `${copy.name}: immutable` : `${copy.name}: locked ${copy.immutableRetentionDays} days`;
+  const mode =
+    copy.lockStrength === LockStrength.COMPLIANCE
+      ? ', compliance mode'
+      : copy.lockStrength === LockStrength.GOVERNANCE_WITH_BREAK_GLASS
+        ? ', governance mode, bypass kept to a break-glass principal'
+        : '';
+  return copy.immutableRetentionDays === undefined ? `${copy.name}: immutable` : `${copy.name}: locked ${copy.immutableRetentionDays} days${mode}`;
 }
