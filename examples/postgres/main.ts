@@ -19,6 +19,8 @@ import {
   AccountPublicAccessBlock,
   BackupBucket,
   ComplianceLevel,
+  EncryptedStateBackend,
+  EncryptedStateBackendProps,
   KeyEscrow,
   Medium,
   ObjectLock,
@@ -34,6 +36,19 @@ import {
 
 /** The example's retention: 7 daily, 4 weekly, 12 monthly (a 372-day horizon). */
 export const RETENTION = Retention.gfs({ daily: 7, weekly: 4, monthly: 12 });
+
+/**
+ * Where the example keeps its Terraform state: both stacks hold secrets in plain text in their
+ * state (docs/security.md), so each gets an encrypted, locked S3 backend. Replace these with
+ * your state bucket (versioned, public access blocked, readable only by the role that runs
+ * Terraform), its KMS key and its DynamoDB lock table.
+ */
+export const STATE_BACKEND: EncryptedStateBackendProps = {
+  bucket: 'example-org-terraform-state',
+  region: 'eu-west-1',
+  kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/terraform-state',
+  dynamodbTable: 'terraform-state-lock',
+};
 
 /** Where the example puts its AWS resources. */
 export interface DefaultExampleOptions {
@@ -58,9 +73,10 @@ export class BackupStorageStack extends TerraformStack {
 
     this.vault = new BackupBucket(this, 'vault', {
       retention: RETENTION,
-      // Locked a little longer than the retention reaches, in another region.
+      // Locked a little longer than the retention reaches, in another region. Compliance mode:
+      // nobody, the root user included, can delete a locked version for 400 days.
       offsite: OffsiteReplica.inRegion(options.offsiteRegion ?? 'eu-central-1', {
-        objectLock: ObjectLock.governance(400),
+        objectLock: ObjectLock.compliance(400),
       }),
     });
     this.escrow = new KeyEscrow(this, 'escrow', {
@@ -106,6 +122,9 @@ export class DatabaseHostStack extends TerraformStack {
 export function defaultExample(app: App, options: DefaultExampleOptions = {}) {
   const storage = new BackupStorageStack(app, 'backup-storage', options);
   const host = new DatabaseHostStack(app, 'db-host', storage);
+  for (const stack of [storage, host]) {
+    EncryptedStateBackend.s3(stack, STATE_BACKEND);
+  }
   return { storage, host };
 }
 

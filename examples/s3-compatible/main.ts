@@ -31,6 +31,7 @@ import { App, Aspects, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import {
   ComplianceLevel,
+  EncryptedStateBackend,
   Medium,
   ProtectedContainer,
   Quiesce,
@@ -90,7 +91,17 @@ export class GitHostStack extends TerraformStack {
 
 /** Builds the example into `app`. */
 export function s3CompatibleExample(app: App) {
-  return { host: new GitHostStack(app, 'git-host') };
+  const host = new GitHostStack(app, 'git-host');
+  // The stack's state holds the Wasabi secret key and the restic password (docs/security.md):
+  // keep it encrypted and locked, here in the organisation's AWS state bucket (any encrypted,
+  // access-restricted backend will do). Replace with your bucket, KMS key and lock table.
+  EncryptedStateBackend.s3(host, {
+    bucket: 'example-org-terraform-state',
+    region: 'eu-west-1',
+    kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/terraform-state',
+    dynamodbTable: 'terraform-state-lock',
+  });
+  return { host };
 }
 
 // Synthesize when run as the cdktf app; tests import the stack class instead.

@@ -30,6 +30,8 @@ import { Construct } from 'constructs';
 import {
   BackupBucket,
   ComplianceLevel,
+  EncryptedStateBackend,
+  EncryptedStateBackendProps,
   KeyEscrow,
   Medium,
   ObjectLock,
@@ -61,6 +63,19 @@ export const MARIADB_DUMP = [
     '--routines --events --triggers > /var/lib/mysql/dump.sql.tmp && mv /var/lib/mysql/dump.sql.tmp /var/lib/mysql/dump.sql',
 ];
 
+/**
+ * Where the example keeps its Terraform state: both stacks hold secrets in plain text in their
+ * state (docs/security.md), so each gets an encrypted, locked S3 backend. Replace these with
+ * your state bucket (versioned, public access blocked, readable only by the role that runs
+ * Terraform), its KMS key and its DynamoDB lock table.
+ */
+export const STATE_BACKEND: EncryptedStateBackendProps = {
+  bucket: 'example-org-terraform-state',
+  region: 'eu-west-1',
+  kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/terraform-state',
+  dynamodbTable: 'terraform-state-lock',
+};
+
 /** The cloud account's side: the bucket, its locked offsite replica, the escrowed password. */
 export class WordPressStorageStack extends TerraformStack {
   public readonly vault: BackupBucket;
@@ -71,7 +86,7 @@ export class WordPressStorageStack extends TerraformStack {
     new AwsProvider(this, 'aws', { region: 'eu-west-1' });
     this.vault = new BackupBucket(this, 'vault', {
       retention: RETENTION,
-      offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.governance(400) }),
+      offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.compliance(400) }),
     });
     this.escrow = new KeyEscrow(this, 'escrow', { bucket: this.vault, password: RepositoryPassword.fromVariable(this) });
   }
@@ -152,6 +167,9 @@ export class WordPressHostStack extends TerraformStack {
 export function wordpressExample(app: App) {
   const storage = new WordPressStorageStack(app, 'wordpress-storage');
   const host = new WordPressHostStack(app, 'wordpress-host', storage);
+  for (const stack of [storage, host]) {
+    EncryptedStateBackend.s3(stack, STATE_BACKEND);
+  }
   return { storage, host };
 }
 
