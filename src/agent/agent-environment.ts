@@ -1,4 +1,5 @@
 import { AGENT_SECRETS_DIR, AGENT_STATE_DIR, terraformLiteral } from './agent-asset';
+import { execCreateBody } from '../docker-api/exec-body';
 import type { Quiesce } from '../policy/quiesce';
 import type { Verification } from '../policy/verification';
 import type { StorageTargetConfig } from '../targets/storage-target';
@@ -74,8 +75,10 @@ export function agentEnvironment(settings: AgentSettings): string[] {
     );
   }
   if (settings.quiesce.command.length > 0) {
-    // JSON, so the agent can hand it to the Docker exec API unchanged (jq --argjson).
+    // JSON, for the logs and for running the agent by hand.
     env.push(['BACKUP_QUIESCE_COMMAND', terraformLiteral(JSON.stringify(settings.quiesce.command))]);
+    // The exact bytes of the exec call: the Docker API proxy refuses any other body.
+    env.push(['BACKUP_QUIESCE_EXEC_BODY', terraformLiteral(execCreateBody(settings.quiesce.command))]);
   }
   settings.targets.forEach((target, i) => {
     const prefix = `BACKUP_TARGET_${i + 1}`;

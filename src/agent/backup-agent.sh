@@ -415,6 +415,7 @@ load_policy() {
       "seconds, e.g. 15"
     return "${EX_USAGE}"
   fi
+  notify_url_check
   return 0
 }
 
@@ -458,7 +459,14 @@ load_quiesce() {
     log ERROR config "BACKUP_QUIESCE_RELEASE_ATTEMPTS='${RELEASE_ATTEMPTS}' must be 1 or more"
     return "${EX_USAGE}"
   fi
-  if [ "${QUIESCE_MODE}" = exec ] &&
+  if [ "${QUIESCE_MODE}" = exec ] && [ -n "${BACKUP_QUIESCE_EXEC_BODY:-}" ] &&
+    ! printf '%s' "${BACKUP_QUIESCE_EXEC_BODY}" |
+    jq -e 'type == "object" and (.Cmd | type == "array" and length > 0)' >/dev/null 2>&1; then
+    log ERROR config "BACKUP_QUIESCE_EXEC_BODY must be the JSON body of the exec call, e.g." \
+      "{\"Cmd\":[\"pg_dumpall\"],\"AttachStdout\":true,\"AttachStderr\":true}"
+    return "${EX_USAGE}"
+  fi
+  if [ "${QUIESCE_MODE}" = exec ] && [ -z "${BACKUP_QUIESCE_EXEC_BODY:-}" ] &&
     ! printf '%s' "${BACKUP_QUIESCE_COMMAND:-}" |
     jq -e 'type == "array" and length > 0 and all(type == "string")' >/dev/null 2>&1; then
     log ERROR config "BACKUP_QUIESCE_COMMAND='${BACKUP_QUIESCE_COMMAND:-}' must be a JSON array" \
@@ -549,8 +557,9 @@ rest_credentials_in_url() {
   case ${_rc_rest%%/*} in
     *@*) return 0 ;;
   esac
-  if ! _rc_auth=$(jq -rn --arg u "${RESTIC_REST_USERNAME}" --arg p "${RESTIC_REST_PASSWORD}" \
-    '"\($u | @uri):\($p | @uri)"'); then
+  # jq reads them from its environment ($ENV), never from its arguments: a process's
+  # arguments are world-readable in /proc/PID/cmdline.
+  if ! _rc_auth=$(jq -rn '"\($ENV.RESTIC_REST_USERNAME | @uri):\($ENV.RESTIC_REST_PASSWORD | @uri)"'); then
     printf 'cannot encode the REST server credentials\n' >&2
     return 1
   fi
@@ -1084,16 +1093,21 @@ quiesce_forget() {
   rm -f "${QUIESCE_MARKER}" || log WARN quiesce "cannot remove ${QUIESCE_MARKER}"
 }
 
-# quiesce_exec: runs BACKUP_QUIESCE_COMMAND in the container (create an exec instance, start
-# it attached and wait for its end, read its exit code), bounded by
-# BACKUP_QUIESCE_TIMEOUT_SECONDS. Sets QUIESCE_RESULT and QUIESCE_ERROR.
+# quiesce_exec: runs the command in the container (create an exec instance, start it
+# attached and wait for its end, read its exit code), bounded by
+# BACKUP_QUIESCE_TIMEOUT_SECONDS. The exec-create body is BACKUP_QUIESCE_EXEC_BODY byte for
+# byte (the Docker API proxy accepts no other), or, when that is unset (the agent run by
+# hand, without the proxy), built from BACKUP_QUIESCE_COMMAND the same way. The start body
+# is fixed: the proxy pins it too. Sets QUIESCE_RESULT and QUIESCE_ERROR.
 quiesce_exec() {
   QUIESCE_RESULT=failed
-  _qe_body=$(jq -cn --argjson cmd "${BACKUP_QUIESCE_COMMAND}" \
-    '{Cmd: $cmd, AttachStdout: true, AttachStderr: true}') || {
+  if [ -n "${BACKUP_QUIESCE_EXEC_BODY:-}" ]; then
+    _qe_body=${BACKUP_QUIESCE_EXEC_BODY}
+  elif ! _qe_body=$(jq -cn --argjson cmd "${BACKUP_QUIESCE_COMMAND}" \
+    '{Cmd: $cmd, AttachStdout: true, AttachStderr: true}'); then
     QUIESCE_ERROR='cannot build the exec request from BACKUP_QUIESCE_COMMAND'
     return 1
-  }
+  fi
   if ! docker_call exec-create 30 POST "/containers/${QUIESCE_CONTAINER}/exec" "${_qe_body}" ||
     [ "${DOCKER_STATUS}" != 201 ]; then
     QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
@@ -1843,22 +1857,20 @@ verification_drill() {
 
 # notify_failure KIND: POSTs a small JSON report (host, state, the failed targets, quiesce and
 # verification outcome, an excerpt of status.json) to the webhook whose URL is in
-# BACKUP_NOTIFY_URL_FILE, when set. busybox wget, bounded by BACKUP_NOTIFY_TIMEOUT_SECONDS. A
-# webhook that fails is logged and recorded in status.json, and never fails the cycle. The URL
-# carries the webhook's secret: it is never logged.
+# BACKUP_NOTIFY_URL_FILE, when set, bounded by BACKUP_NOTIFY_TIMEOUT_SECONDS. A webhook that
+# fails is logged and recorded in status.json, and never fails the cycle. The URL carries the
+# webhook's secret: it is never logged and never put in a process's arguments (world-readable
+# in /proc/PID/cmdline), so not busybox wget, which takes the URL only there. Instead busybox
+# `nc HOST PORT -e` connects and hands the socket to `ssl_client -s FD -n HOST` (what
+# Alpine's wget itself runs for https; it verifies the server's certificate), which sends the
+# request written to a 0600 file: only the host name is in an argument. https only: an
+# http:// URL is refused (notify_url_check), the token would cross the network in clear.
 notify_failure() {
   [ -n "${NOTIFY_URL_FILE}" ] || return 0
-  _nt_url=''
-  if [ -r "${NOTIFY_URL_FILE}" ]; then
-    _nt_url=$(tr -d ' \t\r\n' <"${NOTIFY_URL_FILE}")
-  fi
-  case ${_nt_url} in
-    http://?* | https://?*) ;;
-    *)
-      notify_record failed "no http(s) URL in ${NOTIFY_URL_FILE}"
-      return 0
-      ;;
-  esac
+  notify_url_parse || {
+    notify_record failed "${NOTIFY_URL_ERROR}"
+    return 0
+  }
   if ! _nt_body=$(jq -c --arg kind "$1" --arg at "$(iso_utc "$(now_epoch)")" '
       {host, kind: $kind, at: $at, state,
        failed_targets: [.targets[]? | select(.result != "ok")
@@ -1871,27 +1883,117 @@ notify_failure() {
     notify_record failed "cannot build the report from ${STATUS_FILE}"
     return 0
   fi
-  _nt_started=$(clock)
-  timeout -s TERM -k 2 "${NOTIFY_TIMEOUT}" wget -q -S -O "${RUN_DIR}/notify.out" \
-    --header 'Content-Type: application/json' --post-data "${_nt_body}" "${_nt_url}" \
-    >/dev/null 2>"${RUN_DIR}/notify.err"
-  _nt_rc=$?
-  _nt_status=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "${RUN_DIR}/notify.err" |
-    tail -n 1)
-  if [ "${_nt_rc}" -eq 0 ]; then
-    notify_record ok "HTTP ${_nt_status}"
+  _nt_request="${RUN_DIR}/notify.request"
+  _nt_answer="${RUN_DIR}/notify.out"
+  if ! (
+    umask 077
+    printf 'POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: backup-agent\r\n' \
+      "${NOTIFY_PATH}" "${NOTIFY_HOST_HEADER}"
+    printf 'Content-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n' \
+      "$(printf '%s' "${_nt_body}" | wc -c | tr -d ' ')"
+    if [ -n "${NOTIFY_USERINFO}" ]; then
+      printf 'Authorization: Basic %s\r\n' "$(printf '%s' "${NOTIFY_USERINFO}" | base64 | tr -d '\n')"
+    fi
+    printf '\r\n%s' "${_nt_body}"
+  ) >"${_nt_request}"; then
+    rm -f "${_nt_request}"
+    notify_record failed "cannot write the request to ${RUN_DIR}"
     return 0
   fi
-  if [ -n "${_nt_status}" ]; then
-    notify_record failed "HTTP ${_nt_status}"
-  elif [ $(($(clock) - _nt_started)) -ge "${NOTIFY_TIMEOUT}" ]; then
+  : >"${_nt_answer}"
+  _nt_started=$(clock)
+  # shellcheck disable=SC2016 # a script for nc -e, with its own positional parameters
+  timeout -s TERM -k 2 "${NOTIFY_TIMEOUT}" nc -w "${NOTIFY_TIMEOUT}" "${NOTIFY_HOST}" \
+    "${NOTIFY_PORT}" -e sh -c 'exec 3<&0 && exec ssl_client -s 3 -n "$0" <"$1" >"$2"' \
+    "${NOTIFY_HOST}" "${_nt_request}" "${_nt_answer}" >/dev/null 2>"${RUN_DIR}/notify.err"
+  _nt_rc=$?
+  rm -f "${_nt_request}"
+  _nt_status=$(sed -n '1s/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "${_nt_answer}")
+  case ${_nt_status} in
+    2??)
+      notify_record ok "HTTP ${_nt_status}"
+      return 0
+      ;;
+    ?*)
+      notify_record failed "HTTP ${_nt_status}"
+      return 0
+      ;;
+  esac
+  if [ $(($(clock) - _nt_started)) -ge "${NOTIFY_TIMEOUT}" ]; then
     notify_record failed "no answer within ${NOTIFY_TIMEOUT}s"
   else
-    # wget names the host at most; drop anything URL-shaped all the same.
-    _nt_why=$(grep -v -e '^ ' -e '^Terminated' -e '^Killed' "${RUN_DIR}/notify.err" |
+    # nc and ssl_client name the host at most; drop anything URL-shaped all the same.
+    _nt_why=$(grep -v -e '^Terminated' -e '^Killed' "${RUN_DIR}/notify.err" |
       tail -n 1 | sed 's#[a-z]*://[^ ]*#<url>#g' | cut -c 1-200)
-    notify_record failed "${_nt_why:-wget exit ${_nt_rc}}"
+    notify_record failed "${_nt_why:-no answer from ${NOTIFY_HOST}:${NOTIFY_PORT} (exit ${_nt_rc})}"
   fi
+  return 0
+}
+
+# notify_url_parse: reads NOTIFY_URL_FILE and sets NOTIFY_HOST, NOTIFY_PORT, NOTIFY_PATH
+# (path and query, with the token), NOTIFY_HOST_HEADER and NOTIFY_USERINFO. Refuses anything
+# but https://HOST[:PORT][/PATH] (NOTIFY_URL_ERROR says why, without the URL).
+notify_url_parse() {
+  _nu_url=''
+  if [ -r "${NOTIFY_URL_FILE}" ]; then
+    _nu_url=$(tr -d ' \t\r\n' <"${NOTIFY_URL_FILE}")
+  fi
+  case ${_nu_url} in
+    https://?*) ;;
+    http://*)
+      NOTIFY_URL_ERROR="refused: the webhook URL in ${NOTIFY_URL_FILE} is http://, which would"
+      NOTIFY_URL_ERROR="${NOTIFY_URL_ERROR} send its token in clear; use an https:// URL"
+      return 1
+      ;;
+    *)
+      NOTIFY_URL_ERROR="no https:// URL in ${NOTIFY_URL_FILE}"
+      return 1
+      ;;
+  esac
+  _nu_rest=${_nu_url#https://}
+  _nu_authority=${_nu_rest%%[/?#]*}
+  NOTIFY_PATH=${_nu_rest#"${_nu_authority}"}
+  NOTIFY_PATH=${NOTIFY_PATH%%#*}
+  case ${NOTIFY_PATH} in
+    '') NOTIFY_PATH=/ ;;
+    '?'*) NOTIFY_PATH="/${NOTIFY_PATH}" ;;
+  esac
+  NOTIFY_USERINFO=''
+  case ${_nu_authority} in
+    *@*)
+      NOTIFY_USERINFO=${_nu_authority%@*}
+      _nu_authority=${_nu_authority##*@}
+      ;;
+  esac
+  NOTIFY_HOST_HEADER=${_nu_authority}
+  NOTIFY_HOST=${_nu_authority%:*}
+  NOTIFY_PORT=443
+  [ "${NOTIFY_HOST}" = "${_nu_authority}" ] || NOTIFY_PORT=${_nu_authority##*:}
+  case ${NOTIFY_HOST} in
+    '' | -* | *[!A-Za-z0-9.-]*)
+      NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} has no usable host name"
+      return 1
+      ;;
+  esac
+  if ! is_uint "${NOTIFY_PORT}"; then
+    NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} has a bad port"
+    return 1
+  fi
+  case ${NOTIFY_PATH} in
+    *[!A-Za-z0-9._~:/?@!\$\&\'\(\)*+,\;=%-]*)
+      NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} has characters a URL cannot hold"
+      return 1
+      ;;
+  esac
+  return 0
+}
+
+# notify_url_check: at start, says at once when the webhook URL will be refused (the cycle
+# itself goes on: a bad webhook must not stop the backups).
+notify_url_check() {
+  [ -n "${NOTIFY_URL_FILE}" ] || return 0
+  notify_url_parse && return 0
+  log ERROR config "webhook: ${NOTIFY_URL_ERROR}; failures will not be notified"
   return 0
 }
 

@@ -1,13 +1,20 @@
 /**
  * The failure webhook: the URL comes from a sensitive Terraform variable, is uploaded as a
- * file, and the agent POSTs a small JSON report with busybox wget when a cycle fails. A
+ * file, and the agent POSTs a small JSON report over https when a cycle fails (busybox
+ * `nc -e` + `ssl_client`, so that the URL is in no process's arguments). Stand-in: Debian's
+ * busybox ssl_client is busybox's own TLS (TLS 1.2, verifies no certificate), so the hook here
+ * is a TLS 1.2 server with a self-signed certificate; in the official restic image (Alpine)
+ * `ssl_client` is Alpine's own helper (aports main/busybox/ssl_client.c), which verifies the
+ * certificate, as Alpine's wget does with the same helper. A
  * webhook that fails or hangs is logged and recorded, and never changes the cycle's outcome;
  * the URL (it carries the hook's token) never appears in the logs.
  */
 import * as fs from 'fs';
-import * as http from 'http';
+import * as https from 'https';
 import * as net from 'net';
+import * as os from 'os';
 import * as path from 'path';
+import { makeSelfSignedCertificate } from '../support/s3-server';
 import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus } from './helpers';
@@ -26,7 +33,11 @@ interface Hook {
 async function webhook(): Promise<Hook> {
   const sockets = new Set<net.Socket>();
   const hook: any = { requests: [], answer: 200 };
-  const server = http.createServer((req, res) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'webhook-'));
+  makeSelfSignedCertificate(path.join(dir, 'key.pem'), path.join(dir, 'cert.pem'));
+  const tls = { key: fs.readFileSync(path.join(dir, 'key.pem')), cert: fs.readFileSync(path.join(dir, 'cert.pem')), maxVersion: 'TLSv1.2' as const, ciphers: 'DEFAULT@SECLEVEL=0' };
+  fs.rmSync(dir, { recursive: true, force: true });
+  const server = https.createServer(tls, (req, res) => {
     let body = '';
     req.setEncoding('utf8');
     req.on('data', (d: string) => (body += d));
@@ -38,7 +49,7 @@ async function webhook(): Promise<Hook> {
       }
     });
   });
-  server.on('connection', (s) => {
+  server.on('connection', (s: net.Socket) => {
     sockets.add(s);
     s.on('close', () => sockets.delete(s));
   });
@@ -52,6 +63,9 @@ async function webhook(): Promise<Hook> {
   return hook;
 }
 
+/** A URL file in the state volume's secrets folder (as the sandbox maps it), for one run. */
+let writeUrlFile: (url: string) => string;
+
 describe('the failure webhook', () => {
   let hook: Hook;
   let sidecar: SynthesizedSidecar;
@@ -60,8 +74,13 @@ describe('the failure webhook', () => {
   beforeAll(async () => {
     hook = await webhook();
     // GIVEN notifyUrl from a sensitive variable, resolved at apply to the hook's URL
-    sidecar = synthesizedSidecar({ notifyUrl: `http://127.0.0.1:${hook.port}/hooks/${TOKEN}` });
+    sidecar = synthesizedSidecar({ notifyUrl: `https://127.0.0.1:${hook.port}/hooks/${TOKEN}` });
     fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n');
+    writeUrlFile = (url: string) => {
+      fs.mkdirSync(sidecar.stateDir, { recursive: true });
+      fs.writeFileSync(path.join(sidecar.stateDir, 'http-url'), url);
+      return '/backup/agent/http-url';
+    };
   });
 
   afterAll(async () => {
@@ -124,6 +143,17 @@ describe('the failure webhook', () => {
     expect(hook.requests).toHaveLength(1);
     expect(r.stderr).toMatch(warning);
     expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'failed' });
+    expect(r.stderr + r.stdout).not.toContain(TOKEN);
+  });
+
+  test('an http:// webhook is refused at start and never called: the token would cross the network in clear', async () => {
+    // GIVEN the uploaded URL file holds an http:// URL
+    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED, BACKUP_NOTIFY_URL_FILE: writeUrlFile(`http://127.0.0.1:${hook.port}/hooks/${TOKEN}`) });
+    // THEN the cycle's own result stands, nothing was sent, and the log says why
+    expect(r.code).toBe(1);
+    expect(hook.requests).toEqual([]);
+    expect(r.stderr).toMatch(/ERROR step=config webhook: refused: the webhook URL in \S+ is http:\/\/, which would send its token in clear; use an https:\/\/ URL; failures will not be notified/);
+    expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^refused: .* is http:\/\//) });
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
 
