@@ -1,6 +1,6 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Token } from 'cdktf';
+import { TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { NOTIFY_URL_FILE, PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
@@ -13,6 +13,7 @@ import { Retention } from './policy/retention';
 import { Schedule, WeekDay } from './policy/schedule';
 import { Verification } from './policy/verification';
 import { RepositoryPassword } from './repository-password';
+import { sidecarSeccompProfile } from './security/sidecar-seccomp';
 import { SidecarEgressNetwork } from './sidecar-egress-network';
 import { Site } from './targets/site';
 import { IStorageTarget, StorageTargetConfig } from './targets/storage-target';
@@ -319,7 +320,10 @@ export class BackupSidecar extends Construct {
         ? { stopTimeout: this.quiesce.timeoutSeconds + 60 }
         : {}),
       readOnly: true,
-      securityOpts: ['no-new-privileges:true'],
+      // DAC_READ_SEARCH reads a database's 0700 folder; Docker's default seccomp profile then
+      // also allows open_by_handle_at, which opens any file of the host ("shocker"). The
+      // sidecar's profile is Docker's default without that syscall (security/sidecar-seccomp.ts).
+      securityOpts: ['no-new-privileges:true', `seccomp=${seccompProfileOf(this)}`],
       capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
       tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
       logDriver: 'json-file',
@@ -386,4 +390,15 @@ export class BackupSidecar extends Construct {
 /** Whether the sidecar needs a route out: a target that is not a host folder, or a webhook. */
 function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
   return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
+}
+
+/**
+ * The sidecar seccomp profile as a Terraform local of the stack, written once however many
+ * sidecars the stack has (the profile is 9 KB of JSON).
+ */
+function seccompProfileOf(scope: Construct): string {
+  const stack = TerraformStack.of(scope);
+  const id = 'cdktf_container_backup_sidecar_seccomp';
+  const local = (stack.node.tryFindChild(id) as TerraformLocal | undefined) ?? new TerraformLocal(stack, id, sidecarSeccompProfile());
+  return local.asString;
 }

@@ -10,47 +10,24 @@ import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { App, Aspects, TerraformStack } from 'cdktf';
-import { ComplianceLevel, ThreeTwoOneChecks } from '../src';
-import { REPORT_FILE_NAME } from '../src/compliance/hooks';
+import { App, TerraformStack } from 'cdktf';
 import { defaultExample } from '../examples/postgres/main';
 import { s3CompatibleExample } from '../examples/s3-compatible/main';
 import { MARIADB_DUMP, wordpressExample } from '../examples/wordpress/main';
 import { annotations } from './compliance/stacks';
+import { SynthesizedApp, synthesizeApp } from './support/synth';
 
 const root = path.resolve(__dirname, '..');
 const ONE_REFERENCE = /^\$\{[^${}]+\}$/;
-
-interface Synthesized {
-  readonly outdir: string;
-  readonly stacks: TerraformStack[];
-  /** Parsed cdk.tf.json by stack name. */
-  readonly json: Record<string, any>;
-  /** backup-topology.md by stack name (stacks with protected containers only). */
-  readonly reports: Record<string, string>;
-}
 
 const dirs: string[] = [];
 afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 /** Builds an example into a fresh App with the pack the example applies, and synthesizes it. */
-function synthesize(build: (app: App) => Record<string, TerraformStack>): Synthesized {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'example-'));
-  dirs.push(outdir);
-  const app = new App({ outdir, stackTraces: false });
-  const stacks = Object.values(build(app));
-  Aspects.of(app).add(new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE_ONE_ZERO, printSummary: false }));
-  app.synth();
-  const json: Record<string, any> = {};
-  const reports: Record<string, string> = {};
-  for (const stack of stacks) {
-    const dir = path.join(outdir, 'stacks', stack.node.id);
-    json[stack.node.id] = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
-    if (fs.existsSync(path.join(dir, REPORT_FILE_NAME))) {
-      reports[stack.node.id] = fs.readFileSync(path.join(dir, REPORT_FILE_NAME), 'utf8');
-    }
-  }
-  return { outdir, stacks, json, reports };
+function synthesize(build: (app: App) => Record<string, TerraformStack>): SynthesizedApp {
+  const synthesized = synthesizeApp(build);
+  dirs.push(synthesized.outdir);
+  return synthesized;
 }
 
 const containers = (json: any): Record<string, any> =>
@@ -65,7 +42,7 @@ const EXAMPLES: Array<[string, string, (app: App) => Record<string, TerraformSta
 ];
 
 describe.each(EXAMPLES)('example %s', (_name, file, build, protectedPaths) => {
-  let synthesized: Synthesized;
+  let synthesized: SynthesizedApp;
   beforeAll(() => {
     synthesized = synthesize(build);
   });

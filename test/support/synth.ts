@@ -1,5 +1,10 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { App, TerraformStack, Testing } from 'cdktf';
+import { App, Aspects, TerraformStack, Testing } from 'cdktf';
+import { ComplianceLevel, ThreeTwoOneChecks } from '../../src';
+import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 
 /** A fresh stack with a Docker provider, as a user's Docker-host stack would have. */
 export function dockerStack(id: string = 'host'): TerraformStack {
@@ -38,4 +43,36 @@ export function dockerNameReferences(json: any): Record<string, string> {
     }
   }
   return values;
+}
+
+/** A whole app synthesized into a temp folder, as `cdktf synth` writes it. */
+export interface SynthesizedApp {
+  readonly outdir: string;
+  readonly stacks: TerraformStack[];
+  /** Parsed cdk.tf.json by stack name. */
+  readonly json: Record<string, any>;
+  /** backup-topology.md by stack name (stacks with protected containers only). */
+  readonly reports: Record<string, string>;
+}
+
+/**
+ * Builds an app (e.g. an example's stacks) into a fresh App with the 3-2-1-1-0 pack the
+ * examples apply, and synthesizes it into a new temp folder (the caller removes `outdir`).
+ */
+export function synthesizeApp(build: (app: App) => Record<string, TerraformStack>): SynthesizedApp {
+  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'example-'));
+  const app = new App({ outdir, stackTraces: false });
+  const stacks = Object.values(build(app));
+  Aspects.of(app).add(new ThreeTwoOneChecks({ level: ComplianceLevel.THREE_TWO_ONE_ONE_ZERO, printSummary: false }));
+  app.synth();
+  const json: Record<string, any> = {};
+  const reports: Record<string, string> = {};
+  for (const stack of stacks) {
+    const dir = path.join(outdir, 'stacks', stack.node.id);
+    json[stack.node.id] = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8'));
+    if (fs.existsSync(path.join(dir, REPORT_FILE_NAME))) {
+      reports[stack.node.id] = fs.readFileSync(path.join(dir, REPORT_FILE_NAME), 'utf8');
+    }
+  }
+  return { outdir, stacks, json, reports };
 }

@@ -1,0 +1,146 @@
+/**
+ * A Docker-host stack of a shipped example, deployed on the tests' engine the way
+ * `cdktf deploy` would: synthesized to a temp folder, its `cdk.tf.json` applied by THE applier
+ * (applier.ts) with stand-in images, host paths under a temp folder, the Docker socket of the
+ * tests' engine, and the storage stack's outputs as `terraform apply` of that stack would have
+ * produced them (bucket names, the agent's access key, the escrowed password), pointing at an
+ * S3 stand-in that answers for the AWS endpoint names on the sidecars' egress network.
+ *
+ * Used by every real-engine e2e test and by the bench: one way to deploy a synthesized host.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { App, TerraformStack } from 'cdktf';
+import { applyStack, Deployment } from './applier';
+import { currentEngine, docker, RunningEngine } from './docker-engine';
+import { synthesizeApp, SynthesizedApp } from '../synth';
+
+/** The values the storage stack's apply would have produced. */
+export interface StorageValues {
+  readonly bucket: string;
+  readonly replicaBucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly password: string;
+}
+
+/**
+ * The storage stack's outputs by name, valued as its apply would: each output's expression
+ * (`${aws_s3_bucket.<id with primary|replica>.id}`, `${aws_iam_access_key.X.id|secret}`,
+ * `${aws_ssm_parameter.X.value}`) gets the matching fake value. An output of another shape is
+ * an error: the test would otherwise deploy with a value nobody chose.
+ */
+export function storageOutputs(storageJson: any, values: StorageValues): Record<string, string> {
+  const outputs: Record<string, string> = {};
+  for (const [name, output] of Object.entries<any>(storageJson.output ?? {})) {
+    const expr = String(output.value);
+    let value: string | undefined;
+    if (/^\$\{aws_s3_bucket\.[^.]*replica[^.]*\.(id|bucket)\}$/.test(expr)) value = values.replicaBucket;
+    else if (/^\$\{aws_s3_bucket\.[^.]*\.(id|bucket)\}$/.test(expr)) value = values.bucket;
+    else if (/^\$\{aws_iam_access_key\.[^.]+\.id\}$/.test(expr)) value = values.accessKeyId;
+    else if (/^\$\{aws_iam_access_key\.[^.]+\.secret\}$/.test(expr)) value = values.secretAccessKey;
+    else if (/^\$\{aws_ssm_parameter\.[^.]+\.value\}$/.test(expr)) value = values.password;
+    if (value === undefined) {
+      throw new Error(`storage output ${name} = ${expr}: no fake value for this shape; add one to storageOutputs`);
+    }
+    outputs[name] = value;
+  }
+  return outputs;
+}
+
+/** Options of `deployHost`. */
+export interface DeployHostOptions {
+  /** Builds the example's stacks into the app (e.g. `defaultExample`). */
+  readonly build: (app: App) => Record<string, TerraformStack>;
+  /** The Docker-host stack to deploy. */
+  readonly hostStack: string;
+  /** The storage stack whose outputs the host stack reads, if any. */
+  readonly storageStack?: string;
+  readonly storage?: StorageValues;
+  /** Values of the host stack's variables (`TF_VAR_...`). */
+  readonly variables?: Record<string, string>;
+  /** Synthesized image reference -> local stand-in tag. */
+  readonly images: Record<string, string>;
+}
+
+/** A deployed host stack, with the folders behind its host paths. */
+export interface DeployedHost {
+  readonly engine: RunningEngine;
+  readonly synthesized: SynthesizedApp;
+  /** The host stack's cdk.tf.json. */
+  readonly json: any;
+  readonly deployment: Deployment;
+  /** The temp folder that stands in for the host's `/mnt/backup-disk`. */
+  readonly backupDisk: string;
+  /** Runs the docker CLI against the engine; throws with stderr on failure unless `allowFail`. */
+  docker(args: string[], options?: { input?: string; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
+  /** `docker exec <sidecar> /bin/sh <agent> ARGS` (the README's documented form). */
+  agent(sidecar: string, args: string[], options?: { allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
+  /** `docker inspect` of one container, parsed. */
+  inspect(container: string): any;
+  /** Waits until Docker's healthcheck reports `status` (e.g. 'healthy'); returns the inspect. */
+  waitForHealth(container: string, status: string, timeoutMs: number): Promise<any>;
+  /** Removes every container, network and volume the deployment made, and the temp folders. */
+  destroy(): Promise<void>;
+}
+
+/** The agent as installed in the sidecar. */
+export const AGENT = '/backup/install/bin/backup-agent';
+
+export async function deployHost(options: DeployHostOptions): Promise<DeployedHost> {
+  const engine = currentEngine();
+  const synthesized = synthesizeApp(options.build);
+  const json = synthesized.json[options.hostStack];
+  if (!json) {
+    throw new Error(`no stack ${options.hostStack} in the synthesized app`);
+  }
+  const backupDisk = fs.mkdtempSync(path.join(os.tmpdir(), 'backup-disk-'));
+  const remoteState: Record<string, Record<string, unknown>> = {};
+  if (options.storageStack) {
+    remoteState[options.storageStack] = storageOutputs(synthesized.json[options.storageStack], options.storage!);
+  }
+  const deployment = await applyStack(json, {
+    variables: options.variables,
+    remoteState,
+    images: options.images,
+    hostPaths: { '/mnt/backup-disk': backupDisk, '/var/run/docker.sock': engine.socketPath },
+  });
+  const run = (args: string[], o: { input?: string; allowFail?: boolean } = {}) => {
+    const r = docker(engine, args, o.input);
+    if (r.status !== 0 && !o.allowFail) {
+      throw new Error(`docker ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    }
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+  const inspect = (container: string) => JSON.parse(run(['inspect', container]).stdout)[0];
+  return {
+    engine,
+    synthesized,
+    json,
+    deployment,
+    backupDisk,
+    docker: run,
+    agent: (sidecar, args, o = {}) => run(['exec', sidecar, '/bin/sh', AGENT, ...args], o),
+    inspect,
+    waitForHealth: async (container, status, timeoutMs) => {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const state = inspect(container).State;
+        if (state.Health?.Status === status) {
+          return inspect(container);
+        }
+        if (Date.now() > deadline) {
+          throw new Error(`${container} is ${state.Health?.Status ?? 'without a healthcheck'} after ${timeoutMs} ms, not ${status}: ${JSON.stringify(state.Health?.Log?.slice(-2))}`);
+        }
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    },
+    destroy: async () => {
+      await deployment.destroy({ volumes: true });
+      // Files the containers wrote as other users: remove as root.
+      spawnSync('rm', ['-rf', backupDisk, synthesized.outdir]);
+    },
+  };
+}
