@@ -2,15 +2,19 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar, terraformEscapeForFixture } from '../support/hand-built-sidecar-fixture';
+import { AGENT_SCRIPT_PATH, terraformEscape } from '../../src/agent/agent-asset';
+import { Quiesce } from '../../src';
 import {
   containerArgv,
   DockerContainerResource,
   healthcheckArgv,
+  installAgent,
   renderTerraformString,
   runSidecar,
   terraformUnescape,
 } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
+import { AGENT_SOURCE_FILE, TEST_PASSWORD } from '../support/test-values';
 
 describe('terraformUnescape', () => {
   test.each([
@@ -23,9 +27,9 @@ describe('terraformUnescape', () => {
     expect(terraformUnescape(input)).toBe(expected);
   });
 
-  test('undoes exactly the fixture escaping of the agent script', () => {
-    const script = fs.readFileSync(path.join(__dirname, '..', '..', 'src', 'agent', 'backup-agent.sh'), 'utf8');
-    const escaped = terraformEscapeForFixture(script);
+  test("undoes exactly the library's escaping of the agent script", () => {
+    const script = fs.readFileSync(AGENT_SOURCE_FILE, 'utf8');
+    const escaped = terraformEscape(script);
     expect(escaped).not.toMatch(/(^|[^$])\$\{/);
     expect(terraformUnescape(escaped)).toBe(script);
   });
@@ -49,14 +53,14 @@ describe('renderTerraformString', () => {
 
 describe('argv the container runs', () => {
   const resource: DockerContainerResource = {
-    entrypoint: ['/bin/sh', '/backup/agent/bin/backup-agent'],
+    entrypoint: ['/bin/sh', '/backup/install/bin/backup-agent'],
     command: ['daemon'],
-    healthcheck: [{ test: ['CMD', '/bin/sh', '/backup/agent/bin/backup-agent', 'health'] }],
+    healthcheck: [{ test: ['CMD', '/bin/sh', '/backup/install/bin/backup-agent', 'health'] }],
   };
 
   test('entrypoint + command, or the command replaced', () => {
-    expect(containerArgv(resource)).toEqual(['/bin/sh', '/backup/agent/bin/backup-agent', 'daemon']);
-    expect(containerArgv(resource, { command: ['run'] })).toEqual(['/bin/sh', '/backup/agent/bin/backup-agent', 'run']);
+    expect(containerArgv(resource)).toEqual(['/bin/sh', '/backup/install/bin/backup-agent', 'daemon']);
+    expect(containerArgv(resource, { command: ['run'] })).toEqual(['/bin/sh', '/backup/install/bin/backup-agent', 'run']);
   });
 
   test("without an entrypoint, the image's ENTRYPOINT (restic) runs the command", () => {
@@ -64,39 +68,43 @@ describe('argv the container runs', () => {
   });
 
   test('healthcheck CMD and CMD-SHELL', () => {
-    expect(healthcheckArgv(resource)).toEqual(['/bin/sh', '/backup/agent/bin/backup-agent', 'health']);
+    expect(healthcheckArgv(resource)).toEqual(['/bin/sh', '/backup/install/bin/backup-agent', 'health']);
     expect(healthcheckArgv({ healthcheck: { test: ['CMD-SHELL', 'test -f /x'] } })).toEqual(['/bin/sh', '-c', 'test -f /x']);
   });
 });
 
 describe('the sandbox reproduces Docker', () => {
-  let fixture: HandBuiltSidecar;
+  // A `${...}` of the application's own (the quiesce command) reaches the environment escaped.
+  const COMMAND = ['sh', '-c', 'echo "a ${literal} b"'];
+  let sidecar: SynthesizedSidecar;
 
   beforeAll(() => {
-    fixture = handBuiltSidecar({ targets: [{ name: 'disk' }], env: { WITH_DOLLAR: 'a ${literal} b' } });
+    sidecar = synthesizedSidecar({ targets: ['disk'], backup: { quiesce: Quiesce.exec(COMMAND) }, env: { EXTRA: 'from the env hook' } });
   });
 
-  afterAll(() => fixture.cleanup());
+  afterAll(() => sidecar.cleanup());
 
-  const sh = (script: string, extra = {}) => runSidecar(fixture.resource, fixture.sandbox({ exec: ['/bin/sh', '-c', script], ...extra }));
+  const sh = (script: string, extra = {}) => runSidecar(sidecar.resource, sidecar.sandbox({ exec: ['/bin/sh', '-c', script], ...extra }));
 
-  test('read-only root and read-only source volumes fail writes with EROFS; volumes and tmpfs are writable', async () => {
+  test('read-only root, install volume and source volumes fail writes with EROFS; the state volume, tmpfs and targets are writable', async () => {
     const r = await sh(
-      'touch /new 2>&1; touch /backup/sources/appdata/new 2>&1; touch /backup/agent/new && echo state-ok; touch /tmp/new && echo tmp-ok; touch /backup/targets/disk/new && echo target-ok',
+      'touch /new 2>&1; touch /backup/sources/appdata/new 2>&1; touch /backup/install/new 2>&1; touch /backup/agent/new && echo state-ok; touch /tmp/new && echo tmp-ok; touch /backup/targets/disk/new && echo target-ok',
     );
     expect(r.stdout).toBe(
-      'touch: /new: Read-only file system\ntouch: /backup/sources/appdata/new: Read-only file system\nstate-ok\ntmp-ok\ntarget-ok\n',
+      'touch: /new: Read-only file system\ntouch: /backup/sources/appdata/new: Read-only file system\n' +
+        'touch: /backup/install/new: Read-only file system\nstate-ok\ntmp-ok\ntarget-ok\n',
     );
-    expect(fs.existsSync(path.join(fixture.stateDir, 'new'))).toBe(true);
+    expect(fs.existsSync(path.join(sidecar.stateDir, 'new'))).toBe(true);
   });
 
-  test('the environment is exactly the container env, plus PATH and HOME', async () => {
+  test('the environment is exactly the container env, plus PATH, HOME and HOSTNAME (and the env hook)', async () => {
     const r = await sh('env | sort');
-    const expected = (fixture.resource.env as string[]).map((e) => terraformUnescape(e));
+    const expected = (sidecar.resource.env as string[]).map((e) => terraformUnescape(e));
     expect(r.stdout.trim().split('\n').filter((l) => !/^(PWD|SHLVL|_)=/.test(l)).sort()).toEqual(
-      [...expected, 'PATH=/bin:/usr/bin', 'HOME=/root'].sort(),
+      [...expected, 'PATH=/bin:/usr/bin', 'HOME=/root', 'HOSTNAME=db-backup', 'EXTRA=from the env hook'].sort(),
     );
-    expect(r.stdout).toContain('WITH_DOLLAR=a ${literal} b\n');
+    expect((sidecar.resource.env as string[]).join('\n')).toContain('a $${literal} b');
+    expect(r.stdout).toContain('BACKUP_QUIESCE_COMMAND=["sh","-c","echo \\"a ${literal} b\\""]\n');
   });
 
   test('busybox applets shadow GNU coreutils, and capabilities are those of the resource', async () => {
@@ -106,26 +114,48 @@ describe('the sandbox reproduces Docker', () => {
     );
   });
 
-  test('the /tmp tmpfs gets Docker defaults (noexec) and the uploads their modes', async () => {
-    const r = await sh('grep " /tmp " /proc/self/mounts; stat -c "%a %n" /backup/agent/bin/backup-agent /backup/agent/secrets/repository-password');
+  test('the /tmp tmpfs gets Docker defaults (noexec), and the installed files their modes', async () => {
+    const r = await sh(`grep " /tmp " /proc/self/mounts; stat -c "%a %n" ${AGENT_SCRIPT_PATH} /backup/install/secrets/repository-password`);
     expect(r.stdout).toMatch(/ \/tmp tmpfs rw,nosuid,nodev,noexec,/);
-    expect(r.stdout).toContain('744 /backup/agent/bin/backup-agent\n644 /backup/agent/secrets/repository-password\n');
+    expect(r.stdout).toContain('555 /backup/install/bin/backup-agent\n400 /backup/install/secrets/repository-password\n');
   });
 
-  test('refuses an upload outside any volume when the root is read-only, as Docker does', () => {
-    const resource = { ...fixture.resource, upload: [{ file: '/etc/agent.conf', content: 'x' }] };
-    expect(() => runSidecar(resource, fixture.sandbox())).toThrow(/container rootfs is marked read-only/);
+  test.each(['/etc/agent.conf', '/backup/agent/agent.conf', '/tmp/agent.conf'])(
+    'refuses an upload to %s when the root is read-only, writable volume or not, with Docker\'s message',
+    (file) => {
+      const resource = { ...sidecar.resource, upload: [{ file, content: 'x' }] };
+      expect(() => runSidecar(resource, sidecar.sandbox())).toThrow(/Error response from daemon: container rootfs is marked read-only/);
+    },
+  );
+
+  test('accepts the same upload into a writable root, with the provider\'s modes (permissions, else 0744 executable, else 0644)', async () => {
+    const resource = {
+      ...sidecar.resource,
+      read_only: false,
+      upload: [
+        { file: '/backup/agent/plain', content: 'x' },
+        { file: '/opt/exec', content: 'x', executable: true },
+        { file: '/srv/secret', content: 'x', permissions: '0400' },
+      ],
+    };
+    const r = await runSidecar(resource, sidecar.sandbox({ exec: ['/bin/sh', '-c', 'stat -c "%a %u %n" /backup/agent/plain /opt/exec /srv/secret'] }));
+    expect({ stdout: r.stdout, stderr: r.stderr }).toEqual({ stdout: '644 0 /backup/agent/plain\n744 0 /opt/exec\n400 0 /srv/secret\n', stderr: '' });
   });
 
   test('fails like docker run (125) when a bind source folder is missing', async () => {
     const resource: DockerContainerResource = {
-      ...fixture.resource,
-      mounts: [...(fixture.resource.mounts ?? []), { type: 'bind', source: '/srv/missing', target: '/data' }],
+      ...sidecar.resource,
+      mounts: [...(sidecar.resource.mounts ?? []), { type: 'bind', source: '/srv/missing', target: '/data' }],
     };
     const missing = path.join(os.tmpdir(), 'sandbox-missing-bind-source');
-    const r = await runSidecar(resource, fixture.sandbox({ hostDirs: { ...fixture.hostDirs, '/srv/missing': missing }, exec: ['true'] }));
+    const r = await runSidecar(resource, sidecar.sandbox({ hostDirs: { ...sidecar.hostDirs, '/srv/missing': missing }, exec: ['true'] }));
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/sidecar-sandbox: bind source path does not exist: .*sandbox-missing-bind-source/);
+  });
+
+  test('a host folder that is itself read-only (readOnlyHostDirs) is read-only in every mount of it', async () => {
+    const r = await sh('touch /backup/targets/disk/new 2>&1', { readOnlyHostDirs: ['/srv/backup/db/disk'] });
+    expect(r.stdout).toBe('touch: /backup/targets/disk/new: Read-only file system\n');
   });
 
   test('leaves nothing behind: no scratch folder, no mount', async () => {
@@ -133,5 +163,47 @@ describe('the sandbox reproduces Docker', () => {
     await sh('true');
     expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('sidecar-sandbox-'))).toEqual(before);
     expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('sidecar-sandbox-');
+  });
+});
+
+describe('the installer, run before the sidecar', () => {
+  let sidecar: SynthesizedSidecar;
+
+  beforeAll(() => {
+    sidecar = synthesizedSidecar({ targets: ['disk'] });
+  });
+
+  afterAll(() => sidecar.cleanup());
+
+  test('puts the agent (0555) and the secrets (0400) on the install volume, from its own uploads', () => {
+    const script = path.join(sidecar.installDir, 'bin', 'backup-agent');
+    const password = path.join(sidecar.installDir, 'secrets', 'repository-password');
+    expect(fs.readFileSync(script, 'utf8')).toBe(fs.readFileSync(AGENT_SOURCE_FILE, 'utf8'));
+    expect(fs.readFileSync(password, 'utf8')).toBe(TEST_PASSWORD);
+    expect((fs.statSync(script).mode & 0o7777).toString(8)).toBe('555');
+    expect((fs.statSync(password).mode & 0o7777).toString(8)).toBe('400');
+    expect(fs.readdirSync(sidecar.installDir).sort()).toEqual(['bin', 'secrets']);
+    expect(sidecar.resource.upload).toBeUndefined();
+  });
+
+  test('runs with its own entrypoint and the resource\'s hardening, and can run again (a re-deploy)', async () => {
+    const r = await installAgent(sidecar.installer, { hostDirs: sidecar.hostDirs, terraformValues: sidecar.terraformValues });
+    expect(r.argv.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    expect(r.stdout).toBe('backup agent installed: 1 secret file(s)\n');
+    expect(fs.readFileSync(path.join(sidecar.installDir, 'secrets', 'repository-password'), 'utf8')).toBe(TEST_PASSWORD);
+  });
+
+  test('fails loudly, with its output, when it exits non-zero', async () => {
+    const broken = { ...sidecar.installer, entrypoint: ['/bin/sh', '-c', 'echo "cannot write the volume" >&2; exit 3'] };
+    await expect(installAgent(broken, { hostDirs: sidecar.hostDirs, terraformValues: sidecar.terraformValues })).rejects.toThrow(
+      /the installer db-backup-install failed \(exit 3\)[\s\S]*cannot write the volume/,
+    );
+  });
+
+  test('with a read-only root it would get no upload at all: refused with Docker\'s message', async () => {
+    const readOnly = { ...sidecar.installer, read_only: true };
+    await expect(installAgent(readOnly, { hostDirs: sidecar.hostDirs, terraformValues: sidecar.terraformValues })).rejects.toThrow(
+      /container rootfs is marked read-only/,
+    );
   });
 });

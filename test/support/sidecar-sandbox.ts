@@ -10,17 +10,26 @@
  * restic image); every `mounts`/`volumes` entry bind-mounted at its container path from a
  * host folder the caller supplies (read-only ones remounted `ro`: writes fail with EROFS);
  * the `tmpfs` entries (with Docker's default `noexec,nosuid,nodev`). It then writes every
- * `upload` (Terraform-escaped content un-escaped, Terraform references substituted), makes
- * the root read-only when `read_only` is set, and `chroot`s into it to exec the entrypoint
+ * `upload` (Terraform-escaped content un-escaped, Terraform references substituted; with the
+ * provider's modes), makes the root read-only when `read_only` is set, and `chroot`s into it
+ * to exec the entrypoint
  * and command with exactly the container's environment (plus PATH and HOME, as Docker adds
  * them), under Docker's capability set (`capabilities` add/drop applied) and
  * `no-new-privileges` when the resource asks for it. The mounts vanish with the namespace;
  * the scratch folder is removed when the process ends.
  *
+ * Docker's rule for uploads is kept: the provider copies each `upload` with
+ * `CopyToContainer(id, "/", tar)`, and Docker refuses any archive copy into a container with
+ * `read_only: true` ("container rootfs is marked read-only"), whatever volume the file's path
+ * lies on. A resource with both is refused before anything runs, as `terraform apply` fails.
+ * The sidecar therefore gets its agent and secrets from the one-shot installer container
+ * (src/agent/agent-install.ts): `installAgent` runs it like any container (its own
+ * entrypoint, its writable root, its uploads) and fails loudly when it exits non-zero.
+ *
  * What it does not model: networks, ports, cgroups limits, the image's own files (the host's
  * /usr and /etc stand in for them), the container's restart policy.
  */
-import { ChildProcess, spawn } from 'child_process';
+import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -33,6 +42,8 @@ export interface DockerUpload {
   /** A host file to copy (the provider's `source`). */
   readonly source?: string;
   readonly executable?: boolean;
+  /** The file's mode, octal (provider 3.5+); wins over `executable`. */
+  readonly permissions?: string;
 }
 
 /** A `mounts` entry of docker_container. */
@@ -98,6 +109,12 @@ export interface SidecarSandboxOptions {
    * refuses to start otherwise).
    */
   readonly hostDirs: Record<string, string>;
+  /**
+   * Keys of `hostDirs` whose host folder is itself read-only (a NAS export or a disk that
+   * went read-only): every mount of it is read-only, whatever the resource says. A fault of
+   * the host, not a change of the resource.
+   */
+  readonly readOnlyHostDirs?: string[];
   /**
    * Values for the Terraform expressions in the resource's strings, keyed by the expression
    * between `${` and `}`, e.g. `{ 'var.repository_password': 'secret' }`. An expression
@@ -253,32 +270,12 @@ export function containerArgv(resource: DockerContainerResource, options: Partia
 
 /** Starts the sidecar; see the module comment. Must run as root. */
 export function startSidecar(resource: DockerContainerResource, options: SidecarSandboxOptions): RunningSidecar {
-  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
-    throw new Error('the sidecar sandbox needs root (mount namespaces, chroot)');
-  }
-  const plan = planSandbox(resource, options);
-  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-sandbox-'));
-  const rootDir = path.join(scratch, 'root');
-  fs.mkdirSync(rootDir);
-  const uploadDir = path.join(scratch, 'uploads');
-  fs.mkdirSync(uploadDir);
-  plan.uploads.forEach((u, i) => fs.writeFileSync(path.join(uploadDir, String(i)), u.data));
-  const script = setupScript(plan, rootDir, uploadDir, options);
-  const scriptFile = path.join(scratch, 'setup.sh');
-  fs.writeFileSync(scriptFile, script);
-
-  const unshareArgs = ['--mount', '--fork', '--kill-child'];
-  if (options.pidNamespace) {
-    unshareArgs.push('--pid', '--mount-proc');
-  }
-  const hostname = options.hostname ?? plan.hostname;
-  if (hostname) {
-    unshareArgs.push('--uts');
-  }
+  requireRoot();
+  const { plan, scratch, scriptFile, unshareArgs } = prepareSandbox(resource, options);
   const child: ChildProcess = spawn('unshare', [...unshareArgs, '--', '/bin/sh', scriptFile], {
     detached: true, // own process group: killAll reaches every process of the sandbox
     stdio: ['ignore', 'pipe', 'pipe'],
-    env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' },
+    env: SANDBOX_HOST_ENV,
   });
   let stdout = '';
   let stderr = '';
@@ -404,6 +401,106 @@ export function runSidecar(resource: DockerContainerResource, options: SidecarSa
   return startSidecar(resource, options).result;
 }
 
+/**
+ * Runs a container to its end, blocking (for short one-shot containers such as the installer,
+ * where a caller cannot await). No PID namespace, no kill handle; same setup otherwise.
+ */
+export function runSidecarSync(resource: DockerContainerResource, options: SidecarSandboxOptions): SidecarResult {
+  requireRoot();
+  const { plan, scratch, scriptFile, unshareArgs } = prepareSandbox(resource, options);
+  try {
+    const r = spawnSync('unshare', [...unshareArgs, '--', '/bin/sh', scriptFile], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: SANDBOX_HOST_ENV,
+      encoding: 'utf8',
+      timeout: options.timeoutMs ?? 100000,
+      killSignal: 'SIGKILL',
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (r.error && (r.error as NodeJS.ErrnoException).code !== 'ETIMEDOUT') {
+      throw r.error;
+    }
+    const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
+    return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut, argv: plan.argv };
+  } finally {
+    cleanup(scratch);
+  }
+}
+
+/**
+ * The options a one-shot installer runs with: its own entrypoint and command, nothing
+ * replaced (no `command`, `exec` or `healthcheck`), the resource's own capabilities.
+ */
+function installerOptions(options: SidecarSandboxOptions): SidecarSandboxOptions {
+  const replaced = (['command', 'exec', 'healthcheck', 'capabilities'] as const).filter((k) => options[k] !== undefined);
+  if (replaced.length > 0) {
+    throw new Error(`installAgent runs the installer as synthesized; drop ${replaced.join(', ')} from the options`);
+  }
+  return options;
+}
+
+function installerFailed(installer: DockerContainerResource, r: SidecarResult): Error {
+  return new Error(
+    `the installer ${installer.name ?? ''} failed (exit ${r.code}${r.signal ? `, ${r.signal}` : ''}${r.timedOut ? ', timed out' : ''}): ` +
+      `the sidecar would start without its agent or secrets\nstdout:\n${r.stdout}\nstderr:\n${r.stderr}`,
+  );
+}
+
+/**
+ * Runs the one-shot installer container (`<name>-backup-install`, see
+ * src/agent/agent-install.ts) as `cdktf deploy` does before it creates the sidecar: its own
+ * entrypoint, its writable root (so its uploads are accepted), its volumes from `hostDirs`.
+ * Rejects, with the installer's output, when it exits non-zero.
+ */
+export async function installAgent(installer: DockerContainerResource, options: SidecarSandboxOptions): Promise<SidecarResult> {
+  const r = await runSidecar(installer, installerOptions(options));
+  if (r.code !== 0) {
+    throw installerFailed(installer, r);
+  }
+  return r;
+}
+
+/** `installAgent`, blocking: for helpers whose callers construct a sidecar synchronously. */
+export function installAgentSync(installer: DockerContainerResource, options: SidecarSandboxOptions): SidecarResult {
+  const r = runSidecarSync(installer, installerOptions(options));
+  if (r.code !== 0) {
+    throw installerFailed(installer, r);
+  }
+  return r;
+}
+
+const SANDBOX_HOST_ENV = { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' };
+
+function requireRoot(): void {
+  if (typeof process.getuid === 'function' && process.getuid() !== 0) {
+    throw new Error('the sidecar sandbox needs root (mount namespaces, chroot)');
+  }
+}
+
+/** Plans the container, writes its uploads and setup script into a fresh scratch folder. */
+function prepareSandbox(
+  resource: DockerContainerResource,
+  options: SidecarSandboxOptions,
+): { plan: SandboxPlan; scratch: string; scriptFile: string; unshareArgs: string[] } {
+  const plan = planSandbox(resource, options);
+  const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-sandbox-'));
+  const rootDir = path.join(scratch, 'root');
+  fs.mkdirSync(rootDir);
+  const uploadDir = path.join(scratch, 'uploads');
+  fs.mkdirSync(uploadDir);
+  plan.uploads.forEach((u, i) => fs.writeFileSync(path.join(uploadDir, String(i)), u.data));
+  const scriptFile = path.join(scratch, 'setup.sh');
+  fs.writeFileSync(scriptFile, setupScript(plan, rootDir, uploadDir, options));
+  const unshareArgs = ['--mount', '--fork', '--kill-child'];
+  if (options.pidNamespace) {
+    unshareArgs.push('--pid', '--mount-proc');
+  }
+  if (options.hostname ?? plan.hostname) {
+    unshareArgs.push('--uts');
+  }
+  return { plan, scratch, scriptFile, unshareArgs };
+}
+
 interface PlannedMount {
   readonly target: string;
   readonly kind: 'bind' | 'tmpfs';
@@ -430,6 +527,7 @@ interface SandboxPlan {
 function planSandbox(resource: DockerContainerResource, options: SidecarSandboxOptions): SandboxPlan {
   const values = options.terraformValues ?? {};
   const render = (s: string, where: string) => renderTerraformString(s, values, where);
+  const readOnlyHost = new Set(options.readOnlyHostDirs ?? []);
   const hostDir = (key: string, what: string) => {
     const dir = options.hostDirs[key];
     if (dir === undefined) {
@@ -458,7 +556,7 @@ function planSandbox(resource: DockerContainerResource, options: SidecarSandboxO
       kind: 'bind',
       hostDir: hostDir(source, what),
       mustExist: m.type === 'bind',
-      readOnly: !!m.read_only,
+      readOnly: !!m.read_only || readOnlyHost.has(source),
       what,
     });
   });
@@ -470,7 +568,7 @@ function planSandbox(resource: DockerContainerResource, options: SidecarSandboxO
     }
     const key = render(source, `volumes[${i}]`);
     const what = `volumes[${i}] (${v.host_path ? 'host_path' : 'volume'} ${key} at ${target})`;
-    mounts.push({ target, kind: 'bind', hostDir: hostDir(key, what), mustExist: false, readOnly: !!v.read_only, what });
+    mounts.push({ target, kind: 'bind', hostDir: hostDir(key, what), mustExist: false, readOnly: !!v.read_only || readOnlyHost.has(key), what });
   });
   for (const [p, opts] of Object.entries(resource.tmpfs ?? {})) {
     const target = render(p, 'tmpfs');
@@ -505,16 +603,20 @@ function planSandbox(resource: DockerContainerResource, options: SidecarSandboxO
       throw new Error(`upload[${i}] (${file}) has no content, content_base64 nor source`);
     }
     if (readOnlyRoot) {
-      const holder = mounts.filter((m) => m.kind === 'bind' && !m.readOnly && isWithin(file, m.target));
-      if (holder.length === 0) {
-        throw new Error(
-          `Docker would refuse upload[${i}] (${file}): container rootfs is marked read-only ` +
-            'and the file is not inside a writable volume or bind mount',
-        );
-      }
+      // The provider's copy goes to "/" (resource_docker_container_funcs.go), and Docker checks
+      // the root of the copy, not the folder of the file: any volume underneath is no way round.
+      throw new Error(
+        `Docker would refuse upload[${i}] (${file}): Error response from daemon: container rootfs is marked read-only ` +
+          '(the provider copies every upload to "/" of the container, and its root is read_only)',
+      );
     }
-    // kreuzwerker/docker writes uploads with mode 0644, or 0744 when executable.
-    return { file, data, mode: u.executable ? 0o744 : 0o644 };
+    // kreuzwerker/docker 3.6 writes uploads with mode `permissions`, else 0744 when
+    // executable, else 0644; owned by root.
+    if (u.permissions !== undefined && !/^0?[0-7]{3,4}$/.test(u.permissions)) {
+      throw new Error(`upload[${i}] (${file}): permissions '${u.permissions}' is not an octal mode`);
+    }
+    const mode = u.permissions !== undefined ? parseInt(u.permissions, 8) : u.executable ? 0o744 : 0o644;
+    return { file, data, mode };
   });
 
   const env = new Map<string, string>();
@@ -693,11 +795,6 @@ function single<T>(value: T | T[] | undefined): T | undefined {
 
 function depth(p: string): number {
   return p.split('/').filter((s) => s !== '').length;
-}
-
-function isWithin(file: string, dir: string): boolean {
-  const rel = path.posix.relative(dir, file);
-  return rel !== '' && !rel.startsWith('..') && !path.posix.isAbsolute(rel);
 }
 
 /** Quotes a word for sh. */
