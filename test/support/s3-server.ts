@@ -13,6 +13,9 @@
  *   page (1,000 keys) fails. The child is started with the flag (`legacyProvider: false`
  *   exists only to show the failure).
  *
+ * The server program is test/support/s3-server-child.js, the same file the S3 stand-in
+ * container of the real-engine tier runs (engine/s3-stand-in.ts): one harness, two places.
+ *
  * The server's lifecycle is the test's: `stop()` in afterAll (also after a failure), `kill()`
  * for "the endpoint is down" (connections refused), `pause()`/`resume()` for "the endpoint
  * hangs" (SIGSTOP: connections are accepted by the kernel and never answered), `restart()`
@@ -61,33 +64,35 @@ export interface S3Server {
   stop(): Promise<void>;
 }
 
-const S3RVER_DIR = path.dirname(require.resolve('s3rver/package.json'));
+/** s3rver's package folder on the host. */
+export const S3RVER_DIR = path.dirname(require.resolve('s3rver/package.json'));
 
-/** The child: starts s3rver from a JSON config and prints the port it listens on. */
-const SERVER_SCRIPT = `
-'use strict';
-const fs = require('fs');
-const path = require('path');
-const cfg = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
-const S3rver = require(cfg.s3rverDir);
-const AWSAccount = require(path.join(cfg.s3rverDir, 'lib', 'models', 'account'));
-AWSAccount.DUMMY_ACCOUNT.revokeAccessKey('S3RVER');
-AWSAccount.DUMMY_ACCOUNT.createKeyPair(cfg.accessKeyId, cfg.secretAccessKey);
-const server = new S3rver({
-  address: '127.0.0.1',
-  port: cfg.port,
-  silent: true,
-  directory: cfg.dataDir,
-  key: fs.readFileSync(cfg.keyPath),
-  cert: fs.readFileSync(cfg.certPath),
-  configureBuckets: [{ name: cfg.bucket }],
-});
-server.run().then(
-  (address) => process.stdout.write(JSON.stringify({ port: address.port }) + '\\n'),
-  (err) => { process.stderr.write(String(err && err.stack || err) + '\\n'); process.exit(1); },
-);
-process.on('SIGTERM', () => server.close().then(() => process.exit(0), () => process.exit(1)));
-`;
+/**
+ * The server program (plain JS, one file for the host and for the container stand-in of
+ * engine/s3-stand-in.ts): reads an `S3ServerChildConfig` file, prints `{"port": N}` when it
+ * listens.
+ */
+export const S3_SERVER_CHILD = path.join(__dirname, 's3-server-child.js');
+
+/** The config file the server program reads (paths as the program sees them). */
+export interface S3ServerChildConfig {
+  readonly s3rverDir: string;
+  /** @default '127.0.0.1' */
+  readonly address?: string;
+  /** 0 for any free port. */
+  readonly port: number;
+  readonly dataDir: string;
+  readonly keyPath: string;
+  readonly certPath: string;
+  readonly bucket: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** A fresh access key pair: an AWS-looking key id and a random secret. */
+export function newAccessKey(): { accessKeyId: string; secretAccessKey: string } {
+  return { accessKeyId: `AK${randomBytes(9).toString('hex').toUpperCase()}`, secretAccessKey: randomBytes(24).toString('base64') };
+}
 
 /** Starts an s3rver over TLS; see the module comment. */
 export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Server> {
@@ -95,13 +100,10 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const keyPath = path.join(work, 'key.pem');
   const certPath = path.join(work, 'cert.pem');
   makeSelfSignedCertificate(keyPath, certPath);
-  const scriptPath = path.join(work, 'server.js');
-  fs.writeFileSync(scriptPath, SERVER_SCRIPT);
   const dataDir = path.join(work, 'data');
   fs.mkdirSync(dataDir);
   const bucket = options.bucket ?? 'restic-test';
-  const accessKeyId = `AK${randomBytes(9).toString('hex').toUpperCase()}`;
-  const secretAccessKey = randomBytes(24).toString('base64');
+  const { accessKeyId, secretAccessKey } = newAccessKey();
   const configPath = path.join(work, 'config.json');
   const legacy = options.legacyProvider ?? true;
 
@@ -111,11 +113,11 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   let stopped = false;
 
   const launch = async (wantedPort: number): Promise<number> => {
-    fs.writeFileSync(
-      configPath,
-      JSON.stringify({ s3rverDir: S3RVER_DIR, port: wantedPort, dataDir, keyPath, certPath, bucket, accessKeyId, secretAccessKey }),
-    );
-    const args = [...(legacy ? ['--openssl-legacy-provider'] : []), scriptPath, configPath];
+    const config: S3ServerChildConfig = {
+      s3rverDir: S3RVER_DIR, port: wantedPort, dataDir, keyPath, certPath, bucket, accessKeyId, secretAccessKey,
+    };
+    fs.writeFileSync(configPath, JSON.stringify(config));
+    const args = [...(legacy ? ['--openssl-legacy-provider'] : []), S3_SERVER_CHILD, configPath];
     const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
     child = proc;
     let stderr = '';
