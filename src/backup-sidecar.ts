@@ -4,7 +4,7 @@ import { TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { NOTIFY_URL_FILE, PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
-import { INSTALL_SCRIPT, stagedPath } from './agent/agent-install';
+import { INIT_SECRETS_DIR, installScript, stagedPath } from './agent/agent-install';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
 import * as errors from './errors';
@@ -252,7 +252,7 @@ export class BackupSidecar extends Construct {
       this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode, quiesce: this.quiesce });
     }
 
-    const environment = agentEnvironment({
+    const settings = {
       host: props.containerName,
       sources: props.sources.map((s) => `${SOURCE_ROOT}/${s.volumeName}`),
       tags: props.tags ?? ['cdktf-container-backup', props.containerName],
@@ -268,7 +268,24 @@ export class BackupSidecar extends Construct {
       pruneSchedule: this.pruneSchedule.expression,
       notify: props.notifyUrl !== undefined,
       targets: this.targets,
-    });
+    };
+    const environment = agentEnvironment(settings);
+
+    // Targets whose long-running credentials may not create a repository (an S3 agent key
+    // may not write `config` or `keys/`): the installer initialises them with their init
+    // credentials, which never reach the sidecar.
+    const initTargets = this.targets
+      .filter((t) => t.initEnvironment !== undefined)
+      .map((t) => ({ ...t, environment: t.initEnvironment, secrets: t.initSecrets, replicas: [] }));
+    const initSettings = {
+      ...settings,
+      targets: initTargets,
+      secretsDir: INIT_SECRETS_DIR,
+      quiesce: Quiesce.none(),
+      notify: false,
+      // `terraform apply` waits for the installer: a dead endpoint must not hold it for hours.
+      networkTimeoutSeconds: Math.min(networkTimeoutSeconds, 300),
+    };
 
     const files = [
       { file: AGENT_SCRIPT_PATH, content: terraformEscape(agentScript()), permissions: '0555' },
@@ -276,20 +293,25 @@ export class BackupSidecar extends Construct {
       ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl, permissions: '0400' }] : []),
       ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
     ];
+    const initFiles = targetSecretUploads(initTargets, INIT_SECRETS_DIR).map((s) => ({ file: s.file, content: s.value, permissions: '0400' }));
     this.installer = new Container(this, 'installer', {
       name: `${props.containerName}-backup-install`,
       image,
-      entrypoint: ['/bin/sh', '-c', INSTALL_SCRIPT],
+      entrypoint: ['/bin/sh', '-c', installScript(initTargets.length > 0)],
+      ...(initTargets.length > 0 ? { env: agentEnvironment(initSettings) } : {}),
       // Runs once per install and exits; the provider waits for it (attach) before the sidecar.
       attach: true,
       mustRun: false,
       restart: 'no',
       readOnly: false,
-      networkMode: 'none',
+      // A route out only to initialise remote repositories.
+      ...(initTargets.length > 0
+        ? { networksAdvanced: [{ name: SidecarEgressNetwork.of(this).network.name }] }
+        : { networkMode: 'none' }),
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'] },
       mounts: [{ type: 'volume', source: this.installVolume.name, target: AGENT_INSTALL_DIR }],
-      upload: files.map((f) => ({ ...f, file: stagedPath(f.file) })),
+      upload: [...files.map((f) => ({ ...f, file: stagedPath(f.file) })), ...initFiles],
       labels: [
         { label: 'cdktf-container-backup.role', value: 'backup-agent-installer' },
         { label: 'cdktf-container-backup.protects', value: props.containerName },

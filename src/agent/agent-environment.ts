@@ -25,6 +25,11 @@ export interface AgentSettings {
   /** Whether a failure webhook URL is uploaded (to NOTIFY_URL_FILE). */
   readonly notify: boolean;
   readonly targets: StorageTargetConfig[];
+  /**
+   * Where the targets' secret files are.
+   * @default AGENT_SECRETS_DIR
+   */
+  readonly secretsDir?: string;
 }
 
 /** A file the sidecar needs, uploaded by Terraform. */
@@ -87,7 +92,7 @@ export function agentEnvironment(settings: AgentSettings): string[] {
       env.push([`${prefix}_ENV_${name}`, value]);
     }
     for (const secret of target.secrets ?? []) {
-      env.push([`${prefix}_ENV_${secret.variable}_FILE`, targetSecretFile(i + 1, secret.variable)]);
+      env.push([`${prefix}_ENV_${secret.variable}_FILE`, targetSecretFile(settings.secretsDir, i + 1, secret.variable)]);
     }
     // Replicas the agent reads back (read-only `check --no-lock`), e.g. an S3 offsite copy.
     const replicas = verifiableReplicas(target);
@@ -101,7 +106,7 @@ export function agentEnvironment(settings: AgentSettings): string[] {
         env.push([`${rprefix}_ENV_${name}`, value]);
       }
       for (const secret of replica.secrets ?? []) {
-        env.push([`${rprefix}_ENV_${secret.variable}_FILE`, replicaSecretFile(i + 1, j + 1, secret.variable)]);
+        env.push([`${rprefix}_ENV_${secret.variable}_FILE`, replicaSecretFile(settings.secretsDir, i + 1, j + 1, secret.variable)]);
       }
     });
   });
@@ -109,11 +114,11 @@ export function agentEnvironment(settings: AgentSettings): string[] {
 }
 
 /** The files that carry each target's secrets. */
-export function targetSecretUploads(targets: StorageTargetConfig[]): SecretUpload[] {
+export function targetSecretUploads(targets: StorageTargetConfig[], secretsDir?: string): SecretUpload[] {
   return targets.flatMap((target, i) => [
-    ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(i + 1, secret.variable), value: secret.value })),
+    ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(secretsDir, i + 1, secret.variable), value: secret.value })),
     ...verifiableReplicas(target).flatMap((replica, j) =>
-      (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(i + 1, j + 1, secret.variable), value: secret.value })),
+      (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(secretsDir, i + 1, j + 1, secret.variable), value: secret.value })),
     ),
   ]);
 }
@@ -123,10 +128,10 @@ function verifiableReplicas(target: StorageTargetConfig) {
   return (target.replicas ?? []).filter((replica) => replica.verifyRepository !== undefined);
 }
 
-function replicaSecretFile(index: number, replica: number, variable: string): string {
-  return `${AGENT_SECRETS_DIR}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
+function replicaSecretFile(dir: string | undefined, index: number, replica: number, variable: string): string {
+  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
 }
 
-function targetSecretFile(index: number, variable: string): string {
-  return `${AGENT_SECRETS_DIR}/target-${index}-${variable.toLowerCase().replace(/_/g, '-')}`;
+function targetSecretFile(dir: string | undefined, index: number, variable: string): string {
+  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-${variable.toLowerCase().replace(/_/g, '-')}`;
 }

@@ -22,31 +22,38 @@ export function stagedPath(installedPath: string): string {
   return `${INSTALL_STAGING_DIR}/${installedPath.slice(AGENT_INSTALL_DIR.length + 1)}`;
 }
 
+/** Where the install container receives the init credentials (never moved to the sidecar). */
+export const INIT_SECRETS_DIR = `${INSTALL_STAGING_DIR}/init-secrets`;
+
 /**
  * The install container's program (POSIX sh, run with `sh -c`). It builds the new tree next to
- * the old one, swaps them, and removes the staged files, so no secret stays in the stopped
- * container's layer. Root without CAP_DAC_OVERRIDE may still create and rename in the folders
- * it owns, which is all this needs. No `${` in it: Terraform would read it as an interpolation.
+ * the old one, swaps them, optionally initialises the remote repositories with the init
+ * credentials (`backup-agent init`), and removes every staged file whatever happens, so no
+ * secret stays in the stopped container's layer. Root without CAP_DAC_OVERRIDE may still
+ * create and rename in the folders it owns, which is all this needs. No `${` in it:
+ * Terraform would read it as an interpolation.
  */
-export const INSTALL_SCRIPT = [
-  'set -eu',
-  'umask 077',
-  `staging=${INSTALL_STAGING_DIR}`,
-  `install=${AGENT_INSTALL_DIR}`,
-  'new="$install/.new"',
-  'rm -rf "$new"',
-  'mkdir -p "$new/bin" "$new/secrets"',
-  'cp "$staging/bin/backup-agent" "$new/bin/backup-agent"',
-  'chmod 0555 "$new/bin/backup-agent"',
-  'for f in "$staging"/secrets/*; do',
-  '  [ -f "$f" ] || continue',
-  '  cp "$f" "$new/secrets/"',
-  '  chmod 0400 "$new/secrets/$(basename "$f")"',
-  'done',
-  'rm -rf "$install/bin" "$install/secrets"',
-  'mv "$new/bin" "$new/secrets" "$install/"',
-  'rmdir "$new"',
-  'chmod 0755 "$install"',
-  'rm -rf "$staging"',
-  'echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"',
-].join('\n');
+export function installScript(initRepositories: boolean): string {
+  return [
+    'set -eu',
+    'umask 077',
+    `staging=${INSTALL_STAGING_DIR}`,
+    `install=${AGENT_INSTALL_DIR}`,
+    'trap \'rm -rf "$staging"\' EXIT',
+    'new="$install/.new"',
+    'rm -rf "$new"',
+    'mkdir -p "$new/bin" "$new/secrets"',
+    'cp "$staging/bin/backup-agent" "$new/bin/backup-agent"',
+    'chmod 0555 "$new/bin/backup-agent"',
+    'for f in "$staging"/secrets/*; do',
+    '  [ -f "$f" ] || continue',
+    '  cp "$f" "$new/secrets/"',
+    '  chmod 0400 "$new/secrets/$(basename "$f")"',
+    'done',
+    'rm -rf "$install/bin" "$install/secrets"',
+    'mv "$new/bin" "$new/secrets" "$install/"',
+    'rmdir "$new"',
+    'echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"',
+    ...(initRepositories ? ['/bin/sh "$install/bin/backup-agent" init'] : []),
+  ].join('\n');
+}

@@ -2585,6 +2585,31 @@ cmd_snapshots() {
   return "${_sn_status}"
 }
 
+# cmd_init: opens every target's repository, initialising the missing ones; run once at
+# deploy time by the install container with the targets' init credentials (an S3 agent key
+# may not write `config` or `keys/`), never by the daemon.
+cmd_init() {
+  [ "$#" -eq 0 ] || { usage_error "init takes no arguments"; return; }
+  load_common || return
+  load_targets || return
+  make_tmp_work || return
+  RUN_DIR=${TMP_WORK}
+  _in_status=${EX_OK}
+  _in_i=1
+  while [ "${_in_i}" -le "${TARGET_COUNT}" ]; do
+    _in_name=$(target_get "${_in_i}" NAME)
+    TARGET_ERROR=''
+    if ensure_repository "${_in_i}" "${_in_name}"; then
+      log INFO init "target=${_in_name} repository ready"
+    else
+      log ERROR init "target=${_in_name} ${TARGET_ERROR}"
+      _in_status=${EX_FAIL}
+    fi
+    _in_i=$((_in_i + 1))
+  done
+  return "${_in_status}"
+}
+
 cmd_restore() {
   _rs_target=''
   _rs_snapshot=latest
@@ -2858,6 +2883,8 @@ usage: backup-agent COMMAND [OPTIONS]
   run                         one backup cycle now, to every target; writes status.json
   snapshots [--target NAME] [-- RESTIC_ARGS]
                               list the snapshots of one target or of every target
+  init                        open every target's repository, initialising missing ones
+                              (the install container runs it with init credentials)
   restore [--target NAME] [--snapshot ID|latest] [--to DIR] [-- RESTIC_ARGS]
                               restore a snapshot (default: this host's latest, first
                               target, to BACKUP_RESTORE_DIR); paths keep their absolute
@@ -2897,6 +2924,7 @@ main() {
     run) cmd_run "$@" ;;
     daemon) cmd_daemon "$@" ;;
     snapshots) cmd_snapshots "$@" ;;
+    init) cmd_init "$@" ;;
     restore) cmd_restore "$@" ;;
     verify) cmd_verify "$@" ;;
     prune) cmd_prune "$@" ;;
