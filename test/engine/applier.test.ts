@@ -100,6 +100,7 @@ describe('Docker facts, through the provider\'s call order', () => {
           web: {
             name: web, image: IMAGE, entrypoint: ['/bin/httpd'], command: ['-f', '-p', '8080', '-h', '/www'],
             upload: [{ file: '/www/index.html', content: 'reachable' }],
+            ports: [{ internal: 8080 }], // published on a random port of the engine's host side
           },
         },
       },
@@ -114,10 +115,13 @@ describe('Docker facts, through the provider\'s call order', () => {
     expect(exec(name, 'ip', '-o', 'link').match(/^\d+: eth\d+/gm)).toHaveLength(1);
     // (nc, not wget: the throwaway image's busybox wget crashes without the files NSS wants.)
     const ip = (await inspect(d.containerId(web))).NetworkSettings.Networks.bridge.IPAddress;
-    const get = (from: string) => docker(engine(), ['exec', from, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${ip} 8080`]);
-    expect(get(other).stdout).toContain('reachable'); // from the default bridge: yes
-    const blocked = get(name);
-    expect(blocked.stdout).not.toContain('reachable'); // from the internal network: no
+    const published = (await inspect(d.containerId(web))).NetworkSettings.Ports['8080/tcp'][0].HostPort;
+    const get = (from: string, to: string) => docker(engine(), ['exec', from, 'sh', '-c', `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 3 ${to}`]).stdout;
+    expect(get(other, `${ip} 8080`)).toContain('reachable'); // from the default bridge: yes
+    expect(get(name, `${ip} 8080`)).not.toContain('reachable'); // from the internal network: no
+    const bridgeGateway = (await inspect(d.containerId(other))).NetworkSettings.Networks.bridge.Gateway;
+    expect(get(other, `${bridgeGateway} ${published}`)).toContain('reachable'); // the published port works...
+    expect(get(name, `${gateway} ${published}`)).not.toContain('reachable'); // ...but not from the internal network
     expect(Object.keys((await inspect(d.containerId(other))).NetworkSettings.Networks)).toEqual(['bridge']);
   });
 });
