@@ -24,6 +24,16 @@ const TOOLS = {
   nsenter: 'util-linux',
   ip: 'iproute2',
   iptables: 'iptables',
+  // The postgres and mariadb stand-in images (test/support/engine/database-images.ts) copy
+  // Debian 12's server binaries; nothing runs them on the host. Keyed by the binaries the images
+  // copy (absolute paths: `command -v` takes them; PostgreSQL's is not on PATH). Installing
+  // them may start the host's own servers: Debian's postinst starts the `main` cluster and
+  // mariadb through invoke-rc.d unless /usr/sbin/policy-rc.d says no (exit 101, as on this
+  // machine). Where a server did start, stop it (`pg_ctlcluster 15 main stop`,
+  // `systemctl disable --now postgresql mariadb`): the tests never need it, and it would hold
+  // ports 5432/3306 on the host for nothing.
+  '/usr/lib/postgresql/15/bin/postgres': 'postgresql',
+  '/usr/sbin/mariadbd': 'mariadb-server',
 };
 
 function onPath(cmd) {
