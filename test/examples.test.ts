@@ -135,7 +135,8 @@ describe('wordpress example', () => {
       expect(env.BACKUP_TARGET_2_REPLICA_1_REPOSITORY).toMatch(new RegExp(`^s3:https://s3\\.eu-central-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
       expect(all[`${name}-backup`].volumes).toEqual([{ host_path: `/mnt/backup-disk/${name}`, container_path: '/backup/targets/local' }]);
     }
-    expect(Object.keys(storage.resource.aws_iam_user)).toHaveLength(2);
+    // Per container: the agent's user, and the restic-init user that alone may create config and keys/.
+    expect(Object.keys(storage.resource.aws_iam_user)).toHaveLength(4);
     expect(Object.values<any>(storage.resource.aws_s3_bucket_object_lock_configuration)).toHaveLength(1);
     expect(Object.values<any>(storage.resource.aws_ssm_parameter)).toHaveLength(1);
   });

@@ -442,3 +442,40 @@ describe('compliance refusals (the full synth fails)', () => {
 test('the table holds at least 40 refusals', () => {
   expect(eager.length + synthRefusals.length).toBeGreaterThanOrEqual(40);
 });
+
+describe('issue 11 refusals: the Object Lock break-glass principal and the encrypted state backend', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { EncryptedStateBackend, ObjectLock } = require('../src');
+  const STATE = { bucket: 'acme-terraform-state', region: 'eu-west-1', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/tf', dynamodbTable: 'tf-lock' };
+  const refusals: Array<[string, () => unknown, string]> = [
+    [
+      'a wildcard break-glass principal',
+      () => ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/*' }),
+      'ObjectLock.governance(30, { breakGlassPrincipalArn }): breakGlassPrincipalArn must be the ARN of one IAM role or user (arn:<partition>:iam::<account>:role/<name> or :user/<name>) or a Terraform token, got "arn:aws:iam::111122223333:role/*". Fix: name the one role allowed to lift the lock',
+    ],
+    [
+      'a state backend without a lock table',
+      () => EncryptedStateBackend.s3(new TerraformStack(Testing.app(), 'storage'), { ...STATE, dynamodbTable: ' ' }),
+      'EncryptedStateBackend.s3(storage): dynamodbTable must be a non-empty string, got " ". Fix: pass dynamodbTable',
+    ],
+    [
+      'a second backend on one stack',
+      () => {
+        const stack = new TerraformStack(Testing.app(), 'storage');
+        EncryptedStateBackend.s3(stack, STATE);
+        EncryptedStateBackend.s3(stack, STATE);
+      },
+      'EncryptedStateBackend.s3(storage): the stack already has a backend (storage/backend); a stack has exactly one. Fix: remove the other backend',
+    ],
+  ];
+  test.each(refusals)('%s', (_name, build, message) => {
+    let thrown: unknown;
+    try {
+      build();
+    } catch (e) {
+      thrown = e;
+    }
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect((thrown as Error).message).toContain(message);
+  });
+});

@@ -4,7 +4,8 @@ import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { AgentCredentials, AgentIdentity, BackupBucket, OffsiteReplica } from '../../src';
-import { awsStack, policyStatements, resourcesOf, statement } from './helpers';
+import { synthesizeDefaultExample } from './default-example';
+import { awsStack, policyStatements, referencedId, resourcesOf, statement } from './helpers';
 
 Testing.setupJest();
 
@@ -72,9 +73,14 @@ describe('AgentCredentials', () => {
       resources: [primary],
       condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['db/*', 'wiki/*'] }],
     });
-    expect(statement(statements, 'ReadWriteRepositories')).toMatchObject({
-      actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'],
+    expect(statement(statements, 'ReadRepositories')).toMatchObject({
+      actions: ['s3:GetObject'],
       resources: [`${primary}/db/*`, `${primary}/wiki/*`],
+    });
+    // Writes only where backup, forget, prune and locking write: never config or keys/.
+    expect(statement(statements, 'WriteDataIndexSnapshotsLocks')).toMatchObject({
+      actions: ['s3:AbortMultipartUpload', 's3:PutObject'],
+      resources: ['db', 'wiki'].flatMap((p) => ['data', 'index', 'locks', 'snapshots'].map((f) => `${primary}/${p}/${f}/*`)),
     });
     expect(statement(statements, 'LocateBucket')).toMatchObject({ actions: ['s3:GetBucketLocation'], resources: [primary] });
   });
@@ -91,7 +97,67 @@ describe('AgentCredentials', () => {
     expect(actions).not.toContain('s3:DeleteObjectVersion');
     expect(actions).not.toContain('s3:PutBucketPolicy');
     expect(actions).not.toContain('s3:PutLifecycleConfiguration');
-    expect(actions.filter((a) => a === 's3:DeleteObject')).toHaveLength(1);
+    // One Allow, and the Deny on config and keys/.
+    expect(statements.filter((s) => s.effect === 'Allow' && s.actions.includes('s3:DeleteObject'))).toHaveLength(1);
+  });
+
+  test('the agent is explicitly denied rewriting or deleting config and keys/, whatever else grants it', () => {
+    // WHEN
+    const { statements, primary } = credentials(undefined, ['db', 'wiki']);
+    // THEN
+    expect(statement(statements, 'DenyRewritingConfigAndKeys')).toEqual({
+      sid: 'DenyRewritingConfigAndKeys',
+      effect: 'Deny',
+      actions: ['s3:DeleteObject', 's3:PutObject'],
+      resources: [`${primary}/db/config`, `${primary}/db/keys/*`, `${primary}/wiki/config`, `${primary}/wiki/keys/*`],
+    });
+    // No Allow reaches config or keys/ for writing.
+    for (const s of statements.filter((x) => x.effect === 'Allow' && x.actions.some((a: string) => /Put|Delete/.test(a)))) {
+      for (const r of s.resources) {
+        expect(r).toMatch(/\/(data|index|locks|snapshots)\/\*$/);
+      }
+    }
+  });
+
+  test('the initializer may only list, and get and put config and keys/: what restic init calls', () => {
+    // WHEN
+    const { json, agent, primary, primaryKey } = credentials();
+    // THEN
+    expect(agent.initAccessKeyId).toMatch(/^\$\{TfToken\[/);
+    expect(agent.initSecretAccessKey).toMatch(/^\$\{TfToken\[/);
+    expect(agent.initUser).toBeDefined();
+    const policy = Object.values<any>(resourcesOf(json, 'aws_iam_user_policy')).find((p) => p.name === 'restic-init');
+    expect(policyStatements(json, policy.policy)).toEqual([
+      {
+        sid: 'ListRepositoryPrefixes',
+        effect: 'Allow',
+        actions: ['s3:ListBucket'],
+        resources: [primary],
+        condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['db/*'] }],
+      },
+      { sid: 'LocateBucket', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [primary] },
+      { sid: 'CreateConfigAndKeys', effect: 'Allow', actions: ['s3:GetObject', 's3:PutObject'], resources: [`${primary}/db/config`, `${primary}/db/keys/*`] },
+      {
+        sid: 'UseBucketKeyThroughS3',
+        effect: 'Allow',
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+        resources: [primaryKey],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-west-1.amazonaws.com'] }],
+      },
+    ]);
+    // Its own user: the agent's key never carries these rights, and this key never the agent's.
+    const keyUsers = Object.values<any>(resourcesOf(json, 'aws_iam_access_key')).map((k) => k.user);
+    expect(keyUsers).toHaveLength(2);
+    expect(new Set(keyUsers).size).toBe(2);
+  });
+
+  test('with an instance profile there is no initializer, and the role is denied config and keys/ too', () => {
+    // WHEN
+    const { json, statements, agent } = credentials(AgentIdentity.INSTANCE_PROFILE);
+    // THEN
+    expect(agent.initAccessKeyId).toBeUndefined();
+    expect(resourcesOf(json, 'aws_iam_user')).toEqual({});
+    expect(statement(statements, 'DenyRewritingConfigAndKeys').effect).toBe('Deny');
   });
 
   test('the bucket key is used only through S3 in the bucket\'s region', () => {
@@ -135,7 +201,8 @@ describe('AgentCredentials', () => {
     expect(a.prefixes).toEqual(['db']);
     expect(a.covers('db')).toBe(true);
     expect(a.covers('wiki')).toBe(false);
-    expect(Object.keys(resourcesOf(JSON.parse(Testing.synth(stack)), 'aws_iam_user'))).toHaveLength(2);
+    // An agent user and a restic-init user per container.
+    expect(Object.keys(resourcesOf(JSON.parse(Testing.synth(stack)), 'aws_iam_user'))).toHaveLength(4);
   });
 
   test('refuses prefixes that would widen the grant', () => {
@@ -148,5 +215,83 @@ describe('AgentCredentials', () => {
     expect(() => new AgentCredentials(stack, 'c', { bucket: vault, containerNames: [] })).toThrow(
       'storage/c: the agent credentials are scoped to the prefixes [] and do not cover "(none)"',
     );
+  });
+});
+
+/** Whether an IAM action pattern (which may hold `*` and `?`) matches `action`; IAM compares case-insensitively. */
+function grants(pattern: string, action: string): boolean {
+  const regex = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`, 'i');
+  return regex.test(action);
+}
+
+/** What could delete a locked version, lift or change the lock, or unprotect the bucket (issue 11). */
+const FORBIDDEN = [
+  's3:DeleteObjectVersion',
+  's3:BypassGovernanceRetention',
+  's3:PutObjectRetention',
+  's3:PutObjectLegalHold',
+  's3:PutBucketPolicy',
+  's3:PutLifecycleConfiguration',
+  's3:PutBucketVersioning',
+  's3:PutReplicationConfiguration',
+  's3:PutBucketObjectLockConfiguration',
+];
+
+describe('in the synthesized default example, no policy lets the agent or the initializer touch the lock', () => {
+  const { storage, host } = synthesizeDefaultExample();
+  const documents: Record<string, any> = storage.data.aws_iam_policy_document;
+  const userPolicies = Object.values<any>(storage.resource.aws_iam_user_policy);
+  const documentOf = (p: any) => documents[referencedId(p.policy, 'data.aws_iam_policy_document')];
+
+  test('the helper matches wildcards the way IAM does', () => {
+    expect(grants('s3:*', 's3:PutBucketPolicy')).toBe(true);
+    expect(grants('*', 's3:DeleteObjectVersion')).toBe(true);
+    expect(grants('s3:Delete*', 's3:DeleteObjectVersion')).toBe(true);
+    expect(grants('s3:put*retention', 's3:PutObjectRetention')).toBe(true);
+    expect(grants('s3:DeleteObject', 's3:DeleteObjectVersion')).toBe(false);
+  });
+
+  test('the agent and the initializer are the example\'s IAM users, each with one policy', () => {
+    expect(userPolicies.map((p) => p.name).sort()).toEqual(['backup-agent', 'restic-init']);
+  });
+
+  test.each(FORBIDDEN)('no Allow in any policy document of the storage stack grants %s (nor a wildcard that includes it)', (action) => {
+    for (const [id, document] of Object.entries(documents)) {
+      for (const s of document.statement.filter((x: any) => x.effect === 'Allow')) {
+        const matching = (s.actions as string[]).filter((a) => grants(a, action));
+        expect({ id, sid: s.sid, matching }).toEqual({ id, sid: s.sid, matching: [] });
+        expect(s.not_actions).toBeUndefined();
+      }
+    }
+  });
+
+  test('the agent is denied writing and deleting config and keys/ of its repository', () => {
+    const agent = documentOf(userPolicies.find((p) => p.name === 'backup-agent'));
+    const deny = agent.statement.find((s: any) => s.effect === 'Deny');
+    expect(deny.actions).toEqual(['s3:DeleteObject', 's3:PutObject']);
+    expect(deny.resources).toEqual([expect.stringMatching(/\.arn\}\/db\/config$/), expect.stringMatching(/\.arn\}\/db\/keys\/\*$/)]);
+  });
+
+  test('the initializer writes nothing but config and keys/', () => {
+    const init = documentOf(userPolicies.find((p) => p.name === 'restic-init'));
+    const writes = init.statement.filter((s: any) => s.actions.some((a: string) => /^s3:(Put|Delete)/.test(a)));
+    expect(writes.flatMap((s: any) => s.resources)).toEqual([expect.stringMatching(/\/db\/config$/), expect.stringMatching(/\/db\/keys\/\*$/)]);
+  });
+
+  test('the replication role is S3\'s alone: trusted only by s3.amazonaws.com, and no policy lets anyone pass or assume it', () => {
+    const roles = Object.values<any>(storage.resource.aws_iam_role);
+    const replication = roles.filter((r) => String(r.name_prefix ?? '').startsWith('backup-replication-'));
+    expect(replication).toHaveLength(1);
+    expect(documents[referencedId(replication[0].assume_role_policy, 'data.aws_iam_policy_document')].statement).toEqual([
+      expect.objectContaining({ actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: ['s3.amazonaws.com'] }] }),
+    ]);
+    for (const p of userPolicies) {
+      const actions = documentOf(p).statement.flatMap((s: any) => s.actions);
+      expect(actions.filter((a: string) => grants(a, 'iam:PassRole') || grants(a, 'sts:AssumeRole'))).toEqual([]);
+    }
+  });
+
+  test('the host stack writes no IAM policy of its own', () => {
+    expect(Object.keys(host.resource).filter((t) => t.startsWith('aws_iam'))).toEqual([]);
   });
 });

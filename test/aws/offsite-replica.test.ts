@@ -41,12 +41,46 @@ describe('OffsiteReplica', () => {
     expect(vault.offsite?.objectLock.mode).toBe(ObjectLockMode.COMPLIANCE);
   });
 
-  test('the lock defaults to governance mode for the retention horizon', () => {
+  test('the lock defaults to compliance mode for the retention horizon (the mode that holds against everyone)', () => {
     // WHEN
     const { vault } = withReplica({}, Retention.gfs({ daily: 7, weekly: 4, monthly: 3 }));
     // THEN
-    expect(vault.offsite?.objectLock.mode).toBe(ObjectLockMode.GOVERNANCE);
+    expect(vault.offsite?.objectLock.mode).toBe(ObjectLockMode.COMPLIANCE);
     expect(vault.offsite?.objectLock.days).toBe(93);
+  });
+
+  test('governance mode with a break-glass principal: the replica policy denies the bypass, version deletes and retention changes to everyone else', () => {
+    // GIVEN
+    const breakGlass = 'arn:aws:iam::111122223333:role/backup-break-glass';
+    // WHEN
+    const { json, replica, primary } = withReplica({ objectLock: ObjectLock.governance(60, { breakGlassPrincipalArn: breakGlass }) });
+    // THEN
+    const policy = forBucket(json, 'aws_s3_bucket_policy', replica)[0];
+    expect(statement(policyStatements(json, policy.policy), 'OnlyBreakGlassLiftsTheLock')).toEqual({
+      sid: 'OnlyBreakGlassLiftsTheLock',
+      effect: 'Deny',
+      actions: ['s3:BypassGovernanceRetention', 's3:DeleteObjectVersion', 's3:PutObjectRetention'],
+      resources: [`\${aws_s3_bucket.${replica}.arn}/*`],
+      principals: [{ type: '*', identifiers: ['*'] }],
+      condition: [{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: [breakGlass] }],
+    });
+    // Only the locked bucket gets it.
+    const primaryPolicy = forBucket(json, 'aws_s3_bucket_policy', primary)[0];
+    expect(policyStatements(json, primaryPolicy.policy).map((s) => s.sid)).toEqual(['DenyInsecureTransport']);
+  });
+
+  test('governance mode without a break-glass principal writes no such policy', () => {
+    const { json, replica } = withReplica({ objectLock: ObjectLock.governance(60) });
+    const policy = forBucket(json, 'aws_s3_bucket_policy', replica)[0];
+    expect(policyStatements(json, policy.policy).map((s) => s.sid)).toEqual(['DenyInsecureTransport']);
+  });
+
+  test('a break-glass principal must be one role or user ARN', () => {
+    expect(() => ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/*' })).toThrow(
+      'ObjectLock.governance(30, { breakGlassPrincipalArn }): breakGlassPrincipalArn must be the ARN of one IAM role or user',
+    );
+    expect(() => ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:root' })).toThrow('Fix: name the one role');
+    expect(ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:user/ops/break-glass' }).breakGlassPrincipalArn).toBeDefined();
   });
 
   test('the replica has its own rotating KMS key in the offsite region and SSE-KMS with bucket keys', () => {

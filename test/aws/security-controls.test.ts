@@ -142,8 +142,9 @@ describe('no policy the library writes grants a wildcard', () => {
   );
 
   test('every policy attribute is an aws_iam_policy_document, so this test sees every statement', () => {
-    // 4 bucket policies, 2 key policies, the replication role's trust and permissions, the agent user's policy
-    expect(policyAttributes.length).toBe(9);
+    // 4 bucket policies, 2 key policies, the replication role's trust and permissions, the
+    // agent user's policy, the restic-init user's policy
+    expect(policyAttributes.length).toBe(10);
     for (const p of policyAttributes) {
       expect(p.value).toMatch(/^\$\{data\.aws_iam_policy_document\.[^.]+\.json\}$/);
     }
@@ -156,7 +157,12 @@ describe('no policy the library writes grants a wildcard', () => {
       expect(s.not_resources).toBeUndefined();
       expect(s.not_principals).toBeUndefined();
       if (s.effect === 'Deny') {
-        // The only Deny the library writes is the TLS-only one; its wildcards widen a refusal.
+        // The Denies the library writes: TLS only (its wildcards widen a refusal), and the
+        // agent's refusal to rewrite a repository's config and keys.
+        if (s.sid === 'DenyRewritingConfigAndKeys') {
+          expect(s.actions).toEqual(['s3:DeleteObject', 's3:PutObject']);
+          continue;
+        }
         expect(s).toMatchObject({
           sid: 'DenyInsecureTransport',
           actions: ['s3:*'],
@@ -188,7 +194,7 @@ describe('no policy the library writes grants a wildcard', () => {
       expect(s.resources.length).toBeGreaterThan(0);
       for (const resource of s.resources) {
         // A specific bucket or key, or objects under a bucket: a wildcard only ends an object key.
-        expect(resource).toMatch(/^\$\{aws_(s3_bucket|kms_key)\.[^.}]+\.arn\}(\/([A-Za-z0-9_.-]+\/)*\*)?$/);
+        expect(resource).toMatch(/^\$\{aws_(s3_bucket|kms_key)\.[^.}]+\.arn\}(\/([A-Za-z0-9_.-]+\/)*(\*|config))?$/);
       }
     }
   });
@@ -209,9 +215,10 @@ describe('the Docker host stack of the default example', () => {
   test('holds no AWS resource and no secret in plain text: it reads bucket, key and password from the storage stack', () => {
     expect(Object.keys(host.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
     expect(host.provider.aws).toBeUndefined();
-    const sidecar = Object.values<any>(host.resource.docker_container).find((c) => c.name === 'db-backup');
+    // Whichever container carries the sidecar's secret files (the sidecar, or a one-shot installer).
+    const uploads = Object.values<any>(host.resource.docker_container).flatMap((c) => c.upload ?? []);
     const remote = '${data.terraform_remote_state.cross-stack-reference-input-backup-storage.outputs.';
-    for (const upload of sidecar.upload.filter((u: any) => u.file.includes('/secrets/'))) {
+    for (const upload of uploads.filter((u: any) => u.file.includes('/secrets/') && u.content !== undefined)) {
       expect(upload.content.startsWith(remote)).toBe(true);
     }
     expect(JSON.stringify(host)).not.toMatch(/AKIA[0-9A-Z]{16}/);

@@ -56,6 +56,10 @@ describe('the default example\'s AWS stack under real Terraform, offline', () =>
     const { storage } = synthesizeDefaultExample();
     config = JSON.parse(JSON.stringify(storage));
     for (const provider of config.provider.aws) Object.assign(provider, OFFLINE_PROVIDER);
+    // The example ships an encrypted S3 backend (its state holds secrets), whose `init` would
+    // call AWS. This test's copy, and only it, keeps its state in the test's own folder: the
+    // backend is not what `validate` and `plan` check here (test/aws/state-backend.test.ts is).
+    expect(Object.keys(config.terraform.backend)).toEqual(['s3']);
     config.terraform.backend = { local: { path: path.join(workdir, 'terraform.tfstate') } };
     fs.writeFileSync(path.join(workdir, 'main.tf.json'), JSON.stringify(config, null, 2));
   });
@@ -64,6 +68,13 @@ describe('the default example\'s AWS stack under real Terraform, offline', () =>
     // One line for the report: how long Terraform took here.
     console.log(`terraform timings (s): ${JSON.stringify(timings)}`);
     fs.rmSync(workdir, { recursive: true, force: true });
+  });
+
+  test('the shipped example keeps its state in an encrypted, locked S3 backend', () => {
+    const { storage } = synthesizeDefaultExample();
+    expect(storage.terraform.backend).toEqual({
+      s3: expect.objectContaining({ encrypt: true, kms_key_id: expect.stringMatching(/^arn:aws:kms:/), dynamodb_table: expect.any(String) }),
+    });
   });
 
   test('the shipped example has real provider blocks (no fake credentials, no skip flags)', () => {
@@ -108,9 +119,13 @@ describe('the default example\'s AWS stack under real Terraform, offline', () =>
     const planned = plan.planned_values.root_module.resources as any[];
     const byType = (type: string) => planned.filter((r) => r.type === type);
     expect(byType('aws_s3_bucket')).toHaveLength(4);
+    // Two identities: the agent (no config/keys writes) and the restic-init one, each its own user and key.
+    expect(byType('aws_iam_user_policy').map((p) => p.values.name).sort()).toEqual(['backup-agent', 'restic-init']);
+    expect(byType('aws_iam_access_key')).toHaveLength(2);
+    expect(byType('aws_iam_access_key').every((k) => k.sensitive_values.secret === true || k.values.secret === undefined)).toBe(true);
     expect(byType('aws_kms_key').every((k) => k.values.enable_key_rotation === true)).toBe(true);
     expect(byType('aws_s3_bucket_object_lock_configuration')[0].values.rule[0].default_retention[0]).toMatchObject({
-      mode: 'GOVERNANCE',
+      mode: 'COMPLIANCE',
       days: 400,
     });
     const ssm = byType('aws_ssm_parameter')[0];

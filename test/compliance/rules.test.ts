@@ -5,6 +5,7 @@
 import {
   ContainerTopology,
   CopyRole,
+  LockStrength,
   DatabaseConsistencyRule,
   IBackupRule,
   Medium,
@@ -102,6 +103,35 @@ describe('OneImmutableOrOfflineRule', () => {
   });
   test('non-compliant: only mutable copies', () => {
     expectOutcome(rule, localOnlyTopology(), NON_COMPLIANT, 'no immutable or offline copy among local');
+  });
+  /** The default topology with the replica's lock of the given strength. */
+  const locked = (strength: LockStrength) =>
+    compliantTopology({ copies: compliantTopology().copies.map((c) => (c.role === CopyRole.REPLICA ? { ...c, lockStrength: strength } : c)) });
+  test('compliant: a compliance-mode lock (holds against everyone, root included)', () => {
+    expectOutcome(rule, locked(LockStrength.COMPLIANCE), COMPLIANT, '1 immutable or offline copy (vault-offsite: locked 400 days, compliance mode)');
+  });
+  test('compliant: a governance-mode lock whose bucket policy keeps the bypass to a break-glass principal', () => {
+    expectOutcome(
+      rule,
+      locked(LockStrength.GOVERNANCE_WITH_BREAK_GLASS),
+      COMPLIANT,
+      '1 immutable or offline copy (vault-offsite: locked 400 days, governance mode, bypass kept to a break-glass principal)',
+    );
+  });
+  test('non-compliant: a governance-mode lock anyone with the bypass can lift does not count', () => {
+    expectOutcome(
+      rule,
+      locked(LockStrength.GOVERNANCE),
+      NON_COMPLIANT,
+      'no immutable or offline copy among local, vault, vault-offsite (vault-offsite is locked 400 days in governance mode with no break-glass bucket policy: ' +
+        'anyone granted s3:BypassGovernanceRetention and s3:DeleteObjectVersion, e.g. an administrator, can delete its locked versions)',
+    );
+    expect(OneImmutableOrOfflineRule.bypassableCopies(Topology.of(locked(LockStrength.GOVERNANCE))).map((c) => c.name)).toEqual(['vault-offsite']);
+  });
+  test('compliant: a bypassable governance lock next to an offline copy (the offline copy counts)', () => {
+    const t = locked(LockStrength.GOVERNANCE);
+    const withTape = { ...t, copies: [...t.copies, copy('tape', { medium: Medium.ARCHIVE, offline: true })] };
+    expectOutcome(rule, withTape, COMPLIANT, '1 immutable or offline copy (tape: offline)');
   });
   test('non-compliant: no backup copy at all', () => {
     expectOutcome(rule, unprotectedTopology(), NON_COMPLIANT, 'no backup copy at all');
