@@ -45,6 +45,12 @@ export interface ApplyOptions {
   /** How long `attach` waits for a container to exit. @default 600000 */
   readonly attachTimeoutMs?: number;
   readonly api?: DockerApi;
+  /**
+   * Called after each resource is applied, before the next: a test's moment to put something
+   * the deployment needs from outside onto a network it just made (e.g. an S3 stand-in that
+   * the installer reaches when it initialises a repository).
+   */
+  readonly afterApply?: (address: string, applied: Applied) => Promise<void> | void;
 }
 /** A failed step, with the resource address and Docker's own message. */
 export class ApplyError extends Error {
@@ -352,6 +358,13 @@ export async function applyStack(json: J, options: ApplyOptions = {}): Promise<D
     } catch (e) { throw new ApplyError(r.address, 'parse', (e as Error).message); }
     const missing = r.deps.find((d) => !resources.some((x) => x.address === d));
     if (missing) throw new ApplyError(r.address, 'parse', `reference to undeclared resource '${missing}'`);
+    // Terraform takes bare addresses here and refuses "${...}" ("Expected the start of an
+    // expression"): checked with terraform validate, as cdktf renders a resource that way.
+    for (const t of list(r.body.lifecycle?.replace_triggered_by)) {
+      if (typeof t !== 'string' || !resources.some((x) => x.address === t)) {
+        throw new ApplyError(r.address, 'parse', `lifecycle.replace_triggered_by entry ${JSON.stringify(t)} is not the bare address of a declared resource; Terraform refuses it`);
+      }
+    }
   }
   const ordered: Res[] = [];
   while (ordered.length < resources.length) {
@@ -361,7 +374,10 @@ export async function applyStack(json: J, options: ApplyOptions = {}): Promise<D
   }
   const deployment = new Deployment(json, ordered, options, options.api ?? DockerApi.forTestEngine());
   try {
-    for (const r of ordered) await deployment.apply(r);
+    for (const r of ordered) {
+      await deployment.apply(r);
+      await options.afterApply?.(r.address, deployment.applied.get(r.address)!);
+    }
   } catch (e) {
     await deployment.destroy().catch(() => undefined);
     throw e;

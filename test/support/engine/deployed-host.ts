@@ -15,6 +15,7 @@ import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
 import { applyStack, Deployment } from './applier';
 import { currentEngine, docker, RunningEngine } from './docker-engine';
+import { S3InEngine, startS3InEngine } from './s3-stand-in';
 import { synthesizeApp, SynthesizedApp } from '../synth';
 
 /** The values the storage stack's apply would have produced. */
@@ -63,6 +64,13 @@ export interface DeployHostOptions {
   readonly variables?: Record<string, string>;
   /** Synthesized image reference -> local stand-in tag. */
   readonly images: Record<string, string>;
+  /**
+   * S3 stand-ins for the bucket (`storage.bucket`) and its offsite replica
+   * (`storage.replicaBucket`), answering for `s3.<region>.amazonaws.com` on the stack's
+   * sidecar egress network (named `<stack>-backup-egress`), started as soon as the applier has
+   * made that network: the installer initialises the repository there at deploy time.
+   */
+  readonly s3?: { readonly region: string; readonly replicaRegion: string };
 }
 
 /** A deployed host stack, with the folders behind its host paths. */
@@ -74,8 +82,15 @@ export interface DeployedHost {
   readonly deployment: Deployment;
   /** The temp folder that stands in for the host's `/mnt/backup-disk`. */
   readonly backupDisk: string;
+  /** The S3 stand-ins, when `s3` was given. */
+  readonly s3?: { readonly primary: S3InEngine; readonly replica: S3InEngine };
+  /**
+   * Copies every object of the primary bucket under `prefix` to the replica bucket: what S3
+   * Cross-Region Replication does for each new object (stand-in: s3rver's files copied).
+   */
+  replicate(prefix: string): void;
   /** Runs the docker CLI against the engine; throws with stderr on failure unless `allowFail`. */
-  docker(args: string[], options?: { input?: string; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
+  docker(args: string[], options?: { input?: string | Buffer; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
   /** `docker exec <sidecar> /bin/sh <agent> ARGS` (the README's documented form). */
   agent(sidecar: string, args: string[], options?: { allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
   /** `docker inspect` of one container, parsed. */
@@ -101,13 +116,27 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
   if (options.storageStack) {
     remoteState[options.storageStack] = storageOutputs(synthesized.json[options.storageStack], options.storage!);
   }
+  const egressNetwork = `${options.hostStack}-backup-egress`;
+  let s3: { primary: S3InEngine; replica: S3InEngine } | undefined;
   const deployment = await applyStack(json, {
     variables: options.variables,
     remoteState,
     images: options.images,
     hostPaths: { '/mnt/backup-disk': backupDisk, '/var/run/docker.sock': engine.socketPath },
+    afterApply: async (address, applied) => {
+      if (options.s3 && address.startsWith('docker_network.') && applied.name === egressNetwork) {
+        const key = { accessKeyId: options.storage!.accessKeyId, secretAccessKey: options.storage!.secretAccessKey };
+        s3 = {
+          primary: await startS3InEngine({ network: egressNetwork, region: options.s3.region, bucket: options.storage!.bucket, ...key }, engine),
+          replica: await startS3InEngine({ network: egressNetwork, region: options.s3.replicaRegion, bucket: options.storage!.replicaBucket, ...key }, engine),
+        };
+      }
+    },
   });
-  const run = (args: string[], o: { input?: string; allowFail?: boolean } = {}) => {
+  if (options.s3 && !s3) {
+    throw new Error(`${options.hostStack} has no network ${egressNetwork}: no S3 stand-in started`);
+  }
+  const run = (args: string[], o: { input?: string | Buffer; allowFail?: boolean } = {}) => {
     const r = docker(engine, args, o.input);
     if (r.status !== 0 && !o.allowFail) {
       throw new Error(`docker ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
@@ -121,6 +150,19 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
     json,
     deployment,
     backupDisk,
+    s3,
+    replicate: (prefix) => {
+      if (!s3) {
+        throw new Error('no S3 stand-ins: deploy with `s3`');
+      }
+      const from = path.join(s3.primary.dataDir, s3.primary.bucket);
+      const to = path.join(s3.replica.dataDir, s3.replica.bucket);
+      for (const entry of fs.readdirSync(from)) {
+        if (entry === prefix || entry.startsWith(`${prefix}/`)) {
+          fs.cpSync(path.join(from, entry), path.join(to, entry), { recursive: true, force: true });
+        }
+      }
+    },
     docker: run,
     agent: (sidecar, args, o = {}) => run(['exec', sidecar, '/bin/sh', AGENT, ...args], o),
     inspect,
@@ -138,6 +180,9 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
       }
     },
     destroy: async () => {
+      // The stand-ins first: a network with containers on it cannot be removed.
+      await s3?.primary.stop();
+      await s3?.replica.stop();
       await deployment.destroy({ volumes: true });
       // Files the containers wrote as other users: remove as root.
       spawnSync('rm', ['-rf', backupDisk, synthesized.outdir]);

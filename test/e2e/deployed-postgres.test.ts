@@ -1,0 +1,218 @@
+/**
+ * The default example (examples/postgres, stack db-host), deployed on a real Docker Engine:
+ * the synthesized cdk.tf.json applied in the docker provider's call order (THE applier), with
+ * stand-in images built from Debian's packages (test/support/engine/images.ts and
+ * database-images.ts say which stands in for which official image):
+ *
+ * - restic/restic:0.17.3 -> busybox + Debian's restic 0.14 + jq, trusting the test CA;
+ * - haproxy:3.0 (the Docker API proxy) -> Debian's HAProxy 2.6 + busybox;
+ * - postgres:16 -> Debian's PostgreSQL 15 with an entrypoint after the official one;
+ * - the S3 bucket and its offsite replica -> s3rver over TLS, answering for
+ *   s3.eu-west-1.amazonaws.com / s3.eu-central-1.amazonaws.com on the sidecar's own egress
+ *   network (Docker's embedded DNS), as the real endpoints would be reached; Cross-Region
+ *   Replication is stood in for by copying the bucket's objects.
+ *
+ * What is asserted is what a user would see: the installer fills the read-only sidecar, a
+ * cycle dumps Postgres through the proxy and backs up to the local disk and to S3, Docker's
+ * own healthcheck turns healthy, the hardening is what `docker inspect` shows, the proxy
+ * refuses what a compromised sidecar would try, open_by_handle_at is refused, and the
+ * runbook's "Volume corrupted" commands, run as written with the docker CLI, bring the volume
+ * back; the restored dump loads into a fresh Postgres with the same row counts.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
+import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../src/docker-api-proxy';
+import { QuiesceMode } from '../../src/policy/quiesce';
+import { defaultExample } from '../../examples/postgres/main';
+import { ensureDatabaseImage } from '../support/engine/database-images';
+import { DatabaseContainer, rowCounts, seedTables, waitForDatabase, loadDump } from '../support/engine/databases';
+import { DeployedHost, deployHost } from '../support/engine/deployed-host';
+import { ensureImage } from '../support/engine/images';
+import { runProbeIn } from '../support/engine/probes/probe';
+import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
+import { RUNBOOK, runbookShell } from '../support/runbook';
+
+const STORAGE = {
+  bucket: 'vault-primary-test',
+  replicaBucket: 'vault-replica-test',
+  accessKeyId: 'AKIATESTAGENTKEY0001',
+  secretAccessKey: 'test-secret-access-key-of-the-agent',
+  password: 'the repository password, as escrowed',
+};
+const DB: DatabaseContainer = { kind: 'postgres', container: 'db' };
+const PG_DUMP = ['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'];
+
+let host: DeployedHost;
+
+beforeAll(async () => {
+  host = await deployHost({
+    build: (app) => ({ ...defaultExample(app) }),
+    hostStack: 'db-host',
+    storageStack: 'backup-storage',
+    storage: STORAGE,
+    variables: { postgres_password: 'postgres-superuser-password' },
+    images: {
+      [DEFAULT_AGENT_IMAGE]: await ensureImage('restic'),
+      [DEFAULT_DOCKER_API_PROXY_IMAGE]: await ensureImage('haproxy'),
+      'postgres:16': await ensureDatabaseImage('postgres'),
+    },
+    s3: { region: 'eu-west-1', replicaRegion: 'eu-central-1' },
+  });
+  await waitForDatabase(host.engine, DB);
+}, 600000);
+
+afterAll(async () => {
+  await host?.destroy();
+}, 120000);
+
+function status(): any {
+  return JSON.parse(host.docker(['exec', 'db-backup', 'cat', '/backup/agent/status.json']).stdout);
+}
+
+describe('the default example on a real Docker Engine', () => {
+  let seeded: Record<string, number>;
+
+  test('the installer filled the install volume and exited 0; its staged secrets are gone', () => {
+    expect(host.deployment.exitCode('db-backup-install')).toBe(0);
+    const staged = host.docker(['cp', 'db-backup-install:/backup/staging', '-'], { allowFail: true });
+    expect(staged.status).not.toBe(0);
+    expect(staged.stderr).toMatch(/Could not find the file|No such container:path/);
+    // The repository on S3 was initialised at deploy time, by the installer.
+    expect(fs.existsSync(path.join(host.s3!.primary.dataDir, STORAGE.bucket, 'db'))).toBe(true);
+  });
+
+  test('a cycle dumps Postgres through the proxy and backs up to the local disk and to S3', () => {
+    seeded = seedTables(host.engine, DB);
+    const run = host.agent('db-backup', ['run'], { allowFail: true });
+    expect({ status: run.status, stderr: run.stderr.slice(-2000) }).toMatchObject({ status: 0 });
+    const s = status();
+    expect(s.state).toBe('ok');
+    expect(s.targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
+    expect(s.quiesce).toMatchObject({ mode: 'exec', result: 'ok' });
+    expect(host.inspect('db').State.Running).toBe(true);
+    // The dump the exec wrote is on the volume, owned by root as `docker exec` made it.
+    expect(host.docker(['exec', 'db', 'head', '-c', '200', '/var/lib/postgresql/data/dump.sql']).stdout).toMatch(/PostgreSQL database cluster dump/);
+  });
+
+  test("Docker's own healthcheck turns healthy", async () => {
+    const inspected = await host.waitForHealth('db-backup', 'healthy', 180000);
+    expect(inspected.State.Health.Status).toBe('healthy');
+  }, 200000);
+
+  test('docker inspect shows the hardening: read-only root, one capability, no-new-privileges, seccomp, fixed hostname, two networks', () => {
+    const c = host.inspect('db-backup');
+    expect(c.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(c.HostConfig.CapDrop).toEqual(['ALL']);
+    expect(c.HostConfig.CapAdd).toEqual(['DAC_READ_SEARCH']);
+    expect(c.HostConfig.SecurityOpt).toContain('no-new-privileges:true');
+    expect(c.HostConfig.SecurityOpt.find((o: string) => o.startsWith('seccomp='))).toBeDefined();
+    expect(c.Config.Hostname).toBe('db-backup');
+    expect(Object.keys(c.NetworkSettings.Networks).sort()).toEqual(['db-backup-docker-api', 'db-host-backup-egress']);
+    const mounts = Object.fromEntries(c.Mounts.map((m: any) => [m.Destination, m.RW]));
+    expect(mounts).toMatchObject({ '/backup/install': false, '/backup/sources/pgdata': false, '/backup/agent': true });
+    const status = host.docker(['exec', 'db-backup', 'cat', '/proc/1/status']).stdout;
+    expect(status).toMatch(/^NoNewPrivs:\s+1$/m);
+    expect(status).toMatch(/^Seccomp:\s+2$/m);
+    // Effective capabilities: DAC_READ_SEARCH (bit 2) only.
+    expect(status).toMatch(/^CapEff:\s+0000000000000004$/m);
+    // The proxy: on the internal network alone, no capabilities, read-only root.
+    const proxy = host.inspect('db-backup-docker-api');
+    expect(Object.keys(proxy.NetworkSettings.Networks)).toEqual(['db-backup-docker-api']);
+    expect(proxy.HostConfig.ReadonlyRootfs).toBe(true);
+    expect(proxy.HostConfig.CapDrop).toEqual(['ALL']);
+    const network = JSON.parse(host.docker(['network', 'inspect', 'db-backup-docker-api']).stdout)[0];
+    expect(network.Internal).toBe(true);
+    expect(Object.values<any>(network.Containers).map((x) => x.Name).sort()).toEqual(['db-backup', 'db-backup-docker-api']);
+  });
+
+  test('secrets are files of mode 0400 on the read-only install volume', () => {
+    const listing = host.docker(['exec', 'db-backup', 'sh', '-c', "stat -c '%a %u %n' /backup/install/secrets/*"]).stdout.trim().split('\n');
+    expect(listing.length).toBeGreaterThanOrEqual(3);
+    for (const line of listing) {
+      expect(line).toMatch(/^400 0 \/backup\/install\/secrets\//);
+    }
+    const write = host.docker(['exec', 'db-backup', 'sh', '-c', 'echo x > /backup/install/bin/backup-agent'], { allowFail: true });
+    expect(write.status).not.toBe(0);
+    expect(write.stderr).toMatch(/Read-only file system/);
+  });
+
+  test('open_by_handle_at ("shocker") is refused in the sidecar, which still read the 0700 folder of uid 999', () => {
+    const probe = runProbeIn(host.engine, 'db-backup');
+    expect(probe.outcome).toBe('EPERM');
+    const pgdata = host.docker(['exec', 'db', 'stat', '-c', '%a %u', '/var/lib/postgresql/data']).stdout.trim();
+    expect(pgdata).toBe('700 999');
+    expect(status().targets.every((t: any) => t.result === 'ok')).toBe(true);
+  });
+
+  test('the Docker API proxy refuses what a compromised sidecar would try, from inside the sidecar', () => {
+    const before = host.docker(['ps', '-aq']).stdout.trim().split('\n').sort();
+    const ctx = { container: 'db', other: 'db-backup-docker-api', execCommand: PG_DUMP };
+    const forbidden = forbiddenRequests(QuiesceMode.EXEC, ctx);
+    expect(forbidden.length).toBeGreaterThanOrEqual(20);
+    for (const request of forbidden) {
+      const answer = sendFromSidecar(rawRequest(request, 'db-backup-docker-api'));
+      expect({ request: request.name, status: answer.status, refused: (request.refusedWith ?? [403]).includes(answer.status) }).toEqual({
+        request: request.name,
+        status: answer.status,
+        refused: true,
+      });
+      if (answer.status === 403) {
+        expect(answerBody(answer.raw)).toMatch(/Request forbidden by administrative rules/);
+      }
+    }
+    // Nothing happened: no container made or removed, both still running.
+    expect(host.docker(['ps', '-aq']).stdout.trim().split('\n').sort()).toEqual(before);
+    expect(host.inspect('db').State.Running).toBe(true);
+    // And the calls of exec mode pass (the cycle above used them too).
+    for (const request of allowedRequests(QuiesceMode.EXEC, ctx).filter((r) => !r.target.includes('EXEC_ID'))) {
+      const answer = sendFromSidecar(rawRequest(request, 'db-backup-docker-api'));
+      expect({ request: request.name, passed: [200, 201].includes(answer.status) }).toEqual({ request: request.name, passed: true });
+    }
+  });
+
+  test('docs/restore.md "Volume corrupted", run as written: the volume comes back, and the dump loads with the same row counts', async () => {
+    const last = status().targets.find((t: any) => t.name === 'local').snapshot;
+    // Damage: a table dropped and a file of the data folder destroyed.
+    host.docker(['exec', 'db', 'psql', '-U', 'postgres', '-c', 'DROP TABLE orders']);
+    const shell = runbookShell(host);
+    shell.run(RUNBOOK.stop);
+    shell.run(RUNBOOK.image);
+    shell.run(RUNBOOK.envFile);
+    shell.run('TARGET=local');
+    const listed = shell.run(RUNBOOK.list);
+    expect(listed.stdout).toContain(last.slice(0, 8));
+    shell.run(`SNAPSHOT=${last.slice(0, 8)}`);
+    shell.run(RUNBOOK.createAside);
+    shell.run(RUNBOOK.keepAside);
+    shell.run(RUNBOOK.empty);
+    const restored = shell.run(RUNBOOK.restore);
+    expect(restored.stderr).not.toMatch(/WARN.*owner/);
+    const checked = shell.run(RUNBOOK.checkManifest);
+    const lines = checked.stdout.trim().split('\n');
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines.filter((l) => !/: OK$/.test(l))).toEqual([]);
+    shell.run(RUNBOOK.start);
+    const pgdata = host.docker(['exec', 'db', 'stat', '-c', '%a %u', '/var/lib/postgresql/data']).stdout.trim();
+    expect(pgdata).toBe('700 999');
+    shell.cleanup();
+
+    // The restored dump, loaded into a fresh PostgreSQL, has the rows the backup had.
+    const fresh: DatabaseContainer = { kind: 'postgres', container: 'db-verify' };
+    host.docker(['run', '-d', '--name', 'db-verify', '--network', 'none', '-e', 'POSTGRES_PASSWORD=x', '-v', 'pgdata:/restored:ro', host.inspect('db').Config.Image]);
+    try {
+      await waitForDatabase(host.engine, fresh);
+      loadDump(host.engine, fresh, '/restored/dump.sql');
+      expect(rowCounts(host.engine, fresh)).toEqual(seeded);
+    } finally {
+      host.docker(['rm', '-f', '-v', 'db-verify'], { allowFail: true });
+    }
+  }, 300000);
+});
+
+/** Sends raw request bytes to the proxy from inside the sidecar (busybox nc), as a compromised agent would. */
+function sendFromSidecar(bytes: Buffer): { status: number; raw: string } {
+  const r = host.docker(['exec', '-i', 'db-backup', 'nc', '-w', '5', 'db-backup-docker-api', '2375'], { input: bytes, allowFail: true });
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(r.stdout);
+  return { status: m ? Number(m[1]) : 0, raw: r.stdout };
+}
