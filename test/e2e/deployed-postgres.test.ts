@@ -19,6 +19,7 @@
  * runbook's "Volume corrupted" commands, run as written with the docker CLI, bring the volume
  * back; the restored dump loads into a fresh Postgres with the same row counts.
  */
+import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
@@ -27,7 +28,7 @@ import { QuiesceMode } from '../../src/policy/quiesce';
 import { defaultExample } from '../../examples/postgres/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCounts, seedTables, waitForDatabase, loadDump } from '../support/engine/databases';
-import { DeployedHost, deployHost } from '../support/engine/deployed-host';
+import { AGENT, DeployedHost, deployHost } from '../support/engine/deployed-host';
 import { ensureImage } from '../support/engine/images';
 import { runProbeIn } from '../support/engine/probes/probe';
 import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
@@ -171,8 +172,48 @@ describe('the default example on a real Docker Engine', () => {
     }
   });
 
+  describe('faults in the middle of a cycle: the next cycle succeeds, no snapshot is lost, the database keeps running', () => {
+    beforeAll(() => {
+      // Enough new data that a backup runs for a few seconds.
+      host.docker(['exec', 'db', 'sh', '-c', 'head -c 157286400 /dev/urandom > /var/lib/postgresql/data/ballast.bin']);
+    }, 120000);
+
+    test('docker restart of the sidecar', () => {
+      const before = snapshotIds();
+      host.docker(['restart', 'db-backup']);
+      expectCleanCycle(before);
+    }, 300000);
+
+    test('docker rm -f and re-apply of the sidecar in the middle of a backup: its own stale locks are removed at once', async () => {
+      const before = snapshotIds();
+      const cycle = startCycle();
+      await waitForRestic('backup');
+      await host.deployment.reapply('db-backup');
+      await cycle;
+      // Same hostname, so restic knows the dead process's locks for stale ones: the next
+      // cycle's forget and check (exclusive locks) run now, not 30 minutes later.
+      expect(host.inspect('db-backup').Config.Hostname).toBe('db-backup');
+      expectCleanCycle(before);
+    }, 300000);
+
+    test('kill -9 of the agent and its restic in the middle of a backup', async () => {
+      const before = snapshotIds();
+      const cycle = startCycle();
+      await waitForRestic('backup');
+      host.docker(['exec', 'db-backup', 'sh', '-c', 'pkill -9 -f "backup-agent run"; pkill -9 restic; true']);
+      await cycle;
+      expectCleanCycle(before);
+    }, 300000);
+
+    afterAll(() => {
+      host.docker(['exec', 'db', 'rm', '-f', '/var/lib/postgresql/data/ballast.bin'], { allowFail: true });
+      // A cycle without the ballast, so the runbook below restores a snapshot of the seeded data.
+      host.agent('db-backup', ['run']);
+    }, 300000);
+  });
+
   test('docs/restore.md "Volume corrupted", run as written: the volume comes back, and the dump loads with the same row counts', async () => {
-    const last = status().targets.find((t: any) => t.name === 'local').snapshot;
+    const last: string = status().targets.find((t: any) => t.name === 'local').snapshot_id;
     // Damage: a table dropped and a file of the data folder destroyed.
     host.docker(['exec', 'db', 'psql', '-U', 'postgres', '-c', 'DROP TABLE orders']);
     const shell = runbookShell(host);
@@ -209,6 +250,60 @@ describe('the default example on a real Docker Engine', () => {
     }
   }, 300000);
 });
+
+/** Snapshot IDs per target, as the agent lists them. */
+function snapshotIds(): Record<string, string[]> {
+  const ids: Record<string, string[]> = {};
+  for (const target of ['local', 's3']) {
+    const out = host.agent('db-backup', ['snapshots', '--target', target, '--', '--json']).stdout;
+    ids[target] = JSON.parse(out.slice(out.indexOf('['))).map((x: any) => x.id);
+  }
+  return ids;
+}
+
+/** A `backup-agent run` in the sidecar, in the background; settles with its exit status. */
+function startCycle(): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn('docker', ['-H', host.engine.dockerHost, 'exec', 'db-backup', '/bin/sh', AGENT, 'run'], { stdio: 'ignore' });
+    child.on('close', (code) => resolve(code));
+  });
+}
+
+/** Waits until a `restic COMMAND` runs in the sidecar. */
+async function waitForRestic(command: string): Promise<void> {
+  const deadline = Date.now() + 120000;
+  while (Date.now() < deadline) {
+    const ps = host.docker(['exec', 'db-backup', 'ps', '-o', 'args'], { allowFail: true }).stdout;
+    if (ps.split('\n').some((l) => /restic/.test(l) && l.includes(` ${command} `))) {
+      return;
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no restic ${command} started in db-backup`);
+}
+
+/**
+ * No snapshot was lost to the fault (every one listed before is still there), and the next
+ * cycle is complete: every target ok, its retention and check included (the example's GFS
+ * retention then keeps the newest snapshot of the day, by policy), with the new snapshot listed.
+ */
+function expectCleanCycle(before: Record<string, string[]>): void {
+  const afterFault = snapshotIds();
+  for (const target of Object.keys(before)) {
+    expect({ target, kept: afterFault[target] }).toEqual({ target, kept: expect.arrayContaining(before[target]) });
+  }
+  const run = host.agent('db-backup', ['run'], { allowFail: true });
+  expect({ status: run.status, stderr: run.stderr.slice(-1500) }).toMatchObject({ status: 0 });
+  const s = status();
+  expect(s.state).toBe('ok');
+  expect(s.targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
+  const after = snapshotIds();
+  for (const t of s.targets) {
+    expect({ target: t.name, listed: after[t.name].some((id) => id.startsWith(t.snapshot_id)) }).toEqual({ target: t.name, listed: true });
+  }
+  expect(host.inspect('db').State.Running).toBe(true);
+  expect(host.inspect('db-backup').State.Running).toBe(true);
+}
 
 /** Sends raw request bytes to the proxy from inside the sidecar (busybox nc), as a compromised agent would. */
 function sendFromSidecar(bytes: Buffer): { status: number; raw: string } {

@@ -47,8 +47,27 @@ export interface RunbookShell {
   cleanup(): void;
 }
 
+/** The runbook is written for container `db` and volume `pgdata`; another pair is substituted. */
+export interface RunbookNames {
+  /** @default 'db' */
+  readonly container?: string;
+  /** @default 'pgdata' */
+  readonly volume?: string;
+}
+
+/** A runbook command for another container and volume than the runbook's `db` and `pgdata`. */
+export function forNames(command: string, names: RunbookNames = {}): string {
+  const c = names.container ?? 'db';
+  const v = names.volume ?? 'pgdata';
+  return command
+    .replace(/\bdb-backup\b/g, `${c}-backup`)
+    .replace(/^docker (stop|start) db /, `docker $1 ${c} `)
+    .replace(/\bpgdata\b/g, v);
+}
+
 /** A shell whose `docker` talks to the engine at `dockerHost`. */
-export function runbookShell(target: { engine: { dockerHost: string } }): RunbookShell {
+export function runbookShell(target: { engine: { dockerHost: string } }, names: RunbookNames = {}): RunbookShell {
+  const written = new Map(Object.values(RUNBOOK).map((command) => [forNames(command, names), command]));
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-'));
   const vars: Record<string, string> = {};
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir, DOCKER_HOST: target.engine.dockerHost, LC_ALL: 'C' };
@@ -56,7 +75,7 @@ export function runbookShell(target: { engine: { dockerHost: string } }): Runboo
     dir,
     run: (line, options = {}) => {
       const assignment = /^([A-Z_]+)=(.*)$/.exec(line);
-      if (!(assignment && /^[\w.-]+$/.test(assignment[2])) && !inRunbook(line)) {
+      if (!(assignment && /^[\w.-]+$/.test(assignment[2])) && !inRunbook(written.get(line) ?? line)) {
         throw new Error(`not in docs/restore.md: ${line}`);
       }
       const script = assignment ? `${line}\nprintf '%s' "$${assignment[1]}"` : line;
