@@ -203,8 +203,11 @@ describe('fault matrix: a local and an S3 target', () => {
     const before = ids();
     const localFiles = listing(sidecar.localDir);
     const s3Files = listing(s3RepoDir);
-    // WHEN the password Terraform supplies is not the repositories' (a botched rotation)
-    const r = await sidecar.run(['run'], { terraformValues: { 'var.restic_password': 'not the password' } });
+    // WHEN the password Terraform supplies is not the repositories' (a botched rotation, deployed:
+    // the installer puts it on the install volume)
+    sidecar.install({ 'var.restic_password': 'not the password' });
+    const r = await sidecar.run(['run']);
+    sidecar.install(); // the right password deployed again, whatever the assertions below say
     // THEN
     expect(r.code).toBe(1);
     const status = sidecar.status();
@@ -217,7 +220,7 @@ describe('fault matrix: a local and an S3 target', () => {
     expect(listing(sidecar.localDir)).toEqual(localFiles);
     expect(listing(s3RepoDir)).toEqual(s3Files);
     expect(ids()).toEqual(before);
-    // AND with the right password the next cycle succeeds
+    // AND with the right password (re-deployed above) the next cycle succeeds
     await expectRecovered(before);
   });
 

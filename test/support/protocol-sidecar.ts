@@ -3,7 +3,9 @@
  * local folder and/or a real S3 endpoint (s3rver) and/or a real REST server (rclone), with
  * the host folders behind its volumes, the values Terraform would substitute, and restic on
  * the host to inspect each repository. The `docker_container` resource is taken out of
- * cdk.tf.json and run by the sidecar sandbox, as the e2e acceptance test does.
+ * cdk.tf.json and run by the sidecar sandbox, as the e2e acceptance test does; its one-shot
+ * installer (`<name>-backup-install`) runs first, when the helper is called, and fills the
+ * install volume the sidecar mounts read-only (the agent and its secrets).
  *
  * One thing is added to the synthesized environment: `BACKUP_TARGET_<i>_CACERT`, the test
  * servers' self-signed certificates (written into the state volume), because the constructs
@@ -17,7 +19,7 @@ import { TerraformVariable } from 'cdktf';
 import { IStorageTarget, Medium, ProtectedContainer, Retention, Schedule, StorageTarget, Verification } from '../../src';
 import { RestServer } from './rest-server';
 import { S3Server } from './s3-server';
-import { DockerContainerResource, RunningSidecar, SidecarResult, SidecarSandboxOptions, runSidecar, startSidecar } from './sidecar-sandbox';
+import { DockerContainerResource, RunningSidecar, SidecarResult, SidecarSandboxOptions, installAgentSync, runSidecar, startSidecar } from './sidecar-sandbox';
 import { dockerNameReferences, dockerStack, resources, synthJson } from './synth';
 
 export const REPOSITORY_PASSWORD = 'the repository password, as TF_VAR_restic_password supplies it';
@@ -37,6 +39,8 @@ export interface ProtocolSidecarOptions {
 
 export interface ProtocolSidecar {
   readonly resource: DockerContainerResource;
+  /** The one-shot installer that ran before the sidecar. */
+  readonly installer: DockerContainerResource;
   /** Target names in order (`BACKUP_TARGET_1` first). */
   readonly targets: string[];
   /** Host folder of the protected volume, mounted read-only at `/backup/sources/<volume>`. */
@@ -45,6 +49,8 @@ export interface ProtocolSidecar {
   readonly sourcePath: string;
   /** Host folder of the agent's state volume (`/backup/agent`). */
   readonly stateDir: string;
+  /** Host folder of the install volume (`/backup/install`, read-only in the sidecar). */
+  readonly installDir: string;
   /** Host folder of the local target's repository. */
   readonly localDir: string;
   /** Everything above lives below this folder. */
@@ -54,6 +60,11 @@ export interface ProtocolSidecar {
    * `env` and `terraformValues` entries are added to (or replace) the sidecar's.
    */
   sandbox(extra?: Partial<SidecarSandboxOptions>): SidecarSandboxOptions;
+  /**
+   * Runs the installer again, as a re-deploy does, with `terraformValues` added to (or
+   * replacing) the stack's (e.g. another repository password); throws when it fails.
+   */
+  install(terraformValues?: Record<string, string>): SidecarResult;
   /** Runs the sidecar with `command` instead of `daemon`. */
   run(command: string[], extra?: Partial<SidecarSandboxOptions>): Promise<SidecarResult>;
   /** Starts the sidecar with `command`, to kill it midway. */
@@ -121,15 +132,21 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
     },
   });
   const json = synthJson(stack);
-  const resource = resources(json, 'docker_container').find((c) => c.name === `${name}-backup`);
-  if (!resource) {
-    throw new Error(`no ${name}-backup container in the synthesized stack`);
-  }
+  const container = (n: string): DockerContainerResource => {
+    const found = resources(json, 'docker_container').find((c) => c.name === n);
+    if (!found) {
+      throw new Error(`no ${n} container in the synthesized stack`);
+    }
+    return found;
+  };
+  const resource = container(`${name}-backup`);
+  const installer = container(`${name}-backup-install`);
   const terraformValues = { ...dockerNameReferences(json), 'var.restic_password': REPOSITORY_PASSWORD, ...terraformSecrets };
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `protocol-sidecar-${name}-`));
   const sourceDir = path.join(workDir, 'volumes', volume);
   const stateDir = path.join(workDir, 'volumes', `${name}-backup-state`);
+  const installDir = path.join(workDir, 'volumes', `${name}-backup-install`);
   const localDir = path.join(workDir, 'backup-disk');
   fs.mkdirSync(sourceDir, { recursive: true });
   fs.mkdirSync(localDir, { recursive: true });
@@ -137,6 +154,7 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
   const hostDirs: Record<string, string> = {
     [volume]: sourceDir,
     [`${name}-backup-state`]: stateDir,
+    [`${name}-backup-install`]: installDir,
     [`/mnt/backup-disk/${name}`]: localDir,
   };
 
@@ -158,6 +176,16 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
     terraformValues: { ...terraformValues, ...(extra.terraformValues ?? {}) },
     env: { ...env, ...(extra.env ?? {}) },
   });
+
+  // As cdktf deploy does: the installer runs, and exits, before the sidecar is created.
+  const install = (values: Record<string, string> = {}) =>
+    installAgentSync(installer, { hostDirs, terraformValues: { ...terraformValues, ...values }, timeoutMs: 30000 });
+  try {
+    install();
+  } catch (err) {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    throw err;
+  }
 
   const hostRestic = (target: string, args: string[], password = REPOSITORY_PASSWORD) => {
     const base = ['--no-cache'];
@@ -183,13 +211,16 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
 
   return {
     resource,
+    installer,
     targets: names,
     sourceDir,
     sourcePath: `/backup/sources/${volume}`,
     stateDir,
+    installDir,
     localDir,
     workDir,
     sandbox,
+    install,
     run: (command, extra = {}) => runSidecar(resource, sandbox({ command, ...extra })),
     start: (command, extra = {}) => startSidecar(resource, sandbox({ command, ...extra })),
     status: () => JSON.parse(fs.readFileSync(path.join(stateDir, 'status.json'), 'utf8')),

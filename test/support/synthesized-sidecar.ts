@@ -71,8 +71,11 @@ export interface SynthesizedSidecar {
   readonly env: Record<string, string>;
   /** Sandbox options for the sidecar; `extra.env` is added to `options.env`. */
   sandbox(extra?: Partial<SidecarSandboxOptions>): SidecarSandboxOptions;
-  /** Runs the installer again, as a re-deploy does; throws when it fails. */
-  install(): SidecarResult;
+  /**
+   * Runs the installer again, as a re-deploy does, with `terraformValues` added to (or
+   * replacing) the stack's (e.g. another repository password); throws when it fails.
+   */
+  install(terraformValues?: Record<string, string>): SidecarResult;
   cleanup(): void;
 }
 
@@ -147,7 +150,8 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
       return [e.slice(0, eq), e.slice(eq + 1).replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')];
     }),
   );
-  const install = () => installAgentSync(installer, { hostDirs, terraformValues, timeoutMs: 30000 });
+  const install = (values: Record<string, string> = {}) =>
+    installAgentSync(installer, { hostDirs, terraformValues: { ...terraformValues, ...values }, timeoutMs: 30000 });
   try {
     install();
   } catch (err) {
