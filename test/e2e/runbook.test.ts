@@ -37,23 +37,23 @@ const START = 'docker start db db-backup';
 const IMAGE = `IMAGE=$(docker inspect --format '{{.Config.Image}}' db-backup)`;
 const ENV_FILE = `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' db-backup > db-backup.env`;
 const LIST =
-  'docker run --rm --volumes-from db-backup --env-file db-backup.env --entrypoint /bin/sh "$IMAGE" /backup/agent/bin/backup-agent snapshots --target "$TARGET"';
+  'docker run --rm --volumes-from db-backup --env-file db-backup.env --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent snapshots --target "$TARGET"';
 const CREATE_ASIDE = 'docker volume create pgdata-damaged';
 const KEEP_ASIDE = `docker run --rm -v pgdata:/from:ro -v pgdata-damaged:/to --entrypoint /bin/sh "$IMAGE" -c 'cp -a /from/. /to/'`;
 const EMPTY = `docker run --rm -v pgdata:/data --entrypoint /bin/sh "$IMAGE" -c 'find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +'`;
 const RESTORE =
-  'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/agent/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata';
+  'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata';
 const CHECK_MANIFEST = `docker run --rm --volumes-from db-backup -v pgdata:/restore/backup/sources/pgdata:ro --entrypoint /bin/sh "$IMAGE" -c "cd /restore && grep '  backup/sources/pgdata/' /backup/agent/manifests/$SNAPSHOT.sha256 | sha256sum -c -"`;
 const REMOVE_ENV_FILE = 'rm db-backup.env';
 const DEPLOY = 'cdktf deploy db-host';
 const ESCROW = '--with-decryption --query Parameter.Value --output text > restic-password';
-const LIST_IN_SIDECAR = 'docker exec db-backup /bin/sh /backup/agent/bin/backup-agent snapshots --target "$TARGET"';
+const LIST_IN_SIDECAR = 'docker exec db-backup /bin/sh /backup/install/bin/backup-agent snapshots --target "$TARGET"';
 const RESTORE_FILE_IN_SIDECAR =
-  'docker exec db-backup /bin/sh /backup/agent/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /backup/agent/restore -- --include /backup/sources/pgdata/postgresql.conf';
+  'docker exec db-backup /bin/sh /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /backup/agent/restore -- --include /backup/sources/pgdata/postgresql.conf';
 const COPY_OUT = 'docker cp db-backup:/backup/agent/restore/backup/sources/pgdata/postgresql.conf ./postgresql.conf';
 const CLEAN_SIDECAR = 'docker exec db-backup rm -rf /backup/agent/restore';
 const RESTORE_FILE_IN_PLACE =
-  'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/agent/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata/postgresql.conf';
+  'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata/postgresql.conf';
 
 /** Fails unless the runbook holds `command` as a line of its own. */
 function inRunbook(command: string): void {
@@ -73,7 +73,12 @@ function snapshotIds(output: string): string[] {
   return [...output.matchAll(/^([0-9a-f]{8})\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+db\s/gm)].map((m) => m[1]);
 }
 
-function synthesize(): { db: DockerContainerResource; sidecar: DockerContainerResource; terraformReferences: Record<string, string> } {
+function synthesize(): {
+  db: DockerContainerResource;
+  installer: DockerContainerResource;
+  sidecar: DockerContainerResource;
+  terraformReferences: Record<string, string>;
+} {
   const stack = dockerStack('db-host');
   new ProtectedContainer(stack, 'db', {
     image: 'postgres:16',
@@ -91,7 +96,7 @@ function synthesize(): { db: DockerContainerResource; sidecar: DockerContainerRe
   });
   const json = synthJson(stack);
   const byName = (name: string) => resources(json, 'docker_container').find((c) => c.name === name);
-  return { db: byName('db'), sidecar: byName('db-backup'), terraformReferences: dockerNameReferences(json) };
+  return { db: byName('db'), installer: byName('db-backup-install'), sidecar: byName('db-backup'), terraformReferences: dockerNameReferences(json) };
 }
 
 /** Damage of the kind a bad migration or a failing disk leaves. */
@@ -105,7 +110,7 @@ function damage(dir: string): void {
   fs.writeFileSync(path.join(dir, 'left-over.tmp'), 'written after the good snapshot\n');
 }
 
-const { db, sidecar, terraformReferences } = synthesize();
+const { db, installer, sidecar, terraformReferences } = synthesize();
 let work: string;
 beforeAll(() => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-'));
@@ -125,6 +130,7 @@ describe('Volume corrupted: restore a volume in place', () => {
     Object.values(hostPaths).forEach((d) => fs.mkdirSync(d));
     host = new SandboxDockerHost(path.join(work, 'vc-host'), hostPaths, { ...terraformReferences, 'var.restic_password': PASSWORD });
     host.create(db);
+    host.create(installer);
     host.create(sidecar);
     pgdata = host.volume('pgdata');
     writeMixedDataSet(pgdata);
@@ -233,6 +239,7 @@ describe('Host lost: only the NAS repository and the escrowed password survive',
       'var.restic_password': PASSWORD,
     });
     old.create(db);
+    old.create(installer);
     old.create(sidecar);
     writeMixedDataSet(old.volume('pgdata'));
     original = describeTree(old.volume('pgdata'), { owners: true });
@@ -258,14 +265,17 @@ describe('Host lost: only the NAS repository and the escrowed password survive',
 
   test('4. the host is rebuilt (cdktf deploy), the new database initialises an empty cluster, both are stopped at once', async () => {
     inRunbook(DEPLOY);
-    // `cdktf deploy db-host`: the containers are created and start; the sidecar's uploads (agent,
-    // password) land on its new state volume, Postgres initialises the new, empty volume
+    // `cdktf deploy db-host`: the containers are created and start; the installer's uploads
+    // (agent, password) land on the new install volume, which the sidecar mounts read-only;
+    // Postgres initialises the new, empty volume
     host.create(db);
+    host.create(installer);
     host.create(sidecar);
     await host.start('db-backup', ['health']);
-    const state = host.volume('db-backup-state');
-    expect(fs.readFileSync(path.join(state, 'secrets', 'repository-password'), 'utf8')).toBe(PASSWORD);
-    expect(fs.existsSync(path.join(state, 'bin', 'backup-agent'))).toBe(true);
+    const install = host.volume('db-backup-install');
+    expect(fs.readFileSync(path.join(install, 'secrets', 'repository-password'), 'utf8')).toBe(PASSWORD);
+    expect(fs.existsSync(path.join(install, 'bin', 'backup-agent'))).toBe(true);
+    expect(fs.existsSync(path.join(host.volume('db-backup-state'), 'secrets'))).toBe(false);
     fs.writeFileSync(path.join(host.volume('pgdata'), 'PG_VERSION'), '16\n');
     fs.mkdirSync(path.join(host.volume('pgdata'), 'global'));
     fs.writeFileSync(path.join(host.volume('pgdata'), 'global', 'pg_control'), 'a fresh, empty cluster');
@@ -296,6 +306,7 @@ test('the one-off container is not the hardened sidecar: inside the sidecar, the
     ...terraformReferences,
     'var.restic_password': PASSWORD,
   });
+  host.create(installer);
   host.create(sidecar);
   fs.writeFileSync(path.join(host.volume('pgdata'), 'file'), 'x');
   // WHEN the volume is written from inside the sidecar

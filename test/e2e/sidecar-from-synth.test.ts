@@ -2,14 +2,16 @@
  * The artifact is what we test: the sidecar's agent, command, environment and mounts are taken
  * out of the synthesized cdk.tf.json and run on this machine the way Docker would run them
  * (busybox sh, private mount namespace, read-only sources, dropped capabilities), against
- * Debian's restic. Then the snapshot is restored and compared file by file.
+ * Debian's restic, after the one-shot installer from the same JSON has put the agent and its
+ * secrets on the install volume (the sidecar has no upload: its root is read-only). Then the
+ * snapshot is restored and compared file by file.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../../src';
 import { describeTree, writeMixedDataSet } from '../support/data-set';
-import { DockerContainerResource, runSidecar } from '../support/sidecar-sandbox';
+import { DockerContainerResource, installAgent, runSidecar } from '../support/sidecar-sandbox';
 import { dockerNameReferences, dockerStack, resources, synthJson } from '../support/synth';
 
 const PASSWORD = 'a test password, supplied as TF_VAR_restic_password would be';
@@ -17,10 +19,11 @@ const PASSWORD = 'a test password, supplied as TF_VAR_restic_password would be';
 describe('the synthesized sidecar backs up and restores for real', () => {
   let work: string;
   let sidecar: DockerContainerResource;
+  let installer: DockerContainerResource;
   let hostDirs: Record<string, string>;
   let terraformValues: Record<string, string>;
 
-  beforeAll(() => {
+  beforeAll(async () => {
     // GIVEN a protected Postgres whose volume is backed up to two local targets
     const stack = dockerStack('db-host');
     new ProtectedContainer(stack, 'db', {
@@ -37,17 +40,33 @@ describe('the synthesized sidecar backs up and restores for real', () => {
     });
     const json = synthJson(stack);
     sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
     terraformValues = { ...dockerNameReferences(json), 'var.restic_password': PASSWORD };
 
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-e2e-'));
     hostDirs = {
       pgdata: path.join(work, 'volumes', 'pgdata'),
       'db-backup-state': path.join(work, 'volumes', 'db-backup-state'),
+      'db-backup-install': path.join(work, 'volumes', 'db-backup-install'),
       '/mnt/backup-disk/db': path.join(work, 'backup-disk'),
       '/mnt/nas/db': path.join(work, 'nas'),
     };
     fs.mkdirSync(hostDirs.pgdata, { recursive: true });
     writeMixedDataSet(hostDirs.pgdata);
+    // AND deployed as cdktf deploy does: the installer runs to its end before the sidecar starts
+    await installAgent(installer, { hostDirs, terraformValues });
+  });
+
+  test('the sidecar gets nothing uploaded; the installer filled the install volume it mounts read-only', () => {
+    expect(sidecar.upload).toBeUndefined();
+    expect(sidecar.mounts).toContainEqual({
+      type: 'volume',
+      source: expect.stringMatching(/^\$\{docker_volume\.db_backup_install_[0-9A-F]+\.name\}$/),
+      target: '/backup/install',
+      read_only: true,
+    });
+    expect(fs.readdirSync(path.join(hostDirs['db-backup-install'], 'secrets'))).toEqual(['repository-password']);
+    expect(fs.existsSync(path.join(hostDirs['db-backup-install'], 'bin', 'backup-agent'))).toBe(true);
   });
 
   afterAll(() => fs.rmSync(work, { recursive: true, force: true }));

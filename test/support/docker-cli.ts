@@ -18,10 +18,15 @@
  *
  * Anything else is refused, so a runbook command the sandbox cannot carry out fails the test
  * instead of passing unexamined.
+ *
+ * `create` stands for `cdktf deploy` of one container. A one-shot container (`attach: true`,
+ * as the sidecar's installer `<name>-backup-install` is) runs to its end right there, as the
+ * provider waits for it, and a non-zero exit fails the deploy; so creating the installer
+ * before the sidecar fills the install volume the sidecar mounts read-only.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DockerContainerResource, DockerMount, DockerVolume, SidecarResult, renderTerraformString, runSidecar } from './sidecar-sandbox';
+import { DockerContainerResource, DockerMount, DockerVolume, SidecarResult, installAgentSync, renderTerraformString, runSidecar } from './sidecar-sandbox';
 
 export interface CommandResult {
   readonly code: number | null;
@@ -152,10 +157,16 @@ export class SandboxDockerHost {
     return dir;
   }
 
-  /** `cdktf deploy` of a container: it exists from now on (its uploads are written at its first run). */
+  /**
+   * `cdktf deploy` of a container: it exists from now on (its uploads are written when it
+   * runs). A one-shot container (`attach: true`) runs to its end now; a failure throws.
+   */
   public create(resource: DockerContainerResource): void {
     const name = this.render(resource.name ?? '', 'name');
     this.containers.set(name, resource);
+    if (resource.attach === true) {
+      installAgentSync(resource, { hostDirs: this.hostDirsFor(resource), terraformValues: this.terraformValues, timeoutMs: 30000 });
+    }
   }
 
   /** Runs the container's own entrypoint and command once (a started container, or a backup cycle). */
