@@ -1,4 +1,5 @@
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
+import { INSTALL_STAGING_DIR, stagedPath } from '../src/agent/agent-install';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
 import { dockerStack, resources, synthJson } from './support/synth';
@@ -22,8 +23,9 @@ function protectedDb() {
   });
   const json = synthJson(stack);
   const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+  const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
   const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  return { json, sidecar, env };
+  return { json, sidecar, installer, env };
 }
 
 describe('BackupSidecar', () => {
@@ -45,7 +47,8 @@ describe('BackupSidecar', () => {
   test('is hardened: capabilities, no-new-privileges, read-only root, tmpfs, restart policy', () => {
     const { sidecar } = protectedDb();
     expect(sidecar.capabilities).toEqual({ drop: ['ALL'], add: ['DAC_READ_SEARCH'] });
-    expect(sidecar.security_opts).toEqual(['no-new-privileges:true']);
+    // the seccomp profile: Docker's default without open_by_handle_at, once per stack (b388375)
+    expect(sidecar.security_opts).toEqual(['no-new-privileges:true', 'seccomp=${local.cdktf_container_backup_sidecar_seccomp}']);
     expect(sidecar.read_only).toBe(true);
     expect(Object.keys(sidecar.tmpfs)).toEqual(['/tmp']);
     expect(sidecar.restart).toBe('unless-stopped');
@@ -62,26 +65,70 @@ describe('BackupSidecar', () => {
     expect(sidecar.healthcheck.test).toEqual(['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health']);
   });
 
-  test('every upload lands on the writable state volume (Docker refuses uploads into a read-only root)', () => {
+  test('has no upload at all (Docker refuses any upload into a read-only root) and a fixed hostname', () => {
     const { sidecar } = protectedDb();
+    expect(sidecar.upload).toBeUndefined();
+    expect(sidecar.read_only).toBe(true);
+    expect(sidecar.hostname).toBe('db-backup');
+  });
+
+  test('writes only to its state volume; the agent and its secrets come from the install volume, mounted read-only', () => {
+    const { json, sidecar, installer } = protectedDb();
     const writable = sidecar.mounts.filter((m: any) => m.type === 'volume' && !m.read_only).map((m: any) => m.target);
     expect(writable).toEqual(['/backup/agent']);
-    for (const upload of sidecar.upload) {
-      expect(upload.file.startsWith('/backup/agent/')).toBe(true);
+    const volumeName = (ref: string) => json.resource.docker_volume[/^\$\{docker_volume\.([^.]+)\.name\}$/.exec(ref)![1]].name;
+    const install = sidecar.mounts.find((m: any) => m.target === '/backup/install');
+    expect(install).toMatchObject({ type: 'volume', read_only: true });
+    expect(volumeName(install.source)).toBe('db-backup-install');
+    // the installer writes that same volume
+    expect(installer.mounts).toHaveLength(1);
+    expect(installer.mounts[0]).toMatchObject({ type: 'volume', source: install.source, target: '/backup/install' });
+    expect(installer.mounts[0].read_only).toBeUndefined();
+  });
+
+  test('the installer is a one-shot container: attached, not kept running, no network, no capability, no-new-privileges, writable root', () => {
+    const { installer } = protectedDb();
+    expect(installer).toMatchObject({
+      name: 'db-backup-install',
+      attach: true,
+      must_run: false,
+      restart: 'no',
+      network_mode: 'none',
+      read_only: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(installer.capabilities.add).toBeUndefined();
+    expect(installer.security_opts).toContain('no-new-privileges:true');
+    expect(installer.networks_advanced).toBeUndefined();
+    expect(installer.entrypoint.slice(0, 2)).toEqual(['/bin/sh', '-c']);
+    // its uploads are staged in its own root, never on the install volume directly
+    for (const upload of installer.upload) {
+      expect(upload.file.startsWith(`${INSTALL_STAGING_DIR}/`)).toBe(true);
     }
   });
 
-  test('uploads the agent from the package, escaped for Terraform', () => {
-    const { sidecar } = protectedDb();
-    const agent = sidecar.upload.find((u: any) => u.file === AGENT_SCRIPT_PATH);
-    expect(agent.executable).toBe(true);
+  test('the sidecar is created after the installer and re-created with it (replace_triggered_by: a bare address)', () => {
+    const { json, sidecar } = protectedDb();
+    const [installerId] = Object.entries<any>(json.resource.docker_container).find(([, c]) => c.name === 'db-backup-install')!;
+    expect(sidecar.depends_on).toContain(`docker_container.${installerId}`);
+    // Terraform refuses an interpolation here ("Expected the start of an expression"): no ${...}
+    expect(sidecar.lifecycle.replace_triggered_by).toEqual([`docker_container.${installerId}`]);
+    expect(sidecar.lifecycle.replace_triggered_by[0]).toMatch(/^docker_container\.[A-Za-z0-9_-]+$/);
+  });
+
+  test('uploads the agent from the package to the installer, escaped for Terraform, mode 0555', () => {
+    const { installer } = protectedDb();
+    const agent = installer.upload.find((u: any) => u.file === stagedPath(AGENT_SCRIPT_PATH));
+    expect(agent.permissions).toBe('0555');
     expect(agent.content).toBe(terraformEscape(agentScript()));
   });
 
-  test('uploads the password from the sensitive variable, never a literal', () => {
-    const { json, sidecar } = protectedDb();
-    const password = sidecar.upload.find((u: any) => u.file.endsWith('/repository-password'));
+  test('uploads the password from the sensitive variable to the installer, never a literal, mode 0400', () => {
+    const { json, installer } = protectedDb();
+    const password = installer.upload.find((u: any) => u.file.endsWith('/repository-password'));
+    expect(password.file).toBe('/backup/staging/secrets/repository-password');
     expect(password.content).toBe('${var.restic_password}');
+    expect(password.permissions).toBe('0400');
     expect(json.variable.restic_password.sensitive).toBe(true);
   });
 
@@ -104,7 +151,7 @@ describe('BackupSidecar', () => {
       BACKUP_SCHEDULE: '0 3 * * *',
       BACKUP_RETENTION: '--keep-daily 7 --keep-weekly 4',
       BACKUP_MAX_AGE_SECONDS: String(2 * 86400),
-      RESTIC_PASSWORD_FILE: '/backup/agent/secrets/repository-password',
+      RESTIC_PASSWORD_FILE: '/backup/install/secrets/repository-password',
     });
   });
 
@@ -137,8 +184,9 @@ describe('BackupSidecar: retention, prune, verification and notification setting
     });
     const json = synthJson(stack);
     const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
     const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    return { json, sidecar, env };
+    return { json, sidecar, installer, env };
   }
 
   test('prune runs weekly on Sunday at 04:00 unless told otherwise', () => {
@@ -161,17 +209,19 @@ describe('BackupSidecar: retention, prune, verification and notification setting
   });
 
   test('without notifyUrl there is no webhook file and no variable', () => {
-    const { sidecar, env } = sidecarOf({});
+    const { installer, env } = sidecarOf({});
     expect(env.BACKUP_NOTIFY_URL_FILE).toBeUndefined();
-    expect(sidecar.upload.map((u: any) => u.file)).not.toContain('/backup/agent/secrets/notify-url');
+    expect(installer.upload.map((u: any) => u.file)).not.toContain('/backup/staging/secrets/notify-url');
   });
 
-  test('notifyUrl from a sensitive variable is uploaded as a file, never put in the environment', () => {
-    const { json, sidecar, env } = sidecarOf({}, (stack) => ({
+  test('notifyUrl from a sensitive variable is uploaded as a file (mode 0400), never put in the environment', () => {
+    const { json, sidecar, installer, env } = sidecarOf({}, (stack) => ({
       notifyUrl: new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true }).stringValue,
     }));
-    expect(env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/agent/secrets/notify-url');
-    expect(sidecar.upload.find((u: any) => u.file === '/backup/agent/secrets/notify-url').content).toBe('${var.notify_url}');
+    expect(env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/install/secrets/notify-url');
+    const upload = installer.upload.find((u: any) => u.file === '/backup/staging/secrets/notify-url');
+    expect(upload.content).toBe('${var.notify_url}');
+    expect(upload.permissions).toBe('0400');
     expect((sidecar.env as string[]).join('\n')).not.toContain('var.notify_url');
     expect(json.variable.notify_url.sensitive).toBe(true);
   });
@@ -191,5 +241,74 @@ describe('BackupSidecar: retention, prune, verification and notification setting
       BACKUP_QUIESCE_ON_ERROR: 'abort',
       BACKUP_DOCKER_API: 'http://db-backup-docker-api:2375',
     });
+  });
+});
+
+describe('BackupSidecar: the networks the sidecar joins', () => {
+  function synth(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>) {
+    const stack = dockerStack('db-host');
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
+    });
+    const json = synthJson(stack);
+    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    // the networks_advanced entries, by the network resources' own attributes
+    const networks = (sidecar.networks_advanced ?? []).map((n: any) => {
+      const id = /^\$\{docker_network\.([^.]+)\.name\}$/.exec(n.name)![1];
+      return json.resource.docker_network[id];
+    });
+    return { sidecar, networks };
+  }
+  const egress = expect.objectContaining({ name: 'db-host-backup-egress' });
+  const proxy = expect.objectContaining({ name: 'db-backup-docker-api', internal: true });
+  test('only local targets and no quiesce: no network at all', () => {
+    const { sidecar } = synth({});
+    expect(sidecar.network_mode).toBe('none');
+    expect(sidecar.networks_advanced).toBeUndefined();
+  });
+
+  test("a remote target adds the stack's egress network (a plain bridge, not internal)", () => {
+    const { sidecar, networks } = synth({}, (stack) => ({
+      targets: [
+        StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }),
+        StorageTarget.s3Compatible({
+          endpoint: 'https://s3.example.net',
+          bucket: 'backups',
+          accessKeyId: 'AKIAEXAMPLE',
+          secretAccessKey: new TerraformVariable(stack, 's3_secret', { type: 'string', sensitive: true }).stringValue,
+          name: 's3',
+        }),
+      ],
+    }));
+    expect(sidecar.network_mode).toBeUndefined();
+    expect(networks).toEqual([egress]);
+    expect(networks[0].internal).toBeUndefined();
+  });
+
+  test('a REST server target adds the egress network too', () => {
+    const { sidecar, networks } = synth({ targets: [StorageTarget.restServer({ url: 'https://backup.example.net:8000', name: 'rest' })] });
+    expect(sidecar.network_mode).toBeUndefined();
+    expect(networks).toEqual([egress]);
+  });
+
+  test('a webhook adds the egress network', () => {
+    const { sidecar, networks } = synth({}, (stack) => ({
+      notifyUrl: new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true }).stringValue,
+    }));
+    expect(sidecar.network_mode).toBeUndefined();
+    expect(networks).toEqual([egress]);
+  });
+
+  test("a quiesce adds the Docker API proxy's internal network, and no route out", () => {
+    const { sidecar, networks } = synth({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }) });
+    expect(sidecar.network_mode).toBeUndefined();
+    expect(networks).toEqual([proxy]);
+  });
+
+  test('a remote target and a quiesce: the egress network and the proxy network', () => {
+    const { networks } = synth({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }), targets: [StorageTarget.restServer({ url: 'https://backup.example.net:8000', name: 'rest' })] });
+    expect(networks).toEqual([egress, proxy]);
   });
 });

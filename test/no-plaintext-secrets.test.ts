@@ -47,15 +47,27 @@ describe('secrets in the synthesized default example', () => {
     }
   });
 
-  test('every uploaded secret file is a single Terraform reference, never a value', () => {
-    const uploads = Object.values<any>(example.host.resource.docker_container).flatMap((c) => c.upload ?? []);
-    const secrets = uploads.filter((u) => u.file.startsWith('/backup/agent/secrets/'));
+  test('every uploaded secret file is a single Terraform reference, never a value, uploaded with mode 0400', () => {
+    // Only the one-shot installers get uploads (a sidecar's root is read-only); they stage the
+    // secrets for /backup/install/secrets/ under /backup/staging/secrets/.
+    const containers = Object.values<any>(example.host.resource.docker_container);
+    expect(containers.filter((c) => c.read_only === true && (c.upload ?? []).length > 0).map((c) => c.name)).toEqual([]);
+    const uploads = containers.flatMap((c) => c.upload ?? []);
+    // every upload but the agent is a secret (the sidecar's, and the installer's own init credentials)
+    const secrets = uploads.filter((u) => u.file !== '/backup/staging/bin/backup-agent');
     expect(secrets.map((u) => u.file)).toEqual(
-      expect.arrayContaining(['/backup/agent/secrets/repository-password', '/backup/agent/secrets/target-2-aws-secret-access-key']),
+      expect.arrayContaining(['/backup/staging/secrets/repository-password', '/backup/staging/secrets/target-2-aws-secret-access-key']),
     );
     for (const upload of secrets) {
-      expect({ file: upload.file, content: upload.content }).toEqual({ file: upload.file, content: expect.stringMatching(ONE_REFERENCE) });
+      expect({ file: upload.file, content: upload.content, permissions: upload.permissions }).toEqual({
+        file: upload.file,
+        content: expect.stringMatching(ONE_REFERENCE),
+        permissions: '0400',
+      });
     }
+    // all of it staged in the installers' own roots
+    expect(uploads.map((u) => u.file)).toContain('/backup/staging/bin/backup-agent');
+    expect(uploads.filter((u) => !u.file.startsWith('/backup/staging/')).map((u) => u.file)).toEqual([]);
   });
 
   test('secret-looking environment variables hold references or point to files', () => {

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { AGENT_SCRIPT_PATH, agentScript } from '../src/agent/agent-asset';
+import { stagedPath } from '../src/agent/agent-install';
 import { ProtectedContainer, Quiesce, StorageTarget } from '../src';
 import { dockerStack, resources, synthJson } from './support/synth';
 
@@ -44,18 +45,23 @@ describe('what Terraform reads from the synthesized JSON', () => {
     });
     const containers = resources(synthJson(stack), 'docker_container');
     const sidecar = containers.find((c) => c.name === 'db-backup');
+    const installer = containers.find((c) => c.name === 'db-backup-install');
     const db = containers.find((c) => c.name === 'db');
-    const uploaded = sidecar.upload.find((u: any) => u.file === AGENT_SCRIPT_PATH).content;
+    // uploaded to the installer (the sidecar's root is read-only), which installs it at AGENT_SCRIPT_PATH
+    const uploaded = installer.upload.find((u: any) => u.file === stagedPath(AGENT_SCRIPT_PATH)).content;
     const command = sidecar.env.find((e: string) => e.startsWith('BACKUP_QUIESCE_COMMAND='));
     // the script does use both sequences, so the escaping is exercised
     expect(agentScript()).toContain('${');
 
     // WHEN
-    const evaluated = terraformEvaluates({ agent: uploaded, command, pgoptions: db.env[0] });
+    const evaluated = terraformEvaluates({ agent: uploaded, command, pgoptions: db.env[0], install: installer.entrypoint[2] });
 
     // THEN
     expect(evaluated.agent).toBe(agentScript());
     expect(evaluated.command).toBe('BACKUP_QUIESCE_COMMAND=["sh","-c","pg_dumpall -f \\"${PGDATA}/dump.sql\\" # %{not a directive}"]');
     expect(evaluated.pgoptions).toBe('PGOPTIONS=-c search_path=${USER}');
+    // and the installer's own program is read literally: Terraform finds nothing to interpolate in it
+    expect(installer.entrypoint[2]).not.toMatch(/\$\$\{|%%\{/);
+    expect(evaluated.install).toBe(installer.entrypoint[2]);
   });
 });
