@@ -43,14 +43,18 @@ describe('ProtectedContainer', () => {
     expect(resources(synthJson(stack), 'docker_container').map((c) => c.name)).toEqual(['cache']);
   });
 
-  test('with backup, the sidecar depends on the volumes it mounts', () => {
+  test('with backup, the sidecar depends on the volumes it mounts, and still on its installer', () => {
     const stack = dockerStack();
     new ProtectedContainer(stack, 'db', {
       image: 'postgres:16',
       volumes: [{ name: 'pgdata', containerPath: '/data' }],
       backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/b' })] },
     });
-    const sidecar = resources(synthJson(stack), 'docker_container').find((c) => c.name === 'db-backup');
+    const json = synthJson(stack);
+    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
     expect(sidecar.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^docker_volume\.db_volume-pgdata/)]));
+    // the installer fills the install volume before the sidecar starts
+    const [installerId] = Object.entries<any>(json.resource.docker_container).find(([, c]) => c.name === 'db-backup-install')!;
+    expect(sidecar.depends_on).toContain(`docker_container.${installerId}`);
   });
 });
