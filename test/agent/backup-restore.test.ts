@@ -5,17 +5,19 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar } from '../support/hand-built-sidecar-fixture';
+import { Retention } from '../../src';
 import { runSidecar, SidecarResult } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { fingerprintTree, readStatus, snapshotsOf, writeMixedDataSet } from './helpers';
 
 describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (shell) => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
   let first: SidecarResult;
 
   beforeAll(async () => {
     // GIVEN a sidecar protecting one volume with a mixed data set, to two local targets
-    fixture = handBuiltSidecar({ targets: [{ name: 'local-a' }, { name: 'local-b' }] });
+    // (keeping every snapshot: the test counts them)
+    fixture = synthesizedSidecar({ targets: ['local-a', 'local-b'], backup: { retention: Retention.keepLast(100) } });
     writeMixedDataSet(fixture.sourceDirs.appdata);
     // WHEN one cycle runs
     first = await runSidecar(fixture.resource, fixture.sandbox({ shell, command: ['run'] }));

@@ -4,10 +4,10 @@
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar } from '../support/hand-built-sidecar-fixture';
+import { Retention } from '../../src';
 import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus, restic, snapshotsOf } from './helpers';
 
 function startTime(pid: number): string {
@@ -16,7 +16,7 @@ function startTime(pid: number): string {
 }
 
 describe('the cycle lock', () => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
   let lockDir: string;
   const run = () => runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
   const plantLock = (pid: number, start: string, host: string, epoch: number) => {
@@ -24,9 +24,11 @@ describe('the cycle lock', () => {
     fs.writeFileSync(path.join(lockDir, 'owner'), `${pid} ${start} ${host} ${epoch}\n`);
   };
   const now = () => Math.floor(Date.now() / 1000);
+  // The sidecar's fixed host name: a lock taken on it is this container's, whatever its PID namespace.
+  const host = () => fixture.resource.hostname!;
 
   beforeAll(() => {
-    fixture = handBuiltSidecar({ targets: [{ name: 'disk' }, { name: 'nas' }] });
+    fixture = synthesizedSidecar({ targets: ['disk', 'nas'], backup: { networkTimeoutSeconds: 120, retention: Retention.keepLast(100) } });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'big.bin'), Buffer.alloc(3 * 1024 * 1024, 7));
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'small.txt'), 'small\n');
     fs.mkdirSync(fixture.stateDir, { recursive: true });
@@ -39,12 +41,12 @@ describe('the cycle lock', () => {
     // GIVEN a live process on this host holding the lock
     const holder = spawn('sleep', ['60']);
     try {
-      plantLock(holder.pid!, startTime(holder.pid!), os.hostname(), now());
+      plantLock(holder.pid!, startTime(holder.pid!), host(), now());
       // WHEN
       const r = await run();
       // THEN
       expect(r.code).toBe(75);
-      expect(r.stderr).toMatch(new RegExp(`INFO step=lock another cycle is running \\(pid ${holder.pid} on ${os.hostname()} since .*\\); skipping this one`));
+      expect(r.stderr).toMatch(new RegExp(`INFO step=lock another cycle is running \\(pid ${holder.pid} on ${host()} since .*\\); skipping this one`));
       expect(fs.existsSync(path.join(fixture.stateDir, 'status.json'))).toBe(false);
       expect(fs.readdirSync(fixture.targetDirs.disk)).toEqual([]);
       expect(fs.existsSync(lockDir)).toBe(true);
@@ -56,7 +58,7 @@ describe('the cycle lock', () => {
 
   test('held by a recycled PID (same pid, other start time) is stale and taken over', async () => {
     // GIVEN a lock naming a live PID whose start time differs: not the process that took it
-    plantLock(1, '12345', os.hostname(), now());
+    plantLock(1, '12345', host(), now());
     // WHEN
     const r = await run();
     // THEN
@@ -68,7 +70,7 @@ describe('the cycle lock', () => {
 
   test('held by a dead process is taken over', async () => {
     const dead = spawnSync('sh', ['-c', 'echo $$'], { encoding: 'utf8' });
-    plantLock(Number(dead.stdout.trim()), '1', os.hostname(), now());
+    plantLock(Number(dead.stdout.trim()), '1', host(), now());
     const r = await run();
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/WARN step=lock removing the stale cycle lock/);

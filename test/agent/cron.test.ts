@@ -3,8 +3,9 @@
  * match, 2 invalid), run inside the sidecar sandbox under busybox sh and under dash, with
  * busybox `date` doing the calendar work.
  */
-import { handBuiltSidecar, HandBuiltSidecar, AGENT_PATH } from '../support/hand-built-sidecar-fixture';
+import { AGENT_SCRIPT_PATH } from '../../src/agent/agent-asset';
 import { runSidecar, shellQuote } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 
 const at = (iso: string) => Date.parse(iso) / 1000;
 
@@ -57,15 +58,15 @@ const CASES: Array<[string, string, string, 0 | 1 | 2]> = [
 ];
 
 describe.each(['busybox', 'dash'] as const)('cron-match under %s sh', (shell) => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
   const codes = new Map<number, number>();
 
   beforeAll(async () => {
-    fixture = handBuiltSidecar();
-    // One sandbox for all cases: each line runs the uploaded agent and prints its exit code.
+    fixture = synthesizedSidecar();
+    // One sandbox for all cases: each line runs the installed agent and prints its exit code.
     const script = CASES.map(
       ([expr, time, tz], i) =>
-        `TZ=${shellQuote(tz)} sh ${AGENT_PATH} cron-match ${shellQuote(expr)} ${at(time)} >/dev/null 2>&1; echo "${i} $?"`,
+        `TZ=${shellQuote(tz)} sh ${AGENT_SCRIPT_PATH} cron-match ${shellQuote(expr)} ${at(time)} >/dev/null 2>&1; echo "${i} $?"`,
     ).join('\n');
     const r = await runSidecar(fixture.resource, fixture.sandbox({ shell, exec: ['/bin/sh', '-c', script] }));
     expect(r.code).toBe(0);

@@ -5,15 +5,18 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar } from '../support/hand-built-sidecar-fixture';
+import { Schedule, Verification } from '../../src';
 import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus } from './helpers';
 
 describe('the daemon', () => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(() => {
-    fixture = handBuiltSidecar({ targets: [{ name: 'disk' }], schedule: '* * * * *' });
+    // Structure checks only: reading all data back within 28 days of a cycle every minute would
+    // ask restic for 40,320 subsets, more than its limit of 256 (an open problem of the construct).
+    fixture = synthesizedSidecar({ targets: ['disk'], backup: { schedule: Schedule.cron('* * * * *'), verification: Verification.structureOnly() } });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
   });
 

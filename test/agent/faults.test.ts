@@ -3,16 +3,16 @@
  * SIGTERM to the daemon (docker stop) lets restic release its lock and records the
  * interruption; a cycle killed with SIGKILL leaves locks that the next cycle clears.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar, TEST_PASSWORD } from '../support/hand-built-sidecar-fixture';
+import { IStorageTarget, Retention, StorageTarget } from '../../src';
 import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus, restic, snapshotsOf } from './helpers';
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers. */
-async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
+async function blackHole(): Promise<{ target: (name: string) => IStorageTarget; close: () => Promise<void> }> {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((s) => {
     sockets.add(s);
@@ -22,7 +22,8 @@ async function blackHole(): Promise<{ url: string; close: () => Promise<void> }>
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as net.AddressInfo;
   return {
-    url: `rest:http://127.0.0.1:${port}/`,
+    /** A REST-server target on the hole, as the construct declares one. */
+    target: (name: string) => StorageTarget.restServer({ url: `http://127.0.0.1:${port}`, name, allowPlainHttp: true }),
     close: () =>
       new Promise<void>((resolve) => {
         sockets.forEach((s) => s.destroy());
@@ -35,13 +36,15 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('an endpoint that never answers', () => {
   let hole: Awaited<ReturnType<typeof blackHole>>;
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(async () => {
     hole = await blackHole();
-    fixture = handBuiltSidecar({
-      networkTimeoutSeconds: 3,
-      targets: [{ name: 'hanging', repository: hole.url }, { name: 'disk' }],
+    // The construct's shortest timeout is 10 s; the agent is told 3 s here to keep the test short.
+    fixture = synthesizedSidecar({
+      backup: { networkTimeoutSeconds: 10 },
+      targets: [hole.target('hanging'), 'disk'],
+      env: { BACKUP_NETWORK_TIMEOUT_SECONDS: '3' },
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
   });
@@ -66,13 +69,13 @@ describe('an endpoint that never answers', () => {
 
 describe('docker stop during a cycle', () => {
   let hole: Awaited<ReturnType<typeof blackHole>>;
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(async () => {
     hole = await blackHole();
-    fixture = handBuiltSidecar({
-      networkTimeoutSeconds: 90,
-      targets: [{ name: 'hanging', repository: hole.url }, { name: 'disk' }],
+    fixture = synthesizedSidecar({
+      backup: { networkTimeoutSeconds: 90 },
+      targets: [hole.target('hanging'), 'disk'],
       env: { BACKUP_RUN_ON_START: 'true' },
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
@@ -109,13 +112,13 @@ describe('docker stop during a cycle', () => {
 
 describe('a cycle killed with SIGKILL', () => {
   let hole: Awaited<ReturnType<typeof blackHole>>;
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(async () => {
     hole = await blackHole();
-    fixture = handBuiltSidecar({
-      networkTimeoutSeconds: 90,
-      targets: [{ name: 'disk' }, { name: 'hanging', repository: hole.url }],
+    fixture = synthesizedSidecar({
+      backup: { networkTimeoutSeconds: 90, retention: Retention.keepLast(100) },
+      targets: ['disk', hole.target('hanging')],
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
   });
@@ -144,17 +147,18 @@ describe('a cycle killed with SIGKILL', () => {
   });
 
   test('a stale restic lock (restic killed mid-backup) is removed by the next cycle', async () => {
-    // GIVEN a restic backup killed while it held its lock on the disk repository
+    // GIVEN a restic backup in the sidecar (its fixed host name: restic only removes its own
+    // host's locks at once), killed with the container while it held its lock on the disk repository
     const repo = fixture.targetDirs.disk;
-    const victim = spawn('restic', ['-r', repo, '--no-cache', 'backup', '--stdin', '--stdin-filename', 'stream'], {
-      env: { PATH: process.env.PATH, RESTIC_PASSWORD: TEST_PASSWORD, HOME: '/tmp' },
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
+    const victim = startSidecar(
+      fixture.resource,
+      fixture.sandbox({ exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/disk backup --stdin --stdin-filename stream'] }),
+    );
     for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
       await sleep(100);
     }
-    victim.kill('SIGKILL');
-    await new Promise((r) => victim.once('exit', r));
+    victim.killAll('SIGKILL');
+    expect((await victim.result).signal).toBe('SIGKILL');
     expect(restic(repo, ['list', 'locks', '--no-lock']).stdout.trim().split('\n')).toHaveLength(1);
     // WHEN the next cycle runs
     const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_TARGET_COUNT: '1' } }));

@@ -4,19 +4,26 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar } from '../support/hand-built-sidecar-fixture';
+import { Schedule, Verification } from '../../src';
 import { runSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus } from './helpers';
 
 const MAX_AGE = 7200;
 
 describe('health', () => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
   const health = (env: Record<string, string> = {}) =>
     runSidecar(fixture.resource, fixture.sandbox({ healthcheck: true, env }));
 
   beforeAll(() => {
-    fixture = handBuiltSidecar({ maxAgeSeconds: MAX_AGE, targets: [{ name: 'local-a' }] });
+    // Hourly: the construct refuses a health limit shorter than the schedule's longest gap.
+    // All data read back within 7 days (168 subsets): the default 28 days would ask restic for
+    // 672 subsets, more than its limit of 256.
+    fixture = synthesizedSidecar({
+      targets: ['local-a'],
+      backup: { schedule: Schedule.hourly(), healthMaxAgeSeconds: MAX_AGE, verification: Verification.readBack({ readAllDataWithinDays: 7 }) },
+    });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'some data\n');
   });
 

@@ -3,7 +3,7 @@ import { spawnSync } from 'child_process';
 import { createHash, randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { TEST_PASSWORD } from '../support/hand-built-sidecar-fixture';
+import { TEST_PASSWORD } from '../support/test-values';
 
 /**
  * Writes a small mixed data set (about 3 MB): empty, small, large random and compressible

@@ -8,7 +8,7 @@ import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Retention, Schedule, Verification } from '../../src';
-import { TEST_PASSWORD } from '../support/hand-built-sidecar-fixture';
+import { TEST_PASSWORD } from '../support/test-values';
 import { pseudoRandomBytes } from '../support/data-set';
 import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';

@@ -1,7 +1,7 @@
 /** The agent is portable POSIX sh: ShellCheck-clean, and parsed by busybox sh and dash. */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import { AGENT_SOURCE_FILE } from '../support/hand-built-sidecar-fixture';
+import { AGENT_SOURCE_FILE } from '../support/test-values';
 
 describe('backup-agent.sh as a POSIX sh script', () => {
   test('shellcheck -s sh reports nothing, not even style notes', () => {

@@ -4,16 +4,17 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { handBuiltSidecar, HandBuiltSidecar } from '../support/hand-built-sidecar-fixture';
+import { Retention } from '../../src';
 import { runSidecar } from '../support/sidecar-sandbox';
+import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus, snapshotsOf } from './helpers';
 
 describe('a target whose repository cannot be written', () => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(() => {
-    // GIVEN a broken target first (its host folder mounted read-only), a good one second
-    fixture = handBuiltSidecar({ targets: [{ name: 'broken', readOnly: true }, { name: 'good' }] });
+    // GIVEN a broken target first (its host folder read-only), a good one second
+    fixture = synthesizedSidecar({ targets: [{ name: 'broken', readOnly: true }, 'good'] });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'precious\n');
   });
 
@@ -47,10 +48,10 @@ describe('a target whose repository cannot be written', () => {
 });
 
 describe('a target that breaks after a successful cycle', () => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(() => {
-    fixture = handBuiltSidecar({ targets: [{ name: 'disk' }, { name: 'nas' }] });
+    fixture = synthesizedSidecar({ targets: ['disk', 'nas'], backup: { retention: Retention.keepLast(100) } });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'version 1\n');
   });
 
@@ -60,9 +61,10 @@ describe('a target that breaks after a successful cycle', () => {
     // GIVEN a successful first cycle
     const first = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_NOW_EPOCH: '1795658400' } }));
     expect(first.code).toBe(0);
-    // AND the nas target's password no longer opens its repository (a botched rotation)
-    fs.writeFileSync(path.join(fixture.stateDir, 'secrets', 'nas-password'), 'not the password\n');
-    const nasEnv = { BACKUP_TARGET_2_PASSWORD_FILE: '/backup/agent/secrets/nas-password' };
+    // AND the nas target's password no longer opens its repository (a botched rotation: a
+    // password file of its own on the install volume, where the installer puts secrets)
+    fs.writeFileSync(path.join(fixture.installDir, 'secrets', 'nas-password'), 'not the password\n', { mode: 0o400 });
+    const nasEnv = { BACKUP_TARGET_2_PASSWORD_FILE: '/backup/install/secrets/nas-password' };
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'version 2\n');
     // WHEN the next cycle runs an hour later
     const second = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { ...nasEnv, BACKUP_NOW_EPOCH: '1795662000' } }));
@@ -90,11 +92,11 @@ describe('a target that breaks after a successful cycle', () => {
 });
 
 describe('a source volume that is missing', () => {
-  let fixture: HandBuiltSidecar;
+  let fixture: SynthesizedSidecar;
 
   beforeAll(() => {
-    fixture = handBuiltSidecar({
-      targets: [{ name: 'disk' }],
+    fixture = synthesizedSidecar({
+      targets: ['disk'],
       env: { BACKUP_SOURCES: '/backup/sources/appdata /backup/sources/not-mounted' },
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
