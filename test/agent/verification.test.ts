@@ -5,13 +5,11 @@
  * health red, naming the target, until a later verification passes. Run from the sidecar as
  * synthesized.
  */
-import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
-import { TEST_PASSWORD } from '../support/hand-built-sidecar-fixture';
 import { pseudoRandomBytes } from '../support/data-set';
-import { runSidecar } from '../support/sidecar-sandbox';
+import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { readStatus, restic } from './helpers';
 
@@ -169,20 +167,20 @@ describe('verification', () => {
   });
 
   test('a stale lock (a restic killed on this host) does not block the next verify: unlock goes first', async () => {
-    // GIVEN a restic killed with SIGKILL while it held a lock on the local repository (restic
-    // 0.14 refuses the exclusive lock of check while any lock exists, stale or not; its own
-    // check leaves its lock behind when interrupted)
+    // GIVEN a restic in the sidecar (its fixed host name: restic removes only its own host's
+    // stale locks at once) killed with SIGKILL while it held a lock on the local repository
+    // (restic 0.14 refuses the exclusive lock of check while any lock exists, stale or not; its
+    // own check leaves its lock behind when interrupted)
     const repo = sidecar.targetDirs.local;
-    const victim = spawn('restic', ['-r', repo, '--no-cache', 'backup', '--stdin', '--stdin-filename', 'stream'], {
-      env: { PATH: process.env.PATH, RESTIC_PASSWORD: TEST_PASSWORD, HOME: '/tmp' },
-      stdio: ['pipe', 'ignore', 'ignore'],
-    });
-    const exited = new Promise((r) => victim.once('exit', r));
+    const victim = startSidecar(
+      sidecar.resource,
+      sidecar.sandbox({ exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/local backup --stdin --stdin-filename stream'] }),
+    );
     for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
-    victim.kill('SIGKILL');
-    await exited;
+    victim.killAll('SIGKILL');
+    expect((await victim.result).signal).toBe('SIGKILL');
     expect(restic(repo, ['list', 'locks', '--no-lock']).stdout.trim().split('\n')).toHaveLength(1);
     // WHEN
     const r = await agent(['verify', '--no-drill', '--target', 'local']);
