@@ -2,25 +2,30 @@
  * The sidecar the agent benchmark runs: synthesized with the library like any user's
  * (`ProtectedContainer` with local-path targets, no quiesce), then taken out of cdk.tf.json
  * and run the way Docker would run it (test/support/sidecar-sandbox.ts: private mount
- * namespace, busybox sh, read-only source volume, dropped capabilities, read-only root).
+ * namespace, busybox sh, read-only source volume, dropped capabilities, read-only root), after
+ * its one-shot installer from the same JSON has put the agent and the password on the install
+ * volume (once per instance, before the first measured run, as `cdktf deploy` does).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../src';
-import { DockerContainerResource, SidecarSandboxOptions, startSidecar } from '../test/support/sidecar-sandbox';
+import { DockerContainerResource, SidecarSandboxOptions, installAgentSync, startSidecar } from '../test/support/sidecar-sandbox';
 import { TreePeak, sampleTree, secondsSince } from './measure';
 
 export const PASSWORD = 'bench password, as TF_VAR_restic_password would supply it';
 /** The protected volume's name; its host folder is the data set. */
 export const DATA_VOLUME = 'benchdata';
 export const STATE_VOLUME = 'bench-backup-state';
+export const INSTALL_VOLUME = 'bench-backup-install';
 export const TARGET_HOST_PATHS = ['/mnt/bench/local', '/mnt/bench/nas'];
 
 /** A synthesized sidecar and what Terraform would substitute in it. */
 export interface Sidecar {
   readonly resource: DockerContainerResource;
+  /** The one-shot installer (`bench-backup-install`). */
+  readonly installer: DockerContainerResource;
   readonly terraformValues: Record<string, string>;
   readonly targets: number;
   readonly envCount: number;
@@ -50,13 +55,17 @@ export function synthSidecar(outdir: string, targets: 1 | 2): Sidecar {
   if (!resource) {
     throw new Error('no sidecar (bench-backup) in the synthesized JSON');
   }
+  const installer = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'bench-backup-install');
+  if (!installer) {
+    throw new Error('no installer (bench-backup-install) in the synthesized JSON');
+  }
   const terraformValues: Record<string, string> = { 'var.restic_password': PASSWORD };
   for (const type of ['docker_volume', 'docker_network']) {
     for (const [id, r] of Object.entries<any>(json.resource[type] ?? {})) {
       terraformValues[`${type}.${id}.name`] = r.name;
     }
   }
-  return { resource, terraformValues, targets, envCount: (resource.env ?? []).length };
+  return { resource, installer, terraformValues, targets, envCount: (resource.env ?? []).length };
 }
 
 /** Host folders of one sidecar instance. */
@@ -81,8 +90,13 @@ export async function runSidecar(
   dirs: SidecarDirs,
   options: { command?: string[]; exec?: string[]; env?: Record<string, string>; path?: string } = {},
 ): Promise<SandboxRun> {
-  const hostDirs: Record<string, string> = { [DATA_VOLUME]: dirs.data, [STATE_VOLUME]: dirs.state };
+  // The install volume sits beside the state folder of the instance; filled once, unmeasured.
+  const install = `${dirs.state}.install`;
+  const hostDirs: Record<string, string> = { [DATA_VOLUME]: dirs.data, [STATE_VOLUME]: dirs.state, [INSTALL_VOLUME]: install };
   dirs.repos.forEach((r, i) => (hostDirs[TARGET_HOST_PATHS[i]] = r));
+  if (!fs.existsSync(path.join(install, 'bin', 'backup-agent'))) {
+    installAgentSync(sidecar.installer, { hostDirs, terraformValues: sidecar.terraformValues, timeoutMs: 60_000 });
+  }
   const sandboxOptions: SidecarSandboxOptions = {
     hostDirs,
     terraformValues: sidecar.terraformValues,
