@@ -5,11 +5,20 @@
  * - busybox: the plain busybox image (CMD sh);
  * - restic: stands in for restic/restic:0.17.3 (alpine + restic + ca-certificates fuse
  *   openssh-client tzdata jq, ENTRYPOINT ["/usr/bin/restic"]): busybox + Debian's restic 0.14
- *   + jq + tzdata + the CA bundle with the run's test CA.
+ *   + jq + tzdata + the CA bundle with the run's test CA;
+ * - s3: stands in for the AWS S3 endpoint s3.eu-west-1.amazonaws.com (s3rver on the host's node,
+ *   the same server program as test/support/s3-server.ts), reached by name through network
+ *   aliases on a user-defined network, over TLS with a certificate from the test CA;
+ * - haproxy: stands in for the official haproxy image (Debian's haproxy 2.6 + busybox sh, user
+ *   haproxy, the official entrypoint's argument rules).
  */
+import { randomBytes } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { DockerApi } from '../support/engine/docker-api';
 import { currentEngine, docker, dockerOk } from '../support/engine/docker-engine';
 import { ensureImage, STAND_INS } from '../support/engine/images';
+import { S3InEngine, startS3InEngine } from '../support/engine/s3-stand-in';
 import { testCa } from '../support/engine/test-ca';
 
 const BUILD_TIMEOUT = 300000;
@@ -74,7 +83,9 @@ describe('stand-in images', () => {
       const script = [
         'timeout -s TERM -k 1 1 sleep 5; echo "timeout rc=$?"',
         'printf abc | sha256sum',
-        'wget -q -T 2 -O /dev/null http://127.0.0.1:9/ ; echo "wget rc=$?"',
+        // Not `wget -T`: Debian's busybox 1.35 wget segfaults with -T (on the host too); the agent
+        // bounds wget with `timeout` instead.
+        'timeout 5 wget -q -O /dev/null http://127.0.0.1:9/ ; echo "wget rc=$?"',
       ].join('\n');
       const out = dockerOk(engine, ['run', '--rm', '-i', '--entrypoint', 'sh', tag], `${script}\n`);
       expect(out).toContain('timeout rc=143');
@@ -96,6 +107,178 @@ describe('stand-in images', () => {
       const bundle = dockerOk(engine, ['run', '--rm', '--entrypoint', 'cat', tag, '/etc/ssl/cert.pem']);
       expect(bundle).toContain(testCa(engine).certPem.trim());
       expect(bundle.split('BEGIN CERTIFICATE').length).toBeGreaterThan(100);
+    });
+  });
+
+  describe('s3 (stands in for the AWS S3 endpoint) with the restic stand-in over TLS, by name', () => {
+    const api = DockerApi.forTestEngine();
+    const network = `ccb-images-s3-${randomBytes(3).toString('hex')}`;
+    let s3: S3InEngine;
+    let restic: string;
+    let work: string;
+    beforeAll(async () => {
+      restic = await ensureImage('restic');
+      await api.call('POST', '/networks/create', { body: { Name: network, CheckDuplicate: true } });
+      s3 = await startS3InEngine({ network, region: 'eu-west-1', bucket: 'ccb-vault' });
+      work = fs.mkdtempSync(path.join(engine.dir, 'images-test-'));
+    }, BUILD_TIMEOUT);
+    afterAll(async () => {
+      await s3?.stop();
+      await api.request('DELETE', `/networks/${network}`);
+      if (work) {
+        fs.rmSync(work, { recursive: true, force: true });
+      }
+    });
+
+    /** Runs sh in the restic stand-in on the network, with the S3 key and a password. */
+    const resticSh = (script: string, binds: string[] = []) =>
+      docker(engine, [
+        'run', '--rm', '-i', '--network', network, '--entrypoint', 'sh',
+        '-e', `AWS_ACCESS_KEY_ID=${s3.accessKeyId}`, '-e', `AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`,
+        '-e', 'RESTIC_PASSWORD=images-test', '-e', `RESTIC_REPOSITORY=${s3.repository('round-trip')}`,
+        ...binds.flatMap((b) => ['-v', b]),
+        restic,
+      ], `set -e\nrestic() { timeout -s INT 120 /usr/bin/restic "$@"; }\n${script}\n`);
+
+    test('restic init, backup, restore: the restored bytes equal the source', () => {
+      // GIVEN a few files on the host, one larger than a restic chunk boundary
+      const source = path.join(work, 'source');
+      fs.mkdirSync(path.join(source, 'sub'), { recursive: true });
+      const files: Record<string, Buffer> = {
+        'a.bin': randomBytes(3 * 1024 * 1024 + 17),
+        'sub/b.txt': Buffer.from('hello from the restic stand-in\n'),
+        'sub/empty': Buffer.alloc(0),
+      };
+      for (const [f, content] of Object.entries(files)) {
+        fs.writeFileSync(path.join(source, f), content);
+      }
+      const restored = path.join(work, 'restored');
+      fs.mkdirSync(restored);
+
+      // WHEN the restic stand-in backs them up to s3.eu-west-1.amazonaws.com and restores them
+      const r = resticSh(
+        [
+          'restic init',
+          'restic backup --host images-test /source',
+          'restic restore latest --target /restored',
+          'restic snapshots --json | jq -r ".[0].hostname"',
+        ].join('\n'),
+        [`${source}:/source:ro`, `${restored}:/restored`],
+      );
+
+      // THEN every byte came back, through the stand-in's data folder
+      expect(r.stderr).not.toMatch(/Fatal|error/i);
+      expect(r.status).toBe(0);
+      expect(r.stdout.trim().split('\n').pop()).toBe('images-test');
+      for (const [f, content] of Object.entries(files)) {
+        expect(fs.readFileSync(path.join(restored, 'source', f)).equals(content)).toBe(true);
+      }
+      expect(fs.readdirSync(path.join(s3.dataDir, s3.bucket))).toContain('round-trip');
+    });
+
+    test('both addressing styles reach the bucket (minio-go dials the dual-stack names: see s3-stand-in.ts)', () => {
+      const r = resticSh(
+        [
+          'restic -o s3.bucket-lookup=dns snapshots --json | jq length',
+          'restic -o s3.bucket-lookup=path snapshots --json | jq length',
+          'restic check',
+        ].join('\n'),
+      );
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      expect(r.stdout.split('\n').slice(0, 2)).toEqual(['1', '1']);
+    });
+
+    test('the names restic dials resolve to the stand-in through Docker\'s embedded DNS', async () => {
+      const ip = (await api.call('GET', `/containers/${s3.container}/json`)).json().NetworkSettings.Networks[network].IPAddress;
+      const r = resticSh(
+        ['s3.eu-west-1.amazonaws.com', 'ccb-vault.s3.eu-west-1.amazonaws.com', 's3.dualstack.eu-west-1.amazonaws.com', 'ccb-vault.s3.dualstack.eu-west-1.amazonaws.com']
+          .map((n) => `nslookup -type=a ${n} 127.0.0.11 | sed -n 's/^Address: //p'`)
+          .join('\n'),
+      );
+      expect(r.stdout.trim().split('\n')).toEqual([ip, ip, ip, ip]);
+    });
+
+    test('TLS is verified: without the test CA restic refuses the endpoint', () => {
+      // Only the first certificate of Debian's bundle: not the test CA.
+      const r = resticSh('awk "/BEGIN/{n++} n==1" /etc/ssl/certs/ca-certificates.crt > /tmp/one.pem\nrestic --cacert /tmp/one.pem snapshots');
+      expect(r.status).not.toBe(0);
+      expect(r.stderr).toMatch(/certificate signed by unknown authority/);
+    });
+
+    test('an unknown access key id is refused (s3rver checks the key id only, not V4 signatures)', () => {
+      const r = docker(engine, [
+        'run', '--rm', '--network', network,
+        '-e', 'AWS_ACCESS_KEY_ID=AKUNKNOWN0000000000', '-e', `AWS_SECRET_ACCESS_KEY=${s3.secretAccessKey}`,
+        '-e', 'RESTIC_PASSWORD=images-test', '-e', `RESTIC_REPOSITORY=${s3.repository('round-trip')}`,
+        restic, 'snapshots',
+      ]);
+      expect(r.status).not.toBe(0);
+      // restic 0.14 reports the 403 of its first Stat as "Access Denied".
+      expect(r.stderr).toMatch(/Access Denied/);
+    });
+  });
+
+  describe(`haproxy (stands in for ${STAND_INS.haproxy.standsInFor})`, () => {
+    let tag: string;
+    beforeAll(async () => {
+      tag = await ensureImage('haproxy');
+    }, BUILD_TIMEOUT);
+
+    test('haproxy -v through the official entrypoint\'s rules is Debian\'s 2.6', () => {
+      expect(dockerOk(engine, ['run', '--rm', tag, 'haproxy', '-v'])).toMatch(/^HAProxy version 2\.6\./);
+      expect(dockerOk(engine, ['run', '--rm', tag, '-v'])).toMatch(/^HAProxy version 2\.6\./);
+    });
+
+    test('runs as user haproxy (uid 99), not root, like the official image', async () => {
+      const image = (await DockerApi.forTestEngine().call('GET', `/images/${tag}/json`)).json();
+      expect(image.Config).toMatchObject({
+        User: 'haproxy',
+        Entrypoint: ['docker-entrypoint.sh'],
+        Cmd: ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
+        WorkingDir: '/var/lib/haproxy',
+      });
+      expect(dockerOk(engine, ['run', '--rm', tag, 'id']).trim()).toBe('uid=99(haproxy) gid=99(haproxy) groups=99(haproxy)');
+      expect(dockerOk(engine, ['run', '--rm', tag, 'sh', '-c', 'readlink /bin/sh; command -v bash || echo no bash']).trim()).toBe(
+        '/bin/busybox\nno bash',
+      );
+    });
+
+    test('proxies on the engine: a config mounted at the official path answers another container', async () => {
+      const api = DockerApi.forTestEngine();
+      const network = `ccb-images-hap-${randomBytes(3).toString('hex')}`;
+      const dir = fs.mkdtempSync(path.join(engine.dir, 'haproxy-'));
+      fs.chmodSync(dir, 0o755);
+      fs.writeFileSync(
+        path.join(dir, 'haproxy.cfg'),
+        [
+          'global', '  log stdout format raw local0',
+          'defaults', '  mode http', '  timeout connect 5s', '  timeout client 5s', '  timeout server 5s',
+          'frontend web', '  bind :8080', '  http-request return status 200 content-type text/plain string "stand-in ok"',
+          '',
+        ].join('\n'),
+        { mode: 0o644 },
+      );
+      await api.call('POST', '/networks/create', { body: { Name: network, CheckDuplicate: true } });
+      const name = `ccb-hap-${randomBytes(3).toString('hex')}`;
+      try {
+        dockerOk(engine, ['run', '-d', '--name', name, '--network', network, '-v', `${dir}:/usr/local/etc/haproxy:ro`, tag]);
+        const busybox = await ensureImage('busybox');
+        let out = '';
+        for (let i = 0; i < 50 && out !== 'stand-in ok'; i++) {
+          out = docker(engine, ['run', '--rm', '--network', network, busybox, 'timeout', '5', 'wget', '-q', '-O', '-', `http://${name}:8080/`]).stdout;
+          if (out !== 'stand-in ok') {
+            await new Promise((r) => setTimeout(r, 200));
+          }
+        }
+        expect(out).toBe('stand-in ok');
+        const top = dockerOk(engine, ['top', name, '-o', 'pid,uid,args']);
+        expect(top).toMatch(/\b99\s+haproxy -W -db -f \/usr\/local\/etc\/haproxy\/haproxy.cfg/);
+      } finally {
+        docker(engine, ['rm', '-f', name]);
+        await api.request('DELETE', `/networks/${network}`);
+        fs.rmSync(dir, { recursive: true, force: true });
+      }
     });
   });
 

@@ -1,8 +1,9 @@
 /**
  * A real S3 endpoint for the agent tests: the npm package `s3rver`, in a child process, over
  * TLS with a self-signed certificate made here, on 127.0.0.1 and a free port, with one bucket
- * created and its own access key (the server's built-in `S3RVER` key is revoked, so a wrong
- * key is refused as it would be by a real service).
+ * created and its own access key (the server's built-in `S3RVER` key is revoked, so an unknown
+ * key id is refused as it would be by a real service; s3rver 3.7.1 does not verify V4
+ * signatures, so a wrong secret for a known key id is accepted: lib/middleware/authentication.js).
  *
  * Two facts of this machine shape it (docs: /work/shared/DESIGN.md):
  * - over plain HTTP, restic's S3 client (minio-go) sends `aws-chunked` streaming uploads,

@@ -15,11 +15,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DockerApi } from './docker-api';
 import { currentEngine, RunningEngine } from './docker-engine';
-import { ImageConfig, importImage, RootfsSpec, rootfsTar, withDirLock } from './rootfs';
+import { S3_SERVER_CHILD } from '../s3-server';
+import { groupFile, ImageConfig, importImage, nodePackageCopies, passwdFile, RootfsSpec, rootfsTar, withDirLock } from './rootfs';
 import { testCa } from './test-ca';
 
 /** The stand-in images there are. */
-export type StandInKind = 'busybox' | 'restic';
+export type StandInKind = 'busybox' | 'restic' | 's3' | 'haproxy';
 
 /** What a stand-in stands in for, and how it differs. */
 export interface StandIn {
@@ -48,6 +49,7 @@ export const STAND_INS: Record<StandInKind, StandIn> = {
       "Debian's busybox 1.35 (dynamically linked, with glibc and the loader beside it), not the official image's current busybox",
       "applets at Debian's --list-full paths (/bin, /sbin, /usr/bin, /usr/sbin) as symlinks to /bin/busybox; the official image has them all in /bin",
       "Debian's applet set (no crond, no flock, no adduser), which is not the official image's",
+      "Debian's busybox 1.35 `wget -T SECONDS` segfaults (exit 139, on the host too): bound wget with `timeout` instead",
     ],
   },
   restic: {
@@ -66,13 +68,81 @@ export const STAND_INS: Record<StandInKind, StandIn> = {
     differs: [
       "restic 0.14.0 (Debian 12's) instead of 0.17.3: the agent must work with 0.14 (no --retry-lock, no repair)",
       "Debian's busybox 1.35 on glibc instead of Alpine's busybox on musl; Debian's applet set (no crond, no flock)",
+      "Debian's busybox `wget -T SECONDS` segfaults (exit 139): the agent bounds wget with `timeout`, never -T",
+      "busybox wget's TLS (ssl_client) cannot complete a handshake with the S3 stand-in's EC P-256 certificate (node answers " +
+        'alert 40); restic (Go TLS) can',
       "jq 1.6 (Debian) instead of Alpine's 1.7",
       "the CA bundle is Debian's with the test run's CA appended (so the S3 stand-in's certificate is trusted)",
       'no fuse (restic mount) and no openssh-client (sftp: backend)',
       'no /etc/os-release, no apk',
     ],
   },
+  s3: {
+    tag: 'ccb-stand-in/s3:latest',
+    standsInFor: 'the AWS S3 endpoint s3.<region>.amazonaws.com (no image: a service)',
+    officialSource:
+      "minio-go api.go makeTargetURL + s3-endpoints.go getS3Endpoint: an Amazon endpoint is rewritten to the region's " +
+      'dual-stack name, and pkg/s3utils IsVirtualHostSupported puts the bucket in front: restic 0.14 dials ' +
+      '<bucket>.s3.dualstack.<region>.amazonaws.com (s3.dualstack.<region>.amazonaws.com/<bucket> with s3.bucket-lookup=path)',
+    same: [
+      'reached by the real endpoint names through network aliases: s3.<region>.amazonaws.com, s3.dualstack.<region>.amazonaws.com ' +
+        'and <bucket>. in front of each (engine/s3-stand-in.ts endpointNames)',
+      'HTTPS on 443 with a certificate for those names and their wildcards (issued by the test CA)',
+      'path style and virtual-host style both reach the bucket; signature V4 with one access key, a wrong key refused',
+    ],
+    differs: [
+      "s3rver 3.7.1 (test/support/s3-server-child.js, the same program the host-side agent tests run) on the host's node, not AWS",
+      'no Object Lock, versioning, KMS, bucket policies, IAM or replication: the cloud side is checked by terraform validate/plan, not here',
+      'trusted only by images that carry the test CA (the restic stand-in)',
+      "s3rver 3.7.1 checks the access key id but not V4 signatures (lib/middleware/authentication.js: 'Signature version 4 " +
+        "calculation is unimplemented'), and lets unsigned requests through: a wrong secret key is accepted, an unknown key id is refused",
+    ],
+  },
+  haproxy: {
+    tag: 'ccb-stand-in/haproxy:2.6',
+    standsInFor: 'haproxy (docker-library/haproxy, 2.6 and later)',
+    officialSource:
+      'docker-library/haproxy 2.6/Dockerfile and 3.2/Dockerfile: haproxy built into /usr/local/sbin; user and group ' +
+      'haproxy uid/gid 99 (home /var/lib/haproxy); STOPSIGNAL SIGUSR1; ENTRYPOINT ["docker-entrypoint.sh"] ' +
+      '(/usr/local/bin: a first argument starting with "-" means haproxy, and haproxy gets -W -db); USER haproxy; ' +
+      '3.x adds WORKDIR /var/lib/haproxy; CMD ["haproxy", "-f", "/usr/local/etc/haproxy/haproxy.cfg"]',
+    same: [
+      'USER haproxy (uid 99, gid 99), not root: a proxy that must open /var/run/docker.sock (root:docker, 0660 on most hosts) ' +
+        'needs `user` root or the socket\'s group in `group_add`, as with the official image',
+      'ENTRYPOINT ["docker-entrypoint.sh"] with the same argument rules, CMD haproxy -f /usr/local/etc/haproxy/haproxy.cfg',
+      'WORKDIR /var/lib/haproxy, haproxy on PATH at /usr/local/sbin/haproxy',
+    ],
+    differs: [
+      "Debian 12's haproxy 2.6.12 (/usr/sbin/haproxy, linked to from /usr/local/sbin) instead of a current release built from source",
+      'busybox sh instead of Debian slim\'s dash and coreutils',
+      'no /usr/local/etc/haproxy/errors pages',
+      'no STOPSIGNAL SIGUSR1 (docker import cannot set it): `docker stop` sends SIGTERM, so haproxy quits at once instead of ' +
+        'draining connections; a container that sets stop_signal itself behaves the same on both',
+    ],
+  },
 };
+
+/**
+ * The official haproxy image's entrypoint, as its Dockerfile describes it: a first argument
+ * that is an option means haproxy; haproxy runs in master-worker mode (-W) in the foreground
+ * (-db).
+ */
+const HAPROXY_ENTRYPOINT = `#!/bin/sh
+set -e
+case "$1" in
+  -*) set -- haproxy "$@" ;;
+esac
+if [ "$1" = haproxy ]; then
+  shift
+  set -- haproxy -W -db "$@"
+fi
+exec "$@"
+`;
+
+/** Where the S3 stand-in keeps s3rver and the server program. */
+export const S3_STAND_IN_ROOT = '/opt/s3rver';
+
+const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
 /** The root filesystem of each kind. */
 function specOf(kind: StandInKind): { spec: RootfsSpec; config: ImageConfig; overlay?: () => Record<string, string | Buffer> } {
@@ -88,9 +158,45 @@ function specOf(kind: StandInKind): { spec: RootfsSpec; config: ImageConfig; ove
           dirs: { '/etc/ssl/certs': {} },
           symlinks: { '/etc/ssl/cert.pem': 'certs/ca-certificates.crt' },
         },
-        config: { entrypoint: ['/usr/bin/restic'], env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' } },
+        config: { entrypoint: ['/usr/bin/restic'], env: { PATH: STANDARD_PATH } },
         // Per run: the test CA changes every run, so it is no part of the cached tar.
         overlay: () => ({ '/etc/ssl/certs/ca-certificates.crt': caBundle() }),
+      };
+    case 's3': {
+      const s3rver = nodePackageCopies('s3rver', S3_STAND_IN_ROOT);
+      return {
+        spec: {
+          busybox: true,
+          binaries: [process.execPath],
+          copies: [...s3rver.copies, { from: S3_SERVER_CHILD, to: `${S3_STAND_IN_ROOT}/s3-server-child.js` }],
+        },
+        // The config file (engine/s3-stand-in.ts writes it) comes as CMD.
+        config: {
+          entrypoint: ['/usr/bin/node', '--openssl-legacy-provider', `${S3_STAND_IN_ROOT}/s3-server-child.js`],
+          env: { PATH: STANDARD_PATH, S3RVER_DIR: s3rver.packageDir },
+        },
+      };
+    }
+    case 'haproxy':
+      return {
+        spec: {
+          busybox: true,
+          binaries: ['/usr/sbin/haproxy'],
+          files: {
+            '/etc/passwd': passwdFile(['haproxy:x:99:99::/var/lib/haproxy:/usr/sbin/nologin']),
+            '/etc/group': groupFile(['haproxy:x:99:']),
+            '/usr/local/bin/docker-entrypoint.sh': { content: HAPROXY_ENTRYPOINT, mode: 0o755 },
+          },
+          dirs: { '/var/lib/haproxy': { uid: 99, gid: 99 }, '/usr/local/etc/haproxy': {}, '/usr/local/sbin': {} },
+          symlinks: { '/usr/local/sbin/haproxy': '/usr/sbin/haproxy' },
+        },
+        config: {
+          entrypoint: ['docker-entrypoint.sh'],
+          cmd: ['haproxy', '-f', '/usr/local/etc/haproxy/haproxy.cfg'],
+          user: 'haproxy',
+          workdir: '/var/lib/haproxy',
+          env: { PATH: STANDARD_PATH },
+        },
       };
   }
 }

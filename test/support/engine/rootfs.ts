@@ -70,7 +70,11 @@ export interface RootfsSpec {
   readonly symlinks?: Record<string, string>;
 }
 
-/** The image configuration `docker import --change` sets. */
+/**
+ * The image configuration `docker import --change` sets. Engine 20.10 accepts only CMD,
+ * ENTRYPOINT, ENV, EXPOSE, LABEL, ONBUILD, USER, VOLUME and WORKDIR there ("stopsignal is not a
+ * valid change command", tried on the test engine): no STOPSIGNAL, no HEALTHCHECK.
+ */
 export interface ImageConfig {
   /** Exec form: `ENTRYPOINT ["..."]`. */
   readonly entrypoint?: string[];
@@ -79,7 +83,6 @@ export interface ImageConfig {
   readonly user?: string;
   readonly env?: Record<string, string>;
   readonly workdir?: string;
-  readonly stopSignal?: string;
   readonly labels?: Record<string, string>;
 }
 
@@ -280,9 +283,6 @@ export function changeLines(config: ImageConfig): string[] {
   if (config.user) {
     lines.push(`USER ${config.user}`);
   }
-  if (config.stopSignal) {
-    lines.push(`STOPSIGNAL ${config.stopSignal}`);
-  }
   return lines;
 }
 
@@ -400,4 +400,64 @@ export function withDirLockSync<T>(lockDir: string, fn: () => T, staleMs = 10 * 
   } finally {
     fs.rmSync(lockDir, { recursive: true, force: true });
   }
+}
+
+/**
+ * `copies` entries for an npm package and everything it needs at run time (its
+ * `dependencies` and installed `optionalDependencies`, transitively), resolved the way node
+ * does (the nearest `node_modules/<name>` walking up) from `fromDir`, and placed under
+ * `toRoot` with the same layout relative to the project root (so node resolves them the same
+ * way inside the image). Returns the copies and where the package itself lands.
+ */
+export function nodePackageCopies(
+  name: string,
+  toRoot: string,
+  fromDir: string = path.resolve(__dirname, '..', '..', '..'),
+): { copies: Array<{ from: string; to: string }>; packageDir: string } {
+  const find = (dep: string, from: string): string | undefined => {
+    for (let d = from; ; d = path.dirname(d)) {
+      const candidate = path.join(d, 'node_modules', dep);
+      if (fs.existsSync(path.join(candidate, 'package.json'))) {
+        return candidate;
+      }
+      if (path.dirname(d) === d) {
+        return undefined;
+      }
+    }
+  };
+  const top = find(name, fromDir);
+  if (!top) {
+    throw new Error(`npm package ${name} is not installed under ${fromDir}`);
+  }
+  const seen = new Set<string>();
+  const queue = [top];
+  while (queue.length > 0) {
+    const dir = queue.pop()!;
+    if (seen.has(dir)) {
+      continue;
+    }
+    seen.add(dir);
+    const pkg = JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8'));
+    for (const dep of Object.keys(pkg.dependencies ?? {})) {
+      const found = find(dep, dir);
+      if (!found) {
+        throw new Error(`${dir}: dependency ${dep} is not installed`);
+      }
+      queue.push(found);
+    }
+    for (const dep of Object.keys(pkg.optionalDependencies ?? {})) {
+      const found = find(dep, dir);
+      if (found) {
+        queue.push(found);
+      }
+    }
+  }
+  const dirs = [...seen].sort();
+  // A package nested in another's node_modules comes along with its parent.
+  const outer = dirs.filter((d) => !dirs.some((o) => o !== d && d.startsWith(`${o}${path.sep}node_modules${path.sep}`)));
+  const rel = (d: string) => path.relative(fromDir, d);
+  return {
+    copies: outer.map((d) => ({ from: d, to: path.posix.join(toRoot, rel(d)) })),
+    packageDir: path.posix.join(toRoot, rel(top)),
+  };
 }
