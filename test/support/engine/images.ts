@@ -144,8 +144,8 @@ export const S3_STAND_IN_ROOT = '/opt/s3rver';
 
 const STANDARD_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
 
-/** The root filesystem of each kind. */
-function specOf(kind: StandInKind): { spec: RootfsSpec; config: ImageConfig; overlay?: () => Record<string, string | Buffer> } {
+/** The root filesystem, image config and per-run overlay of each kind (for timing or inspection). */
+export function standInSpec(kind: StandInKind): { spec: RootfsSpec; config: ImageConfig; overlay?: () => Record<string, string | Buffer> } {
   switch (kind) {
     case 'busybox':
       return { spec: { busybox: true }, config: { cmd: ['sh'] } };
@@ -244,7 +244,7 @@ async function buildOnce(kind: StandInKind, engine: RunningEngine): Promise<stri
   return ensureTag(
     tag,
     () => {
-      const { spec, config, overlay } = specOf(kind);
+      const { spec, config, overlay } = standInSpec(kind);
       importImage(engine, tag, rootfsTar(spec), config, overlay?.() ?? {});
     },
     engine,
