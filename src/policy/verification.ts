@@ -17,6 +17,9 @@ export interface ReadBackVerificationOptions {
   readonly restoreDrill?: Schedule;
 }
 
+/** The largest `t` restic accepts in `check --read-data-subset n/t`. */
+const MAX_READ_DATA_SUBSETS = 256;
+
 /**
  * How backups are proven readable: the "0 errors" of 3-2-1-1-0. Every cycle runs
  * `restic check` (structure); a rolling `--read-data-subset` reads all data back within a
@@ -46,14 +49,17 @@ export class Verification {
    * How many cycles of `schedule` together read all data back: the `t` of the agent's rolling
    * `restic check --read-data-subset n/t` (`BACKUP_VERIFY_READ_DATA_SUBSETS`). It is the
    * number of cycles that fit into `readAllDataWithinDays` even where the schedule has its
-   * longest gap, so any such period holds t cycles; at least 1 (all data every cycle). 0 when
-   * data is not read back.
+   * longest gap, so any such period holds t cycles; at least 1 (all data every cycle), at most
+   * 256 (restic's limit). 0 when data is not read back.
    */
   public readDataSubsets(schedule: Schedule): number {
     if (this.readAllDataWithinDays === undefined) {
       return 0;
     }
-    return Math.max(1, Math.floor((this.readAllDataWithinDays * 86400) / schedule.maxIntervalSeconds));
+    const cycles = Math.floor((this.readAllDataWithinDays * 86400) / schedule.maxIntervalSeconds);
+    // restic refuses `--read-data-subset n/t` with t over 256; with more cycles than that in the
+    // period, 256 subsets are still all read within it (each cycle reads 1/256).
+    return Math.min(MAX_READ_DATA_SUBSETS, Math.max(1, cycles));
   }
 
   private constructor(
