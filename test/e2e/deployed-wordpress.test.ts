@@ -99,7 +99,7 @@ describe('the WordPress example on a real Docker Engine', () => {
     const snapshot: string = status('wordpress-backup').targets.find((t: any) => t.name === 'local').snapshot_id;
     host.docker(['exec', 'wordpress', 'sh', '-c', 'rm -rf /var/www/html/wp-content && echo defaced > /var/www/html/index.php']);
     expect(fileTree('wordpress-files')).not.toEqual(filesBefore);
-    const names = { container: 'wordpress', volume: 'wordpress-files' };
+    const names = { container: 'wordpress', volume: 'wordpress-files', stack: 'wordpress-host' };
     const shell = runbookShell(host, names);
     for (const step of [RUNBOOK.stop, RUNBOOK.image, RUNBOOK.envFile]) {
       shell.run(forNames(step, names));
@@ -120,7 +120,7 @@ describe('the WordPress example on a real Docker Engine', () => {
   test('the database volume, restored from S3 through the runbook, holds the dump, which loads into a fresh MariaDB with the same row counts', async () => {
     const snapshot: string = status('wordpress-db-backup').targets.find((t: any) => t.name === 's3').snapshot_id;
     runSqlDamage();
-    const names = { container: 'wordpress-db', volume: 'wordpress-db' };
+    const names = { container: 'wordpress-db', volume: 'wordpress-db', stack: 'wordpress-host' };
     const shell = runbookShell(host, names);
     for (const step of [RUNBOOK.stop, RUNBOOK.image, RUNBOOK.envFile]) {
       shell.run(forNames(step, names));

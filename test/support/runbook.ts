@@ -16,12 +16,12 @@ export const RUNBOOK = {
   start: 'docker start db db-backup',
   image: `IMAGE=$(docker inspect --format '{{.Config.Image}}' db-backup)`,
   envFile: `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' db-backup > db-backup.env`,
-  list: 'docker run --rm --volumes-from db-backup --env-file db-backup.env --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent snapshots --target "$TARGET"',
+  list: 'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent snapshots --target "$TARGET"',
   createAside: 'docker volume create pgdata-damaged',
   keepAside: `docker run --rm -v pgdata:/from:ro -v pgdata-damaged:/to --entrypoint /bin/sh "$IMAGE" -c 'cp -a /from/. /to/'`,
   empty: `docker run --rm -v pgdata:/data --entrypoint /bin/sh "$IMAGE" -c 'find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +'`,
   restore:
-    'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata',
+    'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata',
   checkManifest: `docker run --rm --volumes-from db-backup -v pgdata:/restore/backup/sources/pgdata:ro --entrypoint /bin/sh "$IMAGE" -c "cd /restore && grep '  backup/sources/pgdata/' /backup/agent/manifests/$SNAPSHOT.sha256 | sha256sum -c -"`,
   removeEnvFile: 'rm db-backup.env',
 } as const;
@@ -53,6 +53,8 @@ export interface RunbookNames {
   readonly container?: string;
   /** @default 'pgdata' */
   readonly volume?: string;
+  /** The Docker-host stack (its egress network is `<stack>-backup-egress`). @default 'db-host' */
+  readonly stack?: string;
 }
 
 /** A runbook command for another container and volume than the runbook's `db` and `pgdata`. */
@@ -62,7 +64,8 @@ export function forNames(command: string, names: RunbookNames = {}): string {
   return command
     .replace(/\bdb-backup\b/g, `${c}-backup`)
     .replace(/^docker (stop|start) db /, `docker $1 ${c} `)
-    .replace(/\bpgdata\b/g, v);
+    .replace(/\bpgdata\b/g, v)
+    .replace(/\bdb-host-backup-egress\b/g, `${names.stack ?? 'db-host'}-backup-egress`);
 }
 
 /** A shell whose `docker` talks to the engine at `dockerHost`. */
