@@ -96,7 +96,7 @@ describe('the WordPress example on a real Docker Engine', () => {
   }, 400000);
 
   test('the files volume, damaged, comes back byte-identical with its owners through the runbook', () => {
-    const snapshot: string = status('wordpress-backup').targets.find((t: any) => t.name === 'local').snapshot_id;
+    const snapshot: string = status('wordpress-backup').targets.find((t: any) => t.name === 's3').snapshot_id;
     host.docker(['exec', 'wordpress', 'sh', '-c', 'rm -rf /var/www/html/wp-content && echo defaced > /var/www/html/index.php']);
     expect(fileTree('wordpress-files')).not.toEqual(filesBefore);
     const names = { container: 'wordpress', volume: 'wordpress-files', stack: 'wordpress-host' };
