@@ -4,10 +4,18 @@
  * submodule), no code of this library. It is what a team would write without the library:
  * small helper functions and a loop, the values copied from what the library synthesizes for
  * one container (the bench checks that both apps synthesize the same resource types, data
- * sources and outputs in the same numbers). What it leaves out is exactly what the library
- * adds on top of the resources: validation, the topology model, the 3-2-1-1-0 compliance pack
- * and its report.
+ * sources and outputs in the same numbers, and the same list-attribute shapes). Per container:
+ * the AWS side (keys, buckets, compliance-mode Object Lock, replication, the agent's and the
+ * initializer's IAM users and keys, escrow), and on the Docker host the installer that puts
+ * the agent and its secrets on the install volume (and runs `restic init` with the init key),
+ * the sidecar, and an HAProxy Docker API proxy with its allowlist; once per host, the egress
+ * network and the seccomp profile as a local. The agent script and Docker's default seccomp
+ * profile are read from this repository's files, as a team would vendor them; the installer
+ * program and the HAProxy configuration are written here. What it leaves out is exactly what
+ * the library adds on top of the resources: validation, the topology model, the 3-2-1-1-0
+ * compliance pack and its report.
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import { DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
@@ -35,12 +43,12 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { App, Fn, Lazy, TerraformProvider, TerraformStack, TerraformVariable } from 'cdktf';
+import { App, Fn, Lazy, TerraformLocal, TerraformProvider, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 
 const RESTIC_IMAGE = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
-const PROXY_IMAGE =
-  'tecnativa/docker-socket-proxy:0.3.0@sha256:9e4b9e7517a6b660f2cc903a19b257b1852d5b3344794e3ea334ff00ae677ac2';
+const PROXY_IMAGE = 'haproxy:3.0.28-alpine@sha256:ed51796ef581b00aac83d547c7f76366bfe6660b7bec85c5059ca68123444d66';
+const DUMP = ['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'];
 const PRIMARY = 'eu-west-1';
 const OFFSITE = 'eu-central-1';
 const KEY_ADMIN = [
@@ -58,6 +66,102 @@ const KEY_USE = [
 function agentScript(): string {
   const text = fs.readFileSync(path.join(__dirname, '..', 'src', 'agent', 'backup-agent.sh'), 'utf8');
   return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
+}
+
+/**
+ * The installer's program: moves the staged agent and secrets onto the install volume with
+ * their final modes, deletes the staged copies whatever happens, and runs `restic init` (through
+ * the agent) with the init key. No `${` in it (Terraform would interpolate it).
+ */
+const INSTALL_SCRIPT = `set -eu
+umask 077
+staging=/backup/staging
+install=/backup/install
+trap 'rm -rf "$staging"' EXIT
+new="$install/.new"
+rm -rf "$new"
+mkdir -p "$new/bin" "$new/secrets"
+cp "$staging/bin/backup-agent" "$new/bin/backup-agent"
+chmod 0555 "$new/bin/backup-agent"
+for f in "$staging"/secrets/*; do
+  [ -f "$f" ] || continue
+  cp "$f" "$new/secrets/"
+  chmod 0400 "$new/secrets/$(basename "$f")"
+done
+rm -rf "$install/bin" "$install/secrets"
+mv "$new/bin" "$new/secrets" "$install/"
+rmdir "$new"
+echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"
+/bin/sh "$install/bin/backup-agent" init`;
+
+/**
+ * The sidecar's seccomp profile: Docker's default profile (the engine's own file, vendored in
+ * this repository) without `open_by_handle_at`, which CAP_DAC_READ_SEARCH would otherwise open
+ * ("shocker").
+ */
+function seccompProfile(): string {
+  const profile = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'src', 'security', 'docker-default-seccomp.json'), 'utf8'));
+  const denied = 'open_by_handle_at';
+  const syscalls = [];
+  for (const rule of profile.syscalls) {
+    if (rule.name) {
+      if (rule.name !== denied) syscalls.push(rule);
+      continue;
+    }
+    const names = (rule.names ?? []).filter((n: string) => n !== denied);
+    if (names.length > 0) syscalls.push(names.length === rule.names.length ? rule : { ...rule, names });
+  }
+  return JSON.stringify({ ...profile, syscalls });
+}
+
+/**
+ * The Docker API proxy's HAProxy configuration: ping, version and the exec trio for the one
+ * container, each by method, anchored URL and SHA-256 of the exact body; 403 for the rest.
+ */
+function haproxyConfig(container: string, execBody: string): string {
+  const sha = (body: string) => createHash('sha256').update(body, 'utf8').digest('hex').toUpperCase();
+  const v = '(/v1[.][0-9]{1,2})?';
+  const routes: Array<[string, string, string, string]> = [
+    ['ping', 'GET', '/_ping', ''],
+    ['ping_head', 'HEAD', '/_ping', ''],
+    ['version', 'GET', '/version', ''],
+    ['exec_create', 'POST', `/containers/${container}/exec`, execBody],
+    ['exec_start', 'POST', '/exec/[0-9a-f]{64}/start', '{"Detach":false,"Tty":false}'],
+    ['exec_inspect', 'GET', '/exec/[0-9a-f]{64}/json', ''],
+  ];
+  const acls = routes.flatMap(([n, method, url, body]) => [
+    `    acl m_${n} method ${method}`,
+    `    acl u_${n} url -m reg '^${v}${url}$'`,
+    `    acl b_${n} req.body,sha2(256),hex -m str ${sha(body)}`,
+  ]);
+  return `# The Docker API calls the backup sidecar of container ${container} may make (exec).
+# Everything else is answered 403 here and never reaches Docker.
+global
+    maxconn 32
+    log stdout format raw local0 info
+
+defaults
+    mode http
+    log global
+    option httplog
+    timeout connect 5s
+    timeout http-request 10s
+    timeout client 660s
+    timeout server 660s
+    timeout tunnel 660s
+
+frontend docker_api
+    bind :2375
+    option http-buffer-request
+    http-request deny deny_status 403 if { req.hdr_cnt(upgrade) gt 0 }
+${acls.join('\n')}
+    http-request allow if ${routes.map(([n]) => `m_${n} u_${n} b_${n}`).join(' || ')}
+    http-request deny deny_status 403
+    default_backend docker
+
+backend docker
+    server docker /var/run/docker.sock
+`;
 }
 
 type Statement = DataAwsIamPolicyDocumentStatement[];
@@ -140,7 +244,8 @@ function bucket(scope: Construct, id: string, provider: TerraformProvider, o: Bu
     lock = new S3BucketObjectLockConfigurationA(scope, `${id}-object-lock`, {
       provider,
       bucket: b.id,
-      rule: { defaultRetention: { mode: 'GOVERNANCE', days: o.lockDays } },
+      // Compliance mode: nobody, the root user included, can shorten or remove the lock.
+      rule: { defaultRetention: { mode: 'COMPLIANCE', days: o.lockDays } },
       dependsOn: [versioning],
     });
   }
@@ -209,6 +314,12 @@ export function handWrittenApp(app: App, count: number): void {
     sensitive: true,
     description: 'Password of the postgres superuser.',
   });
+  // One egress network and one seccomp profile for all the sidecars of the host.
+  const egress = new Network(host, 'backup-egress', {
+    name: 'db-host-backup-egress',
+    labels: [{ label: 'cdktf-container-backup.role', value: 'sidecar-egress' }],
+  });
+  const seccomp = new TerraformLocal(host, 'sidecar_seccomp', seccompProfile());
 
   for (let i = 1; i <= count; i++) {
     const name = `db${String(i).padStart(4, '0')}`;
@@ -298,24 +409,33 @@ export function handWrittenApp(app: App, count: number): void {
       dependsOn: [primary.versioning, replica.versioning, replica.lock!],
     });
 
-    // The agent's IAM user, scoped to the container's prefix.
+    // The agent's IAM user, scoped to the container's prefix: it writes packs, indexes,
+    // snapshots and locks, and may never rewrite the repository's config or keys.
+    const listPrefix: DataAwsIamPolicyDocumentStatement = {
+      sid: 'ListRepositoryPrefixes',
+      effect: 'Allow',
+      actions: ['s3:ListBucket'],
+      resources: [primaryArn],
+      condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${name}/*`] }],
+    };
+    const locate: DataAwsIamPolicyDocumentStatement = { sid: 'LocateBucket', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [primaryArn] };
+    const bucketKey: DataAwsIamPolicyDocumentStatement = {
+      sid: 'UseBucketKeyThroughS3',
+      effect: 'Allow',
+      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
+      resources: [key.arn],
+      condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${PRIMARY}.amazonaws.com`] }],
+    };
+    const folders = ['data', 'index', 'locks', 'snapshots'].map((f) => `${primaryArn}/${name}/${f}/*`);
+    const keyMaterial = [`${primaryArn}/${name}/config`, `${primaryArn}/${name}/keys/*`];
     const agentPermissions = doc(s, 'agent-permissions', aws, [
-      { sid: 'ListRepositoryPrefixes', effect: 'Allow', actions: ['s3:ListBucket'], resources: [primaryArn], condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${name}/*`] }] },
-      { sid: 'LocateBucket', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [primaryArn] },
-      { sid: 'ReadWriteRepositories', effect: 'Allow', actions: ['s3:AbortMultipartUpload', 's3:GetObject', 's3:PutObject'], resources: [`${primaryArn}/${name}/*`] },
-      {
-        sid: 'DeleteWhereLocksAndPruneNeed',
-        effect: 'Allow',
-        actions: ['s3:DeleteObject'],
-        resources: ['data', 'index', 'locks', 'snapshots'].map((f) => `${primaryArn}/${name}/${f}/*`),
-      },
-      {
-        sid: 'UseBucketKeyThroughS3',
-        effect: 'Allow',
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-        resources: [key.arn],
-        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${PRIMARY}.amazonaws.com`] }],
-      },
+      listPrefix,
+      locate,
+      { sid: 'ReadRepositories', effect: 'Allow', actions: ['s3:GetObject'], resources: [`${primaryArn}/${name}/*`] },
+      { sid: 'WriteDataIndexSnapshotsLocks', effect: 'Allow', actions: ['s3:AbortMultipartUpload', 's3:PutObject'], resources: folders },
+      { sid: 'DeleteWhereLocksAndPruneNeed', effect: 'Allow', actions: ['s3:DeleteObject'], resources: folders },
+      { sid: 'DenyRewritingConfigAndKeys', effect: 'Deny', actions: ['s3:DeleteObject', 's3:PutObject'], resources: keyMaterial },
+      bucketKey,
       { sid: 'ListReplicaPrefixes', effect: 'Allow', actions: ['s3:ListBucket'], resources: [replicaArn], condition: [{ test: 'StringLike', variable: 's3:prefix', values: [`${name}/*`] }] },
       { sid: 'LocateReplica', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [replicaArn] },
       { sid: 'ReadReplicaRepositories', effect: 'Allow', actions: ['s3:GetObject'], resources: [`${replicaArn}/${name}/*`] },
@@ -331,6 +451,18 @@ export function handWrittenApp(app: App, count: number): void {
     new IamUserPolicy(s, 'agent-user-policy', { provider: aws, user: user.name, name: 'backup-agent', policy: agentPermissions.json });
     const accessKey = new IamAccessKey(s, 'agent-access-key', { provider: aws, user: user.name });
 
+    // The initializer's IAM user: creates config and keys (restic init) and nothing else. Its
+    // key goes to the one-shot installer only.
+    const initPermissions = doc(s, 'init-permissions', aws, [
+      listPrefix,
+      locate,
+      { sid: 'CreateConfigAndKeys', effect: 'Allow', actions: ['s3:GetObject', 's3:PutObject'], resources: keyMaterial },
+      bucketKey,
+    ]);
+    const initUser = new IamUser(s, 'init-user', { provider: aws, name: `restic-init-${name}`, path: '/cdktf-container-backup/' });
+    new IamUserPolicy(s, 'init-user-policy', { provider: aws, user: initUser.name, name: 'restic-init', policy: initPermissions.json });
+    const initKey = new IamAccessKey(s, 'init-access-key', { provider: aws, user: initUser.name });
+
     // The repository password in escrow, offsite.
     const escrow = new SsmParameter(s, 'escrow', {
       provider: offsite,
@@ -343,7 +475,9 @@ export function handWrittenApp(app: App, count: number): void {
       lifecycle: { preventDestroy: true },
     });
 
-    // The Docker host: Postgres, its volume, the sidecar, the Docker API proxy.
+    // The Docker host: Postgres and its volume, the Docker API proxy on its internal network,
+    // the one-shot installer that puts the agent and its secrets on the install volume (the
+    // sidecar's root is read-only, and the provider uploads through `/`), and the sidecar.
     const h = new Construct(host, name);
     const pgdata = new Volume(h, 'pgdata', {
       name: `${name}-pgdata`,
@@ -361,99 +495,129 @@ export function handWrittenApp(app: App, count: number): void {
       networksAdvanced: [],
       labels: [{ label: 'cdktf-container-backup.role', value: 'protected' }],
     });
-    const state = new Volume(h, 'state', {
-      name: `${name}-backup-state`,
-      labels: [{ label: 'cdktf-container-backup.protects', value: name }],
-    });
-    const network = new Network(h, 'docker-api-network', {
-      name: `${name}-backup-docker-api`,
-      internal: true,
-      labels: [{ label: 'cdktf-container-backup.protects', value: name }],
-    });
+    const protects = [{ label: 'cdktf-container-backup.protects', value: name }];
+    const state = new Volume(h, 'state', { name: `${name}-backup-state`, labels: protects });
+    const install = new Volume(h, 'install', { name: `${name}-backup-install`, labels: protects });
+
+    const execBody = JSON.stringify({ Cmd: DUMP, AttachStdout: true, AttachStderr: true });
+    const network = new Network(h, 'docker-api-network', { name: `${name}-backup-docker-api`, internal: true, labels: protects });
     new Container(h, 'docker-api', {
       name: `${name}-backup-docker-api`,
       image: PROXY_IMAGE,
-      env: ['EVENTS=0', 'PING=1', 'VERSION=1', 'CONTAINERS=1', 'EXEC=1', 'POST=1', 'ALLOW_START=0', 'ALLOW_STOP=0', 'ALLOW_RESTARTS=0'],
+      user: '0:0',
+      entrypoint: ['/bin/sh', '-c', `umask 077 && printf '%s' "$HAPROXY_CONFIG" > /tmp/haproxy.cfg && exec haproxy -db -f /tmp/haproxy.cfg`],
+      env: [`HAPROXY_CONFIG=${haproxyConfig(name, execBody)}`],
       restart: 'unless-stopped',
       mustRun: true,
       readOnly: true,
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'] },
-      tmpfs: { '/tmp': 'rw,nosuid,nodev,size=8m', '/run': 'rw,nosuid,nodev,size=1m' },
+      tmpfs: { '/tmp': 'rw,nosuid,nodev,noexec,size=1m', '/run': 'rw,nosuid,nodev,noexec,size=1m' },
       networkMode: network.name,
       volumes: [{ hostPath: '/var/run/docker.sock', containerPath: '/var/run/docker.sock', readOnly: true }],
-      labels: [
-        { label: 'cdktf-container-backup.role', value: 'docker-api-proxy' },
-        { label: 'cdktf-container-backup.protects', value: name },
-      ],
+      labels: [{ label: 'cdktf-container-backup.role', value: 'docker-api-proxy' }, ...protects],
     });
+
     const repository = `s3:https://s3.${PRIMARY}.amazonaws.com/${primary.bucket.id}/${name}`;
     const replicaRepository = `s3:https://s3.${OFFSITE}.amazonaws.com/${replica.bucket.id}/${name}`;
-    new Container(h, 'backup', {
-      dependsOn: [pgdata],
-      name: `${name}-backup`,
+    const common = (networkTimeout: number, quiesce: string) => [
+      `BACKUP_HOST=${name}`,
+      `BACKUP_SOURCES=/backup/sources/${name}-pgdata`,
+      `BACKUP_TAGS=cdktf-container-backup ${name}`,
+      'BACKUP_SCHEDULE=0 2 * * *',
+      'BACKUP_MAX_AGE_SECONDS=172800',
+      `BACKUP_NETWORK_TIMEOUT_SECONDS=${networkTimeout}`,
+      'BACKUP_RETENTION=--keep-daily 7 --keep-weekly 4 --keep-monthly 12',
+      'BACKUP_STATE_DIR=/backup/agent',
+      'BACKUP_RESTORE_DIR=/backup/agent/restore',
+      'RESTIC_PASSWORD_FILE=/backup/install/secrets/repository-password',
+      'RESTIC_CACHE_DIR=/backup/agent/cache',
+      'TMPDIR=/tmp',
+      'TZ=UTC',
+      `BACKUP_QUIESCE_MODE=${quiesce}`,
+      'BACKUP_PRUNE_SCHEDULE=0 4 * * 0',
+      'BACKUP_VERIFY_READ_DATA_DAYS=28',
+      'BACKUP_VERIFY_READ_DATA_SUBSETS=28',
+      'BACKUP_VERIFY_DRILL_SCHEDULE=0 5 * * 0',
+    ];
+    const installer = new Container(h, 'installer', {
+      name: `${name}-backup-install`,
       image: RESTIC_IMAGE,
-      entrypoint: ['/bin/sh', '/backup/agent/bin/backup-agent'],
+      entrypoint: ['/bin/sh', '-c', INSTALL_SCRIPT],
+      // The installer initialises the S3 repository with the init key (restic init).
+      env: [
+        ...common(300, 'none'),
+        'BACKUP_TARGET_COUNT=1',
+        'BACKUP_TARGET_1_NAME=s3',
+        `BACKUP_TARGET_1_REPOSITORY=${repository}`,
+        `BACKUP_TARGET_1_ENV_AWS_DEFAULT_REGION=${PRIMARY}`,
+        `BACKUP_TARGET_1_ENV_AWS_ACCESS_KEY_ID=${initKey.id}`,
+        'BACKUP_TARGET_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/staging/init-secrets/target-1-aws-secret-access-key',
+      ],
+      attach: true,
+      mustRun: false,
+      restart: 'no',
+      readOnly: false,
+      networksAdvanced: [{ name: egress.name }],
+      securityOpts: ['no-new-privileges:true'],
+      capabilities: { drop: ['ALL'] },
+      mounts: [{ type: 'volume', source: install.name, target: '/backup/install' }],
+      upload: [
+        { file: '/backup/staging/bin/backup-agent', content: script, permissions: '0555' },
+        { file: '/backup/staging/secrets/repository-password', content: escrow.value, permissions: '0400' },
+        { file: '/backup/staging/secrets/target-2-aws-secret-access-key', content: accessKey.secret, permissions: '0400' },
+        { file: '/backup/staging/secrets/target-2-replica-1-aws-secret-access-key', content: accessKey.secret, permissions: '0400' },
+        { file: '/backup/staging/init-secrets/target-1-aws-secret-access-key', content: initKey.secret, permissions: '0400' },
+      ],
+      labels: [{ label: 'cdktf-container-backup.role', value: 'backup-agent-installer' }, ...protects],
+    });
+    new Container(h, 'backup', {
+      dependsOn: [installer, pgdata],
+      name: `${name}-backup`,
+      hostname: `${name}-backup`,
+      image: RESTIC_IMAGE,
+      entrypoint: ['/bin/sh', '/backup/install/bin/backup-agent'],
       command: ['daemon'],
       env: [
-        `BACKUP_HOST=${name}`,
-        `BACKUP_SOURCES=/backup/sources/${name}-pgdata`,
-        `BACKUP_TAGS=cdktf-container-backup ${name}`,
-        'BACKUP_SCHEDULE=0 2 * * *',
-        'BACKUP_MAX_AGE_SECONDS=172800',
-        'BACKUP_NETWORK_TIMEOUT_SECONDS=21600',
-        'BACKUP_RETENTION=--keep-daily 7 --keep-weekly 4 --keep-monthly 12',
-        'BACKUP_STATE_DIR=/backup/agent',
-        'BACKUP_RESTORE_DIR=/tmp/restore',
-        'RESTIC_PASSWORD_FILE=/backup/agent/secrets/repository-password',
-        'RESTIC_CACHE_DIR=/backup/agent/cache',
-        'TMPDIR=/tmp',
-        'TZ=UTC',
-        'BACKUP_QUIESCE_MODE=exec',
-        'BACKUP_VERIFY_READ_DATA_DAYS=28',
-        'BACKUP_VERIFY_DRILL_SCHEDULE=0 5 * * 0',
+        ...common(21600, 'exec'),
         'BACKUP_TARGET_COUNT=2',
         `BACKUP_QUIESCE_CONTAINER=${name}`,
         `BACKUP_DOCKER_API=http://${name}-backup-docker-api:2375`,
         'BACKUP_QUIESCE_TIMEOUT_SECONDS=600',
         'BACKUP_QUIESCE_ON_ERROR=abort',
-        'BACKUP_QUIESCE_COMMAND=["pg_dumpall","-U","postgres","-f","/var/lib/postgresql/data/dump.sql"]',
+        `BACKUP_QUIESCE_COMMAND=${JSON.stringify(DUMP)}`,
+        `BACKUP_QUIESCE_EXEC_BODY=${execBody}`,
         'BACKUP_TARGET_1_NAME=local',
         'BACKUP_TARGET_1_REPOSITORY=/backup/targets/local',
         'BACKUP_TARGET_2_NAME=s3',
         `BACKUP_TARGET_2_REPOSITORY=${repository}`,
         `BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION=${PRIMARY}`,
         `BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID=${accessKey.id}`,
-        'BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/agent/secrets/target-2-aws-secret-access-key',
+        'BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/install/secrets/target-2-aws-secret-access-key',
         'BACKUP_TARGET_2_REPLICA_COUNT=1',
         'BACKUP_TARGET_2_REPLICA_1_NAME=s3-offsite',
         `BACKUP_TARGET_2_REPLICA_1_REPOSITORY=${replicaRepository}`,
         `BACKUP_TARGET_2_REPLICA_1_ENV_AWS_DEFAULT_REGION=${OFFSITE}`,
         `BACKUP_TARGET_2_REPLICA_1_ENV_AWS_ACCESS_KEY_ID=${accessKey.id}`,
-        'BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/agent/secrets/target-2-replica-1-aws-secret-access-key',
+        'BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/install/secrets/target-2-replica-1-aws-secret-access-key',
       ],
       restart: 'unless-stopped',
       mustRun: true,
       readOnly: true,
-      securityOpts: ['no-new-privileges:true'],
+      securityOpts: ['no-new-privileges:true', `seccomp=${seccomp.asString}`],
       capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
       tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
       logDriver: 'json-file',
       logOpts: { 'max-size': '10m', 'max-file': '5' },
-      networksAdvanced: [{ name: network.name }],
+      networksAdvanced: [{ name: egress.name }, { name: network.name }],
       mounts: [
         { type: 'volume', source: state.name, target: '/backup/agent' },
+        { type: 'volume', source: install.name, target: '/backup/install', readOnly: true },
         { type: 'volume', source: `${name}-pgdata`, target: `/backup/sources/${name}-pgdata`, readOnly: true },
       ],
       volumes: [{ hostPath: `/mnt/backup-disk/${name}`, containerPath: '/backup/targets/local' }],
-      upload: [
-        { file: '/backup/agent/bin/backup-agent', content: script, executable: true },
-        { file: '/backup/agent/secrets/repository-password', content: escrow.value },
-        { file: '/backup/agent/secrets/target-2-aws-secret-access-key', content: accessKey.secret },
-        { file: '/backup/agent/secrets/target-2-replica-1-aws-secret-access-key', content: accessKey.secret },
-      ],
       healthcheck: {
-        test: ['CMD', '/bin/sh', '/backup/agent/bin/backup-agent', 'health'],
+        test: ['CMD', '/bin/sh', '/backup/install/bin/backup-agent', 'health'],
         interval: '60s',
         timeout: '10s',
         retries: 3,
@@ -461,9 +625,11 @@ export function handWrittenApp(app: App, count: number): void {
       },
       labels: [
         { label: 'cdktf-container-backup.role', value: 'backup-sidecar' },
-        { label: 'cdktf-container-backup.protects', value: name },
+        ...protects,
         { label: 'cdktf-container-backup.schedule', value: '0 2 * * *' },
       ],
+      // A new installer (new agent or secret) restarts the sidecar. A bare address.
+      lifecycle: { replaceTriggeredBy: [`${installer.terraformResourceType}.${installer.friendlyUniqueId}`] },
     });
   }
 }

@@ -5,10 +5,11 @@
  *
  * - `backup-storage` (AWS): the account's public access block once; per container a
  *   `BackupBucket` (KMS key, access logs, hardened primary bucket) with an `OffsiteReplica`
- *   (Object Lock, own key and logs, replication role) and a `KeyEscrow` of the password;
- *   the S3 target adds the agent's IAM user and access key.
+ *   (compliance-mode Object Lock, own key and logs, replication role) and a `KeyEscrow` of the
+ *   password; the S3 target adds the agent's and the initializer's IAM users and access keys.
  * - `db-host` (Docker): per container a Postgres `ProtectedContainer` with an exec quiesce
- *   (so a Docker API proxy and its network), backed up to a local disk and to its bucket,
+ *   (so an HAProxy Docker API proxy and its network), backed up to a local disk and to its
+ *   bucket (so the installer runs `restic init` over the stack's egress network),
  *   the password read from escrow through a cross-stack reference.
  * - The `ThreeTwoOneChecks` pack at 3-2-1-1-0 on the App, as the example applies it.
  */
@@ -58,7 +59,7 @@ export function libraryApp(app: App, count: number): void {
     const name = containerName(i);
     const vault = new BackupBucket(storage, `vault-${name}`, {
       retention,
-      offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.governance(400) }),
+      offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.compliance(400) }),
     });
     const escrow = new KeyEscrow(storage, `escrow-${name}`, {
       bucket: vault,

@@ -278,9 +278,11 @@ function synthSection(s: SynthResults, svgs: Record<string, object>): string[] {
   out.push('');
   out.push(
     'Each protected container comes with the default example\'s full 3-2-1-1-0 topology (examples/postgres/main.ts): in the ' +
-      'AWS stack a `BackupBucket` (KMS key, access-log bucket, hardened bucket) with an `OffsiteReplica` (Object Lock, own ' +
-      'key and logs, replication role) and a `KeyEscrow`, the agent\'s IAM user and key; in the Docker-host stack the ' +
-      'Postgres container, its volume, the sidecar, its state volume, the Docker API proxy and its network; the ' +
+      'AWS stack a `BackupBucket` (KMS key, access-log bucket, hardened bucket) with an `OffsiteReplica` (compliance-mode ' +
+      'Object Lock, own key and logs, replication role) and a `KeyEscrow`, the agent\'s and the initializer\'s IAM users ' +
+      'and keys; in the Docker-host stack the Postgres container, its volume, the installer (agent, secrets and `restic ' +
+      'init`), the sidecar, its state and install volumes, the HAProxy Docker API proxy and its network, and once per host ' +
+      'the egress network and the seccomp profile; the ' +
       '`ThreeTwoOneChecks` pack at 3-2-1-1-0 on the App (bench/library-app.ts). The baseline (bench/hand-written-app.ts) ' +
       'declares the same resources with the raw provider classes in a loop, without this library: no validation, no ' +
       'topology model, no compliance pack.',

@@ -38,6 +38,7 @@ export interface SynthResults {
 export function buildSynthApps(outDir: string): string {
   removeTree(outDir);
   const files: string[] = [];
+  const assets: string[] = [];
   const walk = (dir: string) => {
     for (const name of fs.readdirSync(dir)) {
       const full = path.join(dir, name);
@@ -45,6 +46,8 @@ export function buildSynthApps(outDir: string): string {
         walk(full);
       } else if (name.endsWith('.ts') && !name.endsWith('.d.ts')) {
         files.push(full);
+      } else if (name.endsWith('.sh') || name.endsWith('.json')) {
+        assets.push(full);
       }
     }
   };
@@ -59,9 +62,11 @@ export function buildSynthApps(outDir: string): string {
     fs.mkdirSync(path.dirname(dest), { recursive: true });
     fs.writeFileSync(dest, out.outputText);
   }
-  // The library reads its agent script relative to its own folder, as in the package.
-  const script = path.join(outDir, 'src', 'agent', 'backup-agent.sh');
-  fs.copyFileSync(path.join(ROOT, 'src', 'agent', 'backup-agent.sh'), script);
+  // The library reads its assets (the agent script, the seccomp profile) relative to its own
+  // folder, as in the package.
+  for (const asset of assets) {
+    fs.copyFileSync(asset, path.join(outDir, path.relative(ROOT, asset)));
+  }
   // Inside the repository, so node_modules resolve as for the sources.
   return path.join(outDir, 'bench', 'synth-child.js');
 }
