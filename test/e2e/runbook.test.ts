@@ -1,70 +1,72 @@
 /**
- * docs/restore.md, walked for real: a protected Postgres volume is backed up by the sidecar
- * taken from the synthesized cdk.tf.json, then damaged ("Volume corrupted") or lost with its
- * whole host ("Host lost": only a repository at another site and the password survive), and
- * the runbook's commands bring it back byte for byte, owners included. A single file is
- * restored both ways of "Single file". For "Ransomware", the script that picks the genuine
- * version of every object of the locked replica runs as written against a stand-in for the
- * AWS CLI (no S3 versioning here); the restore from the replica itself is not run.
+ * docs/restore.md, walked on a real Docker Engine: a protected volume is backed up by the
+ * sidecar deployed from the synthesized cdk.tf.json (THE applier, test/support/engine/applier.ts,
+ * in the docker provider's call order), then damaged ("Volume corrupted") or lost with its whole
+ * host ("Host lost": only the S3 bucket and the escrowed password survive), and the runbook's
+ * commands, run verbatim with the docker CLI in one shell session (runbookShell), bring it back
+ * byte for byte, owners included. A single file is restored both ways of "Single file". For
+ * "Ransomware", the script that picks the genuine version of every object of the locked replica
+ * runs as written against a stand-in for the AWS CLI (no S3 versioning here); the restore from
+ * the replica itself is not run.
  *
- * Every command below is quoted verbatim from the runbook (the test fails when the runbook no
- * longer contains it, so the two cannot drift apart) and carried out by a stand-in for the
- * Docker CLI (test/support/docker-cli.ts) on top of the sidecar sandbox: `docker exec` runs in
- * the sidecar as synthesized, `docker run` in a one-off container with Docker's defaults.
- * What the sandbox cannot do (`cdktf deploy`, AWS calls) is modelled in between, and said so.
+ * The stack is the default example's (examples/postgres: its `backup-storage` stack as it is, a
+ * `db-host` stack with the same sidecar: targets `local` on /mnt/backup-disk/db and `s3` on the
+ * vault, the escrowed password), with two changes for the test: `last: 3` in the retention
+ * (`--keep-daily` alone keeps one snapshot a day, so the day's second cycle, which records the
+ * damage, would forget the good one), and `db` is an idle busybox holding `pgdata` instead of
+ * Postgres, so the volume holds exactly the data set the test writes (odd names, a symlink, a
+ * 0700 folder and a file of uid 999) and nothing changes it behind the test's back. The Postgres
+ * round trip (dump, restore, row counts) is test/e2e/deployed-postgres.test.ts's.
  *
- * The test's targets are two local folders: `local` (a disk of the host, lost with it) and
- * `nas` (a NAS at another site, which survives). The runbook's `TARGET=local` / `TARGET=s3`
- * becomes `TARGET=local` / `TARGET=nas`; every other command is as written.
+ * Stand-ins: restic/restic -> busybox + Debian's restic 0.14 + jq (images.ts); busybox ->
+ * Debian's busybox; the bucket and its replica -> s3rver over TLS answering for
+ * s3.<region>.amazonaws.com on the stack's egress network (s3-stand-in.ts). What cannot be real
+ * is modelled and says so: the storage stack's apply (its outputs: bucket names, the agent's key,
+ * the escrowed password; deployed-host.ts storageOutputs), `aws ssm get-parameter` (the escrowed
+ * value written to a file), and the AWS CLI of "Ransomware".
+ *
+ * Engine: this file runs on a private Docker Engine of its own (startEngine, stopped in
+ * afterAll), not the run's shared one: the runbook fixes the names (`db`, `db-backup`, `pgdata`,
+ * `db-host-backup-egress`), deployed-postgres.test.ts deploys the same names, jest runs two files
+ * at once, and "Host lost" destroys every container, network and volume of the host.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Medium, ProtectedContainer, Retention, Schedule, Site, StorageTarget } from '../../src';
+import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
+import { App, TerraformStack } from 'cdktf';
+import { BackupStorageStack } from '../../examples/postgres/main';
+import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../../src';
+import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
 import { TreeEntry, describeTree, pseudoRandomBytes, writeMixedDataSet } from '../support/data-set';
-import { CommandResult, SandboxDockerHost } from '../support/docker-cli';
-import { DockerContainerResource } from '../support/sidecar-sandbox';
-import { dockerNameReferences, dockerStack, resources, synthJson } from '../support/synth';
+import { applyStack, Deployment } from '../support/engine/applier';
+import { AGENT, storageOutputs, StorageValues } from '../support/engine/deployed-host';
+import { docker, RunningEngine, startEngine, stopEngine } from '../support/engine/docker-engine';
+import { ensureImage } from '../support/engine/images';
+import { S3InEngine, startS3InEngine } from '../support/engine/s3-stand-in';
+import { inRunbook, RUNBOOK, RUNBOOK_MODELLED, RUNBOOK_TEXT, runbookShell, RunbookShell, ShellResult } from '../support/runbook';
+import { synthesizeApp, SynthesizedApp } from '../support/synth';
 
-const RUNBOOK = fs.readFileSync(path.join(__dirname, '..', '..', 'docs', 'restore.md'), 'utf8');
-const RUNBOOK_LINES = new Set(RUNBOOK.split('\n').map((l) => l.trim()));
 const PASSWORD = 'the repository password, as escrowed';
+const STORAGE: StorageValues = {
+  bucket: 'vault-primary-runbook',
+  replicaBucket: 'vault-replica-runbook',
+  accessKeyId: 'AKIATESTRUNBOOK00001',
+  secretAccessKey: 'test-secret-access-key-of-the-runbook-agent',
+  password: PASSWORD,
+};
+const EGRESS = 'db-host-backup-egress';
 
-// The runbook's commands, verbatim.
-const STOP = 'docker stop db db-backup';
-const START = 'docker start db db-backup';
-const IMAGE = `IMAGE=$(docker inspect --format '{{.Config.Image}}' db-backup)`;
-const ENV_FILE = `docker inspect --format '{{range .Config.Env}}{{println .}}{{end}}' db-backup > db-backup.env`;
-const LIST =
-  'docker run --rm --volumes-from db-backup --env-file db-backup.env --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent snapshots --target "$TARGET"';
-const CREATE_ASIDE = 'docker volume create pgdata-damaged';
-const KEEP_ASIDE = `docker run --rm -v pgdata:/from:ro -v pgdata-damaged:/to --entrypoint /bin/sh "$IMAGE" -c 'cp -a /from/. /to/'`;
-const EMPTY = `docker run --rm -v pgdata:/data --entrypoint /bin/sh "$IMAGE" -c 'find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +'`;
-const RESTORE =
-  'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata';
-const CHECK_MANIFEST = `docker run --rm --volumes-from db-backup -v pgdata:/restore/backup/sources/pgdata:ro --entrypoint /bin/sh "$IMAGE" -c "cd /restore && grep '  backup/sources/pgdata/' /backup/agent/manifests/$SNAPSHOT.sha256 | sha256sum -c -"`;
-const REMOVE_ENV_FILE = 'rm db-backup.env';
-const DEPLOY = 'cdktf deploy db-host';
-const ESCROW = '--with-decryption --query Parameter.Value --output text > restic-password';
-const LIST_IN_SIDECAR = 'docker exec db-backup /bin/sh /backup/install/bin/backup-agent snapshots --target "$TARGET"';
-const RESTORE_FILE_IN_SIDECAR =
-  'docker exec db-backup /bin/sh /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /backup/agent/restore -- --include /backup/sources/pgdata/postgresql.conf';
-const COPY_OUT = 'docker cp db-backup:/backup/agent/restore/backup/sources/pgdata/postgresql.conf ./postgresql.conf';
-const CLEAN_SIDECAR = 'docker exec db-backup rm -rf /backup/agent/restore';
-const RESTORE_FILE_IN_PLACE =
-  'docker run --rm --volumes-from db-backup --env-file db-backup.env -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata/postgresql.conf';
-
-/** Fails unless the runbook holds `command` as a line of its own. */
-function inRunbook(command: string): void {
-  expect({ command, inRunbook: RUNBOOK_LINES.has(command) || RUNBOOK.includes(command) }).toEqual({ command, inRunbook: true });
+/** Fails unless the runbook holds `command`. */
+function expectInRunbook(command: string): void {
+  expect({ command, inRunbook: inRunbook(command) }).toEqual({ command, inRunbook: true });
 }
 
-/** Runs one runbook command on `host` and expects it to succeed. */
-async function step(host: SandboxDockerHost, command: string): Promise<CommandResult> {
-  inRunbook(command);
-  const result = await host.sh(command);
-  expect({ command, code: result.code, stderr: result.code === 0 ? '' : result.stderr }).toEqual({ command, code: 0, stderr: '' });
+/** Runs one runbook line in the operator's shell and expects it to succeed. */
+function step(shell: RunbookShell, command: string): ShellResult {
+  const result = shell.run(command, { allowFail: true });
+  expect({ command, code: result.status, stderr: result.status === 0 ? '' : result.stderr }).toEqual({ command, code: 0, stderr: '' });
   return result;
 }
 
@@ -73,30 +75,118 @@ function snapshotIds(output: string): string[] {
   return [...output.matchAll(/^([0-9a-f]{8})\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\s+db\s/gm)].map((m) => m[1]);
 }
 
-function synthesize(): {
-  db: DockerContainerResource;
-  installer: DockerContainerResource;
-  sidecar: DockerContainerResource;
-  terraformReferences: Record<string, string>;
-} {
-  const stack = dockerStack('db-host');
-  new ProtectedContainer(stack, 'db', {
-    image: 'postgres:16',
+/** The default example's two stacks, with the test's retention and an idle `db` (see above). */
+function runbookApp(app: App): Record<string, TerraformStack> {
+  const storage = new BackupStorageStack(app, 'backup-storage');
+  const host = new TerraformStack(app, 'db-host');
+  new DockerProvider(host, 'docker', {});
+  new ProtectedContainer(host, 'db', {
+    image: 'busybox:1.36',
+    command: ['sh', '-c', 'trap "exit 0" TERM; while :; do sleep 1; done'],
     volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
     backup: {
       schedule: Schedule.daily({ hour: 2 }),
       // `last: 3` keeps both of the test's same-day cycles: `--keep-daily` alone keeps one
       // snapshot per day, so the second cycle would forget the good one.
       retention: Retention.gfs({ last: 3, daily: 7, weekly: 4, monthly: 12 }),
-      targets: [
-        StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK }),
-        StorageTarget.localPath({ hostPath: '/mnt/nas/db', medium: Medium.NAS, name: 'nas', site: Site.named('office-nas') }),
-      ],
+      password: storage.escrow.repositoryPassword,
+      targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK }), StorageTarget.s3(storage.vault)],
     },
   });
-  const json = synthJson(stack);
-  const byName = (name: string) => resources(json, 'docker_container').find((c) => c.name === name);
-  return { db: byName('db'), installer: byName('db-backup-install'), sidecar: byName('db-backup'), terraformReferences: dockerNameReferences(json) };
+  return { storage, host };
+}
+
+/** The bucket and its offsite replica: S3 stand-ins at another site, which outlive any host. */
+interface Bucket {
+  readonly primary: S3InEngine;
+  readonly replica: S3InEngine;
+}
+
+/** A deployed `db-host`: the applier's deployment and the folder behind /mnt/backup-disk. */
+interface Host {
+  readonly deployment: Deployment;
+  readonly backupDisk: string;
+}
+
+let engine: RunningEngine;
+let synthesized: SynthesizedApp;
+let images: Record<string, string>;
+let work: string;
+const savedEnv: Record<string, string | undefined> = {};
+
+/** The docker CLI against this file's engine; throws with stderr unless `allowFail`. */
+function dockerCli(args: string[], options: { allowFail?: boolean } = {}): { status: number | null; stdout: string; stderr: string } {
+  const r = docker(engine, args);
+  if (r.status !== 0 && !options.allowFail) {
+    throw new Error(`docker ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+  }
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Where a named volume's files are on the host (the engine's data root). */
+function volumeDir(name: string): string {
+  return dockerCli(['volume', 'inspect', '--format', '{{.Mountpoint}}', name]).stdout.trim();
+}
+
+function running(container: string): boolean {
+  return JSON.parse(dockerCli(['inspect', container]).stdout)[0].State.Running;
+}
+
+/** Starts the bucket's stand-ins on the host's egress network. */
+async function startBucket(): Promise<Bucket> {
+  const key = { accessKeyId: STORAGE.accessKeyId, secretAccessKey: STORAGE.secretAccessKey };
+  return {
+    primary: await startS3InEngine({ network: EGRESS, region: 'eu-west-1', bucket: STORAGE.bucket, ...key }, engine),
+    replica: await startS3InEngine({ network: EGRESS, region: 'eu-central-1', bucket: STORAGE.replicaBucket, ...key }, engine),
+  };
+}
+
+/**
+ * `cdktf deploy db-host`: THE applier on the synthesized cdk.tf.json, the storage stack's state
+ * as its apply would have left it (with `password` as the escrowed value). The bucket is reached
+ * on the stack's egress network as soon as the applier has made it, before the installer runs
+ * (it initialises the repositories at deploy time): a bucket that already exists (a re-built
+ * host) is connected to the new network under its endpoint names; otherwise `onEgress` starts one.
+ */
+async function deployDbHost(options: { password: string; bucket?: Bucket; onEgress?: () => Promise<void> }): Promise<Host> {
+  const backupDisk = fs.mkdtempSync(path.join(work, 'backup-disk-'));
+  const deployment = await applyStack(synthesized.json['db-host'], {
+    remoteState: { 'backup-storage': storageOutputs(synthesized.json['backup-storage'], { ...STORAGE, password: options.password }) },
+    images,
+    hostPaths: { '/mnt/backup-disk': backupDisk },
+    afterApply: async (address, applied) => {
+      if (address.startsWith('docker_network.') && applied.name === EGRESS) {
+        if (options.bucket) {
+          for (const s3 of [options.bucket.primary, options.bucket.replica]) {
+            dockerCli(['network', 'connect', ...s3.aliases.flatMap((a) => ['--alias', a]), EGRESS, s3.container]);
+          }
+        }
+        await options.onEgress?.();
+      }
+    },
+  });
+  return { deployment, backupDisk };
+}
+
+/**
+ * The host is gone: every container, network and volume it had (the data, the agent's state,
+ * the install volume with the password), and its local backup disk. The bucket is at another
+ * site: it is only taken off the lost host's network first.
+ */
+async function loseHost(host: Host, bucket: Bucket): Promise<void> {
+  for (const s3 of [bucket.primary, bucket.replica]) {
+    dockerCli(['network', 'disconnect', EGRESS, s3.container]);
+  }
+  await host.deployment.destroy({ volumes: true });
+  spawnSync('rm', ['-rf', host.backupDisk]);
+}
+
+async function destroy(host: Host | undefined, bucket: Bucket | undefined): Promise<void> {
+  await bucket?.primary.stop();
+  await bucket?.replica.stop();
+  await host?.deployment.destroy({ volumes: true });
+  dockerCli(['volume', 'rm', '-f', 'pgdata-damaged'], { allowFail: true });
+  if (host) spawnSync('rm', ['-rf', host.backupDisk]);
 }
 
 /** Damage of the kind a bad migration or a failing disk leaves. */
@@ -110,110 +200,138 @@ function damage(dir: string): void {
   fs.writeFileSync(path.join(dir, 'left-over.tmp'), 'written after the good snapshot\n');
 }
 
-const { db, installer, sidecar, terraformReferences } = synthesize();
-let work: string;
-beforeAll(() => {
+/** `docker exec db-backup /bin/sh <agent> run`: one full cycle, as the schedule would run it. */
+function cycle(): void {
+  const r = dockerCli(['exec', 'db-backup', '/bin/sh', AGENT, 'run'], { allowFail: true });
+  expect({ code: r.status, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(/ERROR/) });
+}
+
+beforeAll(async () => {
+  // This file's own engine (see the header); startEngine points currentEngine() at it for this
+  // file (the CCB_* variables), restored in afterAll.
+  for (const k of ['CCB_ENGINE_DIR', 'CCB_ENGINE_PID', 'CCB_DOCKER_HOST']) savedEnv[k] = process.env[k];
+  engine = await startEngine();
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'runbook-'));
-});
-afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  images = { [DEFAULT_AGENT_IMAGE]: await ensureImage('restic', engine), 'busybox:1.36': await ensureImage('busybox', engine) };
+  synthesized = synthesizeApp(runbookApp);
+}, 600_000);
+
+afterAll(async () => {
+  if (engine) await stopEngine(engine);
+  for (const [k, v] of Object.entries(savedEnv)) {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  }
+  spawnSync('rm', ['-rf', work, synthesized?.outdir ?? '']);
+}, 120_000);
 
 describe('Volume corrupted: restore a volume in place', () => {
-  let host: SandboxDockerHost;
+  let host: Host;
+  let bucket: Bucket;
+  let shell: RunbookShell;
   let pgdata: string;
   let original: Record<string, TreeEntry>;
   let damaged: Record<string, TreeEntry>;
 
   beforeAll(async () => {
-    // GIVEN a host running db and its sidecar; a nightly backup of the good data, then damage,
-    // then another nightly backup that records the damage
-    const hostPaths = { '/mnt/backup-disk/db': path.join(work, 'vc-backup-disk'), '/mnt/nas/db': path.join(work, 'vc-nas') };
-    Object.values(hostPaths).forEach((d) => fs.mkdirSync(d));
-    host = new SandboxDockerHost(path.join(work, 'vc-host'), hostPaths, { ...terraformReferences, 'var.restic_password': PASSWORD });
-    host.create(db);
-    host.create(installer);
-    host.create(sidecar);
-    pgdata = host.volume('pgdata');
+    // GIVEN db-host deployed, a nightly backup of the good data, then damage, then another
+    // nightly backup that records the damage
+    host = await deployDbHost({ password: PASSWORD, onEgress: async () => { bucket = await startBucket(); } });
+    shell = runbookShell({ engine });
+    pgdata = volumeDir('pgdata');
     writeMixedDataSet(pgdata);
     original = describeTree(pgdata, { owners: true });
-    const good = await host.start('db-backup', ['run']);
-    expect({ code: good.code, stderr: good.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(/ERROR/) });
+    cycle();
     damage(pgdata);
     damaged = describeTree(pgdata, { owners: true });
     expect(damaged).not.toEqual(original);
-    const bad = await host.start('db-backup', ['run']);
-    expect(bad.code).toBe(0);
+    cycle();
   }, 300_000);
 
-  test('1. stop the application and its sidecar; 2. prepare the one-off container', async () => {
-    await step(host, STOP);
-    expect([...host.stopped].sort()).toEqual(['db', 'db-backup']);
-    await step(host, IMAGE);
-    expect(host.vars.IMAGE).toBe(sidecar.image);
-    await step(host, ENV_FILE);
-    const env = fs.readFileSync(path.join(host.cwd, 'db-backup.env'), 'utf8');
+  afterAll(async () => {
+    shell?.cleanup();
+    await destroy(host, bucket);
+  }, 120_000);
+
+  test('1. stop the application and its sidecar; 2. prepare the one-off container', () => {
+    step(shell, RUNBOOK.stop);
+    expect([running('db'), running('db-backup')]).toEqual([false, false]);
+    const image = step(shell, RUNBOOK.image).stdout;
+    expect(image).toBe(images[DEFAULT_AGENT_IMAGE]);
+    expect(image).toBe(JSON.parse(dockerCli(['inspect', 'db-backup']).stdout)[0].Config.Image);
+    step(shell, RUNBOOK.envFile);
+    const env = fs.readFileSync(path.join(shell.dir, 'db-backup.env'), 'utf8');
     expect(env).toContain('BACKUP_TARGET_1_NAME=local\n');
     expect(env).not.toContain(PASSWORD);
+    expect(env).not.toContain(STORAGE.secretAccessKey);
   });
 
-  test('3. the snapshots of the local target: the last one recorded the damage, so the one before it is chosen by ID', async () => {
-    inRunbook('TARGET=local');
-    await step(host, 'TARGET=local');
-    const result = await step(host, LIST);
-    const ids = snapshotIds(result.stdout);
+  test('3. the snapshots of the local target: the last one recorded the damage, so the one before it is chosen by ID', () => {
+    expectInRunbook('TARGET=local');
+    step(shell, 'TARGET=local');
+    const ids = snapshotIds(step(shell, RUNBOOK.list).stdout);
     expect(ids).toHaveLength(2);
-    host.vars.SNAPSHOT = ids[0];
+    step(shell, `SNAPSHOT=${ids[0]}`);
   });
 
-  test('4. the damaged data is kept aside, owners and all', async () => {
-    await step(host, CREATE_ASIDE);
-    await step(host, KEEP_ASIDE);
-    expect(describeTree(host.volume('pgdata-damaged'), { owners: true })).toEqual(damaged);
+  test('4. the damaged data is kept aside, owners and all', () => {
+    step(shell, RUNBOOK.createAside);
+    step(shell, RUNBOOK.keepAside);
+    expect(describeTree(volumeDir('pgdata-damaged'), { owners: true })).toEqual(damaged);
   });
 
-  test('5. the volume is emptied', async () => {
-    await step(host, EMPTY);
+  test('5. the volume is emptied', () => {
+    step(shell, RUNBOOK.empty);
     expect(fs.readdirSync(pgdata)).toEqual([]);
   });
 
-  test('6. the restore into the volume gives back every byte, mode, link and owner of the chosen snapshot, without a WARN', async () => {
-    const result = await step(host, RESTORE);
+  test('6. the restore into the volume gives back every byte, mode, link and owner of the chosen snapshot, without a WARN', () => {
+    const result = step(shell, RUNBOOK.restore);
     expect(result.stderr).not.toMatch(/WARN|ERROR/);
     expect(describeTree(pgdata, { owners: true })).toEqual(original);
   });
 
-  test("7. every file matches the manifest recorded with the snapshot", async () => {
-    const result = await step(host, CHECK_MANIFEST);
-    const lines = result.stdout.trim().split('\n');
+  test('7. every file matches the manifest recorded with the snapshot', () => {
+    const lines = step(shell, RUNBOOK.checkManifest).stdout.trim().split('\n');
     const files = Object.values(original).filter((e) => e.kind === 'file').length;
     expect(lines).toHaveLength(files);
     expect(lines.every((l) => / OK$/.test(l))).toBe(true);
   });
 
-  test('8. start again and clean up', async () => {
-    await step(host, START);
-    expect(host.stopped.size).toBe(0);
-    await step(host, REMOVE_ENV_FILE);
-    expect(fs.existsSync(path.join(host.cwd, 'db-backup.env'))).toBe(false);
+  test('8. start again and clean up', () => {
+    step(shell, RUNBOOK.start);
+    expect([running('db'), running('db-backup')]).toEqual([true, true]);
+    step(shell, RUNBOOK.removeEnvFile);
+    expect(fs.existsSync(path.join(shell.dir, 'db-backup.env'))).toBe(false);
+  });
+
+  test('the one-off container is not the hardened sidecar: inside the sidecar, the same restore cannot write the volume', () => {
+    // WHEN the volume is written from inside the running sidecar
+    const result = dockerCli(['exec', 'db-backup', '/bin/sh', '-c', 'echo y > /backup/sources/pgdata/PG_VERSION'], { allowFail: true });
+    // THEN
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/Read-only file system/);
+    expect(describeTree(pgdata, { owners: true })).toEqual(original);
   });
 
   describe('Single file', () => {
-    test('look at an old version: restored inside the sidecar onto its state volume, copied out, cleaned up', async () => {
-      await step(host, LIST_IN_SIDECAR);
-      await step(host, RESTORE_FILE_IN_SIDECAR);
-      await step(host, COPY_OUT);
-      expect(fs.readFileSync(path.join(host.cwd, 'postgresql.conf'))).toEqual(fs.readFileSync(path.join(pgdata, 'postgresql.conf')));
-      await step(host, CLEAN_SIDECAR);
-      expect(fs.existsSync(path.join(host.volume('db-backup-state'), 'restore'))).toBe(false);
+    test('look at an old version: restored inside the sidecar onto its state volume, copied out, cleaned up', () => {
+      step(shell, RUNBOOK.listInSidecar);
+      step(shell, RUNBOOK.restoreFileInSidecar);
+      step(shell, RUNBOOK.copyOut);
+      expect(fs.readFileSync(path.join(shell.dir, 'postgresql.conf'))).toEqual(fs.readFileSync(path.join(pgdata, 'postgresql.conf')));
+      step(shell, RUNBOOK.cleanSidecar);
+      expect(fs.existsSync(path.join(volumeDir('db-backup-state'), 'restore'))).toBe(false);
     });
 
-    test('put it back in place: only that file is written, with its owner', async () => {
+    test('put it back in place: only that file is written, with its owner', () => {
       // GIVEN the file is damaged again and another file was added since
       fs.writeFileSync(path.join(pgdata, 'postgresql.conf'), 'garbage\n');
       fs.writeFileSync(path.join(pgdata, 'newer-file'), 'stays\n');
-      await step(host, IMAGE);
-      await step(host, ENV_FILE);
+      step(shell, RUNBOOK.image);
+      step(shell, RUNBOOK.envFile);
       // WHEN
-      await step(host, RESTORE_FILE_IN_PLACE);
+      step(shell, RUNBOOK.restoreFileInPlace);
       // THEN
       const now = describeTree(pgdata, { owners: true });
       expect(now['postgresql.conf']).toEqual(original['postgresql.conf']);
@@ -224,96 +342,80 @@ describe('Volume corrupted: restore a volume in place', () => {
   });
 });
 
-describe('Host lost: only the NAS repository and the escrowed password survive', () => {
+describe('Host lost: only the S3 bucket and the escrowed password survive', () => {
   let original: Record<string, TreeEntry>;
-  let host: SandboxDockerHost;
-  const nas = () => path.join(work, 'hl-nas');
+  let bucket: Bucket;
+  let host: Host | undefined;
+  let shell: RunbookShell;
+  let escrowed: string;
 
   beforeAll(async () => {
-    // GIVEN the old host's nightly backup went to its local disk and to the NAS at another site
-    fs.mkdirSync(nas());
-    const oldDisk = path.join(work, 'hl-old-backup-disk');
-    fs.mkdirSync(oldDisk);
-    const old = new SandboxDockerHost(path.join(work, 'hl-old-host'), { '/mnt/backup-disk/db': oldDisk, '/mnt/nas/db': nas() }, {
-      ...terraformReferences,
-      'var.restic_password': PASSWORD,
-    });
-    old.create(db);
-    old.create(installer);
-    old.create(sidecar);
-    writeMixedDataSet(old.volume('pgdata'));
-    original = describeTree(old.volume('pgdata'), { owners: true });
-    const backup = await old.start('db-backup', ['run']);
-    expect(backup.code).toBe(0);
-    // WHEN the host is lost: its volumes (data, agent state with the password) and its local disk
-    fs.rmSync(old.root, { recursive: true, force: true });
-    fs.rmSync(oldDisk, { recursive: true, force: true });
+    // GIVEN the old host's nightly backup went to its local disk and to the bucket
+    const old = await deployDbHost({ password: PASSWORD, onEgress: async () => { bucket = await startBucket(); } });
+    writeMixedDataSet(volumeDir('pgdata'));
+    original = describeTree(volumeDir('pgdata'), { owners: true });
+    cycle();
+    // WHEN the host is lost: its containers, networks, volumes (data, agent state, the install
+    // volume with the password) and its local disk
+    await loseHost(old, bucket);
+    const left = dockerCli(['ps', '-a', '--format', '{{.Names}}']).stdout.split('\n').filter(Boolean).sort();
+    expect(left).toEqual([bucket.primary.name, bucket.replica.name].sort());
+    expect(dockerCli(['volume', 'ls', '-q']).stdout.trim()).toBe('');
+    expect(fs.existsSync(old.backupDisk)).toBe(false);
+    shell = runbookShell({ engine });
   }, 300_000);
 
+  afterAll(async () => {
+    shell?.cleanup();
+    await destroy(host, bucket);
+  }, 120_000);
+
   test('1. the password comes back from escrow', () => {
-    // `aws ssm get-parameter ... > restic-password` (no AWS here): the escrowed value, in a file
-    inRunbook(ESCROW);
-    const newDisk = path.join(work, 'hl-new-backup-disk');
-    fs.mkdirSync(newDisk);
-    const escrowed = path.join(work, 'restic-password');
-    fs.writeFileSync(escrowed, `${PASSWORD}\n`, { mode: 0o600 });
-    host = new SandboxDockerHost(path.join(work, 'hl-new-host'), { '/mnt/backup-disk/db': newDisk, '/mnt/nas/db': nas() }, {
-      ...terraformReferences,
-      'var.restic_password': fs.readFileSync(escrowed, 'utf8').replace(/\n$/, ''),
-    });
+    // `aws ssm get-parameter ... > restic-password` (modelled, no AWS here): the escrowed
+    // value, in a file only the operator can read
+    expectInRunbook(RUNBOOK_MODELLED.readEscrow);
+    const file = path.join(shell.dir, 'restic-password');
+    fs.writeFileSync(file, `${STORAGE.password}\n`, { mode: 0o600 });
+    escrowed = fs.readFileSync(file, 'utf8').replace(/\n$/, '');
   });
 
   test('4. the host is rebuilt (cdktf deploy), the new database initialises an empty cluster, both are stopped at once', async () => {
-    inRunbook(DEPLOY);
-    // `cdktf deploy db-host`: the containers are created and start; the installer's uploads
-    // (agent, password) land on the new install volume, which the sidecar mounts read-only;
-    // Postgres initialises the new, empty volume
-    host.create(db);
-    host.create(installer);
-    host.create(sidecar);
-    await host.start('db-backup', ['health']);
-    const install = host.volume('db-backup-install');
+    expectInRunbook(RUNBOOK_MODELLED.deploy);
+    // `cdktf deploy db-host` = THE applier on the same cdk.tf.json, on the rebuilt host (a new
+    // local disk, no volumes); the storage stack's state gives the escrowed password. The
+    // installer fills the new install volume, which the sidecar mounts read-only.
+    host = await deployDbHost({ password: escrowed, bucket });
+    expect(host.deployment.exitCode('db-backup-install')).toBe(0);
+    const install = volumeDir('db-backup-install');
     expect(fs.readFileSync(path.join(install, 'secrets', 'repository-password'), 'utf8')).toBe(PASSWORD);
     expect(fs.existsSync(path.join(install, 'bin', 'backup-agent'))).toBe(true);
-    expect(fs.existsSync(path.join(host.volume('db-backup-state'), 'secrets'))).toBe(false);
-    fs.writeFileSync(path.join(host.volume('pgdata'), 'PG_VERSION'), '16\n');
-    fs.mkdirSync(path.join(host.volume('pgdata'), 'global'));
-    fs.writeFileSync(path.join(host.volume('pgdata'), 'global', 'pg_control'), 'a fresh, empty cluster');
-    await step(host, STOP);
-  });
+    expect(fs.existsSync(path.join(volumeDir('db-backup-state'), 'secrets'))).toBe(false);
+    expect([running('db'), running('db-backup')]).toEqual([true, true]);
+    // Postgres would initialise the new, empty volume now (the idle stand-in does not: written here)
+    const pgdata = volumeDir('pgdata');
+    fs.writeFileSync(path.join(pgdata, 'PG_VERSION'), '16\n');
+    fs.mkdirSync(path.join(pgdata, 'global'));
+    fs.writeFileSync(path.join(pgdata, 'global', 'pg_control'), 'a fresh, empty cluster');
+    step(shell, RUNBOOK.stop);
+    expect([running('db'), running('db-backup')]).toEqual([false, false]);
+  }, 300_000);
 
-  test('then, as in Volume corrupted from step 2, with the surviving target: back byte for byte, owners included', async () => {
-    inRunbook('with the surviving target, `TARGET=s3`');
-    await step(host, IMAGE);
-    await step(host, ENV_FILE);
-    await host.sh('TARGET=nas'); // the runbook's TARGET=s3: the target at another site
-    const listed = await step(host, LIST);
-    const ids = snapshotIds(listed.stdout);
+  test('then, as in Volume corrupted from step 2, with the surviving target: back byte for byte, owners included', () => {
+    expectInRunbook(RUNBOOK_MODELLED.hostLostTarget);
+    step(shell, RUNBOOK.image);
+    step(shell, RUNBOOK.envFile);
+    step(shell, 'TARGET=s3');
+    const ids = snapshotIds(step(shell, RUNBOOK.list).stdout);
     expect(ids).toHaveLength(1);
-    host.vars.SNAPSHOT = ids[0];
-    await step(host, EMPTY);
-    const restored = await step(host, RESTORE);
+    step(shell, `SNAPSHOT=${ids[0]}`);
+    step(shell, RUNBOOK.empty);
+    const restored = step(shell, RUNBOOK.restore);
     expect(restored.stderr).not.toMatch(/WARN|ERROR/);
-    expect(describeTree(host.volume('pgdata'), { owners: true })).toEqual(original);
-    await step(host, START);
-    await step(host, REMOVE_ENV_FILE);
+    expect(describeTree(volumeDir('pgdata'), { owners: true })).toEqual(original);
+    step(shell, RUNBOOK.start);
+    expect([running('db'), running('db-backup')]).toEqual([true, true]);
+    step(shell, RUNBOOK.removeEnvFile);
   });
-});
-
-test('the one-off container is not the hardened sidecar: inside the sidecar, the same restore cannot write the volume', async () => {
-  // GIVEN
-  const host = new SandboxDockerHost(path.join(work, 'ro-host'), { '/mnt/backup-disk/db': work, '/mnt/nas/db': work }, {
-    ...terraformReferences,
-    'var.restic_password': PASSWORD,
-  });
-  host.create(installer);
-  host.create(sidecar);
-  fs.writeFileSync(path.join(host.volume('pgdata'), 'file'), 'x');
-  // WHEN the volume is written from inside the sidecar
-  const result = await host.sh(`docker exec db-backup /bin/sh -c 'echo y > /backup/sources/pgdata/file'`);
-  // THEN
-  expect(result.code).not.toBe(0);
-  expect(result.stderr).toMatch(/Read-only file system/);
 });
 
 describe('Ransomware, step 5: which versions (against a stand-in for the AWS CLI)', () => {
@@ -394,9 +496,9 @@ if (args[1] === 'list-object-versions') {
 
   test('the triage command names every object the attacker overwrote (locks aside)', () => {
     const command = `aws s3api list-object-versions --bucket <replica bucket> --prefix db/ --query 'Versions[].Key' --output text \\`;
-    inRunbook(command);
+    expectInRunbook(command);
     const result = run(`aws s3api list-object-versions --bucket replica-bucket --prefix db/ --query 'Versions[].Key' --output text | tr '\\t' '\\n' | grep -v '/locks/' | sort | uniq -d`);
-    expect(RUNBOOK).toContain(`| tr '\\t' '\\n' | grep -v '/locks/' | sort | uniq -d`);
+    expect(RUNBOOK_TEXT).toContain(`| tr '\\t' '\\n' | grep -v '/locks/' | sort | uniq -d`);
     expect(result.stdout.trim().split('\n').map((k) => k.split('/')[1])).toEqual(['config', 'data', 'index']);
   });
 
@@ -410,11 +512,11 @@ if (args[1] === 'list-object-versions') {
     }
     expect(spawnSync('restic', ['-r', path.join(current, 'db'), '--no-lock', 'snapshots'], { env, encoding: 'utf8' }).status).not.toBe(0);
     // WHEN the runbook's block runs, as written but for the bucket's and the folder's names
-    const start = RUNBOOK.indexOf(BLOCK_START);
-    const end = RUNBOOK.indexOf(BLOCK_END, start);
+    const start = RUNBOOK_TEXT.indexOf(BLOCK_START);
+    const end = RUNBOOK_TEXT.indexOf(BLOCK_END, start);
     expect(start).toBeGreaterThan(0);
     expect(end).toBeGreaterThan(start);
-    const block = RUNBOOK.slice(start, end + BLOCK_END.length)
+    const block = RUNBOOK_TEXT.slice(start, end + BLOCK_END.length)
       .split('\n')
       .map((l) => l.replace(/^ {3}/, ''))
       .join('\n');

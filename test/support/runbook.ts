@@ -24,6 +24,25 @@ export const RUNBOOK = {
     'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata',
   checkManifest: `docker run --rm --volumes-from db-backup -v pgdata:/restore/backup/sources/pgdata:ro --entrypoint /bin/sh "$IMAGE" -c "cd /restore && grep '  backup/sources/pgdata/' /backup/agent/manifests/$SNAPSHOT.sha256 | sha256sum -c -"`,
   removeEnvFile: 'rm db-backup.env',
+  // Single file: look at an old version (inside the sidecar), or put it back (one-off container)
+  listInSidecar: 'docker exec db-backup /bin/sh /backup/install/bin/backup-agent snapshots --target "$TARGET"',
+  restoreFileInSidecar:
+    'docker exec db-backup /bin/sh /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /backup/agent/restore -- --include /backup/sources/pgdata/postgresql.conf',
+  copyOut: 'docker cp db-backup:/backup/agent/restore/backup/sources/pgdata/postgresql.conf ./postgresql.conf',
+  cleanSidecar: 'docker exec db-backup rm -rf /backup/agent/restore',
+  restoreFileInPlace:
+    'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata/postgresql.conf',
+} as const;
+
+/**
+ * Runbook lines a test cannot run with the docker CLI, checked against the runbook all the
+ * same: the test carries them out itself and says how (`cdktf deploy db-host` is THE applier
+ * on the tests' engine; the escrow read is modelled, there is no AWS here).
+ */
+export const RUNBOOK_MODELLED = {
+  deploy: 'cdktf deploy db-host',
+  readEscrow: '--with-decryption --query Parameter.Value --output text > restic-password',
+  hostLostTarget: 'with the surviving target, `TARGET=s3`',
 } as const;
 
 /** Whether the runbook holds `command` (as a line of its own, or inside a line). */
