@@ -155,7 +155,7 @@ describe('s3-compatible example', () => {
 
   test('backs Gitea up, stopped, to a local disk and to the existing bucket, with the key from sensitive variables', () => {
     const all = containers(host);
-    expect(Object.keys(all).sort()).toEqual(['git', 'git-backup', 'git-backup-docker-api']);
+    expect(Object.keys(all).sort()).toEqual(['git', 'git-backup', 'git-backup-docker-api', 'git-backup-install']);
     const env = envOf(all['git-backup']);
     expect(env).toMatchObject({
       BACKUP_QUIESCE_MODE: 'stop',
@@ -165,9 +165,13 @@ describe('s3-compatible example', () => {
       BACKUP_TARGET_2_REPOSITORY: 's3:https://s3.eu-central-2.wasabisys.com/acme-git-backups/git',
       BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION: 'eu-central-2',
       BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID: '${var.wasabi_access_key_id}',
-      BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE: '/backup/agent/secrets/target-2-aws-secret-access-key',
+      BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE: '/backup/install/secrets/target-2-aws-secret-access-key',
     });
-    expect(all['git-backup'].upload).toContainEqual({ file: '/backup/agent/secrets/target-2-aws-secret-access-key', content: '${var.wasabi_secret_access_key}' });
+    expect(all['git-backup-install'].upload).toContainEqual({
+      file: '/backup/staging/secrets/target-2-aws-secret-access-key',
+      content: '${var.wasabi_secret_access_key}',
+      permissions: '0400',
+    });
   });
 });
 

@@ -94,7 +94,7 @@ describe('the failure webhook', () => {
   });
 
   test('the URL reaches the sidecar as a file only', () => {
-    expect(sidecar.env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/agent/secrets/notify-url');
+    expect(sidecar.env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/install/secrets/notify-url');
     expect(JSON.stringify(sidecar.resource)).not.toContain(TOKEN);
   });
 
