@@ -1,6 +1,6 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { TerraformLocal, TerraformStack, Token } from 'cdktf';
+import { Fn, TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
 import { NOTIFY_URL_FILE, PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
@@ -316,6 +316,20 @@ export class BackupSidecar extends Construct {
         { label: 'cdktf-container-backup.role', value: 'backup-agent-installer' },
         { label: 'cdktf-container-backup.protects', value: props.containerName },
       ],
+      // The webhook URL is a token (it carries the hook's secret), so synth cannot read it:
+      // `terraform plan` refuses a non-https one before anything is deployed.
+      ...(props.notifyUrl !== undefined
+        ? {
+          lifecycle: {
+            precondition: [
+              {
+                condition: Fn.startswith(props.notifyUrl, 'https://'),
+                errorMessage: `${where}: notifyUrl must be an https:// URL (it carries the webhook's token, which must not travel in clear text). Fix: use the hook's https:// address.`,
+              },
+            ],
+          },
+        }
+        : {}),
     });
 
     const networks = [

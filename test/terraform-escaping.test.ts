@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { AGENT_SCRIPT_PATH, agentScript } from '../src/agent/agent-asset';
 import { stagedPath } from '../src/agent/agent-install';
+import { TerraformVariable } from 'cdktf';
 import { ProtectedContainer, Quiesce, StorageTarget } from '../src';
 import { dockerStack, resources, synthJson } from './support/synth';
 
@@ -64,4 +65,41 @@ describe('what Terraform reads from the synthesized JSON', () => {
     expect(installer.entrypoint[2]).not.toMatch(/\$\$\{|%%\{/);
     expect(evaluated.install).toBe(installer.entrypoint[2]);
   });
+
+  test('terraform plan refuses an http:// webhook URL with the synthesized precondition, and accepts https://', () => {
+    // GIVEN the installer's precondition, as synthesized, on a resource Terraform can plan here
+    const stack = dockerStack();
+    const url = new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true });
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], notifyUrl: url.stringValue },
+    });
+    const json = synthJson(stack);
+    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
+    const config = {
+      variable: { notify_url: json.variable.notify_url },
+      resource: { terraform_data: { installer: { input: 'x', lifecycle: installer.lifecycle } } },
+    };
+    // WHEN / THEN
+    const plan = (value: string) => terraformPlan(config, { TF_VAR_notify_url: value });
+    const refused = plan('http://hooks.example.com/T0KEN');
+    expect(refused.status).not.toBe(0);
+    expect(refused.stderr.replace(/\s+/g, ' ')).toContain('notifyUrl must be an https:// URL');
+    expect(plan('https://hooks.example.com/T0KEN').status).toBe(0);
+  });
 });
+
+function terraformPlan(config: object, env: Record<string, string>): { status: number | null; stderr: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tf-precondition-'));
+  try {
+    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify(config));
+    const base = { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1', TF_IN_AUTOMATION: '1', ...env };
+    const init = spawnSync('terraform', ['init', '-input=false'], { cwd: dir, env: base, encoding: 'utf8' });
+    if (init.status !== 0) throw new Error(`terraform init failed: ${init.stderr}`);
+    const r = spawnSync('terraform', ['plan', '-input=false', '-no-color'], { cwd: dir, env: base, encoding: 'utf8' });
+    return { status: r.status, stderr: r.stderr + r.stdout };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
