@@ -36,10 +36,13 @@ describe('StorageTarget.restServer', () => {
         'BACKUP_TARGET_2_NAME=office-rest',
         'BACKUP_TARGET_2_REPOSITORY=rest:https://backup.example.internal:8000/db',
         'BACKUP_TARGET_2_ENV_RESTIC_REST_USERNAME=db-host',
-        'BACKUP_TARGET_2_ENV_RESTIC_REST_PASSWORD_FILE=/backup/agent/secrets/target-2-restic-rest-password',
+        'BACKUP_TARGET_2_ENV_RESTIC_REST_PASSWORD_FILE=/backup/install/secrets/target-2-restic-rest-password',
       ]),
     );
-    expect(sidecar.upload).toContainEqual({ file: '/backup/agent/secrets/target-2-restic-rest-password', content: '${var.rest_password}' });
+    // uploaded to the one-shot installer (the sidecar's root is read-only), which installs it 0400
+    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
+    expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-2-restic-rest-password', content: '${var.rest_password}', permissions: '0400' });
+    expect(sidecar.upload).toBeUndefined();
     // the password appears nowhere but in its upload
     expect(JSON.stringify(sidecar.env)).not.toContain('var.rest_password');
   });

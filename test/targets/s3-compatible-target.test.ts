@@ -38,10 +38,13 @@ describe('StorageTarget.s3Compatible', () => {
         'BACKUP_TARGET_1_REPOSITORY=s3:https://s3.eu-central-003.backblazeb2.com/acme-backups/db',
         'BACKUP_TARGET_1_ENV_AWS_ACCESS_KEY_ID=003a1b2c3d4e5f60000000001',
         'BACKUP_TARGET_1_ENV_AWS_DEFAULT_REGION=eu-central-003',
-        'BACKUP_TARGET_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/agent/secrets/target-1-aws-secret-access-key',
+        'BACKUP_TARGET_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/install/secrets/target-1-aws-secret-access-key',
       ]),
     );
-    expect(sidecar.upload).toContainEqual({ file: '/backup/agent/secrets/target-1-aws-secret-access-key', content: '${var.b2_key}' });
+    // uploaded to the one-shot installer (the sidecar's root is read-only), which installs it 0400
+    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
+    expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-1-aws-secret-access-key', content: '${var.b2_key}', permissions: '0400' });
+    expect(sidecar.upload).toBeUndefined();
     expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
   });
 

@@ -14,6 +14,7 @@ import {
   SiteKind,
   StorageTarget,
 } from '../../src';
+import { LockStrength } from '../../src/targets/lock-strength';
 import { S3Target } from '../../src/targets/s3-target';
 
 /** A cloud stack with a bucket and a Docker-host stack, as in the default example. */
@@ -38,8 +39,9 @@ function sidecarOf(app: App, host: TerraformStack) {
   app.synth();
   const json = JSON.parse(Testing.synth(host));
   const sidecar = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup');
+  const installer = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup-install');
   const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  return { json, sidecar, env };
+  return { json, sidecar, installer, env };
 }
 
 describe('StorageTarget.s3', () => {
@@ -82,6 +84,7 @@ describe('StorageTarget.s3', () => {
         site: expect.objectContaining({ kind: SiteKind.AWS_REGION, name: 'eu-central-1' }),
         immutable: true,
         immutableRetentionDays: 30,
+        lockStrength: LockStrength.COMPLIANCE,
         verifyRepository: expect.stringMatching(/^s3:https:\/\/s3\.eu-central-1\.amazonaws\.com\/\$\{TfToken\[TOKEN\.\d+\]\}\/db$/),
         environment: { AWS_DEFAULT_REGION: 'eu-central-1', AWS_ACCESS_KEY_ID: agent.accessKeyId },
         secrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: agent.secretAccessKey }],
@@ -143,8 +146,9 @@ describe('StorageTarget.s3', () => {
       verifyRepository: 's3:https://s3.us-west-2.amazonaws.com/acme-restic-dr/db',
       immutable: false,
     });
-    const policy = Object.values<any>(JSON.parse(Testing.synth(storage)).data.aws_iam_policy_document)[0];
-    expect(policy.statement.find((s: any) => s.sid === 'ReadWriteRepositories').resources).toEqual(['arn:aws:s3:::acme-restic/db/*']);
+    const policies = Object.values<any>(JSON.parse(Testing.synth(storage)).data.aws_iam_policy_document);
+    const agentPolicy = policies.find((p) => p.statement.some((s: any) => s.sid === 'ReadRepositories'));
+    expect(agentPolicy.statement.find((s: any) => s.sid === 'ReadRepositories').resources).toEqual(['arn:aws:s3:::acme-restic/db/*']);
   });
 
   describe('refuses at synth time', () => {
@@ -183,27 +187,28 @@ describe('StorageTarget.s3', () => {
         targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }), StorageTarget.s3(vault)],
       },
     });
-    const { env, sidecar, json } = sidecarOf(app, host);
+    const { env, installer, json } = sidecarOf(app, host);
     // THEN
     const remote = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-storage\.outputs\.cross-stack-output-[^}]+\}$/;
     expect(env.BACKUP_TARGET_2_NAME).toBe('s3');
     expect(env.BACKUP_TARGET_2_REPOSITORY).toMatch(/^s3:https:\/\/s3\.eu-west-1\.amazonaws\.com\/\$\{data\.terraform_remote_state\.[^}]+\}\/db$/);
     expect(env.BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION).toBe('eu-west-1');
     expect(env.BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID).toMatch(remote);
-    expect(env.BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE).toBe('/backup/agent/secrets/target-2-aws-secret-access-key');
+    expect(env.BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE).toBe('/backup/install/secrets/target-2-aws-secret-access-key');
     expect(env.BACKUP_TARGET_2_REPLICA_COUNT).toBe('1');
     expect(env.BACKUP_TARGET_2_REPLICA_1_NAME).toBe('s3-offsite');
     expect(env.BACKUP_TARGET_2_REPLICA_1_REPOSITORY).toMatch(/^s3:https:\/\/s3\.eu-central-1\.amazonaws\.com\/\$\{data\.terraform_remote_state\.[^}]+\}\/db$/);
     expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_DEFAULT_REGION).toBe('eu-central-1');
     expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_ACCESS_KEY_ID).toBe(env.BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID);
-    expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE).toBe('/backup/agent/secrets/target-2-replica-1-aws-secret-access-key');
+    expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE).toBe('/backup/install/secrets/target-2-replica-1-aws-secret-access-key');
     expect(env.BACKUP_TARGET_1_REPLICA_COUNT).toBeUndefined();
     // No secret in the environment, only in uploaded files whose content Terraform resolves.
     expect(Object.keys(env).filter((k) => /SECRET_ACCESS_KEY$/.test(k))).toEqual([]);
-    const uploads = Object.fromEntries(sidecar.upload.map((u: any) => [u.file, u.content]));
-    expect(uploads['/backup/agent/secrets/target-2-aws-secret-access-key']).toMatch(remote);
-    expect(uploads['/backup/agent/secrets/target-2-replica-1-aws-secret-access-key']).toBe(
-      uploads['/backup/agent/secrets/target-2-aws-secret-access-key'],
+    // (uploaded to the one-shot installer, which installs them 0400 where the paths above say)
+    const uploads = Object.fromEntries(installer.upload.map((u: any) => [u.file, u.content]));
+    expect(uploads['/backup/staging/secrets/target-2-aws-secret-access-key']).toMatch(remote);
+    expect(uploads['/backup/staging/secrets/target-2-replica-1-aws-secret-access-key']).toBe(
+      uploads['/backup/staging/secrets/target-2-aws-secret-access-key'],
     );
     // The host stack creates no AWS resources; its credentials live in the storage stack.
     expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
