@@ -13,6 +13,8 @@ import { ROOT, ensureBuiltLocked, withBuildLock } from '../support/jsii-build';
 import { terraformUnescape } from '../support/sidecar-sandbox';
 
 const AGENT = 'src/agent/backup-agent.sh';
+const SECCOMP_PROFILE = 'src/security/docker-default-seccomp.json';
+const SECCOMP_PROVENANCE = 'src/security/README.md';
 
 function sourcesBelow(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -57,13 +59,13 @@ describe('npm pack', () => {
 
   afterAll(() => work && fs.rmSync(work, { recursive: true, force: true }));
 
-  test('holds .jsii, lib (js + d.ts of every source), the agent, README, API.md, LICENSE and package.json, nothing else', () => {
+  test('holds .jsii, lib (js + d.ts of every source), the agent, the seccomp profile, README, API.md, LICENSE and package.json, nothing else', () => {
     // GIVEN: every source file compiles to one .js and one .d.ts
     const compiled = sourcesBelow(path.join(ROOT, 'src')).flatMap((file) => {
       const base = path.relative(path.join(ROOT, 'src'), file).replace(/\.ts$/, '');
       return [`lib/${base}.js`, `lib/${base}.d.ts`];
     });
-    const expected = ['.jsii', 'API.md', 'LICENSE', 'README.md', 'package.json', AGENT, ...compiled];
+    const expected = ['.jsii', 'API.md', 'LICENSE', 'README.md', 'package.json', AGENT, SECCOMP_PROFILE, SECCOMP_PROVENANCE, ...compiled];
     // THEN
     expect([...packed].sort()).toEqual([...expected].sort());
   });
@@ -82,7 +84,7 @@ describe('npm pack', () => {
     expect(fs.readFileSync(path.join(unpacked, 'LICENSE'), 'utf8')).toMatch(/Apache License\s+Version 2\.0, January 2004/);
   });
 
-  test('unpacked outside the repository, it synthesizes a sidecar that uploads the agent read from the package', () => {
+  test('unpacked outside the repository, it synthesizes a sidecar whose installer uploads the agent read from the package', () => {
     // GIVEN: a marker line in the unpacked agent, so the synthesized upload can only come from there
     const agent = path.join(unpacked, AGENT);
     const marker = `# packed-agent-marker ${process.pid} \${NOT_TERRAFORM}`;
@@ -122,9 +124,11 @@ console.log(require.resolve('cdktf'));
     expect(result.status).toBe(0);
     expect(result.stdout.trim().split('\n').pop()).toBe(path.join(ROOT, 'node_modules', 'cdktf', 'lib', 'index.js'));
     const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'host', 'cdk.tf.json'), 'utf8'));
-    const sidecar = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup');
-    const upload = sidecar.upload.find((u: any) => u.file === '/backup/agent/bin/backup-agent');
-    expect(upload.executable).toBe(true);
+    const installer = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup-install');
+    const upload = installer.upload.find((u: any) => u.file === '/backup/staging/bin/backup-agent');
+    expect(upload.permissions).toBe('0555');
+    // and the seccomp profile, read from the package too
+    expect(Object.values<string>(json.locals)[0]).toContain('"defaultAction"');
     expect(terraformUnescape(upload.content)).toBe(fs.readFileSync(agent, 'utf8'));
     expect(upload.content).toContain('# packed-agent-marker');
   });
