@@ -216,13 +216,7 @@ export class AgentCredentials extends Construct {
 function agentStatements(bucket: IBackupBucket, prefixes: string[]): Statement[] {
   const arn = bucket.bucketArn;
   const statements: Statement[] = [
-    {
-      sid: 'ListRepositoryPrefixes',
-      actions: ['s3:ListBucket'],
-      resources: [arn],
-      conditions: [{ test: 'StringLike', variable: 's3:prefix', values: prefixes.map((p) => `${p}/*`) }],
-    },
-    { sid: 'LocateBucket', actions: ['s3:GetBucketLocation'], resources: [arn] },
+    ...listAndLocate(arn, prefixes),
     {
       sid: 'ReadRepositories',
       actions: ['s3:GetObject'],
@@ -245,14 +239,7 @@ function agentStatements(bucket: IBackupBucket, prefixes: string[]): Statement[]
       resources: keyMaterial(arn, prefixes),
     },
   ];
-  if (bucket.kmsKeyArn !== undefined) {
-    statements.push({
-      sid: 'UseBucketKeyThroughS3',
-      actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
-      resources: [bucket.kmsKeyArn],
-      conditions: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${bucket.region}.amazonaws.com`] }],
-    });
-  }
+  statements.push(...useBucketKey(bucket));
   const replica = bucket.offsiteCopy;
   if (replica) {
     statements.push(
@@ -284,6 +271,16 @@ function agentStatements(bucket: IBackupBucket, prefixes: string[]): Statement[]
 function initializerStatements(bucket: IBackupBucket, prefixes: string[]): Statement[] {
   const arn = bucket.bucketArn;
   const statements: Statement[] = [
+    ...listAndLocate(arn, prefixes),
+    { sid: 'CreateConfigAndKeys', actions: INIT_ACTIONS, resources: keyMaterial(arn, prefixes) },
+  ];
+  statements.push(...useBucketKey(bucket));
+  return statements;
+}
+
+/** Listing the repositories' prefixes and finding the bucket's region: what every restic run needs. */
+function listAndLocate(arn: string, prefixes: string[]): Statement[] {
+  return [
     {
       sid: 'ListRepositoryPrefixes',
       actions: ['s3:ListBucket'],
@@ -291,17 +288,22 @@ function initializerStatements(bucket: IBackupBucket, prefixes: string[]): State
       conditions: [{ test: 'StringLike', variable: 's3:prefix', values: prefixes.map((p) => `${p}/*`) }],
     },
     { sid: 'LocateBucket', actions: ['s3:GetBucketLocation'], resources: [arn] },
-    { sid: 'CreateConfigAndKeys', actions: INIT_ACTIONS, resources: keyMaterial(arn, prefixes) },
   ];
-  if (bucket.kmsKeyArn !== undefined) {
-    statements.push({
+}
+
+/** The bucket's KMS key, through S3 only. */
+function useBucketKey(bucket: IBackupBucket): Statement[] {
+  if (bucket.kmsKeyArn === undefined) {
+    return [];
+  }
+  return [
+    {
       sid: 'UseBucketKeyThroughS3',
       actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
       resources: [bucket.kmsKeyArn],
       conditions: [{ test: 'StringEquals', variable: 'kms:ViaService', values: [`s3.${bucket.region}.amazonaws.com`] }],
-    });
-  }
-  return statements;
+    },
+  ];
 }
 
 function agentFolders(arn: string, prefixes: string[]): string[] {
