@@ -340,16 +340,17 @@ export function groupFile(extra: string[] = []): string {
 }
 
 /**
- * Runs `fn` while holding a lock between processes (jest workers): `mkdir` of `lockDir`
- * succeeds for one process at a time. The lock is released when `fn` ends, also by a throw.
- * A lock older than `staleMs` (a worker killed while holding it) is broken.
+ * One attempt at the lock `withDirLock` and `withDirLockSync` wait for: `mkdir` of `lockDir`
+ * succeeds for one process at a time. A lock older than `staleMs` (a worker killed while
+ * holding it) is broken and the attempt made again at once, as it is when the lock was released
+ * meanwhile. True when the lock is taken; false when another process holds it (wait and call
+ * again).
  */
-export async function withDirLock<T>(lockDir: string, fn: () => Promise<T> | T, staleMs = 10 * 60000): Promise<T> {
-  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+function tryTakeLock(lockDir: string, staleMs: number): boolean {
   for (;;) {
     try {
       fs.mkdirSync(lockDir);
-      break;
+      return true;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw err;
@@ -362,8 +363,20 @@ export async function withDirLock<T>(lockDir: string, fn: () => Promise<T> | T, 
       } catch {
         continue; // released meanwhile
       }
-      await new Promise((r) => setTimeout(r, 100));
+      return false;
     }
+  }
+}
+
+/**
+ * Runs `fn` while holding a lock between processes (jest workers): `mkdir` of `lockDir`
+ * succeeds for one process at a time. The lock is released when `fn` ends, also by a throw.
+ * A lock older than `staleMs` (a worker killed while holding it) is broken.
+ */
+export async function withDirLock<T>(lockDir: string, fn: () => Promise<T> | T, staleMs = 10 * 60000): Promise<T> {
+  fs.mkdirSync(path.dirname(lockDir), { recursive: true });
+  while (!tryTakeLock(lockDir, staleMs)) {
+    await new Promise((r) => setTimeout(r, 100));
   }
   try {
     return await fn();
@@ -376,24 +389,8 @@ export async function withDirLock<T>(lockDir: string, fn: () => Promise<T> | T, 
 export function withDirLockSync<T>(lockDir: string, fn: () => T, staleMs = 10 * 60000): T {
   fs.mkdirSync(path.dirname(lockDir), { recursive: true });
   const sleeper = new Int32Array(new SharedArrayBuffer(4));
-  for (;;) {
-    try {
-      fs.mkdirSync(lockDir);
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw err;
-      }
-      try {
-        if (Date.now() - fs.statSync(lockDir).mtimeMs > staleMs) {
-          fs.rmSync(lockDir, { recursive: true, force: true });
-          continue;
-        }
-      } catch {
-        continue;
-      }
-      Atomics.wait(sleeper, 0, 0, 100);
-    }
+  while (!tryTakeLock(lockDir, staleMs)) {
+    Atomics.wait(sleeper, 0, 0, 100);
   }
   try {
     return fn();
