@@ -21,11 +21,30 @@ function protectedDb() {
       ],
     },
   });
+  return synthesizedDb(stack);
+}
+
+/** `stack` synthesized: cdk.tf.json, the db-backup sidecar, its installer, and the sidecar's environment by name. */
+function synthesizedDb(stack: TerraformStack) {
   const json = synthJson(stack);
   const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
   const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
   const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
   return { json, sidecar, installer, env };
+}
+
+/**
+ * A stack (`stackId`, dockerStack's default when not given) with the container `db` (volume
+ * pgdata) backed up to a local target, with `backup` and what `setup` returns laid over that.
+ */
+function dbStack(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>, stackId?: string): TerraformStack {
+  const stack = dockerStack(stackId);
+  new ProtectedContainer(stack, 'db', {
+    image: 'postgres:16',
+    volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+    backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
+  });
+  return stack;
 }
 
 describe('BackupSidecar', () => {
@@ -176,17 +195,7 @@ describe('BackupSidecar', () => {
 
 describe('BackupSidecar: retention, prune, verification and notification settings for the agent', () => {
   function sidecarOf(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>) {
-    const stack = dockerStack();
-    new ProtectedContainer(stack, 'db', {
-      image: 'postgres:16',
-      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-      backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
-    });
-    const json = synthJson(stack);
-    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
-    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
-    const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-    return { json, sidecar, installer, env };
+    return synthesizedDb(dbStack(backup, setup));
   }
 
   test('prune runs weekly on Sunday at 04:00 unless told otherwise', () => {
@@ -246,14 +255,7 @@ describe('BackupSidecar: retention, prune, verification and notification setting
 
 describe('BackupSidecar: the networks the sidecar joins', () => {
   function synth(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>) {
-    const stack = dockerStack('db-host');
-    new ProtectedContainer(stack, 'db', {
-      image: 'postgres:16',
-      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-      backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
-    });
-    const json = synthJson(stack);
-    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    const { json, sidecar } = synthesizedDb(dbStack(backup, setup, 'db-host'));
     // the networks_advanced entries, by the network resources' own attributes
     const networks = (sidecar.networks_advanced ?? []).map((n: any) => {
       const id = /^\$\{docker_network\.([^.]+)\.name\}$/.exec(n.name)![1];
