@@ -9,6 +9,9 @@
  * - Nothing lets a construct add a file to a stack's output folder after the aspects ran. The
  *   stack's synthesizer is wrapped so the topology report is written next to cdk.tf.json,
  *   also when the synth fails on a finding (that is when it helps most).
+ * - cdktf writes a stack's cdk.tf.json even when its annotations fail the synth (run by the
+ *   CLI), or leaves an earlier one in place (run on its own). The same wrapper withholds the
+ *   Terraform of a stack the pack refused (./refused-stack.ts).
  *
  * No import of the constructs here: they import this module.
  */
@@ -16,7 +19,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Aspects, IAspect, IStackSynthesizer, ISynthesisSession, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { ContainerReport, renderStackReport, summaryLine } from './report';
+import { withholdTerraform } from './refused-stack';
+import { ContainerReport, failures, renderStackReport, summaryLine } from './report';
 
 /** The file written into each stack's output folder. */
 export const REPORT_FILE_NAME = 'backup-topology.md';
@@ -69,7 +73,10 @@ class InheritedCompliancePacks implements IAspect {
   }
 }
 
-/** Runs the stack's own synthesizer, then writes the topology report and prints the summary. */
+/**
+ * Runs the stack's own synthesizer, then writes the topology report, prints the summary and,
+ * when the pack refused a container of the stack, removes the stack's Terraform.
+ */
 class ReportingSynthesizer implements IStackSynthesizer {
   constructor(
     private readonly stack: TerraformStack,
@@ -81,6 +88,15 @@ class ReportingSynthesizer implements IStackSynthesizer {
       this.inner.synthesize(session);
     } finally {
       this.report(session);
+      this.withholdIfRefused(session);
+    }
+  }
+
+  /** The stack's Terraform goes when the pack refused it: an open finding at ERROR level. */
+  private withholdIfRefused(session: ISynthesisSession): void {
+    const refusals = reportsOf(this.stack).flatMap((r) => failures(r).map((f) => f.message ?? `${r.topology.path} [${f.ruleId}]`));
+    if (refusals.length > 0) {
+      withholdTerraform(this.stack, session, refusals);
     }
   }
 

@@ -1,0 +1,221 @@
+/**
+ * A topology the pack refuses leaves no Terraform to apply: the refused stack has no cdk.tf.json
+ * (neither a fresh one nor one left from an earlier synth), the finding is still printed and the
+ * synth still fails. A passing stack of the same app is written as usual: its Terraform is sound,
+ * and cdktf writes stacks one by one.
+ *
+ * Both ways cdktf runs a stack's synthesizer are covered: on its own (`app.synth()`, which throws
+ * on the finding before writing) and as the CLI runs the app (CDKTF_CONTINUE_SYNTH_ON_ERROR_
+ * ANNOTATIONS: every stack written, the CLI reads them through the manifest, prints the
+ * annotations and exits 1), the latter also through a real `cdktf synth`.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { SynthStack } from '@cdktf/cli-core/src/lib/synth-stack';
+import { printAnnotations } from '@cdktf/cli-core/src/lib/synth';
+import { App, Aspects, Testing } from 'cdktf';
+import { ThreeTwoOneChecks } from '../../src';
+import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
+import { REFUSAL_NOTICE_FILE_NAME } from '../../src/compliance/refused-stack';
+import { hostStack, LOCAL, postgres } from './stacks';
+
+const root = path.resolve(__dirname, '..', '..');
+const CONTINUE = 'CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS';
+/** The finding a one-medium, one-site topology gets (the rule and its fix). */
+const OFFSITE_FINDING = 'db-host/db [OneOffsite]: only 1 site (docker-host)';
+const OFFSITE_FIX = 'Fix: add an offsite copy';
+
+const dirs: string[] = [];
+const tmp = (prefix: string) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+};
+afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+const stackFile = (outdir: string, stack: string, name: string) => path.join(outdir, 'stacks', stack, name);
+
+/** A Terraform file as an earlier, passing synth left it in the refused stack's folder. */
+function seedStaleTerraform(outdir: string): string {
+  const stale = stackFile(outdir, 'db-host', 'cdk.tf.json');
+  fs.mkdirSync(path.dirname(stale), { recursive: true });
+  fs.writeFileSync(stale, JSON.stringify({ resource: { docker_container: { db: { name: 'db' } } } }));
+  return stale;
+}
+
+/** `ok-host`: a full 3-2-1-1-0 topology. `db-host`: one local disk only, refused by the pack. */
+function twoStackApp(outdir: string): App {
+  const app = new App({ outdir, stackTraces: false });
+  Aspects.of(app).add(new ThreeTwoOneChecks({ printSummary: false }));
+  postgres(hostStack(app, 'ok-host'));
+  postgres(hostStack(app, 'db-host'), { targets: [LOCAL()] });
+  return app;
+}
+
+/** Runs `fn` with `name` set (or unset) in the environment: cdktf reads it when a stack is constructed. */
+function withEnv<T>(name: string, value: string | undefined, fn: () => T): T {
+  const before = process.env[name];
+  if (value === undefined) {
+    delete process.env[name];
+  } else {
+    process.env[name] = value;
+  }
+  try {
+    return fn();
+  } finally {
+    if (before === undefined) {
+      delete process.env[name];
+    } else {
+      process.env[name] = before;
+    }
+  }
+}
+
+describe('app.synth() on its own', () => {
+  test('throws the finding, and the refused stack has no cdk.tf.json, not even one left from an earlier synth', () => {
+    // GIVEN
+    const outdir = tmp('refused-app-');
+    const stale = seedStaleTerraform(outdir);
+    const app = withEnv(CONTINUE, undefined, () => twoStackApp(outdir));
+    // WHEN
+    let error: Error | undefined;
+    try {
+      app.synth();
+    } catch (e) {
+      error = e as Error;
+    }
+    // THEN
+    expect(error?.message).toContain(OFFSITE_FINDING);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.existsSync(stackFile(outdir, 'db-host', 'cdk.tf'))).toBe(false);
+    expect(fs.readFileSync(stackFile(outdir, 'db-host', REPORT_FILE_NAME), 'utf8')).toContain('OneOffsite');
+    expect(fs.readFileSync(stackFile(outdir, 'db-host', REFUSAL_NOTICE_FILE_NAME), 'utf8')).toContain(`# ${OFFSITE_FINDING}`);
+    // ok-host comes first and passes: written as usual
+    expect(JSON.parse(fs.readFileSync(stackFile(outdir, 'ok-host', 'cdk.tf.json'), 'utf8')).resource).toBeDefined();
+  });
+
+  test('Testing.fullSynth of the refused stack throws the finding; of the passing stack, writes cdk.tf.json', () => {
+    // GIVEN
+    const app = Testing.app();
+    Aspects.of(app).add(new ThreeTwoOneChecks({ printSummary: false }));
+    const ok = hostStack(app, 'ok-host');
+    postgres(ok);
+    const refused = hostStack(app, 'db-host');
+    postgres(refused, { targets: [LOCAL()] });
+    // WHEN
+    const okOut = Testing.fullSynth(ok);
+    // THEN
+    expect(fs.existsSync(stackFile(okOut, 'ok-host', 'cdk.tf.json'))).toBe(true);
+    expect(fs.existsSync(stackFile(okOut, 'ok-host', REFUSAL_NOTICE_FILE_NAME))).toBe(false);
+    expect(() => Testing.fullSynth(refused)).toThrow(OFFSITE_FINDING);
+  });
+});
+
+describe('as the CLI runs the app (continue on ERROR annotations)', () => {
+  test('the app writes no cdk.tf.json for the refused stack; the CLI reads the manifest, prints the finding and fails', () => {
+    // GIVEN
+    const outdir = tmp('refused-cli-mode-');
+    const stale = seedStaleTerraform(outdir);
+    const app = withEnv(CONTINUE, 'true', () => twoStackApp(outdir));
+    // WHEN
+    app.synth();
+    // THEN: the Terraform of the refused stack is gone, the passing stack's is there
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.readdirSync(path.join(outdir, 'stacks', 'db-host')).sort()).toEqual([REPORT_FILE_NAME, REFUSAL_NOTICE_FILE_NAME, 'metadata.json'].sort());
+    expect(fs.existsSync(stackFile(outdir, 'ok-host', 'cdk.tf.json'))).toBe(true);
+    const manifest = JSON.parse(fs.readFileSync(path.join(outdir, 'manifest.json'), 'utf8'));
+    expect(manifest.stacks['db-host'].synthesizedStackPath).toBe(path.join('stacks', 'db-host', REFUSAL_NOTICE_FILE_NAME));
+    expect(manifest.stacks['db-host'].annotations).toContainEqual(expect.objectContaining({ level: '@cdktf/error', message: expect.stringContaining(OFFSITE_FINDING) }));
+    expect(manifest.stacks['ok-host'].synthesizedStackPath).toBe(path.join('stacks', 'ok-host', 'cdk.tf.json'));
+    expect(manifest.stacks['ok-host'].annotations.filter((a: { level: string }) => a.level === '@cdktf/error')).toEqual([]);
+    expect(JSON.parse(fs.readFileSync(stackFile(outdir, 'db-host', 'metadata.json'), 'utf8'))).toEqual({
+      '//': { refused: expect.arrayContaining([expect.stringContaining(OFFSITE_FINDING)]) },
+      'terraform': {},
+    });
+  });
+
+  test('what the CLI does next (its own code): reads every stack through the manifest, prints the finding, refuses', async () => {
+    // GIVEN
+    const outdir = tmp('refused-cli-read-');
+    withEnv(CONTINUE, 'true', () => twoStackApp(outdir)).synth();
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    // WHEN
+    const stacks = await SynthStack.readSynthesizedStacks(outdir);
+    let refusal: Error | undefined;
+    try {
+      printAnnotations(stacks);
+    } catch (e) {
+      refusal = e as Error;
+    }
+    const printed = log.mock.calls.map((c) => String(c[0])).join('\n');
+    log.mockRestore();
+    // THEN
+    expect(stacks.map((s) => s.name).sort()).toEqual(['db-host', 'ok-host']);
+    expect(printed).toContain(`ERROR [db-host/db]: ${OFFSITE_FINDING}`);
+    expect(refusal?.message).toMatch(/error annotations have been encountered/);
+  });
+});
+
+describe('a real `cdktf synth` of an app with a refused stack', () => {
+  test('exits 1 printing the finding and its fix; no cdk.tf.json for the refused stack, the passing stack written', () => {
+    // GIVEN: a small app in its own folder, and a cdk.tf.json left by an earlier, passing synth
+    const dir = tmp('refused-synth-');
+    fs.symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'));
+    fs.writeFileSync(
+      path.join(dir, 'main.ts'),
+      [
+        "import { App, Aspects } from 'cdktf';",
+        `import { ThreeTwoOneChecks } from '${path.join(root, 'src')}';`,
+        `import { hostStack, LOCAL, postgres } from '${path.join(root, 'test', 'compliance', 'stacks')}';`,
+        'const app = new App();',
+        'Aspects.of(app).add(new ThreeTwoOneChecks());',
+        "postgres(hostStack(app, 'ok-host'));",
+        "postgres(hostStack(app, 'db-host'), { targets: [LOCAL()] });",
+        'app.synth();',
+        '',
+      ].join('\n'),
+    );
+    fs.writeFileSync(
+      path.join(dir, 'cdktf.json'),
+      JSON.stringify({ language: 'typescript', app: `npx ts-node --project ${path.join(root, 'tsconfig.dev.json')} main.ts`, projectId: 'refused-synth', sendCrashReports: 'false' }),
+    );
+    const outdir = path.join(dir, 'cdktf.out');
+    const stale = seedStaleTerraform(outdir);
+    // WHEN
+    const synth = cdktf(dir, ['synth', '--output', outdir]);
+    // THEN
+    expect(synth.output).toContain(`ERROR [db-host/db]: ${OFFSITE_FINDING}`);
+    expect(synth.output).toContain(OFFSITE_FIX);
+    expect(synth.code).toBe(1);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.readdirSync(path.join(outdir, 'stacks', 'db-host')).filter((f) => /\.tf(\.json)?$/.test(f))).toEqual([]);
+    expect(fs.readFileSync(stackFile(outdir, 'db-host', REPORT_FILE_NAME), 'utf8')).toContain('OneOffsite');
+    expect(JSON.parse(fs.readFileSync(stackFile(outdir, 'ok-host', 'cdk.tf.json'), 'utf8')).resource.docker_container).toBeDefined();
+
+    // AND: deploying what that synth left refuses on the same finding, before any Terraform runs
+    const deploy = cdktf(dir, ['deploy', 'db-host', '--skip-synth', '--auto-approve', '--output', outdir]);
+    expect(deploy.output).toContain(`ERROR [db-host/db]: ${OFFSITE_FINDING}`);
+    expect(deploy.code).toBe(1);
+
+    // AND: Terraform run by hand in the refused stack's folder finds nothing to apply
+    const plan = spawnSync('terraform', [`-chdir=${path.join(outdir, 'stacks', 'db-host')}`, 'plan', '-input=false', '-no-color'], {
+      encoding: 'utf8',
+      env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1' },
+    });
+    expect(`${plan.stdout}${plan.stderr}`).toContain('No configuration files');
+    expect(plan.status).not.toBe(0);
+  }, 300_000);
+});
+
+/** Runs the repository's cdktf CLI in `cwd`. */
+function cdktf(cwd: string, args: string[]) {
+  const result = spawnSync(path.join(root, 'node_modules', '.bin', 'cdktf'), args, {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, CI: 'true', CHECKPOINT_DISABLE: '1', FORCE_COLOR: '0', NO_COLOR: '1', TF_CLI_CONFIG_FILE: '/dev/null' },
+    timeout: 280_000,
+  });
+  return { code: result.status, output: `${result.stdout}\n${result.stderr}` };
+}
