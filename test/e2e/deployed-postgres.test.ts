@@ -22,14 +22,11 @@
 import { spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
-import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../src/docker-api-proxy';
 import { QuiesceMode } from '../../src/policy/quiesce';
 import { defaultExample } from '../../examples/postgres/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCounts, seedTables, waitForDatabase, loadDump } from '../support/engine/databases';
-import { AGENT, DeployedHost, deployHost } from '../support/engine/deployed-host';
-import { ensureImage } from '../support/engine/images';
+import { AGENT, DeployedHost, deployHost, standInImages } from '../support/engine/deployed-host';
 import { runProbeIn } from '../support/engine/probes/probe';
 import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
 import { RUNBOOK, runbookShell } from '../support/runbook';
@@ -53,11 +50,7 @@ beforeAll(async () => {
     storageStack: 'backup-storage',
     storage: STORAGE,
     variables: { postgres_password: 'postgres-superuser-password' },
-    images: {
-      [DEFAULT_AGENT_IMAGE]: await ensureImage('restic'),
-      [DEFAULT_DOCKER_API_PROXY_IMAGE]: await ensureImage('haproxy'),
-      'postgres:16': await ensureDatabaseImage('postgres'),
-    },
+    images: await standInImages({ 'postgres:16': () => ensureDatabaseImage('postgres') }),
     s3: { region: 'eu-west-1', replicaRegion: 'eu-central-1' },
   });
   await waitForDatabase(host.engine, DB);

@@ -10,13 +10,10 @@
  * Restores use docs/restore.md's "Volume corrupted" commands with the container and volume
  * names of this example in place of `db` and `pgdata` (runbook.ts `forNames`).
  */
-import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
-import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../src/docker-api-proxy';
 import { wordpressExample } from '../../examples/wordpress/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, loadDump, rowCounts, seedTables, waitForDatabase } from '../support/engine/databases';
-import { DeployedHost, deployHost } from '../support/engine/deployed-host';
-import { ensureImage } from '../support/engine/images';
+import { DeployedHost, deployHost, standInImages } from '../support/engine/deployed-host';
 import { forNames, RUNBOOK, runbookShell } from '../support/runbook';
 
 const ROOT_PASSWORD = 'mariadb-root-password-for-the-test';
@@ -37,12 +34,10 @@ beforeAll(async () => {
       password: 'the wordpress repository password, as escrowed',
     },
     variables: { mariadb_root_password: ROOT_PASSWORD, wordpress_db_password: 'wordpress-user-password' },
-    images: {
-      [DEFAULT_AGENT_IMAGE]: await ensureImage('restic'),
-      [DEFAULT_DOCKER_API_PROXY_IMAGE]: await ensureImage('haproxy'),
-      'mariadb:11.4': await ensureDatabaseImage('mariadb'),
-      'wordpress:6.7-apache': await ensureDatabaseImage('wordpress'),
-    },
+    images: await standInImages({
+      'mariadb:11.4': () => ensureDatabaseImage('mariadb'),
+      'wordpress:6.7-apache': () => ensureDatabaseImage('wordpress'),
+    }),
     s3: { region: 'eu-west-1', replicaRegion: 'eu-central-1' },
   });
   await waitForDatabase(host.engine, DB);

@@ -13,8 +13,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { App, TerraformStack } from 'cdktf';
+import { DEFAULT_AGENT_IMAGE } from '../../../src/backup-sidecar';
+import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../../src/docker-api-proxy';
 import { applyStack, Deployment } from './applier';
 import { currentEngine, docker, RunningEngine } from './docker-engine';
+import { ensureImage } from './images';
 import { S3InEngine, startS3InEngine } from './s3-stand-in';
 import { synthesizeApp, SynthesizedApp } from '../synth';
 
@@ -49,6 +52,23 @@ export function storageOutputs(storageJson: any, values: StorageValues): Record<
     outputs[name] = value;
   }
   return outputs;
+}
+
+/**
+ * `DeployHostOptions.images` for an example: the agent's image -> the `restic` stand-in and the
+ * Docker API proxy's -> `haproxy` (images.ts), then each of `more` (synthesized reference ->
+ * what builds its stand-in, e.g. `'postgres:16': () => ensureDatabaseImage('postgres')`), built
+ * one after the other in that order.
+ */
+export async function standInImages(more: Record<string, () => Promise<string>> = {}): Promise<Record<string, string>> {
+  const images: Record<string, string> = {
+    [DEFAULT_AGENT_IMAGE]: await ensureImage('restic'),
+    [DEFAULT_DOCKER_API_PROXY_IMAGE]: await ensureImage('haproxy'),
+  };
+  for (const [image, build] of Object.entries(more)) {
+    images[image] = await build();
+  }
+  return images;
 }
 
 /** Options of `deployHost`. */
