@@ -7,9 +7,9 @@
  * installer (`<name>-backup-install`) runs first, when the helper is called, and fills the
  * install volume the sidecar mounts read-only (the agent and its secrets).
  *
- * One thing is added to the synthesized environment: `BACKUP_TARGET_<i>_CACERT`, the test
- * servers' self-signed certificates (written into the state volume), because the constructs
- * have no option for a private CA yet.
+ * The test servers' self-signed certificates travel as a user's private CA would: as the
+ * targets' `caCertificate` (PEM text), uploaded to the installer with the secrets and handed
+ * to restic through `BACKUP_TARGET_<i>_CACERT` by the synthesized environment.
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -19,8 +19,9 @@ import { TerraformVariable } from 'cdktf';
 import { IStorageTarget, Medium, ProtectedContainer, Retention, Schedule, StorageTarget, Verification } from '../../src';
 import { RestServer } from './rest-server';
 import { S3Server } from './s3-server';
-import { DockerContainerResource, RunningSidecar, SidecarResult, SidecarSandboxOptions, installAgentSync, runSidecar, startSidecar } from './sidecar-sandbox';
-import { dockerNameReferences, dockerStack, resources, synthJson } from './synth';
+import { DockerContainerResource, RunningSidecar, SidecarResult, SidecarSandboxOptions, runSidecar, startSidecar } from './sidecar-sandbox';
+import { dockerNameReferences, dockerStack, synthJson } from './synth';
+import { installFirst, sidecarContainers, sidecarVolumeDirs } from './synthesized-sidecar';
 
 export const REPOSITORY_PASSWORD = 'the repository password, as TF_VAR_restic_password supplies it';
 
@@ -56,7 +57,7 @@ export interface ProtocolSidecar {
   /** Everything above lives below this folder. */
   readonly workDir: string;
   /**
-   * Sandbox options (host folders, Terraform values, the CA certificates) plus `extra`, whose
+   * Sandbox options (host folders, Terraform values) plus `extra`, whose
    * `env` and `terraformValues` entries are added to (or replace) the sidecar's.
    */
   sandbox(extra?: Partial<SidecarSandboxOptions>): SidecarSandboxOptions;
@@ -98,6 +99,7 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
         bucket: options.s3.bucket,
         accessKeyId: options.s3.accessKeyId,
         secretAccessKey: secret('s3_secret_key'),
+        caCertificate: fs.readFileSync(options.s3.caCertPath, 'utf8'),
         name: 's3',
       }),
     );
@@ -111,6 +113,7 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
         url: options.rest.url,
         name: 'rest',
         appendOnly: options.rest.appendOnly,
+        ...(options.rest.caCertPath ? { caCertificate: fs.readFileSync(options.rest.caCertPath, 'utf8') } : {}),
         ...(auth ? { username: options.rest.username, password: secret('rest_password') } : {}),
       }),
     );
@@ -132,60 +135,32 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
     },
   });
   const json = synthJson(stack);
-  const container = (n: string): DockerContainerResource => {
-    const found = resources(json, 'docker_container').find((c) => c.name === n);
-    if (!found) {
-      throw new Error(`no ${n} container in the synthesized stack`);
-    }
-    return found;
-  };
-  const resource = container(`${name}-backup`);
-  const installer = container(`${name}-backup-install`);
+  const { resource, installer } = sidecarContainers(json, name);
   const terraformValues = { ...dockerNameReferences(json), 'var.restic_password': REPOSITORY_PASSWORD, ...terraformSecrets };
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `protocol-sidecar-${name}-`));
   const sourceDir = path.join(workDir, 'volumes', volume);
-  const stateDir = path.join(workDir, 'volumes', `${name}-backup-state`);
-  const installDir = path.join(workDir, 'volumes', `${name}-backup-install`);
+  const volumeDirs = sidecarVolumeDirs(workDir, name);
+  const { stateDir, installDir } = volumeDirs;
   const localDir = path.join(workDir, 'backup-disk');
   fs.mkdirSync(sourceDir, { recursive: true });
   fs.mkdirSync(localDir, { recursive: true });
-  fs.mkdirSync(path.join(stateDir, 'ca'), { recursive: true });
   const hostDirs: Record<string, string> = {
     [volume]: sourceDir,
-    [`${name}-backup-state`]: stateDir,
-    [`${name}-backup-install`]: installDir,
+    ...volumeDirs.hostDirs,
     [`/mnt/backup-disk/${name}`]: localDir,
   };
-
-  // The servers' certificates, for restic --cacert (BACKUP_TARGET_<i>_CACERT).
-  const env: Record<string, string> = {};
-  const caFor = (target: string, certPath: string | undefined) => {
-    if (certPath) {
-      fs.copyFileSync(certPath, path.join(stateDir, 'ca', `${target}.pem`));
-      env[`BACKUP_TARGET_${names.indexOf(target) + 1}_CACERT`] = `/backup/agent/ca/${target}.pem`;
-    }
-  };
-  caFor('s3', options.s3?.caCertPath);
-  caFor('rest', options.rest?.caCertPath);
 
   const sandbox = (extra: Partial<SidecarSandboxOptions> = {}): SidecarSandboxOptions => ({
     hostDirs,
     timeoutMs: 110000,
     ...extra,
     terraformValues: { ...terraformValues, ...(extra.terraformValues ?? {}) },
-    env: { ...env, ...(extra.env ?? {}) },
+    env: { ...(extra.env ?? {}) },
   });
 
   // As cdktf deploy does: the installer runs, and exits, before the sidecar is created.
-  const install = (values: Record<string, string> = {}) =>
-    installAgentSync(installer, { hostDirs, terraformValues: { ...terraformValues, ...values }, timeoutMs: 30000 });
-  try {
-    install();
-  } catch (err) {
-    fs.rmSync(workDir, { recursive: true, force: true });
-    throw err;
-  }
+  const install = installFirst(installer, { hostDirs, terraformValues, workDir });
 
   const hostRestic = (target: string, args: string[], password = REPOSITORY_PASSWORD) => {
     const base = ['--no-cache'];

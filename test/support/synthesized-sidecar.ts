@@ -79,6 +79,52 @@ export interface SynthesizedSidecar {
   cleanup(): void;
 }
 
+/**
+ * The `<name>-backup` sidecar and its one-shot installer `<name>-backup-install`, taken out of
+ * a synthesized cdk.tf.json; throws when either is missing.
+ */
+export function sidecarContainers(json: any, name: string): { resource: DockerContainerResource; installer: DockerContainerResource } {
+  const container = (n: string) => {
+    const found = resources(json, 'docker_container').find((c) => c.name === n);
+    if (!found) {
+      throw new Error(`no ${n} container in the synthesized stack`);
+    }
+    return found as DockerContainerResource;
+  };
+  return { resource: container(`${name}-backup`), installer: container(`${name}-backup-install`) };
+}
+
+/**
+ * The host folders behind the `<name>-backup` sidecar's state and install volumes, below
+ * `<workDir>/volumes` (not made here), and `hostDirs` with those two entries by volume name.
+ */
+export function sidecarVolumeDirs(workDir: string, name: string): { stateDir: string; installDir: string; hostDirs: Record<string, string> } {
+  const stateDir = path.join(workDir, 'volumes', `${name}-backup-state`);
+  const installDir = path.join(workDir, 'volumes', `${name}-backup-install`);
+  return { stateDir, installDir, hostDirs: { [`${name}-backup-state`]: stateDir, [`${name}-backup-install`]: installDir } };
+}
+
+/**
+ * Runs the installer once, as `cdktf deploy` does before it creates the sidecar, and returns
+ * `install`, which runs it again (a re-deploy) with values added to (or replacing)
+ * `terraformValues`. When the first run fails, `workDir` is removed and the error thrown.
+ */
+export function installFirst(
+  installer: DockerContainerResource,
+  setup: { hostDirs: Record<string, string>; terraformValues: Record<string, string>; workDir: string },
+): (values?: Record<string, string>) => SidecarResult {
+  const { hostDirs, terraformValues, workDir } = setup;
+  const install = (values: Record<string, string> = {}) =>
+    installAgentSync(installer, { hostDirs, terraformValues: { ...terraformValues, ...values }, timeoutMs: 30000 });
+  try {
+    install();
+  } catch (err) {
+    fs.rmSync(workDir, { recursive: true, force: true });
+    throw err;
+  }
+  return install;
+}
+
 function isStorageTarget(t: string | LocalTargetSpec | IStorageTarget): t is IStorageTarget {
   return typeof t === 'object' && typeof (t as IStorageTarget).bind === 'function';
 }
@@ -106,15 +152,7 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
     },
   });
   const json = synthJson(stack);
-  const container = (n: string) => {
-    const found = resources(json, 'docker_container').find((c) => c.name === n);
-    if (!found) {
-      throw new Error(`no ${n} container in the synthesized stack`);
-    }
-    return found as DockerContainerResource;
-  };
-  const resource = container(`${name}-backup`);
-  const installer = container(`${name}-backup-install`);
+  const { resource, installer } = sidecarContainers(json, name);
   const terraformValues: Record<string, string> = {
     ...dockerNameReferences(json),
     'var.restic_password': TEST_PASSWORD,
@@ -122,14 +160,10 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
   };
 
   const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-sidecar-'));
-  const hostDirs: Record<string, string> = {};
+  const { stateDir, installDir, hostDirs } = sidecarVolumeDirs(workDir, name);
   const sourceDirs: Record<string, string> = {};
   const targetDirs: Record<string, string> = {};
   const readOnlyHostDirs: string[] = [];
-  const stateDir = path.join(workDir, 'volumes', `${name}-backup-state`);
-  const installDir = path.join(workDir, 'volumes', `${name}-backup-install`);
-  hostDirs[`${name}-backup-state`] = stateDir;
-  hostDirs[`${name}-backup-install`] = installDir;
   for (const v of volumes) {
     sourceDirs[v] = path.join(workDir, 'volumes', v);
     fs.mkdirSync(sourceDirs[v], { recursive: true });
@@ -150,14 +184,7 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
       return [e.slice(0, eq), e.slice(eq + 1).replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')];
     }),
   );
-  const install = (values: Record<string, string> = {}) =>
-    installAgentSync(installer, { hostDirs, terraformValues: { ...terraformValues, ...values }, timeoutMs: 30000 });
-  try {
-    install();
-  } catch (err) {
-    fs.rmSync(workDir, { recursive: true, force: true });
-    throw err;
-  }
+  const install = installFirst(installer, { hostDirs, terraformValues, workDir });
   return {
     resource,
     installer,
