@@ -2875,6 +2875,18 @@ cmd_cron_match() {
   esac
 }
 
+# cmd_cron_match_batch (hidden, for tests): reads "EXPR<TAB>EPOCH" lines from stdin and
+# prints, per line, what cron-match would exit with: 0 match, 1 no match, 2 invalid. One
+# process for thousands of checks.
+cmd_cron_match_batch() {
+  _cb_tab=$(printf '\t')
+  while IFS=${_cb_tab} read -r _cb_expr _cb_epoch; do
+    cron_matches "${_cb_expr}" "${_cb_epoch}"
+    printf '%s\n' "$?"
+  done
+  return "${EX_OK}"
+}
+
 usage() {
   cat <<'EOF'
 usage: backup-agent COMMAND [OPTIONS]
@@ -2931,6 +2943,7 @@ main() {
     due) cmd_due "$@" ;;
     health) cmd_health "$@" ;;
     cron-match) cmd_cron_match "$@" ;;
+    cron-match-batch) cmd_cron_match_batch ;;
     help | -h | --help)
       usage
       exit "${EX_OK}"

@@ -1,4 +1,5 @@
 import * as errors from '../errors';
+import { CronFields, longestGapSeconds, parseCron } from './cron';
 
 /** Days of the week, for weekly schedules (cron numbering: Sunday is 0). */
 export enum WeekDay {
@@ -43,31 +44,20 @@ export interface WeeklyScheduleOptions extends DailyScheduleOptions {
   readonly weekDay?: WeekDay;
 }
 
-interface FieldSpec {
-  readonly name: string;
-  readonly min: number;
-  readonly max: number;
-}
-
-const FIELDS: FieldSpec[] = [
-  { name: 'minute', min: 0, max: 59 },
-  { name: 'hour', min: 0, max: 23 },
-  { name: 'day-of-month', min: 1, max: 31 },
-  { name: 'month', min: 1, max: 12 },
-  { name: 'day-of-week', min: 0, max: 7 },
-];
-
 /**
  * When the backup cycle runs: a five-field cron expression evaluated by the agent in the
  * sidecar's time zone (UTC unless `TZ` is set).
  *
- * Day-of-month and day-of-week follow classic cron: when both are restricted, a day matches
- * if either does.
+ * Day-of-month and day-of-week combine as in Vixie cron (and the agent): when either field
+ * starts with `*` (`*`, `*\/2`, ...), a day must match both; when neither does, a day matches
+ * if either does. So `0 2 13 * 5` runs on every 13th and every Friday, `0 2 1-31 * 1` every
+ * day, and `0 2 *\/2 * 1` only on odd-numbered days that are Mondays (weeks apart).
  */
 export class Schedule {
   /**
    * A cron expression: "minute hour day-of-month month day-of-week".
-   * Supports `*`, numbers, ranges `a-b`, steps `*\/n` and `a-b/n`, and lists `a,b`.
+   * Supports `*`, numbers, ranges `a-b`, steps `*\/n`, `a-b/n` and `a/n`
+   * (from a to the end of the field), and lists `a,b`.
    * Day-of-week 0 and 7 are Sunday.
    */
   public static cron(expression: string): Schedule {
@@ -117,15 +107,15 @@ export class Schedule {
   public readonly expression: string;
 
   /**
-   * The longest gap between two consecutive runs, in seconds. The default health threshold
-   * and the RPO check are derived from it.
+   * The longest gap between two consecutive runs, in seconds, with the agent's day rule, in
+   * UTC (no daylight-saving shifts), over every date from 1901 to 2099 (leap days included).
+   * The default health threshold and the RPO check are derived from it.
    */
   public readonly maxIntervalSeconds: number;
 
   private constructor(expression: string) {
-    const fields = parseCron(expression);
     this.expression = expression;
-    this.maxIntervalSeconds = longestGapSeconds(expression, fields);
+    this.maxIntervalSeconds = maxGapOf(parseCron(expression));
   }
 }
 
@@ -136,94 +126,22 @@ function checkInt(factory: string, field: string, value: number, min: number, ma
   return value;
 }
 
-/** Parses and validates a cron expression into the set of allowed values per field. */
-function parseCron(expression: string): Set<number>[] {
-  const parts = expression.split(' ').filter((p) => p !== '');
-  if (parts.length !== 5) {
-    throw errors.invalidCron(expression, `expected 5 fields, got ${parts.length}`);
-  }
-  return parts.map((part, i) => parseField(expression, part, FIELDS[i]));
-}
-
-function parseField(expression: string, text: string, spec: FieldSpec): Set<number> {
-  const values = new Set<number>();
-  for (const item of text.split(',')) {
-    const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
-    if (!m) {
-      throw errors.invalidCron(expression, `${spec.name} field item ${JSON.stringify(item)} is not *, a number, a range a-b, or a step */n or a-b/n`);
-    }
-    const step = m[4] === undefined ? 1 : Number(m[4]);
-    let from = spec.min;
-    let to = spec.max;
-    if (m[1] !== '*') {
-      from = Number(m[2]);
-      to = m[3] === undefined ? (m[4] === undefined ? from : spec.max) : Number(m[3]);
-    }
-    for (const v of [from, to]) {
-      if (v < spec.min || v > spec.max) {
-        throw errors.invalidCron(expression, `${spec.name} value ${v} is outside ${spec.min}-${spec.max}`);
-      }
-    }
-    if (from > to) {
-      throw errors.invalidCron(expression, `${spec.name} range ${from}-${to} runs backwards`);
-    }
-    if (step < 1) {
-      throw errors.invalidCron(expression, `${spec.name} step must be at least 1, got ${step}`);
-    }
-    for (let v = from; v <= to; v += step) {
-      // cron allows 7 for Sunday; store it as 0
-      values.add(spec.name === 'day-of-week' && v === 7 ? 0 : v);
-    }
-  }
-  return values;
-}
+/** A run at most every eight years (2,922 days) is no schedule. */
+const MAX_GAP_SECONDS = 2922 * 86400;
 
 const gapCache = new Map<string, number>();
 
-/**
- * Walks eight years of days (a whole leap-year cycle, twice) and returns the longest time
- * between two consecutive runs. Cached: large apps share a handful of schedules.
- */
-function longestGapSeconds(expression: string, fields: Set<number>[]): number {
-  const cached = gapCache.get(expression);
+/** The longest gap of a parsed expression. Cached: large apps share a handful of schedules. */
+function maxGapOf(fields: CronFields): number {
+  const cached = gapCache.get(fields.expression);
   if (cached !== undefined) {
     return cached;
   }
-  const [minutes, hours, doms, months, dows] = fields;
-  const domRestricted = doms.size < 31;
-  const dowRestricted = dows.size < 7;
-  const timesOfDay: number[] = [];
-  for (const h of [...hours].sort((a, b) => a - b)) {
-    for (const m of [...minutes].sort((a, b) => a - b)) {
-      timesOfDay.push(h * 3600 + m * 60);
-    }
+  const longest = longestGapSeconds(fields);
+  if (longest === undefined || longest > MAX_GAP_SECONDS) {
+    throw errors.invalidCron(fields.expression, 'the expression never runs (or runs only once in eight years)');
   }
-  const start = Date.UTC(2024, 0, 1) / 1000;
-  let previous: number | undefined;
-  let longest = 0;
-  for (let day = 0; day < 8 * 366; day++) {
-    const dayStart = start + day * 86400;
-    const date = new Date(dayStart * 1000);
-    if (!months.has(date.getUTCMonth() + 1)) {
-      continue;
-    }
-    const domOk = doms.has(date.getUTCDate());
-    const dowOk = dows.has(date.getUTCDay());
-    const matches = domRestricted && dowRestricted ? domOk || dowOk : domOk && dowOk;
-    if (!matches) {
-      continue;
-    }
-    for (const t of timesOfDay) {
-      const at = dayStart + t;
-      if (previous !== undefined) {
-        longest = Math.max(longest, at - previous);
-      }
-      previous = at;
-    }
-  }
-  if (longest === 0) {
-    throw errors.invalidCron(expression, 'the expression never runs (or runs only once in eight years)');
-  }
-  gapCache.set(expression, longest);
+  gapCache.set(fields.expression, longest);
   return longest;
 }
+

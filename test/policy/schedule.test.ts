@@ -28,4 +28,34 @@ describe('Schedule', () => {
     // 31 Jan -> 31 Mar is the longest gap (59 or 60 days)
     expect(Schedule.cron('0 0 31 * *').maxIntervalSeconds).toBe(61 * 86400);
   });
+
+  describe('the day rule is the agent\'s (Vixie cron): a day field starting with `*` means both must match', () => {
+    test.each([
+      // day-of-month starts with `*`: odd days that are Mondays, up to three weeks apart
+      ['0 2 */2 * 1', 21 * 86400],
+      // neither starts with `*`: either may match, whatever values they allow
+      ['0 0 1-31 * 1', 86400],
+      ['0 0 1 * 0-6', 86400],
+      ['0 0 13 * 5', 7 * 86400],
+      // `*,1` starts with `*`: every day of the month AND Monday
+      ['0 0 *,1 * 1', 7 * 86400],
+      // day-of-week starts with `*`: the 1st when it is a Sunday, Tuesday, Thursday or Saturday
+      ['0 0 1 * */2', 153 * 86400],
+      // an eight-year window (2024-2031) saw at most 28 days; years starting on a Sunday give 35
+      ['0 0 */3 * 1', 35 * 86400],
+      // leap days, every four years from 1904 to 2096
+      ['0 0 29 2 *', 1461 * 86400],
+    ])('%s: at most %d s apart', (expression, gap) => {
+      expect(Schedule.cron(expression).maxIntervalSeconds).toBe(gap);
+    });
+
+    test('a schedule that never runs is refused', () => {
+      expect(() => Schedule.cron('0 0 30 2 *')).toThrow('the expression never runs');
+      // the 31st of months with 30 days (day-of-week `*`: both must match): never
+      expect(() => Schedule.cron('0 0 31 4,6,9,11 *')).toThrow('the expression never runs');
+      // with a restricted day-of-week, either matches: every Monday of those months
+      // (the last Monday of November, the 24th, to the first of April, the 6th: 133 days)
+      expect(Schedule.cron('0 0 31 4,6,9,11 1').maxIntervalSeconds).toBe(133 * 86400);
+    });
+  });
 });
