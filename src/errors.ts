@@ -521,3 +521,22 @@ export function proxyModeMismatch(where: string, mode: string, quiesceMode: stri
     'pass the same Quiesce whose mode is `mode` (e.g. { mode: quiesce.mode, quiesce })',
   );
 }
+
+// ---- Storage targets: private CA (issue 12) -----------------------------------------------
+
+export function invalidCaCertificate(where: string, value: string): ConfigurationError {
+  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
+  return new ConfigurationError(
+    where,
+    `caCertificate must be the PEM text of one or more CA certificates ("-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----"), got ${show(shown)}`,
+    'pass the certificate\'s text, not its path: e.g. fs.readFileSync("ca.pem", "utf8") or Fn.file("ca.pem") (a token, read by Terraform), or leave caCertificate unset for a server with a publicly trusted certificate',
+  );
+}
+
+export function caCertificateWithPrivateKey(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'caCertificate contains a private key ("PRIVATE KEY"), which would be written in plain text into cdk.tf.json and the Terraform state (the value is not shown here)',
+    'pass only the CA certificate(s), the "-----BEGIN CERTIFICATE-----" blocks; a client never needs the server\'s or the CA\'s key',
+  );
+}

@@ -94,6 +94,13 @@ export function agentEnvironment(settings: AgentSettings): string[] {
     for (const secret of target.secrets ?? []) {
       env.push([`${prefix}_ENV_${secret.variable}_FILE`, targetSecretFile(settings.secretsDir, i + 1, secret.variable)]);
     }
+    // The server refuses deletes: the agent skips forget and prune for this target.
+    if (target.appendOnly ?? false) {
+      env.push([`${prefix}_APPEND_ONLY`, 'true']);
+    }
+    if (target.caCertificate !== undefined) {
+      env.push([`${prefix}_CACERT`, targetCaCertificateFile(settings.secretsDir, i + 1)]);
+    }
     // Replicas the agent reads back (read-only `check --no-lock`), e.g. an S3 offsite copy.
     const replicas = verifiableReplicas(target);
     if (replicas.length > 0) {
@@ -113,9 +120,15 @@ export function agentEnvironment(settings: AgentSettings): string[] {
   return env.map(([k, v]) => `${k}=${v}`);
 }
 
-/** The files that carry each target's secrets. */
+/**
+ * The files that carry each target's secrets, and its CA certificate (`caCertificate`, for
+ * `restic --cacert`). The certificate is no secret, but it travels the same way: uploaded to
+ * the installer and installed with the secrets (mode 0400: only the agent, the files' owner,
+ * reads them), so the installer and `BackupSidecar` need nothing new for it.
+ */
 export function targetSecretUploads(targets: StorageTargetConfig[], secretsDir?: string): SecretUpload[] {
   return targets.flatMap((target, i) => [
+    ...(target.caCertificate !== undefined ? [{ file: targetCaCertificateFile(secretsDir, i + 1), value: target.caCertificate }] : []),
     ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(secretsDir, i + 1, secret.variable), value: secret.value })),
     ...verifiableReplicas(target).flatMap((replica, j) =>
       (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(secretsDir, i + 1, j + 1, secret.variable), value: secret.value })),
@@ -130,6 +143,10 @@ function verifiableReplicas(target: StorageTargetConfig) {
 
 function replicaSecretFile(dir: string | undefined, index: number, replica: number, variable: string): string {
   return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
+}
+
+function targetCaCertificateFile(dir: string | undefined, index: number): string {
+  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-ca-certificate.pem`;
 }
 
 function targetSecretFile(dir: string | undefined, index: number, variable: string): string {

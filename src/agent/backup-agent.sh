@@ -314,6 +314,14 @@ load_targets() {
         "repository of target '${_lt_name}'"
       return "${EX_USAGE}"
     fi
+    case $(target_get "${_lt_i}" APPEND_ONLY) in
+      '' | true | false) ;;
+      *)
+        log ERROR config "BACKUP_TARGET_${_lt_i}_APPEND_ONLY='$(target_get "${_lt_i}" APPEND_ONLY)'" \
+          "must be 'true' (the server refuses deletes: no forget, no prune) or 'false'"
+        return "${EX_USAGE}"
+        ;;
+    esac
     _lt_i=$((_lt_i + 1))
   done
   return 0
@@ -1391,6 +1399,15 @@ record_step() {
   return 0
 }
 
+# append_only INDEX: true when target INDEX is append-only (BACKUP_TARGET_<i>_APPEND_ONLY):
+# the server refuses to delete data, so forget and prune are skipped (restic would get 403).
+append_only() {
+  [ "$(target_get "$1" APPEND_ONLY)" = true ]
+}
+
+# APPEND_ONLY_NOTE: why retention and prune are skipped for an append-only target.
+APPEND_ONLY_NOTE='the server refuses deletes; pruning this repository is the server administrator'"'"'s job'
+
 # repository_locked ERRFILE: true when restic could not lock the repository because another
 # process holds a lock. restic 0.14 has no --retry-lock: the step is deferred to the next
 # cycle instead (a stale lock of a killed restic is removed by `restic unlock` each cycle).
@@ -1421,7 +1438,13 @@ retention_target() {
   _ret_file="${WORK_DIR}/retention.jsonl"
   if [ -z "${RETENTION}" ]; then
     record_step "${_ret_file}" "${_ret_name}" skipped \
-      'no retention policy (BACKUP_RETENTION is empty)'
+      'no retention policy (BACKUP_RETENTION is empty)' '{"reason":"no-policy"}'
+    return
+  fi
+  if append_only "${_ret_i}"; then
+    log INFO retention "target=${_ret_name} skipped: append-only (${APPEND_ONLY_NOTE})"
+    record_step "${_ret_file}" "${_ret_name}" skipped '' \
+      '{"reason":"append-only","removed":null,"kept":null,"protected":null}'
     return
   fi
   # What goes is computed first (--dry-run), then exactly those ids are forgotten, minus the
@@ -1506,6 +1529,12 @@ retention_record() {
 # prune_target INDEX NAME: `restic prune` (an exclusive lock: deferred while another process
 # holds a lock). Only unreferenced data goes; which snapshots exist was decided by forget.
 prune_target() {
+  if append_only "$1"; then
+    rm -f "${DUE_DIR}/prune.$2" || log WARN prune "cannot remove ${DUE_DIR}/prune.$2"
+    log INFO prune "target=$2 skipped: append-only (${APPEND_ONLY_NOTE})"
+    record_step "${WORK_DIR}/prune.jsonl" "$2" skipped '' '{"reason":"append-only"}'
+    return 0
+  fi
   _pt_prefix="${RUN_DIR}/$1-$2"
   log INFO prune "target=$2 started"
   _pt_started=$(clock)
@@ -2495,11 +2524,11 @@ cmd_daemon() {
   return "${EX_OK}"
 }
 
-# prune_markers: the due-marker names of every target's prune.
+# prune_markers: the due-marker names of every target's prune (append-only ones have none).
 prune_markers() {
   _pm_i=1
   while [ "${_pm_i}" -le "${TARGET_COUNT}" ]; do
-    printf 'prune.%s\n' "$(target_get "${_pm_i}" NAME)"
+    append_only "${_pm_i}" || printf 'prune.%s\n' "$(target_get "${_pm_i}" NAME)"
     _pm_i=$((_pm_i + 1))
   done
 }

@@ -2,6 +2,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkPrefix } from '../aws/agent-credentials';
 import * as errors from '../errors';
+import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
@@ -51,10 +52,21 @@ export interface RestServerTargetProps {
   /**
    * Whether the server runs in append-only mode (`rest-server --append-only`, `rclone serve
    * restic --append-only`): snapshots cannot be deleted or overwritten through it, which
-   * makes this copy the immutable one of 3-2-1-1-0. Retention must then run on the server.
+   * makes this copy the immutable one of 3-2-1-1-0. The agent then skips `restic forget` and
+   * `restic prune` for this target (reported as `skipped`, reason `append-only`, not as a
+   * failure) and still verifies it: pruning the repository is the server administrator's job
+   * (restic run on the server, or through a server instance without `--append-only`).
    * @default false
    */
   readonly appendOnly?: boolean;
+  /**
+   * The CA certificate (PEM text) that signed the server's TLS certificate, for a server whose
+   * certificate a private CA issued: restic trusts it for this target only (`--cacert`). A
+   * literal ("-----BEGIN CERTIFICATE-----...") or a token such as `Fn.file("ca.pem")`; it is
+   * not a secret, and reaches the sidecar as a file.
+   * @default - the system's CA certificates only
+   */
+  readonly caCertificate?: string;
   /**
    * Accept an `http://` URL (a server on the same trusted host only).
    * @default false
@@ -108,6 +120,7 @@ export class RestServerTarget implements IStorageTarget {
     if (props.password !== undefined && !Token.isUnresolved(props.password)) {
       throw errors.literalSecretKey(this.where, 'password');
     }
+    checkCaCertificate(this.where, props.caCertificate);
   }
 
   public bind(_scope: Construct, context: StorageTargetBindContext): StorageTargetConfig {
@@ -122,6 +135,8 @@ export class RestServerTarget implements IStorageTarget {
       medium: this.props.medium ?? Medium.NAS,
       site: this.props.site ?? Site.named(this.host!),
       immutable: this.props.appendOnly ?? false,
+      appendOnly: this.props.appendOnly ?? false,
+      ...(this.props.caCertificate !== undefined ? { caCertificate: this.props.caCertificate } : {}),
       ...(authenticated
         ? {
           environment: { RESTIC_REST_USERNAME: this.props.username! },

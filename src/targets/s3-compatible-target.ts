@@ -2,6 +2,7 @@ import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { checkPrefix } from '../aws/agent-credentials';
 import * as errors from '../errors';
+import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
@@ -61,6 +62,14 @@ export interface S3CompatibleTargetProps {
    */
   readonly immutableRetentionDays?: number;
   /**
+   * The CA certificate (PEM text) that signed the endpoint's TLS certificate, for a service
+   * whose certificate a private CA issued (an in-house MinIO or Ceph RGW): restic trusts it for
+   * this target only (`--cacert`). A literal ("-----BEGIN CERTIFICATE-----...") or a token such
+   * as `Fn.file("ca.pem")`; it is not a secret, and reaches the sidecar as a file.
+   * @default - the system's CA certificates only
+   */
+  readonly caCertificate?: string;
+  /**
    * Accept an `http://` endpoint (a server on the same trusted host only).
    * @default false
    */
@@ -107,6 +116,7 @@ export class S3CompatibleTarget implements IStorageTarget {
         throw errors.lockPeriodWithoutLock(where, days);
       }
     }
+    checkCaCertificate(where, props.caCertificate);
     this.endpoint = `${url.protocol}//${url.host}`;
     this.host = url.hostname;
   }
@@ -127,6 +137,7 @@ export class S3CompatibleTarget implements IStorageTarget {
       immutableRetentionDays: this.props.immutableRetentionDays,
       environment,
       secrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: this.props.secretAccessKey }],
+      ...(this.props.caCertificate !== undefined ? { caCertificate: this.props.caCertificate } : {}),
     };
   }
 }

@@ -141,6 +141,21 @@ export interface StorageTargetConfig {
    * @default - `secrets`
    */
   readonly initSecrets?: TargetSecret[];
+  /**
+   * Whether the repository is append-only: the server refuses to delete or overwrite data
+   * (`rest-server --append-only`, `rclone serve restic --append-only`). The agent then skips
+   * `restic forget` and `restic prune` for it (reported as `skipped`, reason `append-only`,
+   * never as a failure) and still verifies it; pruning it is the server administrator's job.
+   * @default false
+   */
+  readonly appendOnly?: boolean;
+  /**
+   * A CA certificate (PEM text) restic trusts for this target besides the system ones
+   * (`restic --cacert`), for a server whose TLS certificate a private CA signed. Not a secret:
+   * delivered to the sidecar as a file beside the target's secrets.
+   * @default - the system's CA certificates only
+   */
+  readonly caCertificate?: string;
 }
 
 /** A place the sidecar backs up to. Implement it to add a new kind of target. */

@@ -1,0 +1,96 @@
+/**
+ * A private CA per target (`caCertificate` on the REST and S3-compatible targets): PEM text,
+ * a literal or a token, uploaded to the installer like the secrets and named to the agent in
+ * `BACKUP_TARGET_<i>_CACERT` (restic --cacert). The S3 target has none: AWS endpoints present
+ * publicly trusted certificates. Append-only REST targets are announced in
+ * `BACKUP_TARGET_<i>_APPEND_ONLY`.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { Fn, TerraformVariable } from 'cdktf';
+import { ProtectedContainer, Site, StorageTarget } from '../../src';
+import { makeSelfSignedCertificate } from '../support/s3-server';
+import { dockerStack, resources, synthJson } from '../support/synth';
+
+const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
+
+function certificatePem(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-certificate-test-'));
+  try {
+    makeSelfSignedCertificate(path.join(dir, 'key.pem'), path.join(dir, 'cert.pem'));
+    return fs.readFileSync(path.join(dir, 'cert.pem'), 'utf8');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('caCertificate and appendOnly on storage targets', () => {
+  const pem = certificatePem();
+
+  test('a literal PEM on a REST target and a token on an S3-compatible one: uploaded to the installer 0400, named in _CACERT', () => {
+    // GIVEN
+    const stack = dockerStack();
+    const key = new TerraformVariable(stack, 'minio_key', { type: 'string', sensitive: true }).stringValue;
+    // WHEN
+    new ProtectedContainer(stack, 'db', {
+      image: 'postgres:16',
+      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+      backup: {
+        targets: [
+          StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }),
+          StorageTarget.restServer({ url: 'https://rest.office.internal:8000', caCertificate: pem, appendOnly: true }),
+          StorageTarget.s3Compatible({
+            endpoint: 'https://minio.office.internal:9000',
+            bucket: 'restic',
+            accessKeyId: 'backup',
+            secretAccessKey: key,
+            caCertificate: Fn.file('office-ca.pem'),
+          }),
+        ],
+      },
+    });
+    const json = synthJson(stack);
+    // THEN
+    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
+    expect(sidecar.env).toEqual(
+      expect.arrayContaining([
+        'BACKUP_TARGET_2_APPEND_ONLY=true',
+        'BACKUP_TARGET_2_CACERT=/backup/install/secrets/target-2-ca-certificate.pem',
+        'BACKUP_TARGET_3_CACERT=/backup/install/secrets/target-3-ca-certificate.pem',
+      ]),
+    );
+    // the local folder has neither, the S3-compatible service is not append-only
+    expect(sidecar.env.filter((e: string) => /^BACKUP_TARGET_(1_(APPEND_ONLY|CACERT)|3_APPEND_ONLY)=/.test(e))).toEqual([]);
+    expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-2-ca-certificate.pem', content: pem, permissions: '0400' });
+    expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-3-ca-certificate.pem', content: '${file("office-ca.pem")}', permissions: '0400' });
+    expect(sidecar.upload).toBeUndefined();
+  });
+
+  test('the bound config carries appendOnly and the certificate', () => {
+    expect(StorageTarget.restServer({ url: 'https://rest.local', appendOnly: true, caCertificate: pem }).bind(dockerStack(), context)).toMatchObject({
+      appendOnly: true,
+      immutable: true,
+      caCertificate: pem,
+    });
+    const plain = StorageTarget.restServer({ url: 'https://rest.local' }).bind(dockerStack(), context);
+    expect(plain.appendOnly).toBe(false);
+    expect(plain.caCertificate).toBeUndefined();
+  });
+
+  test('refuses a path instead of PEM text, and a certificate with its private key', () => {
+    const stack = dockerStack();
+    const key = new TerraformVariable(stack, 'k', { type: 'string', sensitive: true }).stringValue;
+    expect(() => StorageTarget.restServer({ url: 'https://rest.local', caCertificate: '/etc/ssl/office-ca.pem' })).toThrow(
+      'StorageTarget.restServer("https://rest.local"): caCertificate must be the PEM text of one or more CA certificates ("-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----"), got "/etc/ssl/office-ca.pem". Fix: pass the certificate\'s text, not its path: e.g. fs.readFileSync("ca.pem", "utf8") or Fn.file("ca.pem")',
+    );
+    const withKey = `${pem}-----BEGIN PRIVATE KEY-----\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg\n-----END PRIVATE KEY-----\n`;
+    const s3 = { endpoint: 'https://minio.local', bucket: 'restic', accessKeyId: 'k', secretAccessKey: key };
+    expect(() => StorageTarget.s3Compatible({ ...s3, caCertificate: withKey })).toThrow(
+      'StorageTarget.s3Compatible("https://minio.local"): caCertificate contains a private key ("PRIVATE KEY"), which would be written in plain text into cdk.tf.json and the Terraform state (the value is not shown here). Fix: pass only the CA certificate(s)',
+    );
+    // a bundle of two certificates is fine
+    expect(() => StorageTarget.s3Compatible({ ...s3, caCertificate: pem + pem })).not.toThrow();
+  });
+});
