@@ -6,13 +6,13 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Aspects, Testing } from 'cdktf';
 import { ComplianceLevel, ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { defaultExample } from '../../examples/postgres/main';
 import { annotations } from './stacks';
+import { tempDirs } from '../support/synth';
 
 const root = path.resolve(__dirname, '..', '..');
 const EXAMPLE = path.join(root, 'examples', 'postgres', 'main.ts');
@@ -29,13 +29,7 @@ function cdktfSynth(cwd: string, outdir: string) {
   return { code: result.status, output: `${result.stdout}\n${result.stderr}` };
 }
 
-const dirs: string[] = [];
-const tmp = (prefix: string) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs();
 
 test('the default example passes at level 3-2-1-1-0', () => {
   // GIVEN

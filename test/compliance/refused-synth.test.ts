@@ -11,7 +11,6 @@
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { SynthStack } from '@cdktf/cli-core/src/lib/synth-stack';
 import { printAnnotations } from '@cdktf/cli-core/src/lib/synth';
@@ -20,6 +19,7 @@ import { ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { REFUSAL_NOTICE_FILE_NAME } from '../../src/compliance/refused-stack';
 import { hostStack, LOCAL, postgres } from './stacks';
+import { tempDirs } from '../support/synth';
 
 const root = path.resolve(__dirname, '..', '..');
 const CONTINUE = 'CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS';
@@ -27,13 +27,7 @@ const CONTINUE = 'CDKTF_CONTINUE_SYNTH_ON_ERROR_ANNOTATIONS';
 const OFFSITE_FINDING = 'db-host/db [OneOffsite]: only 1 site (docker-host)';
 const OFFSITE_FIX = 'Fix: add an offsite copy';
 
-const dirs: string[] = [];
-const tmp = (prefix: string) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  dirs.push(dir);
-  return dir;
-};
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+const tmp = tempDirs();
 
 const stackFile = (outdir: string, stack: string, name: string) => path.join(outdir, 'stacks', stack, name);
 

@@ -76,3 +76,17 @@ export function synthesizeApp(build: (app: App) => Record<string, TerraformStack
   }
   return { outdir, stacks, json, reports };
 }
+
+/**
+ * Temp folders for one test file, removed after it: call at the top level of the file, then
+ * `const dir = tmp('prefix-')`.
+ */
+export function tempDirs(): (prefix: string) => string {
+  const dirs: string[] = [];
+  afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+  return (prefix: string) => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+    dirs.push(dir);
+    return dir;
+  };
+}
