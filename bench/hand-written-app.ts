@@ -45,6 +45,7 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { App, Fn, Lazy, TerraformLocal, TerraformProvider, TerraformStack, TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
+import { agentScript as packagedAgentScript } from '../src/agent/agent-asset';
 
 const RESTIC_IMAGE = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
 const PROXY_IMAGE = 'haproxy:3.0.28-alpine@sha256:ed51796ef581b00aac83d547c7f76366bfe6660b7bec85c5059ca68123444d66';
@@ -64,7 +65,7 @@ const KEY_USE = [
 
 /** The agent script, escaped for Terraform (`${` and `%{` are Terraform's own syntax). */
 function agentScript(): string {
-  const text = fs.readFileSync(path.join(__dirname, '..', 'src', 'agent', 'backup-agent.sh'), 'utf8');
+  const text = packagedAgentScript();
   return text.replace(/\$\{/g, () => '$${').replace(/%\{/g, () => '%%{');
 }
 

@@ -25,7 +25,7 @@ export interface BenchResults {
     readonly gitCommit: string;
     readonly gitDirty: boolean;
     /** The agent script measured: its git blob id, and whether it is the committed one. */
-    readonly agentScript?: { path: string; gitBlob: string; committed: boolean };
+    readonly agentScript?: { path: string; sha256: string; committed: boolean };
     readonly versions: Record<string, string>;
     readonly choices: string[];
   };
@@ -168,7 +168,7 @@ export async function writeReport(dir: string, r: BenchResults): Promise<void> {
       `${m.machine.loadAverageEnd.map((v) => v.toFixed(1)).join(' ')} at the end (the machine is shared: other work runs beside the bench). ` +
       `Node ${m.node}; ${Object.entries(m.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.` +
       (m.agentScript
-        ? ` The agent measured is ${m.agentScript.path} as it was in the working tree (git blob \`${m.agentScript.gitBlob.slice(0, 12)}\`, ` +
+        ? ` The agent measured is ${m.agentScript.path} as it was in the working tree (sha256 \`${m.agentScript.sha256}\`, ` +
           `${m.agentScript.committed ? 'the committed version' : '**not yet the committed version**: other work on it was in progress'}).`
         : ''),
   );

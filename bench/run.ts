@@ -15,10 +15,12 @@
  * Missed goals do not fail the run: they are what the report is about. A broken case does.
  */
 import { execFileSync, spawnSync } from 'child_process';
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { runAgentBench } from './agent';
+import { agentScript } from '../src/agent/agent-asset';
 import { BenchResults, evaluateGoals, writeReport } from './report';
 import { runSynthBench } from './synth-scale';
 
@@ -180,9 +182,9 @@ async function main(): Promise<void> {
       gitCommit: commitAtStart,
       gitDirty: dirtyAtStart,
       agentScript: {
-        path: 'src/agent/backup-agent.sh',
-        gitBlob: git(['hash-object', 'src/agent/backup-agent.sh']),
-        committed: git(['hash-object', 'src/agent/backup-agent.sh']) === git(['rev-parse', 'HEAD:src/agent/backup-agent.sh']),
+        path: 'src/agent/parts/*.sh, joined',
+        sha256: createHash('sha256').update(agentScript()).digest('hex').slice(0, 12),
+        committed: git(['status', '--porcelain', '--', 'src/agent/parts']) === '',
       },
       versions: {
         cdktf: version('cdktf'),

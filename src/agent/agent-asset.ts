@@ -17,16 +17,25 @@ export const AGENT_SECRETS_DIR = `${AGENT_INSTALL_DIR}/secrets`;
 export const SOURCE_ROOT = '/backup/sources';
 
 /**
- * The script ships in the npm package next to the compiled code. The same relative path
- * reaches it from `src/agent` (tests, ts-node) and from `lib/agent` (the published package).
+ * The agent is written as parts, one concern per file (`src/agent/parts/NN-name.sh`), and
+ * shipped in the npm package next to the compiled code. They are joined in file-name order
+ * into the one script the sidecar runs. The same relative path reaches the folder from
+ * `src/agent` (tests, ts-node) and from `lib/agent` (the published package).
  */
-const SCRIPT_FILE = path.join(__dirname, '..', '..', 'src', 'agent', 'backup-agent.sh');
+export const AGENT_PARTS_DIR = path.join(__dirname, '..', '..', 'src', 'agent', 'parts');
 
 let cached: string | undefined;
 
-/** The agent script, exactly as in the package. */
+/** The agent's parts, in the order they are joined. */
+export function agentParts(): string[] {
+  return fs.readdirSync(AGENT_PARTS_DIR).filter((f) => f.endsWith('.sh')).sort();
+}
+
+/** The agent script: its parts joined, a blank line between two parts. */
 export function agentScript(): string {
-  cached ??= fs.readFileSync(SCRIPT_FILE, 'utf8');
+  cached ??= agentParts()
+    .map((f) => fs.readFileSync(path.join(AGENT_PARTS_DIR, f), 'utf8'))
+    .join('\n');
   return cached;
 }
 

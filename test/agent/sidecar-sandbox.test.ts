@@ -14,7 +14,7 @@ import {
   terraformUnescape,
 } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { AGENT_SOURCE_FILE, TEST_PASSWORD } from '../support/test-values';
+import { TEST_PASSWORD, agentSourceFile } from '../support/test-values';
 
 describe('terraformUnescape', () => {
   test.each([
@@ -28,7 +28,7 @@ describe('terraformUnescape', () => {
   });
 
   test("undoes exactly the library's escaping of the agent script", () => {
-    const script = fs.readFileSync(AGENT_SOURCE_FILE, 'utf8');
+    const script = fs.readFileSync(agentSourceFile(), 'utf8');
     const escaped = terraformEscape(script);
     expect(escaped).not.toMatch(/(^|[^$])\$\{/);
     expect(terraformUnescape(escaped)).toBe(script);
@@ -178,7 +178,7 @@ describe('the installer, run before the sidecar', () => {
   test('puts the agent (0555) and the secrets (0400) on the install volume, from its own uploads', () => {
     const script = path.join(sidecar.installDir, 'bin', 'backup-agent');
     const password = path.join(sidecar.installDir, 'secrets', 'repository-password');
-    expect(fs.readFileSync(script, 'utf8')).toBe(fs.readFileSync(AGENT_SOURCE_FILE, 'utf8'));
+    expect(fs.readFileSync(script, 'utf8')).toBe(fs.readFileSync(agentSourceFile(), 'utf8'));
     expect(fs.readFileSync(password, 'utf8')).toBe(TEST_PASSWORD);
     expect((fs.statSync(script).mode & 0o7777).toString(8)).toBe('555');
     expect((fs.statSync(password).mode & 0o7777).toString(8)).toBe('400');

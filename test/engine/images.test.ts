@@ -23,7 +23,7 @@ import { testCa } from '../support/engine/test-ca';
 
 const BUILD_TIMEOUT = 300000;
 
-/** The busybox applets the backup agent (src/agent/backup-agent.sh) calls. */
+/** The busybox applets the backup agent (src/agent/parts/) calls. */
 const AGENT_APPLETS = [
   'sh', 'cat', 'cp', 'cut', 'date', 'env', 'false', 'find', 'grep', 'head', 'kill', 'ln', 'ls',
   'mkdir', 'mktemp', 'mv', 'printf', 'rm', 'rmdir', 'sed', 'sha256sum', 'sleep', 'sort', 'tail',

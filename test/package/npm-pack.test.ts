@@ -3,16 +3,19 @@
  * JavaScript and its type declarations, the backup agent, README, API.md and LICENSE; and,
  * unpacked outside the repository, it synthesizes a stack whose sidecar carries the agent
  * script read from the package itself (lib/agent/agent-asset.js reads
- * ../../src/agent/backup-agent.sh).
+ * ../../src/agent/parts/*.sh and joins them).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { agentParts } from '../../src/agent/agent-asset';
 import { ROOT, ensureBuiltLocked, withBuildLock } from '../support/jsii-build';
 import { terraformUnescape } from '../support/sidecar-sandbox';
 
-const AGENT = 'src/agent/backup-agent.sh';
+/** The agent's parts, as in the repository; the last one is where a marker is appended. */
+const AGENT_PARTS = agentParts().map((f) => `src/agent/parts/${f}`);
+const LAST_PART = AGENT_PARTS[AGENT_PARTS.length - 1];
 const SECCOMP_PROFILE = 'src/security/docker-default-seccomp.json';
 const SECCOMP_PROVENANCE = 'src/security/README.md';
 
@@ -65,7 +68,7 @@ describe('npm pack', () => {
       const base = path.relative(path.join(ROOT, 'src'), file).replace(/\.ts$/, '');
       return [`lib/${base}.js`, `lib/${base}.d.ts`];
     });
-    const expected = ['.jsii', 'API.md', 'LICENSE', 'README.md', 'package.json', AGENT, SECCOMP_PROFILE, SECCOMP_PROVENANCE, ...compiled];
+    const expected = ['.jsii', 'API.md', 'LICENSE', 'README.md', 'package.json', ...AGENT_PARTS, SECCOMP_PROFILE, SECCOMP_PROVENANCE, ...compiled];
     // THEN
     expect([...packed].sort()).toEqual([...expected].sort());
   });
@@ -74,7 +77,9 @@ describe('npm pack', () => {
     const files = (dir: string): string[] =>
       fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(dir, e.name)) : [path.join(dir, e.name)]));
     expect(files(unpacked).map((f) => path.relative(unpacked, f)).sort()).toEqual([...packed].sort());
-    expect(fs.readFileSync(path.join(unpacked, AGENT), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, AGENT), 'utf8'));
+    for (const part of AGENT_PARTS) {
+      expect(fs.readFileSync(path.join(unpacked, part), 'utf8')).toBe(fs.readFileSync(path.join(ROOT, part), 'utf8'));
+    }
     const manifest = JSON.parse(fs.readFileSync(path.join(unpacked, 'package.json'), 'utf8'));
     expect(manifest).toMatchObject({ license: 'Apache-2.0', main: 'lib/index.js', types: 'lib/index.d.ts', stability: expect.any(String) });
     expect(manifest.keywords).toContain('cdktf');
@@ -86,7 +91,7 @@ describe('npm pack', () => {
 
   test('unpacked outside the repository, it synthesizes a sidecar whose installer uploads the agent read from the package', () => {
     // GIVEN: a marker line in the unpacked agent, so the synthesized upload can only come from there
-    const agent = path.join(unpacked, AGENT);
+    const agent = path.join(unpacked, LAST_PART);
     const marker = `# packed-agent-marker ${process.pid} \${NOT_TERRAFORM}`;
     fs.appendFileSync(agent, `${marker}\n`);
     const outdir = path.join(work, 'cdktf.out');

@@ -1,6 +1,6 @@
 /**
  * One cron, two implementations that must agree: the TypeScript model (src/policy/cron.ts,
- * behind `Schedule`) and the agent's `cron_matches` (src/agent/backup-agent.sh), run under
+ * behind `Schedule`) and the agent's `cron_matches` (src/agent/parts/15-cron.sh), run under
  * busybox sh and under dash with busybox applets (busybox `date`) first on PATH, as in the
  * restic image.
  *
@@ -22,7 +22,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Schedule } from '../../src';
 import { CronFields, cronMatches, matchesAt, parseCron } from '../../src/policy/cron';
-import { AGENT_SOURCE_FILE } from '../support/test-values';
+import { agentSourceFile } from '../support/test-values';
 
 const EXPRESSIONS = 10_000;
 const SAMPLES_PER_EXPRESSION = 2;
@@ -188,7 +188,7 @@ function runBatch(shell: 'busybox' | 'dash', inputFile: string): Promise<{ code:
   const argv = shell === 'busybox' ? ['busybox', 'sh'] : ['dash'];
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0], [...argv.slice(1), AGENT_SOURCE_FILE, 'cron-match-batch'], {
+    const child = spawn(argv[0], [...argv.slice(1), agentSourceFile(), 'cron-match-batch'], {
       env: { PATH: `${binDir}:/usr/bin:/bin`, TZ: 'UTC', HOME: workDir },
       stdio: [fs.openSync(inputFile, 'r'), 'pipe', 'pipe'],
     });

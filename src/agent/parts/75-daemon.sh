@@ -1,0 +1,116 @@
+#######################################
+# daemon
+#######################################
+
+# daemon_cycle COMMAND: runs `run` (or `due`) as a child process (own PID for the lock, own
+# exit code) and waits for it; a SIGTERM to the daemon is passed on to it.
+daemon_cycle() {
+  sh "${AGENT_SELF}" "$1" &
+  track_child "$!" TERM
+  wait_child "${CHILD_PID}"
+  _dc_rc=$?
+  CHILD_PID=''
+  if [ "$1" = run ]; then
+    log INFO daemon "cycle finished with exit code ${_dc_rc}"
+  else
+    log INFO daemon "due work finished with exit code ${_dc_rc}"
+  fi
+}
+
+# check_cron VARIABLE VALUE: EX_USAGE (with a log line) when VALUE is set and is not a valid
+# 5-field cron expression.
+check_cron() {
+  [ -n "$2" ] || return 0
+  cron_matches "$2" "$(clock)"
+  if [ "$?" -eq 2 ]; then
+    log ERROR config "$1='$2' is not a 5-field cron expression (minute hour day-of-month" \
+      "month day-of-week), e.g. '0 2 * * *'"
+    return "${EX_USAGE}"
+  fi
+  return 0
+}
+
+# The daemon wakes at every minute boundary. When BACKUP_PRUNE_SCHEDULE matches, a prune is
+# due on every target; when BACKUP_VERIFY_DRILL_SCHEDULE matches, the restore drill (and the
+# replicas' checks) are due. A backup cycle starting that minute does the due work after its
+# backups; otherwise the daemon starts `due` for it. Due work that cannot be done (the cycle
+# lock or a repository lock is held, a target is unreachable) stays due, and the next cycle
+# does it: a slot missed is made up by the next cycle, never skipped.
+cmd_daemon() {
+  load_common || return
+  load_targets || return
+  load_backup || return
+  load_policy || return
+  _d_schedule=${BACKUP_SCHEDULE:-}
+  cron_matches "${_d_schedule}" "$(clock)"
+  _d_valid=$?
+  if [ "${_d_valid}" -eq 2 ]; then
+    log ERROR config "BACKUP_SCHEDULE='${_d_schedule}' is not a 5-field cron expression" \
+      "(minute hour day-of-month month day-of-week), e.g. '0 2 * * *'"
+    return "${EX_USAGE}"
+  fi
+  _d_prune=${BACKUP_PRUNE_SCHEDULE:-}
+  _d_drill=${BACKUP_VERIFY_DRILL_SCHEDULE:-}
+  check_cron BACKUP_PRUNE_SCHEDULE "${_d_prune}" || return
+  check_cron BACKUP_VERIFY_DRILL_SCHEDULE "${_d_drill}" || return
+  DUE_DIR="${STATE_DIR}/due"
+  log INFO daemon "started; schedule='${_d_schedule}' TZ=${TZ:-UTC} host=${BACKUP_HOST}" \
+    "prune='${_d_prune}' drill='${_d_drill}' quiesce=${QUIESCE_MODE}"
+  if [ -f "${STATE_DIR}/quiesce.held" ]; then
+    log WARN daemon "an earlier agent left container state to undo (${STATE_DIR}/quiesce.held)"
+    daemon_cycle due
+  fi
+  case ${BACKUP_RUN_ON_START:-false} in
+    true | yes | 1)
+      log INFO daemon "BACKUP_RUN_ON_START: running a cycle now"
+      daemon_cycle run
+      ;;
+  esac
+  _d_last=$(($(clock) / 60 * 60))
+  while [ -z "${INTERRUPTED}" ]; do
+    # Sleep towards the next minute boundary in steps of at most 5 s. A stop signal passed on
+    # to a child that was just forked can be lost (busybox ash: it lands before the child
+    # resets the handlers it inherited), and the daemon would sleep out the minute: with short
+    # steps it notices the stop within 5 s whatever happened to the kill.
+    _d_now=$(clock)
+    _d_left=$((60 - _d_now % 60))
+    [ "${_d_left}" -le 5 ] || _d_left=5
+    sleep "${_d_left}" &
+    track_child "$!" TERM
+    wait_child "${CHILD_PID}"
+    CHILD_PID=''
+    [ -z "${INTERRUPTED}" ] || break
+    _d_minute=$(($(clock) / 60 * 60))
+    [ "${_d_minute}" != "${_d_last}" ] || continue
+    _d_last=${_d_minute}
+    _d_due=''
+    if [ -n "${_d_prune}" ] && cron_matches "${_d_prune}" "${_d_minute}"; then
+      log INFO daemon "prune schedule matches $(iso_utc "${_d_minute}"); prune due on every target"
+      # shellcheck disable=SC2046 # target names: letters, digits, '.', '_', '-'
+      mark_due $(prune_markers) || log ERROR daemon "cannot mark the prune due in ${DUE_DIR}"
+      _d_due=1
+    fi
+    if [ -n "${_d_drill}" ] && cron_matches "${_d_drill}" "${_d_minute}"; then
+      log INFO daemon "drill schedule matches $(iso_utc "${_d_minute}"); restore drill due"
+      mark_due drill || log ERROR daemon "cannot mark the drill due in ${DUE_DIR}"
+      _d_due=1
+    fi
+    if cron_matches "${_d_schedule}" "${_d_minute}"; then
+      log INFO daemon "schedule matches $(iso_utc "${_d_minute}"); starting a cycle"
+      daemon_cycle run
+    elif [ -n "${_d_due}" ]; then
+      daemon_cycle due
+    fi
+  done
+  log INFO daemon "stopped"
+  return "${EX_OK}"
+}
+
+# prune_markers: the due-marker names of every target's prune (append-only ones have none).
+prune_markers() {
+  _pm_i=1
+  while [ "${_pm_i}" -le "${TARGET_COUNT}" ]; do
+    append_only "${_pm_i}" || printf 'prune.%s\n' "$(target_get "${_pm_i}" NAME)"
+    _pm_i=$((_pm_i + 1))
+  done
+}
