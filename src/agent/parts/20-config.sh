@@ -2,6 +2,23 @@
 # Configuration
 #######################################
 
+# TRANSITIONAL (replaced by the plan loader): the settings under their internal names.
+HOST=${BACKUP_HOST:-}
+SOURCES=${BACKUP_SOURCES:-}
+TAGS=${BACKUP_TAGS:-}
+SCHEDULE=${BACKUP_SCHEDULE:-}
+PRUNE_SCHEDULE=${BACKUP_PRUNE_SCHEDULE:-}
+DRILL_SCHEDULE=${BACKUP_VERIFY_DRILL_SCHEDULE:-}
+QUIESCE_EXEC_BODY=${BACKUP_QUIESCE_EXEC_BODY:-}
+QUIESCE_COMMAND=${BACKUP_QUIESCE_COMMAND:-}
+MANIFEST=${BACKUP_MANIFEST:-on}
+MANIFEST_KEEP=${BACKUP_MANIFEST_KEEP:-100}
+RUN_ON_START=${BACKUP_RUN_ON_START:-false}
+RESTORE_DIR=${BACKUP_RESTORE_DIR:-/tmp/restore}
+MAX_AGE=${BACKUP_MAX_AGE_SECONDS:-93600}
+STATE_DIR=${BACKUP_STATE_DIR:-/backup/agent}
+
+
 # is_scope SCOPE: true for a target index (`2`) or a replica of one (`2_REPLICA_1`).
 is_scope() {
   case $1 in

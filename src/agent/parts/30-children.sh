@@ -43,7 +43,7 @@ wait_child() {
 # run_restic SCOPE OUT ERR ARGS...: runs `restic ARGS` against target (or replica) SCOPE with
 # its environment (in a subshell, so nothing leaks to other targets), stdout and stderr
 # to files (never to a pipe: SIGPIPE would leave a stale lock), bounded by
-# BACKUP_NETWORK_TIMEOUT_SECONDS. Returns restic's exit code, or EX_TARGET_ENV.
+# networkTimeoutSeconds. Returns restic's exit code, or EX_TARGET_ENV.
 run_restic() {
   _rr_i=$1
   _rr_out=$2
@@ -106,7 +106,7 @@ timed_out() {
 describe_failure() {
   _df_elapsed=$(($(clock) - $3))
   if timed_out "$3"; then
-    printf 'timed out after %ss (BACKUP_NETWORK_TIMEOUT_SECONDS)\n' "${_df_elapsed}"
+    printf 'timed out after %ss (networkTimeoutSeconds)\n' "${_df_elapsed}"
   elif [ -n "${INTERRUPTED}" ]; then
     printf 'interrupted by SIG%s\n' "${INTERRUPTED}"
   elif [ "$1" -eq "${EX_TARGET_ENV}" ]; then

@@ -29,7 +29,7 @@ status_commit() {
 status_write_running() {
   _sr_tmp="${STATUS_FILE}.tmp.$$"
   if ! jq -n --slurpfile prev "$(status_previous)" \
-    --arg host "${BACKUP_HOST}" --arg started "$(iso_utc "$1")" '
+    --arg host "${HOST}" --arg started "$(iso_utc "$1")" '
       ($prev[0] // {}) as $p
       | $p + {version: 1, host: $host, state: "running", started_at: $started,
          finished_at: null, duration_seconds: null,
@@ -49,7 +49,7 @@ status_write_running() {
 status_write_final() {
   _sf_tmp="${STATUS_FILE}.tmp.$$"
   if ! jq -n --slurpfile prev "$(status_previous)" --slurpfile results "$4" \
-    --arg host "${BACKUP_HOST}" --arg state "$1" \
+    --arg host "${HOST}" --arg state "$1" \
     --arg started "$(iso_utc "$2")" --arg finished "$(iso_utc "$3")" \
     --argjson started_epoch "$2" --argjson finished_epoch "$3" --argjson quiesce "$5" '
       ($prev[0] // {}) as $p
@@ -80,7 +80,7 @@ status_update() {
   _su_filter=$1
   shift
   _su_tmp="${STATUS_FILE}.tmp.$$"
-  if ! jq -n --slurpfile prev "$(status_previous)" --arg host "${BACKUP_HOST:-}" "$@" \
+  if ! jq -n --slurpfile prev "$(status_previous)" --arg host "${HOST:-}" "$@" \
     "(\$prev[0] // {version: 1, host: \$host, state: null, targets: []}) | ${_su_filter}" \
     >"${_su_tmp}"; then
     log ERROR status "cannot write ${_su_tmp}"
@@ -134,8 +134,8 @@ status_write_maintenance() {
     --slurpfile checks "${WORK_DIR}/checks.jsonl" \
     --slurpfile replicas "${WORK_DIR}/replicas.jsonl" \
     --slurpfile drill "${WORK_DIR}/drill.jsonl" \
-    --arg prune_schedule "${BACKUP_PRUNE_SCHEDULE:-}" \
-    --arg drill_schedule "${BACKUP_VERIFY_DRILL_SCHEDULE:-}" \
+    --arg prune_schedule "${PRUNE_SCHEDULE:-}" \
+    --arg drill_schedule "${DRILL_SCHEDULE:-}" \
     --argjson days "${VERIFY_DAYS_JSON}" \
     --argjson subsets "${VERIFY_SUBSETS}"
 }

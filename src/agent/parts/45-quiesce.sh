@@ -128,17 +128,17 @@ quiesce_forget() {
 
 # quiesce_exec: runs the command in the container (create an exec instance, start it
 # attached and wait for its end, read its exit code), bounded by
-# BACKUP_QUIESCE_TIMEOUT_SECONDS. The exec-create body is BACKUP_QUIESCE_EXEC_BODY byte for
+# BACKUP_QUIESCE_TIMEOUT_SECONDS. The exec-create body is QUIESCE_EXEC_BODY byte for
 # byte (the Docker API proxy accepts no other), or, when that is unset (the agent run by
-# hand, without the proxy), built from BACKUP_QUIESCE_COMMAND the same way. The start body
+# hand, without the proxy), built from QUIESCE_COMMAND the same way. The start body
 # is fixed: the proxy pins it too. Sets QUIESCE_RESULT and QUIESCE_ERROR.
 quiesce_exec() {
   QUIESCE_RESULT=failed
-  if [ -n "${BACKUP_QUIESCE_EXEC_BODY:-}" ]; then
-    _qe_body=${BACKUP_QUIESCE_EXEC_BODY}
-  elif ! _qe_body=$(jq -cn --argjson cmd "${BACKUP_QUIESCE_COMMAND}" \
+  if [ -n "${QUIESCE_EXEC_BODY:-}" ]; then
+    _qe_body=${QUIESCE_EXEC_BODY}
+  elif ! _qe_body=$(jq -cn --argjson cmd "${QUIESCE_COMMAND}" \
     '{Cmd: $cmd, AttachStdout: true, AttachStderr: true}'); then
-    QUIESCE_ERROR='cannot build the exec request from BACKUP_QUIESCE_COMMAND'
+    QUIESCE_ERROR='cannot build the exec request from QUIESCE_COMMAND'
     return 1
   fi
   if ! docker_call exec-create 30 POST "/containers/${QUIESCE_CONTAINER}/exec" "${_qe_body}" ||
@@ -166,7 +166,7 @@ quiesce_exec() {
       [ $(($(clock) - _qe_started)) -ge "${QUIESCE_TIMEOUT}" ]; then
       # Docker has no API to stop an exec: say so.
       QUIESCE_ERROR="the command did not finish within ${QUIESCE_TIMEOUT}s"
-      QUIESCE_ERROR="${QUIESCE_ERROR} (BACKUP_QUIESCE_TIMEOUT_SECONDS); it may still be running"
+      QUIESCE_ERROR="${QUIESCE_ERROR} (quiesce.timeoutSeconds); it may still be running"
     else
       QUIESCE_ERROR="exec start: ${DOCKER_FAILURE}"
     fi

@@ -74,7 +74,7 @@ quiesce_recover() {
   if [ "${QUIESCE_MODE}" = none ]; then
     QUIESCE_RELEASE=failed
     QUIESCE_RELEASE_ERROR="container $2 was left ${QUIESCE_HELD_BEFORE} by an agent that did"
-    QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} not finish, and BACKUP_QUIESCE_MODE=none"
+    QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} not finish, and quiesce.mode=none"
     QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} gives no Docker API to undo it"
     log ERROR quiesce "${QUIESCE_RELEASE_ERROR}: run 'docker start $2' (or 'docker unpause" \
       "$2'), then remove ${QUIESCE_MARKER}"

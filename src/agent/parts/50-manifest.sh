@@ -7,9 +7,9 @@
 # checks a restore). Sets MANIFEST_PENDING ('' when disabled or failed).
 manifest_create() {
   MANIFEST_PENDING=''
-  case ${BACKUP_MANIFEST:-on} in
+  case ${MANIFEST:-on} in
     off | false | no | 0)
-      log INFO manifest "disabled by BACKUP_MANIFEST=${BACKUP_MANIFEST}"
+      log INFO manifest "disabled by MANIFEST=${MANIFEST}"
       return 0
       ;;
   esac
@@ -57,11 +57,11 @@ manifest_attach() {
   return 1
 }
 
-# manifest_finish: drops the pending file and keeps the newest BACKUP_MANIFEST_KEEP manifests.
+# manifest_finish: drops the pending file and keeps the newest MANIFEST_KEEP manifests.
 manifest_finish() {
   [ -n "${MANIFEST_PENDING}" ] || return 0
   rm -f "${MANIFEST_PENDING}" || log WARN manifest "cannot remove ${MANIFEST_PENDING}"
-  _mf_keep=${BACKUP_MANIFEST_KEEP:-100}
+  _mf_keep=${MANIFEST_KEEP:-100}
   is_uint "${_mf_keep}" || _mf_keep=100
   _mf_n=0
   # Newest first; the names are snapshot ids (hex), safe to split.

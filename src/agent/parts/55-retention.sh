@@ -57,7 +57,7 @@ retention_target() {
   _ret_file="${WORK_DIR}/retention.jsonl"
   if [ -z "${RETENTION}" ]; then
     record_step "${_ret_file}" "${_ret_name}" skipped \
-      'no retention policy (BACKUP_RETENTION is empty)' '{"reason":"no-policy"}'
+      'no retention policy (the plan has no retention flags)' '{"reason":"no-policy"}'
     return
   fi
   if append_only "${_ret_i}"; then
@@ -74,7 +74,7 @@ retention_target() {
   # Grouping is host,tags, not restic's default host,paths: the tags are fixed per container,
   # while the paths change when a volume is added, which would start a new group and leave
   # the old group's snapshots outside the policy for ever.
-  set -- forget --dry-run --json --host "${BACKUP_HOST}" --group-by host,tags
+  set -- forget --dry-run --json --host "${HOST}" --group-by host,tags
   if [ -n "${TAG_FILTER}" ]; then
     set -- "$@" --tag "${TAG_FILTER}"
   fi

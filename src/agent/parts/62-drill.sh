@@ -22,7 +22,7 @@ drill_target() {
   _dr_files='[]'
   log INFO drill "target=$2 started"
   run_restic "$1" "${_dr_prefix}-snapshots.json" "${_dr_prefix}-snapshots.err" \
-    snapshots --json --host "${BACKUP_HOST}"
+    snapshots --json --host "${HOST}"
   _dr_rc=$?
   if [ "${_dr_rc}" -ne 0 ]; then
     _dr_result=failed
@@ -31,7 +31,7 @@ drill_target() {
   elif ! _dr_id=$(jq -r 'sort_by(.time) | last | .id // empty' "${_dr_prefix}-snapshots.json") ||
     [ -z "${_dr_id}" ]; then
     _dr_result=failed
-    _dr_error="no snapshot of host ${BACKUP_HOST} to restore"
+    _dr_error="no snapshot of host ${HOST} to restore"
   else
     drill_restore "$1" "$2"
   fi
@@ -85,7 +85,7 @@ drill_restore() {
   if [ ! -f "${_dr_manifest}" ]; then
     _dr_result=unverified
     _dr_error="snapshot ${_dr_short} restored, but there is no manifest to compare it with"
-    _dr_error="${_dr_error} (${_dr_manifest}: BACKUP_MANIFEST off, or kept no longer)"
+    _dr_error="${_dr_error} (${_dr_manifest}: MANIFEST off, or kept no longer)"
     return
   fi
   (cd "${_dr_dir}" && sha256sum -c "${_dr_manifest}") >"${_dr_prefix}-compare.out" \
@@ -177,8 +177,8 @@ verification_drill() {
     [ -z "${INTERRUPTED}" ] || return 0
     check_replicas "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
   done
-  if [ -z "${BACKUP_HOST:-}" ]; then
-    log ERROR config "BACKUP_HOST is empty: the restore drill needs it to find this host's" \
+  if [ -z "${HOST:-}" ]; then
+    log ERROR config "HOST is empty: the restore drill needs it to find this host's" \
       "latest snapshot"
     VERIFY_FAILED=1
     return

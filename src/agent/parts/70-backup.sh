@@ -65,9 +65,9 @@ backup_target() {
   fi
   unlock_target "${_bt_i}" "${_bt_name}"
 
-  set -- backup --json --host "${BACKUP_HOST}"
+  set -- backup --json --host "${HOST}"
   set -f
-  for _bt_tag in ${BACKUP_TAGS:-}; do
+  for _bt_tag in ${TAGS:-}; do
     set -- "$@" --tag "${_bt_tag}"
   done
   set -- "$@" --

@@ -6,7 +6,7 @@ cmd_run() {
   cycle_begin run || return
   _run_started=${CYCLE_STARTED}
   status_write_running "${_run_started}" || return "${EX_FAIL}"
-  log INFO run "cycle started host=${BACKUP_HOST} targets=${TARGET_COUNT} run=${RUN_ID}"
+  log INFO run "cycle started host=${HOST} targets=${TARGET_COUNT} run=${RUN_ID}"
   quiesce_reset
   _run_skip=''
   if ! quiesce_recover && [ "${QUIESCE_MODE}" != none ]; then
@@ -20,7 +20,7 @@ cmd_run() {
   EXISTING_SOURCES=''
   MISSING_SOURCES=''
   set -f
-  for _run_source in ${BACKUP_SOURCES}; do
+  for _run_source in ${SOURCES}; do
     if [ -e "${_run_source}" ]; then
       EXISTING_SOURCES="${EXISTING_SOURCES} ${_run_source}"
     else
@@ -37,9 +37,9 @@ cmd_run() {
     _run_skip="no source exists:${MISSING_SOURCES}"
   elif ! quiesce_acquire; then
     if [ "${QUIESCE_ON_ERROR}" = abort ]; then
-      _run_skip="not attempted: quiesce failed (BACKUP_QUIESCE_ON_ERROR=abort): ${QUIESCE_ERROR}"
+      _run_skip="not attempted: quiesce failed (quiesce.onError=abort): ${QUIESCE_ERROR}"
     else
-      log WARN quiesce "backing up crash-consistent (BACKUP_QUIESCE_ON_ERROR=continue)"
+      log WARN quiesce "backing up crash-consistent (quiesce.onError=continue)"
     fi
   fi
   if [ -n "${_run_skip}" ]; then

@@ -30,8 +30,8 @@ check_cron() {
   return 0
 }
 
-# The daemon wakes at every minute boundary. When BACKUP_PRUNE_SCHEDULE matches, a prune is
-# due on every target; when BACKUP_VERIFY_DRILL_SCHEDULE matches, the restore drill (and the
+# The daemon wakes at every minute boundary. When PRUNE_SCHEDULE matches, a prune is
+# due on every target; when DRILL_SCHEDULE matches, the restore drill (and the
 # replicas' checks) are due. A backup cycle starting that minute does the due work after its
 # backups; otherwise the daemon starts `due` for it. Due work that cannot be done (the cycle
 # lock or a repository lock is held, a target is unreachable) stays due, and the next cycle
@@ -41,28 +41,28 @@ cmd_daemon() {
   load_targets || return
   load_backup || return
   load_policy || return
-  _d_schedule=${BACKUP_SCHEDULE:-}
+  _d_schedule=${SCHEDULE:-}
   cron_matches "${_d_schedule}" "$(clock)"
   _d_valid=$?
   if [ "${_d_valid}" -eq 2 ]; then
-    log ERROR config "BACKUP_SCHEDULE='${_d_schedule}' is not a 5-field cron expression" \
+    log ERROR config "SCHEDULE='${_d_schedule}' is not a 5-field cron expression" \
       "(minute hour day-of-month month day-of-week), e.g. '0 2 * * *'"
     return "${EX_USAGE}"
   fi
-  _d_prune=${BACKUP_PRUNE_SCHEDULE:-}
-  _d_drill=${BACKUP_VERIFY_DRILL_SCHEDULE:-}
-  check_cron BACKUP_PRUNE_SCHEDULE "${_d_prune}" || return
-  check_cron BACKUP_VERIFY_DRILL_SCHEDULE "${_d_drill}" || return
+  _d_prune=${PRUNE_SCHEDULE:-}
+  _d_drill=${DRILL_SCHEDULE:-}
+  check_cron PRUNE_SCHEDULE "${_d_prune}" || return
+  check_cron DRILL_SCHEDULE "${_d_drill}" || return
   DUE_DIR="${STATE_DIR}/due"
-  log INFO daemon "started; schedule='${_d_schedule}' TZ=${TZ:-UTC} host=${BACKUP_HOST}" \
+  log INFO daemon "started; schedule='${_d_schedule}' TZ=${TZ:-UTC} host=${HOST}" \
     "prune='${_d_prune}' drill='${_d_drill}' quiesce=${QUIESCE_MODE}"
   if [ -f "${STATE_DIR}/quiesce.held" ]; then
     log WARN daemon "an earlier agent left container state to undo (${STATE_DIR}/quiesce.held)"
     daemon_cycle due
   fi
-  case ${BACKUP_RUN_ON_START:-false} in
+  case ${RUN_ON_START:-false} in
     true | yes | 1)
-      log INFO daemon "BACKUP_RUN_ON_START: running a cycle now"
+      log INFO daemon "RUN_ON_START: running a cycle now"
       daemon_cycle run
       ;;
   esac

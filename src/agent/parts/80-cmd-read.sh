@@ -138,18 +138,18 @@ cmd_restore() {
     _rs_i=${SELECTED_TARGETS}
   fi
   _rs_name=$(target_get "${_rs_i}" NAME)
-  [ -n "${_rs_to}" ] || _rs_to=${BACKUP_RESTORE_DIR:-/tmp/restore}
+  [ -n "${_rs_to}" ] || _rs_to=${RESTORE_DIR:-/tmp/restore}
   if ! mkdir -p "${_rs_to}"; then
     log ERROR restore "cannot create ${_rs_to}"
     return "${EX_FAIL}"
   fi
   make_tmp_work || return
   if [ "${_rs_snapshot}" = latest ]; then
-    if [ -z "${BACKUP_HOST:-}" ]; then
-      log ERROR config "BACKUP_HOST is empty: needed to find this host's latest snapshot"
+    if [ -z "${HOST:-}" ]; then
+      log ERROR config "HOST is empty: needed to find this host's latest snapshot"
       return "${EX_USAGE}"
     fi
-    set -- restore latest --host "${BACKUP_HOST}" --target "${_rs_to}" "$@"
+    set -- restore latest --host "${HOST}" --target "${_rs_to}" "$@"
   else
     set -- restore "${_rs_snapshot}" --target "${_rs_to}" "$@"
   fi

@@ -65,7 +65,7 @@ cmd_verify() {
 }
 
 # cmd_prune [--target NAME]: `restic prune` of one or every target now, under the cycle lock
-# (what the daemon does on BACKUP_PRUNE_SCHEDULE); clears the prune that was due.
+# (what the daemon does on PRUNE_SCHEDULE); clears the prune that was due.
 cmd_prune() {
   _pr_target=''
   while [ "$#" -gt 0 ]; do

@@ -3,13 +3,13 @@
 #######################################
 
 # cmd_health: reads status.json only; prints one line saying why; 0 while the last
-# successful cycle is younger than BACKUP_MAX_AGE_SECONDS.
+# successful cycle is younger than MAX_AGE.
 cmd_health() {
-  _h_state_dir=${BACKUP_STATE_DIR:-/backup/agent}
+  _h_state_dir=${STATE_DIR:-/backup/agent}
   _h_status="${_h_state_dir}/status.json"
-  _h_max=${BACKUP_MAX_AGE_SECONDS:-93600}
+  _h_max=${MAX_AGE:-93600}
   if ! is_uint "${_h_max}"; then
-    printf 'unhealthy: BACKUP_MAX_AGE_SECONDS=%s is not a number of seconds\n' "${_h_max}"
+    printf 'unhealthy: MAX_AGE=%s is not a number of seconds\n' "${_h_max}"
     return "${EX_FAIL}"
   fi
   if [ ! -f "${_h_status}" ]; then

@@ -42,7 +42,7 @@ usage() {
   cat <<'EOF'
 usage: backup-agent COMMAND [OPTIONS]
 
-  daemon                      run `run` whenever BACKUP_SCHEDULE matches (never returns)
+  daemon                      run `run` whenever SCHEDULE matches (never returns)
   run                         one backup cycle now, to every target; writes status.json
   snapshots [--target NAME] [-- RESTIC_ARGS]
                               list the snapshots of one target or of every target
@@ -50,7 +50,7 @@ usage: backup-agent COMMAND [OPTIONS]
                               (the install container runs it with init credentials)
   restore [--target NAME] [--snapshot ID|latest] [--to DIR] [-- RESTIC_ARGS]
                               restore a snapshot (default: this host's latest, first
-                              target, to BACKUP_RESTORE_DIR); paths keep their absolute
+                              target, to RESTORE_DIR); paths keep their absolute
                               form under DIR, e.g. DIR/backup/sources/<volume>/...;
                               a warning (exit 0) when only owners could not be set
   verify [--target NAME] [--no-drill] [-- RESTIC_ARGS]
