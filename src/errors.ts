@@ -1,22 +1,10 @@
 /**
- * Every user-facing configuration error, as a named factory.
- *
- * Each message says where (the construct path or the factory call), what is wrong, the value
- * received, and how to fix it. The errors carry no stack trace: a configuration mistake is the
- * user's input, not a bug in this library, and `cdktf synth` should print one clear paragraph.
+ * The configuration errors not yet moved beside their checks (see configuration-error.ts).
  */
 
-/** The error type thrown for invalid configuration. */
-export class ConfigurationError extends Error {
-  constructor(where: string, problem: string, fix: string) {
-    super(`${where}: ${problem}. Fix: ${fix}`);
-    this.name = 'ConfigurationError';
-    // A configuration error is about the user's input: show the message, not our call stack.
-    this.stack = `${this.name}: ${this.message}`;
-  }
-}
+import { ConfigurationError, show } from './configuration-error';
 
-const show = (value: unknown): string => JSON.stringify(value) ?? String(value);
+export { ConfigurationError };
 
 // ---- Schedule ---------------------------------------------------------------------------
 

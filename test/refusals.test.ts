@@ -25,7 +25,7 @@ import {
   WeekDay,
   ZeroErrorsRule,
 } from '../src';
-import { ConfigurationError } from '../src/errors';
+import { ConfigurationError } from '../src/configuration-error';
 import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
 import { LOCAL, VAULT, annotations, app, hostStack, postgres } from './compliance/stacks';
 
