@@ -182,14 +182,6 @@ export function emptyQuiesceCommand(): ConfigurationError {
   );
 }
 
-export function rpoNotMet(path: string, rpoMinutes: number, gapMinutes: number, expression: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `the schedule "${expression}" leaves up to ${gapMinutes} minutes between backups, more than the declared recovery point objective of ${rpoMinutes} minutes`,
-    `run the backup at least every ${rpoMinutes} minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes`,
-  );
-}
-
 // ---- AWS storage (BackupBucket, OffsiteReplica, AgentCredentials, KeyEscrow, S3 targets) ----
 
 export function invalidAwsRegion(where: string, value: string): ConfigurationError {
@@ -328,136 +320,6 @@ export function invalidPrefix(where: string, value: string): ConfigurationError 
   );
 }
 
-// ---- Compliance findings (ThreeTwoOneChecks) ------------------------------------------------
-// `where` is "<construct path> [<rule id>]"; `observed` is what the rule saw.
-
-const SUPPRESS = (ruleId: string) =>
-  `or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "${ruleId}", reason: "..." }])`;
-
-export function tooFewCopies(where: string, observed: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `only ${observed}; 3-2-1 needs the live data plus at least two backup copies`,
-    'add backup copies: a second storage target in `backup.targets` (e.g. StorageTarget.s3(...), or a NAS with StorageTarget.localPath({ ..., medium: Medium.NAS })), or a replica of an existing target',
-  );
-}
-
-export function tooFewMedia(where: string, observed: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `only ${observed}; 3-2-1 needs copies on at least two kinds of storage, so that one failure mode cannot take them all`,
-    'put one copy on another medium: object storage (StorageTarget.s3(...)), a NAS (StorageTarget.localPath({ ..., medium: Medium.NAS })) or an archive tier',
-  );
-}
-
-export function noOffsiteCopy(where: string, observed: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `only ${observed}: every copy is where the container runs, so one fire, flood or lost host takes them all`,
-    "add an offsite copy: StorageTarget.s3(...) in another region, or an offsite replica on the bucket, or a target at another site (e.g. StorageTarget.localPath({ ..., site: Site.named('office-nas') }) for a NAS in another building)",
-  );
-}
-
-export function noImmutableCopy(where: string, observed: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `${observed}; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete`,
-    'keep one copy immutable (a bucket or offsite replica with S3 Object Lock) or offline; or check at level ComplianceLevel.THREE_TWO_ONE',
-  );
-}
-
-export function unverifiedBackups(where: string, observed: string, readBackDays: number, drillDays: number): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `backups are not proven readable: ${observed}; 3-2-1-1-0 needs all data read back within ${readBackDays} days and a restore drill at least every ${drillDays} days`,
-    'set `verification: Verification.standard()` (all data within 28 days, a weekly drill) or Verification.readBack({ readAllDataWithinDays, restoreDrill }) within those limits',
-  );
-}
-
-export function lockShorterThanRetention(where: string, observed: string, horizonDays: number): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `an Object Lock period is shorter than the retention (${observed}), so snapshots the retention still keeps could be deleted from the immutable copy`,
-    `lock for at least ${horizonDays} days, or shorten the retention to the lock period`,
-  );
-}
-
-export function unencryptedRepository(where: string, observed: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `a backup copy is stored in plain text (${observed})`,
-    'use a target that encrypts its repository (every restic target of this library does), or remove the target that declares `encrypted: false`',
-  );
-}
-
-const DUMP_HINTS: { [family: string]: string } = {
-  postgres: "Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])",
-  mysql: "Quiesce.exec(['mysqldump', '--all-databases', '--single-transaction', '--result-file=/var/lib/mysql/dump.sql'])",
-  mariadb: "Quiesce.exec(['mariadb-dump', '--all-databases', '--single-transaction', '--result-file=/var/lib/mysql/dump.sql'])",
-  mongodb: "Quiesce.exec(['mongodump', '--archive=/data/db/dump.archive'])",
-  redis: "Quiesce.exec(['redis-cli', 'SAVE'])",
-};
-
-export function crashConsistentDatabase(where: string, observed: string, family: string, ruleId: string): ConfigurationError {
-  const dump = DUMP_HINTS[family];
-  return new ConfigurationError(
-    where,
-    `${observed}: its files are copied while it writes them, and the restored database may be corrupt`,
-    `${dump ? `dump it onto the volume first, e.g. \`quiesce: ${dump}\`, or` : ''} stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), ${SUPPRESS(ruleId)}`,
-  );
-}
-
-export function customRuleFinding(where: string, description: string, observed: string, fix: string): ConfigurationError {
-  return new ConfigurationError(where, `${description}: not met (${observed})`, fix);
-}
-
-// ---- Compliance configuration -------------------------------------------------------------
-
-export function shortSuppressionReason(path: string, ruleId: string, reason: string): ConfigurationError {
-  return new ConfigurationError(
-    `BackupSuppressions.addToConstruct(${path})`,
-    `the suppression of ${show(ruleId)} has the reason ${show(reason)} (${reason.trim().length} characters); a suppression needs a reason of at least 10 characters`,
-    'say why the finding does not apply here, e.g. "redis holds a cache only, rebuilt on start"',
-  );
-}
-
-export function invalidRuleId(where: string, ruleId: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the rule id ${show(ruleId)} is not letters, digits and '-' starting with a letter`,
-    'name the rule like "Acme-PinnedImage" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency)',
-  );
-}
-
-export function duplicateRuleId(ruleId: string): ConfigurationError {
-  return new ConfigurationError(
-    'new ThreeTwoOneChecks(...)',
-    `two rules have the id ${show(ruleId)}`,
-    'give each additional rule its own ruleId, different from the built-in ones',
-  );
-}
-
-export function emptyRuleFix(ruleId: string): ConfigurationError {
-  return new ConfigurationError(
-    'new ThreeTwoOneChecks(...)',
-    `the additional rule ${show(ruleId)} has no fix text, so its findings would not say what to do`,
-    'set `fix` to one sentence that says how to meet the rule',
-  );
-}
-
-export function ruleFailed(where: string, reason: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the rule could not evaluate the topology: ${reason}`,
-    "fix the rule's evaluate() so it returns RuleResult.compliant/nonCompliant/notApplicable, or remove it from additionalRules",
-  );
-}
-
-/** The info annotation left where a finding is suppressed (not an error). */
-export function suppressedFinding(where: string, reason: string): string {
-  return `${where}: finding suppressed, reason: ${reason}`;
-}
-
 // ---- Terraform state and the Object Lock (issue 11) -------------------------------------------
 
 export function secretsInLocalState(stack: string, secrets: string[]): string {
@@ -489,14 +351,6 @@ export function invalidBreakGlassPrincipal(days: number, value: string): Configu
     `ObjectLock.governance(${days}, { breakGlassPrincipalArn })`,
     `breakGlassPrincipalArn must be the ARN of one IAM role or user (arn:<partition>:iam::<account>:role/<name> or :user/<name>) or a Terraform token, got ${show(value)}`,
     'name the one role allowed to lift the lock, e.g. "arn:aws:iam::111122223333:role/backup-break-glass" (no wildcard, not the root user), or use ObjectLock.compliance(days)',
-  );
-}
-
-export function governanceLockNotImmutable(where: string, observed: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `${observed}; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete. Compliance mode holds against everyone, the account's root user included, until the lock ends; governance mode only against principals without s3:BypassGovernanceRetention, and an administrator's or a stolen admin credential has it`,
-    'use ObjectLock.compliance(days) (irreversible for the lock period), or ObjectLock.governance(days, { breakGlassPrincipalArn: "arn:aws:iam::<account>:role/<break-glass role>" }): the replica bucket policy then denies the bypass, version deletes and retention changes to every other principal; or suppress with a reason, or check at level ComplianceLevel.THREE_TWO_ONE',
   );
 }
 

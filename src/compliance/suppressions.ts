@@ -1,10 +1,10 @@
 import { IConstruct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
+import { checkRuleId } from './rule-id';
 
 /** The metadata type under which suppressions are stored on a construct. */
 export const SUPPRESSION_METADATA = 'cdktf-container-backup/suppression';
 
-const RULE_ID = /^[A-Za-z][A-Za-z0-9-]*$/;
 const MIN_REASON = 10;
 
 /** One rule switched off for a construct and everything below it, with the reason why. */
@@ -31,11 +31,9 @@ export class BackupSuppressions {
   /** Adds suppressions to `scope` and everything below it. */
   public static addToConstruct(scope: IConstruct, suppressions: RuleSuppression[]): void {
     for (const s of suppressions) {
-      if (!RULE_ID.test(s.ruleId)) {
-        throw errors.invalidRuleId(`BackupSuppressions.addToConstruct(${scope.node.path || '<app>'})`, s.ruleId);
-      }
+      checkRuleId(`BackupSuppressions.addToConstruct(${scope.node.path || '<app>'})`, s.ruleId);
       if (s.reason.trim().length < MIN_REASON) {
-        throw errors.shortSuppressionReason(scope.node.path || '<app>', s.ruleId, s.reason);
+        throw shortSuppressionReason(scope.node.path || '<app>', s.ruleId, s.reason);
       }
       scope.node.addMetadata(SUPPRESSION_METADATA, { ruleId: s.ruleId, reason: s.reason.trim() });
     }
@@ -49,4 +47,12 @@ export class BackupSuppressions {
   }
 
   private constructor() {}
+}
+
+function shortSuppressionReason(path: string, ruleId: string, reason: string): ConfigurationError {
+  return new ConfigurationError(
+    `BackupSuppressions.addToConstruct(${path})`,
+    `the suppression of ${show(ruleId)} has the reason ${show(reason)} (${reason.trim().length} characters); a suppression needs a reason of at least 10 characters`,
+    'say why the finding does not apply here, e.g. "redis holds a cache only, rebuilt on start"',
+  );
 }

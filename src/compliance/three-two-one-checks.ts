@@ -1,20 +1,22 @@
 import { AnnotationMetadataEntryType, IAspect } from 'cdktf';
 import { IConstruct } from 'constructs';
+import { ConfigurationError, show } from '../configuration-error';
 import * as errors from '../errors';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
 import { Topology } from '../model/topology';
 import { subjectOf } from './extract';
 import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
 import { COMPLIANCE_PACK, recordForReport } from './hooks';
-import { DatabaseConsistencyRule, databaseFamily } from './rules/database-consistency';
-import { ObjectLockCoversRetentionRule } from './rules/object-lock-covers-retention';
-import { OneImmutableOrOfflineRule } from './rules/one-immutable-or-offline';
-import { OneOffsiteRule } from './rules/one-offsite';
-import { RepositoriesEncryptedRule } from './rules/repositories-encrypted';
-import { ScheduleMeetsRpoRule } from './rules/schedule-meets-rpo';
-import { ThreeCopiesRule } from './rules/three-copies';
-import { TwoMediaRule } from './rules/two-media';
-import { ZeroErrorsRule } from './rules/zero-errors';
+import { DatabaseConsistencyRule, crashConsistentDatabase, databaseFamily } from './rules/database-consistency';
+import { ObjectLockCoversRetentionRule, lockShorterThanRetention } from './rules/object-lock-covers-retention';
+import { OneImmutableOrOfflineRule, governanceLockNotImmutable, noImmutableCopy } from './rules/one-immutable-or-offline';
+import { OneOffsiteRule, noOffsiteCopy } from './rules/one-offsite';
+import { RepositoriesEncryptedRule, unencryptedRepository } from './rules/repositories-encrypted';
+import { ScheduleMeetsRpoRule, rpoNotMet } from './rules/schedule-meets-rpo';
+import { ThreeCopiesRule, tooFewCopies } from './rules/three-copies';
+import { TwoMediaRule, tooFewMedia } from './rules/two-media';
+import { ZeroErrorsRule, unverifiedBackups } from './rules/zero-errors';
+import { checkRuleId } from './rule-id';
 import { BackupSuppressions } from './suppressions';
 
 /** A rule of your own, with the wording and level the pack gives its findings. */
@@ -62,10 +64,9 @@ export interface ThreeTwoOneChecksProps {
 interface Registered {
   readonly rule: IBackupRule;
   readonly level: FindingLevel;
-  readonly message: (where: string, topology: Topology, result: RuleResult) => errors.ConfigurationError;
+  /** The finding: `where` is "<construct path> [<rule id>]", `result.observed` what the rule saw. */
+  readonly message: (where: string, topology: Topology, result: RuleResult) => ConfigurationError;
 }
-
-const RULE_ID = /^[A-Za-z][A-Za-z0-9-]*$/;
 
 /**
  * The 3-2-1(-1-0) rule pack, applied as an Aspect to the App, a stack, or any scope below:
@@ -113,56 +114,54 @@ export class ThreeTwoOneChecks implements IAspect {
     });
     const strictOnly = this.level === ComplianceLevel.THREE_TWO_ONE_ONE_ZERO ? FindingLevel.ERROR : FindingLevel.WARNING;
     this.registered = [
-      { rule: new ThreeCopiesRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.tooFewCopies(w, r.observed) },
-      { rule: new TwoMediaRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.tooFewMedia(w, r.observed) },
-      { rule: new OneOffsiteRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.noOffsiteCopy(w, r.observed) },
+      { rule: new ThreeCopiesRule(), level: FindingLevel.ERROR, message: (w, _t, r) => tooFewCopies(w, r.observed) },
+      { rule: new TwoMediaRule(), level: FindingLevel.ERROR, message: (w, _t, r) => tooFewMedia(w, r.observed) },
+      { rule: new OneOffsiteRule(), level: FindingLevel.ERROR, message: (w, _t, r) => noOffsiteCopy(w, r.observed) },
       {
         rule: new OneImmutableOrOfflineRule(),
         level: strictOnly,
         // A governance lock without a break-glass policy gets the finding that says what each mode guarantees.
         message: (w, t, r) =>
-          OneImmutableOrOfflineRule.bypassableCopies(t).length > 0 ? errors.governanceLockNotImmutable(w, r.observed) : errors.noImmutableCopy(w, r.observed),
+          OneImmutableOrOfflineRule.bypassableCopies(t).length > 0 ? governanceLockNotImmutable(w, r.observed) : noImmutableCopy(w, r.observed),
       },
       {
         rule: zeroErrors,
         level: strictOnly,
-        message: (w, _t, r) => errors.unverifiedBackups(w, r.observed, zeroErrors.readBackWithinDays, zeroErrors.restoreDrillWithinDays),
+        message: (w, _t, r) => unverifiedBackups(w, r.observed, zeroErrors.readBackWithinDays, zeroErrors.restoreDrillWithinDays),
       },
       {
         rule: new ObjectLockCoversRetentionRule(),
         level: FindingLevel.ERROR,
-        message: (w, t, r) => errors.lockShorterThanRetention(w, r.observed, t.backup!.retentionHorizonDays),
+        message: (w, t, r) => lockShorterThanRetention(w, r.observed, t.backup!.retentionHorizonDays),
       },
       {
         rule: new ScheduleMeetsRpoRule(),
         level: FindingLevel.ERROR,
         message: (w, t) =>
-          errors.rpoNotMet(w, t.backup!.recoveryPointObjectiveMinutes!, Math.ceil(t.backup!.maxIntervalSeconds / 60), t.backup!.scheduleExpression),
+          rpoNotMet(w, t.backup!.recoveryPointObjectiveMinutes!, Math.ceil(t.backup!.maxIntervalSeconds / 60), t.backup!.scheduleExpression),
       },
-      { rule: new RepositoriesEncryptedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => errors.unencryptedRepository(w, r.observed) },
+      { rule: new RepositoriesEncryptedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => unencryptedRepository(w, r.observed) },
       {
         rule: new DatabaseConsistencyRule(),
         level: FindingLevel.ERROR,
-        message: (w, t, r) => errors.crashConsistentDatabase(w, r.observed, databaseFamily(t.image!) ?? 'other', DatabaseConsistencyRule.RULE_ID),
+        message: (w, t, r) => crashConsistentDatabase(w, r.observed, databaseFamily(t.image!) ?? 'other', DatabaseConsistencyRule.RULE_ID),
       },
     ];
     const ids = new Set(this.registered.map((r) => r.rule.ruleId));
     for (const extra of props.additionalRules ?? []) {
       const id = extra.rule.ruleId;
-      if (!RULE_ID.test(id)) {
-        throw errors.invalidRuleId('new ThreeTwoOneChecks(...)', id);
-      }
+      checkRuleId('new ThreeTwoOneChecks(...)', id);
       if (ids.has(id)) {
-        throw errors.duplicateRuleId(id);
+        throw duplicateRuleId(id);
       }
       if (extra.fix.trim() === '') {
-        throw errors.emptyRuleFix(id);
+        throw emptyRuleFix(id);
       }
       ids.add(id);
       this.registered.push({
         rule: extra.rule,
         level: extra.level ?? FindingLevel.ERROR,
-        message: (w, _t, r) => errors.customRuleFinding(w, extra.rule.description, r.observed, extra.fix),
+        message: (w, _t, r) => customRuleFinding(w, extra.rule.description, r.observed, extra.fix),
       });
     }
     this.rules = this.registered.map((r) => r.rule);
@@ -179,7 +178,7 @@ export class ThreeTwoOneChecks implements IAspect {
       try {
         result = entry.rule.evaluate(topology);
       } catch (e) {
-        const failure = errors.ruleFailed(where, e instanceof Error ? e.message : String(e));
+        const failure = ruleFailed(where, e instanceof Error ? e.message : String(e));
         return {
           ruleId: entry.rule.ruleId,
           description: entry.rule.description,
@@ -222,7 +221,7 @@ export class ThreeTwoOneChecks implements IAspect {
       // Straight to metadata, not through Annotations: a finding is about the user's topology,
       // and cdktf would attach (and the CLI print) a stack trace of this library.
       if (f.suppressedReason !== undefined) {
-        node.node.addMetadata(AnnotationMetadataEntryType.INFO, errors.suppressedFinding(`${subject.topology.path} [${f.ruleId}]`, f.suppressedReason));
+        node.node.addMetadata(AnnotationMetadataEntryType.INFO, suppressedFinding(`${subject.topology.path} [${f.ruleId}]`, f.suppressedReason));
       } else {
         node.node.addMetadata(f.level === FindingLevel.ERROR ? AnnotationMetadataEntryType.ERROR : AnnotationMetadataEntryType.WARN, f.message);
       }
@@ -235,4 +234,39 @@ export class ThreeTwoOneChecks implements IAspect {
       sidecarName: subject.sidecarName,
     });
   }
+}
+
+// The pack's own errors: its additional rules' configuration, their findings and failures.
+
+function duplicateRuleId(ruleId: string): ConfigurationError {
+  return new ConfigurationError(
+    'new ThreeTwoOneChecks(...)',
+    `two rules have the id ${show(ruleId)}`,
+    'give each additional rule its own ruleId, different from the built-in ones',
+  );
+}
+
+function emptyRuleFix(ruleId: string): ConfigurationError {
+  return new ConfigurationError(
+    'new ThreeTwoOneChecks(...)',
+    `the additional rule ${show(ruleId)} has no fix text, so its findings would not say what to do`,
+    'set `fix` to one sentence that says how to meet the rule',
+  );
+}
+
+function ruleFailed(where: string, reason: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the rule could not evaluate the topology: ${reason}`,
+    "fix the rule's evaluate() so it returns RuleResult.compliant/nonCompliant/notApplicable, or remove it from additionalRules",
+  );
+}
+
+function customRuleFinding(where: string, description: string, observed: string, fix: string): ConfigurationError {
+  return new ConfigurationError(where, `${description}: not met (${observed})`, fix);
+}
+
+/** The info annotation left where a finding is suppressed (not an error). */
+function suppressedFinding(where: string, reason: string): string {
+  return `${where}: finding suppressed, reason: ${reason}`;
 }

@@ -1,7 +1,8 @@
 /**
  * The contract of a compliance rule: a small pure evaluation of one container's topology with
  * three outcomes. No cdktf here. The rule decides the outcome and states what it observed;
- * the rule pack that applies it owns the wording of the finding and its level (cdk-nag style).
+ * the rule pack that applies it sets the finding's level (cdk-nag style). A finding's wording
+ * and fix sit beside its built-in rule (src/compliance/rules/), or come with an additional rule.
  */
 import { Topology } from './topology';
 

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { QuiesceMode } from '../../policy/quiesce';
@@ -56,4 +57,30 @@ export class DatabaseConsistencyRule implements IBackupRule {
     const observed = `image ${topology.image} is a database, quiesce ${plan.quiesceMode}`;
     return plan.quiesceMode === QuiesceMode.NONE ? RuleResult.nonCompliant(observed) : RuleResult.compliant(observed);
   }
+}
+
+/** A dump command per database family, for the fix of the finding. */
+const DUMP_HINTS: { [family: string]: string } = {
+  postgres: "Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])",
+  mysql: "Quiesce.exec(['mysqldump', '--all-databases', '--single-transaction', '--result-file=/var/lib/mysql/dump.sql'])",
+  mariadb: "Quiesce.exec(['mariadb-dump', '--all-databases', '--single-transaction', '--result-file=/var/lib/mysql/dump.sql'])",
+  mongodb: "Quiesce.exec(['mongodump', '--archive=/data/db/dump.archive'])",
+  redis: "Quiesce.exec(['redis-cli', 'SAVE'])",
+};
+
+/** How to acknowledge a deliberate crash-consistent backup. */
+const SUPPRESS = (ruleId: string) =>
+  `or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "${ruleId}", reason: "..." }])`;
+
+/**
+ * The finding when a database is backed up in flight: how to dump, stop or pause it, or
+ * suppress the finding with a reason.
+ */
+export function crashConsistentDatabase(where: string, observed: string, family: string, ruleId: string): ConfigurationError {
+  const dump = DUMP_HINTS[family];
+  return new ConfigurationError(
+    where,
+    `${observed}: its files are copied while it writes them, and the restored database may be corrupt`,
+    `${dump ? `dump it onto the volume first, e.g. \`quiesce: ${dump}\`, or` : ''} stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), ${SUPPRESS(ruleId)}`,
+  );
 }

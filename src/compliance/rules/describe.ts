@@ -1,4 +1,4 @@
-/** Short factual descriptions shared by the rules (values, not prose: the pack owns wording). */
+/** Short factual descriptions shared by the rules (values, not prose: each rule's finding words them). */
 import { BackupCopy, Topology } from '../../model/topology';
 
 export function count(n: number, one: string, many: string): string {

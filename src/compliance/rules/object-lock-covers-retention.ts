@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { NO_BACKUP } from './describe';
@@ -28,4 +29,13 @@ export class ObjectLockCoversRetentionRule implements IBackupRule {
       ? RuleResult.compliant(`${describe(locked)}; retention keeps snapshots up to ${horizon} days`)
       : RuleResult.nonCompliant(`${describe(short)}; retention keeps snapshots up to ${horizon} days`);
   }
+}
+
+/** The finding when the rule is not met. */
+export function lockShorterThanRetention(where: string, observed: string, horizonDays: number): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `an Object Lock period is shorter than the retention (${observed}), so snapshots the retention still keeps could be deleted from the immutable copy`,
+    `lock for at least ${horizonDays} days, or shorten the retention to the lock period`,
+  );
 }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { BackupCopy, Topology } from '../../model/topology';
 import { LockStrength } from '../../targets/lock-strength';
@@ -68,4 +69,25 @@ function describe(copy: BackupCopy): string {
         ? ', governance mode, bypass kept to a break-glass principal'
         : '';
   return copy.immutableRetentionDays === undefined ? `${copy.name}: immutable` : `${copy.name}: locked ${copy.immutableRetentionDays} days${mode}`;
+}
+
+/** The finding when no copy is immutable or offline and no lock is a bare governance one. */
+export function noImmutableCopy(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${observed}; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete`,
+    'keep one copy immutable (a bucket or offsite replica with S3 Object Lock) or offline; or check at level ComplianceLevel.THREE_TWO_ONE',
+  );
+}
+
+/**
+ * The finding when the only locks are governance mode without a break-glass policy: says
+ * what each mode guarantees, since the user believed the copy immutable.
+ */
+export function governanceLockNotImmutable(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${observed}; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete. Compliance mode holds against everyone, the account's root user included, until the lock ends; governance mode only against principals without s3:BypassGovernanceRetention, and an administrator's or a stolen admin credential has it`,
+    'use ObjectLock.compliance(days) (irreversible for the lock period), or ObjectLock.governance(days, { breakGlassPrincipalArn: "arn:aws:iam::<account>:role/<break-glass role>" }): the replica bucket policy then denies the bypass, version deletes and retention changes to every other principal; or suppress with a reason, or check at level ComplianceLevel.THREE_TWO_ONE',
+  );
 }

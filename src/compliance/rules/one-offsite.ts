@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { STATELESS, describeSites } from './describe';
@@ -16,4 +17,13 @@ export class OneOffsiteRule implements IBackupRule {
     const observed = describeSites(topology);
     return topology.offsiteCopies().length > 0 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
   }
+}
+
+/** The finding when the rule is not met: why offsite, and the ways to get a copy there. */
+export function noOffsiteCopy(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `only ${observed}: every copy is where the container runs, so one fire, flood or lost host takes them all`,
+    "add an offsite copy: StorageTarget.s3(...) in another region, or an offsite replica on the bucket, or a target at another site (e.g. StorageTarget.localPath({ ..., site: Site.named('office-nas') }) for a NAS in another building)",
+  );
 }

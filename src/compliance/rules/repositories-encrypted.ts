@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { NO_BACKUP, count, names } from './describe';
@@ -22,4 +23,13 @@ export class RepositoriesEncryptedRule implements IBackupRule {
       ? RuleResult.compliant(`${count(copies.length, 'copy', 'copies')} encrypted (${names(copies)})`)
       : RuleResult.nonCompliant(`not encrypted: ${names(plain)}`);
   }
+}
+
+/** The finding when the rule is not met. */
+export function unencryptedRepository(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `a backup copy is stored in plain text (${observed})`,
+    'use a target that encrypts its repository (every restic target of this library does), or remove the target that declares `encrypted: false`',
+  );
 }

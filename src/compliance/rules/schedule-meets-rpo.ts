@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { NO_BACKUP } from './describe';
@@ -21,4 +22,13 @@ export class ScheduleMeetsRpoRule implements IBackupRule {
     const observed = `schedule "${plan.scheduleExpression}" leaves up to ${gapMinutes} minutes between backups; RPO ${plan.recoveryPointObjectiveMinutes} minutes`;
     return gapMinutes <= plan.recoveryPointObjectiveMinutes ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
   }
+}
+
+/** The finding when the rule is not met: the schedule's longest gap against the declared RPO. */
+export function rpoNotMet(path: string, rpoMinutes: number, gapMinutes: number, expression: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the schedule "${expression}" leaves up to ${gapMinutes} minutes between backups, more than the declared recovery point objective of ${rpoMinutes} minutes`,
+    `run the backup at least every ${rpoMinutes} minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes`,
+  );
 }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { STATELESS, describeCopies } from './describe';
@@ -16,4 +17,13 @@ export class ThreeCopiesRule implements IBackupRule {
     const observed = describeCopies(topology);
     return topology.copies.length >= 3 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
   }
+}
+
+/** The finding when the rule is not met: what 3-2-1 needs, and how to add the missing copies. */
+export function tooFewCopies(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `only ${observed}; 3-2-1 needs the live data plus at least two backup copies`,
+    'add backup copies: a second storage target in `backup.targets` (e.g. StorageTarget.s3(...), or a NAS with StorageTarget.localPath({ ..., medium: Medium.NAS })), or a replica of an existing target',
+  );
 }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { STATELESS, describeMedia } from './describe';
@@ -16,4 +17,13 @@ export class TwoMediaRule implements IBackupRule {
     const observed = describeMedia(topology);
     return topology.media().length >= 2 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);
   }
+}
+
+/** The finding when the rule is not met: why two media, and how to add the second. */
+export function tooFewMedia(where: string, observed: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `only ${observed}; 3-2-1 needs copies on at least two kinds of storage, so that one failure mode cannot take them all`,
+    'put one copy on another medium: object storage (StorageTarget.s3(...)), a NAS (StorageTarget.localPath({ ..., medium: Medium.NAS })) or an archive tier',
+  );
 }

@@ -1,3 +1,4 @@
+import { ConfigurationError } from '../../configuration-error';
 import * as errors from '../../errors';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
@@ -72,4 +73,13 @@ function checkDays(field: string, value: number): number {
     throw errors.outOfRange('ZeroErrorsRule', field, value, 1, 366);
   }
   return value;
+}
+
+/** The finding when the rule is not met, with the limits the pack was given. */
+export function unverifiedBackups(where: string, observed: string, readBackDays: number, drillDays: number): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `backups are not proven readable: ${observed}; 3-2-1-1-0 needs all data read back within ${readBackDays} days and a restore drill at least every ${drillDays} days`,
+    'set `verification: Verification.standard()` (all data within 28 days, a weekly drill) or Verification.readBack({ readAllDataWithinDays, restoreDrill }) within those limits',
+  );
 }
