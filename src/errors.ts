@@ -312,14 +312,6 @@ export function invalidBucketName(where: string, value: string): ConfigurationEr
   );
 }
 
-export function invalidPrefix(where: string, value: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the repository prefix ${show(value)} is not a plain folder name (letters, digits, '.', '_' and '-', separated by single '/', no leading or trailing '/')`,
-    'pass a prefix such as "db" or "hosts/db"',
-  );
-}
-
 // ---- Terraform state and the Object Lock (issue 11) -------------------------------------------
 
 export function secretsInLocalState(stack: string, secrets: string[]): string {

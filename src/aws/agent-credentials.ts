@@ -7,6 +7,7 @@ import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
 import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
 import * as errors from '../errors';
+import { checkPrefix } from '../targets/repository-prefix';
 import type { IBackupBucket } from './backup-bucket';
 import { Statement, policyDocument } from './policy-document';
 import { holdsSecretsInState } from './state-backend';
@@ -313,15 +314,6 @@ function agentFolders(arn: string, prefixes: string[]): string[] {
 /** The repository's key material: `config` and every key file. */
 function keyMaterial(arn: string, prefixes: string[]): string[] {
   return prefixes.flatMap((p) => [`${arn}/${p}/config`, `${arn}/${p}/keys/*`]);
-}
-
-const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
-
-/** Throws unless `prefix` is a plain relative folder path (no wildcard, no `..`). */
-export function checkPrefix(where: string, prefix: string): void {
-  if (!PREFIX.test(prefix) || prefix.split('/').some((part) => part === '.' || part === '..')) {
-    throw errors.invalidPrefix(where, prefix);
-  }
 }
 
 /** IAM user and role names: at most 64 of `[\w+=,.@-]`. */

@@ -1,9 +1,9 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { checkPrefix } from '../aws/agent-credentials';
 import * as errors from '../errors';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
+import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
 

@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
-import { AgentCredentials, checkPrefix } from '../aws/agent-credentials';
+import { AgentCredentials } from '../aws/agent-credentials';
 import type { IBackupBucket } from '../aws/backup-bucket';
 import { s3Endpoint } from '../aws/region';
 import { holdsSecretsInState } from '../aws/state-backend';
 import * as errors from '../errors';
 import { Medium } from './medium';
+import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
 import type { IStorageTarget, ReplicaDescription, StorageTargetBindContext, StorageTargetConfig, TargetSecret } from './storage-target';
 
