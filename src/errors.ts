@@ -16,14 +16,6 @@ export function invalidCron(expression: string, reason: string): ConfigurationEr
   );
 }
 
-export function outOfRange(factory: string, field: string, value: number, min: number, max: number): ConfigurationError {
-  return new ConfigurationError(
-    factory,
-    `${field} must be a whole number from ${min} to ${max}, got ${show(value)}`,
-    `pass ${field} between ${min} and ${max}`,
-  );
-}
-
 // ---- Retention --------------------------------------------------------------------------
 
 export function retentionKeepsNothing(received: unknown): ConfigurationError {
@@ -46,14 +38,6 @@ export function literalPassword(): ConfigurationError {
 
 // ---- Constructs -------------------------------------------------------------------------
 
-export function invalidName(path: string, what: string, value: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `${what} ${show(value)} is not a valid name (letters, digits, '.', '_' and '-', starting with a letter or digit, at most 63 characters)`,
-    `rename it, e.g. ${show(value.replace(/[^A-Za-z0-9_.-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'data')}`,
-  );
-}
-
 export function duplicateVolume(path: string, name: string): ConfigurationError {
   return new ConfigurationError(
     path,
@@ -67,14 +51,6 @@ export function duplicateContainerPath(path: string, containerPath: string): Con
     path,
     `two volumes are mounted at the same containerPath ${show(containerPath)}`,
     'give each volume its own containerPath',
-  );
-}
-
-export function relativePath(path: string, what: string, value: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `${what} must be an absolute path, got ${show(value)}`,
-    `start it with '/', e.g. ${show('/' + value.replace(/^\.?\/*/, ''))}`,
   );
 }
 
@@ -301,14 +277,6 @@ export function siteNeededForTokenUrl(where: string): ConfigurationError {
     where,
     'the URL is a Terraform token, so the site of the repository cannot be read from its host name',
     'pass `site`, e.g. Site.named("backup-server-dc2"), so the 3-2-1 checks know where this copy is',
-  );
-}
-
-export function invalidBucketName(where: string, value: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `${show(value)} is not a valid S3 bucket name (3 to 63 lowercase letters, digits, '.' and '-', starting and ending with a letter or digit)`,
-    `rename it, e.g. ${show(value.toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'backups')}`,
   );
 }
 

@@ -8,6 +8,7 @@ import { attachComplianceHooks } from './compliance/hooks';
 import * as errors from './errors';
 import { Site } from './targets/site';
 import { checkName } from './validation';
+import { relativePath } from './validation';
 
 /** A named Docker volume mounted into the protected container. */
 export interface ContainerVolume {
@@ -201,7 +202,7 @@ function checkVolumes(where: string, volumes: ContainerVolume[]): void {
   for (const v of volumes) {
     checkName(where, 'volume name', v.name);
     if (!v.containerPath.startsWith('/')) {
-      throw errors.relativePath(where, `containerPath of volume "${v.name}"`, v.containerPath);
+      throw relativePath(where, `containerPath of volume "${v.name}"`, v.containerPath);
     }
     if (names.has(v.name)) {
       throw errors.duplicateVolume(where, v.name);

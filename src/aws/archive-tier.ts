@@ -1,4 +1,4 @@
-import * as errors from '../errors';
+import { outOfRange } from '../validation';
 
 /**
  * Moves older repository data to an archive storage class: a second medium in the 3-2-1
@@ -21,7 +21,7 @@ export class ArchiveTier {
     public readonly afterDays: number,
   ) {
     if (!Number.isInteger(afterDays) || afterDays < 1 || afterDays > 36500) {
-      throw errors.outOfRange('ArchiveTier.glacierInstantRetrieval', 'afterDays', afterDays, 1, 36500);
+      throw outOfRange('ArchiveTier.glacierInstantRetrieval', 'afterDays', afterDays, 1, 36500);
     }
   }
 }

@@ -3,6 +3,7 @@ import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { Construct, IConstruct } from 'constructs';
 import * as errors from '../errors';
 import { Retention } from '../policy/retention';
+import { invalidBucketName, outOfRange } from '../validation';
 import { AccessLogBucket } from './access-log-bucket';
 import { ArchiveTier } from './archive-tier';
 import { BackupKey } from './backup-key';
@@ -192,11 +193,11 @@ export class BackupBucket extends Construct implements IBackupBucket {
     const horizon = this.retention.horizonDays;
     this.noncurrentVersionDays = props.noncurrentVersionDays ?? Math.max(7, horizon);
     if (!Number.isInteger(this.noncurrentVersionDays) || this.noncurrentVersionDays < 1 || this.noncurrentVersionDays > 36500) {
-      throw errors.outOfRange(where, 'noncurrentVersionDays', this.noncurrentVersionDays, 1, 36500);
+      throw outOfRange(where, 'noncurrentVersionDays', this.noncurrentVersionDays, 1, 36500);
     }
     const accessLogRetentionDays = props.accessLogRetentionDays ?? 365;
     if (!Number.isInteger(accessLogRetentionDays) || accessLogRetentionDays < 1 || accessLogRetentionDays > 36500) {
-      throw errors.outOfRange(where, 'accessLogRetentionDays', accessLogRetentionDays, 1, 36500);
+      throw outOfRange(where, 'accessLogRetentionDays', accessLogRetentionDays, 1, 36500);
     }
     if (props.bucketName !== undefined) {
       checkBucketName(where, props.bucketName);
@@ -298,7 +299,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 
 function checkBucketName(where: string, name: string): void {
   if (!BUCKET_NAME.test(name) || name.includes('..')) {
-    throw errors.invalidBucketName(where, name);
+    throw invalidBucketName(where, name);
   }
 }
 

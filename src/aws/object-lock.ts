@@ -1,6 +1,7 @@
 import { Token } from 'cdktf';
 import * as errors from '../errors';
 import { LockStrength } from '../targets/lock-strength';
+import { outOfRange } from '../validation';
 
 /** How strictly S3 Object Lock holds a locked object version. */
 export enum ObjectLockMode {
@@ -77,7 +78,7 @@ export class ObjectLock {
     breakGlassPrincipalArn?: string,
   ) {
     if (!Number.isInteger(days) || days < 1 || days > 36500) {
-      throw errors.outOfRange(factory, 'days', days, 1, 36500);
+      throw outOfRange(factory, 'days', days, 1, 36500);
     }
     this.breakGlassPrincipalArn = breakGlassPrincipalArn;
   }

@@ -1,9 +1,9 @@
 import { AnnotationMetadataEntryType, IAspect } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
-import * as errors from '../errors';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
 import { Topology } from '../model/topology';
+import { outOfRange } from '../validation';
 import { subjectOf } from './extract';
 import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
 import { COMPLIANCE_PACK, recordForReport } from './hooks';
@@ -105,7 +105,7 @@ export class ThreeTwoOneChecks implements IAspect {
       ['restoreDrillWithinDays', props.restoreDrillWithinDays],
     ] as const) {
       if (value !== undefined && (!Number.isInteger(value) || value < 1 || value > 366)) {
-        throw errors.outOfRange('new ThreeTwoOneChecks(...)', field, value, 1, 366);
+        throw outOfRange('new ThreeTwoOneChecks(...)', field, value, 1, 366);
       }
     }
     const zeroErrors = new ZeroErrorsRule({

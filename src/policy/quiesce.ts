@@ -1,4 +1,5 @@
 import * as errors from '../errors';
+import { outOfRange } from '../validation';
 
 /** How the protected application is made consistent before its volumes are read. */
 export enum QuiesceMode {
@@ -91,7 +92,7 @@ export class Quiesce {
 
 function checkTimeout(factory: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 86400) {
-    throw errors.outOfRange(factory, 'timeoutSeconds', value, 1, 86400);
+    throw outOfRange(factory, 'timeoutSeconds', value, 1, 86400);
   }
   return value;
 }

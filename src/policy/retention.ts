@@ -1,4 +1,5 @@
 import * as errors from '../errors';
+import { outOfRange } from '../validation';
 
 /** How many snapshots of each age class to keep (grandfather-father-son). */
 export interface GfsRetentionOptions {
@@ -82,7 +83,7 @@ export class Retention {
     for (const [key] of FLAGS) {
       const value = options[key] ?? 0;
       if (!Number.isInteger(value) || value < 0 || value > 100000) {
-        throw errors.outOfRange('Retention.gfs', key, value, 0, 100000);
+        throw outOfRange('Retention.gfs', key, value, 0, 100000);
       }
       counts[key] = value;
     }

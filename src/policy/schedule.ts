@@ -1,4 +1,5 @@
 import * as errors from '../errors';
+import { outOfRange } from '../validation';
 import { CronFields, longestGapSeconds, parseCron } from './cron';
 
 /** Days of the week, for weekly schedules (cron numbering: Sunday is 0). */
@@ -89,7 +90,7 @@ export class Schedule {
   public static everyMinutes(minutes: number): Schedule {
     checkInt('Schedule.everyMinutes', 'minutes', minutes, 1, 60);
     if (60 % minutes !== 0) {
-      throw errors.outOfRange('Schedule.everyMinutes', 'minutes (a divisor of 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)', minutes, 1, 60);
+      throw outOfRange('Schedule.everyMinutes', 'minutes (a divisor of 60: 1, 2, 3, 4, 5, 6, 10, 12, 15, 20, 30, 60)', minutes, 1, 60);
     }
     return minutes === 60 ? new Schedule('0 * * * *') : new Schedule(`*/${minutes} * * * *`);
   }
@@ -98,7 +99,7 @@ export class Schedule {
   public static everyHours(hours: number): Schedule {
     checkInt('Schedule.everyHours', 'hours', hours, 1, 24);
     if (24 % hours !== 0) {
-      throw errors.outOfRange('Schedule.everyHours', 'hours (a divisor of 24: 1, 2, 3, 4, 6, 8, 12, 24)', hours, 1, 24);
+      throw outOfRange('Schedule.everyHours', 'hours (a divisor of 24: 1, 2, 3, 4, 6, 8, 12, 24)', hours, 1, 24);
     }
     return hours === 24 ? new Schedule('0 0 * * *') : new Schedule(`0 */${hours} * * *`);
   }
@@ -121,7 +122,7 @@ export class Schedule {
 
 function checkInt(factory: string, field: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) {
-    throw errors.outOfRange(factory, field, value, min, max);
+    throw outOfRange(factory, field, value, min, max);
   }
   return value;
 }

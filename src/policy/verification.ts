@@ -1,4 +1,4 @@
-import * as errors from '../errors';
+import { outOfRange } from '../validation';
 import { Schedule } from './schedule';
 
 /** Options for `Verification.readBack`. */
@@ -35,7 +35,7 @@ export class Verification {
   public static readBack(options: ReadBackVerificationOptions): Verification {
     const days = options.readAllDataWithinDays ?? 28;
     if (!Number.isInteger(days) || days < 1 || days > 366) {
-      throw errors.outOfRange('Verification.readBack', 'readAllDataWithinDays', days, 1, 366);
+      throw outOfRange('Verification.readBack', 'readAllDataWithinDays', days, 1, 366);
     }
     return new Verification(days, options.restoreDrill ?? Schedule.cron('0 5 * * 0'));
   }

@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Construct } from 'constructs';
-import * as errors from '../errors';
+import { relativePath } from '../validation';
 import { Medium } from './medium';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
@@ -43,7 +43,7 @@ export class LocalPathTarget implements IStorageTarget {
   constructor(private readonly props: LocalPathTargetProps) {
     this.name = props.name ?? 'local';
     if (!path.posix.isAbsolute(props.hostPath)) {
-      throw errors.relativePath('StorageTarget.localPath', 'hostPath', props.hostPath);
+      throw relativePath('StorageTarget.localPath', 'hostPath', props.hostPath);
     }
     this.hostPath = path.posix.normalize(props.hostPath).replace(/(.)\/$/, '$1');
   }

@@ -1,6 +1,7 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import * as errors from '../errors';
+import { invalidBucketName, outOfRange } from '../validation';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
 import { checkPrefix } from './repository-prefix';
@@ -105,12 +106,12 @@ export class S3CompatibleTarget implements IStorageTarget {
       throw errors.literalSecretKey(where, 'secretAccessKey');
     }
     if (!Token.isUnresolved(props.bucket) && !/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(props.bucket)) {
-      throw errors.invalidBucketName(where, props.bucket);
+      throw invalidBucketName(where, props.bucket);
     }
     if (props.immutableRetentionDays !== undefined) {
       const days = props.immutableRetentionDays;
       if (!Number.isInteger(days) || days < 1 || days > 36500) {
-        throw errors.outOfRange(where, 'immutableRetentionDays', days, 1, 36500);
+        throw outOfRange(where, 'immutableRetentionDays', days, 1, 36500);
       }
       if (props.immutable === false) {
         throw errors.lockPeriodWithoutLock(where, days);

@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../configuration-error';
-import * as errors from '../../errors';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
+import { outOfRange } from '../../validation';
 import { NO_BACKUP, STATELESS, count, days } from './describe';
 
 /** Options of the `ZeroErrorsRule`. */
@@ -70,7 +70,7 @@ export class ZeroErrorsRule implements IBackupRule {
 
 function checkDays(field: string, value: number): number {
   if (!Number.isInteger(value) || value < 1 || value > 366) {
-    throw errors.outOfRange('ZeroErrorsRule', field, value, 1, 366);
+    throw outOfRange('ZeroErrorsRule', field, value, 1, 366);
   }
   return value;
 }
