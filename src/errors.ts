@@ -200,83 +200,11 @@ export function objectLockTooShort(where: string, days: number, horizonDays: num
   );
 }
 
-export function credentialsDoNotCover(where: string, prefix: string, covered: string[]): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the agent credentials are scoped to the prefixes ${show(covered)} and do not cover ${show(prefix)}, so restic would be denied access to its repository`,
-    `add ${show(prefix)} to the AgentCredentials' \`containerNames\`, or leave \`credentials\` unset to create credentials for this container`,
-  );
-}
-
-export function credentialsForOtherBucket(where: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    'the agent credentials were made for another bucket than the one this target writes to',
-    'create the AgentCredentials with `bucket` set to the same BackupBucket as StorageTarget.s3(...)',
-  );
-}
-
 export function escrowWithoutOffsite(where: string): ConfigurationError {
   return new ConfigurationError(
     where,
     'the bucket has no offsite replica, so there is no offsite region to keep the escrowed password in',
     'give the BackupBucket `offsite: OffsiteReplica.inRegion("eu-central-1")`, so that losing the primary region or the Docker host does not lose the password',
-  );
-}
-
-export function literalSecretKey(where: string, field: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `${field} is a literal string, which would be written in plain text into cdk.tf.json and the Terraform plan`,
-    `pass a sensitive TerraformVariable's value, e.g. new TerraformVariable(stack, "s3_secret_key", { sensitive: true }).stringValue`,
-  );
-}
-
-export function invalidEndpoint(where: string, endpoint: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the endpoint ${show(endpoint)} is not an absolute https:// URL without a path`,
-    'pass the service URL, e.g. "https://s3.eu-central-003.backblazeb2.com" or "https://minio.example.internal:9000"',
-  );
-}
-
-export function plainHttpEndpoint(where: string, endpoint: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the endpoint ${show(endpoint)} uses plain HTTP, so credentials and repository traffic would cross the network unprotected`,
-    'serve the endpoint over TLS (https://), or set `allowPlainHttp: true` for a server on the same trusted host',
-  );
-}
-
-export function lockPeriodWithoutLock(where: string, days: number): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `immutableRetentionDays is ${show(days)} but immutable is false: a lock period on a bucket that is not locked`,
-    'remove `immutable: false` when the bucket has Object Lock, or remove `immutableRetentionDays` when it has none',
-  );
-}
-
-export function invalidRestUrl(where: string, url: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `the URL ${show(url)} is not an absolute https:// URL of a REST server without credentials, query or fragment`,
-    'pass the server\'s URL, e.g. "https://backup.example.internal:8000", with the repository path in `repositoryPath` and the credentials in `username` and `password`',
-  );
-}
-
-export function restCredentialsIncomplete(where: string, given: string, missing: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `${given} is set but ${missing} is not; the REST server's basic authentication needs both`,
-    `set ${missing} as well, or neither for a server without authentication`,
-  );
-}
-
-export function siteNeededForTokenUrl(where: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    'the URL is a Terraform token, so the site of the repository cannot be read from its host name',
-    'pass `site`, e.g. Site.named("backup-server-dc2"), so the 3-2-1 checks know where this copy is',
   );
 }
 
@@ -326,19 +254,3 @@ export function proxyModeMismatch(where: string, mode: string, quiesceMode: stri
 
 // ---- Storage targets: private CA (issue 12) -----------------------------------------------
 
-export function invalidCaCertificate(where: string, value: string): ConfigurationError {
-  const shown = value.length > 80 ? `${value.slice(0, 77)}...` : value;
-  return new ConfigurationError(
-    where,
-    `caCertificate must be the PEM text of one or more CA certificates ("-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----"), got ${show(shown)}`,
-    'pass the certificate\'s text, not its path: e.g. fs.readFileSync("ca.pem", "utf8") or Fn.file("ca.pem") (a token, read by Terraform), or leave caCertificate unset for a server with a publicly trusted certificate',
-  );
-}
-
-export function caCertificateWithPrivateKey(where: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    'caCertificate contains a private key ("PRIVATE KEY"), which would be written in plain text into cdk.tf.json and the Terraform state (the value is not shown here)',
-    'pass only the CA certificate(s), the "-----BEGIN CERTIFICATE-----" blocks; a client never needs the server\'s or the CA\'s key',
-  );
-}

@@ -6,7 +6,7 @@ import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
 import { TerraformProvider } from 'cdktf';
 import { Construct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 import { checkPrefix } from '../targets/repository-prefix';
 import type { IBackupBucket } from './backup-bucket';
 import { Statement, policyDocument } from './policy-document';
@@ -138,7 +138,7 @@ export class AgentCredentials extends Construct {
     super(scope, id);
     const where = this.node.path;
     if (props.containerNames.length === 0) {
-      throw errors.credentialsDoNotCover(where, '(none)', []);
+      throw credentialsDoNotCover(where, '(none)', []);
     }
     for (const name of props.containerNames) {
       checkPrefix(where, name);
@@ -319,4 +319,13 @@ function keyMaterial(arn: string, prefixes: string[]): string[] {
 /** IAM user and role names: at most 64 of `[\w+=,.@-]`. */
 function iamName(name: string): string {
   return name.replace(/[^\w+=,.@-]/g, '-').slice(0, 64);
+}
+
+/** Thrown here and by StorageTarget.s3 when credentials do not cover a target's prefix. */
+export function credentialsDoNotCover(where: string, prefix: string, covered: string[]): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the agent credentials are scoped to the prefixes ${show(covered)} and do not cover ${show(prefix)}, so restic would be denied access to its repository`,
+    `add ${show(prefix)} to the AgentCredentials' \`containerNames\`, or leave \`credentials\` unset to create credentials for this container`,
+  );
 }

@@ -1,8 +1,9 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
+import { literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
@@ -92,7 +93,7 @@ export class RestServerTarget implements IStorageTarget {
     this.name = props.name ?? 'rest';
     if (Token.isUnresolved(props.url)) {
       if (props.site === undefined) {
-        throw errors.siteNeededForTokenUrl(this.where);
+        throw siteNeededForTokenUrl(this.where);
       }
       this.baseUrl = props.url;
     } else {
@@ -100,25 +101,25 @@ export class RestServerTarget implements IStorageTarget {
       try {
         url = new URL(props.url);
       } catch {
-        throw errors.invalidRestUrl(this.where, props.url);
+        throw invalidRestUrl(this.where, props.url);
       }
       if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.search || url.hash || url.username || url.password) {
-        throw errors.invalidRestUrl(this.where, props.url);
+        throw invalidRestUrl(this.where, props.url);
       }
       if (url.protocol === 'http:' && !(props.allowPlainHttp ?? false)) {
-        throw errors.plainHttpEndpoint(this.where, props.url);
+        throw plainHttpEndpoint(this.where, props.url);
       }
       this.baseUrl = `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
       this.host = url.hostname;
     }
     if (props.username !== undefined && props.password === undefined) {
-      throw errors.restCredentialsIncomplete(this.where, 'username', 'password');
+      throw restCredentialsIncomplete(this.where, 'username', 'password');
     }
     if (props.password !== undefined && props.username === undefined) {
-      throw errors.restCredentialsIncomplete(this.where, 'password', 'username');
+      throw restCredentialsIncomplete(this.where, 'password', 'username');
     }
     if (props.password !== undefined && !Token.isUnresolved(props.password)) {
-      throw errors.literalSecretKey(this.where, 'password');
+      throw literalSecretKey(this.where, 'password');
     }
     checkCaCertificate(this.where, props.caCertificate);
   }
@@ -145,4 +146,28 @@ export class RestServerTarget implements IStorageTarget {
         : {}),
     };
   }
+}
+
+function siteNeededForTokenUrl(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the URL is a Terraform token, so the site of the repository cannot be read from its host name',
+    'pass `site`, e.g. Site.named("backup-server-dc2"), so the 3-2-1 checks know where this copy is',
+  );
+}
+
+function invalidRestUrl(where: string, url: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the URL ${show(url)} is not an absolute https:// URL of a REST server without credentials, query or fragment`,
+    'pass the server\'s URL, e.g. "https://backup.example.internal:8000", with the repository path in `repositoryPath` and the credentials in `username` and `password`',
+  );
+}
+
+function restCredentialsIncomplete(where: string, given: string, missing: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${given} is set but ${missing} is not; the REST server's basic authentication needs both`,
+    `set ${missing} as well, or neither for a server without authentication`,
+  );
 }

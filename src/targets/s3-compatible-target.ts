@@ -1,9 +1,10 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 import { invalidBucketName, outOfRange } from '../validation';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
+import { literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
@@ -94,16 +95,16 @@ export class S3CompatibleTarget implements IStorageTarget {
     try {
       url = new URL(props.endpoint);
     } catch {
-      throw errors.invalidEndpoint(where, props.endpoint);
+      throw invalidEndpoint(where, props.endpoint);
     }
     if ((url.protocol !== 'https:' && url.protocol !== 'http:') || url.pathname.replace(/\/+$/, '') !== '' || url.search || url.username) {
-      throw errors.invalidEndpoint(where, props.endpoint);
+      throw invalidEndpoint(where, props.endpoint);
     }
     if (url.protocol === 'http:' && !(props.allowPlainHttp ?? false)) {
-      throw errors.plainHttpEndpoint(where, props.endpoint);
+      throw plainHttpEndpoint(where, props.endpoint);
     }
     if (!Token.isUnresolved(props.secretAccessKey)) {
-      throw errors.literalSecretKey(where, 'secretAccessKey');
+      throw literalSecretKey(where, 'secretAccessKey');
     }
     if (!Token.isUnresolved(props.bucket) && !/^[A-Za-z0-9][A-Za-z0-9._-]{1,62}$/.test(props.bucket)) {
       throw invalidBucketName(where, props.bucket);
@@ -114,7 +115,7 @@ export class S3CompatibleTarget implements IStorageTarget {
         throw outOfRange(where, 'immutableRetentionDays', days, 1, 36500);
       }
       if (props.immutable === false) {
-        throw errors.lockPeriodWithoutLock(where, days);
+        throw lockPeriodWithoutLock(where, days);
       }
     }
     checkCaCertificate(where, props.caCertificate);
@@ -141,4 +142,20 @@ export class S3CompatibleTarget implements IStorageTarget {
       ...(this.props.caCertificate !== undefined ? { caCertificate: this.props.caCertificate } : {}),
     };
   }
+}
+
+function invalidEndpoint(where: string, endpoint: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the endpoint ${show(endpoint)} is not an absolute https:// URL without a path`,
+    'pass the service URL, e.g. "https://s3.eu-central-003.backblazeb2.com" or "https://minio.example.internal:9000"',
+  );
+}
+
+function lockPeriodWithoutLock(where: string, days: number): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `immutableRetentionDays is ${show(days)} but immutable is false: a lock period on a bucket that is not locked`,
+    'remove `immutable: false` when the bucket has Object Lock, or remove `immutableRetentionDays` when it has none',
+  );
 }

@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
-import { AgentCredentials } from '../aws/agent-credentials';
+import { AgentCredentials, credentialsDoNotCover } from '../aws/agent-credentials';
 import type { IBackupBucket } from '../aws/backup-bucket';
 import { s3Endpoint } from '../aws/region';
 import { holdsSecretsInState } from '../aws/state-backend';
-import * as errors from '../errors';
+import { ConfigurationError } from '../configuration-error';
 import { Medium } from './medium';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
@@ -57,10 +57,10 @@ export class S3Target implements IStorageTarget {
     checkPrefix(where, prefix);
     const credentials = this.options.credentials ?? AgentCredentials.forContainer(this.bucket, prefix);
     if (credentials.bucket !== this.bucket) {
-      throw errors.credentialsForOtherBucket(where);
+      throw credentialsForOtherBucket(where);
     }
     if (!credentials.covers(prefix)) {
-      throw errors.credentialsDoNotCover(where, prefix, credentials.prefixes);
+      throw credentialsDoNotCover(where, prefix, credentials.prefixes);
     }
     const keyEnvironment: { [name: string]: string } = {};
     const secrets: TargetSecret[] = [];
@@ -114,4 +114,12 @@ export class S3Target implements IStorageTarget {
 
 function repository(region: string, bucketName: string, prefix: string): string {
   return `s3:${s3Endpoint(region)}/${bucketName}/${prefix}`;
+}
+
+function credentialsForOtherBucket(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the agent credentials were made for another bucket than the one this target writes to',
+    'create the AgentCredentials with `bucket` set to the same BackupBucket as StorageTarget.s3(...)',
+  );
 }
