@@ -1,7 +1,7 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { Construct, IConstruct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 import { Retention } from '../policy/retention';
 import { invalidBucketName, outOfRange } from '../validation';
 import { AccessLogBucket } from './access-log-bucket';
@@ -204,12 +204,12 @@ export class BackupBucket extends Construct implements IBackupBucket {
     }
     this.objectLock = props.objectLock;
     if (this.objectLock && this.objectLock.days < horizon) {
-      throw errors.objectLockTooShort(where, this.objectLock.days, horizon);
+      throw objectLockTooShort(where, this.objectLock.days, horizon);
     }
     let replicaLock: ObjectLock | undefined;
     if (props.offsite) {
       if (props.offsite.region === this.region) {
-        throw errors.sameRegionReplica(where, this.region);
+        throw sameRegionReplica(where, this.region);
       }
       if (props.offsite.options.bucketName !== undefined) {
         checkBucketName(where, props.offsite.options.bucketName);
@@ -217,7 +217,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
       // Compliance mode by default: the only mode that holds against everyone (docs/compliance.md).
       replicaLock = props.offsite.options.objectLock ?? ObjectLock.compliance(Math.max(1, horizon));
       if (replicaLock.days < horizon) {
-        throw errors.objectLockTooShort(`${where} (offsite replica)`, replicaLock.days, horizon);
+        throw objectLockTooShort(`${where} (offsite replica)`, replicaLock.days, horizon);
       }
     }
 
@@ -318,7 +318,7 @@ class ImportedBackupBucket extends Construct implements IBackupBucket {
     if (attrs.offsiteCopy) {
       checkRegion(where, attrs.offsiteCopy.region);
       if (attrs.offsiteCopy.region === attrs.region) {
-        throw errors.sameRegionReplica(where, attrs.region);
+        throw sameRegionReplica(where, attrs.region);
       }
     }
     this.bucketName = attrs.bucketName;
@@ -327,4 +327,20 @@ class ImportedBackupBucket extends Construct implements IBackupBucket {
     this.objectLock = attrs.objectLock;
     this.offsiteCopy = attrs.offsiteCopy;
   }
+}
+
+function objectLockTooShort(where: string, days: number, horizonDays: number): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `Object Lock keeps objects for ${days} days, shorter than the backup retention horizon of ${horizonDays} days, so the oldest snapshots the retention keeps would no longer be immutable`,
+    `lock for at least ${horizonDays} days, e.g. ObjectLock.governance(${horizonDays}), or shorten the bucket's \`retention\``,
+  );
+}
+
+function sameRegionReplica(where: string, region: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the offsite replica is in ${show(region)}, the same region as the primary bucket, so one regional outage or disaster takes both copies`,
+    'pick another region for OffsiteReplica.inRegion(...), e.g. "eu-central-1" for a primary in "eu-west-1"',
+  );
 }

@@ -1,6 +1,6 @@
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { Construct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError } from '../configuration-error';
 import { RepositoryPassword } from '../repository-password';
 import type { BackupBucket } from './backup-bucket';
 import { holdsSecretsInState } from './state-backend';
@@ -48,7 +48,7 @@ export class KeyEscrow extends Construct {
     super(scope, id);
     const offsite = props.bucket.offsite;
     if (!offsite) {
-      throw errors.escrowWithoutOffsite(this.node.path);
+      throw escrowWithoutOffsite(this.node.path);
     }
     this.region = offsite.region;
     this.parameterName =
@@ -74,4 +74,12 @@ export class KeyEscrow extends Construct {
   public get repositoryPassword(): RepositoryPassword {
     return RepositoryPassword.fromString(this.parameter.value);
   }
+}
+
+function escrowWithoutOffsite(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the bucket has no offsite replica, so there is no offsite region to keep the escrowed password in',
+    'give the BackupBucket `offsite: OffsiteReplica.inRegion("eu-central-1")`, so that losing the primary region or the Docker host does not lose the password',
+  );
 }

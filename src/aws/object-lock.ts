@@ -1,5 +1,5 @@
 import { Token } from 'cdktf';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 import { LockStrength } from '../targets/lock-strength';
 import { outOfRange } from '../validation';
 
@@ -49,7 +49,7 @@ export class ObjectLock {
   public static governance(days: number, options: GovernanceLockOptions = {}): ObjectLock {
     const arn = options.breakGlassPrincipalArn;
     if (arn !== undefined && !Token.isUnresolved(arn) && !PRINCIPAL_ARN.test(arn)) {
-      throw errors.invalidBreakGlassPrincipal(days, arn);
+      throw invalidBreakGlassPrincipal(days, arn);
     }
     return new ObjectLock(ObjectLockMode.GOVERNANCE, days, 'ObjectLock.governance', arn);
   }
@@ -90,4 +90,12 @@ export class ObjectLock {
     }
     return this.breakGlassPrincipalArn !== undefined ? LockStrength.GOVERNANCE_WITH_BREAK_GLASS : LockStrength.GOVERNANCE;
   }
+}
+
+function invalidBreakGlassPrincipal(days: number, value: string): ConfigurationError {
+  return new ConfigurationError(
+    `ObjectLock.governance(${days}, { breakGlassPrincipalArn })`,
+    `breakGlassPrincipalArn must be the ARN of one IAM role or user (arn:<partition>:iam::<account>:role/<name> or :user/<name>) or a Terraform token, got ${show(value)}`,
+    'name the one role allowed to lift the lock, e.g. "arn:aws:iam::111122223333:role/backup-break-glass" (no wildcard, not the root user), or use ObjectLock.compliance(days)',
+  );
 }

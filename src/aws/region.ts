@@ -1,14 +1,14 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { TerraformStack, Token } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 
 const REGION = /^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d{1,2}$/;
 
 /** Throws unless `region` is a literal AWS region name. */
 export function checkRegion(where: string, region: string): string {
   if (Token.isUnresolved(region) || !REGION.test(region)) {
-    throw errors.invalidAwsRegion(where, region);
+    throw invalidAwsRegion(where, region);
   }
   return region;
 }
@@ -39,12 +39,12 @@ export function resolveRegion(where: string, provider: AwsProvider | undefined, 
   if (region !== undefined) {
     checkRegion(where, region);
     if (literalProviderRegion !== undefined && literalProviderRegion !== region) {
-      throw errors.providerRegionMismatch(where, region, literalProviderRegion);
+      throw providerRegionMismatch(where, region, literalProviderRegion);
     }
     return region;
   }
   if (literalProviderRegion === undefined) {
-    throw errors.unknownBucketRegion(where);
+    throw unknownBucketRegion(where);
   }
   return checkRegion(where, literalProviderRegion);
 }
@@ -61,4 +61,28 @@ export function s3Endpoint(region: string): string {
 export function bucketPrefix(id: string, suffix: string): string {
   const base = id.toLowerCase().replace(/[^a-z0-9-]/g, '-').replace(/-+/g, '-').replace(/^-|-$/g, '') || 'backup';
   return `${base.slice(0, 36 - suffix.length)}-${suffix}`.replace(/-+/g, '-').slice(0, 36) + '-';
+}
+
+function invalidAwsRegion(where: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${show(value)} is not an AWS region name`,
+    'pass a region such as "eu-west-1" or "us-east-2" (a literal string: the region shapes endpoints and is checked at synth time)',
+  );
+}
+
+function providerRegionMismatch(where: string, region: string, providerRegion: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the region ${show(region)} differs from the region ${show(providerRegion)} of the AWS provider that would create the resources`,
+    'pass the provider of that region, or leave `region` unset to use the provider\'s',
+  );
+}
+
+function unknownBucketRegion(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    'the bucket\'s region is unknown: the stack has no default AwsProvider with a literal `region`, and no `region` was given',
+    'pass `region: "eu-west-1"` (the region of the provider that creates the bucket), or give the stack\'s AwsProvider a literal region',
+  );
 }

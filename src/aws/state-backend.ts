@@ -10,7 +10,7 @@ import {
   TerraformStack,
 } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 
 /**
  * Which secrets a stack's Terraform state holds, and a check at synth that such a stack does
@@ -92,7 +92,7 @@ class LocalStateCheck implements IAspect {
     if (usesLocalState(this.stack)) {
       // Straight to metadata, as the compliance pack does: the warning is about the user's
       // configuration, and Annotations would attach a stack trace of this library.
-      this.stack.node.addMetadata(AnnotationMetadataEntryType.WARN, errors.secretsInLocalState(this.stack.node.path, SecretsInState.of(this.stack)));
+      this.stack.node.addMetadata(AnnotationMetadataEntryType.WARN, secretsInLocalState(this.stack.node.path, SecretsInState.of(this.stack)));
     }
   }
 }
@@ -140,12 +140,12 @@ export class EncryptedStateBackend {
     const where = `EncryptedStateBackend.s3(${stack.node.path})`;
     for (const field of ['bucket', 'region', 'kmsKeyId', 'dynamodbTable'] as const) {
       if (typeof props[field] !== 'string' || props[field].trim() === '') {
-        throw errors.missingStateBackendSetting(where, field, props[field]);
+        throw missingStateBackendSetting(where, field, props[field]);
       }
     }
     const existing = stack.node.findAll().find((n) => TerraformBackend.isBackend(n));
     if (existing) {
-      throw errors.stackAlreadyHasBackend(where, existing.node.path);
+      throw stackAlreadyHasBackend(where, existing.node.path);
     }
     const prefix = (props.keyPrefix ?? 'cdktf-container-backup').replace(/\/+$/, '');
     return new S3Backend(stack, {
@@ -169,4 +169,28 @@ export class EncryptedStateBackend {
   }
 
   private constructor() {}
+}
+
+function secretsInLocalState(stack: string, secrets: string[]): string {
+  return new ConfigurationError(
+    `stack ${stack}`,
+    `its Terraform state holds secrets in plain text (${secrets.join('; ')}), and it keeps that state in a local terraform.tfstate file (no backend, or LocalBackend), unencrypted, unlocked and readable by whoever can read the folder`,
+    'give the stack an encrypted, access-restricted remote backend: EncryptedStateBackend.s3(stack, { bucket, region, kmsKeyId, dynamodbTable }) (or EncryptedStateBackend.forEveryStack(app, {...})), see docs/security.md',
+  ).message;
+}
+
+function missingStateBackendSetting(where: string, field: string, value: unknown): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `${field} must be a non-empty string, got ${show(value)}`,
+    `pass ${field}: the state bucket, its region, the KMS key that encrypts the state and the DynamoDB lock table are all required for an encrypted, locked state`,
+  );
+}
+
+function stackAlreadyHasBackend(where: string, backendPath: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the stack already has a backend (${backendPath}); a stack has exactly one`,
+    'remove the other backend, or call EncryptedStateBackend.forEveryStack(app, ...), which skips stacks that already have one',
+  );
 }
