@@ -86,14 +86,6 @@ export function targetInsideVolume(path: string, hostPath: string, volume: strin
   );
 }
 
-export function hostPathOverlap(path: string, targetPath: string, volumePath: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `the local target ${show(targetPath)} and the protected host path ${show(volumePath)} overlap, so the backup would contain itself or the data it protects`,
-    'put the repository on another disk or mount, outside every protected host path',
-  );
-}
-
 export function invalidImage(path: string, image: string): ConfigurationError {
   return new ConfigurationError(
     path,
