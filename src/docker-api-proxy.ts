@@ -2,9 +2,9 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
+import { ConfigurationError, show } from './configuration-error';
 import { execCreateBody } from './docker-api/exec-body';
 import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig } from './docker-api/proxy-config';
-import * as errors from './errors';
 import { Quiesce, QuiesceMode } from './policy/quiesce';
 
 export { DOCKER_API_PROXY_PORT } from './docker-api/proxy-config';
@@ -86,7 +86,7 @@ export class DockerApiProxy extends Construct {
   constructor(scope: Construct, id: string, props: DockerApiProxyProps) {
     super(scope, id);
     if (props.quiesce !== undefined && props.quiesce.mode !== props.mode) {
-      throw errors.proxyModeMismatch(this.node.path, props.mode, props.quiesce.mode);
+      throw proxyModeMismatch(this.node.path, props.mode, props.quiesce.mode);
     }
     const name = `${props.containerName}-backup-docker-api`;
     this.config = dockerApiProxyConfig({
@@ -129,4 +129,12 @@ export class DockerApiProxy extends Construct {
     });
     this.endpoint = `http://${name}:${DOCKER_API_PROXY_PORT}`;
   }
+}
+
+function proxyModeMismatch(where: string, mode: string, quiesceMode: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the proxy serves quiesce mode ${show(mode)} but was given a Quiesce of mode ${show(quiesceMode)}`,
+    'pass the same Quiesce whose mode is `mode` (e.g. { mode: quiesce.mode, quiesce })',
+  );
 }

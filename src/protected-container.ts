@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
 import { attachComplianceHooks } from './compliance/hooks';
-import * as errors from './errors';
+import { ConfigurationError, show } from './configuration-error';
 import { Site } from './targets/site';
 import { checkName } from './validation';
 import { relativePath } from './validation';
@@ -145,7 +145,7 @@ export class ProtectedContainer extends Construct {
     checkName(where, 'containerName', this.containerName);
     const restart = props.restart ?? 'unless-stopped';
     if (!RESTART_POLICIES.includes(restart)) {
-      throw errors.invalidRestart(where, restart);
+      throw invalidRestart(where, restart);
     }
     const declared = props.volumes ?? [];
     checkVolumes(where, declared);
@@ -205,10 +205,10 @@ function checkVolumes(where: string, volumes: ContainerVolume[]): void {
       throw relativePath(where, `containerPath of volume "${v.name}"`, v.containerPath);
     }
     if (names.has(v.name)) {
-      throw errors.duplicateVolume(where, v.name);
+      throw duplicateVolume(where, v.name);
     }
     if (paths.has(v.containerPath)) {
-      throw errors.duplicateContainerPath(where, v.containerPath);
+      throw duplicateContainerPath(where, v.containerPath);
     }
     names.add(v.name);
     paths.add(v.containerPath);
@@ -218,7 +218,7 @@ function checkVolumes(where: string, volumes: ContainerVolume[]): void {
 function checkEnvironment(where: string, environment: { [name: string]: string }): void {
   for (const [name, value] of Object.entries(environment)) {
     if (SECRET_NAME.test(name) && !Token.isUnresolved(value)) {
-      throw errors.literalSecretEnvironment(where, name);
+      throw literalSecretEnvironment(where, name);
     }
   }
 }
@@ -227,8 +227,48 @@ function checkPort(where: string, port: PortMapping) {
   const hostPort = port.hostPort ?? port.containerPort;
   for (const [field, value] of [['containerPort', port.containerPort], ['hostPort', hostPort]] as const) {
     if (!Number.isInteger(value) || value < 1 || value > 65535) {
-      throw errors.invalidPort(where, field, value);
+      throw invalidPort(where, field, value);
     }
   }
   return { internal: port.containerPort, external: hostPort, protocol: port.protocol ?? 'tcp', ip: port.ip ?? '127.0.0.1' };
+}
+
+function invalidRestart(path: string, value: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `restart policy ${show(value)} is not one of "no", "on-failure", "always", "unless-stopped"`,
+    'use "unless-stopped" (the default) for a long-running service',
+  );
+}
+
+function duplicateVolume(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the volume name ${show(name)} is declared more than once`,
+    'give every entry of `volumes` its own name, or mount the same volume once',
+  );
+}
+
+function duplicateContainerPath(path: string, containerPath: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `two volumes are mounted at the same containerPath ${show(containerPath)}`,
+    'give each volume its own containerPath',
+  );
+}
+
+function literalSecretEnvironment(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the environment variable ${name} looks like a secret and has a literal value, which would be stored in plain text in cdk.tf.json`,
+    `pass a sensitive TerraformVariable's value (new TerraformVariable(stack, "${name.toLowerCase()}", { sensitive: true }).stringValue), or point the image at a file with ${name}_FILE`,
+  );
+}
+
+function invalidPort(path: string, field: string, value: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `port ${field} must be a whole number from 1 to 65535, got ${show(value)}`,
+    'pass a valid TCP/UDP port number',
+  );
 }

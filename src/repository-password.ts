@@ -1,6 +1,6 @@
 import { TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import * as errors from './errors';
+import { ConfigurationError } from './configuration-error';
 
 /** The Terraform variable `RepositoryPassword.fromVariable` declares when none is named. */
 export const DEFAULT_PASSWORD_VARIABLE = 'restic_password';
@@ -36,7 +36,7 @@ export class RepositoryPassword {
    */
   public static fromString(value: string): RepositoryPassword {
     if (!Token.isUnresolved(value)) {
-      throw errors.literalPassword();
+      throw literalPassword();
     }
     return new RepositoryPassword(value);
   }
@@ -45,4 +45,12 @@ export class RepositoryPassword {
     /** The token that resolves to the password. */
     public readonly value: string,
   ) {}
+}
+
+function literalPassword(): ConfigurationError {
+  return new ConfigurationError(
+    'RepositoryPassword.fromString(...)',
+    'the value is a literal string, which would be written in plain text into cdk.tf.json and the Terraform plan',
+    'pass a token that Terraform resolves at apply time, e.g. RepositoryPassword.fromVariable(stack, "restic_password") (a sensitive Terraform variable) or RepositoryPassword.fromString(secret.stringValue)',
+  );
 }

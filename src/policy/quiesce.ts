@@ -1,4 +1,4 @@
-import * as errors from '../errors';
+import { ConfigurationError } from '../configuration-error';
 import { outOfRange } from '../validation';
 
 /** How the protected application is made consistent before its volumes are read. */
@@ -68,7 +68,7 @@ export class Quiesce {
   /** Run `command` in the container before the backup, e.g. `['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']`. */
   public static exec(command: string[], options: ExecQuiesceOptions = {}): Quiesce {
     if (command.length === 0 || command[0].trim() === '') {
-      throw errors.emptyQuiesceCommand();
+      throw emptyQuiesceCommand();
     }
     return new Quiesce(QuiesceMode.EXEC, command, checkTimeout('Quiesce.exec', options.timeoutSeconds ?? 600), options.onError ?? QuiesceFailure.ABORT);
   }
@@ -95,4 +95,12 @@ function checkTimeout(factory: string, value: number): number {
     throw outOfRange(factory, 'timeoutSeconds', value, 1, 86400);
   }
   return value;
+}
+
+function emptyQuiesceCommand(): ConfigurationError {
+  return new ConfigurationError(
+    'Quiesce.exec([])',
+    'the command is empty',
+    "pass the program and its arguments, e.g. Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])",
+  );
 }

@@ -1,4 +1,4 @@
-import * as errors from '../errors';
+import { ConfigurationError, show } from '../configuration-error';
 import { outOfRange } from '../validation';
 
 /** How many snapshots of each age class to keep (grandfather-father-son). */
@@ -88,7 +88,7 @@ export class Retention {
       counts[key] = value;
     }
     if (Object.values(counts).every((v) => v === 0)) {
-      throw errors.retentionKeepsNothing(options);
+      throw retentionKeepsNothing(options);
     }
     this.counts = counts;
   }
@@ -105,4 +105,12 @@ export class Retention {
   public get horizonDays(): number {
     return Math.ceil(Math.max(...FLAGS.map(([key, , days]) => (this.counts[key] ?? 0) * days)));
   }
+}
+
+function retentionKeepsNothing(received: unknown): ConfigurationError {
+  return new ConfigurationError(
+    'Retention.gfs(...)',
+    `the policy keeps no snapshot at all (got ${show(received)}), so every backup would be deleted by the next forget`,
+    'keep at least one snapshot, e.g. Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }) or a preset such as Retention.standard()',
+  );
 }

@@ -1,6 +1,6 @@
-import * as errors from '../errors';
 import { outOfRange } from '../validation';
 import { CronFields, longestGapSeconds, parseCron } from './cron';
+import * as errors from './cron-errors';
 
 /** Days of the week, for weekly schedules (cron numbering: Sunday is 0). */
 export enum WeekDay {
