@@ -16,7 +16,7 @@ import { RepositoryPassword } from './repository-password';
 import { sidecarSeccompProfile } from './security/sidecar-seccomp';
 import { SidecarEgressNetwork } from './sidecar-egress-network';
 import { Site } from './targets/site';
-import { IStorageTarget, StorageTargetConfig } from './targets/storage-target';
+import { IStorageTarget, StorageTargetConfig } from './targets/storage-target-config';
 import { checkName } from './validation';
 
 /**

@@ -5,6 +5,7 @@ export * from './policy/schedule';
 export * from './policy/retention';
 export * from './targets/medium';
 export * from './targets/site';
+export * from './targets/storage-target-config';
 export * from './targets/storage-target';
 export * from './targets/local-target';
 export * from './policy/quiesce';

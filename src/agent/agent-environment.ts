@@ -2,7 +2,7 @@ import { AGENT_SECRETS_DIR, AGENT_STATE_DIR, terraformLiteral } from './agent-as
 import { execCreateBody } from '../docker-api/exec-body';
 import type { Quiesce } from '../policy/quiesce';
 import type { Verification } from '../policy/verification';
-import type { StorageTargetConfig } from '../targets/storage-target';
+import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 /** Everything the agent is told, decided at synth time. */
 export interface AgentSettings {

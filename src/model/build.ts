@@ -8,7 +8,7 @@ import type { Schedule } from '../policy/schedule';
 import type { Verification } from '../policy/verification';
 import { Medium } from '../targets/medium';
 import type { Site } from '../targets/site';
-import type { StorageTargetConfig } from '../targets/storage-target';
+import type { StorageTargetConfig } from '../targets/storage-target-config';
 import { BackupCopy, BackupPlan, ContainerTopology, CopyRole } from './topology';
 
 /** The name of the live copy in reports and findings. */

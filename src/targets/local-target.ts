@@ -3,7 +3,7 @@ import { Construct } from 'constructs';
 import { relativePath } from '../validation';
 import { Medium } from './medium';
 import { Site } from './site';
-import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
+import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target-config';
 
 /** Where the sidecar sees its local repositories. */
 export const LOCAL_TARGET_ROOT = '/backup/targets';

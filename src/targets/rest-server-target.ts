@@ -6,7 +6,7 @@ import { Medium } from './medium';
 import { literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
-import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target';
+import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target-config';
 
 /** Properties of `StorageTarget.restServer`. */
 export interface RestServerTargetProps {

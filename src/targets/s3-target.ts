@@ -7,7 +7,7 @@ import { ConfigurationError } from '../configuration-error';
 import { Medium } from './medium';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
-import type { IStorageTarget, ReplicaDescription, StorageTargetBindContext, StorageTargetConfig, TargetSecret } from './storage-target';
+import type { IStorageTarget, ReplicaDescription, StorageTargetBindContext, StorageTargetConfig, TargetSecret } from './storage-target-config';
 
 /** Options of `StorageTarget.s3`. */
 export interface S3TargetOptions {
