@@ -4,9 +4,8 @@
 
 # hostname_now: this container's host name (changes when the container is re-created).
 hostname_now() {
-  if [ -r /proc/sys/kernel/hostname ]; then
-    read -r _hn_name </proc/sys/kernel/hostname && printf '%s\n' "${_hn_name}" && return 0
-  fi
+  [ -r /proc/sys/kernel/hostname ] && read -r _hn_name </proc/sys/kernel/hostname &&
+    printf '%s\n' "${_hn_name}" && return 0
   uname -n
 }
 
@@ -19,21 +18,17 @@ proc_start() {
   # shellcheck disable=SC2086 # split the fields on purpose
   set -- ${_ps_rest}
   [ "$#" -ge 20 ] || return 1
-  case $1 in
-    Z | X) return 1 ;;
-  esac
+  case $1 in Z | X) return 1 ;; esac
   shift 19
   printf '%s\n' "$1"
 }
 
-# lock_is_stale: true when the holder recorded in LOCK_DIR/owner is gone. A holder on another
-# host name (a re-created container) cannot be checked and counts as gone after
-# LOCK_FOREIGN_SECONDS, the longest a cycle can last. Sets LOCK_OWNER for messages.
+# lock_is_stale: true when the holder in LOCK_DIR/owner is gone; one on another host (a
+# re-created container) after LOCK_FOREIGN_SECONDS, the longest a cycle lasts. Sets LOCK_OWNER.
 lock_is_stale() {
   LOCK_OWNER='unknown'
   if [ ! -r "${LOCK_DIR}/owner" ]; then
-    # Just created by another process that has not written its owner file yet, or left by
-    # a process killed in between: only the latter lasts.
+    # Being created by another process, or left by one killed before it wrote its owner.
     [ -n "$(find "${LOCK_DIR}" -maxdepth 0 -mmin +1 2>/dev/null)" ]
     return
   fi
@@ -53,13 +48,10 @@ lock_is_stale() {
 # 1 held by a live cycle (LOCK_OWNER says which), 2 cannot create it.
 lock_acquire() {
   LOCK_DIR="${STATE_DIR}/run.lock"
-  # The restic calls a cycle can make per target, each bounded by NETWORK_TIMEOUT: open, init,
-  # unlock, backup, snapshots, forget (plan and ids), check, prune, drill (snapshots and
-  # restore), a replica's check; the hour covers quiesce, manifest and the rest.
+  # 12 restic calls at most per target (open, init, unlock, backup, snapshots, forget plan and
+  # ids, check, prune, drill snapshots and restore, a replica's check), plus an hour.
   LOCK_FOREIGN_SECONDS=$((NETWORK_TIMEOUT * (12 * TARGET_COUNT + 2) + 3600))
-  _la_try=0
-  while [ "${_la_try}" -lt 3 ]; do
-    _la_try=$((_la_try + 1))
+  for _la_try in 1 2 3; do
     if mkdir "${LOCK_DIR}" 2>/dev/null; then
       LOCK_HELD=1
       _la_start=$(proc_start "$$") || _la_start=0
@@ -103,16 +95,11 @@ lock_release() {
   rm -rf "${LOCK_DIR}" || log WARN lock "cannot remove ${LOCK_DIR}"
 }
 
-# on_exit: EXIT trap of every command.
+# on_exit: EXIT trap of every command. Whatever led here, never leaves the application
+# stopped or paused.
 # shellcheck disable=SC2317 # invoked by trap
 on_exit() {
-  # Whatever path led here (an unexpected exit, a failed step), never leave the application
-  # stopped or paused.
-  if [ -n "${QUIESCE_HELD}" ]; then
-    quiesce_release || true
-  fi
+  [ -z "${QUIESCE_HELD}" ] || quiesce_release || true
   lock_release
-  if [ -n "${TMP_WORK}" ]; then
-    rm -rf "${TMP_WORK}" || true
-  fi
+  [ -z "${TMP_WORK}" ] || rm -rf "${TMP_WORK}" || true
 }

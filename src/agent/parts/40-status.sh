@@ -1,119 +1,100 @@
 #######################################
-# status.json
+# status.json and the cycle's records
 #######################################
 
-# status_previous: prints the path of the previous status when it is valid JSON, else
-# /dev/null (jq --slurpfile then gives []).
-status_previous() {
-  if [ -f "${STATUS_FILE}" ]; then
-    if jq -e 'type == "object"' "${STATUS_FILE}" >/dev/null 2>&1; then
-      printf '%s\n' "${STATUS_FILE}"
-      return 0
-    fi
+# jq definitions for the records: `num` and `str` turn '' (a value not known) into null.
+JQ_DEFS='def num: (tonumber? // null); def str: (if . == "" then null else . end);'
+
+# append_json FILE FILTER [JQ_ARGS...]: appends the compact result of `jq -n FILTER` to FILE.
+append_json() {
+  _aj_file=$1 _aj_filter=$2
+  shift 2
+  jq -cn "$@" "${JQ_DEFS} ${_aj_filter}" >>"${_aj_file}" && return 0
+  log ERROR status "cannot append to ${_aj_file}"
+  return 1
+}
+
+# status_update FILTER [JQ_ARGS...]: atomically replaces status.json by FILTER applied to it
+# (or to a minimal status; $prev[0] is the previous one, if valid). Under the cycle lock.
+status_update() {
+  _su_filter=$1 _su_tmp="${STATUS_FILE}.tmp.$$" _su_prev=/dev/null
+  shift
+  if jq -e 'type == "object"' "${STATUS_FILE}" >/dev/null 2>&1; then
+    _su_prev=${STATUS_FILE}
+  elif [ -f "${STATUS_FILE}" ]; then
     log WARN status "${STATUS_FILE} is not valid JSON; last success is not carried over"
   fi
-  printf '/dev/null\n'
-}
-
-# status_commit TMPFILE: atomically replaces status.json.
-status_commit() {
-  if ! mv -f "$1" "${STATUS_FILE}"; then
-    log ERROR status "cannot replace ${STATUS_FILE}"
-    rm -f "$1" || true
-    return 1
-  fi
-  return 0
-}
-
-# status_write_running STARTED_EPOCH: state "running"; everything else carried over.
-status_write_running() {
-  _sr_tmp="${STATUS_FILE}.tmp.$$"
-  if ! jq -n --slurpfile prev "$(status_previous)" \
-    --arg host "${HOST}" --arg started "$(iso_utc "$1")" '
-      ($prev[0] // {}) as $p
-      | $p + {version: 1, host: $host, state: "running", started_at: $started,
-         finished_at: null, duration_seconds: null,
-         last_success_at: ($p.last_success_at // null),
-         last_success_epoch: ($p.last_success_epoch // null),
-         targets: ($p.targets // [])}' >"${_sr_tmp}"; then
-    log ERROR status "cannot write ${_sr_tmp}"
-    rm -f "${_sr_tmp}" || true
-    return 1
-  fi
-  status_commit "${_sr_tmp}"
-}
-
-# status_write_final STATE STARTED_EPOCH FINISHED_EPOCH RESULTS_FILE QUIESCE_JSON: the
-# cycle's outcome; last_success_* (overall and per target) carried over where this cycle did
-# not succeed; the verification, prune and notification sections carried over unchanged.
-status_write_final() {
-  _sf_tmp="${STATUS_FILE}.tmp.$$"
-  if ! jq -n --slurpfile prev "$(status_previous)" --slurpfile results "$4" \
-    --arg host "${HOST}" --arg state "$1" \
-    --arg started "$(iso_utc "$2")" --arg finished "$(iso_utc "$3")" \
-    --argjson started_epoch "$2" --argjson finished_epoch "$3" --argjson quiesce "$5" '
-      ($prev[0] // {}) as $p
-      | $p + {version: 1, host: $host, state: $state, started_at: $started,
-         finished_at: $finished, duration_seconds: ($finished_epoch - $started_epoch),
-         last_success_at:
-           (if $state == "ok" then $finished else ($p.last_success_at // null) end),
-         last_success_epoch:
-           (if $state == "ok" then $finished_epoch else ($p.last_success_epoch // null) end),
-         targets: [$results[] | . as $t
-           | ([($p.targets // [])[] | select(.name == $t.name)] | first // {}) as $old
-           | $t + (if $t.result == "ok"
-               then {last_success_at: $finished, last_success_epoch: $finished_epoch}
-               else {last_success_at: ($old.last_success_at // null),
-                     last_success_epoch: ($old.last_success_epoch // null)} end)],
-         quiesce: $quiesce}' \
-    >"${_sf_tmp}"; then
-    log ERROR status "cannot write ${_sf_tmp}"
-    rm -f "${_sf_tmp}" || true
-    return 1
-  fi
-  status_commit "${_sf_tmp}"
-}
-
-# status_update FILTER [JQ_ARGS...]: applies a jq FILTER to status.json (a minimal status
-# when there is none yet) and commits it atomically. Only called under the cycle lock.
-status_update() {
-  _su_filter=$1
-  shift
-  _su_tmp="${STATUS_FILE}.tmp.$$"
-  if ! jq -n --slurpfile prev "$(status_previous)" --arg host "${HOST:-}" "$@" \
+  if ! jq -n --slurpfile prev "${_su_prev}" --arg host "${HOST:-}" "$@" \
     "(\$prev[0] // {version: 1, host: \$host, state: null, targets: []}) | ${_su_filter}" \
     >"${_su_tmp}"; then
     log ERROR status "cannot write ${_su_tmp}"
-    rm -f "${_su_tmp}" || true
-    return 1
+  elif mv -f "${_su_tmp}" "${STATUS_FILE}"; then
+    return 0
+  else
+    log ERROR status "cannot replace ${STATUS_FILE}"
   fi
-  status_commit "${_su_tmp}"
+  rm -f "${_su_tmp}" || true
+  return 1
 }
 
-# status_write_maintenance: merges what retention, prune and verification recorded in
-# WORK_DIR (one JSON line per target, replica or drill) into status.json. A target's last
-# check, a replica's last check, each target's last prune and the last drill are carried
-# over until a newer one replaces them; verification.state is "failed" while any of those
-# found errors (health is red then), "ok" when they all passed, "never" before the first.
+# status_write_running STARTED_EPOCH: state "running"; everything else carried over.
+# shellcheck disable=SC2016 # a jq program
+status_write_running() {
+  status_update '($prev[0] // {}) as $p
+    | $p + {version: 1, host: $host, state: "running", started_at: $started,
+       finished_at: null, duration_seconds: null,
+       last_success_at: ($p.last_success_at // null),
+       last_success_epoch: ($p.last_success_epoch // null), targets: ($p.targets // [])}' \
+    --arg started "$(iso_utc "$1")"
+}
+
+# status_write_final STATE STARTED FINISHED RESULTS_FILE QUIESCE_JSON: the cycle's outcome;
+# last_success_* (overall and per target) kept where this cycle did not succeed.
+# shellcheck disable=SC2016 # a jq program
+status_write_final() {
+  status_update '($prev[0] // {}) as $p
+    | $p + {version: 1, host: $host, state: $state, started_at: $started,
+       finished_at: $finished, duration_seconds: ($finished_epoch - $started_epoch),
+       last_success_at:
+         (if $state == "ok" then $finished else ($p.last_success_at // null) end),
+       last_success_epoch:
+         (if $state == "ok" then $finished_epoch else ($p.last_success_epoch // null) end),
+       targets: [$results[] | . as $t
+         | ([($p.targets // [])[] | select(.name == $t.name)] | first // {}) as $old
+         | $t + (if $t.result == "ok"
+             then {last_success_at: $finished, last_success_epoch: $finished_epoch}
+             else {last_success_at: ($old.last_success_at // null),
+                   last_success_epoch: ($old.last_success_epoch // null)} end)],
+       quiesce: $quiesce}' \
+    --slurpfile results "$4" --arg state "$1" \
+    --arg started "$(iso_utc "$2")" --arg finished "$(iso_utc "$3")" \
+    --argjson started_epoch "$2" --argjson finished_epoch "$3" --argjson quiesce "$5"
+}
+
+# status_write_maintenance: merges the records of retention, prune and verification into
+# status.json. The last check (of a target, a replica), prune and drill stay until a newer
+# one replaces them; verification.state is "failed" while any of them found errors.
+# shellcheck disable=SC2016 # a jq program
 status_write_maintenance() {
-  _sm_names=$(list_target_names | jq -nR '[inputs | split(" ")[] | select(. != "")]') ||
-    return 1
-  _sm_due=$(prune_due_names | jq -nR '[inputs | split(" ")[] | select(. != "")]') || return 1
-  # shellcheck disable=SC2016 # a jq program
+  _sm_names=$(list_target_names) _sm_due=''
+  for _sm_name in ${_sm_names}; do
+    [ ! -f "${DUE_DIR}/prune.${_sm_name}" ] || _sm_due="${_sm_due} ${_sm_name}"
+  done
   status_update '
+    def words: [split(" ")[] | select(. != "")];
     def last_named($list; $n): [$list[] | select(.name == $n)] | last;
     def key: "\(.target)/\(.name)";
+    ($names | words) as $names
+    | def per_target($new; $old):
+        [$names[] as $n | (last_named($new; $n) // last_named($old; $n)) | select(. != null)];
     . as $p
     | .targets = [(.targets // [])[] | . as $t | last_named($retention; $t.name) as $r
         | if $r == null then . else . + {retention: ($r | del(.name))} end]
-    | .prune = {schedule: $prune_schedule, due: $due,
-        targets: [$names[] as $n | (last_named($prune; $n)
-          // last_named($p.prune.targets // []; $n)) | select(. != null)]}
+    | .prune = {schedule: $prune_schedule, due: ($due | words),
+        targets: per_target($prune; $p.prune.targets // [])}
     | .verification = ((($p.verification // {}) | . as $old
         | {read_data_days: $days, read_data_subsets: $subsets,
-           drill_schedule: $drill_schedule,
-           targets: [$names[] as $n | (last_named($checks; $n)
-             // last_named($old.targets // []; $n)) | select(. != null)],
+           drill_schedule: $drill_schedule, targets: per_target($checks; $old.targets // []),
            replicas: ([$replicas[] | key] as $fresh
              | [($old.replicas // [])[] | select((key as $k | $fresh | index($k)) == null)]
                + $replicas
@@ -128,33 +109,38 @@ status_write_maintenance() {
       | . + {state: (if (.errors | length) > 0 then "failed"
           elif (.targets | length) + (.replicas | length) > 0 or .drill != null then "ok"
           else "never" end)})' \
-    --argjson names "${_sm_names}" --argjson due "${_sm_due}" \
+    --arg names "${_sm_names}" --arg due "${_sm_due}" \
     --slurpfile retention "${WORK_DIR}/retention.jsonl" \
     --slurpfile prune "${WORK_DIR}/prune.jsonl" \
     --slurpfile checks "${WORK_DIR}/checks.jsonl" \
     --slurpfile replicas "${WORK_DIR}/replicas.jsonl" \
     --slurpfile drill "${WORK_DIR}/drill.jsonl" \
-    --arg prune_schedule "${PRUNE_SCHEDULE:-}" \
-    --arg drill_schedule "${DRILL_SCHEDULE:-}" \
-    --argjson days "${VERIFY_DAYS_JSON}" \
-    --argjson subsets "${VERIFY_SUBSETS}"
+    --arg prune_schedule "${PRUNE_SCHEDULE:-}" --arg drill_schedule "${DRILL_SCHEDULE:-}" \
+    --argjson days "${VERIFY_DAYS_JSON}" --argjson subsets "${VERIFY_SUBSETS}"
 }
 
-# record_result NAME RESULT SNAPSHOT BYTES FILES_NEW FILES_CHANGED DURATION EXIT ERROR
-# MANIFEST: appends one target's outcome to RESULTS_FILE.
+# record_result NAME RESULT SNAPSHOT BYTES NEW CHANGED DURATION EXIT ERROR MANIFEST: one
+# target's backup outcome.
+# shellcheck disable=SC2016 # a jq program
 record_result() {
-  if ! jq -cn --arg name "$1" --arg result "$2" --arg snapshot "$3" --arg bytes "$4" \
-    --arg files_new "$5" --arg files_changed "$6" --arg duration "$7" --arg code "$8" \
-    --arg error "$9" --arg manifest "${10}" '
-      def num: (tonumber? // null);
-      def str: (if . == "" then null else . end);
-      {name: $name, result: $result, snapshot_id: ($snapshot | str),
-       bytes_added: ($bytes | num), files_new: ($files_new | num),
-       files_changed: ($files_changed | num), duration_seconds: ($duration | num),
-       exit_code: ($code | num), error: ($error | str), manifest: ($manifest | str)}' \
-    >>"${RESULTS_FILE}"; then
-    log ERROR status "cannot append to ${RESULTS_FILE}"
-    return 1
-  fi
-  return 0
+  append_json "${RESULTS_FILE}" '{name: $name, result: $result,
+      snapshot_id: ($snapshot | str), bytes_added: ($bytes | num), files_new: ($new | num),
+      files_changed: ($changed | num), duration_seconds: ($duration | num),
+      exit_code: ($code | num), error: ($error | str), manifest: ($manifest | str)}' \
+    --arg name "$1" --arg result "$2" --arg snapshot "$3" --arg bytes "$4" --arg new "$5" \
+    --arg changed "$6" --arg duration "$7" --arg code "$8" --arg error "$9" \
+    --arg manifest "${10}"
+}
+
+# record_step FILE NAME RESULT ERROR [EXTRA_FILTER [JQ_ARGS...]]: one maintenance step's
+# outcome, with the time and the fields of EXTRA_FILTER.
+# shellcheck disable=SC2016 # a jq program
+record_step() {
+  _rk_file=$1 _rk_name=$2 _rk_result=$3 _rk_error=$4 _rk_extra=${5:-\{\}} _rk_now=$(now_epoch)
+  shift 4
+  [ "$#" -eq 0 ] || shift
+  append_json "${_rk_file}" '{name: $name, result: $result, at: $at, epoch: $epoch,
+      error: ($error | str)} + '"(${_rk_extra})" \
+    --arg name "${_rk_name}" --arg result "${_rk_result}" --arg error "${_rk_error}" \
+    --arg at "$(iso_utc "${_rk_now}")" --argjson epoch "${_rk_now}" "$@"
 }

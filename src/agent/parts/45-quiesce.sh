@@ -2,39 +2,25 @@
 # Quiesce: stop, pause or exec through the Docker Engine API (busybox wget, no curl)
 #######################################
 
-# docker_call NAME SECONDS METHOD PATH [BODY]: one Docker Engine API call through the socket
-# proxy, bounded by `timeout`. The response body goes to RUN_DIR/docker-NAME.out, wget's
-# messages to .err; sets DOCKER_OUT and DOCKER_STATUS (the HTTP status, '' when no answer
-# came). busybox wget exits 0 on any 2xx (204 No Content included) and 1 on anything else,
-# 304 Not Modified too, and names the status only in its -S header dump: callers test the
-# status, not the exit code. The call runs in the foreground, so a stop signal waits for it:
-# a stop or start request cut short would leave the container's state unknown. Only when
-# DOCKER_INTERRUPTIBLE is set (the exec command, which may run for long and has nothing to
-# undo) is a stop passed on to wget.
+# docker_call NAME SECONDS METHOD PATH [BODY]: one Docker Engine API call, bounded by
+# `timeout`; sets DOCKER_OUT (the body), DOCKER_STATUS (HTTP status, '' without an answer:
+# busybox wget exits 1 on a 304 too) and DOCKER_FAILURE. In the foreground, as a stop or
+# start cut short would leave the container's state unknown, unless DOCKER_INTERRUPTIBLE.
 docker_call() {
-  _dk_name=$1
-  _dk_seconds=$2
-  _dk_method=$3
-  _dk_path=$4
-  _dk_body=${5:-}
-  DOCKER_OUT="${RUN_DIR}/docker-${_dk_name}.out"
-  _dk_err="${RUN_DIR}/docker-${_dk_name}.err"
+  DOCKER_OUT="${RUN_DIR}/docker-$1.out" _dk_err="${RUN_DIR}/docker-$1.err"
+  _dk_seconds=$2 _dk_method=$3 _dk_url="${DOCKER_API}$4" _dk_body=${5:-}
   set -- timeout -s TERM -k 5 "${_dk_seconds}" wget -q -S -O "${DOCKER_OUT}"
-  if [ "${_dk_method}" = POST ]; then
+  [ "${_dk_method}" != POST ] ||
     set -- "$@" --header 'Content-Type: application/json' --post-data "${_dk_body}"
-  fi
-  set -- "$@" "${DOCKER_API}${_dk_path}"
+  set -- "$@" "${_dk_url}"
   _dk_started=$(clock)
   if [ -n "${DOCKER_INTERRUPTIBLE:-}" ]; then
     "$@" >/dev/null 2>"${_dk_err}" &
-    track_child "$!" TERM
-    wait_child "${CHILD_PID}"
-    _dk_rc=$?
-    CHILD_PID=''
+    await_child "$!" TERM
   else
     "$@" >/dev/null 2>"${_dk_err}"
-    _dk_rc=$?
   fi
+  _dk_rc=$?
   DOCKER_STATUS=$(sed -n 's/^ *HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "${_dk_err}" | tail -n 1)
   DOCKER_FAILURE="HTTP ${DOCKER_STATUS}"
   if [ -z "${DOCKER_STATUS}" ]; then
@@ -48,76 +34,54 @@ docker_call() {
   return "${_dk_rc}"
 }
 
-# quiesce_acquire: makes the application consistent before its volumes are read, per
-# BACKUP_QUIESCE_MODE. Sets QUIESCE_RESULT (ok, failed, skipped; none for mode none),
-# QUIESCE_ERROR and QUIESCE_NOTE. For stop and pause, QUIESCE_HELD is set from the moment the
-# request is sent (a request that timed out or failed with a 5xx may still have stopped the
-# container) until quiesce_release has undone it, and QUIESCE_MARKER records the same on the
-# state volume, so that the stop of an agent killed with SIGKILL is undone by the next one
-# (quiesce_recover). A 4xx answer means Docker did nothing: nothing to undo then.
-quiesce_acquire() {
-  [ "${QUIESCE_MODE}" != none ] || return 0
-  if [ -n "${INTERRUPTED}" ]; then
-    QUIESCE_RESULT=skipped
-    return 0
-  fi
-  _qa_started=$(clock)
-  log INFO quiesce "${QUIESCE_MODE} container=${QUIESCE_CONTAINER}"
-  case ${QUIESCE_MODE} in
-    stop | pause)
-      if ! printf '%s %s %s\n' "${QUIESCE_MODE}" "${QUIESCE_CONTAINER}" "$(clock)" \
-        >"${QUIESCE_MARKER}"; then
-        QUIESCE_RESULT=failed
-        QUIESCE_ERROR="cannot write ${QUIESCE_MARKER}; not touching the container"
-      else
-        QUIESCE_HELD=${QUIESCE_MODE}
-        if [ "${QUIESCE_MODE}" = stop ]; then
-          # Docker waits t seconds for the container to stop, then kills it.
-          docker_call stop $((QUIESCE_TIMEOUT + 30)) POST \
-            "/containers/${QUIESCE_CONTAINER}/stop?t=${QUIESCE_TIMEOUT}"
-        else
-          docker_call pause "${QUIESCE_TIMEOUT}" POST "/containers/${QUIESCE_CONTAINER}/pause"
-        fi
-        case ${QUIESCE_MODE}:${DOCKER_STATUS} in
-          *:204) QUIESCE_RESULT=ok ;;
-          stop:304)
-            # Not running: consistent as it is, and it stays stopped after the backup.
-            QUIESCE_RESULT=ok
-            QUIESCE_NOTE='the container was not running; it is left stopped'
-            quiesce_forget
-            ;;
-          *)
-            QUIESCE_RESULT=failed
-            QUIESCE_ERROR="${QUIESCE_MODE} container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
-            case ${DOCKER_STATUS} in
-              4??) quiesce_forget ;;
-            esac
-            ;;
-        esac
-      fi
-      ;;
-    exec) quiesce_exec ;;
-  esac
-  QUIESCE_SECONDS=$(($(clock) - _qa_started))
-  if [ "${QUIESCE_RESULT}" = ok ]; then
-    log INFO quiesce "container=${QUIESCE_CONTAINER} ${QUIESCE_MODE} done in" \
-      "${QUIESCE_SECONDS}s${QUIESCE_NOTE:+ (${QUIESCE_NOTE})}"
-    return 0
-  fi
-  log ERROR quiesce "${QUIESCE_ERROR}"
-  return 1
-}
-
 # quiesce_reset: the quiesce outcome of a cycle before anything was tried.
 quiesce_reset() {
-  QUIESCE_RESULT=none
-  QUIESCE_ERROR=''
-  QUIESCE_NOTE=''
-  QUIESCE_RELEASE=not-needed
-  QUIESCE_RELEASE_ERROR=''
-  QUIESCE_RELEASE_ATTEMPTS=0
-  QUIESCE_SECONDS=0
-  QUIESCE_HELD_BEFORE=''
+  QUIESCE_RESULT=none QUIESCE_ERROR='' QUIESCE_NOTE='' QUIESCE_SECONDS=0 QUIESCE_HELD_BEFORE=''
+  QUIESCE_RELEASE=not-needed QUIESCE_RELEASE_ERROR='' QUIESCE_RELEASE_ATTEMPTS=0
+}
+
+# quiesce_acquire: makes the application consistent per quiesce.mode; sets QUIESCE_RESULT,
+# _ERROR and _NOTE. A stop or pause is held (QUIESCE_HELD, and QUIESCE_MARKER for the next
+# agent should this one be killed) from the moment it is sent: one that timed out or got a
+# 5xx may still have been done. A 4xx means Docker did nothing.
+quiesce_acquire() {
+  [ "${QUIESCE_MODE:-none}" != none ] || return 0 # set by an eval in plan_load
+  [ -z "${INTERRUPTED}" ] || { QUIESCE_RESULT=skipped && return 0; }
+  _qa_started=$(clock)
+  log INFO quiesce "${QUIESCE_MODE} container=${QUIESCE_CONTAINER}"
+  if [ "${QUIESCE_MODE}" = exec ]; then
+    quiesce_exec
+  elif ! printf '%s %s %s\n' "${QUIESCE_MODE}" "${QUIESCE_CONTAINER}" "$(clock)" \
+    >"${QUIESCE_MARKER}"; then
+    QUIESCE_RESULT=failed
+    QUIESCE_ERROR="cannot write ${QUIESCE_MARKER}; not touching the container"
+  else
+    QUIESCE_HELD=${QUIESCE_MODE} QUIESCE_RESULT=ok
+    if [ "${QUIESCE_MODE}" = stop ]; then
+      # Docker waits t seconds for the container to stop, then kills it.
+      docker_call stop $((QUIESCE_TIMEOUT + 30)) POST \
+        "/containers/${QUIESCE_CONTAINER}/stop?t=${QUIESCE_TIMEOUT}"
+    else
+      docker_call pause "${QUIESCE_TIMEOUT}" POST "/containers/${QUIESCE_CONTAINER}/pause"
+    fi
+    case ${QUIESCE_MODE}:${DOCKER_STATUS} in
+      *:204) ;;
+      stop:304)
+        # Not running: consistent as it is, and it stays stopped after the backup.
+        QUIESCE_NOTE='the container was not running; it is left stopped'
+        quiesce_forget
+        ;;
+      *)
+        QUIESCE_RESULT=failed
+        QUIESCE_ERROR="${QUIESCE_MODE} container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
+        case ${DOCKER_STATUS} in 4??) quiesce_forget ;; esac
+        ;;
+    esac
+  fi
+  QUIESCE_SECONDS=$(($(clock) - _qa_started))
+  [ "${QUIESCE_RESULT}" = ok ] || { log ERROR quiesce "${QUIESCE_ERROR}" && return 1; }
+  log INFO quiesce "container=${QUIESCE_CONTAINER} ${QUIESCE_MODE} done in" \
+    "${QUIESCE_SECONDS}s${QUIESCE_NOTE:+ (${QUIESCE_NOTE})}"
 }
 
 # quiesce_forget: nothing is stopped or paused by this agent (any more).
@@ -126,12 +90,9 @@ quiesce_forget() {
   rm -f "${QUIESCE_MARKER}" || log WARN quiesce "cannot remove ${QUIESCE_MARKER}"
 }
 
-# quiesce_exec: runs the command in the container (create an exec instance, start it
-# attached and wait for its end, read its exit code), bounded by
-# BACKUP_QUIESCE_TIMEOUT_SECONDS. The exec-create body is QUIESCE_EXEC_BODY byte for
-# byte (the Docker API proxy accepts no other), or, when that is unset (the agent run by
-# hand, without the proxy), built from QUIESCE_COMMAND the same way. The start body
-# is fixed: the proxy pins it too. Sets QUIESCE_RESULT and QUIESCE_ERROR.
+# quiesce_exec: runs the command in the container (exec create, start attached, inspect).
+# The create body is QUIESCE_EXEC_BODY byte for byte (the Docker API proxy pins it, and the
+# start body), or, without a proxy, built from QUIESCE_COMMAND.
 quiesce_exec() {
   QUIESCE_RESULT=failed
   if [ -n "${QUIESCE_EXEC_BODY:-}" ]; then
@@ -143,15 +104,12 @@ quiesce_exec() {
   fi
   if ! docker_call exec-create 30 POST "/containers/${QUIESCE_CONTAINER}/exec" "${_qe_body}" ||
     [ "${DOCKER_STATUS}" != 201 ]; then
-    QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
-    return 1
+    exec_failed "${DOCKER_FAILURE}"
+    return
   fi
   _qe_id=$(jq -r '.Id // empty' "${DOCKER_OUT}" 2>/dev/null)
   case ${_qe_id} in
-    '' | *[!0-9a-fA-F]*)
-      QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: no exec id in Docker's answer"
-      return 1
-      ;;
+    '' | *[!0-9a-fA-F]*) exec_failed "no exec id in Docker's answer" || return ;;
   esac
   _qe_started=$(clock)
   DOCKER_INTERRUPTIBLE=1
@@ -161,43 +119,125 @@ quiesce_exec() {
   DOCKER_INTERRUPTIBLE=''
   if [ "${_qe_rc}" -ne 0 ]; then
     if [ -n "${INTERRUPTED}" ]; then
-      QUIESCE_ERROR="interrupted by SIG${INTERRUPTED}"
+      exec_failed "interrupted by SIG${INTERRUPTED}"
     elif [ -z "${DOCKER_STATUS}" ] &&
       [ $(($(clock) - _qe_started)) -ge "${QUIESCE_TIMEOUT}" ]; then
       # Docker has no API to stop an exec: say so.
-      QUIESCE_ERROR="the command did not finish within ${QUIESCE_TIMEOUT}s"
-      QUIESCE_ERROR="${QUIESCE_ERROR} (quiesce.timeoutSeconds); it may still be running"
+      exec_failed "the command did not finish within ${QUIESCE_TIMEOUT}s" \
+        "(quiesce.timeoutSeconds); it may still be running"
     else
-      QUIESCE_ERROR="exec start: ${DOCKER_FAILURE}"
+      exec_failed "exec start: ${DOCKER_FAILURE}"
     fi
-    QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: ${QUIESCE_ERROR}"
-    return 1
+    return
   fi
   # The stream ends when the command does; Docker may report it running for a moment more.
-  _qe_try=0
-  while :; do
-    _qe_try=$((_qe_try + 1))
-    if ! docker_call exec-inspect 30 GET "/exec/${_qe_id}/json"; then
-      QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: cannot read the exit code:"
-      QUIESCE_ERROR="${QUIESCE_ERROR} ${DOCKER_FAILURE}"
-      return 1
-    fi
+  for _qe_try in 1 2 3 4 5; do
+    docker_call exec-inspect 30 GET "/exec/${_qe_id}/json" ||
+      exec_failed "cannot read the exit code: ${DOCKER_FAILURE}" || return
     _qe_state=$(jq -r '"\(.Running) \(.ExitCode)"' "${DOCKER_OUT}" 2>/dev/null)
-    case ${_qe_state} in
-      'false '[0-9]*) break ;;
-    esac
-    if [ "${_qe_try}" -ge 5 ]; then
-      QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: no exit code (state: ${_qe_state})"
-      return 1
-    fi
+    case ${_qe_state} in 'false '[0-9]*) break ;; esac
+    [ "${_qe_try}" -lt 5 ] || exec_failed "no exit code (state: ${_qe_state})" || return
     sleep 1
   done
-  _qe_code=${_qe_state#false }
-  if [ "${_qe_code}" != 0 ]; then
-    QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: the command exited with code"
-    QUIESCE_ERROR="${QUIESCE_ERROR} ${_qe_code} (its output: ${RUN_DIR}/docker-exec-start.out)"
-    return 1
+  if [ "${_qe_state}" != 'false 0' ]; then
+    exec_failed "the command exited with code ${_qe_state#false } (its output:" \
+      "${RUN_DIR}/docker-exec-start.out)"
+    return
   fi
   QUIESCE_RESULT=ok
-  return 0
+}
+
+# exec_failed WORDS...: sets QUIESCE_ERROR for a failed exec; returns 1.
+exec_failed() {
+  QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: $*"
+  return 1
+}
+
+# quiesce_release: undoes a stop or pause, retrying with doubling delays: a Docker API hiccup
+# must not leave the application down (304 to start, 409 to unpause: nothing left to undo).
+# Sets QUIESCE_RELEASE, _ERROR and _ATTEMPTS; after the last failure the marker stays.
+quiesce_release() {
+  [ -n "${QUIESCE_HELD}" ] || return 0
+  _qr_action=unpause _qr_state=paused _qr_delay=${RELEASE_FIRST_DELAY}
+  [ "${QUIESCE_HELD}" != stop ] || _qr_action=start _qr_state=stopped
+  QUIESCE_RELEASE_ATTEMPTS=0
+  while :; do
+    QUIESCE_RELEASE_ATTEMPTS=$((QUIESCE_RELEASE_ATTEMPTS + 1))
+    docker_call "${_qr_action}" $((QUIESCE_TIMEOUT + 10)) POST \
+      "/containers/${QUIESCE_CONTAINER}/${_qr_action}"
+    case ${_qr_action}:${DOCKER_STATUS} in
+      start:204 | start:304 | unpause:204 | unpause:409)
+        quiesce_forget
+        QUIESCE_RELEASE=ok
+        log INFO release "container=${QUIESCE_CONTAINER} ${_qr_action} done (HTTP" \
+          "${DOCKER_STATUS}, attempt ${QUIESCE_RELEASE_ATTEMPTS})"
+        return 0
+        ;;
+    esac
+    QUIESCE_RELEASE_ERROR="${_qr_action} container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
+    [ "${QUIESCE_RELEASE_ATTEMPTS}" -lt "${RELEASE_ATTEMPTS}" ] || break
+    log WARN release "${QUIESCE_RELEASE_ERROR}; retrying in ${_qr_delay}s (attempt" \
+      "${QUIESCE_RELEASE_ATTEMPTS} of ${RELEASE_ATTEMPTS})"
+    sleep "${_qr_delay}"
+    _qr_delay=$((_qr_delay * 2))
+  done
+  QUIESCE_HELD='' QUIESCE_RELEASE=failed
+  QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} after ${QUIESCE_RELEASE_ATTEMPTS} attempts"
+  log ERROR release "${QUIESCE_RELEASE_ERROR}; container ${QUIESCE_CONTAINER} is still" \
+    "${_qr_state}: run 'docker ${_qr_action} ${QUIESCE_CONTAINER}'. The next cycle tries again"
+  return 1
+}
+
+# quiesce_recover: undoes the stop or pause in QUIESCE_MARKER, left by an agent that was
+# killed (under the cycle lock, so it cannot be a running cycle's).
+quiesce_recover() {
+  [ -f "${QUIESCE_MARKER}" ] || return 0
+  _qc_line=''
+  read -r _qc_line <"${QUIESCE_MARKER}" || true
+  set -f
+  # shellcheck disable=SC2086 # mode, container name, epoch
+  set -- ${_qc_line}
+  set +f
+  _qc_bad="unreadable ('${_qc_line}')"
+  case ${1:-}:${2:-} in
+    stop:*[!A-Za-z0-9._-]* | pause:*[!A-Za-z0-9._-]*) _qc_bad="bad container name '$2'" ;;
+    stop:?* | pause:?*) _qc_bad='' ;;
+  esac
+  if [ -n "${_qc_bad}" ]; then
+    log WARN quiesce "ignoring ${QUIESCE_MARKER}: ${_qc_bad}"
+    rm -f "${QUIESCE_MARKER}" || true
+    return 0
+  fi
+  QUIESCE_HELD_BEFORE=stopped
+  [ "$1" = stop ] || QUIESCE_HELD_BEFORE=paused
+  if [ "${QUIESCE_MODE}" = none ]; then
+    QUIESCE_RELEASE=failed
+    QUIESCE_RELEASE_ERROR="container $2 was left ${QUIESCE_HELD_BEFORE} by an agent that did"
+    QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} not finish, and quiesce.mode=none"
+    QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} gives no Docker API to undo it"
+    log ERROR quiesce "${QUIESCE_RELEASE_ERROR}: run 'docker start $2' (or 'docker unpause" \
+      "$2'), then remove ${QUIESCE_MARKER}"
+    return 1
+  fi
+  log WARN quiesce "container $2 was left ${QUIESCE_HELD_BEFORE} by an agent that did not" \
+    "finish (since $(iso_utc "${3:-0}" 2>/dev/null)); undoing it now"
+  QUIESCE_CONTAINER=$2 QUIESCE_HELD=$1
+  quiesce_release
+}
+
+# quiesce_json: the status.json `quiesce` section of this cycle.
+quiesce_json() {
+  jq -cn --arg mode "${QUIESCE_MODE}" --arg container "${QUIESCE_CONTAINER:-}" \
+    --arg result "${QUIESCE_RESULT}" --arg on_error "${QUIESCE_ON_ERROR:-}" \
+    --arg error "${QUIESCE_ERROR}" --arg note "${QUIESCE_NOTE}" \
+    --arg release "${QUIESCE_RELEASE}" --arg release_error "${QUIESCE_RELEASE_ERROR}" \
+    --argjson attempts "${QUIESCE_RELEASE_ATTEMPTS}" --argjson seconds "${QUIESCE_SECONDS}" \
+    "${JQ_DEFS}"'
+      {mode: $mode, container: ($container | str), result: $result,
+       consistency: (if $result == "ok" then "application"
+         elif $result == "failed" and $on_error == "abort" then null
+         else "crash" end),
+       on_error: ($on_error | str), error: ($error | str), note: ($note | str),
+       duration_seconds: $seconds, release: $release, release_attempts: $attempts,
+       release_error: ($release_error | str)}'
 }
