@@ -1,22 +1,18 @@
 #######################################
-# Source manifest
+# Source manifest and log folders
 #######################################
 
-# manifest_create: hashes every regular file of the existing sources into a pending
-# manifest (sha256sum -c format, paths relative to /, so `cd RESTORE_DIR && sha256sum -c`
-# checks a restore). Sets MANIFEST_PENDING ('' when disabled or failed).
+# manifest_create: hashes every file of the existing sources into MANIFEST_PENDING ('' when
+# disabled or failed), in sha256sum -c format relative to /, to check a restore with.
 manifest_create() {
   MANIFEST_PENDING=''
   case ${MANIFEST:-on} in
-    off | false | no | 0)
-      log INFO manifest "disabled by MANIFEST=${MANIFEST}"
-      return 0
-      ;;
+    off | false | no | 0) log INFO manifest "disabled by MANIFEST=${MANIFEST}" && return 0 ;;
   esac
-  if ! mkdir -p "${STATE_DIR}/manifests"; then
+  mkdir -p "${STATE_DIR}/manifests" || {
     log WARN manifest "cannot create ${STATE_DIR}/manifests; no manifest this cycle"
     return 0
-  fi
+  }
   set --
   set -f
   for _mc_source in ${EXISTING_SOURCES}; do
@@ -41,9 +37,8 @@ manifest_create() {
   MANIFEST_PENDING=${_mc_pending}
 }
 
-# manifest_attach SNAPSHOT_ID: links the pending manifest as manifests/<short-id>.sha256
-# (the first 8 hex digits, whatever id form the restic version reports). Prints the path
-# relative to the state dir.
+# manifest_attach SNAPSHOT_ID: links the pending manifest as manifests/<first 8 hex
+# digits>.sha256 (whatever id form restic reports); prints that path relative to STATE_DIR.
 manifest_attach() {
   [ -n "${MANIFEST_PENDING}" ] || return 0
   _ma_short=$(printf '%s' "$1" | cut -c 1-8)
@@ -61,31 +56,25 @@ manifest_attach() {
 manifest_finish() {
   [ -n "${MANIFEST_PENDING}" ] || return 0
   rm -f "${MANIFEST_PENDING}" || log WARN manifest "cannot remove ${MANIFEST_PENDING}"
-  _mf_keep=${MANIFEST_KEEP:-100}
+  _mf_keep=${MANIFEST_KEEP:-100} _mf_n=0
   is_uint "${_mf_keep}" || _mf_keep=100
-  _mf_n=0
   # Newest first; the names are snapshot ids (hex), safe to split.
   # shellcheck disable=SC2045
   for _mf_file in $(ls -1t "${STATE_DIR}/manifests"); do
-    case ${_mf_file} in
-      *.sha256) ;;
-      *) continue ;;
-    esac
+    case ${_mf_file} in *.sha256) ;; *) continue ;; esac
     _mf_n=$((_mf_n + 1))
-    if [ "${_mf_n}" -gt "${_mf_keep}" ]; then
+    [ "${_mf_n}" -le "${_mf_keep}" ] ||
       rm -f "${STATE_DIR}/manifests/${_mf_file}" || log WARN manifest "cannot remove ${_mf_file}"
-    fi
   done
 }
 
-# logs_prune: keeps the restic output of the newest LOG_RUNS_KEPT cycles (run-<UTC time>-<pid>
-# names sort oldest first).
+# logs_prune: keeps the restic output of the newest LOG_RUNS_KEPT cycles (the run-<UTC
+# time>-<pid> folders sort oldest first).
 logs_prune() {
-  _lp_total=0
+  _lp_excess=$((-LOG_RUNS_KEPT))
   for _lp_dir in "${STATE_DIR}"/logs/run-*; do
-    [ -d "${_lp_dir}" ] && _lp_total=$((_lp_total + 1))
+    [ ! -d "${_lp_dir}" ] || _lp_excess=$((_lp_excess + 1))
   done
-  _lp_excess=$((_lp_total - LOG_RUNS_KEPT))
   for _lp_dir in "${STATE_DIR}"/logs/run-*; do
     [ "${_lp_excess}" -gt 0 ] || return 0
     [ -d "${_lp_dir}" ] || continue

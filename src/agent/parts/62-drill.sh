@@ -1,3 +1,7 @@
+#######################################
+# Restore drill and due work
+#######################################
+
 # drill_clean DIR: removes a drill's restore. Without CAP_DAC_OVERRIDE even root cannot
 # delete from a folder it may not write, so folders are opened first (find -type d never
 # follows a restored symlink out of DIR).
@@ -7,33 +11,26 @@ drill_clean() {
   rm -rf "$1" || log WARN drill "cannot remove $1"
 }
 
-# drill_target INDEX NAME: the restore drill of one target: restores this host's latest
-# snapshot to DRILL_DIR/NAME and compares every file with the sha256 manifest recorded when
-# that snapshot was made (manifests/<short-id>.sha256), then removes the restore. Appends
-# the outcome to WORK_DIR/drill-targets.jsonl.
+# drill_target INDEX NAME: restores this host's latest snapshot to DRILL_DIR/NAME, compares
+# every file with the manifest recorded when it was made, then removes the restore.
+# shellcheck disable=SC2016 # a jq program
 drill_target() {
-  _dr_prefix="${RUN_DIR}/$1-$2-drill"
-  _dr_dir="${DRILL_DIR}/$2"
-  _dr_started=$(clock)
-  _dr_id=''
-  _dr_compared=''
-  _dr_mismatches=''
-  _dr_missing=''
-  _dr_files='[]'
+  [ -z "${INTERRUPTED}" ] || return 0
+  unlock_once "$1" "$2"
+  _dr_prefix="${RUN_DIR}/$1-$2-drill" _dr_dir="${DRILL_DIR}/$2" _dr_started=$(clock)
+  _dr_id='' _dr_compared='' _dr_mismatches='' _dr_missing='' _dr_files='[]' _dr_result=failed
   log INFO drill "target=$2 started"
   run_restic "$1" "${_dr_prefix}-snapshots.json" "${_dr_prefix}-snapshots.err" \
     snapshots --json --host "${HOST}"
   _dr_rc=$?
   if [ "${_dr_rc}" -ne 0 ]; then
-    _dr_result=failed
     _dr_error="cannot list the snapshots: $(describe_failure "${_dr_rc}" \
       "${_dr_prefix}-snapshots.err" "${_dr_started}")"
   elif ! _dr_id=$(jq -r 'sort_by(.time) | last | .id // empty' "${_dr_prefix}-snapshots.json") ||
     [ -z "${_dr_id}" ]; then
-    _dr_result=failed
     _dr_error="no snapshot of host ${HOST} to restore"
   else
-    drill_restore "$1" "$2"
+    drill_restore "$1"
   fi
   drill_clean "${_dr_dir}"
   case ${_dr_result} in
@@ -48,27 +45,21 @@ drill_target() {
       ;;
   esac
   record_step "${WORK_DIR}/drill-targets.jsonl" "$2" "${_dr_result}" "${_dr_error}" \
-    "$(jq -cn --arg id "${_dr_id}" --arg compared "${_dr_compared}" \
-      --arg mismatches "${_dr_mismatches}" --arg missing "${_dr_missing}" \
-      --argjson files "${_dr_files}" --argjson seconds $(($(clock) - _dr_started)) '
-        def num: (tonumber? // null);
-        {snapshot_id: (if $id == "" then null else $id end),
-         files_compared: ($compared | num), mismatches: ($mismatches | num),
-         missing: ($missing | num), mismatched_files: $files, duration_seconds: $seconds}')"
+    '{snapshot_id: ($id | str), files_compared: ($compared | num),
+      mismatches: ($mismatches | num), missing: ($missing | num), mismatched_files: $files,
+      duration_seconds: $seconds}' \
+    --arg id "${_dr_id}" --arg compared "${_dr_compared}" --arg mismatches "${_dr_mismatches}" \
+    --arg missing "${_dr_missing}" --argjson files "${_dr_files}" \
+    --argjson seconds $(($(clock) - _dr_started))
 }
 
-# drill_restore INDEX NAME: drill_target's restore and comparison of snapshot _dr_id. Sets
-# _dr_result (ok, failed, or unverified when there is no manifest to compare with),
-# _dr_error and the counts.
+# drill_restore INDEX: drill_target's restore and comparison; sets _dr_result (unverified
+# without a manifest), _dr_error and the counts.
 drill_restore() {
   _dr_short=$(printf '%s' "${_dr_id}" | cut -c 1-8)
   _dr_manifest="${STATE_DIR}/manifests/${_dr_short}.sha256"
   drill_clean "${_dr_dir}"
-  if ! mkdir -p "${_dr_dir}"; then
-    _dr_result=failed
-    _dr_error="cannot create ${_dr_dir}"
-    return
-  fi
+  mkdir -p "${_dr_dir}" || { _dr_error="cannot create ${_dr_dir}" && return; }
   _dr_started_restore=$(clock)
   run_restic "$1" "${_dr_prefix}-restore.out" "${_dr_prefix}-restore.err" \
     restore "${_dr_id}" --target "${_dr_dir}"
@@ -77,7 +68,6 @@ drill_restore() {
     _dr_rc=0
   fi
   if [ "${_dr_rc}" -ne 0 ]; then
-    _dr_result=failed
     _dr_error="restore of snapshot ${_dr_short} failed: $(describe_failure "${_dr_rc}" \
       "${_dr_prefix}-restore.err" "${_dr_started_restore}")"
     return
@@ -95,22 +85,16 @@ drill_restore() {
   _dr_missing=$(grep -c 'No such file' "${_dr_prefix}-compare.err")
   [ "${_dr_missing}" -le "${_dr_failed}" ] || _dr_missing=${_dr_failed}
   _dr_mismatches=$((_dr_failed - _dr_missing))
-  if [ "${_dr_failed}" -eq 0 ]; then
-    _dr_result=ok
-    _dr_error=''
-    return
-  fi
+  [ "${_dr_failed}" -ne 0 ] || { _dr_result=ok _dr_error='' && return; }
   _dr_files=$(grep ': FAILED' "${_dr_prefix}-compare.out" | head -n 10 |
     sed 's/: FAILED.*$//' | jq -ncR '[inputs]' 2>/dev/null) || _dr_files='[]'
   [ -n "${_dr_files}" ] || _dr_files='[]'
-  _dr_result=failed
   _dr_error="snapshot ${_dr_short}: ${_dr_failed} of ${_dr_compared} files do not match the"
   _dr_error="${_dr_error} manifest (${_dr_mismatches} differ, ${_dr_missing} missing; details in"
   _dr_error="${_dr_error} ${_dr_prefix}-compare.out)"
 }
 
-# drill_summary: the restore drill of this cycle, from the targets' lines, as one line of
-# WORK_DIR/drill.jsonl.
+# drill_summary: the targets' drills as one record.
 drill_summary() {
   [ -s "${WORK_DIR}/drill-targets.jsonl" ] || return 0
   _ds_now=$(now_epoch)
@@ -131,7 +115,6 @@ drill_summary() {
 
 # Due work: the daemon marks prune (per target) and the restore drill due when their
 # schedule matches; whoever holds the cycle lock next does it, and only success clears it.
-
 # mark_due NAME...: creates DUE_DIR/NAME for each.
 mark_due() {
   mkdir -p "${DUE_DIR}" || return 1
@@ -140,41 +123,21 @@ mark_due() {
   done
 }
 
-# prune_due_names: the targets whose prune is due, space-separated.
-prune_due_names() {
-  _pd_i=1
-  while [ "${_pd_i}" -le "${TARGET_COUNT}" ]; do
-    _pd_name=$(target_get "${_pd_i}" NAME)
-    if [ -f "${DUE_DIR}/prune.${_pd_name}" ]; then
-      printf ' %s' "${_pd_name}"
-    fi
-    _pd_i=$((_pd_i + 1))
-  done
-}
-
-# due_work REACHABLE: the prune and restore drill that are due, for the target indexes in
-# REACHABLE (space-separated): prune per target, then the replicas' checks and the drill.
+# due_work INDEXES: the prune and restore drill that are due, for the targets reached.
 due_work() {
   for _dw_i in $1; do
-    [ -z "${INTERRUPTED}" ] || return 0
     _dw_name=$(target_get "${_dw_i}" NAME)
-    if [ -f "${DUE_DIR}/prune.${_dw_name}" ]; then
-      [ -n "${UNLOCKED:-}" ] || unlock_target "${_dw_i}" "${_dw_name}"
-      prune_target "${_dw_i}" "${_dw_name}" || true
-    fi
+    [ ! -f "${DUE_DIR}/prune.${_dw_name}" ] || prune_target "${_dw_i}" "${_dw_name}" || true
   done
-  [ -f "${DUE_DIR}/drill" ] || return 0
+  [ -z "${INTERRUPTED}" ] && [ -f "${DUE_DIR}/drill" ] || return 0
   verification_drill "$1"
-  if [ -z "${INTERRUPTED}" ]; then
-    rm -f "${DUE_DIR}/drill" || log WARN drill "cannot remove ${DUE_DIR}/drill"
-  fi
+  [ -n "${INTERRUPTED}" ] || rm -f "${DUE_DIR}/drill" ||
+    log WARN drill "cannot remove ${DUE_DIR}/drill"
 }
 
-# verification_drill INDEXES: the replicas' read-only checks and the restore drill of the
-# targets in INDEXES.
+# verification_drill INDEXES: the replicas' checks and the restore drill of those targets.
 verification_drill() {
   for _vd_i in $1; do
-    [ -z "${INTERRUPTED}" ] || return 0
     check_replicas "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
   done
   if [ -z "${HOST:-}" ]; then
@@ -184,8 +147,6 @@ verification_drill() {
     return
   fi
   for _vd_i in $1; do
-    [ -z "${INTERRUPTED}" ] || break
-    [ -n "${UNLOCKED:-}" ] || unlock_target "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
     drill_target "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
   done
   drill_summary

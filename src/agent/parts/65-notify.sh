@@ -3,44 +3,36 @@
 #######################################
 
 # notify_failure KIND: POSTs a small JSON report (host, state, the failed targets, quiesce and
-# verification outcome, an excerpt of status.json) to the webhook whose URL is in
-# BACKUP_NOTIFY_URL_FILE, when set, bounded by BACKUP_NOTIFY_TIMEOUT_SECONDS. A webhook that
-# fails is logged and recorded in status.json, and never fails the cycle. The URL carries the
-# webhook's secret: it is never logged and never put in a process's arguments (world-readable
-# in /proc/PID/cmdline), so not busybox wget, which takes the URL only there. Instead busybox
-# `nc HOST PORT -e` connects and hands the socket to `ssl_client -s FD -n HOST` (what
-# Alpine's wget itself runs for https; it verifies the server's certificate), which sends the
-# request written to a 0600 file: only the host name is in an argument. https only: an
-# http:// URL is refused (notify_url_check), the token would cross the network in clear.
+# verification outcome, an excerpt of status.json) to the webhook in notify.urlFile, bounded
+# by notify.timeoutSeconds. A webhook that fails is logged and recorded in status.json, and
+# never fails the cycle. The URL carries the webhook's secret: never logged, never in a
+# process's arguments (world-readable in /proc/PID/cmdline), so not busybox wget. Instead
+# `nc HOST PORT -e` hands the socket to `ssl_client -s FD -n HOST` (what Alpine's wget runs
+# for https; it verifies the certificate), which sends the request from a 0600 file. https
+# only: over http:// the token would cross the network in clear.
 notify_failure() {
   [ -n "${NOTIFY_URL_FILE}" ] || return 0
-  notify_url_parse || {
+  _nt_request="${RUN_DIR}/notify.request" _nt_answer="${RUN_DIR}/notify.out"
+  if ! notify_url_parse; then
     notify_record failed "${NOTIFY_URL_ERROR}"
     return 0
-  }
-  if ! _nt_body=$(jq -c --arg kind "$1" --arg at "$(iso_utc "$(now_epoch)")" '
+  elif ! _nt_body=$(jq -c --arg kind "$1" --arg at "$(iso_utc "$(now_epoch)")" '
       {host, kind: $kind, at: $at, state,
-       failed_targets: [.targets[]? | select(.result != "ok")
-         | {name, result, error}],
-       quiesce: (.quiesce // null | if . == null then null
-         else {mode, result, error, release, release_error} end),
-       verification: (.verification // null | if . == null then null
-         else {state, errors} end),
+       failed_targets: [.targets[]? | select(.result != "ok") | {name, result, error}],
+       quiesce: (.quiesce // null
+         | if . == null then null else {mode, result, error, release, release_error} end),
+       verification: (.verification // null | if . == null then null else {state, errors} end),
        status: {started_at, finished_at, last_success_at}}' "${STATUS_FILE}"); then
     notify_record failed "cannot build the report from ${STATUS_FILE}"
     return 0
-  fi
-  _nt_request="${RUN_DIR}/notify.request"
-  _nt_answer="${RUN_DIR}/notify.out"
-  if ! (
+  elif ! (
     umask 077
     printf 'POST %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: backup-agent\r\n' \
       "${NOTIFY_PATH}" "${NOTIFY_HOST_HEADER}"
     printf 'Content-Type: application/json\r\nContent-Length: %s\r\nConnection: close\r\n' \
       "$(printf '%s' "${_nt_body}" | wc -c | tr -d ' ')"
-    if [ -n "${NOTIFY_USERINFO}" ]; then
-      printf 'Authorization: Basic %s\r\n' "$(printf '%s' "${NOTIFY_USERINFO}" | base64 | tr -d '\n')"
-    fi
+    [ -z "${NOTIFY_USERINFO}" ] || printf 'Authorization: Basic %s\r\n' \
+      "$(printf '%s' "${NOTIFY_USERINFO}" | base64 | tr -d '\n')"
     printf '\r\n%s' "${_nt_body}"
   ) >"${_nt_request}"; then
     rm -f "${_nt_request}"
@@ -57,24 +49,16 @@ notify_failure() {
   rm -f "${_nt_request}"
   _nt_status=$(sed -n '1s/^HTTP\/[0-9.]* \([0-9][0-9][0-9]\).*/\1/p' "${_nt_answer}")
   case ${_nt_status} in
-    2??)
-      notify_record ok "HTTP ${_nt_status}"
-      return 0
-      ;;
-    ?*)
-      notify_record failed "HTTP ${_nt_status}"
-      return 0
-      ;;
+    2??) notify_record ok "HTTP ${_nt_status}" ;;
+    ?*) notify_record failed "HTTP ${_nt_status}" ;;
   esac
-  if [ $(($(clock) - _nt_started)) -ge "${NOTIFY_TIMEOUT}" ]; then
-    notify_record failed "no answer within ${NOTIFY_TIMEOUT}s"
-  else
-    # nc and ssl_client name the host at most; drop anything URL-shaped all the same.
-    _nt_why=$(grep -v -e '^Terminated' -e '^Killed' "${RUN_DIR}/notify.err" |
-      tail -n 1 | sed 's#[a-z]*://[^ ]*#<url>#g' | cut -c 1-200)
-    notify_record failed "${_nt_why:-no answer from ${NOTIFY_HOST}:${NOTIFY_PORT} (exit ${_nt_rc})}"
-  fi
-  return 0
+  [ -z "${_nt_status}" ] || return 0
+  # nc and ssl_client name the host at most; drop anything URL-shaped all the same.
+  _nt_why=$(grep -v -e '^Terminated' -e '^Killed' "${RUN_DIR}/notify.err" |
+    tail -n 1 | sed 's#[a-z]*://[^ ]*#<url>#g' | cut -c 1-200)
+  [ $(($(clock) - _nt_started)) -lt "${NOTIFY_TIMEOUT}" ] ||
+    _nt_why="no answer within ${NOTIFY_TIMEOUT}s"
+  notify_record failed "${_nt_why:-no answer from ${NOTIFY_HOST}:${NOTIFY_PORT} (exit ${_nt_rc})}"
 }
 
 # notify_url_parse: reads NOTIFY_URL_FILE and sets NOTIFY_HOST, NOTIFY_PORT, NOTIFY_PATH
@@ -82,9 +66,7 @@ notify_failure() {
 # but https://HOST[:PORT][/PATH] (NOTIFY_URL_ERROR says why, without the URL).
 notify_url_parse() {
   _nu_url=''
-  if [ -r "${NOTIFY_URL_FILE}" ]; then
-    _nu_url=$(tr -d ' \t\r\n' <"${NOTIFY_URL_FILE}")
-  fi
+  [ ! -r "${NOTIFY_URL_FILE}" ] || _nu_url=$(tr -d ' \t\r\n' <"${NOTIFY_URL_FILE}")
   case ${_nu_url} in
     https://?*) ;;
     http://*)
@@ -107,40 +89,27 @@ notify_url_parse() {
   esac
   NOTIFY_USERINFO=''
   case ${_nu_authority} in
-    *@*)
-      NOTIFY_USERINFO=${_nu_authority%@*}
-      _nu_authority=${_nu_authority##*@}
-      ;;
+    *@*) NOTIFY_USERINFO=${_nu_authority%@*} _nu_authority=${_nu_authority##*@} ;;
   esac
-  NOTIFY_HOST_HEADER=${_nu_authority}
-  NOTIFY_HOST=${_nu_authority%:*}
-  NOTIFY_PORT=443
+  NOTIFY_HOST_HEADER=${_nu_authority} NOTIFY_HOST=${_nu_authority%:*} NOTIFY_PORT=443
   [ "${NOTIFY_HOST}" = "${_nu_authority}" ] || NOTIFY_PORT=${_nu_authority##*:}
-  case ${NOTIFY_HOST} in
-    '' | -* | *[!A-Za-z0-9.-]*)
-      NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} has no usable host name"
-      return 1
-      ;;
-  esac
-  if ! is_uint "${NOTIFY_PORT}"; then
-    NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} has a bad port"
-    return 1
-  fi
+  # Checked in reverse order, so that the first problem is the one named.
+  _nu_why=''
   case ${NOTIFY_PATH} in
-    *[!A-Za-z0-9._~:/?@!\$\&\'\(\)*+,\;=%-]*)
-      NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} has characters a URL cannot hold"
-      return 1
-      ;;
+    *[!A-Za-z0-9._~:/?@!\$\&\'\(\)*+,\;=%-]*) _nu_why='has characters a URL cannot hold' ;;
   esac
-  return 0
+  is_uint "${NOTIFY_PORT}" || _nu_why='has a bad port'
+  case ${NOTIFY_HOST} in '' | -* | *[!A-Za-z0-9.-]*) _nu_why='has no usable host name' ;; esac
+  [ -n "${_nu_why}" ] || return 0
+  NOTIFY_URL_ERROR="the webhook URL in ${NOTIFY_URL_FILE} ${_nu_why}"
+  return 1
 }
 
 # notify_url_check: at start, says at once when the webhook URL will be refused (the cycle
-# itself goes on: a bad webhook must not stop the backups).
+# goes on: a bad webhook must not stop the backups).
 notify_url_check() {
-  [ -n "${NOTIFY_URL_FILE}" ] || return 0
-  notify_url_parse && return 0
-  log ERROR config "webhook: ${NOTIFY_URL_ERROR}; failures will not be notified"
+  [ -z "${NOTIFY_URL_FILE}" ] || notify_url_parse ||
+    log ERROR config "webhook: ${NOTIFY_URL_ERROR}; failures will not be notified"
   return 0
 }
 
