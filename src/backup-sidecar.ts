@@ -3,31 +3,23 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Fn, TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
-import { NOTIFY_URL_FILE, PASSWORD_FILE, agentEnvironment, targetSecretUploads } from './agent/agent-environment';
-import { INIT_SECRETS_DIR, installScript, stagedPath } from './agent/agent-install';
-import * as errors from './backup-sidecar-errors';
+import { INIT_PLAN_FILE, INIT_SECRETS_DIR, installScript, stagedPath } from './agent/agent-install';
+import { AGENT_PLAN_FILE, NOTIFY_URL_FILE, PASSWORD_FILE, agentPlan, agentPlanFileContent, targetSecretUploads } from './agent/agent-plan';
+import { ConfigurationError } from './configuration-error';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
+import { ResolvedBackup, resolveBackupPlan } from './model/resolve-backup-plan';
 import { Quiesce, QuiesceMode } from './policy/quiesce';
 import { Retention } from './policy/retention';
-import { Schedule, WeekDay } from './policy/schedule';
+import { Schedule } from './policy/schedule';
 import { Verification } from './policy/verification';
 import { RepositoryPassword } from './repository-password';
 import { sidecarSeccompProfile } from './security/sidecar-seccomp';
 import { SidecarEgressNetwork } from './sidecar-egress-network';
 import { Site } from './targets/site';
 import { IStorageTarget, StorageTargetConfig } from './targets/storage-target-config';
-import { checkName } from './validation';
 
-/**
- * The restic image the sidecar runs by default: the official image, pinned by its multi-arch
- * manifest-list digest so a re-pushed tag cannot change what runs the backups.
- */
-export const DEFAULT_AGENT_IMAGE =
-  'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
-
-/** Where Docker keeps named volumes on the host (the default data root). */
-export const DOCKER_VOLUMES_ROOT = '/var/lib/docker/volumes';
+export { DEFAULT_AGENT_IMAGE, DOCKER_VOLUMES_ROOT } from './model/resolve-backup-plan';
 
 /** One named Docker volume the sidecar backs up. */
 export interface BackupSource {
@@ -167,7 +159,12 @@ export class BackupSidecar extends Construct {
    * before the sidecar starts (it receives the uploads: the sidecar's root is read-only).
    */
   public readonly installer: Container;
-  /** The bound targets, in order (`BACKUP_TARGET_1` first). */
+  /**
+   * Everything decided about this backup, every default filled in: what this construct
+   * wires, what the compliance rules check, and what the agent's plan is written from.
+   */
+  public readonly resolved: ResolvedBackup;
+  /** The bound targets, in order (the plan's `targets[0]` first). */
   public readonly targets: StorageTargetConfig[];
   /** When the cycle runs. */
   public readonly schedule: Schedule;
@@ -202,47 +199,27 @@ export class BackupSidecar extends Construct {
     // Compliance packs on the App reach this stack; the topology report is written at synth.
     attachComplianceHooks(this);
     const where = this.node.path;
-    checkName(where, 'containerName', props.containerName);
-    if (props.sources.length === 0) {
-      throw errors.noVolumes(where);
-    }
-    if (props.targets.length === 0) {
-      throw errors.noTargets(where);
-    }
-    for (const source of props.sources) {
-      checkName(where, 'volume name', source.volumeName);
-    }
-    const image = props.image ?? DEFAULT_AGENT_IMAGE;
-    if (!/@sha256:[0-9a-f]{64}$/.test(image)) {
-      throw errors.invalidImage(where, image);
-    }
-    const networkTimeoutSeconds = props.networkTimeoutSeconds ?? 21600;
-    if (!Number.isInteger(networkTimeoutSeconds) || networkTimeoutSeconds < 10 || networkTimeoutSeconds > 86400) {
-      throw errors.invalidTimeout(where, networkTimeoutSeconds);
-    }
-
-    this.schedule = props.schedule ?? Schedule.daily({ hour: 2 });
-    this.retention = props.retention ?? Retention.standard();
-    this.pruneSchedule = props.pruneSchedule ?? Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 4 });
     if (props.notifyUrl !== undefined && !Token.isUnresolved(props.notifyUrl)) {
-      throw errors.literalNotifyUrl(where);
+      throw literalNotifyUrl(where);
     }
-    this.site = props.site ?? Site.dockerHost();
-    this.quiesce = props.quiesce ?? Quiesce.none();
-    this.verification = props.verification ?? Verification.standard();
-    this.recoveryPointObjectiveMinutes = props.recoveryPointObjectiveMinutes;
-    this.containerName = props.containerName;
-    this.sources = [...props.sources];
-    const maxAgeSeconds = props.healthMaxAgeSeconds ?? 2 * this.schedule.maxIntervalSeconds;
-    if (maxAgeSeconds < this.schedule.maxIntervalSeconds) {
-      throw errors.invalidMaxAge(where, maxAgeSeconds, this.schedule.maxIntervalSeconds);
-    }
-    const password = props.password ?? RepositoryPassword.fromVariable(this);
-
-    this.targets = props.targets.map((target, i) =>
-      target.bind(this, { containerName: props.containerName, index: i + 1, containerSite: this.site }),
+    const plan = resolveBackupPlan(
+      where,
+      props,
+      (site) => props.targets.map((target, i) => target.bind(this, { containerName: props.containerName, index: i + 1, containerSite: site })),
     );
-    this.checkTargets(props.sources);
+    this.resolved = plan;
+    this.schedule = plan.schedule;
+    this.retention = plan.retention;
+    this.pruneSchedule = plan.pruneSchedule;
+    this.site = plan.site;
+    this.quiesce = plan.quiesce;
+    this.verification = plan.verification;
+    this.recoveryPointObjectiveMinutes = plan.recoveryPointObjectiveMinutes;
+    this.containerName = plan.containerName;
+    this.sources = [...props.sources];
+    this.targets = plan.targets;
+    const { image, networkTimeoutSeconds } = plan;
+    const password = props.password ?? RepositoryPassword.fromVariable(this);
 
     const labels = [{ label: 'cdktf-container-backup.protects', value: props.containerName }];
     this.stateVolume = new Volume(this, 'state', { name: `${props.containerName}-backup-state`, labels });
@@ -253,23 +230,22 @@ export class BackupSidecar extends Construct {
     }
 
     const settings = {
-      host: props.containerName,
-      sources: props.sources.map((s) => `${SOURCE_ROOT}/${s.volumeName}`),
-      tags: props.tags ?? ['cdktf-container-backup', props.containerName],
-      schedule: this.schedule.expression,
-      maxAgeSeconds,
+      host: plan.containerName,
+      sources: plan.volumeNames.map((v) => `${SOURCE_ROOT}/${v}`),
+      tags: plan.tags,
+      schedule: plan.schedule.expression,
+      maxAgeSeconds: plan.healthMaxAgeSeconds,
       networkTimeoutSeconds,
-      timeZone: props.timeZone ?? 'UTC',
-      retention: this.retention.forgetArguments,
-      quiesce: this.quiesce,
+      timeZone: plan.timeZone,
+      retention: plan.retention.forgetArguments,
+      quiesce: plan.quiesce,
       dockerApi: this.dockerApi?.endpoint,
-      verification: this.verification,
-      readDataSubsets: this.verification.readDataSubsets(this.schedule),
-      pruneSchedule: this.pruneSchedule.expression,
-      notify: props.notifyUrl !== undefined,
-      targets: this.targets,
+      verification: plan.verification,
+      readDataSubsets: plan.readDataSubsets,
+      pruneSchedule: plan.pruneSchedule.expression,
+      notify: plan.notify,
+      targets: plan.targets,
     };
-    const environment = agentEnvironment(settings);
 
     // Targets whose long-running credentials may not create a repository (an S3 agent key
     // may not write `config` or `keys/`): the installer initialises them with their init
@@ -289,16 +265,19 @@ export class BackupSidecar extends Construct {
 
     const files = [
       { file: AGENT_SCRIPT_PATH, content: terraformEscape(agentScript()), permissions: '0555' },
+      { file: AGENT_PLAN_FILE, content: agentPlanFileContent(agentPlan(settings)), permissions: '0444' },
       { file: PASSWORD_FILE, content: password.value, permissions: '0400' },
       ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl, permissions: '0400' }] : []),
       ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
     ];
-    const initFiles = targetSecretUploads(initTargets, INIT_SECRETS_DIR).map((s) => ({ file: s.file, content: s.value, permissions: '0400' }));
+    const initFiles = [
+      ...targetSecretUploads(initTargets, INIT_SECRETS_DIR).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
+      ...(initTargets.length > 0 ? [{ file: INIT_PLAN_FILE, content: agentPlanFileContent(agentPlan(initSettings)), permissions: '0400' }] : []),
+    ];
     this.installer = new Container(this, 'installer', {
       name: `${props.containerName}-backup-install`,
       image,
       entrypoint: ['/bin/sh', '-c', installScript(initTargets.length > 0)],
-      ...(initTargets.length > 0 ? { env: agentEnvironment(initSettings) } : {}),
       // Runs once per install and exits; the provider waits for it (attach) before the sidecar.
       attach: true,
       mustRun: false,
@@ -347,7 +326,8 @@ export class BackupSidecar extends Construct {
       // The official restic image's ENTRYPOINT is `restic`: replace it, not just the command.
       entrypoint: ['/bin/sh', AGENT_SCRIPT_PATH],
       command: ['daemon'],
-      env: environment,
+      // Everything else the agent is told is in the plan (src/agent/agent-plan.ts).
+      env: [`BACKUP_PLAN=${AGENT_PLAN_FILE}`],
       restart: 'unless-stopped',
       mustRun: true,
       // A stop or pause must be undone before the agent goes: give `docker stop` of the sidecar
@@ -400,27 +380,6 @@ export class BackupSidecar extends Construct {
       lifecycle: { replaceTriggeredBy: [`${this.installer.terraformResourceType}.${this.installer.friendlyUniqueId}`] },
     });
   }
-
-  private checkTargets(sources: BackupSource[]): void {
-    const where = this.node.path;
-    const seen = new Set<string>();
-    for (const target of this.targets) {
-      checkName(where, 'target name', target.name);
-      if (seen.has(target.name)) {
-        throw errors.duplicateTarget(where, target.name);
-      }
-      seen.add(target.name);
-      if (target.hostPath === undefined) {
-        continue;
-      }
-      for (const source of sources) {
-        const volumeDir = `${DOCKER_VOLUMES_ROOT}/${source.volumeName}`;
-        if (target.hostPath === volumeDir || target.hostPath.startsWith(`${volumeDir}/`)) {
-          throw errors.targetInsideVolume(where, target.hostPath, source.volumeName, volumeDir);
-        }
-      }
-    }
-  }
 }
 
 /** Whether the sidecar needs a route out: a target that is not a host folder, or a webhook. */
@@ -437,4 +396,12 @@ function seccompProfileOf(scope: Construct): string {
   const id = 'cdktf_container_backup_sidecar_seccomp';
   const local = (stack.node.tryFindChild(id) as TerraformLocal | undefined) ?? new TerraformLocal(stack, id, sidecarSeccompProfile());
   return local.asString;
+}
+
+function literalNotifyUrl(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
+    'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
+  );
 }

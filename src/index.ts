@@ -1,5 +1,6 @@
 export * from './protected-container';
 export * from './backup-sidecar';
+export { ResolvedBackup } from './model/resolve-backup-plan';
 export * from './repository-password';
 export * from './policy/schedule';
 export * from './policy/retention';

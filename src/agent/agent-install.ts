@@ -25,10 +25,13 @@ export function stagedPath(installedPath: string): string {
 /** Where the install container receives the init credentials (never moved to the sidecar). */
 export const INIT_SECRETS_DIR = `${INSTALL_STAGING_DIR}/init-secrets`;
 
+/** The plan `backup-agent init` runs with: the init credentials (never moved to the sidecar). */
+export const INIT_PLAN_FILE = `${INSTALL_STAGING_DIR}/init-plan.json`;
+
 /**
  * The install container's program (POSIX sh, run with `sh -c`). It builds the new tree next to
  * the old one, swaps them, optionally initialises the remote repositories with the init
- * credentials (`backup-agent init`), and removes every staged file whatever happens, so no
+ * credentials (`backup-agent init` with INIT_PLAN_FILE), and removes every staged file whatever happens, so no
  * secret stays in the stopped container's layer. Root without CAP_DAC_OVERRIDE may still
  * create and rename in the folders it owns, which is all this needs. No `${` in it:
  * Terraform would read it as an interpolation.
@@ -45,6 +48,8 @@ export function installScript(initRepositories: boolean): string {
     'mkdir -p "$new/bin" "$new/secrets"',
     'cp "$staging/bin/backup-agent" "$new/bin/backup-agent"',
     'chmod 0555 "$new/bin/backup-agent"',
+    'cp "$staging/agent.json" "$new/agent.json"',
+    'chmod 0444 "$new/agent.json"',
     'for f in "$staging"/secrets/*; do',
     '  [ -f "$f" ] || continue',
     '  cp "$f" "$new/secrets/"',
@@ -52,8 +57,9 @@ export function installScript(initRepositories: boolean): string {
     'done',
     'rm -rf "$install/bin" "$install/secrets"',
     'mv "$new/bin" "$new/secrets" "$install/"',
+    'mv -f "$new/agent.json" "$install/agent.json"',
     'rmdir "$new"',
     'echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"',
-    ...(initRepositories ? ['/bin/sh "$install/bin/backup-agent" init'] : []),
+    ...(initRepositories ? [`BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$install/bin/backup-agent" init`] : []),
   ].join('\n');
 }

@@ -45,13 +45,7 @@ export function subjectOf(node: IConstruct): Subject | undefined {
   return undefined;
 }
 
+/** The topology model reads the backup as the sidecar resolved it: the same plan it wired. */
 function facts(sidecar: BackupSidecar) {
-  return {
-    targets: sidecar.targets,
-    schedule: sidecar.schedule,
-    retention: sidecar.retention,
-    quiesce: sidecar.quiesce,
-    verification: sidecar.verification,
-    recoveryPointObjectiveMinutes: sidecar.recoveryPointObjectiveMinutes,
-  };
+  return sidecar.resolved;
 }

@@ -1,7 +1,7 @@
 /**
  * The cron model behind `Schedule` (internal, not exported from the package): the parser,
  * the matcher and the longest gap between runs, with the agent's semantics
- * (`cron_matches` in src/agent/backup-agent.sh, which follows Vixie cron).
+ * (`cron_matches` in src/agent/parts/15-cron.sh, which follows Vixie cron).
  *
  * The day rule lives in `dayMatches` and nowhere else: when the day-of-month field or the
  * day-of-week field starts with `*` (`*`, `*\/2`, `*,5`, ...), a day must match both fields;
@@ -10,7 +10,7 @@
  * it allows: `1-31` is restricted (either may match), `*\/1` is not (both must match).
  * Day-of-week 7 is Sunday, like 0.
  */
-import * as errors from './cron-errors';
+import { ConfigurationError, show } from '../configuration-error';
 
 interface FieldSpec {
   readonly name: string;
@@ -50,7 +50,7 @@ export interface CronFields {
 export function parseCron(expression: string): CronFields {
   const parts = expression.split(' ').filter((p) => p !== '');
   if (parts.length !== 5) {
-    throw errors.invalidCron(expression, `expected 5 fields, got ${parts.length}`);
+    throw invalidCron(expression, `expected 5 fields, got ${parts.length}`);
   }
   const [minutes, hours, daysOfMonth, months, daysOfWeek] = parts.map((part, i) => parseField(expression, part, FIELDS[i]));
   return {
@@ -70,7 +70,7 @@ function parseField(expression: string, text: string, spec: FieldSpec): boolean[
   for (const item of text.split(',')) {
     const m = /^(\*|(\d+)(?:-(\d+))?)(?:\/(\d+))?$/.exec(item);
     if (!m) {
-      throw errors.invalidCron(expression, `${spec.name} field item ${JSON.stringify(item)} is not *, a number, a range a-b, or a step */n or a-b/n`);
+      throw invalidCron(expression, `${spec.name} field item ${JSON.stringify(item)} is not *, a number, a range a-b, or a step */n or a-b/n`);
     }
     const step = m[4] === undefined ? 1 : Number(m[4]);
     let from = spec.min;
@@ -82,14 +82,14 @@ function parseField(expression: string, text: string, spec: FieldSpec): boolean[
     }
     for (const v of [from, to]) {
       if (v < spec.min || v > spec.max) {
-        throw errors.invalidCron(expression, `${spec.name} value ${v} is outside ${spec.min}-${spec.max}`);
+        throw invalidCron(expression, `${spec.name} value ${v} is outside ${spec.min}-${spec.max}`);
       }
     }
     if (from > to) {
-      throw errors.invalidCron(expression, `${spec.name} range ${from}-${to} runs backwards`);
+      throw invalidCron(expression, `${spec.name} range ${from}-${to} runs backwards`);
     }
     if (step < 1) {
-      throw errors.invalidCron(expression, `${spec.name} step must be at least 1, got ${step}`);
+      throw invalidCron(expression, `${spec.name} step must be at least 1, got ${step}`);
     }
     for (let v = from; v <= to; v += step) {
       values[v % size] = true; // day-of-week 7 is Sunday: stored as 0
@@ -186,4 +186,13 @@ export function longestGapSeconds(f: CronFields): number | undefined {
   // the last run of the cycle to the first run of the next one
   longest = Math.max(longest, (firstDay + GAP_CYCLE_DAYS - previousDay) * 86400 + firstTime - lastTime);
   return longest;
+}
+
+/** The error of a cron expression that cannot be parsed, or (schedule.ts) that never runs. */
+export function invalidCron(expression: string, reason: string): ConfigurationError {
+  return new ConfigurationError(
+    `Schedule.cron(${show(expression)})`,
+    reason,
+    'give five space-separated fields "minute hour day-of-month month day-of-week", e.g. "0 2 * * *" for 02:00 every day, or use Schedule.daily({ hour: 2 })',
+  );
 }

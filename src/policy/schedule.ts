@@ -1,6 +1,5 @@
 import { outOfRange } from '../validation';
-import { CronFields, longestGapSeconds, parseCron } from './cron';
-import * as errors from './cron-errors';
+import { CronFields, invalidCron, longestGapSeconds, parseCron } from './cron';
 
 /** Days of the week, for weekly schedules (cron numbering: Sunday is 0). */
 export enum WeekDay {
@@ -140,7 +139,7 @@ function maxGapOf(fields: CronFields): number {
   }
   const longest = longestGapSeconds(fields);
   if (longest === undefined || longest > MAX_GAP_SECONDS) {
-    throw errors.invalidCron(fields.expression, 'the expression never runs (or runs only once in eight years)');
+    throw invalidCron(fields.expression, 'the expression never runs (or runs only once in eight years)');
   }
   gapCache.set(fields.expression, longest);
   return longest;

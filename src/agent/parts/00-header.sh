@@ -3,9 +3,9 @@
 # backup-agent: the restic backup agent of a cdktf-container-backup sidecar.
 #
 # POSIX sh; runs under busybox sh and dash with busybox applets as the only coreutils, and
-# with restic 0.14 or newer. Every decision is made at synth time and arrives as environment
-# variables (secrets as files). docs/agent-contract.md is the reference for the variables,
-# the paths, status.json and the exit codes.
+# with restic 0.14 or newer, and jq. Every decision is made at synth time and arrives as one
+# JSON plan (BACKUP_PLAN; secrets as files it names). docs/agent-contract.md is the reference
+# for the plan, the paths, status.json and the exit codes.
 #
 # Usage: backup-agent daemon | run | snapshots | restore | verify | prune | health   (see usage())
 #

@@ -17,19 +17,6 @@ daemon_cycle() {
   fi
 }
 
-# check_cron VARIABLE VALUE: EX_USAGE (with a log line) when VALUE is set and is not a valid
-# 5-field cron expression.
-check_cron() {
-  [ -n "$2" ] || return 0
-  cron_matches "$2" "$(clock)"
-  if [ "$?" -eq 2 ]; then
-    log ERROR config "$1='$2' is not a 5-field cron expression (minute hour day-of-month" \
-      "month day-of-week), e.g. '0 2 * * *'"
-    return "${EX_USAGE}"
-  fi
-  return 0
-}
-
 # The daemon wakes at every minute boundary. When PRUNE_SCHEDULE matches, a prune is
 # due on every target; when DRILL_SCHEDULE matches, the restore drill (and the
 # replicas' checks) are due. A backup cycle starting that minute does the due work after its
@@ -37,35 +24,17 @@ check_cron() {
 # lock or a repository lock is held, a target is unreachable) stays due, and the next cycle
 # does it: a slot missed is made up by the next cycle, never skipped.
 cmd_daemon() {
-  load_common || return
-  load_targets || return
-  load_backup || return
-  load_policy || return
-  _d_schedule=${SCHEDULE:-}
-  cron_matches "${_d_schedule}" "$(clock)"
-  _d_valid=$?
-  if [ "${_d_valid}" -eq 2 ]; then
-    log ERROR config "SCHEDULE='${_d_schedule}' is not a 5-field cron expression" \
-      "(minute hour day-of-month month day-of-week), e.g. '0 2 * * *'"
-    return "${EX_USAGE}"
-  fi
-  _d_prune=${PRUNE_SCHEDULE:-}
-  _d_drill=${DRILL_SCHEDULE:-}
-  check_cron PRUNE_SCHEDULE "${_d_prune}" || return
-  check_cron DRILL_SCHEDULE "${_d_drill}" || return
   DUE_DIR="${STATE_DIR}/due"
-  log INFO daemon "started; schedule='${_d_schedule}' TZ=${TZ:-UTC} host=${HOST}" \
-    "prune='${_d_prune}' drill='${_d_drill}' quiesce=${QUIESCE_MODE}"
+  log INFO daemon "started; schedule='${SCHEDULE}' TZ=${TZ} host=${HOST}" \
+    "prune='${PRUNE_SCHEDULE}' drill='${DRILL_SCHEDULE}' quiesce=${QUIESCE_MODE}"
   if [ -f "${STATE_DIR}/quiesce.held" ]; then
     log WARN daemon "an earlier agent left container state to undo (${STATE_DIR}/quiesce.held)"
     daemon_cycle due
   fi
-  case ${RUN_ON_START:-false} in
-    true | yes | 1)
-      log INFO daemon "RUN_ON_START: running a cycle now"
-      daemon_cycle run
-      ;;
-  esac
+  if [ "${RUN_ON_START}" = true ]; then
+    log INFO daemon "runOnStart: running a cycle now"
+    daemon_cycle run
+  fi
   _d_last=$(($(clock) / 60 * 60))
   while [ -z "${INTERRUPTED}" ]; do
     # Sleep towards the next minute boundary in steps of at most 5 s. A stop signal passed on
@@ -84,18 +53,18 @@ cmd_daemon() {
     [ "${_d_minute}" != "${_d_last}" ] || continue
     _d_last=${_d_minute}
     _d_due=''
-    if [ -n "${_d_prune}" ] && cron_matches "${_d_prune}" "${_d_minute}"; then
+    if [ -n "${PRUNE_SETS}" ] && cron_matches "${PRUNE_SETS}" "${_d_minute}"; then
       log INFO daemon "prune schedule matches $(iso_utc "${_d_minute}"); prune due on every target"
       # shellcheck disable=SC2046 # target names: letters, digits, '.', '_', '-'
       mark_due $(prune_markers) || log ERROR daemon "cannot mark the prune due in ${DUE_DIR}"
       _d_due=1
     fi
-    if [ -n "${_d_drill}" ] && cron_matches "${_d_drill}" "${_d_minute}"; then
+    if [ -n "${DRILL_SETS}" ] && cron_matches "${DRILL_SETS}" "${_d_minute}"; then
       log INFO daemon "drill schedule matches $(iso_utc "${_d_minute}"); restore drill due"
       mark_due drill || log ERROR daemon "cannot mark the drill due in ${DUE_DIR}"
       _d_due=1
     fi
-    if cron_matches "${_d_schedule}" "${_d_minute}"; then
+    if cron_matches "${SCHEDULE_SETS}" "${_d_minute}"; then
       log INFO daemon "schedule matches $(iso_utc "${_d_minute}"); starting a cycle"
       daemon_cycle run
     elif [ -n "${_d_due}" ]; then

@@ -3,15 +3,10 @@
 #######################################
 
 # cmd_health: reads status.json only; prints one line saying why; 0 while the last
-# successful cycle is younger than MAX_AGE.
+# successful cycle is younger than the plan's healthMaxAgeSeconds.
 cmd_health() {
-  _h_state_dir=${STATE_DIR:-/backup/agent}
-  _h_status="${_h_state_dir}/status.json"
-  _h_max=${MAX_AGE:-93600}
-  if ! is_uint "${_h_max}"; then
-    printf 'unhealthy: MAX_AGE=%s is not a number of seconds\n' "${_h_max}"
-    return "${EX_FAIL}"
-  fi
+  _h_status="${STATE_DIR}/status.json"
+  _h_max=${MAX_AGE}
   if [ ! -f "${_h_status}" ]; then
     printf 'unhealthy: no backup cycle has finished yet (%s does not exist)\n' "${_h_status}"
     return "${EX_FAIL}"

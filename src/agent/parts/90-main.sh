@@ -2,37 +2,13 @@
 # cron-match (hidden, for tests and operators)
 #######################################
 
-# cmd_cron_match "EXPR" [EPOCH]: exit 0 and prints "match" when EXPR matches the minute of
-# EPOCH (default now) in TZ, 1 "no match", 2 invalid expression.
-cmd_cron_match() {
-  if [ "$#" -lt 1 ] || [ "$#" -gt 2 ]; then
-    usage_error "cron-match needs \"EXPR\" [EPOCH]"
-    return
-  fi
-  cron_matches "$1" "${2:-$(clock)}"
-  case $? in
-    0)
-      printf 'match\n'
-      return "${EX_OK}"
-      ;;
-    1)
-      printf 'no match\n'
-      return "${EX_FAIL}"
-      ;;
-    *)
-      printf 'invalid cron expression: %s\n' "$1" >&2
-      return "${EX_USAGE}"
-      ;;
-  esac
-}
-
-# cmd_cron_match_batch (hidden, for tests): reads "EXPR<TAB>EPOCH" lines from stdin and
-# prints, per line, what cron-match would exit with: 0 match, 1 no match, 2 invalid. One
+# cmd_cron_match_batch (hidden, for tests): reads "SETS<TAB>EPOCH" lines from stdin (SETS as
+# cron_matches reads them) and prints, per line, 0 when the schedule fires then, else 1. One
 # process for thousands of checks.
 cmd_cron_match_batch() {
   _cb_tab=$(printf '\t')
-  while IFS=${_cb_tab} read -r _cb_expr _cb_epoch; do
-    cron_matches "${_cb_expr}" "${_cb_epoch}"
+  while IFS=${_cb_tab} read -r _cb_sets _cb_epoch; do
+    cron_matches "${_cb_sets}" "${_cb_epoch}"
     printf '%s\n' "$?"
   done
   return "${EX_OK}"
@@ -42,7 +18,7 @@ usage() {
   cat <<'EOF'
 usage: backup-agent COMMAND [OPTIONS]
 
-  daemon                      run `run` whenever SCHEDULE matches (never returns)
+  daemon                      run `run` whenever the plan's schedule fires (never returns)
   run                         one backup cycle now, to every target; writes status.json
   snapshots [--target NAME] [-- RESTIC_ARGS]
                               list the snapshots of one target or of every target
@@ -50,7 +26,7 @@ usage: backup-agent COMMAND [OPTIONS]
                               (the install container runs it with init credentials)
   restore [--target NAME] [--snapshot ID|latest] [--to DIR] [-- RESTIC_ARGS]
                               restore a snapshot (default: this host's latest, first
-                              target, to RESTORE_DIR); paths keep their absolute
+                              target, to the plan's restoreDir); paths keep their absolute
                               form under DIR, e.g. DIR/backup/sources/<volume>/...;
                               a warning (exit 0) when only owners could not be set
   verify [--target NAME] [--no-drill] [-- RESTIC_ARGS]
@@ -61,7 +37,7 @@ usage: backup-agent COMMAND [OPTIONS]
   health                      exit 0 while the last successful cycle is fresh and the last
                               verification found no errors (reads status.json only)
 
-Configuration: environment variables, see docs/agent-contract.md.
+Configuration: the plan, BACKUP_PLAN (default /backup/install/agent.json); see\ndocs/agent-contract.md.
 Exit codes: 0 ok, 1 failure, 2 usage/configuration error, 3 partial, 75 cycle already running.
 EOF
 }
@@ -84,6 +60,10 @@ main() {
   trap 'on_signal INT' INT
   trap 'on_signal HUP' HUP
   case ${_main_command} in
+    help | -h | --help | cron-match-batch) ;;
+    *) plan_load || exit ;;
+  esac
+  case ${_main_command} in
     run) cmd_run "$@" ;;
     daemon) cmd_daemon "$@" ;;
     snapshots) cmd_snapshots "$@" ;;
@@ -93,7 +73,6 @@ main() {
     prune) cmd_prune "$@" ;;
     due) cmd_due "$@" ;;
     health) cmd_health "$@" ;;
-    cron-match) cmd_cron_match "$@" ;;
     cron-match-batch) cmd_cron_match_batch ;;
     help | -h | --help)
       usage

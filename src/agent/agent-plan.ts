@@ -1,0 +1,273 @@
+import { Fn } from 'cdktf';
+import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, AGENT_STATE_DIR, terraformLiteral } from './agent-asset';
+import { execCreateBody } from '../docker-api/exec-body';
+import { parseCron } from '../policy/cron';
+import type { Quiesce } from '../policy/quiesce';
+import type { Verification } from '../policy/verification';
+import type { StorageTargetConfig } from '../targets/storage-target-config';
+
+/**
+ * The plan: everything the agent is told, decided at synth time, as one versioned JSON
+ * document (docs/agent-contract.md, with its JSON Schema in docs/agent-plan.schema.json). The
+ * agent reads it with jq and decides nothing the plan could have said; secrets stay files,
+ * which the plan names.
+ */
+export const AGENT_PLAN_SCHEMA_VERSION = 1;
+
+/** Where the sidecar finds its plan (installed 0444 with the agent, read-only in the sidecar). */
+export const AGENT_PLAN_FILE = `${AGENT_INSTALL_DIR}/agent.json`;
+
+/** The default repository password file in the sidecar. */
+export const PASSWORD_FILE = `${AGENT_SECRETS_DIR}/repository-password`;
+
+/** The file that holds the failure webhook's URL (a secret: it carries the hook's token). */
+export const NOTIFY_URL_FILE = `${AGENT_SECRETS_DIR}/notify-url`;
+
+/** Settings no construct exposes: fixed here so that the agent has no defaults of its own. */
+const NOTIFY_TIMEOUT_SECONDS = 15;
+const QUIESCE_RELEASE_ATTEMPTS = 6;
+const MANIFESTS_KEPT = 100;
+
+/** A cron expression expanded into the values of each field and the day rule (Vixie cron). */
+export interface PlanSchedule {
+  readonly expression: string;
+  readonly minutes: number[];
+  readonly hours: number[];
+  readonly daysOfMonth: number[];
+  readonly months: number[];
+  /** Sunday 0 (a 7 in the expression is 0 here). */
+  readonly daysOfWeek: number[];
+  /** True: a day matches when both day fields match; false: when either does. */
+  readonly bothDayFields: boolean;
+}
+
+/** A restic repository the agent opens, with the environment restic needs for it. */
+export interface PlanRepository {
+  readonly name: string;
+  readonly repository: string;
+  readonly passwordFile: string;
+  /** Variables exported as they are, e.g. AWS_DEFAULT_REGION. */
+  readonly environment: Record<string, string>;
+  /** VAR → file: exported as VAR (the file's content) and VAR_FILE (its path). */
+  readonly secretFiles: Record<string, string>;
+  /** `restic --cacert` for a server signed by a private CA. */
+  readonly caCertificateFile: string | null;
+}
+
+export interface PlanTarget extends PlanRepository {
+  /** The server refuses deletes: the agent skips forget and prune. */
+  readonly appendOnly: boolean;
+  /** Copies the agent reads back with `restic check --no-lock`, e.g. the offsite replica. */
+  readonly replicas: PlanRepository[];
+}
+
+/** The document the agent reads (`agent.json`). */
+export interface AgentPlan {
+  readonly schemaVersion: number;
+  /** The restic --host, and the protected container's name. */
+  readonly host: string;
+  readonly sources: string[];
+  readonly tags: string[];
+  /** The schedules are read in this IANA time zone. */
+  readonly timeZone: string;
+  readonly stateDir: string;
+  /** `restore` without --to writes here; on the state volume, not the 512m /tmp tmpfs. */
+  readonly restoreDir: string;
+  readonly drillDir: string;
+  readonly cacheDir: string;
+  readonly networkTimeoutSeconds: number;
+  readonly healthMaxAgeSeconds: number;
+  readonly runOnStart: boolean;
+  readonly manifest: { readonly enabled: boolean; readonly keep: number };
+  readonly schedule: PlanSchedule;
+  readonly pruneSchedule: PlanSchedule | null;
+  /** restic forget --keep-* flags and values. */
+  readonly retention: string[];
+  readonly verification: {
+    /** `t` of the rolling `check --read-data-subset n/t` (0: none). */
+    readonly readDataSubsets: number;
+    readonly readAllDataWithinDays: number | null;
+    readonly drillSchedule: PlanSchedule | null;
+  };
+  readonly quiesce: {
+    readonly mode: 'none' | 'stop' | 'pause' | 'exec';
+    readonly container: string | null;
+    readonly dockerApi: string | null;
+    readonly timeoutSeconds: number;
+    readonly onError: 'abort' | 'continue';
+    readonly releaseAttempts: number;
+    readonly command: string[];
+    /** The exact bytes of the exec call: the Docker API proxy refuses any other body. */
+    readonly execBody: string | null;
+  };
+  readonly notify: { readonly urlFile: string; readonly timeoutSeconds: number } | null;
+  readonly targets: PlanTarget[];
+}
+
+/** What BackupSidecar decided, from which the plan is written. */
+export interface AgentSettings {
+  readonly host: string;
+  readonly sources: string[];
+  readonly tags: string[];
+  readonly schedule: string;
+  readonly maxAgeSeconds: number;
+  readonly networkTimeoutSeconds: number;
+  readonly timeZone: string;
+  readonly retention: string[];
+  readonly quiesce: Quiesce;
+  /** The Docker API proxy's URL, when the quiesce mode needs it. */
+  readonly dockerApi?: string;
+  readonly verification: Verification;
+  /** `t` of the rolling `check --read-data-subset n/t`, derived from the schedule (0: none). */
+  readonly readDataSubsets: number;
+  /** When `restic prune` runs (empty: never on its own). */
+  readonly pruneSchedule: string;
+  /** Whether a failure webhook URL is uploaded (to NOTIFY_URL_FILE). */
+  readonly notify: boolean;
+  readonly targets: StorageTargetConfig[];
+  /**
+   * Where the targets' secret files are.
+   * @default AGENT_SECRETS_DIR
+   */
+  readonly secretsDir?: string;
+}
+
+/** A file the sidecar needs, uploaded by Terraform. */
+export interface SecretUpload {
+  readonly file: string;
+  readonly value: string;
+}
+
+/** The plan for the agent, every default filled in. */
+export function agentPlan(settings: AgentSettings): AgentPlan {
+  const { quiesce, verification } = settings;
+  const drill = verification.restoreDrill?.expression;
+  return {
+    schemaVersion: AGENT_PLAN_SCHEMA_VERSION,
+    host: settings.host,
+    sources: settings.sources,
+    tags: settings.tags,
+    timeZone: settings.timeZone,
+    stateDir: AGENT_STATE_DIR,
+    restoreDir: `${AGENT_STATE_DIR}/restore`,
+    drillDir: `${AGENT_STATE_DIR}/drill`,
+    cacheDir: `${AGENT_STATE_DIR}/cache`,
+    networkTimeoutSeconds: settings.networkTimeoutSeconds,
+    healthMaxAgeSeconds: settings.maxAgeSeconds,
+    runOnStart: false,
+    manifest: { enabled: true, keep: MANIFESTS_KEPT },
+    schedule: planSchedule(settings.schedule),
+    pruneSchedule: settings.pruneSchedule === '' ? null : planSchedule(settings.pruneSchedule),
+    retention: settings.retention,
+    verification: {
+      readDataSubsets: settings.readDataSubsets,
+      readAllDataWithinDays: verification.readAllDataWithinDays ?? null,
+      drillSchedule: drill === undefined ? null : planSchedule(drill),
+    },
+    quiesce: {
+      mode: quiesce.mode as AgentPlan['quiesce']['mode'],
+      container: quiesce.needsDockerApi ? settings.host : null,
+      dockerApi: quiesce.needsDockerApi ? settings.dockerApi ?? null : null,
+      timeoutSeconds: quiesce.timeoutSeconds,
+      onError: quiesce.onError as AgentPlan['quiesce']['onError'],
+      releaseAttempts: QUIESCE_RELEASE_ATTEMPTS,
+      command: quiesce.command,
+      execBody: quiesce.command.length > 0 ? execCreateBody(quiesce.command) : null,
+    },
+    notify: settings.notify ? { urlFile: NOTIFY_URL_FILE, timeoutSeconds: NOTIFY_TIMEOUT_SECONDS } : null,
+    targets: settings.targets.map((target, i) => ({
+      ...planRepository(target, PASSWORD_FILE, (variable) => targetSecretFile(settings.secretsDir, i + 1, variable)),
+      caCertificateFile: target.caCertificate !== undefined ? targetCaCertificateFile(settings.secretsDir, i + 1) : null,
+      appendOnly: target.appendOnly ?? false,
+      replicas: verifiableReplicas(target).map((replica, j) => ({
+        ...planRepository(
+          { name: replica.name, repository: replica.verifyRepository!, environment: replica.environment, secrets: replica.secrets },
+          PASSWORD_FILE,
+          (variable) => replicaSecretFile(settings.secretsDir, i + 1, j + 1, variable),
+        ),
+        caCertificateFile: null,
+      })),
+    })),
+  };
+}
+
+/**
+ * The plan as the content of an uploaded file: JSON, with Terraform's `${` and `%{` escaped in
+ * the user's strings, and each cdktf token (a bucket name, an endpoint, a key id from a
+ * variable) left for Terraform to fill in JSON-escaped (jsonStringToken).
+ */
+export function agentPlanFileContent(plan: AgentPlan): string {
+  const json = JSON.stringify(plan, null, 1).replace(/\$\{TfToken\[[^\]]+\]\}/g, (token) => jsonStringToken(token));
+  return terraformLiteral(`${json}\n`);
+}
+
+/**
+ * A Terraform reference inside a JSON string: Terraform puts the value in as it is, so a `"`,
+ * `\` or newline in it would end the string early or add fields to the plan. jsonencode escapes
+ * the value; the trims drop the quotes it adds around it.
+ */
+function jsonStringToken(token: string): string {
+  return Fn.trimsuffix(Fn.trimprefix(Fn.jsonencode(token), Fn.rawString('"')), Fn.rawString('"'));
+}
+
+/** A cron expression as the plan carries it (the model's parser; throws on an invalid one). */
+export function planSchedule(expression: string): PlanSchedule {
+  const f = parseCron(expression);
+  const values = (allowed: readonly boolean[]) => allowed.flatMap((ok, v) => (ok ? [v] : []));
+  return {
+    expression,
+    minutes: values(f.minutes),
+    hours: values(f.hours),
+    daysOfMonth: values(f.daysOfMonth),
+    months: values(f.months),
+    daysOfWeek: values(f.daysOfWeek),
+    bothDayFields: f.bothDayFields,
+  };
+}
+
+function planRepository(
+  source: { name: string; repository: string; environment?: Record<string, string>; secrets?: Array<{ variable: string }> },
+  passwordFile: string,
+  secretFile: (variable: string) => string,
+): Omit<PlanRepository, 'caCertificateFile'> {
+  return {
+    name: source.name,
+    repository: source.repository,
+    passwordFile,
+    environment: { ...(source.environment ?? {}) },
+    secretFiles: Object.fromEntries((source.secrets ?? []).map((s) => [s.variable, secretFile(s.variable)])),
+  };
+}
+
+/**
+ * The files that carry each target's secrets, and its CA certificate (`caCertificate`, for
+ * `restic --cacert`). The certificate is no secret, but it travels the same way: uploaded to
+ * the installer and installed with the secrets (mode 0400: only the agent, the files' owner,
+ * reads them), so the installer and `BackupSidecar` need nothing new for it.
+ */
+export function targetSecretUploads(targets: StorageTargetConfig[], secretsDir?: string): SecretUpload[] {
+  return targets.flatMap((target, i) => [
+    ...(target.caCertificate !== undefined ? [{ file: targetCaCertificateFile(secretsDir, i + 1), value: target.caCertificate }] : []),
+    ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(secretsDir, i + 1, secret.variable), value: secret.value })),
+    ...verifiableReplicas(target).flatMap((replica, j) =>
+      (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(secretsDir, i + 1, j + 1, secret.variable), value: secret.value })),
+    ),
+  ]);
+}
+
+/** The replicas of a target that the agent can read back. */
+function verifiableReplicas(target: StorageTargetConfig) {
+  return (target.replicas ?? []).filter((replica) => replica.verifyRepository !== undefined);
+}
+
+function replicaSecretFile(dir: string | undefined, index: number, replica: number, variable: string): string {
+  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
+}
+
+function targetCaCertificateFile(dir: string | undefined, index: number): string {
+  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-ca-certificate.pem`;
+}
+
+function targetSecretFile(dir: string | undefined, index: number, variable: string): string {
+  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-${variable.toLowerCase().replace(/_/g, '-')}`;
+}

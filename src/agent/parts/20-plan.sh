@@ -1,0 +1,91 @@
+#######################################
+# The plan: everything synth decided (src/agent/agent-plan.ts, docs/agent-contract.md)
+#######################################
+
+readonly PLAN_SCHEMA_VERSION=1
+
+# The jq program that turns the plan into shell assignments, every value quoted by @sh. A
+# schedule becomes its allowed values per field and the day rule, as cron_matches reads them.
+# shellcheck disable=SC2016 # jq's $-variables, not the shell's
+readonly PLAN_TO_SHELL='
+def sets: if . == null then "" else
+  ([.minutes, .hours, .daysOfMonth, .months, .daysOfWeek] | map("," + (map(tostring) | join(",")) + ","))
+  + [if .bothDayFields then "both" else "either" end] | join("/") end;
+def set($name; v): "\($name)=\(v | tostring | @sh)";
+def repository($p):
+  set("T_\($p)_NAME"; .name), set("T_\($p)_REPOSITORY"; .repository),
+  set("T_\($p)_PASSWORD_FILE"; .passwordFile), set("T_\($p)_CACERT"; .caCertificateFile // "");
+set("HOST"; .host), set("SOURCES"; .sources | join(" ")), set("TAGS"; .tags | join(" ")),
+set("TAG_FILTER"; .tags | join(",")), set("TZ"; .timeZone), set("STATE_DIR"; .stateDir),
+set("RESTORE_DIR"; .restoreDir), set("DRILL_DIR"; .drillDir), set("RESTIC_CACHE_DIR"; .cacheDir),
+set("NETWORK_TIMEOUT"; .networkTimeoutSeconds), set("MAX_AGE"; .healthMaxAgeSeconds),
+set("RUN_ON_START"; .runOnStart), set("MANIFEST"; if .manifest.enabled then "on" else "off" end),
+set("MANIFEST_KEEP"; .manifest.keep), set("RETENTION"; .retention | join(" ")),
+set("SCHEDULE"; .schedule.expression), set("SCHEDULE_SETS"; .schedule | sets),
+set("PRUNE_SCHEDULE"; .pruneSchedule.expression // ""), set("PRUNE_SETS"; .pruneSchedule | sets),
+set("DRILL_SCHEDULE"; .verification.drillSchedule.expression // ""),
+set("DRILL_SETS"; .verification.drillSchedule | sets),
+set("VERIFY_SUBSETS"; .verification.readDataSubsets),
+set("VERIFY_DAYS_JSON"; .verification.readAllDataWithinDays | tojson),
+set("QUIESCE_MODE"; .quiesce.mode), set("QUIESCE_CONTAINER"; .quiesce.container // ""),
+set("DOCKER_API"; .quiesce.dockerApi // "" | rtrimstr("/")),
+set("QUIESCE_TIMEOUT"; .quiesce.timeoutSeconds), set("QUIESCE_ON_ERROR"; .quiesce.onError),
+set("RELEASE_ATTEMPTS"; .quiesce.releaseAttempts), set("QUIESCE_COMMAND"; .quiesce.command | tojson),
+set("QUIESCE_EXEC_BODY"; .quiesce.execBody // ""), set("NOTIFY_URL_FILE"; .notify.urlFile // ""),
+set("NOTIFY_TIMEOUT"; .notify.timeoutSeconds // 15), set("TARGET_COUNT"; .targets | length),
+(.targets | range(0; length) as $i | .[$i] | ($i + 1) as $t |
+  repository($t), set("T_\($t)_APPEND_ONLY"; .appendOnly),
+  set("T_\($t)_REPLICA_COUNT"; .replicas | length),
+  (.replicas | range(0; length) as $j | .[$j] | repository("\($t)_REPLICA_\($j + 1)")))
+'
+
+# plan_load: reads the plan (BACKUP_PLAN, by default /backup/install/agent.json) into the
+# settings' globals in one jq call. EX_USAGE when it is missing, not JSON, or written for
+# another version of the agent.
+plan_load() {
+  PLAN=${BACKUP_PLAN:-/backup/install/agent.json}
+  if ! _pl_version=$(jq -r '.schemaVersion // "none"' "${PLAN}" 2>&1); then
+    log ERROR config "cannot read the plan ${PLAN}: ${_pl_version}; the installer writes it" \
+      "(BACKUP_PLAN names another file)"
+    return "${EX_USAGE}"
+  fi
+  if [ "${_pl_version}" != "${PLAN_SCHEMA_VERSION}" ]; then
+    log ERROR config "the plan ${PLAN} has schema version ${_pl_version}, this agent reads" \
+      "version ${PLAN_SCHEMA_VERSION}; re-deploy so that the agent and its plan are installed together"
+    return "${EX_USAGE}"
+  fi
+  _pl_vars=$(jq -r "${PLAN_TO_SHELL}" "${PLAN}") || return "${EX_USAGE}"
+  eval "${_pl_vars}"
+  TMPDIR=${TMPDIR:-/tmp}
+  export TZ RESTIC_CACHE_DIR TMPDIR
+  notify_url_check
+}
+
+# is_scope SCOPE: true for a target index (`2`) or a replica of one (`2_REPLICA_1`).
+is_scope() {
+  case $1 in
+    *_REPLICA_*) is_uint "${1%%_REPLICA_*}" && is_uint "${1#*_REPLICA_}" ;;
+    *) is_uint "$1" ;;
+  esac
+}
+
+# target_get SCOPE KEY: prints the KEY (NAME, REPOSITORY, PASSWORD_FILE, CACERT, APPEND_ONLY,
+# REPLICA_COUNT) of a target or replica, as plan_load set it. SCOPE is validated and KEY is a
+# constant, so the eval is safe.
+target_get() {
+  is_scope "$1" || return 1
+  eval "printf '%s' \"\${T_$1_$2:-}\""
+}
+
+# target_index NAME: prints the index of the target called NAME.
+target_index() {
+  _ti_i=1
+  while [ "${_ti_i}" -le "${TARGET_COUNT}" ]; do
+    if [ "$(target_get "${_ti_i}" NAME)" = "$1" ]; then
+      printf '%s\n' "${_ti_i}"
+      return 0
+    fi
+    _ti_i=$((_ti_i + 1))
+  done
+  return 1
+}

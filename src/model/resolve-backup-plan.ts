@@ -1,0 +1,187 @@
+/**
+ * The backup of one container, decided once: every default filled in and every check made,
+ * before anything is wired. `BackupSidecar` builds its resources from it, the topology model
+ * and the compliance rules read it (compliance/extract.ts), and the agent's plan is written
+ * from it (agent/agent-plan.ts). Pure: no cdktf (BackupSidecarProps is only a type here); the
+ * caller binds the targets (which needs the construct tree) through `bindTargets`.
+ */
+import type { BackupSidecarProps } from '../backup-sidecar';
+import { ConfigurationError, show } from '../configuration-error';
+import { Quiesce } from '../policy/quiesce';
+import { Retention } from '../policy/retention';
+import { Schedule, WeekDay } from '../policy/schedule';
+import { Verification } from '../policy/verification';
+import { Site } from '../targets/site';
+import type { StorageTargetConfig } from '../targets/storage-target-config';
+import { checkName } from '../validation';
+
+/**
+ * The restic image the sidecar runs by default: the official image, pinned by its multi-arch
+ * manifest-list digest so a re-pushed tag cannot change what runs the backups.
+ */
+export const DEFAULT_AGENT_IMAGE =
+  'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
+
+/** Where Docker keeps named volumes on the host (the default data root). */
+export const DOCKER_VOLUMES_ROOT = '/var/lib/docker/volumes';
+
+/**
+ * The backup of one container as decided: every default filled in.
+ */
+export interface ResolvedBackup {
+  /** The protected container's name: the restic `--host`. */
+  readonly containerName: string;
+  /** The named volumes backed up. */
+  readonly volumeNames: string[];
+  /** The bound targets, in order. */
+  readonly targets: StorageTargetConfig[];
+  readonly site: Site;
+  readonly schedule: Schedule;
+  readonly retention: Retention;
+  readonly pruneSchedule: Schedule;
+  readonly quiesce: Quiesce;
+  readonly verification: Verification;
+  /** @default - not declared */
+  readonly recoveryPointObjectiveMinutes?: number;
+  readonly image: string;
+  readonly healthMaxAgeSeconds: number;
+  readonly networkTimeoutSeconds: number;
+  readonly timeZone: string;
+  readonly tags: string[];
+  /** `t` of the rolling `restic check --read-data-subset n/t` (0: none). */
+  readonly readDataSubsets: number;
+  /** Whether a failure webhook is set. */
+  readonly notify: boolean;
+}
+
+/** Fills in every default of `declared` and checks it; throws a ConfigurationError naming `where`. */
+export function resolveBackupPlan(
+  where: string,
+  declared: BackupSidecarProps,
+  bindTargets: (site: Site) => StorageTargetConfig[],
+): ResolvedBackup {
+  checkName(where, 'containerName', declared.containerName);
+  const volumeNames = declared.sources.map((s) => s.volumeName);
+  if (volumeNames.length === 0) {
+    throw noVolumes(where);
+  }
+  if (declared.targets.length === 0) {
+    throw noTargets(where);
+  }
+  for (const volume of volumeNames) {
+    checkName(where, 'volume name', volume);
+  }
+  const image = declared.image ?? DEFAULT_AGENT_IMAGE;
+  if (!/@sha256:[0-9a-f]{64}$/.test(image)) {
+    throw invalidImage(where, image);
+  }
+  const networkTimeoutSeconds = declared.networkTimeoutSeconds ?? 21600;
+  if (!Number.isInteger(networkTimeoutSeconds) || networkTimeoutSeconds < 10 || networkTimeoutSeconds > 86400) {
+    throw invalidTimeout(where, networkTimeoutSeconds);
+  }
+  const schedule = declared.schedule ?? Schedule.daily({ hour: 2 });
+  const healthMaxAgeSeconds = declared.healthMaxAgeSeconds ?? 2 * schedule.maxIntervalSeconds;
+  if (healthMaxAgeSeconds < schedule.maxIntervalSeconds) {
+    throw invalidMaxAge(where, healthMaxAgeSeconds, schedule.maxIntervalSeconds);
+  }
+  const site = declared.site ?? Site.dockerHost();
+  const targets = bindTargets(site);
+  checkTargets(where, targets, volumeNames);
+  const verification = declared.verification ?? Verification.standard();
+  return {
+    containerName: declared.containerName,
+    volumeNames,
+    targets,
+    site,
+    schedule,
+    retention: declared.retention ?? Retention.standard(),
+    pruneSchedule: declared.pruneSchedule ?? Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 4 }),
+    quiesce: declared.quiesce ?? Quiesce.none(),
+    verification,
+    recoveryPointObjectiveMinutes: declared.recoveryPointObjectiveMinutes,
+    image,
+    healthMaxAgeSeconds,
+    networkTimeoutSeconds,
+    timeZone: declared.timeZone ?? 'UTC',
+    tags: declared.tags ?? ['cdktf-container-backup', declared.containerName],
+    readDataSubsets: verification.readDataSubsets(schedule),
+    notify: declared.notifyUrl !== undefined,
+  };
+}
+
+/** Target names are distinct, and no local target lies inside a volume it protects. */
+function checkTargets(where: string, targets: StorageTargetConfig[], volumeNames: string[]): void {
+  const seen = new Set<string>();
+  for (const target of targets) {
+    checkName(where, 'target name', target.name);
+    if (seen.has(target.name)) {
+      throw duplicateTarget(where, target.name);
+    }
+    seen.add(target.name);
+    if (target.hostPath === undefined) {
+      continue;
+    }
+    for (const volume of volumeNames) {
+      const volumeDir = `${DOCKER_VOLUMES_ROOT}/${volume}`;
+      if (target.hostPath === volumeDir || target.hostPath.startsWith(`${volumeDir}/`)) {
+        throw targetInsideVolume(where, target.hostPath, volume, volumeDir);
+      }
+    }
+  }
+}
+
+function noVolumes(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'the container has a backup but no volumes, so there is no data to protect',
+    'declare the data volumes in `volumes`, or remove `backup`',
+  );
+}
+
+function noTargets(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'the backup has no storage targets',
+    'add at least one target to `backup.targets`, e.g. StorageTarget.localPath({ hostPath: "/mnt/backup-disk/db", medium: Medium.DISK })',
+  );
+}
+
+function invalidImage(path: string, image: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the sidecar image ${show(image)} is not pinned by digest, so a re-pushed tag could change what runs your backups`,
+    'pin it as "registry/restic/restic:0.17.3@sha256:<64 hex digits>"',
+  );
+}
+
+function invalidTimeout(path: string, value: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got ${show(value)}`,
+    'pass a timeout that covers one backup of this container to one target, e.g. 3600',
+  );
+}
+
+function invalidMaxAge(path: string, value: number, minimum: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `healthMaxAgeSeconds ${show(value)} is shorter than the schedule's longest gap between two runs (${minimum} s), so the sidecar would be unhealthy between every two backups`,
+    `set healthMaxAgeSeconds to at least ${minimum}, or leave it unset for twice the interval`,
+  );
+}
+
+function duplicateTarget(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `two storage targets are named ${show(name)}`,
+    'give each target its own `name`',
+  );
+}
+
+function targetInsideVolume(path: string, hostPath: string, volume: string, mountpoint: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the local target ${show(hostPath)} lies inside the protected volume ${show(volume)} (${mountpoint}), so the backup would contain itself and be lost with the data it protects`,
+    'put the repository on another disk or mount, outside every protected volume',
+  );
+}
