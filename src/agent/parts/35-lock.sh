@@ -55,13 +55,11 @@ lock_acquire() {
     if mkdir "${LOCK_DIR}" 2>/dev/null; then
       LOCK_HELD=1
       _la_start=$(proc_start "$$") || _la_start=0
-      if ! printf '%s %s %s %s\n' "$$" "${_la_start}" "$(hostname_now)" "$(clock)" \
-        >"${LOCK_DIR}/owner"; then
-        log ERROR lock "cannot write ${LOCK_DIR}/owner"
-        lock_release
-        return 2
-      fi
-      return 0
+      printf '%s %s %s %s\n' "$$" "${_la_start}" "$(hostname_now)" "$(clock)" \
+        >"${LOCK_DIR}/owner" && return 0
+      log ERROR lock "cannot write ${LOCK_DIR}/owner"
+      lock_release
+      return 2
     fi
     if [ ! -d "${LOCK_DIR}" ]; then
       log ERROR lock "cannot create ${LOCK_DIR}; is ${STATE_DIR} a writable volume?"

@@ -96,11 +96,8 @@ cmd_init() {
 cmd_restore() {
   parse_options restore value '--target --snapshot --to --' "$@" || return
   shift "${OPT_SHIFT}"
-  _rs_i=1
-  if [ -n "${OPT_TARGET}" ]; then
-    select_targets "${OPT_TARGET}" || return
-    _rs_i=${SELECTED_TARGETS}
-  fi
+  select_targets "${OPT_TARGET}" || return
+  _rs_i=${SELECTED_TARGETS%%[!0-9]*} # the first target when none is named
   _rs_name=$(target_get "${_rs_i}" NAME) _rs_to=${OPT_TO:-${RESTORE_DIR:-/tmp/restore}}
   _rs_snapshot=${OPT_SNAPSHOT}
   mkdir -p "${_rs_to}" || { log ERROR restore "cannot create ${_rs_to}"; return "${EX_FAIL}"; }
