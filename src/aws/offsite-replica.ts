@@ -12,7 +12,7 @@ import { BackupKey } from './backup-key';
 import { HardenedBucket } from './hardened-bucket';
 import { ObjectLock } from './object-lock';
 import { accountOf, policyDocument } from './policy-document';
-import { bucketPrefix, checkRegion, resolveRegion } from './region';
+import { bucketPrefix, checkRegion, findStackProvider, resolveRegion } from './region';
 
 /** Options of `OffsiteReplica.inRegion`. */
 export interface OffsiteReplicaOptions {
@@ -293,9 +293,8 @@ export class OffsiteReplicaBucket extends Construct {
 
 /** One aliased provider per offsite region and stack, shared by every bucket there. */
 function offsiteProvider(scope: Construct, region: string): AwsProvider {
-  const stack = TerraformStack.of(scope);
   const alias = `offsite-${region}`;
   // Created on the stack itself below, so the direct children are where it is found.
-  const existing = stack.node.children.find((c): c is AwsProvider => c instanceof AwsProvider && c.alias === alias);
-  return existing ?? new AwsProvider(stack, `aws-${alias}`, { region, alias });
+  const existing = findStackProvider(scope, `alias ${alias}`, (p) => p.alias === alias, false);
+  return existing ?? new AwsProvider(TerraformStack.of(scope), `aws-${alias}`, { region, alias });
 }

@@ -15,18 +15,52 @@ export function checkRegion(where: string, region: string): string {
 
 /** The stack's default (un-aliased) AWS provider, if it has one. */
 export function defaultAwsProvider(scope: Construct): AwsProvider | undefined {
-  return findStackProvider(scope, (p) => p.alias === undefined);
+  return findStackProvider(scope, 'default', (p) => p.alias === undefined, true);
 }
 
+/** Providers found so far, per stack and lookup key. */
+const found = new WeakMap<TerraformStack, Map<string, AwsProvider>>();
+
 /**
- * An AWS provider of the stack that holds `scope`. Providers are almost always declared on the
- * stack itself, so its direct children are searched first; walking the whole tree for every
- * bucket made synth time grow with the square of the number of containers.
+ * An AWS provider of the stack that holds `scope`: the first direct child of the stack that
+ * `matches`, else (when `deep`) the first in the whole tree. Looking through the stack's
+ * children for every bucket made synth time grow with the square of the number of containers
+ * (issue 13), so a provider once found is remembered under `key` and returned while it is
+ * still in the stack (a provider added later cannot come before it: children keep their order).
+ * Not finding one is not remembered: the provider may be added later.
  */
-export function findStackProvider(scope: Construct, matches: (provider: AwsProvider) => boolean): AwsProvider | undefined {
+export function findStackProvider(
+  scope: Construct,
+  key: string,
+  matches: (provider: AwsProvider) => boolean,
+  deep: boolean,
+): AwsProvider | undefined {
   const stack = TerraformStack.of(scope);
+  const known = found.get(stack)?.get(key);
+  if (known !== undefined && stillIn(stack, known)) {
+    return known;
+  }
   const isMatch = (c: IConstruct): c is AwsProvider => c instanceof AwsProvider && matches(c);
-  return stack.node.children.find(isMatch) ?? stack.node.findAll().find(isMatch);
+  const provider = stack.node.children.find(isMatch) ?? (deep ? stack.node.findAll().find(isMatch) : undefined);
+  if (provider !== undefined) {
+    const byKey = found.get(stack) ?? new Map<string, AwsProvider>();
+    found.set(stack, byKey);
+    byKey.set(key, provider);
+  }
+  return provider;
+}
+
+/** Whether `node` is still in the tree of `stack` (no construct on its way up was removed). */
+function stillIn(stack: TerraformStack, node: IConstruct): boolean {
+  let current = node;
+  while (current !== stack) {
+    const parent = current.node.scope;
+    if (parent === undefined || parent.node.tryFindChild(current.node.id) !== current) {
+      return false;
+    }
+    current = parent;
+  }
+  return true;
 }
 
 /**
