@@ -79,13 +79,11 @@ target_get() {
 
 # target_index NAME: prints the index of the target called NAME.
 target_index() {
-  _ti_i=1
-  while [ "${_ti_i}" -le "${TARGET_COUNT}" ]; do
+  for _ti_i in $(all_targets); do
     if [ "$(target_get "${_ti_i}" NAME)" = "$1" ]; then
       printf '%s\n' "${_ti_i}"
       return 0
     fi
-    _ti_i=$((_ti_i + 1))
   done
   return 1
 }

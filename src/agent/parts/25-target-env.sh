@@ -10,6 +10,7 @@ readonly REPOSITORY_ENV='
 '
 
 # secret NAME FILE: exports NAME (the file's content) and NAME_FILE (its path).
+# shellcheck disable=SC2317 # called from the text target_export_env evaluates
 secret() {
   if ! _se_value=$(cat -- "$2"); then
     printf 'cannot read %s (the secret file of %s)\n' "$2" "$1" >&2

@@ -77,9 +77,7 @@ cmd_daemon() {
 
 # prune_markers: the due-marker names of every target's prune (append-only ones have none).
 prune_markers() {
-  _pm_i=1
-  while [ "${_pm_i}" -le "${TARGET_COUNT}" ]; do
+  for _pm_i in $(all_targets); do
     append_only "${_pm_i}" || printf 'prune.%s\n' "$(target_get "${_pm_i}" NAME)"
-    _pm_i=$((_pm_i + 1))
   done
 }
