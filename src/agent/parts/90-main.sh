@@ -1,5 +1,5 @@
 #######################################
-# cron-match (hidden, for tests and operators)
+# cron-match-batch (hidden, for tests)
 #######################################
 
 # cmd_cron_match_batch (hidden, for tests): reads "SETS<TAB>EPOCH" lines from stdin (SETS as
