@@ -11,7 +11,8 @@ import * as path from 'path';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../src';
-import { DockerContainerResource, SidecarSandboxOptions, installAgentSync, startSidecar } from '../test/support/sidecar-sandbox';
+import { SidecarHarness, SynthesizedSidecarParts, sidecarOf } from '../test/support/sidecar-harness';
+import { PlanPatch } from '../test/support/sidecar-sandbox';
 import { TreePeak, sampleTree, secondsSince } from './measure';
 
 export const PASSWORD = 'bench password, as TF_VAR_restic_password would supply it';
@@ -21,14 +22,19 @@ export const STATE_VOLUME = 'bench-backup-state';
 export const INSTALL_VOLUME = 'bench-backup-install';
 export const TARGET_HOST_PATHS = ['/mnt/bench/local', '/mnt/bench/nas'];
 
-/** A synthesized sidecar and what Terraform would substitute in it. */
-export interface Sidecar {
-  readonly resource: DockerContainerResource;
-  /** The one-shot installer (`bench-backup-install`). */
-  readonly installer: DockerContainerResource;
-  readonly terraformValues: Record<string, string>;
+/** Host folders of one sidecar instance. */
+export interface SidecarDirs {
+  readonly data: string;
+  readonly state: string;
+  readonly repos: string[];
+}
+
+/** A synthesized sidecar: its parts, and the harness of each instance (its own host folders). */
+export interface Sidecar extends SynthesizedSidecarParts {
   readonly targets: number;
   readonly envCount: number;
+  /** The sidecar in the sandbox with the host folders `dirs` (installed by the first run). */
+  harness(dirs: SidecarDirs): SidecarHarness;
 }
 
 /** Synthesizes a protected container backed up to `targets` local folders (1 or 2). */
@@ -51,28 +57,27 @@ export function synthSidecar(outdir: string, targets: 1 | 2): Sidecar {
   });
   app.synth();
   const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', `bench-${targets}`, 'cdk.tf.json'), 'utf8'));
-  const resource = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'bench-backup');
-  if (!resource) {
-    throw new Error('no sidecar (bench-backup) in the synthesized JSON');
-  }
-  const installer = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'bench-backup-install');
-  if (!installer) {
-    throw new Error('no installer (bench-backup-install) in the synthesized JSON');
-  }
-  const terraformValues: Record<string, string> = { 'var.restic_password': PASSWORD };
-  for (const type of ['docker_volume', 'docker_network']) {
-    for (const [id, r] of Object.entries<any>(json.resource[type] ?? {})) {
-      terraformValues[`${type}.${id}.name`] = r.name;
+  const parts = sidecarOf(json, 'bench');
+  const harnesses = new Map<string, SidecarHarness>();
+  const harness = (dirs: SidecarDirs): SidecarHarness => {
+    let h = harnesses.get(dirs.state);
+    if (!h) {
+      // The install volume sits beside the state folder of the instance.
+      const hostDirs: Record<string, string> = { [DATA_VOLUME]: dirs.data, [STATE_VOLUME]: dirs.state, [INSTALL_VOLUME]: `${dirs.state}.install` };
+      dirs.repos.forEach((r, i) => (hostDirs[TARGET_HOST_PATHS[i]] = r));
+      h = SidecarHarness.fromSynth(json, 'bench', {
+        workDir: path.dirname(dirs.state),
+        hostDirs,
+        terraformValues: { 'var.restic_password': PASSWORD },
+        defaults: { timeoutMs: 3600_000 },
+        installTimeoutMs: 60_000,
+        install: false,
+      });
+      harnesses.set(dirs.state, h);
     }
-  }
-  return { resource, installer, terraformValues, targets, envCount: (resource.env ?? []).length };
-}
-
-/** Host folders of one sidecar instance. */
-export interface SidecarDirs {
-  readonly data: string;
-  readonly state: string;
-  readonly repos: string[];
+    return h;
+  };
+  return { ...parts, targets, envCount: (parts.resource.env ?? []).length, harness };
 }
 
 /** One run in the sandbox, measured. */
@@ -84,30 +89,24 @@ export interface SandboxRun {
   readonly memory: TreePeak;
 }
 
-/** Runs the sidecar (its command replaced by `command`, or `exec` instead of the entrypoint). */
+/**
+ * Runs the sidecar (its command replaced by `command`, or `exec` instead of the entrypoint;
+ * `plan` changes the installed plan for this run, as the sandbox's `plan` option does).
+ */
 export async function runSidecar(
   sidecar: Sidecar,
   dirs: SidecarDirs,
-  options: { command?: string[]; exec?: string[]; env?: Record<string, string>; path?: string } = {},
+  options: { command?: string[]; exec?: string[]; env?: Record<string, string>; plan?: PlanPatch; path?: string } = {},
 ): Promise<SandboxRun> {
-  // The install volume sits beside the state folder of the instance; filled once, unmeasured.
-  const install = `${dirs.state}.install`;
-  const hostDirs: Record<string, string> = { [DATA_VOLUME]: dirs.data, [STATE_VOLUME]: dirs.state, [INSTALL_VOLUME]: install };
-  dirs.repos.forEach((r, i) => (hostDirs[TARGET_HOST_PATHS[i]] = r));
-  if (!fs.existsSync(path.join(install, 'bin', 'backup-agent'))) {
-    installAgentSync(sidecar.installer, { hostDirs, terraformValues: sidecar.terraformValues, timeoutMs: 60_000 });
+  const harness = sidecar.harness(dirs);
+  // Filled once per instance, unmeasured.
+  if (!fs.existsSync(path.join(harness.installDir, 'bin', 'backup-agent'))) {
+    harness.install();
   }
-  const sandboxOptions: SidecarSandboxOptions = {
-    hostDirs,
-    terraformValues: sidecar.terraformValues,
-    command: options.command,
-    exec: options.exec,
-    env: options.env,
-    path: options.path,
-    timeoutMs: 3600_000,
-  };
+  const { command, exec, env, plan, path: searchPath } = options;
   const start = process.hrtime.bigint();
-  const running = startSidecar(sidecar.resource, sandboxOptions);
+  // `exec`, when given, replaces entrypoint and command.
+  const running = harness.start(command ?? [], { exec, env, plan, path: searchPath });
   let root: number | undefined;
   running.mainPid().then(
     (pid) => (root = pid),
@@ -120,23 +119,21 @@ export async function runSidecar(
   return { seconds, code: result.code, stdout: result.stdout, stderr: result.stderr, memory };
 }
 
-/** The status the agent wrote. */
-export function readStatus(dirs: SidecarDirs): any {
-  return JSON.parse(fs.readFileSync(path.join(dirs.state, 'status.json'), 'utf8'));
-}
-
 /**
  * The agent's manifest step alone, as the agent runs it: sha256 of every regular file of the
- * sources, paths relative to /, sorted. Run in the same sandbox, same environment.
+ * sources, paths relative to /, sorted. Run in the same sandbox, same environment; the sources
+ * and the state folder read from the plan (BACKUP_PLAN) with jq, as the agent reads them.
  */
 export const MANIFEST_SCRIPT = `
 set -u
+SOURCES=$(jq -r '.sources[]' "$BACKUP_PLAN") || exit 1
+STATE_DIR=$(jq -r '.stateDir' "$BACKUP_PLAN") || exit 1
 set -f
 set --
-for s in $BACKUP_SOURCES; do set -- "$@" "\${s#/}"; done
+for s in $SOURCES; do set -- "$@" "\${s#/}"; done
 set +f
-mkdir -p "$BACKUP_STATE_DIR/manifest-alone"
-M=$BACKUP_STATE_DIR/manifest-alone/m.sha256
+mkdir -p "$STATE_DIR/manifest-alone"
+M=$STATE_DIR/manifest-alone/m.sha256
 (cd / && find "$@" -type f -exec sha256sum {} +) >"$M.unsorted" || exit 1
 LC_ALL=C sort -k 2 -o "$M" "$M.unsorted" && rm -f "$M.unsorted"
 `;

@@ -24,14 +24,13 @@ import {
   Sidecar,
   SidecarDirs,
   installRecorder,
-  readStatus,
   recordedCalls,
   replayCodes,
   replayScript,
   runSidecar,
   synthSidecar,
 } from './agent-sidecar';
-import { DataSet, changeFiles, describeDataSet, ensureDataSet } from './data-set';
+import { DataSet, changeFiles, describeDataSet, ensureDataSet } from '../test/support/data-set';
 import { Measured, canDropCaches, dropCaches, removeTree, timedShell, treeBytes } from './measure';
 
 export interface AgentBenchOptions {
@@ -172,7 +171,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
 
   const one = synthSidecar(path.join(work, 'synth-1'), 1);
   const two = synthSidecar(path.join(work, 'synth-2'), 2);
-  const script: string = one.resource.upload?.[0]?.content ?? '';
+  const script: string = one.installer.upload?.find((u) => u.file.endsWith('/bin/backup-agent'))?.content ?? '';
   const agentScriptSha256 = require('crypto').createHash('sha256').update(script).digest('hex');
   const resticVersion = spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim();
   const runs = path.join(work, 'runs');
@@ -209,7 +208,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           samples.agent = sampleOf(a);
           after = treeBytes(inst.agent.repos[0]);
           calls = recordedCalls(inst.agent);
-          const status = readStatus(inst.agent);
+          const status = one.harness(inst.agent).status();
           agentIds = status.targets.map((t: any) => t.snapshot_id).filter((id: unknown) => typeof id === 'string');
           dataAdded = Number(status.targets[0].bytes_added);
           dropCaches();
@@ -416,7 +415,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           pending.splice(pending.indexOf(done), 1);
         });
       pending.push(done);
-      const agentRun = await runSidecar(one, daysDirs, { command: ['run'], env: { BACKUP_RETENTION: '' } });
+      const agentRun = await runSidecar(one, daysDirs, { command: ['run'], plan: { retention: [] } });
       check(agentRun, `day ${day} backup`);
       record.repoBytes = treeBytes(daysDirs.repos[0]);
       record.agentSeconds = agentRun.seconds;
@@ -452,7 +451,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     incremental,
     restore,
     days,
-    daysRetention: 'off (BACKUP_RETENTION empty): every daily version stays',
+    daysRetention: 'off (the plan\'s retention empty): every daily version stays',
     phaseSeconds,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };

@@ -7,7 +7,8 @@
  * sources and outputs in the same numbers, and the same list-attribute shapes). Per container:
  * the AWS side (keys, buckets, compliance-mode Object Lock, replication, the agent's and the
  * initializer's IAM users and keys, escrow), and on the Docker host the installer that puts
- * the agent and its secrets on the install volume (and runs `restic init` with the init key),
+ * the agent, its plan (`agent.json`, written here as a literal object) and its secrets on the
+ * install volume (and runs `restic init` with the init key and its own plan),
  * the sidecar, and an HAProxy Docker API proxy with its allowlist; once per host, the egress
  * network and the seccomp profile as a local. The agent script and Docker's default seccomp
  * profile are read from this repository's files, as a team would vendor them; the installer
@@ -70,9 +71,10 @@ function agentScript(): string {
 }
 
 /**
- * The installer's program: moves the staged agent and secrets onto the install volume with
- * their final modes, deletes the staged copies whatever happens, and runs `restic init` (through
- * the agent) with the init key. No `${` in it (Terraform would interpolate it).
+ * The installer's program: moves the staged agent, its plan and its secrets onto the install
+ * volume with their final modes, deletes the staged copies whatever happens, and runs `restic
+ * init` (through the agent) with the init key's plan. No `${` in it (Terraform would
+ * interpolate it).
  */
 const INSTALL_SCRIPT = `set -eu
 umask 077
@@ -84,6 +86,8 @@ rm -rf "$new"
 mkdir -p "$new/bin" "$new/secrets"
 cp "$staging/bin/backup-agent" "$new/bin/backup-agent"
 chmod 0555 "$new/bin/backup-agent"
+cp "$staging/agent.json" "$new/agent.json"
+chmod 0444 "$new/agent.json"
 for f in "$staging"/secrets/*; do
   [ -f "$f" ] || continue
   cp "$f" "$new/secrets/"
@@ -91,9 +95,29 @@ for f in "$staging"/secrets/*; do
 done
 rm -rf "$install/bin" "$install/secrets"
 mv "$new/bin" "$new/secrets" "$install/"
+mv -f "$new/agent.json" "$install/agent.json"
 rmdir "$new"
 echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"
-/bin/sh "$install/bin/backup-agent" init`;
+BACKUP_PLAN=/backup/staging/init-plan.json /bin/sh "$install/bin/backup-agent" init`;
+
+/** Every value from `from` to `to`: a `*` cron field spelled out, as the agent's plan wants it. */
+function every(from: number, to: number): number[] {
+  return Array.from({ length: to - from + 1 }, (_, i) => from + i);
+}
+
+/** A schedule at one minute of one hour, on the given days of the week (Sunday 0), in the plan's terms. */
+function schedule(expression: string, minute: number, hour: number, daysOfWeek: number[]) {
+  return { expression, minutes: [minute], hours: [hour], daysOfMonth: every(1, 31), months: every(1, 12), daysOfWeek, bothDayFields: true };
+}
+
+/**
+ * The agent's plan (docs/agent-contract.md, docs/agent-plan.schema.json) as the content of an
+ * uploaded file. No user string here holds a `${` or `%{` to escape for Terraform; the
+ * references (bucket names, key ids) are left for Terraform to substitute.
+ */
+function planFile(plan: object): string {
+  return `${JSON.stringify(plan, null, 1)}\n`;
+}
 
 /**
  * The sidecar's seccomp profile: Docker's default profile (the engine's own file, vendored in
@@ -521,40 +545,65 @@ export function handWrittenApp(app: App, count: number): void {
 
     const repository = `s3:https://s3.${PRIMARY}.amazonaws.com/${primary.bucket.id}/${name}`;
     const replicaRepository = `s3:https://s3.${OFFSITE}.amazonaws.com/${replica.bucket.id}/${name}`;
-    const common = (networkTimeout: number, quiesce: string) => [
-      `BACKUP_HOST=${name}`,
-      `BACKUP_SOURCES=/backup/sources/${name}-pgdata`,
-      `BACKUP_TAGS=cdktf-container-backup ${name}`,
-      'BACKUP_SCHEDULE=0 2 * * *',
-      'BACKUP_MAX_AGE_SECONDS=172800',
-      `BACKUP_NETWORK_TIMEOUT_SECONDS=${networkTimeout}`,
-      'BACKUP_RETENTION=--keep-daily 7 --keep-weekly 4 --keep-monthly 12',
-      'BACKUP_STATE_DIR=/backup/agent',
-      'BACKUP_RESTORE_DIR=/backup/agent/restore',
-      'RESTIC_PASSWORD_FILE=/backup/install/secrets/repository-password',
-      'RESTIC_CACHE_DIR=/backup/agent/cache',
-      'TMPDIR=/tmp',
-      'TZ=UTC',
-      `BACKUP_QUIESCE_MODE=${quiesce}`,
-      'BACKUP_PRUNE_SCHEDULE=0 4 * * 0',
-      'BACKUP_VERIFY_READ_DATA_DAYS=28',
-      'BACKUP_VERIFY_READ_DATA_SUBSETS=28',
-      'BACKUP_VERIFY_DRILL_SCHEDULE=0 5 * * 0',
-    ];
+    const passwordFile = '/backup/install/secrets/repository-password';
+    // What the sidecar's plan and the installer's init plan share; `quiesce` and `targets` differ.
+    const plan = (networkTimeoutSeconds: number, quiesce: object, targets: object[]) => ({
+      schemaVersion: 1,
+      host: name,
+      sources: [`/backup/sources/${name}-pgdata`],
+      tags: ['cdktf-container-backup', name],
+      timeZone: 'UTC',
+      stateDir: '/backup/agent',
+      restoreDir: '/backup/agent/restore',
+      drillDir: '/backup/agent/drill',
+      cacheDir: '/backup/agent/cache',
+      networkTimeoutSeconds,
+      healthMaxAgeSeconds: 172800,
+      runOnStart: false,
+      manifest: { enabled: true, keep: 100 },
+      schedule: schedule('0 2 * * *', 0, 2, every(0, 6)),
+      pruneSchedule: schedule('0 4 * * 0', 0, 4, [0]),
+      retention: ['--keep-daily', '7', '--keep-weekly', '4', '--keep-monthly', '12'],
+      verification: { readDataSubsets: 28, readAllDataWithinDays: 28, drillSchedule: schedule('0 5 * * 0', 0, 5, [0]) },
+      quiesce: { mode: 'none', container: null, dockerApi: null, timeoutSeconds: 0, onError: 'abort', releaseAttempts: 6, command: [], execBody: null, ...quiesce },
+      notify: null,
+      targets,
+    });
+    const s3 = (key: string, secretFile: string) => ({
+      name: 's3',
+      repository,
+      passwordFile,
+      environment: { AWS_DEFAULT_REGION: PRIMARY, AWS_ACCESS_KEY_ID: key },
+      secretFiles: { AWS_SECRET_ACCESS_KEY: secretFile },
+      caCertificateFile: null,
+      appendOnly: false,
+    });
+    const agentPlan = plan(
+      21600,
+      { mode: 'exec', container: name, dockerApi: `http://${name}-backup-docker-api:2375`, timeoutSeconds: 600, command: DUMP, execBody },
+      [
+        { name: 'local', repository: '/backup/targets/local', passwordFile, environment: {}, secretFiles: {}, caCertificateFile: null, appendOnly: false, replicas: [] },
+        {
+          ...s3(accessKey.id, '/backup/install/secrets/target-2-aws-secret-access-key'),
+          replicas: [
+            {
+              name: 's3-offsite',
+              repository: replicaRepository,
+              passwordFile,
+              environment: { AWS_DEFAULT_REGION: OFFSITE, AWS_ACCESS_KEY_ID: accessKey.id },
+              secretFiles: { AWS_SECRET_ACCESS_KEY: '/backup/install/secrets/target-2-replica-1-aws-secret-access-key' },
+              caCertificateFile: null,
+            },
+          ],
+        },
+      ],
+    );
+    // The installer initialises the S3 repository with the init key (restic init), and a plan of its own.
+    const initPlan = plan(300, {}, [{ ...s3(initKey.id, '/backup/staging/init-secrets/target-1-aws-secret-access-key'), replicas: [] }]);
     const installer = new Container(h, 'installer', {
       name: `${name}-backup-install`,
       image: RESTIC_IMAGE,
       entrypoint: ['/bin/sh', '-c', INSTALL_SCRIPT],
-      // The installer initialises the S3 repository with the init key (restic init).
-      env: [
-        ...common(300, 'none'),
-        'BACKUP_TARGET_COUNT=1',
-        'BACKUP_TARGET_1_NAME=s3',
-        `BACKUP_TARGET_1_REPOSITORY=${repository}`,
-        `BACKUP_TARGET_1_ENV_AWS_DEFAULT_REGION=${PRIMARY}`,
-        `BACKUP_TARGET_1_ENV_AWS_ACCESS_KEY_ID=${initKey.id}`,
-        'BACKUP_TARGET_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/staging/init-secrets/target-1-aws-secret-access-key',
-      ],
       attach: true,
       mustRun: false,
       restart: 'no',
@@ -565,10 +614,12 @@ export function handWrittenApp(app: App, count: number): void {
       mounts: [{ type: 'volume', source: install.name, target: '/backup/install' }],
       upload: [
         { file: '/backup/staging/bin/backup-agent', content: script, permissions: '0555' },
+        { file: '/backup/staging/agent.json', content: planFile(agentPlan), permissions: '0444' },
         { file: '/backup/staging/secrets/repository-password', content: escrow.value, permissions: '0400' },
         { file: '/backup/staging/secrets/target-2-aws-secret-access-key', content: accessKey.secret, permissions: '0400' },
         { file: '/backup/staging/secrets/target-2-replica-1-aws-secret-access-key', content: accessKey.secret, permissions: '0400' },
         { file: '/backup/staging/init-secrets/target-1-aws-secret-access-key', content: initKey.secret, permissions: '0400' },
+        { file: '/backup/staging/init-plan.json', content: planFile(initPlan), permissions: '0400' },
       ],
       labels: [{ label: 'cdktf-container-backup.role', value: 'backup-agent-installer' }, ...protects],
     });
@@ -579,29 +630,8 @@ export function handWrittenApp(app: App, count: number): void {
       image: RESTIC_IMAGE,
       entrypoint: ['/bin/sh', '/backup/install/bin/backup-agent'],
       command: ['daemon'],
-      env: [
-        ...common(21600, 'exec'),
-        'BACKUP_TARGET_COUNT=2',
-        `BACKUP_QUIESCE_CONTAINER=${name}`,
-        `BACKUP_DOCKER_API=http://${name}-backup-docker-api:2375`,
-        'BACKUP_QUIESCE_TIMEOUT_SECONDS=600',
-        'BACKUP_QUIESCE_ON_ERROR=abort',
-        `BACKUP_QUIESCE_COMMAND=${JSON.stringify(DUMP)}`,
-        `BACKUP_QUIESCE_EXEC_BODY=${execBody}`,
-        'BACKUP_TARGET_1_NAME=local',
-        'BACKUP_TARGET_1_REPOSITORY=/backup/targets/local',
-        'BACKUP_TARGET_2_NAME=s3',
-        `BACKUP_TARGET_2_REPOSITORY=${repository}`,
-        `BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION=${PRIMARY}`,
-        `BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID=${accessKey.id}`,
-        'BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/install/secrets/target-2-aws-secret-access-key',
-        'BACKUP_TARGET_2_REPLICA_COUNT=1',
-        'BACKUP_TARGET_2_REPLICA_1_NAME=s3-offsite',
-        `BACKUP_TARGET_2_REPLICA_1_REPOSITORY=${replicaRepository}`,
-        `BACKUP_TARGET_2_REPLICA_1_ENV_AWS_DEFAULT_REGION=${OFFSITE}`,
-        `BACKUP_TARGET_2_REPLICA_1_ENV_AWS_ACCESS_KEY_ID=${accessKey.id}`,
-        'BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/install/secrets/target-2-replica-1-aws-secret-access-key',
-      ],
+      // Everything else the agent is told is in its plan.
+      env: ['BACKUP_PLAN=/backup/install/agent.json'],
       restart: 'unless-stopped',
       mustRun: true,
       readOnly: true,

@@ -413,7 +413,7 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
   out.push('## The backup agent');
   out.push('');
   out.push(
-    `Data set (bench/data-set.ts, deterministic): ${d.files.toLocaleString('en')} files, ${fmtBytes(d.bytes)} ` +
+    `Data set (test/support/data-set.ts, deterministic): ${d.files.toLocaleString('en')} files, ${fmtBytes(d.bytes)} ` +
       `(${(d.bytes / 1e6).toFixed(0)} MB): compressible text (log lines and CSV rows) ${d.textSmall.files.toLocaleString('en')} small files ` +
       `(${fmtBytes(d.textSmall.bytes)}) and ${d.textLarge.files} large (${fmtBytes(d.textLarge.bytes)}); random bytes ` +
       `${d.randomSmall.files.toLocaleString('en')} small files (${fmtBytes(d.randomSmall.bytes)}) and ${d.randomLarge.files} large ` +

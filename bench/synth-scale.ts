@@ -65,7 +65,9 @@ export function buildSynthApps(outDir: string): string {
   // The library reads its assets (the agent script, the seccomp profile) relative to its own
   // folder, as in the package.
   for (const asset of assets) {
-    fs.copyFileSync(asset, path.join(outDir, path.relative(ROOT, asset)));
+    const dest = path.join(outDir, path.relative(ROOT, asset));
+    fs.mkdirSync(path.dirname(dest), { recursive: true });
+    fs.copyFileSync(asset, dest);
   }
   // Inside the repository, so node_modules resolve as for the sources.
   return path.join(outDir, 'bench', 'synth-child.js');

@@ -1,8 +1,10 @@
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
 import { INSTALL_STAGING_DIR, stagedPath } from '../src/agent/agent-install';
+import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
-import { dockerStack, resources, synthJson } from './support/synth';
+import { agentPlanOf, dockerStack, synthJson } from './support/synth';
+import { containerNamed } from './support/sidecar-harness';
 
 function protectedDb() {
   const stack = dockerStack();
@@ -24,13 +26,13 @@ function protectedDb() {
   return synthesizedDb(stack);
 }
 
-/** `stack` synthesized: cdk.tf.json, the db-backup sidecar, its installer, and the sidecar's environment by name. */
+/** `stack` synthesized: cdk.tf.json, the db-backup sidecar, its installer, and the agent's plan (agent.json). */
 function synthesizedDb(stack: TerraformStack) {
   const json = synthJson(stack);
-  const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
-  const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
-  const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  return { json, sidecar, installer, env };
+  const sidecar = containerNamed(json, 'db-backup');
+  const installer = containerNamed(json, 'db-backup-install');
+  const plan = agentPlanOf(json, 'db');
+  return { json, sidecar, installer, plan };
 }
 
 /**
@@ -142,6 +144,17 @@ describe('BackupSidecar', () => {
     expect(agent.content).toBe(terraformEscape(agentScript()));
   });
 
+  test('uploads the plan to the installer, mode 0444; the only variable the sidecar gets is where it is', () => {
+    const { sidecar, installer } = protectedDb();
+    expect(AGENT_PLAN_FILE).toBe('/backup/install/agent.json');
+    const plan = installer.upload.find((u: any) => u.file === stagedPath(AGENT_PLAN_FILE));
+    expect(plan.file).toBe('/backup/staging/agent.json');
+    expect(plan.permissions).toBe('0444');
+    expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
+    // no init credentials here: no init plan either
+    expect(installer.upload.map((u: any) => u.file)).not.toContain('/backup/staging/init-plan.json');
+  });
+
   test('uploads the password from the sensitive variable to the installer, never a literal, mode 0400', () => {
     const { json, installer } = protectedDb();
     const password = installer.upload.find((u: any) => u.file.endsWith('/repository-password'));
@@ -152,26 +165,28 @@ describe('BackupSidecar', () => {
   });
 
   test('each local target is a host-path volume at its repository path', () => {
-    const { sidecar, env } = protectedDb();
+    const { sidecar, plan } = protectedDb();
     expect(sidecar.volumes).toEqual([
       { host_path: '/mnt/backup-disk/db', container_path: '/backup/targets/local' },
       { host_path: '/mnt/nas/db', container_path: '/backup/targets/nas' },
     ]);
-    expect(env.BACKUP_TARGET_COUNT).toBe('2');
-    expect(env.BACKUP_TARGET_1_REPOSITORY).toBe('/backup/targets/local');
-    expect(env.BACKUP_TARGET_2_NAME).toBe('nas');
+    expect(plan.targets).toHaveLength(2);
+    expect(plan.targets[0].repository).toBe('/backup/targets/local');
+    expect(plan.targets[1].name).toBe('nas');
   });
 
   test('renders schedule, retention, host and health threshold for the agent', () => {
-    const { env } = protectedDb();
-    expect(env).toMatchObject({
-      BACKUP_HOST: 'db',
-      BACKUP_SOURCES: '/backup/sources/pgdata',
-      BACKUP_SCHEDULE: '0 3 * * *',
-      BACKUP_RETENTION: '--keep-daily 7 --keep-weekly 4',
-      BACKUP_MAX_AGE_SECONDS: String(2 * 86400),
-      RESTIC_PASSWORD_FILE: '/backup/install/secrets/repository-password',
+    const { plan } = protectedDb();
+    expect(plan).toMatchObject({
+      host: 'db',
+      sources: ['/backup/sources/pgdata'],
+      schedule: { expression: '0 3 * * *', minutes: [0], hours: [3] },
+      retention: ['--keep-daily', '7', '--keep-weekly', '4'],
+      healthMaxAgeSeconds: 2 * 86400,
     });
+    for (const target of plan.targets) {
+      expect(target.passwordFile).toBe('/backup/install/secrets/repository-password');
+    }
   });
 
   test('the quiesce command reaches the agent as JSON, escaped for Terraform', () => {
@@ -186,10 +201,16 @@ describe('BackupSidecar', () => {
       },
     });
     // WHEN
-    const sidecar = resources(synthJson(stack), 'docker_container').find((c) => c.name === 'app-backup');
+    const json = synthJson(stack);
+    const installer = containerNamed(json, 'app-backup-install');
     // THEN
-    expect(sidecar.env).toContain('BACKUP_QUIESCE_MODE=exec');
-    expect(sidecar.env).toContain('BACKUP_QUIESCE_COMMAND=["sh","-c","dump > \\"$${HOME}/x\\""]');
+    const upload = installer.upload.find((u: any) => u.file === '/backup/staging/agent.json');
+    expect(upload.content).toContain('"dump > \\"$${HOME}/x\\""');
+    expect(upload.content).not.toMatch(/(^|[^$])\$\{HOME\}/);
+    const plan = agentPlanOf(json, 'app');
+    expect(plan.quiesce.mode).toBe('exec');
+    expect(plan.quiesce.command).toEqual(['sh', '-c', 'dump > "${HOME}/x"']);
+    expect(JSON.parse(plan.quiesce.execBody).Cmd).toEqual(['sh', '-c', 'dump > "${HOME}/x"']);
   });
 });
 
@@ -199,39 +220,45 @@ describe('BackupSidecar: retention, prune, verification and notification setting
   }
 
   test('prune runs weekly on Sunday at 04:00 unless told otherwise', () => {
-    expect(sidecarOf({}).env.BACKUP_PRUNE_SCHEDULE).toBe('0 4 * * 0');
-    expect(sidecarOf({ pruneSchedule: Schedule.cron('30 5 1 * *') }).env.BACKUP_PRUNE_SCHEDULE).toBe('30 5 1 * *');
-  });
-
-  test.each([
-    ['daily, all data within 28 days', Schedule.daily(), Verification.standard(), '28', '28', '0 5 * * 0'],
-    ['hourly, all data within 7 days', Schedule.hourly(), Verification.readBack({ readAllDataWithinDays: 7 }), '7', '168', '0 5 * * 0'],
-    ['weekly, all data within 3 days: every cycle reads everything', Schedule.weekly(), Verification.readBack({ readAllDataWithinDays: 3 }), '3', '1', '0 5 * * 0'],
-    ['structure only', Schedule.daily(), Verification.structureOnly(), '0', '0', ''],
-  ])('%s: the read-data subsets are derived from the schedule', (_name, schedule, verification, days, subsets, drill) => {
-    const { env } = sidecarOf({ schedule, verification });
-    expect(env).toMatchObject({
-      BACKUP_VERIFY_READ_DATA_DAYS: days,
-      BACKUP_VERIFY_READ_DATA_SUBSETS: subsets,
-      BACKUP_VERIFY_DRILL_SCHEDULE: drill,
+    expect(sidecarOf({}).plan.pruneSchedule).toMatchObject({ expression: '0 4 * * 0', minutes: [0], hours: [4], daysOfWeek: [0] });
+    expect(sidecarOf({ pruneSchedule: Schedule.cron('30 5 1 * *') }).plan.pruneSchedule).toMatchObject({
+      expression: '30 5 1 * *',
+      minutes: [30],
+      hours: [5],
+      daysOfMonth: [1],
     });
   });
 
+  test.each([
+    ['daily, all data within 28 days', Schedule.daily(), Verification.standard(), 28, 28, '0 5 * * 0'],
+    ['hourly, all data within 7 days', Schedule.hourly(), Verification.readBack({ readAllDataWithinDays: 7 }), 7, 168, '0 5 * * 0'],
+    ['weekly, all data within 3 days: every cycle reads everything', Schedule.weekly(), Verification.readBack({ readAllDataWithinDays: 3 }), 3, 1, '0 5 * * 0'],
+    ['structure only', Schedule.daily(), Verification.structureOnly(), null, 0, null],
+  ])('%s: the read-data subsets are derived from the schedule', (_name, schedule, verification, days, subsets, drill) => {
+    const { plan } = sidecarOf({ schedule, verification });
+    expect(plan.verification.readAllDataWithinDays).toBe(days);
+    expect(plan.verification.readDataSubsets).toBe(subsets);
+    // the drill's schedule, or null for none
+    const drillSchedule = plan.verification.drillSchedule;
+    expect(drillSchedule === null ? null : drillSchedule.expression).toBe(drill);
+  });
+
   test('without notifyUrl there is no webhook file and no variable', () => {
-    const { installer, env } = sidecarOf({});
-    expect(env.BACKUP_NOTIFY_URL_FILE).toBeUndefined();
+    const { installer, plan } = sidecarOf({});
+    expect(plan.notify).toBeNull();
     expect(installer.upload.map((u: any) => u.file)).not.toContain('/backup/staging/secrets/notify-url');
   });
 
   test('notifyUrl from a sensitive variable is uploaded as a file (mode 0400), never put in the environment', () => {
-    const { json, sidecar, installer, env } = sidecarOf({}, (stack) => ({
+    const { json, sidecar, installer, plan } = sidecarOf({}, (stack) => ({
       notifyUrl: new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true }).stringValue,
     }));
-    expect(env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/install/secrets/notify-url');
+    expect(plan.notify.urlFile).toBe('/backup/install/secrets/notify-url');
     const upload = installer.upload.find((u: any) => u.file === '/backup/staging/secrets/notify-url');
     expect(upload.content).toBe('${var.notify_url}');
     expect(upload.permissions).toBe('0400');
-    expect((sidecar.env as string[]).join('\n')).not.toContain('var.notify_url');
+    expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
+    expect(installer.upload.find((u: any) => u.file === '/backup/staging/agent.json').content).not.toContain('var.notify_url');
     expect(json.variable.notify_url.sensitive).toBe(true);
   });
 
@@ -242,13 +269,13 @@ describe('BackupSidecar: retention, prune, verification and notification setting
   });
 
   test('the quiesce settings reach the agent with the Docker API proxy URL', () => {
-    const { env } = sidecarOf({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }) });
-    expect(env).toMatchObject({
-      BACKUP_QUIESCE_MODE: 'stop',
-      BACKUP_QUIESCE_CONTAINER: 'db',
-      BACKUP_QUIESCE_TIMEOUT_SECONDS: '30',
-      BACKUP_QUIESCE_ON_ERROR: 'abort',
-      BACKUP_DOCKER_API: 'http://db-backup-docker-api:2375',
+    const { plan } = sidecarOf({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }) });
+    expect(plan.quiesce).toMatchObject({
+      mode: 'stop',
+      container: 'db',
+      timeoutSeconds: 30,
+      onError: 'abort',
+      dockerApi: 'http://db-backup-docker-api:2375',
     });
   });
 });

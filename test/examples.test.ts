@@ -15,7 +15,7 @@ import { defaultExample } from '../examples/postgres/main';
 import { s3CompatibleExample } from '../examples/s3-compatible/main';
 import { MARIADB_DUMP, wordpressExample } from '../examples/wordpress/main';
 import { annotations } from './compliance/stacks';
-import { SynthesizedApp, synthesizeApp } from './support/synth';
+import { SynthesizedApp, agentPlanOf, synthesizeApp } from './support/synth';
 
 const root = path.resolve(__dirname, '..');
 const ONE_REFERENCE = /^\$\{[^${}]+\}$/;
@@ -116,23 +116,22 @@ describe('wordpress example', () => {
 
   test('MariaDB is dumped onto its volume before each backup; the files follow half an hour later, as they are', () => {
     const all = containers(host);
-    const db = envOf(all['wordpress-db-backup']);
-    expect(db).toMatchObject({ BACKUP_QUIESCE_MODE: 'exec', BACKUP_QUIESCE_CONTAINER: 'wordpress-db', BACKUP_SCHEDULE: '0 2 * * *', BACKUP_SOURCES: '/backup/sources/wordpress-db' });
-    expect(JSON.parse(db.BACKUP_QUIESCE_COMMAND)).toEqual(MARIADB_DUMP);
+    const db = agentPlanOf(host, 'wordpress-db');
+    expect(db).toMatchObject({ quiesce: { mode: 'exec', container: 'wordpress-db' }, schedule: { expression: '0 2 * * *' }, sources: ['/backup/sources/wordpress-db'] });
+    expect(db.quiesce.command).toEqual(MARIADB_DUMP);
     expect(MARIADB_DUMP.join(' ')).toMatch(/mariadb-dump .*--single-transaction.* > \/var\/lib\/mysql\/dump\.sql\.tmp && mv \/var\/lib\/mysql\/dump\.sql\.tmp \/var\/lib\/mysql\/dump\.sql$/);
-    const files = envOf(all['wordpress-backup']);
-    expect(files).toMatchObject({ BACKUP_SCHEDULE: '30 2 * * *', BACKUP_SOURCES: '/backup/sources/wordpress-files' });
-    expect(files.BACKUP_QUIESCE_MODE ?? 'none').toBe('none');
+    const files = agentPlanOf(host, 'wordpress');
+    expect(files).toMatchObject({ schedule: { expression: '30 2 * * *' }, sources: ['/backup/sources/wordpress-files'], quiesce: { mode: 'none' } });
     expect(Object.keys(all)).not.toContain('wordpress-backup-docker-api');
   });
 
   test('both back up to a local disk and to one bucket, each under its own prefix and its own IAM user', () => {
     const all = containers(host);
     for (const name of ['wordpress-db', 'wordpress']) {
-      const env = envOf(all[`${name}-backup`]);
-      expect(env.BACKUP_TARGET_1_REPOSITORY).toBe('/backup/targets/local');
-      expect(env.BACKUP_TARGET_2_REPOSITORY).toMatch(new RegExp(`^s3:https://s3\\.eu-west-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
-      expect(env.BACKUP_TARGET_2_REPLICA_1_REPOSITORY).toMatch(new RegExp(`^s3:https://s3\\.eu-central-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
+      const { targets } = agentPlanOf(host, name);
+      expect(targets[0].repository).toBe('/backup/targets/local');
+      expect(targets[1].repository).toMatch(new RegExp(`^s3:https://s3\\.eu-west-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
+      expect(targets[1].replicas[0].repository).toMatch(new RegExp(`^s3:https://s3\\.eu-central-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
       expect(all[`${name}-backup`].volumes).toEqual([{ host_path: `/mnt/backup-disk/${name}`, container_path: '/backup/targets/local' }]);
     }
     // Per container: the agent's user, and the restic-init user that alone may create config and keys/.
@@ -156,16 +155,14 @@ describe('s3-compatible example', () => {
   test('backs Gitea up, stopped, to a local disk and to the existing bucket, with the key from sensitive variables', () => {
     const all = containers(host);
     expect(Object.keys(all).sort()).toEqual(['git', 'git-backup', 'git-backup-docker-api', 'git-backup-install']);
-    const env = envOf(all['git-backup']);
-    expect(env).toMatchObject({
-      BACKUP_QUIESCE_MODE: 'stop',
-      BACKUP_QUIESCE_CONTAINER: 'git',
-      BACKUP_TARGET_1_REPOSITORY: '/backup/targets/local',
-      BACKUP_TARGET_2_NAME: 'wasabi',
-      BACKUP_TARGET_2_REPOSITORY: 's3:https://s3.eu-central-2.wasabisys.com/acme-git-backups/git',
-      BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION: 'eu-central-2',
-      BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID: '${var.wasabi_access_key_id}',
-      BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE: '/backup/install/secrets/target-2-aws-secret-access-key',
+    const plan = agentPlanOf(host, 'git');
+    expect(plan.quiesce).toMatchObject({ mode: 'stop', container: 'git' });
+    expect(plan.targets[0].repository).toBe('/backup/targets/local');
+    expect(plan.targets[1]).toMatchObject({
+      name: 'wasabi',
+      repository: 's3:https://s3.eu-central-2.wasabisys.com/acme-git-backups/git',
+      environment: { AWS_DEFAULT_REGION: 'eu-central-2', AWS_ACCESS_KEY_ID: '${var.wasabi_access_key_id}' },
+      secretFiles: { AWS_SECRET_ACCESS_KEY: '/backup/install/secrets/target-2-aws-secret-access-key' },
     });
     expect(all['git-backup-install'].upload).toContainEqual({
       file: '/backup/staging/secrets/target-2-aws-secret-access-key',

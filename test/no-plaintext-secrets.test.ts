@@ -53,8 +53,16 @@ describe('secrets in the synthesized default example', () => {
     const containers = Object.values<any>(example.host.resource.docker_container);
     expect(containers.filter((c) => c.read_only === true && (c.upload ?? []).length > 0).map((c) => c.name)).toEqual([]);
     const uploads = containers.flatMap((c) => c.upload ?? []);
-    // every upload but the agent is a secret (the sidecar's, and the installer's own init credentials)
-    const secrets = uploads.filter((u) => u.file !== '/backup/staging/bin/backup-agent');
+    // every upload but the agent and its plans is a secret (the sidecar's, and the installer's
+    // own init credentials); the plans name the secret files, and hold no secret themselves
+    const PLANS = ['/backup/staging/agent.json', '/backup/staging/init-plan.json'];
+    const secrets = uploads.filter((u) => u.file !== '/backup/staging/bin/backup-agent' && !PLANS.includes(u.file));
+    const plans = uploads.filter((u) => PLANS.includes(u.file));
+    expect(plans.length).toBeGreaterThanOrEqual(2);
+    const secretReferences = secrets.map((u) => u.content);
+    for (const plan of plans) {
+      expect({ file: plan.file, secrets: secretReferences.filter((ref) => plan.content.includes(ref)) }).toEqual({ file: plan.file, secrets: [] });
+    }
     expect(secrets.map((u) => u.file)).toEqual(
       expect.arrayContaining(['/backup/staging/secrets/repository-password', '/backup/staging/secrets/target-2-aws-secret-access-key']),
     );

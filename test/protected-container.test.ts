@@ -1,6 +1,7 @@
 import { TerraformVariable } from 'cdktf';
 import { ProtectedContainer, StorageTarget } from '../src';
 import { dockerStack, resources, synthJson } from './support/synth';
+import { containerNamed } from './support/sidecar-harness';
 
 describe('ProtectedContainer', () => {
   test('creates the container with its image, environment, ports, restart policy and volumes', () => {
@@ -51,7 +52,7 @@ describe('ProtectedContainer', () => {
       backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/b' })] },
     });
     const json = synthJson(stack);
-    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
+    const sidecar = containerNamed(json, 'db-backup');
     expect(sidecar.depends_on).toEqual(expect.arrayContaining([expect.stringMatching(/^docker_volume\.db_volume-pgdata/)]));
     // the installer fills the install volume before the sidecar starts
     const [installerId] = Object.entries<any>(json.resource.docker_container).find(([, c]) => c.name === 'db-backup-install')!;

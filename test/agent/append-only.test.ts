@@ -1,7 +1,7 @@
 /**
  * An append-only REST target (`rclone serve restic --append-only`, the server refuses to
  * delete or overwrite repository data): the construct tells the agent
- * (`BACKUP_TARGET_<i>_APPEND_ONLY=true`), which skips `restic forget` and `restic prune` for
+ * (the plan's `targets[i].appendOnly: true`), which skips `restic forget` and `restic prune` for
  * that target and says so in status.json (retention `skipped`, reason `append-only`), never as
  * a failure, and still verifies it. Beside it a local folder with the same policy shows the
  * policy is real: there, snapshots do go.
@@ -12,11 +12,11 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
-import { RestServer, startRestServer } from '../support/rest-server';
+import { RestServer, startRestServer } from '../support/servers/rest-server';
 
 // A policy that would remove snapshots every cycle after the first: restic would delete them on
 // the REST server, which answers 403 (protocolSidecar's own policy keeps 100, which never asks).
-const KEEP_ONE = { BACKUP_RETENTION: '--keep-last 1' };
+const KEEP_ONE = { retention: ['--keep-last', '1'] };
 const CYCLES = 10;
 
 describe('an append-only REST target', () => {
@@ -35,13 +35,16 @@ describe('an append-only REST target', () => {
     sidecar?.cleanup();
   });
 
-  test('the construct tells the agent: APPEND_ONLY on the REST target only, its CA as an installed file', () => {
-    const env: string[] = sidecar.resource.env ?? [];
+  test('the construct tells the agent: appendOnly on the REST target only, its CA as an installed file', () => {
+    const plan = JSON.parse(fs.readFileSync(path.join(sidecar.installDir, 'agent.json'), 'utf8'));
     expect(sidecar.targets).toEqual(['local', 'rest']);
-    expect(env).toContain('BACKUP_TARGET_2_APPEND_ONLY=true');
-    expect(env.filter((e) => e.startsWith('BACKUP_TARGET_1_APPEND_ONLY'))).toEqual([]);
-    expect(env).toContain('BACKUP_TARGET_2_CACERT=/backup/install/secrets/target-2-ca-certificate.pem');
-    // the installer put the server's certificate where the variable says
+    expect(plan.targets.map((t: any) => [t.name, t.appendOnly])).toEqual([
+      ['local', false],
+      ['rest', true],
+    ]);
+    expect(plan.targets[0].caCertificateFile).toBeNull();
+    expect(plan.targets[1].caCertificateFile).toBe('/backup/install/secrets/target-2-ca-certificate.pem');
+    // the installer put the server's certificate where the plan says
     const installed = path.join(sidecar.installDir, 'secrets', 'target-2-ca-certificate.pem');
     expect(fs.readFileSync(installed, 'utf8')).toBe(fs.readFileSync(rest!.caCertPath!, 'utf8'));
   });
@@ -51,7 +54,7 @@ describe('an append-only REST target', () => {
       // GIVEN a change
       fs.appendFileSync(path.join(sidecar.sourceDir, 'entries.log'), `entry ${cycle}\n`);
       // WHEN a cycle runs
-      const r = await sidecar.run(['run'], { env: KEEP_ONE });
+      const r = await sidecar.run(['run'], { plan: KEEP_ONE });
       // THEN it is ok, and nothing in it is an error
       expect({ cycle, code: r.code, errors: r.stderr.split('\n').filter((l) => / (ERROR|WARN) /.test(l)) }).toEqual({ cycle, code: 0, errors: [] });
       expect(r.stderr).toMatch(/ INFO step=retention target=rest skipped: append-only \(the server refuses deletes; pruning this repository is the server administrator's job\)/);
@@ -105,12 +108,18 @@ describe('an append-only REST target', () => {
     expect(sidecar.restic('rest', ['check']).code).toBe(0);
   });
 
-  test('without APPEND_ONLY the same policy fails retention on that server: what the variable prevents', async () => {
+  test('without appendOnly the same policy fails retention on that server: what the flag prevents', async () => {
     // GIVEN the agent not told (as before issue 12), and a short network timeout: restic
     // retries each refused delete (403) for about 45 s before it gives up
     fs.appendFileSync(path.join(sidecar.sourceDir, 'entries.log'), 'one more\n');
     // WHEN
-    const r = await sidecar.run(['run'], { env: { ...KEEP_ONE, BACKUP_TARGET_2_APPEND_ONLY: '', BACKUP_NETWORK_TIMEOUT_SECONDS: '20' } });
+    const r = await sidecar.run(['run'], {
+      plan: (plan: any) => {
+        plan.retention = KEEP_ONE.retention;
+        plan.targets[1].appendOnly = false;
+        plan.networkTimeoutSeconds = 20;
+      },
+    });
     // THEN the backup is made, and the forget the server refuses fails retention
     expect(r.code).toBe(0);
     const rest = sidecar.status().targets.find((t: any) => t.name === 'rest');
@@ -120,9 +129,16 @@ describe('an append-only REST target', () => {
     expect(sidecar.snapshots('rest')).toHaveLength(CYCLES + 1);
   }, 300000);
 
-  test('a bad BACKUP_TARGET_<i>_APPEND_ONLY is a configuration error (exit 2) naming the variable', async () => {
-    const r = await sidecar.run(['run'], { env: { BACKUP_TARGET_2_APPEND_ONLY: 'yes' } });
+  test('a plan written for another agent version is a configuration error (exit 2): no repository is touched', async () => {
+    // GIVEN a plan whose schema this agent does not read (appendOnly might mean something else there)
+    fs.appendFileSync(path.join(sidecar.sourceDir, 'entries.log'), 'not backed up\n');
+    // WHEN
+    const r = await sidecar.run(['run'], { plan: { ...KEEP_ONE, schemaVersion: 2 } });
+    // THEN
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/ERROR step=config BACKUP_TARGET_2_APPEND_ONLY='yes' must be 'true'/);
+    expect(r.stderr).toMatch(/ERROR step=config the plan \/backup\/agent\/\S+ has schema version 2, this agent reads version 1; re-deploy/);
+    expect(r.stderr).not.toMatch(/step=(backup|retention|open)/);
+    expect(sidecar.snapshots('rest')).toHaveLength(CYCLES + 1);
+    expect(sidecar.snapshots('local')).toHaveLength(1);
   });
 });

@@ -8,7 +8,9 @@ import * as path from 'path';
 import { Retention } from '../../src';
 import { runSidecar, SidecarResult } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { fingerprintTree, readStatus, snapshotsOf, writeMixedDataSet } from './helpers';
+import { writeMixedDataSet } from '../support/data-set';
+import { snapshotsOf } from '../support/restic';
+import { fingerprintTree } from './helpers';
 
 describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (shell) => {
   let fixture: SynthesizedSidecar;
@@ -20,7 +22,7 @@ describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (s
     fixture = synthesizedSidecar({ targets: ['local-a', 'local-b'], backup: { retention: Retention.keepLast(100) } });
     writeMixedDataSet(fixture.sourceDirs.appdata);
     // WHEN one cycle runs
-    first = await runSidecar(fixture.resource, fixture.sandbox({ shell, command: ['run'] }));
+    first = await fixture.run(['run'], { shell });
   });
 
   afterAll(() => fixture.cleanup());
@@ -34,7 +36,7 @@ describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (s
   });
 
   test('each target holds a snapshot with the fixed host and tags', () => {
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     expect(status).toMatchObject({ version: 1, host: 'db', state: 'ok' });
     expect(status.last_success_epoch).toEqual(expect.any(Number));
     for (const name of ['local-a', 'local-b']) {
@@ -90,7 +92,7 @@ describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (s
 
   test('the manifest recorded at backup time checks the restored files', () => {
     // GIVEN the manifest of the snapshot on local-a
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     const entry = status.targets.find((t: any) => t.name === 'local-a');
     expect(entry.manifest).toBe(`manifests/${entry.snapshot_id.slice(0, 8)}.sha256`);
     const manifest = path.join(fixture.stateDir, entry.manifest);
@@ -109,12 +111,12 @@ describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (s
   });
 
   test('a second cycle is incremental: the parent is found, next to nothing is added', async () => {
-    const before = readStatus(fixture.stateDir);
+    const before = fixture.status();
     // WHEN
-    const second = await runSidecar(fixture.resource, fixture.sandbox({ shell, command: ['run'] }));
+    const second = await fixture.run(['run'], { shell });
     // THEN
     expect(second.code).toBe(0);
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     for (const t of status.targets) {
       expect(t.result).toBe('ok');
       expect(t.files_new).toBe(0);

@@ -6,9 +6,8 @@ import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Retention } from '../../src';
-import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus, restic, snapshotsOf } from './helpers';
+import { restic, snapshotsOf } from '../support/restic';
 
 function startTime(pid: number): string {
   const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -18,7 +17,7 @@ function startTime(pid: number): string {
 describe('the cycle lock', () => {
   let fixture: SynthesizedSidecar;
   let lockDir: string;
-  const run = () => runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+  const run = () => fixture.run(['run']);
   const plantLock = (pid: number, start: string, host: string, epoch: number) => {
     fs.mkdirSync(lockDir, { recursive: true });
     fs.writeFileSync(path.join(lockDir, 'owner'), `${pid} ${start} ${host} ${epoch}\n`);
@@ -92,8 +91,8 @@ describe('the cycle lock', () => {
   test('two cycles started together: one runs, the other skips, nothing is corrupted', async () => {
     const before = snapshotsOf(fixture.targetDirs.disk).length;
     // WHEN two runs start at the same moment (as a manual docker exec during a scheduled cycle)
-    const a = startSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
-    const b = startSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    const a = fixture.start(['run']);
+    const b = fixture.start(['run']);
     const results = await Promise.all([a.result, b.result]);
     // THEN exactly one ran
     expect(results.map((r) => r.code).sort()).toEqual([0, 75]);
@@ -107,7 +106,7 @@ describe('the cycle lock', () => {
       expect(restic(repo, ['list', 'locks', '--no-lock']).stdout).toBe('');
     }
     // AND the status is whole and describes the cycle that ran
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     expect(status.state).toBe('ok');
     expect(status.targets.map((t: any) => t.result)).toEqual(['ok', 'ok']);
     expect(fs.existsSync(lockDir)).toBe(false);

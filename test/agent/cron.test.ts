@@ -1,16 +1,24 @@
 /**
- * The agent's own cron matcher (`backup-agent cron-match "EXPR" EPOCH`, exit 0 match, 1 no
- * match, 2 invalid), run inside the sidecar sandbox under busybox sh and under dash, with
- * busybox `date` doing the calendar work.
+ * The agent's schedule matcher in the sidecar as synthesized: each expression expanded by the
+ * TypeScript model into the plan's schedule (`planSchedule`), flattened by the agent's own plan
+ * loader (its jq `sets`), and matched by the installed agent (`backup-agent cron-match-batch`)
+ * in the sidecar sandbox under busybox sh and under dash, busybox `date` doing the calendar
+ * work in the time zone given (the plan's timeZone becomes the agent's TZ). Parsing is the
+ * model's alone (src/policy/cron.ts): an invalid expression fails synth and never reaches the
+ * agent; test/policy/cron-agreement.test.ts compares the two matchers on 10,000+ expressions
+ * in UTC.
  */
-import { AGENT_SCRIPT_PATH } from '../../src/agent/agent-asset';
+import { spawnSync } from 'child_process';
+import { agentScript, AGENT_SCRIPT_PATH } from '../../src/agent/agent-asset';
+import { planSchedule } from '../../src/agent/agent-plan';
+import { Schedule } from '../../src';
 import { runSidecar, shellQuote } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 
 const at = (iso: string) => Date.parse(iso) / 1000;
 
-// [expression, time, TZ, expected exit code]
-const CASES: Array<[string, string, string, 0 | 1 | 2]> = [
+// [expression, time, TZ, expected answer: 0 fires, 1 does not]
+const CASES: Array<[string, string, string, 0 | 1]> = [
   // plain numbers, and a non-match one minute later
   ['0 2 * * *', '2026-11-26T02:00:00Z', 'UTC', 0],
   ['0 2 * * *', '2026-11-26T02:01:00Z', 'UTC', 1],
@@ -46,44 +54,67 @@ const CASES: Array<[string, string, string, 0 | 1 | 2]> = [
   // evaluated in TZ: 02:00 in Berlin is 01:00 UTC in November
   ['0 2 * * *', '2026-11-26T01:00:00Z', 'Europe/Berlin', 0],
   ['0 2 * * *', '2026-11-26T02:00:00Z', 'Europe/Berlin', 1],
-  // invalid expressions
-  ['60 * * * *', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['* * * *', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['*/0 * * * *', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['5-1 * * * *', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['1-x * * * *', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['0 0 * * 8', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['1,,2 * * * *', '2026-11-26T02:00:00Z', 'UTC', 2],
-  ['@daily', '2026-11-26T02:00:00Z', 'UTC', 2],
 ];
 
-describe.each(['busybox', 'dash'] as const)('cron-match under %s sh', (shell) => {
+// Refused by the model at synth: the agent never sees them.
+const INVALID = [
+  '60 * * * *',
+  '* * * *',
+  '*/0 * * * *',
+  '5-1 * * * *',
+  '1-x * * * *',
+  '0 0 * * 8',
+  '1,,2 * * * *',
+  '@daily',
+];
+
+/** Each expression's schedule as the agent's plan loader flattens it (its jq `sets`). */
+function agentSets(expressions: string[]): string[] {
+  const def = /def sets:[\s\S]*? end;/.exec(agentScript());
+  if (!def) {
+    throw new Error('no `def sets` in the agent script');
+  }
+  const r = spawnSync('jq', ['-r', `${def[0]} .[] | sets`], { input: JSON.stringify(expressions.map((e) => planSchedule(e))), encoding: 'utf8' });
+  if (r.status !== 0) {
+    throw new Error(`jq failed: ${r.stderr}`);
+  }
+  return r.stdout.trimEnd().split('\n');
+}
+
+describe.each(['busybox', 'dash'] as const)('the installed agent matching schedules under %s sh', (shell) => {
   let fixture: SynthesizedSidecar;
-  const codes = new Map<number, number>();
+  const answers = new Map<number, number>();
 
   beforeAll(async () => {
     fixture = synthesizedSidecar();
-    // One sandbox for all cases: each line runs the installed agent and prints its exit code.
+    // One sandbox for all cases: each line feeds one schedule and minute to the installed agent,
+    // in the case's time zone, and prints the case and the agent's answer.
+    const sets = agentSets(CASES.map(([expr]) => expr));
     const script = CASES.map(
-      ([expr, time, tz], i) =>
-        `TZ=${shellQuote(tz)} sh ${AGENT_SCRIPT_PATH} cron-match ${shellQuote(expr)} ${at(time)} >/dev/null 2>&1; echo "${i} $?"`,
+      ([, time, tz], i) =>
+        `printf '%s\\t%s\\n' ${shellQuote(sets[i])} ${at(time)} | TZ=${shellQuote(tz)} sh ${AGENT_SCRIPT_PATH} cron-match-batch | sed 's/^/${i} /'`,
     ).join('\n');
     const r = await runSidecar(fixture.resource, fixture.sandbox({ shell, exec: ['/bin/sh', '-c', script] }));
+    expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     for (const line of r.stdout.trim().split('\n')) {
-      const [i, code] = line.split(' ').map(Number);
-      codes.set(i, code);
+      const [i, answer] = line.split(' ').map(Number);
+      answers.set(i, answer);
     }
   });
 
   afterAll(() => fixture.cleanup());
 
-  test.each(CASES.map((c, i) => [...c, i] as const))('%p at %s (%s) exits %p', (_expr, _time, _tz, expected, i) => {
-    expect(codes.get(i)).toBe(expected);
+  test.each(CASES.map((c, i) => [...c, i] as const))('%p at %s (%s) gives %p', (_expr, _time, _tz, expected, i) => {
+    expect(answers.get(i)).toBe(expected);
   });
 
   test('the sandbox really ran this shell as /bin/sh', async () => {
     const r = await runSidecar(fixture.resource, fixture.sandbox({ shell, exec: ['/bin/sh', '-c', 'readlink /bin/sh'] }));
     expect(r.stdout.trim()).toBe(shell === 'dash' ? '/usr/bin/dash' : '/usr/bin/busybox');
   });
+});
+
+test.each(INVALID)('%p is refused at synth, before any agent sees it', (expr) => {
+  expect(() => Schedule.cron(expr)).toThrow();
 });

@@ -1,14 +1,13 @@
 /**
- * The daemon (the sidecar's command): refuses a bad configuration at start, so the container
+ * The daemon (the sidecar's command): refuses a plan it cannot read at start, so the container
  * fails visibly instead of missing every backup, and runs a cycle on a minute boundary when
  * the schedule matches.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
-import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { SidecarSandboxOptions, runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus } from './helpers';
 
 describe('the daemon', () => {
   let fixture: SynthesizedSidecar;
@@ -22,27 +21,30 @@ describe('the daemon', () => {
 
   afterAll(() => fixture.cleanup());
 
-  test.each([
-    [{ BACKUP_SCHEDULE: '0 25 * * *' }, /ERROR step=config BACKUP_SCHEDULE='0 25 \* \* \*' is not a 5-field cron expression/],
-    [{ BACKUP_TARGET_COUNT: '0' }, /ERROR step=config BACKUP_TARGET_COUNT='0' must be the number of storage targets/],
-    [{ BACKUP_HOST: '' }, /ERROR step=config BACKUP_HOST is empty/],
-    [{ BACKUP_SOURCES: 'relative/path' }, /ERROR step=config BACKUP_SOURCES entry 'relative\/path' is not an absolute path/],
-    [{ BACKUP_TARGET_1_NAME: 'bad name' }, /ERROR step=config BACKUP_TARGET_1_NAME='bad name' must be set to a name/],
-    [{ BACKUP_RETENTION: '--keep-daily 7 --prune' }, /ERROR step=config BACKUP_RETENTION='--keep-daily 7 --prune' must be restic forget --keep-\* flags/],
-    [{ BACKUP_RETENTION: '--keep-daily' }, /ERROR step=config BACKUP_RETENTION='--keep-daily' must be restic forget --keep-\* flags/],
-    [{ BACKUP_PRUNE_SCHEDULE: '0 4 * * 8' }, /ERROR step=config BACKUP_PRUNE_SCHEDULE='0 4 \* \* 8' is not a 5-field cron expression/],
-    [{ BACKUP_VERIFY_DRILL_SCHEDULE: 'weekly' }, /ERROR step=config BACKUP_VERIFY_DRILL_SCHEDULE='weekly' is not a 5-field cron expression/],
-    [{ BACKUP_VERIFY_READ_DATA_SUBSETS: '1/28' }, /ERROR step=config BACKUP_VERIFY_READ_DATA_SUBSETS='1\/28' must be the number of cycles/],
-    [{ BACKUP_QUIESCE_MODE: 'freeze' }, /ERROR step=config BACKUP_QUIESCE_MODE='freeze' must be none, stop, pause or exec/],
-    [{ BACKUP_QUIESCE_MODE: 'stop', BACKUP_QUIESCE_CONTAINER: 'db' }, /ERROR step=config BACKUP_DOCKER_API='' must be the socket proxy's URL/],
+  test.each<[string, Partial<SidecarSandboxOptions>, RegExp]>([
     [
-      { BACKUP_QUIESCE_MODE: 'exec', BACKUP_QUIESCE_CONTAINER: 'db', BACKUP_DOCKER_API: 'http://proxy:2375', BACKUP_QUIESCE_COMMAND: 'pg_dumpall' },
-      /ERROR step=config BACKUP_QUIESCE_COMMAND='pg_dumpall' must be a JSON array of strings/,
+      'a plan that is not there',
+      { env: { BACKUP_PLAN: '/backup/agent/no-such-plan.json' } },
+      /ERROR step=config cannot read the plan \/backup\/agent\/no-such-plan\.json: .*No such file or directory; the installer writes it/,
     ],
-  ])('exits 2 at start on %p', async (env, message) => {
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ env }));
+    [
+      'a plan that is not JSON',
+      { env: { BACKUP_PLAN: '/backup/agent/plan.env' } },
+      /ERROR step=config cannot read the plan \/backup\/agent\/plan\.env: parse error: .*; the installer writes it/,
+    ],
+    [
+      'a plan of another schema version',
+      { plan: { schemaVersion: 2 } },
+      /ERROR step=config the plan \/backup\/agent\/\S+\.json has schema version 2, this agent reads version 1; re-deploy so that the agent and its plan are installed together/,
+    ],
+  ])('exits 2 at start on %s', async (_case, options, message) => {
+    // (an environment file where the plan should be: what the agent read before the plan)
+    fs.mkdirSync(fixture.stateDir, { recursive: true });
+    fs.writeFileSync(path.join(fixture.stateDir, 'plan.env'), "BACKUP_SCHEDULE='* * * * *'\nBACKUP_TARGET_COUNT=1\n");
+    const r = await runSidecar(fixture.resource, fixture.sandbox(options));
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+    expect(r.stderr).not.toMatch(/step=daemon/);
   });
 
   test('wakes on the next minute boundary and runs a cycle when the schedule matches', async () => {
@@ -56,7 +58,7 @@ describe('the daemon', () => {
       const match = /(\d{4}-\d\d-\d\dT\d\d:\d\d:(\d\d)Z) backup-agent INFO step=daemon schedule matches (\S+); starting a cycle/.exec(out);
       expect(match).not.toBeNull();
       expect(match![3]).toMatch(/:00Z$/);
-      expect(readStatus(fixture.stateDir)).toMatchObject({ state: 'ok' });
+      expect(fixture.status()).toMatchObject({ state: 'ok' });
     } finally {
       await sidecar.kill('SIGTERM');
     }

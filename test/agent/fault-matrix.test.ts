@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { pseudoRandomBytes } from '../support/data-set';
 import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
-import { S3Server, startS3Server } from '../support/s3-server';
+import { S3Server, startS3Server } from '../support/servers/s3-server';
 import { SidecarResult } from '../support/sidecar-sandbox';
 
 /** The construct's networkTimeoutSeconds (its minimum): one restic call against one target. */
@@ -145,7 +145,7 @@ describe('fault matrix: a local and an S3 target', () => {
     expect(target(status, 'local')).toMatchObject({ result: 'ok', error: null });
     const s3Hung = target(status, 's3');
     expect(s3Hung).toMatchObject({ result: 'failed', snapshot_id: null, last_success_epoch: lastS3Success });
-    expect(s3Hung.error).toMatch(/^cannot open the repository: timed out after \d+s \(BACKUP_NETWORK_TIMEOUT_SECONDS\)$/);
+    expect(s3Hung.error).toMatch(/^cannot open the repository: timed out after \d+s \(networkTimeoutSeconds\)$/);
     // bounded by the construct's timeout (SIGINT to restic), and the kill that follows it at the latest
     expect(s3Hung.duration_seconds).toBeGreaterThanOrEqual(NETWORK_TIMEOUT);
     expect(s3Hung.duration_seconds).toBeLessThanOrEqual(NETWORK_TIMEOUT + KILL_GRACE + 5);

@@ -1,5 +1,5 @@
 /**
- * Faults: an endpoint that never answers is bounded by BACKUP_NETWORK_TIMEOUT_SECONDS; a
+ * Faults: an endpoint that never answers is bounded by the plan's networkTimeoutSeconds; a
  * SIGTERM to the daemon (docker stop) lets restic release its lock and records the
  * interruption; a cycle killed with SIGKILL leaves locks that the next cycle clears.
  */
@@ -7,9 +7,9 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { IStorageTarget, Retention, StorageTarget } from '../../src';
-import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus, restic, snapshotsOf } from './helpers';
+import { restic, snapshotsOf } from '../support/restic';
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers. */
 async function blackHole(): Promise<{ target: (name: string) => IStorageTarget; close: () => Promise<void> }> {
@@ -34,6 +34,11 @@ async function blackHole(): Promise<{ target: (name: string) => IStorageTarget; 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The plan with its first target only (the others removed from the configuration). */
+const firstTargetOnly = (plan: any) => {
+  plan.targets = plan.targets.slice(0, 1);
+};
+
 describe('an endpoint that never answers', () => {
   let hole: Awaited<ReturnType<typeof blackHole>>;
   let fixture: SynthesizedSidecar;
@@ -46,7 +51,7 @@ describe('an endpoint that never answers', () => {
     fixture = synthesizedSidecar({
       backup: { networkTimeoutSeconds: 10 },
       targets: [hole.target('hanging'), 'disk'],
-      env: { BACKUP_NETWORK_TIMEOUT_SECONDS: '8' },
+      plan: { networkTimeoutSeconds: 8 },
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
   });
@@ -58,13 +63,13 @@ describe('an endpoint that never answers', () => {
 
   test('fails that target after the timeout, without init, and the next target still runs', async () => {
     // WHEN
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    const r = await fixture.run(['run']);
     // THEN
     expect(r.code).toBe(1);
     expect(r.stderr).not.toMatch(/step=init target=hanging/);
-    const [hanging, disk] = readStatus(fixture.stateDir).targets;
+    const [hanging, disk] = fixture.status().targets;
     expect(hanging).toMatchObject({ name: 'hanging', result: 'failed' });
-    expect(hanging.error).toMatch(/^cannot open the repository: timed out after \ds \(BACKUP_NETWORK_TIMEOUT_SECONDS\)$/);
+    expect(hanging.error).toMatch(/^cannot open the repository: timed out after \ds \(networkTimeoutSeconds\)$/);
     expect(disk).toMatchObject({ name: 'disk', result: 'ok' });
   });
 });
@@ -78,7 +83,7 @@ describe('docker stop during a cycle', () => {
     fixture = synthesizedSidecar({
       backup: { networkTimeoutSeconds: 90 },
       targets: [hole.target('hanging'), 'disk'],
-      env: { BACKUP_RUN_ON_START: 'true' },
+      plan: { runOnStart: true },
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
   });
@@ -102,7 +107,7 @@ describe('docker stop during a cycle', () => {
     expect(r.stderr).toMatch(/WARN step=signal received SIGTERM/);
     expect(r.stderr).toMatch(/INFO step=daemon stopped\n$/);
     // AND the cycle recorded the interruption, and left no lock
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     expect(status.state).toBe('failed');
     expect(status.targets).toEqual([
       expect.objectContaining({ name: 'hanging', result: 'failed', error: 'cannot open the repository: interrupted by SIGTERM' }),
@@ -132,19 +137,19 @@ describe('a cycle killed with SIGKILL', () => {
 
   test('leaves a running status and a lock that the next cycle takes over', async () => {
     // GIVEN a cycle killed (the whole container) while on its second target
-    const sidecar = startSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    const sidecar = fixture.start(['run']);
     await sidecar.waitForOutput(/step=open target=hanging/);
     sidecar.killAll('SIGKILL');
     const killed = await sidecar.result;
     expect(killed.signal).toBe('SIGKILL');
-    expect(readStatus(fixture.stateDir).state).toBe('running');
+    expect(fixture.status().state).toBe('running');
     expect(fs.existsSync(path.join(fixture.stateDir, 'run.lock'))).toBe(true);
     // WHEN the next cycle runs (the hanging target removed from the configuration)
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_TARGET_COUNT: '1' } }));
+    const r = await fixture.run(['run'], { plan: firstTargetOnly });
     // THEN it takes the stale lock over and succeeds
     expect(r.stderr).toMatch(/WARN step=lock removing the stale cycle lock/);
     expect(r.code).toBe(0);
-    expect(readStatus(fixture.stateDir)).toMatchObject({ state: 'ok', targets: [expect.objectContaining({ name: 'disk', result: 'ok' })] });
+    expect(fixture.status()).toMatchObject({ state: 'ok', targets: [expect.objectContaining({ name: 'disk', result: 'ok' })] });
     expect(snapshotsOf(fixture.targetDirs.disk)).toHaveLength(2);
   });
 
@@ -154,7 +159,10 @@ describe('a cycle killed with SIGKILL', () => {
     const repo = fixture.targetDirs.disk;
     const victim = startSidecar(
       fixture.resource,
-      fixture.sandbox({ exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/disk backup --stdin --stdin-filename stream'] }),
+      fixture.sandbox({
+        exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/disk backup --stdin --stdin-filename stream'],
+        env: { RESTIC_PASSWORD_FILE: fixture.plan.targets[0].passwordFile },
+      }),
     );
     for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
       await sleep(100);
@@ -163,7 +171,7 @@ describe('a cycle killed with SIGKILL', () => {
     expect((await victim.result).signal).toBe('SIGKILL');
     expect(restic(repo, ['list', 'locks', '--no-lock']).stdout.trim().split('\n')).toHaveLength(1);
     // WHEN the next cycle runs
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_TARGET_COUNT: '1' } }));
+    const r = await fixture.run(['run'], { plan: firstTargetOnly });
     // THEN it succeeded and the stale lock is gone, so prune and check can lock the repository
     expect(r.code).toBe(0);
     expect(restic(repo, ['list', 'locks', '--no-lock']).stdout).toBe('');

@@ -1,13 +1,12 @@
 /**
  * `health` is the Docker healthcheck: it reads status.json only and is green while the last
- * successful cycle is younger than BACKUP_MAX_AGE_SECONDS. Run as the resource's healthcheck.
+ * successful cycle is younger than the plan's healthMaxAgeSeconds. Run as the resource's healthcheck.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
 import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus } from './helpers';
 
 const MAX_AGE = 7200;
 
@@ -37,7 +36,7 @@ describe('health', () => {
 
   test('is green after a successful cycle', async () => {
     // GIVEN a cycle that succeeded
-    const run = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    const run = await fixture.run(['run']);
     expect(run.code).toBe(0);
     // WHEN / THEN
     const r = await health();
@@ -46,7 +45,7 @@ describe('health', () => {
   });
 
   test('stays green up to the limit, and turns red one second later', async () => {
-    const last = readStatus(fixture.stateDir).last_success_epoch;
+    const last = fixture.status().last_success_epoch;
     const atLimit = await health({ BACKUP_NOW_EPOCH: String(last + MAX_AGE) });
     expect(atLimit.code).toBe(0);
     const tooOld = await health({ BACKUP_NOW_EPOCH: String(last + MAX_AGE + 1) });

@@ -8,13 +8,13 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { startRestServer, RestServer } from '../support/rest-server';
-import { startS3Server, S3Server } from '../support/s3-server';
+import { startRestServer, RestServer } from '../support/servers/rest-server';
+import { startS3Server, S3Server } from '../support/servers/s3-server';
 import { protocolSidecar, ProtocolSidecar, REPOSITORY_PASSWORD } from '../support/protocol-sidecar';
-import { runSidecar, SidecarResult } from '../support/sidecar-sandbox';
+import { SidecarResult } from '../support/sidecar-sandbox';
 import { synthesizedSidecar } from '../support/synthesized-sidecar';
 import { TEST_PASSWORD } from '../support/test-values';
-import { Hook, webhook } from '../support/webhook';
+import { Hook, webhook } from '../support/servers/webhook';
 
 /** Every distinct command line seen on the host while `work` runs. */
 async function sampleCommandLines<T>(work: () => Promise<T>): Promise<{ result: T; lines: Set<string>; samples: number }> {
@@ -95,7 +95,7 @@ describe('no secret in any process arguments', () => {
     });
     try {
       fs.writeFileSync(path.join(failing.sourceDirs.appdata, 'table.dat'), 'rows\n');
-      const { result, lines } = await sampleCommandLines<SidecarResult>(() => runSidecar(failing.resource, failing.sandbox({ command: ['run'] })));
+      const { result, lines } = await sampleCommandLines<SidecarResult>(() => failing.run(['run']));
       expect(result.code).toBe(1);
       // The hook was called (over nc + ssl_client), with the token in its path.
       expect(hook.requests.some((r) => r.url.includes(token))).toBe(true);

@@ -11,13 +11,19 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { runSidecar } from '../support/sidecar-sandbox';
+import { execCreateBody } from '../../src/docker-api/exec-body';
+import { PlanPatch } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { Hook, webhook } from '../support/webhook';
-import { readStatus } from './helpers';
+import { Hook, webhook } from '../support/servers/webhook';
 
 const TOKEN = 'T0KEN-5ecret-4d2f';
 const REFUSED = 'rest:http://127.0.0.1:1/';
+
+/** The plan with its (only) target on a port that refuses connections, and more. */
+const refused = (more: (plan: any) => void = () => undefined) => (plan: any) => {
+  plan.targets[0].repository = REFUSED;
+  more(plan);
+};
 
 /** A URL file in the state volume's secrets folder (as the sandbox maps it), for one run. */
 let writeUrlFile: (url: string) => string;
@@ -25,7 +31,7 @@ let writeUrlFile: (url: string) => string;
 describe('the failure webhook', () => {
   let hook: Hook;
   let sidecar: SynthesizedSidecar;
-  const run = (env: Record<string, string> = {}) => runSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], env }));
+  const run = (plan?: PlanPatch) => sidecar.run(['run'], { plan });
 
   beforeAll(async () => {
     hook = await webhook();
@@ -50,7 +56,7 @@ describe('the failure webhook', () => {
   });
 
   test('the URL reaches the sidecar as a file only', () => {
-    expect(sidecar.env.BACKUP_NOTIFY_URL_FILE).toBe('/backup/install/secrets/notify-url');
+    expect(sidecar.plan.notify).toEqual({ urlFile: '/backup/install/secrets/notify-url', timeoutSeconds: expect.any(Number) });
     expect(JSON.stringify(sidecar.resource)).not.toContain(TOKEN);
   });
 
@@ -58,12 +64,12 @@ describe('the failure webhook', () => {
     const r = await run();
     expect(r.code).toBe(0);
     expect(hook.requests).toEqual([]);
-    expect(readStatus(sidecar.stateDir).notification).toBeUndefined();
+    expect(sidecar.status().notification).toBeUndefined();
   });
 
   test('a failed cycle POSTs a small JSON report: host, state, the failed targets and why', async () => {
     // WHEN the target cannot be reached
-    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED });
+    const r = await run(refused());
     // THEN
     expect(r.code).toBe(1);
     expect(hook.requests).toHaveLength(1);
@@ -82,7 +88,7 @@ describe('the failure webhook', () => {
     });
     expect(request.body.length).toBeLessThan(2000);
     expect(r.stderr).toMatch(/INFO step=notify webhook notified \(HTTP 200\)/);
-    expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'ok', detail: 'HTTP 200' });
+    expect(sidecar.status().notification).toMatchObject({ result: 'ok', detail: 'HTTP 200' });
     // AND the token is in no log line
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
@@ -93,23 +99,32 @@ describe('the failure webhook', () => {
   ])('a webhook answering %p is logged and recorded, and the cycle fails for its own reason only', async (answer, warning) => {
     hook.answer = answer;
     const started = Date.now();
-    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED, BACKUP_NOTIFY_TIMEOUT_SECONDS: '2' });
+    const r = await run(
+      refused((plan) => {
+        plan.notify.timeoutSeconds = 2;
+      }),
+    );
     expect(r.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(60000);
     expect(hook.requests).toHaveLength(1);
     expect(r.stderr).toMatch(warning);
-    expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'failed' });
+    expect(sidecar.status().notification).toMatchObject({ result: 'failed' });
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
 
   test('an http:// webhook is refused at start and never called: the token would cross the network in clear', async () => {
     // GIVEN the uploaded URL file holds an http:// URL
-    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED, BACKUP_NOTIFY_URL_FILE: writeUrlFile(`http://127.0.0.1:${hook.port}/hooks/${TOKEN}`) });
+    const urlFile = writeUrlFile(`http://127.0.0.1:${hook.port}/hooks/${TOKEN}`);
+    const r = await run(
+      refused((plan) => {
+        plan.notify.urlFile = urlFile;
+      }),
+    );
     // THEN the cycle's own result stands, nothing was sent, and the log says why
     expect(r.code).toBe(1);
     expect(hook.requests).toEqual([]);
     expect(r.stderr).toMatch(/ERROR step=config webhook: refused: the webhook URL in \S+ is http:\/\/, which would send its token in clear; use an https:\/\/ URL; failures will not be notified/);
-    expect(readStatus(sidecar.stateDir).notification).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^refused: .* is http:\/\//) });
+    expect(sidecar.status().notification).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^refused: .* is http:\/\//) });
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
 
@@ -117,12 +132,15 @@ describe('the failure webhook', () => {
     // GIVEN an exec quiesce whose Docker API is unreachable, onError continue, a webhook that fails
     hook.answer = 503;
     const r = await run({
-      BACKUP_QUIESCE_MODE: 'exec',
-      BACKUP_QUIESCE_CONTAINER: 'db',
-      BACKUP_QUIESCE_COMMAND: '["true"]',
-      BACKUP_QUIESCE_ON_ERROR: 'continue',
-      BACKUP_QUIESCE_TIMEOUT_SECONDS: '5',
-      BACKUP_DOCKER_API: 'http://127.0.0.1:1',
+      quiesce: {
+        mode: 'exec',
+        container: 'db',
+        command: ['true'],
+        execBody: execCreateBody(['true']),
+        onError: 'continue',
+        timeoutSeconds: 5,
+        dockerApi: 'http://127.0.0.1:1',
+      },
     });
     // THEN
     expect(r.code).toBe(0);

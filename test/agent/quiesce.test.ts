@@ -1,17 +1,17 @@
 /**
  * Quiesce through the Docker Engine API: the sidecar synthesized with Quiesce.stop/pause/exec
- * runs against a fake Docker API (test/support/fake-docker-api.ts) that its BACKUP_DOCKER_API
- * is pointed at. Whatever fails (the backup, the Docker API, the agent itself: SIGTERM, SIGINT,
+ * runs against a fake Docker API (test/support/servers/fake-docker-api.ts) that its plan's
+ * quiesce.dockerApi is pointed at. Whatever fails (the backup, the Docker API, the agent itself: SIGTERM, SIGINT,
  * SIGKILL), what was stopped or paused is started or unpaused again.
  */
 import * as fs from 'fs';
 import * as net from 'net';
 import * as path from 'path';
 import { Quiesce, QuiesceFailure } from '../../src';
-import { FakeDockerApi } from '../support/fake-docker-api';
-import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { FakeDockerApi } from '../support/servers/fake-docker-api';
+import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus, snapshotsOf } from './helpers';
+import { snapshotsOf } from '../support/restic';
 
 /** A TCP server on 127.0.0.1 that accepts connections and never answers. */
 async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
@@ -38,18 +38,27 @@ const REFUSED = 'rest:http://127.0.0.1:1/';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** The plan with its (only) target's repository at `repository`, and `more` merged in. */
+const repositoryAt =
+  (repository: string, more: Record<string, unknown> = {}) =>
+  (plan: any) => {
+    plan.targets[0].repository = repository;
+    Object.assign(plan, more);
+  };
+
+/** The plan's Docker API: the fake's URL instead of the socket proxy's. */
+const fakeApi = (api: FakeDockerApi) => ({ quiesce: { dockerApi: api.url } });
+
 describe('Quiesce.stop', () => {
   let api: FakeDockerApi;
   let hole: Awaited<ReturnType<typeof blackHole>>;
   let sidecar: SynthesizedSidecar;
-  const env = (extra: Record<string, string> = {}) => ({ BACKUP_DOCKER_API: api.url, ...extra });
-  const run = (extra: Record<string, string> = {}) =>
-    runSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], env: env(extra) }));
+  const run = (plan?: PlanPatch) => sidecar.run(['run'], { plan });
 
   beforeAll(async () => {
     api = await FakeDockerApi.start(['db']);
     hole = await blackHole();
-    sidecar = synthesizedSidecar({ backup: { quiesce: Quiesce.stop({ timeoutSeconds: 5 }) } });
+    sidecar = synthesizedSidecar({ backup: { quiesce: Quiesce.stop({ timeoutSeconds: 5 }) }, plan: fakeApi(api) });
     fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n'.repeat(1000));
   });
 
@@ -65,12 +74,12 @@ describe('Quiesce.stop', () => {
   });
 
   test('stops the container, backs up, starts it again: in that order, with the snapshot taken while it was stopped', async () => {
-    // GIVEN the environment as synthesized: the proxy, the container, the timeout
-    expect(sidecar.env).toMatchObject({
-      BACKUP_QUIESCE_MODE: 'stop',
-      BACKUP_QUIESCE_CONTAINER: 'db',
-      BACKUP_QUIESCE_TIMEOUT_SECONDS: '5',
-      BACKUP_DOCKER_API: 'http://db-backup-docker-api:2375',
+    // GIVEN the plan as synthesized: the proxy, the container, the timeout
+    expect(sidecar.plan.quiesce).toMatchObject({
+      mode: 'stop',
+      container: 'db',
+      timeoutSeconds: 5,
+      dockerApi: 'http://db-backup-docker-api:2375',
     });
     // WHEN
     const r = await run();
@@ -88,7 +97,7 @@ describe('Quiesce.stop', () => {
     const positions = order.map((line) => r.stderr.indexOf(line));
     expect(positions.every((p) => p >= 0)).toBe(true);
     expect([...positions].sort((a, b) => a - b)).toEqual(positions);
-    expect(readStatus(sidecar.stateDir).quiesce).toEqual({
+    expect(sidecar.status().quiesce).toEqual({
       mode: 'stop',
       container: 'db',
       result: 'ok',
@@ -105,9 +114,9 @@ describe('Quiesce.stop', () => {
   });
 
   test('a backup that fails still starts the container', async () => {
-    const r = await run({ BACKUP_TARGET_1_REPOSITORY: REFUSED });
+    const r = await run(repositoryAt(REFUSED));
     expect(r.code).toBe(1);
-    expect(readStatus(sidecar.stateDir).targets[0]).toMatchObject({ result: 'failed' });
+    expect(sidecar.status().targets[0]).toMatchObject({ result: 'failed' });
     expect(api.summary()).toEqual(['stop 204', 'start 204']);
     expect(api.state('db')).toBe('running');
   });
@@ -124,7 +133,7 @@ describe('Quiesce.stop', () => {
         shell,
         pidNamespace: daemon,
         command: daemon ? ['daemon'] : ['run'],
-        env: env({ BACKUP_TARGET_1_REPOSITORY: hole.url, BACKUP_NETWORK_TIMEOUT_SECONDS: '90', BACKUP_RUN_ON_START: 'true' }),
+        plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90, runOnStart: true }),
       }),
     );
     await running.waitForOutput(/step=open target=local opening the repository/);
@@ -140,14 +149,14 @@ describe('Quiesce.stop', () => {
     expect(api.summary()).toEqual(['stop 204', 'start 204']);
     expect(api.calls[1].at).toBeGreaterThanOrEqual(signalled);
     expect(api.state('db')).toBe('running');
-    expect(readStatus(sidecar.stateDir).quiesce).toMatchObject({ result: 'ok', release: 'ok' });
+    expect(sidecar.status().quiesce).toMatchObject({ result: 'ok', release: 'ok' });
   });
 
   test('an agent killed with SIGKILL leaves the container stopped; the next agent (daemon start or cycle) starts it first', async () => {
     // GIVEN an agent killed (the whole sidecar) while the container was stopped
     const running = startSidecar(
       sidecar.resource,
-      sidecar.sandbox({ command: ['run'], env: env({ BACKUP_TARGET_1_REPOSITORY: hole.url, BACKUP_NETWORK_TIMEOUT_SECONDS: '90' }) }),
+      sidecar.sandbox({ command: ['run'], plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90 }) }),
     );
     await running.waitForOutput(/step=open target=local opening the repository/);
     running.killAll('SIGKILL');
@@ -155,7 +164,7 @@ describe('Quiesce.stop', () => {
     expect(api.state('db')).toBe('stopped');
     expect(fs.readFileSync(path.join(sidecar.stateDir, 'quiesce.held'), 'utf8')).toMatch(/^stop db \d+\n$/);
     // WHEN the sidecar's daemon starts again (restart: unless-stopped)
-    const daemon = startSidecar(sidecar.resource, sidecar.sandbox({ pidNamespace: true, env: env() }));
+    const daemon = startSidecar(sidecar.resource, sidecar.sandbox({ pidNamespace: true }));
     await daemon.waitForOutput(/INFO step=daemon due work finished with exit code 0/);
     await daemon.kill('SIGTERM');
     const r = await daemon.result;
@@ -190,20 +199,20 @@ describe('Quiesce.stop', () => {
     expect(r.stderr).toMatch(/WARN step=release start container db: HTTP 500; retrying in 1s \(attempt 1 of 6\)/);
     expect(r.stderr).toMatch(/WARN step=release start container db: HTTP 500; retrying in 2s \(attempt 2 of 6\)/);
     expect(api.state('db')).toBe('running');
-    expect(readStatus(sidecar.stateDir).quiesce).toMatchObject({ release: 'ok', release_attempts: 3 });
+    expect(sidecar.status().quiesce).toMatchObject({ release: 'ok', release_attempts: 3 });
   });
 
   test('start failing on every attempt: the cycle fails, health is red and says so, the next cycle starts the container', async () => {
     // GIVEN a proxy that fails both allowed attempts
     api.fail('start', 503, 2);
     // WHEN
-    const r = await run({ BACKUP_QUIESCE_RELEASE_ATTEMPTS: '2' });
+    const r = await run({ quiesce: { releaseAttempts: 2 } });
     // THEN
     expect(r.code).toBe(1);
     expect(api.summary()).toEqual(['stop 204', 'start 503', 'start 503']);
     expect(api.state('db')).toBe('stopped');
     expect(r.stderr).toMatch(/ERROR step=release start container db: HTTP 503 after 2 attempts; container db is still stopped: run 'docker start db'/);
-    const status = readStatus(sidecar.stateDir);
+    const status = sidecar.status();
     expect(status.state).toBe('ok'); // the backup itself is complete
     expect(status.quiesce).toMatchObject({ release: 'failed', release_attempts: 2, release_error: 'start container db: HTTP 503 after 2 attempts' });
     const health = await runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }));
@@ -227,12 +236,12 @@ describe('Quiesce.stop', () => {
     expect(r.code).toBe(1);
     expect(api.summary()).toEqual(['stop 500', 'start 304']);
     expect(snapshotsOf(sidecar.targetDirs.local)).toHaveLength(before);
-    const status = readStatus(sidecar.stateDir);
+    const status = sidecar.status();
     expect(status.state).toBe('failed');
     expect(status.quiesce).toMatchObject({ result: 'failed', consistency: null, error: 'stop container db: HTTP 500', release: 'ok' });
     expect(status.targets[0]).toMatchObject({
       result: 'failed',
-      error: 'not attempted: quiesce failed (BACKUP_QUIESCE_ON_ERROR=abort): stop container db: HTTP 500',
+      error: 'not attempted: quiesce failed (quiesce.onError=abort): stop container db: HTTP 500',
     });
   });
 
@@ -249,7 +258,7 @@ describe('Quiesce.stop', () => {
     expect(r.code).toBe(0);
     expect(api.summary()).toEqual(['stop 304']);
     expect(api.state('db')).toBe('stopped');
-    expect(readStatus(sidecar.stateDir).quiesce).toMatchObject({ result: 'ok', note: 'the container was not running; it is left stopped', release: 'not-needed' });
+    expect(sidecar.status().quiesce).toMatchObject({ result: 'ok', note: 'the container was not running; it is left stopped', release: 'not-needed' });
   });
 });
 
@@ -259,7 +268,7 @@ describe('Quiesce.pause', () => {
 
   beforeAll(async () => {
     api = await FakeDockerApi.start(['db']);
-    sidecar = synthesizedSidecar({ backup: { quiesce: Quiesce.pause({ timeoutSeconds: 5 }) } });
+    sidecar = synthesizedSidecar({ backup: { quiesce: Quiesce.pause({ timeoutSeconds: 5 }) }, plan: fakeApi(api) });
     fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n');
   });
 
@@ -269,16 +278,13 @@ describe('Quiesce.pause', () => {
   });
 
   test('pauses, backs up, unpauses, also when the backup fails', async () => {
-    const ok = await runSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], env: { BACKUP_DOCKER_API: api.url } }));
+    const ok = await sidecar.run(['run']);
     expect(ok.code).toBe(0);
     expect(api.summary()).toEqual(['pause 204', 'unpause 204']);
-    expect(readStatus(sidecar.stateDir).quiesce).toMatchObject({ mode: 'pause', result: 'ok', consistency: 'application', release: 'ok' });
+    expect(sidecar.status().quiesce).toMatchObject({ mode: 'pause', result: 'ok', consistency: 'application', release: 'ok' });
     // WHEN the backup fails
     api.calls.splice(0);
-    const failed = await runSidecar(
-      sidecar.resource,
-      sidecar.sandbox({ command: ['run'], env: { BACKUP_DOCKER_API: api.url, BACKUP_TARGET_1_REPOSITORY: REFUSED } }),
-    );
+    const failed = await sidecar.run(['run'], { plan: repositoryAt(REFUSED) });
     // THEN it is unpaused all the same
     expect(failed.code).toBe(1);
     expect(api.summary()).toEqual(['pause 204', 'unpause 204']);
@@ -291,13 +297,12 @@ describe('Quiesce.exec', () => {
   let api: FakeDockerApi;
   let abort: SynthesizedSidecar;
   let cont: SynthesizedSidecar;
-  const run = (sidecar: SynthesizedSidecar, extra: Record<string, string> = {}) =>
-    runSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], env: { BACKUP_DOCKER_API: api.url, ...extra } }));
+  const run = (sidecar: SynthesizedSidecar) => sidecar.run(['run']);
 
   beforeAll(async () => {
     api = await FakeDockerApi.start(['db']);
-    abort = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(COMMAND, { timeoutSeconds: 3 }) } });
-    cont = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(COMMAND, { timeoutSeconds: 3, onError: QuiesceFailure.CONTINUE }) } });
+    abort = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(COMMAND, { timeoutSeconds: 3 }) }, plan: fakeApi(api) });
+    cont = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(COMMAND, { timeoutSeconds: 3, onError: QuiesceFailure.CONTINUE }) }, plan: fakeApi(api) });
     for (const s of [abort, cont]) {
       fs.writeFileSync(path.join(s.sourceDirs.appdata, 'dump.sql'), '-- dump\n');
     }
@@ -324,7 +329,7 @@ describe('Quiesce.exec', () => {
     expect(api.calls[2].method).toBe('GET');
     const snapshot = snapshotsOf(abort.targetDirs.local).pop()!;
     expect(Date.parse((snapshot as any).time)).toBeGreaterThanOrEqual(api.calls[2].at);
-    expect(readStatus(abort.stateDir).quiesce).toMatchObject({ mode: 'exec', result: 'ok', consistency: 'application', release: 'not-needed' });
+    expect(abort.status().quiesce).toMatchObject({ mode: 'exec', result: 'ok', consistency: 'application', release: 'not-needed' });
   });
 
   test('a command that exits non-zero aborts the backup (onError abort), and the status says why', async () => {
@@ -334,10 +339,10 @@ describe('Quiesce.exec', () => {
     expect(r.code).toBe(1);
     expect(snapshotsOf(abort.targetDirs.local)).toHaveLength(before);
     expect(r.stderr).toMatch(/ERROR step=quiesce exec in container db: the command exited with code 3/);
-    const status = readStatus(abort.stateDir);
+    const status = abort.status();
     expect(status.state).toBe('failed');
     expect(status.quiesce).toMatchObject({ result: 'failed', consistency: null, error: expect.stringMatching(/^exec in container db: the command exited with code 3 /) });
-    expect(status.targets[0].error).toMatch(/^not attempted: quiesce failed \(BACKUP_QUIESCE_ON_ERROR=abort\): exec in container db: the command exited with code 3/);
+    expect(status.targets[0].error).toMatch(/^not attempted: quiesce failed \(quiesce.onError=abort\): exec in container db: the command exited with code 3/);
   });
 
   test('a command that does not finish in time aborts after the quiesce timeout', async () => {
@@ -346,8 +351,8 @@ describe('Quiesce.exec', () => {
     const r = await run(abort);
     expect(r.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(60000);
-    expect(readStatus(abort.stateDir).quiesce.error).toBe(
-      'exec in container db: the command did not finish within 3s (BACKUP_QUIESCE_TIMEOUT_SECONDS); it may still be running',
+    expect(abort.status().quiesce.error).toBe(
+      'exec in container db: the command did not finish within 3s (quiesce.timeoutSeconds); it may still be running',
     );
   });
 
@@ -355,9 +360,9 @@ describe('Quiesce.exec', () => {
     api.execExitCode = 1;
     const r = await run(cont);
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/WARN step=quiesce backing up crash-consistent \(BACKUP_QUIESCE_ON_ERROR=continue\)/);
+    expect(r.stderr).toMatch(/WARN step=quiesce backing up crash-consistent \(quiesce.onError=continue\)/);
     expect(snapshotsOf(cont.targetDirs.local)).toHaveLength(1);
-    const status = readStatus(cont.stateDir);
+    const status = cont.status();
     expect(status.state).toBe('ok');
     expect(status.quiesce).toMatchObject({ result: 'failed', consistency: 'crash', on_error: 'continue' });
   });

@@ -10,9 +10,9 @@ import * as path from 'path';
 import { Retention, Schedule, Verification } from '../../src';
 import { TEST_PASSWORD } from '../support/test-values';
 import { pseudoRandomBytes } from '../support/data-set';
-import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus, restic, snapshotsOf } from './helpers';
+import { restic, snapshotsOf } from '../support/restic';
 
 const TAGS = ['--tag', 'cdktf-container-backup', '--tag', 'db'];
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -36,8 +36,7 @@ describe('retention', () => {
   let sidecar: SynthesizedSidecar;
   let repo: string;
   let scratch: string;
-  const agent = (command: string[], env: Record<string, string> = {}) =>
-    runSidecar(sidecar.resource, sidecar.sandbox({ command, env }));
+  const agent = (command: string[], plan?: PlanPatch) => runSidecar(sidecar.resource, sidecar.sandbox({ command, plan }));
 
   beforeAll(() => {
     // GIVEN a sidecar that keeps the last 2 snapshots
@@ -53,7 +52,7 @@ describe('retention', () => {
   test('forgets what the policy says, grouping by host and tags (not paths), and never touches other hosts\' or hand-tagged snapshots', async () => {
     // GIVEN a repository with this host's snapshots of other paths (an older layout), another
     // host's snapshot and one of this host with other tags
-    expect(sidecar.env.BACKUP_RETENTION).toBe('--keep-last 2');
+    expect(sidecar.plan.retention).toEqual(['--keep-last', '2']);
     expect((await agent(['run'])).code).toBe(0); // creates the repository
     const write = (seed: number) => fs.writeFileSync(path.join(scratch, 'unique.bin'), pseudoRandomBytes(200 * 1024, seed));
     write(1);
@@ -72,7 +71,7 @@ describe('retention', () => {
     expect(ids).not.toContain(old2);
     expect(ids).toEqual(expect.arrayContaining([other, manual]));
     expect(ids).toHaveLength(4);
-    expect(readStatus(sidecar.stateDir).targets[0].retention).toEqual({
+    expect(sidecar.status().targets[0].retention).toEqual({
       result: 'ok',
       at: expect.any(String),
       epoch: expect.any(Number),
@@ -88,14 +87,14 @@ describe('retention', () => {
     // keeps only the newest snapshot by time
     const future = handMade(repo, scratch, ['--host', 'db', ...TAGS, '--time', '2035-01-01 00:00:00']);
     // WHEN a cycle runs
-    const r = await agent(['run'], { BACKUP_RETENTION: '--keep-last 1' });
+    const r = await agent(['run'], { retention: ['--keep-last', '1'] });
     // THEN the fresh snapshot survives, with a warning; everything else of the group goes
     expect(r.code).toBe(0);
-    const fresh = readStatus(sidecar.stateDir).targets[0].snapshot_id;
+    const fresh = sidecar.status().targets[0].snapshot_id;
     expect(r.stderr).toMatch(new RegExp(`WARN step=retention target=local the policy would remove snapshot ${fresh.slice(0, 8)}, the one this cycle just made .*keeping it`));
     const mine = snapshotsOf(repo).filter((s: any) => s.hostname === 'db' && (s.tags ?? []).includes('cdktf-container-backup'));
     expect(mine.map((s: any) => s.id).sort()).toEqual([fresh, future].sort());
-    expect(readStatus(sidecar.stateDir).targets[0].retention).toMatchObject({ result: 'ok', kept: 2, protected: 1 });
+    expect(sidecar.status().targets[0].retention).toMatchObject({ result: 'ok', kept: 2, protected: 1 });
   });
 
   test('prune removes the data no snapshot references any more', async () => {
@@ -107,7 +106,7 @@ describe('retention', () => {
     expect(r.stderr).toMatch(/INFO step=prune target=local done in \d+s/);
     expect(packCount(repo)).toBeLessThan(before);
     expect(restic(repo, ['check']).code).toBe(0);
-    expect(readStatus(sidecar.stateDir).prune).toMatchObject({
+    expect(sidecar.status().prune).toMatchObject({
       schedule: '0 4 * * 0',
       due: [],
       targets: [{ name: 'local', result: 'ok', error: null }],
@@ -131,7 +130,7 @@ describe('retention', () => {
       // THEN nothing failed: the prune waits for the next cycle
       expect(r.code).toBe(0);
       expect(r.stderr).toMatch(/WARN step=prune target=local the repository is locked by another process \(.*\); deferred to the next cycle/);
-      expect(readStatus(sidecar.stateDir).prune).toMatchObject({ due: ['local'], targets: [{ name: 'local', result: 'deferred' }] });
+      expect(sidecar.status().prune).toMatchObject({ due: ['local'], targets: [{ name: 'local', result: 'deferred' }] });
       expect(fs.existsSync(path.join(sidecar.stateDir, 'due', 'prune.local'))).toBe(true);
     } finally {
       holder.kill('SIGINT'); // restic removes its lock
@@ -145,7 +144,7 @@ describe('retention', () => {
     const at = order.map((line) => next.stderr.indexOf(line));
     expect(at.every((p) => p >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
-    expect(readStatus(sidecar.stateDir).prune).toMatchObject({ due: [], targets: [{ name: 'local', result: 'ok' }] });
+    expect(sidecar.status().prune).toMatchObject({ due: [], targets: [{ name: 'local', result: 'ok' }] });
     expect(fs.existsSync(path.join(sidecar.stateDir, 'due', 'prune.local'))).toBe(false);
   });
 });
@@ -169,7 +168,7 @@ describe('the daemon at prune and drill slots', () => {
 
   test('marks prune and drill due when their schedules match and runs them without a backup', async () => {
     // GIVEN one snapshot
-    expect((await runSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'] }))).code).toBe(0);
+    expect((await sidecar.run(['run'])).code).toBe(0);
     // WHEN the daemon passes a minute boundary
     const daemon = startSidecar(sidecar.resource, sidecar.sandbox({ pidNamespace: true, timeoutMs: 110000 }));
     let out: string;
@@ -187,7 +186,7 @@ describe('the daemon at prune and drill slots', () => {
     expect(out).toMatch(/INFO step=prune target=local done/);
     expect(out).toMatch(/INFO step=drill target=local snapshot [0-9a-f]{8}: all 1 files match the manifest/);
     expect(out).toMatch(/INFO step=daemon due work finished with exit code 0/);
-    const status = readStatus(sidecar.stateDir);
+    const status = sidecar.status();
     expect(status.prune).toMatchObject({ schedule: '* * * * *', due: [], targets: [{ name: 'local', result: 'ok' }] });
     expect(status.verification.drill).toMatchObject({ result: 'ok', files_compared: 1, mismatches: 0 });
     expect(fs.readdirSync(path.join(sidecar.stateDir, 'due'))).toEqual([]);

@@ -10,8 +10,8 @@ import * as https from 'https';
 import * as path from 'path';
 import { changeMixedDataSet, describeTree, TreeEntry, writeMixedDataSet } from '../support/data-set';
 import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
-import { RestServer, startRestServer } from '../support/rest-server';
-import { S3Server, startS3Server } from '../support/s3-server';
+import { RestServer, startRestServer } from '../support/servers/rest-server';
+import { S3Server, startS3Server } from '../support/servers/s3-server';
 
 const TARGETS = ['local', 's3', 'rest'];
 

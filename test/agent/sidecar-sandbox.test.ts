@@ -13,6 +13,7 @@ import {
   runSidecar,
   terraformUnescape,
 } from '../support/sidecar-sandbox';
+import { agentPlanOf } from '../support/synth';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { TEST_PASSWORD, agentSourceFile } from '../support/test-values';
 
@@ -74,7 +75,7 @@ describe('argv the container runs', () => {
 });
 
 describe('the sandbox reproduces Docker', () => {
-  // A `${...}` of the application's own (the quiesce command) reaches the environment escaped.
+  // A `${...}` of the application's own (the quiesce command) reaches the plan escaped.
   const COMMAND = ['sh', '-c', 'echo "a ${literal} b"'];
   let sidecar: SynthesizedSidecar;
 
@@ -97,14 +98,30 @@ describe('the sandbox reproduces Docker', () => {
     expect(fs.existsSync(path.join(sidecar.stateDir, 'new'))).toBe(true);
   });
 
-  test('the environment is exactly the container env, plus PATH, HOME and HOSTNAME (and the env hook)', async () => {
-    const r = await sh('env | sort');
-    const expected = (sidecar.resource.env as string[]).map((e) => terraformUnescape(e));
+  test('the environment is exactly the container env, Terraform escapes undone, plus PATH, HOME and HOSTNAME (and the env hook)', async () => {
+    // the synthesized env is only where the plan is; an entry with an escaped `${` of its own
+    // (as terraformLiteral writes a user's value) shows the escapes undone
+    expect(sidecar.resource.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
+    const resource = { ...sidecar.resource, env: [...(sidecar.resource.env as string[]), 'LITERAL=echo "a $${literal} b" %%{x}'] };
+    const r = await runSidecar(resource, sidecar.sandbox({ exec: ['/bin/sh', '-c', 'env | sort'] }));
+    const expected = (resource.env as string[]).map((e) => terraformUnescape(e));
     expect(r.stdout.trim().split('\n').filter((l) => !/^(PWD|SHLVL|_)=/.test(l)).sort()).toEqual(
       [...expected, 'PATH=/bin:/usr/bin', 'HOME=/root', 'HOSTNAME=db-backup', 'EXTRA=from the env hook'].sort(),
     );
-    expect((sidecar.resource.env as string[]).join('\n')).toContain('a $${literal} b');
-    expect(r.stdout).toContain('BACKUP_QUIESCE_COMMAND=["sh","-c","echo \\"a ${literal} b\\""]\n');
+    expect(r.stdout).toContain('LITERAL=echo "a ${literal} b" %{x}\n');
+    expect(r.stdout).toContain('BACKUP_PLAN=/backup/install/agent.json\n');
+  });
+
+  test('the installed plan is the uploaded agent.json, Terraform escapes undone, mode 0444', async () => {
+    const upload = sidecar.installer.upload!.find((u) => u.file === '/backup/staging/agent.json')!;
+    expect(upload.content).toContain('a $${literal} b');
+    const r = await sh('stat -c "%a" "$BACKUP_PLAN"; cat "$BACKUP_PLAN"');
+    const [mode, ...json] = r.stdout.split('\n');
+    expect(mode).toBe('444');
+    const installed = JSON.parse(json.join('\n'));
+    expect(installed.quiesce.command).toEqual(COMMAND);
+    // as synthesized (escapes undone; a local target has no reference to substitute)
+    expect(installed).toEqual(agentPlanOf(sidecar.json, 'db'));
   });
 
   test('busybox applets shadow GNU coreutils, and capabilities are those of the resource', async () => {
@@ -175,14 +192,17 @@ describe('the installer, run before the sidecar', () => {
 
   afterAll(() => sidecar.cleanup());
 
-  test('puts the agent (0555) and the secrets (0400) on the install volume, from its own uploads', () => {
+  test('puts the agent (0555), its plan (0444) and the secrets (0400) on the install volume, from its own uploads', () => {
     const script = path.join(sidecar.installDir, 'bin', 'backup-agent');
+    const plan = path.join(sidecar.installDir, 'agent.json');
     const password = path.join(sidecar.installDir, 'secrets', 'repository-password');
     expect(fs.readFileSync(script, 'utf8')).toBe(fs.readFileSync(agentSourceFile(), 'utf8'));
+    expect(JSON.parse(fs.readFileSync(plan, 'utf8'))).toEqual(agentPlanOf(sidecar.json, 'db'));
     expect(fs.readFileSync(password, 'utf8')).toBe(TEST_PASSWORD);
     expect((fs.statSync(script).mode & 0o7777).toString(8)).toBe('555');
+    expect((fs.statSync(plan).mode & 0o7777).toString(8)).toBe('444');
     expect((fs.statSync(password).mode & 0o7777).toString(8)).toBe('400');
-    expect(fs.readdirSync(sidecar.installDir).sort()).toEqual(['bin', 'secrets']);
+    expect(fs.readdirSync(sidecar.installDir).sort()).toEqual(['agent.json', 'bin', 'secrets']);
     expect(sidecar.resource.upload).toBeUndefined();
   });
 

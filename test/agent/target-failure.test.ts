@@ -7,7 +7,7 @@ import * as path from 'path';
 import { Retention } from '../../src';
 import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus, snapshotsOf } from './helpers';
+import { snapshotsOf } from '../support/restic';
 
 describe('a target whose repository cannot be written', () => {
   let fixture: SynthesizedSidecar;
@@ -22,14 +22,14 @@ describe('a target whose repository cannot be written', () => {
 
   test('does not stop the next target, and the cycle fails naming it', async () => {
     // WHEN
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    const r = await fixture.run(['run']);
     // THEN the good target has its snapshot
     expect(snapshotsOf(fixture.targetDirs.good)).toHaveLength(1);
     // AND run exits 1, the log and the status say which target failed and why
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ERROR step=backup target=broken cannot open the repository .* nor initialise it: .*read-only file system/);
     expect(r.stderr).toMatch(/ERROR step=run cycle failed; targets without a complete snapshot: broken/);
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     expect(status.state).toBe('failed');
     expect(status.last_success_epoch).toBeNull();
     expect(status.targets).toEqual([
@@ -64,13 +64,15 @@ describe('a target that breaks after a successful cycle', () => {
     // AND the nas target's password no longer opens its repository (a botched rotation: a
     // password file of its own on the install volume, where the installer puts secrets)
     fs.writeFileSync(path.join(fixture.installDir, 'secrets', 'nas-password'), 'not the password\n', { mode: 0o400 });
-    const nasEnv = { BACKUP_TARGET_2_PASSWORD_FILE: '/backup/install/secrets/nas-password' };
+    const nasPassword = (plan: any) => {
+      plan.targets[1].passwordFile = '/backup/install/secrets/nas-password';
+    };
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'version 2\n');
     // WHEN the next cycle runs an hour later
-    const second = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { ...nasEnv, BACKUP_NOW_EPOCH: '1795662000' } }));
+    const second = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], plan: nasPassword, env: { BACKUP_NOW_EPOCH: '1795662000' } }));
     // THEN
     expect(second.code).toBe(1);
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     expect(status).toMatchObject({
       state: 'failed',
       started_at: '2026-11-26T03:00:00Z',
@@ -97,7 +99,7 @@ describe('a source volume that is missing', () => {
   beforeAll(() => {
     fixture = synthesizedSidecar({
       targets: ['disk'],
-      env: { BACKUP_SOURCES: '/backup/sources/appdata /backup/sources/not-mounted' },
+      plan: { sources: ['/backup/sources/appdata', '/backup/sources/not-mounted'] },
     });
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'data\n');
   });
@@ -105,10 +107,10 @@ describe('a source volume that is missing', () => {
   afterAll(() => fixture.cleanup());
 
   test('gives a partial cycle (exit 3) that does not count as a success', async () => {
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'] }));
+    const r = await fixture.run(['run']);
     expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/ERROR step=sources \/backup\/sources\/not-mounted does not exist; is its volume mounted\?/);
-    const status = readStatus(fixture.stateDir);
+    const status = fixture.status();
     expect(status.state).toBe('partial');
     expect(status.last_success_epoch).toBeNull();
     expect(status.targets[0]).toMatchObject({ result: 'partial', error: 'sources missing, not backed up: /backup/sources/not-mounted' });

@@ -9,9 +9,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
 import { pseudoRandomBytes } from '../support/data-set';
-import { runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { readStatus, restic } from './helpers';
+import { restic } from '../support/restic';
 
 /** The largest file in a repository's data/ folder: a data pack (the random file's blobs). */
 function largestPack(repository: string): string {
@@ -23,8 +23,7 @@ function largestPack(repository: string): string {
 
 describe('verification', () => {
   let sidecar: SynthesizedSidecar;
-  const agent = (command: string[], env: Record<string, string> = {}) =>
-    runSidecar(sidecar.resource, sidecar.sandbox({ command, env }));
+  const agent = (command: string[], plan?: PlanPatch) => runSidecar(sidecar.resource, sidecar.sandbox({ command, plan }));
   const health = () => runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }));
 
   beforeAll(() => {
@@ -43,14 +42,14 @@ describe('verification', () => {
   afterAll(() => sidecar.cleanup());
 
   test('every cycle checks each repository and reads the next data subset; verify moves it on, 1/3 … 3/3 and round again', async () => {
-    expect(sidecar.env).toMatchObject({ BACKUP_VERIFY_READ_DATA_DAYS: '3', BACKUP_VERIFY_READ_DATA_SUBSETS: '3' });
+    expect(sidecar.plan.verification).toMatchObject({ readAllDataWithinDays: 3, readDataSubsets: 3 });
     // WHEN a cycle runs
     const r = await agent(['run']);
     // THEN
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/INFO step=check target=local started \(data subset 1\/3\)/);
     expect(r.stderr).toMatch(/INFO step=check target=nas no errors found in \d+s/);
-    const status = readStatus(sidecar.stateDir);
+    const status = sidecar.status();
     expect(status.verification).toMatchObject({
       state: 'ok',
       errors: [],
@@ -66,7 +65,7 @@ describe('verification', () => {
     const seen: string[] = [];
     for (let i = 0; i < 3; i++) {
       expect((await agent(['verify', '--no-drill'])).code).toBe(0);
-      seen.push(readStatus(sidecar.stateDir).verification.targets[0].read_data_subset);
+      seen.push(sidecar.status().verification.targets[0].read_data_subset);
     }
     expect(seen).toEqual(['2/3', '3/3', '1/3']);
     expect(fs.readFileSync(path.join(sidecar.stateDir, 'verify', 'local.next-subset'), 'utf8')).toBe('2\n');
@@ -77,7 +76,7 @@ describe('verification', () => {
     const r = await agent(['verify']);
     // THEN
     expect(r.code).toBe(0);
-    const status = readStatus(sidecar.stateDir);
+    const status = sidecar.status();
     const files = 3;
     expect(status.verification.drill).toMatchObject({
       result: 'ok',
@@ -99,7 +98,7 @@ describe('verification', () => {
   test('a drill that finds files differing from the manifest (or missing) fails, and health turns red until a drill passes', async () => {
     // GIVEN the manifest of local's latest snapshot says one file had other content, and lists
     // one that the snapshot lacks (a fresh file, so the nas target's manifest stays as it was)
-    const short = readStatus(sidecar.stateDir).targets[0].snapshot_id.slice(0, 8);
+    const short = sidecar.status().targets[0].snapshot_id.slice(0, 8);
     const manifest = path.join(sidecar.stateDir, 'manifests', `${short}.sha256`);
     const good = fs.readFileSync(manifest, 'utf8');
     const bad =
@@ -113,7 +112,7 @@ describe('verification', () => {
       const r = await agent(['verify']);
       // THEN
       expect(r.code).toBe(1);
-      const drill = readStatus(sidecar.stateDir).verification.drill;
+      const drill = sidecar.status().verification.drill;
       expect(drill).toMatchObject({ result: 'failed', files_compared: 7, mismatches: 1, missing: 1 });
       expect(drill.targets[0]).toMatchObject({ name: 'local', result: 'failed', mismatches: 1, missing: 1 });
       expect([...drill.targets[0].mismatched_files].sort()).toEqual(['backup/sources/appdata/lost.txt', 'backup/sources/appdata/table.dat']);
@@ -140,12 +139,12 @@ describe('verification', () => {
     fs.chmodSync(pack, 0o600);
     fs.writeFileSync(pack, rotten);
     // WHEN the next cycle runs, reading all data (t = 1)
-    const r = await agent(['run'], { BACKUP_VERIFY_READ_DATA_SUBSETS: '1' });
+    const r = await agent(['run'], { verification: { readDataSubsets: 1 } });
     // THEN the backup itself succeeded, but the cycle fails on the check
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/ERROR step=check target=nas check failed: restic exit 1: Fatal: repository contains errors; Pack ID does not match/);
     expect(r.stderr).toMatch(/ERROR step=run verification found errors: target nas: check failed/);
-    const status = readStatus(sidecar.stateDir);
+    const status = sidecar.status();
     expect(status.state).toBe('ok');
     expect(status.verification.state).toBe('failed');
     expect(status.verification.targets).toEqual([
@@ -159,10 +158,10 @@ describe('verification', () => {
     expect(h.stdout).toMatch(/^unhealthy: last verification found errors: target nas: check failed: restic exit 1: Fatal: repository contains errors; Pack ID does not match, want [0-9a-f]+, got [0-9a-f]+; last successful backup \d+s ago at \S+; last cycle ok\n$/);
     // WHEN the pack is repaired (from another copy) and verified again
     fs.writeFileSync(pack, original);
-    const again = await agent(['verify', '--no-drill'], { BACKUP_VERIFY_READ_DATA_SUBSETS: '1' });
+    const again = await agent(['verify', '--no-drill'], { verification: { readDataSubsets: 1 } });
     // THEN
     expect(again.code).toBe(0);
-    expect(readStatus(sidecar.stateDir).verification).toMatchObject({ state: 'ok', errors: [] });
+    expect(sidecar.status().verification).toMatchObject({ state: 'ok', errors: [] });
     expect((await health()).code).toBe(0);
   });
 
@@ -174,7 +173,10 @@ describe('verification', () => {
     const repo = sidecar.targetDirs.local;
     const victim = startSidecar(
       sidecar.resource,
-      sidecar.sandbox({ exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/local backup --stdin --stdin-filename stream'] }),
+      sidecar.sandbox({
+        exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/local backup --stdin --stdin-filename stream'],
+        env: { RESTIC_PASSWORD_FILE: sidecar.plan.targets[0].passwordFile },
+      }),
     );
     for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
       await new Promise((r) => setTimeout(r, 100));
@@ -207,17 +209,25 @@ describe('verification', () => {
       walk(replica);
     };
     readOnly('ro');
-    const env = {
-      BACKUP_TARGET_1_REPLICA_COUNT: '1',
-      BACKUP_TARGET_1_REPLICA_1_NAME: 'offsite',
-      BACKUP_TARGET_1_REPLICA_1_REPOSITORY: '/backup/agent/replica-of-local',
+    const withReplica = (plan: any) => {
+      const local = plan.targets[0];
+      local.replicas = [
+        {
+          name: 'offsite',
+          repository: '/backup/agent/replica-of-local',
+          passwordFile: local.passwordFile,
+          environment: {},
+          secretFiles: {},
+          caCertificateFile: null,
+        },
+      ];
     };
     // WHEN
-    const r = await agent(['verify', '--no-drill'], env);
+    const r = await agent(['verify', '--no-drill'], withReplica);
     // THEN
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/INFO step=check target=local replica=offsite no errors found/);
-    expect(readStatus(sidecar.stateDir).verification.replicas).toEqual([
+    expect(sidecar.status().verification.replicas).toEqual([
       { target: 'local', name: 'offsite', result: 'ok', error: null, at: expect.any(String), epoch: expect.any(Number) },
     ]);
     expect(fs.readdirSync(path.join(replica, 'locks'))).toEqual([]);
@@ -225,7 +235,7 @@ describe('verification', () => {
     readOnly('rw');
     fs.rmSync(largestPack(replica));
     readOnly('ro');
-    const broken = await agent(['verify', '--no-drill'], env);
+    const broken = await agent(['verify', '--no-drill'], withReplica);
     // THEN
     expect(broken.code).toBe(1);
     const h = await health();

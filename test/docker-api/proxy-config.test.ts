@@ -1,7 +1,7 @@
 /**
  * The generated HAProxy configuration, run by Debian's real `haproxy` (2.6; the pinned image
  * runs 3.0, and the config uses nothing newer than 2.6) with its backend pointed at the fake
- * Docker API (test/support/fake-docker-api.ts) over TCP instead of the Docker socket. Every
+ * Docker API (test/support/servers/fake-docker-api.ts) over TCP instead of the Docker socket. Every
  * request of the shared table (test/support/proxy-requests.ts) goes over a raw socket: the
  * forbidden ones get 403 from HAProxy and never reach the fake API (its call log stays
  * empty); every call a quiesce mode needs passes and reaches it unchanged.
@@ -14,7 +14,7 @@ import * as path from 'path';
 import { QuiesceMode } from '../../src/policy/quiesce';
 import { execCreateBody } from '../../src/docker-api/exec-body';
 import { dockerApiProxyConfig, proxyRoutes } from '../../src/docker-api/proxy-config';
-import { FakeDockerApi } from '../support/fake-docker-api';
+import { FakeDockerApi } from '../support/servers/fake-docker-api';
 import { DEFAULT_CONTEXT, allowedRequests, answerBody, forbiddenRequests, rawRequest, sendRaw } from '../support/proxy-requests';
 
 const MODES = [QuiesceMode.STOP, QuiesceMode.PAUSE, QuiesceMode.EXEC];

@@ -61,7 +61,7 @@ afterAll(async () => {
 }, 120000);
 
 function status(): any {
-  return JSON.parse(host.docker(['exec', 'db-backup', 'cat', '/backup/agent/status.json']).stdout);
+  return host.sidecar('db').status();
 }
 
 describe('the default example on a real Docker Engine', () => {
@@ -78,8 +78,8 @@ describe('the default example on a real Docker Engine', () => {
 
   test('a cycle dumps Postgres through the proxy and backs up to the local disk and to S3', () => {
     seeded = seedTables(host.engine, DB);
-    const run = host.agent('db-backup', ['run'], { allowFail: true });
-    expect({ status: run.status, stderr: run.stderr.slice(-2000) }).toMatchObject({ status: 0 });
+    const run = host.sidecar('db').run(['run'], { allowFail: true });
+    expect({ status: run.code, stderr: run.stderr.slice(-2000) }).toMatchObject({ status: 0 });
     const s = status();
     expect(s.state).toBe('ok');
     expect(s.targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
@@ -201,7 +201,7 @@ describe('the default example on a real Docker Engine', () => {
     afterAll(() => {
       host.docker(['exec', 'db', 'rm', '-f', '/var/lib/postgresql/data/ballast.bin'], { allowFail: true });
       // A cycle without the ballast, so the runbook below restores a snapshot of the seeded data.
-      host.agent('db-backup', ['run']);
+      host.sidecar('db').run(['run']);
     }, 300000);
   });
 
@@ -248,7 +248,7 @@ describe('the default example on a real Docker Engine', () => {
 function snapshotIds(): Record<string, Array<{ id: string; time: string }>> {
   const ids: Record<string, Array<{ id: string; time: string }>> = {};
   for (const target of ['local', 's3']) {
-    const out = host.agent('db-backup', ['snapshots', '--target', target, '--', '--json']).stdout;
+    const out = host.sidecar('db').run(['snapshots', '--target', target, '--', '--json']).stdout;
     ids[target] = JSON.parse(out.slice(out.indexOf('['))).map((x: any) => ({ id: x.id, time: x.time }));
   }
   return ids;
@@ -289,8 +289,8 @@ function expectCleanCycle(before: Record<string, Array<{ id: string; time: strin
     const kept = afterFault[target].some((x) => x.time >= newest);
     expect({ target, kept, before: before[target], afterFault: afterFault[target] }).toEqual({ target, kept: true, before: before[target], afterFault: afterFault[target] });
   }
-  const run = host.agent('db-backup', ['run'], { allowFail: true });
-  expect({ status: run.status, stderr: run.stderr.slice(-1500) }).toMatchObject({ status: 0 });
+  const run = host.sidecar('db').run(['run'], { allowFail: true });
+  expect({ status: run.code, stderr: run.stderr.slice(-1500) }).toMatchObject({ status: 0 });
   const s = status();
   expect(s.state).toBe('ok');
   expect(s.targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);

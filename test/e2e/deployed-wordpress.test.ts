@@ -47,8 +47,9 @@ afterAll(async () => {
   await host?.destroy();
 }, 120000);
 
-function status(sidecar: string): any {
-  return JSON.parse(host.docker(['exec', sidecar, 'cat', '/backup/agent/status.json']).stdout);
+/** status.json of the sidecar of protected container `name`. */
+function status(name: string): any {
+  return host.sidecar(name).status();
 }
 
 function fileTree(volume: string): string {
@@ -72,12 +73,13 @@ describe('the WordPress example on a real Docker Engine', () => {
     expect(host.deployment.exitCode('wordpress-db-backup-install')).toBe(0);
     expect(host.deployment.exitCode('wordpress-backup-install')).toBe(0);
     seeded = seedTables(host.engine, DB);
-    for (const sidecar of ['wordpress-db-backup', 'wordpress-backup']) {
-      const run = host.agent(sidecar, ['run'], { allowFail: true });
-      expect({ sidecar, status: run.status, stderr: run.stderr.slice(-2000) }).toMatchObject({ sidecar, status: 0 });
-      expect(status(sidecar).targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
+    for (const name of ['wordpress-db', 'wordpress']) {
+      const sidecar = host.sidecar(name).container;
+      const run = host.sidecar(name).run(['run'], { allowFail: true });
+      expect({ sidecar, status: run.code, stderr: run.stderr.slice(-2000) }).toMatchObject({ sidecar, status: 0 });
+      expect(status(name).targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
     }
-    expect(status('wordpress-db-backup').quiesce).toMatchObject({ mode: 'exec', result: 'ok' });
+    expect(status('wordpress-db').quiesce).toMatchObject({ mode: 'exec', result: 'ok' });
     expect(host.docker(['exec', 'wordpress-db', 'head', '-c', '300', '/var/lib/mysql/dump.sql']).stdout).toMatch(/MariaDB dump/);
     expect(host.inspect('wordpress-db').State.Running).toBe(true);
     expect(host.inspect('wordpress').State.Running).toBe(true);
@@ -91,7 +93,7 @@ describe('the WordPress example on a real Docker Engine', () => {
   }, 400000);
 
   test('the files volume, damaged, comes back byte-identical with its owners through the runbook', () => {
-    const snapshot: string = status('wordpress-backup').targets.find((t: any) => t.name === 's3').snapshot_id;
+    const snapshot: string = status('wordpress').targets.find((t: any) => t.name === 's3').snapshot_id;
     host.docker(['exec', 'wordpress', 'sh', '-c', 'rm -rf /var/www/html/wp-content && echo defaced > /var/www/html/index.php']);
     expect(fileTree('wordpress-files')).not.toEqual(filesBefore);
     const names = { container: 'wordpress', volume: 'wordpress-files', stack: 'wordpress-host' };
@@ -113,7 +115,7 @@ describe('the WordPress example on a real Docker Engine', () => {
   }, 300000);
 
   test('the database volume, restored from S3 through the runbook, holds the dump, which loads into a fresh MariaDB with the same row counts', async () => {
-    const snapshot: string = status('wordpress-db-backup').targets.find((t: any) => t.name === 's3').snapshot_id;
+    const snapshot: string = status('wordpress-db').targets.find((t: any) => t.name === 's3').snapshot_id;
     runSqlDamage();
     const names = { container: 'wordpress-db', volume: 'wordpress-db', stack: 'wordpress-host' };
     const shell = runbookShell(host, names);

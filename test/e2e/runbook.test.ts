@@ -261,7 +261,8 @@ describe('Volume corrupted: restore a volume in place', () => {
     expect(image).toBe(JSON.parse(dockerCli(['inspect', 'db-backup']).stdout)[0].Config.Image);
     step(shell, RUNBOOK.envFile);
     const env = fs.readFileSync(path.join(shell.dir, 'db-backup.env'), 'utf8');
-    expect(env).toContain('BACKUP_TARGET_1_NAME=local\n');
+    // the agent's one variable: its plan, on the install volume that --volumes-from brings along
+    expect(env).toContain('BACKUP_PLAN=/backup/install/agent.json\n');
     expect(env).not.toContain(PASSWORD);
     expect(env).not.toContain(STORAGE.secretAccessKey);
   });

@@ -7,21 +7,19 @@
  * snapshot is restored and compared file by file.
  */
 import * as fs from 'fs';
-import * as os from 'os';
 import * as path from 'path';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../../src';
 import { describeTree, writeMixedDataSet } from '../support/data-set';
-import { DockerContainerResource, installAgent, runSidecar } from '../support/sidecar-sandbox';
-import { dockerNameReferences, dockerStack, resources, synthJson } from '../support/synth';
+import { SidecarHarness } from '../support/sidecar-harness';
+import { DockerContainerResource, SidecarSandboxOptions } from '../support/sidecar-sandbox';
+import { dockerStack, synthJson } from '../support/synth';
 
 const PASSWORD = 'a test password, supplied as TF_VAR_restic_password would be';
 
 describe('the synthesized sidecar backs up and restores for real', () => {
-  let work: string;
+  let harness: SidecarHarness;
   let sidecar: DockerContainerResource;
-  let installer: DockerContainerResource;
   let hostDirs: Record<string, string>;
-  let terraformValues: Record<string, string>;
 
   beforeAll(async () => {
     // GIVEN a protected Postgres whose volume is backed up to two local targets
@@ -39,22 +37,14 @@ describe('the synthesized sidecar backs up and restores for real', () => {
       },
     });
     const json = synthJson(stack);
-    sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
-    installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
-    terraformValues = { ...dockerNameReferences(json), 'var.restic_password': PASSWORD };
-
-    work = fs.mkdtempSync(path.join(os.tmpdir(), 'sidecar-e2e-'));
-    hostDirs = {
-      pgdata: path.join(work, 'volumes', 'pgdata'),
-      'db-backup-state': path.join(work, 'volumes', 'db-backup-state'),
-      'db-backup-install': path.join(work, 'volumes', 'db-backup-install'),
-      '/mnt/backup-disk/db': path.join(work, 'backup-disk'),
-      '/mnt/nas/db': path.join(work, 'nas'),
-    };
-    fs.mkdirSync(hostDirs.pgdata, { recursive: true });
+    // Host folders behind its volumes ('pgdata', 'db-backup-state', 'db-backup-install') and
+    // host paths ('/mnt/backup-disk/db', '/mnt/nas/db')
+    harness = SidecarHarness.fromSynth(json, 'db', { workDirPrefix: 'sidecar-e2e-', terraformValues: { 'var.restic_password': PASSWORD }, install: false });
+    sidecar = harness.resource;
+    hostDirs = harness.hostDirs;
     writeMixedDataSet(hostDirs.pgdata);
     // AND deployed as cdktf deploy does: the installer runs to its end before the sidecar starts
-    await installAgent(installer, { hostDirs, terraformValues });
+    harness.install();
   });
 
   test('the sidecar gets nothing uploaded; the installer filled the install volume it mounts read-only', () => {
@@ -69,10 +59,9 @@ describe('the synthesized sidecar backs up and restores for real', () => {
     expect(fs.existsSync(path.join(hostDirs['db-backup-install'], 'bin', 'backup-agent'))).toBe(true);
   });
 
-  afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+  afterAll(() => harness.cleanup());
 
-  const run = (options: { command?: string[]; healthcheck?: boolean } = {}) =>
-    runSidecar(sidecar, { hostDirs, terraformValues, ...options });
+  const run = (options: Partial<SidecarSandboxOptions> = {}) => harness.run(options.command ?? [], options);
 
   test('health is red before the first backup', async () => {
     const result = await run({ healthcheck: true });
@@ -85,7 +74,7 @@ describe('the synthesized sidecar backs up and restores for real', () => {
     // THEN
     expect(result.stderr).not.toMatch(/ERROR/);
     expect(result.code).toBe(0);
-    const status = JSON.parse(fs.readFileSync(path.join(hostDirs['db-backup-state'], 'status.json'), 'utf8'));
+    const status = harness.status();
     expect(status.state).toBe('ok');
     expect(status.targets.map((t: any) => [t.name, t.result])).toEqual([
       ['local', 'ok'],
@@ -106,11 +95,7 @@ describe('the synthesized sidecar backs up and restores for real', () => {
 
   test('the sidecar cannot write to the protected volume', async () => {
     const before = describeTree(hostDirs.pgdata);
-    const result = await runSidecar(sidecar, {
-      hostDirs,
-      terraformValues,
-      exec: ['/bin/sh', '-c', 'echo x > /backup/sources/pgdata/intruder'],
-    });
+    const result = await run({ exec: ['/bin/sh', '-c', 'echo x > /backup/sources/pgdata/intruder'] });
     expect(result.code).not.toBe(0);
     expect(result.stderr).toMatch(/Read-only file system/);
     expect(describeTree(hostDirs.pgdata)).toEqual(before);
@@ -120,9 +105,7 @@ describe('the synthesized sidecar backs up and restores for real', () => {
     'a one-off restore container (the runbook: sidecar image and env, Docker default capabilities) restores from %s byte-identical, owners included',
     async (target) => {
       // WHEN
-      const result = await runSidecar(sidecar, {
-        hostDirs,
-        terraformValues,
+      const result = await run({
         applyCapabilities: false,
         command: ['restore', '--target', target, '--snapshot', 'latest', '--to', `/backup/agent/restore-${target}`],
       });

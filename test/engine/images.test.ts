@@ -7,7 +7,7 @@
  *   openssh-client tzdata jq, ENTRYPOINT ["/usr/bin/restic"]): busybox + Debian's restic 0.14
  *   + jq + tzdata + the CA bundle with the run's test CA;
  * - s3: stands in for the AWS S3 endpoint s3.eu-west-1.amazonaws.com (s3rver on the host's node,
- *   the same server program as test/support/s3-server.ts), reached by name through network
+ *   the same server program as test/support/servers/s3-server.ts), reached by name through network
  *   aliases on a user-defined network, over TLS with a certificate from the test CA;
  * - haproxy: stands in for the official haproxy image (Debian's haproxy 2.6 + busybox sh, user
  *   haproxy, the official entrypoint's argument rules).

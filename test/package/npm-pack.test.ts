@@ -12,6 +12,7 @@ import * as path from 'path';
 import { agentParts } from '../../src/agent/agent-asset';
 import { ROOT, ensureBuiltLocked, withBuildLock } from '../support/jsii-build';
 import { terraformUnescape } from '../support/sidecar-sandbox';
+import { containerNamed } from '../support/sidecar-harness';
 
 /** The agent's parts, as in the repository; the last one is where a marker is appended. */
 const AGENT_PARTS = agentParts().map((f) => `src/agent/parts/${f}`);
@@ -129,7 +130,7 @@ console.log(require.resolve('cdktf'));
     expect(result.status).toBe(0);
     expect(result.stdout.trim().split('\n').pop()).toBe(path.join(ROOT, 'node_modules', 'cdktf', 'lib', 'index.js'));
     const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', 'host', 'cdk.tf.json'), 'utf8'));
-    const installer = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup-install');
+    const installer = containerNamed(json, 'db-backup-install');
     const upload = installer.upload.find((u: any) => u.file === '/backup/staging/bin/backup-agent');
     expect(upload.permissions).toBe('0555');
     // and the seccomp profile, read from the package too

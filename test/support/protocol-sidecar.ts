@@ -9,19 +9,16 @@
  *
  * The test servers' self-signed certificates travel as a user's private CA would: as the
  * targets' `caCertificate` (PEM text), uploaded to the installer with the secrets and handed
- * to restic through `BACKUP_TARGET_<i>_CACERT` by the synthesized environment.
+ * to restic through the plan's `targets[i].caCertificateFile` (agent.json, as synthesized).
  */
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { TerraformVariable } from 'cdktf';
 import { IStorageTarget, Medium, ProtectedContainer, Retention, Schedule, StorageTarget, Verification } from '../../src';
-import { RestServer } from './rest-server';
-import { S3Server } from './s3-server';
-import { DockerContainerResource, RunningSidecar, SidecarResult, SidecarSandboxOptions, runSidecar, startSidecar } from './sidecar-sandbox';
-import { dockerNameReferences, dockerStack, synthJson } from './synth';
-import { installFirst, sidecarContainers, sidecarVolumeDirs } from './synthesized-sidecar';
+import { RestServer } from './servers/rest-server';
+import { S3Server } from './servers/s3-server';
+import { HostResticOptions, restic, ResticResult, Snapshot, snapshotsOf } from './restic';
+import { SidecarHarness } from './sidecar-harness';
+import { dockerStack, synthJson } from './synth';
 
 export const REPOSITORY_PASSWORD = 'the repository password, as TF_VAR_restic_password supplies it';
 
@@ -38,45 +35,20 @@ export interface ProtocolSidecarOptions {
   readonly networkTimeoutSeconds?: number;
 }
 
-export interface ProtocolSidecar {
-  readonly resource: DockerContainerResource;
-  /** The one-shot installer that ran before the sidecar. */
-  readonly installer: DockerContainerResource;
-  /** Target names in order (`BACKUP_TARGET_1` first). */
+/** The sidecar in the sandbox (a SidecarHarness), with its targets and restic on the host. */
+export interface ProtocolSidecar extends SidecarHarness {
+  /** Target names in order (the plan's `targets[0]` first). */
   readonly targets: string[];
   /** Host folder of the protected volume, mounted read-only at `/backup/sources/<volume>`. */
   readonly sourceDir: string;
   /** The volume's path inside the sidecar. */
   readonly sourcePath: string;
-  /** Host folder of the agent's state volume (`/backup/agent`). */
-  readonly stateDir: string;
-  /** Host folder of the install volume (`/backup/install`, read-only in the sidecar). */
-  readonly installDir: string;
   /** Host folder of the local target's repository. */
   readonly localDir: string;
-  /** Everything above lives below this folder. */
-  readonly workDir: string;
-  /**
-   * Sandbox options (host folders, Terraform values) plus `extra`, whose
-   * `env` and `terraformValues` entries are added to (or replace) the sidecar's.
-   */
-  sandbox(extra?: Partial<SidecarSandboxOptions>): SidecarSandboxOptions;
-  /**
-   * Runs the installer again, as a re-deploy does, with `terraformValues` added to (or
-   * replacing) the stack's (e.g. another repository password); throws when it fails.
-   */
-  install(terraformValues?: Record<string, string>): SidecarResult;
-  /** Runs the sidecar with `command` instead of `daemon`. */
-  run(command: string[], extra?: Partial<SidecarSandboxOptions>): Promise<SidecarResult>;
-  /** Starts the sidecar with `command`, to kill it midway. */
-  start(command: string[], extra?: Partial<SidecarSandboxOptions>): RunningSidecar;
-  /** status.json, parsed. */
-  status(): any;
   /** restic on the host against a target's repository. */
-  restic(target: string, args: string[], password?: string): { code: number; stdout: string; stderr: string };
+  restic(target: string, args: string[], password?: string): ResticResult;
   /** The target's snapshots (throws when they cannot be listed). */
-  snapshots(target: string): Array<{ id: string; short_id: string; hostname: string; tags?: string[]; paths: string[] }>;
-  cleanup(): void;
+  snapshots(target: string): Snapshot[];
 }
 
 /** Synthesizes the stack and prepares the host folders; see the module comment. */
@@ -134,79 +106,32 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
       ...(options.networkTimeoutSeconds !== undefined ? { networkTimeoutSeconds: options.networkTimeoutSeconds } : {}),
     },
   });
-  const json = synthJson(stack);
-  const { resource, installer } = sidecarContainers(json, name);
-  const terraformValues = { ...dockerNameReferences(json), 'var.restic_password': REPOSITORY_PASSWORD, ...terraformSecrets };
-
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), `protocol-sidecar-${name}-`));
-  const sourceDir = path.join(workDir, 'volumes', volume);
-  const volumeDirs = sidecarVolumeDirs(workDir, name);
-  const { stateDir, installDir } = volumeDirs;
-  const localDir = path.join(workDir, 'backup-disk');
-  fs.mkdirSync(sourceDir, { recursive: true });
-  fs.mkdirSync(localDir, { recursive: true });
-  const hostDirs: Record<string, string> = {
-    [volume]: sourceDir,
-    ...volumeDirs.hostDirs,
-    [`/mnt/backup-disk/${name}`]: localDir,
-  };
-
-  const sandbox = (extra: Partial<SidecarSandboxOptions> = {}): SidecarSandboxOptions => ({
-    hostDirs,
-    timeoutMs: 110000,
-    ...extra,
-    terraformValues: { ...terraformValues, ...(extra.terraformValues ?? {}) },
-    env: { ...(extra.env ?? {}) },
-  });
-
   // As cdktf deploy does: the installer runs, and exits, before the sidecar is created.
-  const install = installFirst(installer, { hostDirs, terraformValues, workDir });
-
-  const hostRestic = (target: string, args: string[], password = REPOSITORY_PASSWORD) => {
-    const base = ['--no-cache'];
-    const childEnv: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/tmp', RESTIC_PASSWORD: password };
-    let repository: string;
+  const sidecar = SidecarHarness.fromSynth(synthJson(stack), name, {
+    workDirPrefix: `protocol-sidecar-${name}-`,
+    terraformValues: { 'var.restic_password': REPOSITORY_PASSWORD, ...terraformSecrets },
+    defaults: { timeoutMs: 110000 },
+  });
+  const localDir = sidecar.hostDirs[`/mnt/backup-disk/${name}`];
+  const repositoryOf = (target: string, password = REPOSITORY_PASSWORD): [string, HostResticOptions] => {
     if (target === 'local') {
-      repository = localDir;
+      return [localDir, { password }];
     } else if (target === 's3' && options.s3) {
-      repository = options.s3.repository(name);
-      base.push('--cacert', options.s3.caCertPath);
-      Object.assign(childEnv, options.s3.resticEnv());
+      return [options.s3.repository(name), { password, cacert: options.s3.caCertPath, env: options.s3.resticEnv() }];
     } else if (target === 'rest' && options.rest) {
-      repository = options.rest.repository(name);
-      if (options.rest.caCertPath) {
-        base.push('--cacert', options.rest.caCertPath);
-      }
-    } else {
-      throw new Error(`no target ${target}`);
+      return [options.rest.repository(name), { password, cacert: options.rest.caCertPath }];
     }
-    const r = spawnSync('restic', ['-r', repository, ...base, ...args], { encoding: 'utf8', env: childEnv, maxBuffer: 64 * 1024 * 1024, timeout: 120000 });
-    return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+    throw new Error(`no target ${target}`);
   };
-
-  return {
-    resource,
-    installer,
+  return Object.assign(sidecar, {
     targets: names,
-    sourceDir,
+    sourceDir: sidecar.hostDirs[volume],
     sourcePath: `/backup/sources/${volume}`,
-    stateDir,
-    installDir,
     localDir,
-    workDir,
-    sandbox,
-    install,
-    run: (command, extra = {}) => runSidecar(resource, sandbox({ command, ...extra })),
-    start: (command, extra = {}) => startSidecar(resource, sandbox({ command, ...extra })),
-    status: () => JSON.parse(fs.readFileSync(path.join(stateDir, 'status.json'), 'utf8')),
-    restic: hostRestic,
-    snapshots(target) {
-      const r = hostRestic(target, ['snapshots', '--json']);
-      if (r.code !== 0) {
-        throw new Error(`restic snapshots on ${target} failed (${r.code}): ${r.stderr}`);
-      }
-      return JSON.parse(r.stdout);
+    restic: (target: string, args: string[], password?: string) => {
+      const [repository, resticOptions] = repositoryOf(target, password);
+      return restic(repository, args, resticOptions);
     },
-    cleanup: () => fs.rmSync(workDir, { recursive: true, force: true }),
-  };
+    snapshots: (target: string) => snapshotsOf(...repositoryOf(target)),
+  });
 }

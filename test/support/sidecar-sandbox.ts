@@ -131,6 +131,14 @@ export interface SidecarSandboxOptions {
   readonly healthcheck?: boolean;
   /** Entries added to or replacing the container environment (test hooks). */
   readonly env?: Record<string, string>;
+  /**
+   * A change to the agent's plan for this run (a fault the library cannot express, e.g. a
+   * repository that refuses connections): the installed plan (`agent.json` on the volume
+   * mounted at /backup/install) is copied with the change to the volume mounted at
+   * /backup/agent, and BACKUP_PLAN names the copy. An object is merged into the plan (objects
+   * field by field; arrays and values replaced); a function changes it in place.
+   */
+  readonly plan?: PlanPatch;
   /** The image's ENTRYPOINT when the resource sets none. @default ['restic'] (official image) */
   readonly imageEntrypoint?: string[];
   /** PATH in the container. @default '/bin:/usr/bin' (busybox applets first) */
@@ -183,6 +191,28 @@ const DOCKER_DEFAULT_CAPS = [
   'SETFCAP', 'SETPCAP', 'NET_BIND_SERVICE', 'SYS_CHROOT', 'KILL', 'AUDIT_WRITE',
 ];
 
+/** A change to an agent plan: merged (objects field by field; arrays replaced), or applied in place. */
+export type PlanPatch = Record<string, unknown> | ((plan: any) => void);
+
+/** `plan` with `patch` applied (a copy; the plan is plain JSON). */
+export function patchPlan(plan: unknown, patch: PlanPatch): any {
+  const copy = JSON.parse(JSON.stringify(plan));
+  if (typeof patch === 'function') {
+    patch(copy);
+    return copy;
+  }
+  const merge = (into: any, from: any): any => {
+    if (from === null || typeof from !== 'object' || Array.isArray(from) || into === null || typeof into !== 'object') {
+      return from;
+    }
+    for (const [k, v] of Object.entries(from)) {
+      into[k] = merge(into[k], v);
+    }
+    return into;
+  };
+  return merge(copy, patch);
+}
+
 /** Exit code of the sandbox when the container cannot be set up (as `docker run`'s 125). */
 export const SANDBOX_SETUP_FAILED = 125;
 
@@ -192,6 +222,18 @@ export const SANDBOX_SETUP_FAILED = 125;
  */
 export function terraformUnescape(text: string): string {
   return text.replace(/\$\$\{|%%\{/g, (escape) => escape.slice(1));
+}
+
+/**
+ * How the agent's plan embeds a Terraform reference in a JSON string (src/agent/agent-plan.ts,
+ * jsonStringToken): `trimsuffix(trimprefix(jsonencode(REF), "\""), "\"")`, the value
+ * JSON-escaped without its quotes. Group 1 is REF.
+ */
+export const JSON_STRING_TOKEN = /^trimsuffix\(trimprefix\(jsonencode\(([^()]+)\), "\\""\), "\\""\)$/;
+
+/** What Terraform's jsonencode makes of a string, quotes dropped (it also escapes <, >, &, U+2028/9). */
+export function jsonStringValue(value: string): string {
+  return JSON.stringify(value).slice(1, -1).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
 /**
@@ -213,6 +255,12 @@ export function renderTerraformString(text: string, values: Record<string, strin
         throw new Error(`unterminated Terraform interpolation in ${where}: ${text.slice(i, i + 40)}`);
       }
       const expression = text.slice(i + 2, end).trim();
+      const embedded = JSON_STRING_TOKEN.exec(expression);
+      if (embedded && embedded[1] in values) {
+        out += jsonStringValue(values[embedded[1]]);
+        i = end + 1;
+        continue;
+      }
       if (!(expression in values)) {
         throw new Error(
           `Terraform would interpolate \${${expression}} in ${where}; pass its value in ` +
@@ -501,6 +549,28 @@ function prepareSandbox(
   return { plan, scratch, scriptFile, unshareArgs };
 }
 
+/**
+ * Writes the installed plan with `patch` applied next to the agent's state (the host folder
+ * of the /backup/agent mount) and returns its path in the container.
+ */
+function writePatchedPlan(mounts: PlannedMount[], patch: PlanPatch): string {
+  const hostDirOf = (target: string) => {
+    const m = mounts.find((x) => x.target === target && x.hostDir !== undefined);
+    if (!m) {
+      throw new Error(`a plan patch needs a volume mounted at ${target}`);
+    }
+    return m.hostDir!;
+  };
+  const installed = JSON.parse(fs.readFileSync(path.join(hostDirOf('/backup/install'), 'agent.json'), 'utf8'));
+  const name = `test-plan-${process.pid}-${++patchedPlans}.json`;
+  // Docker creates the volume before the container starts.
+  fs.mkdirSync(hostDirOf('/backup/agent'), { recursive: true });
+  fs.writeFileSync(path.join(hostDirOf('/backup/agent'), name), JSON.stringify(patchPlan(installed, patch)));
+  return `/backup/agent/${name}`;
+}
+
+let patchedPlans = 0;
+
 interface PlannedMount {
   readonly target: string;
   readonly kind: 'bind' | 'tmpfs';
@@ -637,6 +707,9 @@ function planSandbox(resource: DockerContainerResource, options: SidecarSandboxO
   const hostname = resource.hostname ? render(resource.hostname, 'hostname') : undefined;
   if (options.hostname ?? hostname) {
     env.set('HOSTNAME', (options.hostname ?? hostname)!);
+  }
+  if (options.plan !== undefined) {
+    env.set('BACKUP_PLAN', writePatchedPlan(mounts, options.plan));
   }
   for (const [k, v] of Object.entries(options.env ?? {})) {
     env.set(k, v);

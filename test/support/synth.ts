@@ -5,6 +5,7 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, Aspects, TerraformStack, Testing } from 'cdktf';
 import { ComplianceLevel, ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
+import { JSON_STRING_TOKEN, terraformUnescape } from './sidecar-sandbox';
 
 /** A fresh stack with a Docker provider, as a user's Docker-host stack would have. */
 export function dockerStack(id: string = 'host'): TerraformStack {
@@ -43,6 +44,15 @@ export function dockerNameReferences(json: any): Record<string, string> {
     }
   }
   return values;
+}
+
+/** The docker_container named `name` in a synthesized cdk.tf.json, as parsed (any); throws when missing. */
+export function containerNamed(json: any, name: string): any {
+  const found = resources(json, 'docker_container').find((c) => c.name === name);
+  if (!found) {
+    throw new Error(`no ${name} container in the synthesized stack`);
+  }
+  return found;
 }
 
 /** A whole app synthesized into a temp folder, as `cdktf synth` writes it. */
@@ -89,4 +99,21 @@ export function tempDirs(): (prefix: string) => string {
     dirs.push(dir);
     return dir;
   };
+}
+
+/**
+ * The agent plan of the `<name>-backup` sidecar as synthesized: the `agent.json` its installer
+ * uploads (or the installer's own `init-plan.json`), Terraform's escapes undone (references such as `${aws_s3_bucket.x.bucket}` stay).
+ */
+export function agentPlanOf(json: any, name: string, file: 'agent.json' | 'init-plan.json' = 'agent.json'): any {
+  const installer = containerNamed(json, `${name}-backup-install`);
+  const upload = (installer.upload ?? []).find((u: any) => u.file === `/backup/staging/${file}`);
+  if (!upload) {
+    throw new Error(`no ${file} upload on ${name}-backup-install`);
+  }
+  const references = upload.content.replace(/\$\{([^}]+)\}/g, (all: string, expression: string) => {
+    const embedded = JSON_STRING_TOKEN.exec(expression);
+    return embedded ? `\${${embedded[1]}}` : all;
+  });
+  return JSON.parse(terraformUnescape(references));
 }

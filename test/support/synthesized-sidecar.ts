@@ -14,13 +14,11 @@
  * local target's host folder read-only (a NAS export gone read-only), and `env` adds to or
  * replaces entries of the sidecar's environment at every run (the sandbox's `env` hook).
  */
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, IStorageTarget, ProtectedContainer, StorageTarget } from '../../src';
-import { DockerContainerResource, SidecarResult, SidecarSandboxOptions, installAgentSync } from './sidecar-sandbox';
-import { dockerNameReferences, dockerStack, resources, synthJson } from './synth';
+import { SidecarHarness } from './sidecar-harness';
+import { PlanPatch, terraformUnescape } from './sidecar-sandbox';
+import { dockerStack, synthJson } from './synth';
 import { TEST_PASSWORD } from './test-values';
 
 /** A local target at host path /srv/backup/<container>/<name>, optionally on a read-only host folder. */
@@ -47,82 +45,21 @@ export interface SynthesizedSidecarOptions {
   readonly notifyUrl?: string;
   /** Environment entries added to or replacing the sidecar's at every run (test hooks). */
   readonly env?: Record<string, string>;
+  /** A change to the agent's plan at every run (faults the library cannot express). */
+  readonly plan?: PlanPatch;
 }
 
-export interface SynthesizedSidecar {
-  /** `resource.docker_container.<id>` of the sidecar, from cdk.tf.json. */
-  readonly resource: DockerContainerResource;
-  /** `resource.docker_container.<id>` of the one-shot installer, from cdk.tf.json. */
-  readonly installer: DockerContainerResource;
-  /** The whole cdk.tf.json. */
-  readonly json: any;
-  readonly hostDirs: Record<string, string>;
-  readonly terraformValues: Record<string, string>;
+/**
+ * The sidecar in the sandbox (a SidecarHarness: resource, installer, plan, stateDir,
+ * installDir, hostDirs, sandbox/run/start/install/status/cleanup), with its host folders by role.
+ */
+export interface SynthesizedSidecar extends SidecarHarness {
   /** Host folder of each data volume, by volume name. */
   readonly sourceDirs: Record<string, string>;
   /** Host folder of each local target, by target name. */
   readonly targetDirs: Record<string, string>;
-  /** Host folder of the agent's state volume (/backup/agent in the sidecar). */
-  readonly stateDir: string;
-  /** Host folder of the install volume (/backup/install in the sidecar: bin/, secrets/). */
-  readonly installDir: string;
-  readonly workDir: string;
   /** The environment as synthesized, KEY → value (Terraform escapes undone). */
   readonly env: Record<string, string>;
-  /** Sandbox options for the sidecar; `extra.env` is added to `options.env`. */
-  sandbox(extra?: Partial<SidecarSandboxOptions>): SidecarSandboxOptions;
-  /**
-   * Runs the installer again, as a re-deploy does, with `terraformValues` added to (or
-   * replacing) the stack's (e.g. another repository password); throws when it fails.
-   */
-  install(terraformValues?: Record<string, string>): SidecarResult;
-  cleanup(): void;
-}
-
-/**
- * The `<name>-backup` sidecar and its one-shot installer `<name>-backup-install`, taken out of
- * a synthesized cdk.tf.json; throws when either is missing.
- */
-export function sidecarContainers(json: any, name: string): { resource: DockerContainerResource; installer: DockerContainerResource } {
-  const container = (n: string) => {
-    const found = resources(json, 'docker_container').find((c) => c.name === n);
-    if (!found) {
-      throw new Error(`no ${n} container in the synthesized stack`);
-    }
-    return found as DockerContainerResource;
-  };
-  return { resource: container(`${name}-backup`), installer: container(`${name}-backup-install`) };
-}
-
-/**
- * The host folders behind the `<name>-backup` sidecar's state and install volumes, below
- * `<workDir>/volumes` (not made here), and `hostDirs` with those two entries by volume name.
- */
-export function sidecarVolumeDirs(workDir: string, name: string): { stateDir: string; installDir: string; hostDirs: Record<string, string> } {
-  const stateDir = path.join(workDir, 'volumes', `${name}-backup-state`);
-  const installDir = path.join(workDir, 'volumes', `${name}-backup-install`);
-  return { stateDir, installDir, hostDirs: { [`${name}-backup-state`]: stateDir, [`${name}-backup-install`]: installDir } };
-}
-
-/**
- * Runs the installer once, as `cdktf deploy` does before it creates the sidecar, and returns
- * `install`, which runs it again (a re-deploy) with values added to (or replacing)
- * `terraformValues`. When the first run fails, `workDir` is removed and the error thrown.
- */
-export function installFirst(
-  installer: DockerContainerResource,
-  setup: { hostDirs: Record<string, string>; terraformValues: Record<string, string>; workDir: string },
-): (values?: Record<string, string>) => SidecarResult {
-  const { hostDirs, terraformValues, workDir } = setup;
-  const install = (values: Record<string, string> = {}) =>
-    installAgentSync(installer, { hostDirs, terraformValues: { ...terraformValues, ...values }, timeoutMs: 30000 });
-  try {
-    install();
-  } catch (err) {
-    fs.rmSync(workDir, { recursive: true, force: true });
-    throw err;
-  }
-  return install;
 }
 
 function isStorageTarget(t: string | LocalTargetSpec | IStorageTarget): t is IStorageTarget {
@@ -151,61 +88,24 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
       ...notify,
     },
   });
-  const json = synthJson(stack);
-  const { resource, installer } = sidecarContainers(json, name);
-  const terraformValues: Record<string, string> = {
-    ...dockerNameReferences(json),
-    'var.restic_password': TEST_PASSWORD,
-    ...(options.notifyUrl !== undefined ? { 'var.notify_url': options.notifyUrl } : {}),
-  };
-
-  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'synth-sidecar-'));
-  const { stateDir, installDir, hostDirs } = sidecarVolumeDirs(workDir, name);
-  const sourceDirs: Record<string, string> = {};
-  const targetDirs: Record<string, string> = {};
-  const readOnlyHostDirs: string[] = [];
-  for (const v of volumes) {
-    sourceDirs[v] = path.join(workDir, 'volumes', v);
-    fs.mkdirSync(sourceDirs[v], { recursive: true });
-    hostDirs[v] = sourceDirs[v];
-  }
-  for (const t of local) {
-    const hostPath = `/srv/backup/${name}/${t.name}`;
-    targetDirs[t.name] = path.join(workDir, 'targets', t.name);
-    fs.mkdirSync(targetDirs[t.name], { recursive: true });
-    hostDirs[hostPath] = targetDirs[t.name];
-    if (t.readOnly) {
-      readOnlyHostDirs.push(hostPath);
-    }
-  }
+  const sidecar = SidecarHarness.fromSynth(synthJson(stack), name, {
+    workDirPrefix: 'synth-sidecar-',
+    terraformValues: {
+      'var.restic_password': TEST_PASSWORD,
+      ...(options.notifyUrl !== undefined ? { 'var.notify_url': options.notifyUrl } : {}),
+    },
+    readOnlyHostDirs: local.filter((t) => t.readOnly).map((t) => `/srv/backup/${name}/${t.name}`),
+    defaults: { env: options.env, plan: options.plan },
+  });
   const env = Object.fromEntries(
-    (resource.env as string[]).map((e) => {
+    (sidecar.resource.env ?? []).map((e) => {
       const eq = e.indexOf('=');
-      return [e.slice(0, eq), e.slice(eq + 1).replace(/\$\$\{/g, '${').replace(/%%\{/g, '%{')];
+      return [e.slice(0, eq), terraformUnescape(e.slice(eq + 1))];
     }),
   );
-  const install = installFirst(installer, { hostDirs, terraformValues, workDir });
-  return {
-    resource,
-    installer,
-    json,
-    hostDirs,
-    terraformValues,
-    sourceDirs,
-    targetDirs,
-    stateDir,
-    installDir,
-    workDir,
+  return Object.assign(sidecar, {
+    sourceDirs: Object.fromEntries(volumes.map((v) => [v, sidecar.hostDirs[v]])),
+    targetDirs: Object.fromEntries(local.map((t) => [t.name, sidecar.hostDirs[`/srv/backup/${name}/${t.name}`]])),
     env,
-    sandbox: (extra = {}) => ({
-      hostDirs,
-      terraformValues,
-      readOnlyHostDirs,
-      timeoutMs: 100000,
-      ...extra,
-      env: { ...(options.env ?? {}), ...(extra.env ?? {}) },
-    }),
-    install,
-    cleanup: () => fs.rmSync(workDir, { recursive: true, force: true }),
-  };
+  });
 }

@@ -1,17 +1,18 @@
 /**
  * A private CA per target (`caCertificate` on the REST and S3-compatible targets): PEM text,
  * a literal or a token, uploaded to the installer like the secrets and named to the agent in
- * `BACKUP_TARGET_<i>_CACERT` (restic --cacert). The S3 target has none: AWS endpoints present
- * publicly trusted certificates. Append-only REST targets are announced in
- * `BACKUP_TARGET_<i>_APPEND_ONLY`.
+ * the plan's `targets[i].caCertificateFile` (restic --cacert). The S3 target has none: AWS
+ * endpoints present publicly trusted certificates. Append-only REST targets are announced in
+ * `targets[i].appendOnly`.
  */
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Fn, TerraformVariable } from 'cdktf';
 import { ProtectedContainer, Site, StorageTarget } from '../../src';
-import { makeSelfSignedCertificate } from '../support/s3-server';
-import { dockerStack, resources, synthJson } from '../support/synth';
+import { makeSelfSignedCertificate } from '../support/servers/s3-server';
+import { agentPlanOf, dockerStack, synthJson } from '../support/synth';
+import { containerNamed } from '../support/sidecar-harness';
 
 const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
 
@@ -28,7 +29,7 @@ function certificatePem(): string {
 describe('caCertificate and appendOnly on storage targets', () => {
   const pem = certificatePem();
 
-  test('a literal PEM on a REST target and a token on an S3-compatible one: uploaded to the installer 0400, named in _CACERT', () => {
+  test('a literal PEM on a REST target and a token on an S3-compatible one: uploaded to the installer 0400, named in the plan', () => {
     // GIVEN
     const stack = dockerStack();
     const key = new TerraformVariable(stack, 'minio_key', { type: 'string', sensitive: true }).stringValue;
@@ -52,17 +53,16 @@ describe('caCertificate and appendOnly on storage targets', () => {
     });
     const json = synthJson(stack);
     // THEN
-    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
-    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
-    expect(sidecar.env).toEqual(
-      expect.arrayContaining([
-        'BACKUP_TARGET_2_APPEND_ONLY=true',
-        'BACKUP_TARGET_2_CACERT=/backup/install/secrets/target-2-ca-certificate.pem',
-        'BACKUP_TARGET_3_CACERT=/backup/install/secrets/target-3-ca-certificate.pem',
-      ]),
-    );
+    const sidecar = containerNamed(json, 'db-backup');
+    const installer = containerNamed(json, 'db-backup-install');
+    const plan = agentPlanOf(json, 'db');
+    expect(plan.targets[1].appendOnly).toBe(true);
+    expect(plan.targets[1].caCertificateFile).toBe('/backup/install/secrets/target-2-ca-certificate.pem');
+    expect(plan.targets[2].caCertificateFile).toBe('/backup/install/secrets/target-3-ca-certificate.pem');
     // the local folder has neither, the S3-compatible service is not append-only
-    expect(sidecar.env.filter((e: string) => /^BACKUP_TARGET_(1_(APPEND_ONLY|CACERT)|3_APPEND_ONLY)=/.test(e))).toEqual([]);
+    expect(plan.targets[0]).toMatchObject({ appendOnly: false, caCertificateFile: null });
+    expect(plan.targets[2].appendOnly).toBe(false);
+    expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
     expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-2-ca-certificate.pem', content: pem, permissions: '0400' });
     expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-3-ca-certificate.pem', content: '${file("office-ca.pem")}', permissions: '0400' });
     expect(sidecar.upload).toBeUndefined();

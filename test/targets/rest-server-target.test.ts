@@ -1,6 +1,7 @@
 import { TerraformVariable } from 'cdktf';
 import { Medium, ProtectedContainer, Site, SiteKind, StorageTarget } from '../../src';
-import { dockerStack, resources, synthJson } from '../support/synth';
+import { agentPlanOf, dockerStack, synthJson } from '../support/synth';
+import { containerNamed } from '../support/sidecar-harness';
 
 const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
 
@@ -30,20 +31,22 @@ describe('StorageTarget.restServer', () => {
     });
     const json = synthJson(stack);
     // THEN
-    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
-    expect(sidecar.env).toEqual(
-      expect.arrayContaining([
-        'BACKUP_TARGET_2_NAME=office-rest',
-        'BACKUP_TARGET_2_REPOSITORY=rest:https://backup.example.internal:8000/db',
-        'BACKUP_TARGET_2_ENV_RESTIC_REST_USERNAME=db-host',
-        'BACKUP_TARGET_2_ENV_RESTIC_REST_PASSWORD_FILE=/backup/install/secrets/target-2-restic-rest-password',
-      ]),
-    );
+    const sidecar = containerNamed(json, 'db-backup');
+    expect(agentPlanOf(json, 'db').targets[1]).toMatchObject({
+      name: 'office-rest',
+      repository: 'rest:https://backup.example.internal:8000/db',
+      environment: { RESTIC_REST_USERNAME: 'db-host' },
+      secretFiles: { RESTIC_REST_PASSWORD: '/backup/install/secrets/target-2-restic-rest-password' },
+    });
+    expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
     // uploaded to the one-shot installer (the sidecar's root is read-only), which installs it 0400
-    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
+    const installer = containerNamed(json, 'db-backup-install');
     expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-2-restic-rest-password', content: '${var.rest_password}', permissions: '0400' });
     expect(sidecar.upload).toBeUndefined();
-    // the password appears nowhere but in its upload
+    // the password appears nowhere but in its upload: not in the plan, not in the environment
+    expect(installer.upload.filter((u: any) => u.content.includes('var.rest_password')).map((u: any) => u.file)).toEqual([
+      '/backup/staging/secrets/target-2-restic-rest-password',
+    ]);
     expect(JSON.stringify(sidecar.env)).not.toContain('var.rest_password');
   });
 
@@ -75,8 +78,7 @@ describe('StorageTarget.restServer', () => {
       volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
       backup: { targets: [StorageTarget.restServer({ url, site: Site.named('dc2') })] },
     });
-    const sidecar = resources(synthJson(stack), 'docker_container').find((c) => c.name === 'db-backup');
-    expect(sidecar.env).toContain('BACKUP_TARGET_1_REPOSITORY=rest:${var.rest_url}/db');
+    expect(agentPlanOf(synthJson(stack), 'db').targets[0].repository).toBe('rest:${var.rest_url}/db');
     expect(() => StorageTarget.restServer({ url })).toThrow(
       'StorageTarget.restServer(<token>): the URL is a Terraform token, so the site of the repository cannot be read from its host name. Fix: pass `site`',
     );

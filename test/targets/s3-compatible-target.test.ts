@@ -1,6 +1,7 @@
 import { TerraformVariable } from 'cdktf';
 import { Medium, ProtectedContainer, Site, SiteKind, StorageTarget } from '../../src';
-import { dockerStack, resources, synthJson } from '../support/synth';
+import { agentPlanOf, dockerStack, synthJson } from '../support/synth';
+import { containerNamed } from '../support/sidecar-harness';
 
 const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
 
@@ -31,18 +32,16 @@ describe('StorageTarget.s3Compatible', () => {
     });
     const json = synthJson(stack);
     // THEN
-    const sidecar = resources(json, 'docker_container').find((c) => c.name === 'db-backup');
-    expect(sidecar.env).toEqual(
-      expect.arrayContaining([
-        'BACKUP_TARGET_1_NAME=b2',
-        'BACKUP_TARGET_1_REPOSITORY=s3:https://s3.eu-central-003.backblazeb2.com/acme-backups/db',
-        'BACKUP_TARGET_1_ENV_AWS_ACCESS_KEY_ID=003a1b2c3d4e5f60000000001',
-        'BACKUP_TARGET_1_ENV_AWS_DEFAULT_REGION=eu-central-003',
-        'BACKUP_TARGET_1_ENV_AWS_SECRET_ACCESS_KEY_FILE=/backup/install/secrets/target-1-aws-secret-access-key',
-      ]),
-    );
+    const sidecar = containerNamed(json, 'db-backup');
+    expect(agentPlanOf(json, 'db').targets[0]).toMatchObject({
+      name: 'b2',
+      repository: 's3:https://s3.eu-central-003.backblazeb2.com/acme-backups/db',
+      environment: { AWS_ACCESS_KEY_ID: '003a1b2c3d4e5f60000000001', AWS_DEFAULT_REGION: 'eu-central-003' },
+      secretFiles: { AWS_SECRET_ACCESS_KEY: '/backup/install/secrets/target-1-aws-secret-access-key' },
+    });
+    expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
     // uploaded to the one-shot installer (the sidecar's root is read-only), which installs it 0400
-    const installer = resources(json, 'docker_container').find((c) => c.name === 'db-backup-install');
+    const installer = containerNamed(json, 'db-backup-install');
     expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-1-aws-secret-access-key', content: '${var.b2_key}', permissions: '0400' });
     expect(sidecar.upload).toBeUndefined();
     expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);

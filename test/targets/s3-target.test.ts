@@ -16,6 +16,8 @@ import {
 } from '../../src';
 import { LockStrength } from '../../src/targets/lock-strength';
 import { S3Target } from '../../src/targets/s3-target';
+import { agentPlanOf } from '../support/synth';
+import { containerNamed } from '../support/sidecar-harness';
 
 /** A cloud stack with a bucket and a Docker-host stack, as in the default example. */
 function twoStacks(offsite = true) {
@@ -38,10 +40,9 @@ function bind(target: ReturnType<typeof StorageTarget.s3>, host: TerraformStack,
 function sidecarOf(app: App, host: TerraformStack) {
   app.synth();
   const json = JSON.parse(Testing.synth(host));
-  const sidecar = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup');
-  const installer = Object.values<any>(json.resource.docker_container).find((c) => c.name === 'db-backup-install');
-  const env = Object.fromEntries((sidecar.env as string[]).map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)]));
-  return { json, sidecar, installer, env };
+  const sidecar = containerNamed(json, 'db-backup');
+  const installer = containerNamed(json, 'db-backup-install');
+  return { json, sidecar, installer, plan: agentPlanOf(json, 'db') };
 }
 
 describe('StorageTarget.s3', () => {
@@ -187,29 +188,45 @@ describe('StorageTarget.s3', () => {
         targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }), StorageTarget.s3(vault)],
       },
     });
-    const { env, installer, json } = sidecarOf(app, host);
+    const { plan, sidecar, installer, json } = sidecarOf(app, host);
     // THEN
     const remote = /^\$\{data\.terraform_remote_state\.cross-stack-reference-input-storage\.outputs\.cross-stack-output-[^}]+\}$/;
-    expect(env.BACKUP_TARGET_2_NAME).toBe('s3');
-    expect(env.BACKUP_TARGET_2_REPOSITORY).toMatch(/^s3:https:\/\/s3\.eu-west-1\.amazonaws\.com\/\$\{data\.terraform_remote_state\.[^}]+\}\/db$/);
-    expect(env.BACKUP_TARGET_2_ENV_AWS_DEFAULT_REGION).toBe('eu-west-1');
-    expect(env.BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID).toMatch(remote);
-    expect(env.BACKUP_TARGET_2_ENV_AWS_SECRET_ACCESS_KEY_FILE).toBe('/backup/install/secrets/target-2-aws-secret-access-key');
-    expect(env.BACKUP_TARGET_2_REPLICA_COUNT).toBe('1');
-    expect(env.BACKUP_TARGET_2_REPLICA_1_NAME).toBe('s3-offsite');
-    expect(env.BACKUP_TARGET_2_REPLICA_1_REPOSITORY).toMatch(/^s3:https:\/\/s3\.eu-central-1\.amazonaws\.com\/\$\{data\.terraform_remote_state\.[^}]+\}\/db$/);
-    expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_DEFAULT_REGION).toBe('eu-central-1');
-    expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_ACCESS_KEY_ID).toBe(env.BACKUP_TARGET_2_ENV_AWS_ACCESS_KEY_ID);
-    expect(env.BACKUP_TARGET_2_REPLICA_1_ENV_AWS_SECRET_ACCESS_KEY_FILE).toBe('/backup/install/secrets/target-2-replica-1-aws-secret-access-key');
-    expect(env.BACKUP_TARGET_1_REPLICA_COUNT).toBeUndefined();
-    // No secret in the environment, only in uploaded files whose content Terraform resolves.
-    expect(Object.keys(env).filter((k) => /SECRET_ACCESS_KEY$/.test(k))).toEqual([]);
+    const s3 = plan.targets[1];
+    expect(s3.name).toBe('s3');
+    expect(s3.repository).toMatch(/^s3:https:\/\/s3\.eu-west-1\.amazonaws\.com\/\$\{data\.terraform_remote_state\.[^}]+\}\/db$/);
+    expect(s3.environment.AWS_DEFAULT_REGION).toBe('eu-west-1');
+    expect(s3.environment.AWS_ACCESS_KEY_ID).toMatch(remote);
+    expect(s3.secretFiles).toEqual({ AWS_SECRET_ACCESS_KEY: '/backup/install/secrets/target-2-aws-secret-access-key' });
+    expect(s3.replicas).toHaveLength(1);
+    const replica = s3.replicas[0];
+    expect(replica.name).toBe('s3-offsite');
+    expect(replica.repository).toMatch(/^s3:https:\/\/s3\.eu-central-1\.amazonaws\.com\/\$\{data\.terraform_remote_state\.[^}]+\}\/db$/);
+    expect(replica.environment.AWS_DEFAULT_REGION).toBe('eu-central-1');
+    expect(replica.environment.AWS_ACCESS_KEY_ID).toBe(s3.environment.AWS_ACCESS_KEY_ID);
+    expect(replica.secretFiles).toEqual({ AWS_SECRET_ACCESS_KEY: '/backup/install/secrets/target-2-replica-1-aws-secret-access-key' });
+    expect(plan.targets[0].replicas).toEqual([]);
+    // No secret in the plan or the environment, only in uploaded files whose content Terraform resolves.
+    const secretEnvironment = (r: any) => Object.keys(r.environment).filter((k) => /SECRET_ACCESS_KEY$/.test(k));
+    expect([...secretEnvironment(s3), ...secretEnvironment(replica)]).toEqual([]);
+    expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
     // (uploaded to the one-shot installer, which installs them 0400 where the paths above say)
     const uploads = Object.fromEntries(installer.upload.map((u: any) => [u.file, u.content]));
     expect(uploads['/backup/staging/secrets/target-2-aws-secret-access-key']).toMatch(remote);
     expect(uploads['/backup/staging/secrets/target-2-replica-1-aws-secret-access-key']).toBe(
       uploads['/backup/staging/secrets/target-2-aws-secret-access-key'],
     );
+    expect(uploads['/backup/staging/agent.json']).not.toContain(uploads['/backup/staging/secrets/target-2-aws-secret-access-key']);
+    // The initializer's key reaches only the installer's own plan (init-plan.json, 0400), never agent.json.
+    const initUpload = installer.upload.find((u: any) => u.file === '/backup/staging/init-plan.json');
+    expect(initUpload.permissions).toBe('0400');
+    const initPlan = agentPlanOf(json, 'db', 'init-plan.json');
+    expect(initPlan.targets).toHaveLength(1);
+    expect(initPlan.targets[0]).toMatchObject({ name: 's3', repository: s3.repository, replicas: [] });
+    expect(initPlan.targets[0].environment.AWS_ACCESS_KEY_ID).toMatch(remote);
+    expect(initPlan.targets[0].environment.AWS_ACCESS_KEY_ID).not.toBe(s3.environment.AWS_ACCESS_KEY_ID);
+    expect(initPlan.targets[0].secretFiles).toEqual({ AWS_SECRET_ACCESS_KEY: '/backup/staging/init-secrets/target-1-aws-secret-access-key' });
+    expect(uploads['/backup/staging/init-secrets/target-1-aws-secret-access-key']).toMatch(remote);
+    expect(installer.entrypoint[2]).toContain('BACKUP_PLAN=/backup/staging/init-plan.json /bin/sh "$install/bin/backup-agent" init');
     // The host stack creates no AWS resources; its credentials live in the storage stack.
     expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
     expect(vault.node.tryFindChild('agent-db')).toBeInstanceOf(AgentCredentials);

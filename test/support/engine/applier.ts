@@ -27,13 +27,15 @@
  *
  * Order: references and `depends_on`, topologically, the JSON's order among independent ones.
  * Resolved in every string: var, local, docker_volume|network|container.X.name|id,
- * data.terraform_remote_state.X.outputs.NAME, escapes `$${` -> `${` and `%%{` -> `%{`; any other
+ * data.terraform_remote_state.X.outputs.NAME, the agent plan's JSON-escaped embedding of one of
+ * those (`trimsuffix(trimprefix(jsonencode(REF), ...))`, as Terraform evaluates it), escapes `$${` -> `${` and `%%{` -> `%{`; any other
  * expression, and any field not listed below, is an error naming it (nothing ignored). Test-only
  * overrides: `images` (reference -> stand-in tag), `hostPaths` (host path prefix -> a test folder;
  * an unmapped host path is an error, so nothing lands on the real host).
  */
 import * as fs from 'fs';
 import { DockerApi, DockerApiError } from './docker-api';
+import { JSON_STRING_TOKEN, jsonStringValue } from '../sidecar-sandbox';
 
 type J = any;
 export interface ApplyOptions {
@@ -291,6 +293,10 @@ export class Deployment {
 
   private lookup(expr: string): J {
     let m: RegExpExecArray | null;
+    // A reference the agent's plan embeds in a JSON string, JSON-escaped (agent-plan.ts).
+    if ((m = JSON_STRING_TOKEN.exec(expr))) {
+      return jsonStringValue(String(this.lookup(m[1])));
+    }
     if ((m = /^var\.([\w-]+)$/.exec(expr))) {
       if (!this.json.variable?.[m[1]]) throw new Error(`reference to undeclared variable '${m[1]}'`);
       const v = this.options.variables?.[m[1]] ?? this.json.variable[m[1]].default;

@@ -19,6 +19,7 @@ import { applyStack, Deployment } from './applier';
 import { currentEngine, docker, RunningEngine } from './docker-engine';
 import { ensureImage } from './images';
 import { S3InEngine, startS3InEngine } from './s3-stand-in';
+import { INSTALL_PATH, sidecarOf, SynthesizedSidecarParts } from '../sidecar-harness';
 import { synthesizeApp, SynthesizedApp } from '../synth';
 
 /** The values the storage stack's apply would have produced. */
@@ -111,8 +112,8 @@ export interface DeployedHost {
   replicate(prefix: string): void;
   /** Runs the docker CLI against the engine; throws with stderr on failure unless `allowFail`. */
   docker(args: string[], options?: { input?: string | Buffer; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
-  /** `docker exec <sidecar> /bin/sh <agent> ARGS` (the README's documented form). */
-  agent(sidecar: string, args: string[], options?: { allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
+  /** The deployed sidecar of protected container `name` (`<name>-backup`). */
+  sidecar(name: string): DeployedSidecar;
   /** `docker inspect` of one container, parsed. */
   inspect(container: string): any;
   /** Waits until Docker's healthcheck reports `status` (e.g. 'healthy'); returns the inspect. */
@@ -122,7 +123,26 @@ export interface DeployedHost {
 }
 
 /** The agent as installed in the sidecar. */
-export const AGENT = '/backup/install/bin/backup-agent';
+export const AGENT = `${INSTALL_PATH}/bin/backup-agent`;
+
+/**
+ * A sidecar deployed on the engine: its parts as synthesized (`sidecarOf`, the extraction the
+ * sandbox's SidecarHarness uses too), and the harness's methods where they make sense, through
+ * `docker exec` on the running container.
+ */
+export interface DeployedSidecar extends SynthesizedSidecarParts {
+  /** The container's name, `<name>-backup`. */
+  readonly container: string;
+  /**
+   * `docker exec <container> /bin/sh <agent> ARGS` (the README's documented form), to its end;
+   * throws with the output when it fails, unless `allowFail`.
+   */
+  run(args: string[], options?: { allowFail?: boolean }): { code: number | null; stdout: string; stderr: string };
+  /** status.json as the agent last wrote it (in the plan's stateDir), read in the container. */
+  status(): any;
+  /** `docker inspect` of the container, parsed. */
+  inspect(): any;
+}
 
 export async function deployHost(options: DeployHostOptions): Promise<DeployedHost> {
   const engine = currentEngine();
@@ -184,7 +204,20 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
       }
     },
     docker: run,
-    agent: (sidecar, args, o = {}) => run(['exec', sidecar, '/bin/sh', AGENT, ...args], o),
+    sidecar: (name) => {
+      const parts = sidecarOf(json, name);
+      const container = `${name}-backup`;
+      return {
+        ...parts,
+        container,
+        run: (args, o = {}) => {
+          const r = run(['exec', container, '/bin/sh', AGENT, ...args], o);
+          return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+        },
+        status: () => JSON.parse(run(['exec', container, 'cat', `${parts.plan.stateDir}/status.json`]).stdout),
+        inspect: () => inspect(container),
+      };
+    },
     inspect,
     waitForHealth: async (container, status, timeoutMs) => {
       const deadline = Date.now() + timeoutMs;

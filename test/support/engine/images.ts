@@ -15,7 +15,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DockerApi } from './docker-api';
 import { currentEngine, RunningEngine } from './docker-engine';
-import { S3_SERVER_CHILD } from '../s3-server';
+import { S3_SERVER_CHILD } from '../servers/s3-server';
 import { groupFile, ImageConfig, importImage, nodePackageCopies, passwdFile, RootfsSpec, rootfsTar, withDirLock } from './rootfs';
 import { testCa } from './test-ca';
 
@@ -91,7 +91,7 @@ export const STAND_INS: Record<StandInKind, StandIn> = {
       'path style and virtual-host style both reach the bucket; signature V4 with one access key, a wrong key refused',
     ],
     differs: [
-      "s3rver 3.7.1 (test/support/s3-server-child.js, the same program the host-side agent tests run) on the host's node, not AWS",
+      "s3rver 3.7.1 (test/support/servers/s3-server-child.js, the same program the host-side agent tests run) on the host's node, not AWS",
       'no Object Lock, versioning, KMS, bucket policies, IAM or replication: the cloud side is checked by terraform validate/plan, not here',
       'trusted only by images that carry the test CA (the restic stand-in)',
       "s3rver 3.7.1 checks the access key id but not V4 signatures (lib/middleware/authentication.js: 'Signature version 4 " +

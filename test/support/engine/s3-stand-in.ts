@@ -1,6 +1,6 @@
 /**
  * An AWS S3 endpoint on the test engine: the S3 stand-in image (images.ts: the host's node
- * and s3rver, running test/support/s3-server-child.js, the same server program as the host
+ * and s3rver, running test/support/servers/s3-server-child.js, the same server program as the host
  * side's s3-server.ts) in a container on a Docker network, with network aliases for the real
  * endpoint names, over HTTPS on 443 with a certificate the test CA issued for them.
  *
@@ -25,7 +25,7 @@
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
-import { newAccessKey, S3ServerChildConfig } from '../s3-server';
+import { newAccessKey, S3ServerChildConfig } from '../servers/s3-server';
 import { DockerApi } from './docker-api';
 import { currentEngine, RunningEngine } from './docker-engine';
 import { ensureImage } from './images';

@@ -79,7 +79,7 @@ export class FakeDockerApi {
     });
   }
 
-  /** The URL for BACKUP_DOCKER_API. */
+  /** The URL for the plan's `quiesce.dockerApi`. */
   public get url(): string {
     const { port } = this.server.address() as net.AddressInfo;
     return `http://127.0.0.1:${port}`;

@@ -7,11 +7,11 @@
  *
  * Start one per test file and `stop()` it in afterAll (also after a failure).
  */
-import { ChildProcess, spawn } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { spawnListening, startChildServer } from './child-server';
 import { makeSelfSignedCertificate } from './s3-server';
 
 export interface RestServerOptions {
@@ -66,13 +66,11 @@ export async function startRestServer(options: RestServerOptions = {}): Promise<
   // Characters that must be percent-encoded in a URL, so the agent's encoding is exercised.
   const password = auth ? `p@ss:/${randomBytes(6).toString('hex')}%+ ` : undefined;
 
-  let child: ChildProcess | undefined;
-  let port = 0;
   let output = '';
-  let stopped = false;
-
-  const launch = (wantedPort: number) =>
-    new Promise<number>((resolve, reject) => {
+  const server = await startChildServer({
+    what: 'the REST server',
+    work,
+    launch: (wantedPort) => {
       const args = ['serve', 'restic', '--addr', `127.0.0.1:${wantedPort}`, '--config', '/dev/null'];
       if (tls) {
         args.push('--cert', certPath, '--key', keyPath);
@@ -84,46 +82,20 @@ export async function startRestServer(options: RestServerOptions = {}): Promise<
         args.push('--append-only');
       }
       args.push(dataDir);
-      const proc = spawn('rclone', args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work } });
-      child = proc;
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        reject(new Error(`rclone serve restic did not start within 20 s: ${output}`));
-      }, 20000);
-      const onData = (d: string) => {
-        output += d;
-        const m = /Serving restic REST API on https?:\/\/127\.0\.0\.1:(\d+)\//.exec(output);
-        if (m) {
-          clearTimeout(timer);
-          resolve(Number(m[1]));
-        }
-      };
-      proc.stdout!.setEncoding('utf8').on('data', onData);
-      proc.stderr!.setEncoding('utf8').on('data', onData);
-      proc.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`rclone serve restic exited (${code ?? signal}) before listening: ${output}`));
-      });
-    });
-
-  const killChild = async () => {
-    const proc = child;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      proc.kill('SIGKILL');
-      await exited;
-    }
-  };
-  const onExit = () => child?.kill('SIGKILL');
-  process.once('exit', onExit);
-
-  try {
-    port = await launch(0);
-  } catch (err) {
-    process.removeListener('exit', onExit);
-    fs.rmSync(work, { recursive: true, force: true });
-    throw err;
-  }
+      return spawnListening(
+        'rclone serve restic',
+        'rclone',
+        args,
+        { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work },
+        ({ stdout, stderr }) => {
+          const m = /Serving restic REST API on https?:\/\/127\.0\.0\.1:(\d+)\//.exec(stderr + stdout);
+          return m ? Number(m[1]) : undefined;
+        },
+        (chunk) => (output += chunk),
+      );
+    },
+  });
+  const port = server.port;
   const scheme = tls ? 'https' : 'http';
   const url = `${scheme}://127.0.0.1:${port}`;
   const userinfo = auth ? `${encodeURIComponent(username!)}:${encodeURIComponent(password!)}@` : '';
@@ -138,32 +110,8 @@ export async function startRestServer(options: RestServerOptions = {}): Promise<
     dataDir,
     repository: (repositoryPath: string) => `rest:${scheme}://${userinfo}127.0.0.1:${port}/${repositoryPath}`,
     log: () => output,
-    kill: killChild,
-    async restart() {
-      if (stopped) {
-        throw new Error('the REST server was stopped for good');
-      }
-      await killChild();
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await launch(port);
-          return;
-        } catch (err) {
-          if (attempt >= 20 || !/address already in use/.test(String(err))) {
-            throw err;
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
-    },
-    async stop() {
-      if (stopped) {
-        return;
-      }
-      stopped = true;
-      await killChild();
-      process.removeListener('exit', onExit);
-      fs.rmSync(work, { recursive: true, force: true });
-    },
+    kill: server.kill,
+    restart: server.restart,
+    stop: server.stop,
   };
 }

@@ -14,7 +14,7 @@
  *   page (1,000 keys) fails. The child is started with the flag (`legacyProvider: false`
  *   exists only to show the failure).
  *
- * The server program is test/support/s3-server-child.js, the same file the S3 stand-in
+ * The server program is test/support/servers/s3-server-child.js, the same file the S3 stand-in
  * container of the real-engine tier runs (engine/s3-stand-in.ts): one harness, two places.
  *
  * The server's lifecycle is the test's: `stop()` in afterAll (also after a failure), `kill()`
@@ -22,12 +22,13 @@
  * hangs" (SIGSTOP: connections are accepted by the kernel and never answered), `restart()`
  * for "back again" on the same port with the same data.
  */
-import { ChildProcess, execFileSync, spawn } from 'child_process';
+import { execFileSync } from 'child_process';
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { startChildServer, spawnListening } from './child-server';
 
 export interface S3ServerOptions {
   /** @default 'restic-test' */
@@ -108,74 +109,30 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
   const configPath = path.join(work, 'config.json');
   const legacy = options.legacyProvider ?? true;
 
-  let child: ChildProcess | undefined;
-  let port = 0;
   let paused = false;
-  let stopped = false;
-
-  const launch = async (wantedPort: number): Promise<number> => {
-    const config: S3ServerChildConfig = {
-      s3rverDir: S3RVER_DIR, port: wantedPort, dataDir, keyPath, certPath, bucket, accessKeyId, secretAccessKey,
-    };
-    fs.writeFileSync(configPath, JSON.stringify(config));
-    const args = [...(legacy ? ['--openssl-legacy-provider'] : []), S3_SERVER_CHILD, configPath];
-    const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-    child = proc;
-    let stderr = '';
-    proc.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    return new Promise<number>((resolve, reject) => {
-      let stdout = '';
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        reject(new Error(`s3rver did not start within 20 s: ${stderr}`));
-      }, 20000);
-      proc.stdout!.setEncoding('utf8').on('data', (d: string) => {
-        stdout += d;
-        const line = stdout.split('\n')[0];
-        if (stdout.includes('\n')) {
-          clearTimeout(timer);
-          resolve(JSON.parse(line).port);
-        }
-      });
-      proc.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`s3rver exited (${code ?? signal}) before listening: ${stderr}`));
-      });
-    });
-  };
-
-  const waitExit = (proc: ChildProcess | undefined) =>
-    new Promise<void>((resolve) => {
-      if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
-        resolve();
-        return;
-      }
-      proc.once('exit', () => resolve());
-    });
-
-  const killChild = async () => {
-    const proc = child;
-    if (proc && proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGKILL');
-      if (paused) {
-        proc.kill('SIGCONT');
-      }
-    }
+  const server = await startChildServer({
+    what: 'the S3 server',
+    work,
+    launch: (wantedPort) => {
+      const config: S3ServerChildConfig = {
+        s3rverDir: S3RVER_DIR, port: wantedPort, dataDir, keyPath, certPath, bucket, accessKeyId, secretAccessKey,
+      };
+      fs.writeFileSync(configPath, JSON.stringify(config));
+      const args = [...(legacy ? ['--openssl-legacy-provider'] : []), S3_SERVER_CHILD, configPath];
+      // The child prints one JSON line with its port once it listens.
+      return spawnListening('s3rver', process.execPath, args, { PATH: process.env.PATH ?? '/usr/bin:/bin' }, ({ stdout }) =>
+        stdout.includes('\n') ? JSON.parse(stdout.split('\n')[0]).port : undefined,
+      );
+    },
+    // A stopped (paused) process dies of SIGKILL only once continued.
+    afterKill: (proc) => paused && proc.kill('SIGCONT'),
+  });
+  const port = server.port;
+  const child = server.child;
+  const kill = async () => {
+    await server.kill();
     paused = false;
-    await waitExit(proc);
   };
-
-  // Never leave a server behind, even when the test process ends abruptly.
-  const onExit = () => child?.kill('SIGKILL');
-  process.once('exit', onExit);
-
-  try {
-    port = await launch(0);
-  } catch (err) {
-    fs.rmSync(work, { recursive: true, force: true });
-    process.removeListener('exit', onExit);
-    throw err;
-  }
   const endpoint = `https://127.0.0.1:${port}`;
 
   return {
@@ -188,47 +145,25 @@ export async function startS3Server(options: S3ServerOptions = {}): Promise<S3Se
     dataDir,
     repository: (prefix: string) => `s3:${endpoint}/${bucket}/${prefix}`,
     resticEnv: () => ({ AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey }),
-    isUp: () => !stopped && !paused && !!child && child.exitCode === null && child.signalCode === null,
-    kill: killChild,
+    isUp: () => !server.stopped() && !paused && child()?.exitCode === null && child()?.signalCode === null,
+    kill,
     pause() {
-      if (child && child.exitCode === null && !paused) {
-        child.kill('SIGSTOP');
+      if (child()?.exitCode === null && !paused) {
+        child()!.kill('SIGSTOP');
         paused = true;
       }
     },
     resume() {
-      if (child && paused) {
-        child.kill('SIGCONT');
+      if (child() && paused) {
+        child()!.kill('SIGCONT');
         paused = false;
       }
     },
     async restart() {
-      if (stopped) {
-        throw new Error('the S3 server was stopped for good');
-      }
-      await killChild();
-      // The kernel may keep the port a moment after the process is gone.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await launch(port);
-          return;
-        } catch (err) {
-          if (attempt >= 20 || !/EADDRINUSE/.test(String(err))) {
-            throw err;
-          }
-          await new Promise((r) => setTimeout(r, 100));
-        }
-      }
+      await kill();
+      await server.restart();
     },
-    async stop() {
-      if (stopped) {
-        return;
-      }
-      stopped = true;
-      await killChild();
-      process.removeListener('exit', onExit);
-      fs.rmSync(work, { recursive: true, force: true });
-    },
+    stop: server.stop,
   };
 }
 

@@ -1,0 +1,220 @@
+/**
+ * THE one way to take a `<name>-backup` sidecar out of a synthesized cdk.tf.json and run it.
+ *
+ * `sidecarOf(json, name)` is the pure part, shared by both runtimes: the sidecar's
+ * `docker_container` resource, its one-shot installer `<name>-backup-install`, and the agent's
+ * plan as the installer uploads it (`agent.json`, escapes undone; references stay).
+ *
+ * `SidecarHarness.fromSynth(json, name, options)` runs it in the sidecar sandbox
+ * (sidecar-sandbox.ts), the way `cdktf deploy` and Docker would: a host folder below one work
+ * folder behind every volume and host path the sidecar and its installer mount (volumes at
+ * `volumes/<name>`, host paths at `host/<path>`, unless `hostDirs` names another), the
+ * Terraform values (the docker names of the stack, plus `terraformValues`), and the installer
+ * run once before anything else (`install()` runs it again, as a re-deploy does). The agent
+ * tests (through synthesized-sidecar.ts and protocol-sidecar.ts), the e2e test and the bench
+ * (bench/agent-sidecar.ts) all build on it; the real-engine tier reads the same `sidecarOf`
+ * (engine/deployed-host.ts, `DeployedHost.sidecar`).
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import {
+  DockerContainerResource,
+  PlanPatch,
+  RunningSidecar,
+  SidecarResult,
+  SidecarSandboxOptions,
+  installAgentSync,
+  patchPlan,
+  renderTerraformString,
+  runSidecar,
+  startSidecar,
+} from './sidecar-sandbox';
+import { agentPlanOf, containerNamed, dockerNameReferences } from './synth';
+
+export { containerNamed };
+
+/** Where the sidecar mounts its state volume and its install volume. */
+export const STATE_PATH = '/backup/agent';
+export const INSTALL_PATH = '/backup/install';
+
+/** What a synthesized cdk.tf.json holds of one protected container's sidecar. */
+export interface SynthesizedSidecarParts {
+  /** `resource.docker_container.<id>` of `<name>-backup`. */
+  readonly resource: DockerContainerResource;
+  /** `resource.docker_container.<id>` of `<name>-backup-install`. */
+  readonly installer: DockerContainerResource;
+  /** The plan the installer uploads (agent.json), Terraform's escapes undone, references kept. */
+  readonly plan: any;
+}
+
+/** The `<name>-backup` sidecar, its installer and its plan, out of a synthesized cdk.tf.json. */
+export function sidecarOf(json: any, name: string): SynthesizedSidecarParts {
+  return {
+    resource: containerNamed(json, `${name}-backup`),
+    installer: containerNamed(json, `${name}-backup-install`),
+    plan: agentPlanOf(json, name),
+  };
+}
+
+export interface SidecarHarnessOptions {
+  /** Values of the stack's other Terraform expressions (variables, secrets), beyond its docker names. */
+  readonly terraformValues?: Record<string, string>;
+  /** Host folders to use instead of fresh ones, by volume name or host path. */
+  readonly hostDirs?: Record<string, string>;
+  /** Keys of the host folders that are themselves read-only (see SidecarSandboxOptions). */
+  readonly readOnlyHostDirs?: string[];
+  /** Sandbox options of every run (`env` and `terraformValues` merged, `plan` applied before the run's). */
+  readonly defaults?: Partial<SidecarSandboxOptions>;
+  /** The folder below which the host folders are made. @default a new temp folder (see workDirPrefix) */
+  readonly workDir?: string;
+  /** Prefix of the new temp folder's name. @default 'sidecar-' */
+  readonly workDirPrefix?: string;
+  /** Bound of each installer run. @default 30000 */
+  readonly installTimeoutMs?: number;
+  /** Run the installer now, as `cdktf deploy` does before it creates the sidecar. @default true */
+  readonly install?: boolean;
+}
+
+/** A synthesized sidecar in the sandbox, with the host folders behind its volumes. */
+export class SidecarHarness implements SynthesizedSidecarParts {
+  /** Takes the sidecar of container `name` out of `json`, prepares its host folders and installs it. */
+  static fromSynth(json: any, name: string, options: SidecarHarnessOptions = {}): SidecarHarness {
+    const harness = new SidecarHarness(json, name, options);
+    if (options.install ?? true) {
+      try {
+        harness.install();
+      } catch (err) {
+        harness.cleanup();
+        throw err;
+      }
+    }
+    return harness;
+  }
+
+  readonly resource: DockerContainerResource;
+  readonly installer: DockerContainerResource;
+  /** The whole cdk.tf.json. */
+  readonly json: any;
+  readonly name: string;
+  /** Everything the harness made lives below this folder. */
+  readonly workDir: string;
+  /** The host folder of each volume name and host path the sidecar or its installer mounts. */
+  readonly hostDirs: Record<string, string>;
+  readonly terraformValues: Record<string, string>;
+  /** Host folder of the agent's state volume (/backup/agent in the sidecar). */
+  readonly stateDir: string;
+  /** Host folder of the install volume (/backup/install in the sidecar: agent.json, bin/, secrets/). */
+  readonly installDir: string;
+  private readonly options: SidecarHarnessOptions;
+
+  private constructor(json: any, name: string, options: SidecarHarnessOptions) {
+    const parts = sidecarOf(json, name);
+    this.json = json;
+    this.name = name;
+    this.options = options;
+    this.resource = parts.resource;
+    this.installer = parts.installer;
+    this.terraformValues = { ...dockerNameReferences(json), ...(options.terraformValues ?? {}) };
+    this.workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.workDirPrefix ?? 'sidecar-'));
+    this.hostDirs = {};
+    for (const container of [this.resource, this.installer]) {
+      for (const { key, kind } of hostSources(container, this.terraformValues)) {
+        const dir = options.hostDirs?.[key] ?? path.join(this.workDir, kind === 'volume' ? 'volumes' : 'host', key);
+        fs.mkdirSync(dir, { recursive: true });
+        this.hostDirs[key] = dir;
+      }
+    }
+    this.stateDir = this.hostDirOf(STATE_PATH);
+    this.installDir = this.hostDirOf(INSTALL_PATH);
+  }
+
+  /** The installed plan: agent.json on the install volume, parsed. */
+  get plan(): any {
+    return JSON.parse(fs.readFileSync(path.join(this.installDir, 'agent.json'), 'utf8'));
+  }
+
+  /** The host folder behind the sidecar's mount at `containerPath`. */
+  hostDirOf(containerPath: string): string {
+    const source = hostSources(this.resource, this.terraformValues).find((s) => s.target === containerPath);
+    if (!source) {
+      throw new Error(`${this.name}-backup mounts nothing at ${containerPath}`);
+    }
+    return this.hostDirs[source.key];
+  }
+
+  /** Sandbox options of a run: the defaults, then `extra` (`env`, `terraformValues` merged; plan patches both applied). */
+  sandbox(extra: Partial<SidecarSandboxOptions> = {}): SidecarSandboxOptions {
+    const defaults = this.options.defaults ?? {};
+    return {
+      hostDirs: this.hostDirs,
+      readOnlyHostDirs: this.options.readOnlyHostDirs,
+      timeoutMs: 100000,
+      ...defaults,
+      ...extra,
+      terraformValues: { ...this.terraformValues, ...(defaults.terraformValues ?? {}), ...(extra.terraformValues ?? {}) },
+      env: { ...(defaults.env ?? {}), ...(extra.env ?? {}) },
+      plan: composePlanPatches(defaults.plan, extra.plan),
+    };
+  }
+
+  /** Runs the sidecar with `args` instead of its command (`docker run IMAGE ARGS`). */
+  run(args: string[], extra: Partial<SidecarSandboxOptions> = {}): Promise<SidecarResult> {
+    return runSidecar(this.resource, this.sandbox({ command: args, ...extra }));
+  }
+
+  /** Starts the sidecar with `args` instead of its command, to stop or kill it midway. */
+  start(args: string[], extra: Partial<SidecarSandboxOptions> = {}): RunningSidecar {
+    return startSidecar(this.resource, this.sandbox({ command: args, ...extra }));
+  }
+
+  /**
+   * Runs the installer (again, as a re-deploy does), with `terraformValues` added to (or
+   * replacing) the stack's (e.g. another repository password); throws when it fails.
+   */
+  install(terraformValues: Record<string, string> = {}): SidecarResult {
+    return installAgentSync(this.installer, {
+      hostDirs: this.hostDirs,
+      terraformValues: { ...this.terraformValues, ...terraformValues },
+      timeoutMs: this.options.installTimeoutMs ?? 30000,
+    });
+  }
+
+  /** status.json as the agent last wrote it, parsed. */
+  status(): any {
+    return JSON.parse(fs.readFileSync(path.join(this.stateDir, 'status.json'), 'utf8'));
+  }
+
+  /** Removes the work folder (the host folders `hostDirs` named stay). */
+  cleanup(): void {
+    fs.rmSync(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** Each volume and host path a container mounts: its key in `hostDirs`, and where it is mounted. */
+function hostSources(container: DockerContainerResource, values: Record<string, string>): Array<{ key: string; kind: 'volume' | 'host'; target: string }> {
+  const render = (text: string) => renderTerraformString(text, values, `${container.name}'s mounts`);
+  return [
+    ...(container.mounts ?? [])
+      .filter((m) => m.source !== undefined && (m.type === 'volume' || m.type === 'bind'))
+      .map((m) => ({ key: render(m.source!), kind: m.type === 'volume' ? ('volume' as const) : ('host' as const), target: m.target })),
+    ...(container.volumes ?? []).map((v) =>
+      v.host_path !== undefined
+        ? { key: render(v.host_path), kind: 'host' as const, target: v.container_path }
+        : { key: render(v.volume_name!), kind: 'volume' as const, target: v.container_path },
+    ),
+  ];
+}
+
+/** Plan changes applied in order, as one (none when none is given). */
+export function composePlanPatches(...patches: Array<PlanPatch | undefined>): PlanPatch | undefined {
+  const given = patches.filter((p): p is PlanPatch => p !== undefined);
+  if (given.length <= 1) {
+    return given[0];
+  }
+  return (plan: any) => {
+    const changed = given.reduce((current, patch) => patchPlan(current, patch), plan);
+    Object.keys(plan).forEach((k) => delete plan[k]);
+    Object.assign(plan, changed);
+  };
+}
