@@ -135,7 +135,9 @@ console.log(require.resolve('cdktf'));
     expect(upload.permissions).toBe('0555');
     // and the seccomp profile, read from the package too
     expect(Object.values<string>(json.locals)[0]).toContain('"defaultAction"');
-    expect(terraformUnescape(upload.content)).toBe(fs.readFileSync(agent, 'utf8'));
+    // the parts as unpacked (the marker in the last one), joined as agentScript() joins them
+    const joined = AGENT_PARTS.map((part) => fs.readFileSync(path.join(unpacked, part), 'utf8')).join('\n');
+    expect(terraformUnescape(upload.content)).toBe(joined);
     expect(upload.content).toContain('# packed-agent-marker');
   });
 });
