@@ -171,8 +171,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
 
   const one = synthSidecar(path.join(work, 'synth-1'), 1);
   const two = synthSidecar(path.join(work, 'synth-2'), 2);
-  const script: string = one.installer.upload?.find((u) => u.file.endsWith('/bin/backup-agent'))?.content ?? '';
-  const agentScriptSha256 = require('crypto').createHash('sha256').update(script).digest('hex');
+  const agentScriptSha256 = require('crypto').createHash('sha256').update(one.agentScript).digest('hex');
   const resticVersion = spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim();
   const runs = path.join(work, 'runs');
   fresh(runs);

@@ -10,7 +10,7 @@
  * the agent, its plan (`agent.json`, written here as a literal object) and its secrets on the
  * install volume (and runs `restic init` with the init key and its own plan),
  * the sidecar, and an HAProxy Docker API proxy with its allowlist; once per host, the egress
- * network and the seccomp profile as a local. The agent script and Docker's default seccomp
+ * network, and the seccomp profile and the agent script as locals. The agent script and Docker's default seccomp
  * profile are read from this repository's files, as a team would vendor them; the installer
  * program and the HAProxy configuration are written here. What it leaves out is exactly what
  * the library adds on top of the resources: validation, the topology model, the 3-2-1-1-0
@@ -339,12 +339,13 @@ export function handWrittenApp(app: App, count: number): void {
     sensitive: true,
     description: 'Password of the postgres superuser.',
   });
-  // One egress network and one seccomp profile for all the sidecars of the host.
+  // One egress network, one seccomp profile and one agent script for all the sidecars of the host.
   const egress = new Network(host, 'backup-egress', {
     name: 'db-host-backup-egress',
     labels: [{ label: 'cdktf-container-backup.role', value: 'sidecar-egress' }],
   });
   const seccomp = new TerraformLocal(host, 'sidecar_seccomp', seccompProfile());
+  const agent = new TerraformLocal(host, 'agent_script', script);
 
   for (let i = 1; i <= count; i++) {
     const name = `db${String(i).padStart(4, '0')}`;
@@ -613,7 +614,7 @@ export function handWrittenApp(app: App, count: number): void {
       capabilities: { drop: ['ALL'] },
       mounts: [{ type: 'volume', source: install.name, target: '/backup/install' }],
       upload: [
-        { file: '/backup/staging/bin/backup-agent', content: script, permissions: '0555' },
+        { file: '/backup/staging/bin/backup-agent', content: agent.asString, permissions: '0555' },
         { file: '/backup/staging/agent.json', content: planFile(agentPlan), permissions: '0444' },
         { file: '/backup/staging/secrets/repository-password', content: escrow.value, permissions: '0400' },
         { file: '/backup/staging/secrets/target-2-aws-secret-access-key', content: accessKey.secret, permissions: '0400' },

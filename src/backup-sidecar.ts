@@ -264,7 +264,7 @@ export class BackupSidecar extends Construct {
     };
 
     const files = [
-      { file: AGENT_SCRIPT_PATH, content: escapedAgentScript(), permissions: '0555' },
+      { file: AGENT_SCRIPT_PATH, content: stackLocal(this, AGENT_SCRIPT_LOCAL, escapedAgentScript), permissions: '0555' },
       { file: AGENT_PLAN_FILE, content: agentPlanFileContent(agentPlan(settings)), permissions: '0444' },
       { file: PASSWORD_FILE, content: password.value, permissions: '0400' },
       ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl, permissions: '0400' }] : []),
@@ -339,7 +339,7 @@ export class BackupSidecar extends Construct {
       // DAC_READ_SEARCH reads a database's 0700 folder; Docker's default seccomp profile then
       // also allows open_by_handle_at, which opens any file of the host ("shocker"). The
       // sidecar's profile is Docker's default without that syscall (security/sidecar-seccomp.ts).
-      securityOpts: ['no-new-privileges:true', `seccomp=${seccompProfileOf(this)}`],
+      securityOpts: ['no-new-privileges:true', `seccomp=${stackLocal(this, SECCOMP_PROFILE_LOCAL, sidecarSeccompProfile)}`],
       capabilities: { drop: ['ALL'], add: ['DAC_READ_SEARCH'] },
       tmpfs: { '/tmp': 'rw,nosuid,nodev,size=512m' },
       logDriver: 'json-file',
@@ -401,14 +401,22 @@ function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefin
   return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
 }
 
+/** The Terraform local that holds the agent script (Terraform-escaped), once per stack. */
+export const AGENT_SCRIPT_LOCAL = 'cdktf_container_backup_agent_script';
+
+/** The Terraform local that holds the sidecar seccomp profile, once per stack. */
+export const SECCOMP_PROFILE_LOCAL = 'cdktf_container_backup_sidecar_seccomp';
+
 /**
- * The sidecar seccomp profile as a Terraform local of the stack, written once however many
- * sidecars the stack has (the profile is 9 KB of JSON).
+ * A value every sidecar of a stack shares, written once as a Terraform local of the stack and
+ * referenced: the agent script (~90 KB) and the seccomp profile (9 KB). A copy per sidecar made
+ * cdk.tf.json grow by 100 KB per container and was a third of the synth's peak memory at 1,000
+ * containers (issue 13). Terraform resolves the reference in `upload.content` and
+ * `security_opts` at plan time (checked with terraform validate and apply).
  */
-function seccompProfileOf(scope: Construct): string {
+function stackLocal(scope: Construct, id: string, value: () => string): string {
   const stack = TerraformStack.of(scope);
-  const id = 'cdktf_container_backup_sidecar_seccomp';
-  const local = (stack.node.tryFindChild(id) as TerraformLocal | undefined) ?? new TerraformLocal(stack, id, sidecarSeccompProfile());
+  const local = (stack.node.tryFindChild(id) as TerraformLocal | undefined) ?? new TerraformLocal(stack, id, value());
   return local.asString;
 }
 

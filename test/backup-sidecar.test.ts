@@ -1,6 +1,7 @@
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
 import { INSTALL_STAGING_DIR, stagedPath } from '../src/agent/agent-install';
 import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
+import { AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL } from '../src/backup-sidecar';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
 import { agentPlanOf, dockerStack, synthJson } from './support/synth';
@@ -137,11 +138,31 @@ describe('BackupSidecar', () => {
     expect(sidecar.lifecycle.replace_triggered_by[0]).toMatch(/^docker_container\.[A-Za-z0-9_-]+$/);
   });
 
-  test('uploads the agent from the package to the installer, escaped for Terraform, mode 0555', () => {
-    const { installer } = protectedDb();
+  test('uploads the agent from the package to the installer, mode 0555, from one local of the stack (escaped for Terraform)', () => {
+    const { installer, json } = protectedDb();
     const agent = installer.upload.find((u: any) => u.file === stagedPath(AGENT_SCRIPT_PATH));
     expect(agent.permissions).toBe('0555');
-    expect(agent.content).toBe(terraformEscape(agentScript()));
+    expect(agent.content).toBe(`\${local.${AGENT_SCRIPT_LOCAL}}`);
+    expect(json.locals[AGENT_SCRIPT_LOCAL]).toBe(terraformEscape(agentScript()));
+  });
+
+  test('two sidecars of a stack share one copy of the agent script and of the seccomp profile', () => {
+    const stack = dockerStack();
+    for (const name of ['db', 'cache']) {
+      new ProtectedContainer(stack, name, {
+        image: 'postgres:16',
+        volumes: [{ name: `${name}-data`, containerPath: '/data' }],
+        backup: { targets: [StorageTarget.localPath({ hostPath: `/mnt/backup-disk/${name}` })] },
+      });
+    }
+    const json = synthJson(stack);
+    expect(Object.keys(json.locals).sort()).toEqual([AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL].sort());
+    const text = JSON.stringify(json);
+    expect(text.split('backup-agent: the restic backup agent').length - 1).toBe(1);
+    for (const name of ['db', 'cache']) {
+      const installer = containerNamed(json, `${name}-backup-install`);
+      expect(installer.upload.find((u: any) => u.file === stagedPath(AGENT_SCRIPT_PATH)).content).toBe(`\${local.${AGENT_SCRIPT_LOCAL}}`);
+    }
   });
 
   test('uploads the plan to the installer, mode 0444; the only variable the sidecar gets is where it is', () => {

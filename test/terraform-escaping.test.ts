@@ -11,6 +11,7 @@ import * as path from 'path';
 import { AGENT_SCRIPT_PATH, agentScript } from '../src/agent/agent-asset';
 import { stagedPath } from '../src/agent/agent-install';
 import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
+import { AGENT_SCRIPT_LOCAL } from '../src/backup-sidecar';
 import { TerraformVariable } from 'cdktf';
 import { ProtectedContainer, Quiesce, Site, StorageTarget } from '../src';
 import { renderTerraformString } from './support/sidecar-sandbox';
@@ -57,7 +58,10 @@ describe('what Terraform reads from the synthesized JSON', () => {
     const installer = containers.find((c) => c.name === 'db-backup-install');
     const db = containers.find((c) => c.name === 'db');
     // uploaded to the installer (the sidecar's root is read-only), which installs it at AGENT_SCRIPT_PATH
-    const uploaded = installer.upload.find((u: any) => u.file === stagedPath(AGENT_SCRIPT_PATH)).content;
+    const upload = installer.upload.find((u: any) => u.file === stagedPath(AGENT_SCRIPT_PATH)).content;
+    expect(upload).toBe(`\${local.${AGENT_SCRIPT_LOCAL}}`);
+    // the stack's one copy of the script, which every installer's upload reads
+    const uploaded = json.locals[AGENT_SCRIPT_LOCAL];
     // the plan (agent.json) carries the quiesce command; the sidecar's only variable says where it is
     const plan = installer.upload.find((u: any) => u.file === stagedPath(AGENT_PLAN_FILE));
     expect(plan.permissions).toBe('0444');

@@ -11,8 +11,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { agentParts } from '../../src/agent/agent-asset';
 import { ROOT, ensureBuiltLocked, withBuildLock } from '../support/jsii-build';
-import { terraformUnescape } from '../support/sidecar-sandbox';
+import { renderTerraformString } from '../support/sidecar-sandbox';
 import { containerNamed } from '../support/sidecar-harness';
+import { terraformReferenceValues } from '../support/synth';
 
 /** The agent's parts, as in the repository; the last one is where a marker is appended. */
 const AGENT_PARTS = agentParts().map((f) => `src/agent/parts/${f}`);
@@ -137,7 +138,9 @@ console.log(require.resolve('cdktf'));
     expect(Object.values<string>(json.locals)[0]).toContain('"defaultAction"');
     // the parts as unpacked (the marker in the last one), joined as agentScript() joins them
     const joined = AGENT_PARTS.map((part) => fs.readFileSync(path.join(unpacked, part), 'utf8')).join('\n');
-    expect(terraformUnescape(upload.content)).toBe(joined);
-    expect(upload.content).toContain('# packed-agent-marker');
+    // (the upload reads the stack's local that holds the script)
+    const script = renderTerraformString(upload.content, terraformReferenceValues(json));
+    expect(script).toBe(joined);
+    expect(script).toContain('# packed-agent-marker');
   });
 });

@@ -30,7 +30,7 @@ import {
   runSidecar,
   startSidecar,
 } from './sidecar-sandbox';
-import { agentPlanOf, containerNamed, dockerNameReferences } from './synth';
+import { agentPlanOf, containerNamed, terraformReferenceValues } from './synth';
 
 export { containerNamed };
 
@@ -46,6 +46,8 @@ export interface SynthesizedSidecarParts {
   readonly installer: DockerContainerResource;
   /** The plan the installer uploads (agent.json), Terraform's escapes undone, references kept. */
   readonly plan: any;
+  /** The agent script the installer uploads, as Terraform evaluates it (the stack's local). */
+  readonly agentScript: string;
 }
 
 /** The `<name>-backup` sidecar, its installer and its plan, out of a synthesized cdk.tf.json. */
@@ -54,6 +56,10 @@ export function sidecarOf(json: any, name: string): SynthesizedSidecarParts {
     resource: containerNamed(json, `${name}-backup`),
     installer: containerNamed(json, `${name}-backup-install`),
     plan: agentPlanOf(json, name),
+    agentScript: renderTerraformString(
+      containerNamed(json, `${name}-backup-install`).upload.find((u: any) => u.file === '/backup/staging/bin/backup-agent').content,
+      terraformReferenceValues(json),
+    ),
   };
 }
 
@@ -94,6 +100,7 @@ export class SidecarHarness implements SynthesizedSidecarParts {
 
   readonly resource: DockerContainerResource;
   readonly installer: DockerContainerResource;
+  readonly agentScript: string;
   /** The whole cdk.tf.json. */
   readonly json: any;
   readonly name: string;
@@ -115,7 +122,8 @@ export class SidecarHarness implements SynthesizedSidecarParts {
     this.options = options;
     this.resource = parts.resource;
     this.installer = parts.installer;
-    this.terraformValues = { ...dockerNameReferences(json), ...(options.terraformValues ?? {}) };
+    this.agentScript = parts.agentScript;
+    this.terraformValues = { ...terraformReferenceValues(json), ...(options.terraformValues ?? {}) };
     this.workDir = options.workDir ?? fs.mkdtempSync(path.join(os.tmpdir(), options.workDirPrefix ?? 'sidecar-'));
     this.hostDirs = {};
     for (const container of [this.resource, this.installer]) {

@@ -33,11 +33,18 @@ export function resources(json: any, type: string): any[] {
 export { App };
 
 /**
- * What Terraform substitutes for `${docker_volume.<id>.name}` and `${docker_network.<id>.name}`
- * references: the names the synthesized resources declare.
+ * What Terraform substitutes for the references a synthesized stack makes to itself:
+ * `${docker_volume.<id>.name}` and `${docker_network.<id>.name}` (the names the resources
+ * declare), and `${local.<name>}` of the string locals (e.g. the agent script the installers
+ * share), escapes undone.
  */
-export function dockerNameReferences(json: any): Record<string, string> {
+export function terraformReferenceValues(json: any): Record<string, string> {
   const values: Record<string, string> = {};
+  for (const [name, value] of Object.entries<any>(json.locals ?? {})) {
+    if (typeof value === 'string') {
+      values[`local.${name}`] = terraformUnescape(value);
+    }
+  }
   for (const type of ['docker_volume', 'docker_network']) {
     for (const [id, resource] of Object.entries<any>(json.resource?.[type] ?? {})) {
       values[`${type}.${id}.name`] = resource.name;
