@@ -135,7 +135,7 @@ console.log(require.resolve('cdktf'));
     const upload = installer.upload.find((u: any) => u.file === '/backup/staging/bin/backup-agent');
     expect(upload.permissions).toBe('0555');
     // and the seccomp profile, read from the package too
-    expect(Object.values<string>(json.locals)[0]).toContain('"defaultAction"');
+    expect(json.locals.cdktf_container_backup_sidecar_seccomp).toContain('"defaultAction"');
     // the parts as unpacked (the marker in the last one), joined as agentScript() joins them
     const joined = AGENT_PARTS.map((part) => fs.readFileSync(path.join(unpacked, part), 'utf8')).join('\n');
     // (the upload reads the stack's local that holds the script)
