@@ -229,34 +229,15 @@ export class BackupSidecar extends Construct {
       this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode, quiesce: this.quiesce });
     }
 
-    const settings = {
-      host: plan.containerName,
-      sources: plan.volumeNames.map((v) => `${SOURCE_ROOT}/${v}`),
-      tags: plan.tags,
-      schedule: plan.schedule.expression,
-      maxAgeSeconds: plan.healthMaxAgeSeconds,
-      networkTimeoutSeconds,
-      timeZone: plan.timeZone,
-      retention: plan.retention.forgetArguments,
-      quiesce: plan.quiesce,
-      dockerApi: this.dockerApi?.endpoint,
-      verification: plan.verification,
-      readDataSubsets: plan.readDataSubsets,
-      pruneSchedule: plan.pruneSchedule.expression,
-      notify: plan.notify,
-      targets: plan.targets,
-    };
-
     // Targets whose long-running credentials may not create a repository (an S3 agent key
     // may not write `config` or `keys/`): the installer initialises them with their init
     // credentials, which never reach the sidecar.
     const initTargets = this.targets
       .filter((t) => t.initEnvironment !== undefined)
       .map((t) => ({ ...t, environment: t.initEnvironment, secrets: t.initSecrets, replicas: [] }));
-    const initSettings = {
-      ...settings,
+    const initBackup: ResolvedBackup = {
+      ...plan,
       targets: initTargets,
-      secretsDir: INIT_SECRETS_DIR,
       quiesce: Quiesce.none(),
       notify: false,
       // `terraform apply` waits for the installer: a dead endpoint must not hold it for hours.
@@ -265,14 +246,14 @@ export class BackupSidecar extends Construct {
 
     const files = [
       { file: AGENT_SCRIPT_PATH, content: stackLocal(this, AGENT_SCRIPT_LOCAL, escapedAgentScript), permissions: '0555' },
-      { file: AGENT_PLAN_FILE, content: agentPlanFileContent(agentPlan(settings)), permissions: '0444' },
+      { file: AGENT_PLAN_FILE, content: agentPlanFileContent(agentPlan(plan, { dockerApi: this.dockerApi?.endpoint })), permissions: '0444' },
       { file: PASSWORD_FILE, content: password.value, permissions: '0400' },
       ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl, permissions: '0400' }] : []),
       ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
     ];
     const initFiles = [
       ...targetSecretUploads(initTargets, INIT_SECRETS_DIR).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
-      ...(initTargets.length > 0 ? [{ file: INIT_PLAN_FILE, content: agentPlanFileContent(agentPlan(initSettings)), permissions: '0400' }] : []),
+      ...(initTargets.length > 0 ? [{ file: INIT_PLAN_FILE, content: agentPlanFileContent(agentPlan(initBackup, { secretsDir: INIT_SECRETS_DIR })), permissions: '0400' }] : []),
     ];
     this.installer = new Container(this, 'installer', {
       name: `${props.containerName}-backup-install`,

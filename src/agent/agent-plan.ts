@@ -1,9 +1,8 @@
 import { Fn } from 'cdktf';
-import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, AGENT_STATE_DIR, terraformLiteral } from './agent-asset';
+import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, AGENT_STATE_DIR, SOURCE_ROOT, terraformLiteral } from './agent-asset';
 import { execCreateBody } from '../docker-api/exec-body';
 import { parseCron } from '../policy/cron';
-import type { Quiesce } from '../policy/quiesce';
-import type { Verification } from '../policy/verification';
+import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 /**
@@ -104,27 +103,10 @@ export interface AgentPlan {
   readonly targets: PlanTarget[];
 }
 
-/** What BackupSidecar decided, from which the plan is written. */
-export interface AgentSettings {
-  readonly host: string;
-  readonly sources: string[];
-  readonly tags: string[];
-  readonly schedule: string;
-  readonly maxAgeSeconds: number;
-  readonly networkTimeoutSeconds: number;
-  readonly timeZone: string;
-  readonly retention: string[];
-  readonly quiesce: Quiesce;
+/** What the plan needs besides the resolved backup: where things are wired. */
+export interface AgentWiring {
   /** The Docker API proxy's URL, when the quiesce mode needs it. */
   readonly dockerApi?: string;
-  readonly verification: Verification;
-  /** `t` of the rolling `check --read-data-subset n/t`, derived from the schedule (0: none). */
-  readonly readDataSubsets: number;
-  /** When `restic prune` runs (empty: never on its own). */
-  readonly pruneSchedule: string;
-  /** Whether a failure webhook URL is uploaded (to NOTIFY_URL_FILE). */
-  readonly notify: boolean;
-  readonly targets: StorageTargetConfig[];
   /**
    * Where the targets' secret files are.
    * @default AGENT_SECRETS_DIR
@@ -138,52 +120,52 @@ export interface SecretUpload {
   readonly value: string;
 }
 
-/** The plan for the agent, every default filled in. */
-export function agentPlan(settings: AgentSettings): AgentPlan {
-  const { quiesce, verification } = settings;
+/** The plan for the agent: the resolved backup, as the agent reads it. */
+export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): AgentPlan {
+  const { quiesce, verification } = backup;
   const drill = verification.restoreDrill?.expression;
   return {
     schemaVersion: AGENT_PLAN_SCHEMA_VERSION,
-    host: settings.host,
-    sources: settings.sources,
-    tags: settings.tags,
-    timeZone: settings.timeZone,
+    host: backup.containerName,
+    sources: backup.volumeNames.map((v) => `${SOURCE_ROOT}/${v}`),
+    tags: backup.tags,
+    timeZone: backup.timeZone,
     stateDir: AGENT_STATE_DIR,
     restoreDir: `${AGENT_STATE_DIR}/restore`,
     drillDir: `${AGENT_STATE_DIR}/drill`,
     cacheDir: `${AGENT_STATE_DIR}/cache`,
-    networkTimeoutSeconds: settings.networkTimeoutSeconds,
-    healthMaxAgeSeconds: settings.maxAgeSeconds,
+    networkTimeoutSeconds: backup.networkTimeoutSeconds,
+    healthMaxAgeSeconds: backup.healthMaxAgeSeconds,
     runOnStart: false,
     manifest: { enabled: true, keep: MANIFESTS_KEPT },
-    schedule: planSchedule(settings.schedule),
-    pruneSchedule: settings.pruneSchedule === '' ? null : planSchedule(settings.pruneSchedule),
-    retention: settings.retention,
+    schedule: planSchedule(backup.schedule.expression),
+    pruneSchedule: planSchedule(backup.pruneSchedule.expression),
+    retention: backup.retention.forgetArguments,
     verification: {
-      readDataSubsets: settings.readDataSubsets,
+      readDataSubsets: backup.readDataSubsets,
       readAllDataWithinDays: verification.readAllDataWithinDays ?? null,
       drillSchedule: drill === undefined ? null : planSchedule(drill),
     },
     quiesce: {
       mode: quiesce.mode as AgentPlan['quiesce']['mode'],
-      container: quiesce.needsDockerApi ? settings.host : null,
-      dockerApi: quiesce.needsDockerApi ? settings.dockerApi ?? null : null,
+      container: quiesce.needsDockerApi ? backup.containerName : null,
+      dockerApi: quiesce.needsDockerApi ? wiring.dockerApi ?? null : null,
       timeoutSeconds: quiesce.timeoutSeconds,
       onError: quiesce.onError as AgentPlan['quiesce']['onError'],
       releaseAttempts: QUIESCE_RELEASE_ATTEMPTS,
       command: quiesce.command,
       execBody: quiesce.command.length > 0 ? execCreateBody(quiesce.command) : null,
     },
-    notify: settings.notify ? { urlFile: NOTIFY_URL_FILE, timeoutSeconds: NOTIFY_TIMEOUT_SECONDS } : null,
-    targets: settings.targets.map((target, i) => ({
-      ...planRepository(target, PASSWORD_FILE, (variable) => targetSecretFile(settings.secretsDir, i + 1, variable)),
-      caCertificateFile: target.caCertificate !== undefined ? targetCaCertificateFile(settings.secretsDir, i + 1) : null,
+    notify: backup.notify ? { urlFile: NOTIFY_URL_FILE, timeoutSeconds: NOTIFY_TIMEOUT_SECONDS } : null,
+    targets: backup.targets.map((target, i) => ({
+      ...planRepository(target, PASSWORD_FILE, (variable) => targetSecretFile(wiring.secretsDir, i + 1, variable)),
+      caCertificateFile: target.caCertificate !== undefined ? targetCaCertificateFile(wiring.secretsDir, i + 1) : null,
       appendOnly: target.appendOnly ?? false,
       replicas: verifiableReplicas(target).map((replica, j) => ({
         ...planRepository(
           { name: replica.name, repository: replica.verifyRepository!, environment: replica.environment, secrets: replica.secrets },
           PASSWORD_FILE,
-          (variable) => replicaSecretFile(settings.secretsDir, i + 1, j + 1, variable),
+          (variable) => replicaSecretFile(wiring.secretsDir, i + 1, j + 1, variable),
         ),
         caCertificateFile: null,
       })),
