@@ -18,6 +18,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { AGENT_INSTALL_DIR, AGENT_STATE_DIR } from '../../src/agent/agent-asset';
 import {
   DockerContainerResource,
   PlanPatch,
@@ -33,10 +34,6 @@ import {
 import { agentPlanOf, containerNamed, terraformReferenceValues } from './synth';
 
 export { containerNamed };
-
-/** Where the sidecar mounts its state volume and its install volume. */
-export const STATE_PATH = '/backup/agent';
-export const INSTALL_PATH = '/backup/install';
 
 /** What a synthesized cdk.tf.json holds of one protected container's sidecar. */
 export interface SynthesizedSidecarParts {
@@ -133,8 +130,8 @@ export class SidecarHarness implements SynthesizedSidecarParts {
         this.hostDirs[key] = dir;
       }
     }
-    this.stateDir = this.hostDirOf(STATE_PATH);
-    this.installDir = this.hostDirOf(INSTALL_PATH);
+    this.stateDir = this.hostDirOf(AGENT_STATE_DIR);
+    this.installDir = this.hostDirOf(AGENT_INSTALL_DIR);
   }
 
   /** The installed plan: agent.json on the install volume, parsed. */

@@ -33,6 +33,8 @@ import { ChildProcess, spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { AGENT_INSTALL_DIR, AGENT_STATE_DIR } from '../../src/agent/agent-asset';
+import { AGENT_PLAN_FILE } from '../../src/agent/agent-plan';
 
 /** An `upload` entry of docker_container. */
 export interface DockerUpload {
@@ -561,12 +563,12 @@ function writePatchedPlan(mounts: PlannedMount[], patch: PlanPatch): string {
     }
     return m.hostDir!;
   };
-  const installed = JSON.parse(fs.readFileSync(path.join(hostDirOf('/backup/install'), 'agent.json'), 'utf8'));
+  const installed = JSON.parse(fs.readFileSync(path.join(hostDirOf(AGENT_INSTALL_DIR), path.basename(AGENT_PLAN_FILE)), 'utf8'));
   const name = `test-plan-${process.pid}-${++patchedPlans}.json`;
   // Docker creates the volume before the container starts.
-  fs.mkdirSync(hostDirOf('/backup/agent'), { recursive: true });
-  fs.writeFileSync(path.join(hostDirOf('/backup/agent'), name), JSON.stringify(patchPlan(installed, patch)));
-  return `/backup/agent/${name}`;
+  fs.mkdirSync(hostDirOf(AGENT_STATE_DIR), { recursive: true });
+  fs.writeFileSync(path.join(hostDirOf(AGENT_STATE_DIR), name), JSON.stringify(patchPlan(installed, patch)));
+  return `${AGENT_STATE_DIR}/${name}`;
 }
 
 let patchedPlans = 0;

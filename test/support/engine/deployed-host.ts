@@ -19,7 +19,8 @@ import { applyStack, Deployment } from './applier';
 import { currentEngine, docker, RunningEngine } from './docker-engine';
 import { ensureImage } from './images';
 import { S3InEngine, startS3InEngine } from './s3-stand-in';
-import { INSTALL_PATH, sidecarOf, SynthesizedSidecarParts } from '../sidecar-harness';
+import { AGENT_SCRIPT_PATH } from '../../../src/agent/agent-asset';
+import { sidecarOf, SynthesizedSidecarParts } from '../sidecar-harness';
 import { synthesizeApp, SynthesizedApp } from '../synth';
 
 /** The values the storage stack's apply would have produced. */
@@ -123,7 +124,7 @@ export interface DeployedHost {
 }
 
 /** The agent as installed in the sidecar. */
-export const AGENT = `${INSTALL_PATH}/bin/backup-agent`;
+export const AGENT = AGENT_SCRIPT_PATH;
 
 /**
  * A sidecar deployed on the engine: its parts as synthesized (`sidecarOf`, the extraction the
