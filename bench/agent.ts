@@ -10,7 +10,8 @@
  *   without the agent (recorded from that run and replayed), the agent's manifest step alone,
  *   the agent with two targets, `cat` of every file to /dev/null and `tar czf` of the data;
  * - incremental: the same after 1% of the files changed, plus bytes added to the repository;
- * - restore of the latest snapshot vs `cp -a` of the source;
+ * - restore of the latest snapshot vs `tar xzf` of a .tar.gz of the same data (the last
+ *   incremental repetition's) and `cp -a` of the source;
  * - days: 30 simulated days of 1% changes, repository size vs a new tarball every day.
  */
 import { spawnSync } from 'child_process';
@@ -32,6 +33,7 @@ import {
 } from './agent-sidecar';
 import { DataSet, changeFiles, describeDataSet, ensureDataSet } from '../test/support/data-set';
 import { Measured, canDropCaches, dropCaches, removeTree, timedShell, treeBytes } from './measure';
+import { CountedCall, ResticCallCounts, countCycles, repositoryOf, subcommandOf } from './restic-calls';
 
 export interface AgentBenchOptions {
   readonly work: string;
@@ -75,14 +77,29 @@ export interface BackupRep {
   readonly changedFiles?: number;
   readonly changedBytes?: number;
   /** The restic calls the agent made, with their own durations, and the same call's in the bare replay. */
-  readonly calls: Array<{ command: string; seconds: number; code: number; bareSeconds?: number }>;
+  readonly calls: Array<CallRecord & { bareSeconds?: number }>;
+  /** The restic calls of the two-target run (absent where it is not measured). */
+  readonly callsTwoTargets?: CallRecord[];
+  /** Whether the agent recorded a sha256 manifest of the sources in this cycle (status.json). */
+  readonly manifestMade?: boolean;
   /** Replay exit codes differing from the agent's (should be none). */
   readonly replayMismatches: string[];
+}
+
+/** One restic call of the agent, as results.json keeps it. */
+export interface CallRecord extends CountedCall {
+  readonly subcommand: string;
+  readonly repository: string;
+  readonly code: number;
 }
 
 export interface RestoreRep {
   readonly order: string[];
   readonly agent: Sample;
+  /** restic's own time in the agent's restore (its calls, from the recorder). */
+  readonly agentResticSeconds: number;
+  /** `tar xzf` of a .tar.gz of the same data into a fresh folder. */
+  readonly tarX: Sample;
   readonly cp: Sample;
   readonly restoredBytes: number;
 }
@@ -104,6 +121,8 @@ export interface AgentResults {
   readonly full: BackupRep[];
   readonly incremental: BackupRep[];
   readonly restore: RestoreRep[];
+  /** restic calls per cycle and target (the next run's "before"). */
+  readonly resticCalls: ResticCallCounts;
   readonly days: DayRecord[];
   readonly daysRetention: string;
   /** Wall time of each part of the agent bench. */
@@ -156,6 +175,16 @@ function shq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
 }
 
+function callRecord(c: ResticCall): CallRecord {
+  return {
+    command: c.args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' '),
+    subcommand: subcommandOf(c.args),
+    repository: repositoryOf(c.args, c.env),
+    seconds: c.seconds,
+    code: c.code,
+  };
+}
+
 export async function runAgentBench(options: AgentBenchOptions): Promise<AgentResults> {
   const started = process.hrtime.bigint();
   const { work, log } = options;
@@ -175,6 +204,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
   const resticVersion = spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim();
   const runs = path.join(work, 'runs');
   fresh(runs);
+  const latestTarball = path.join(runs, 'latest.tgz');
 
   // The sandbox's own cost (namespace, mounts, busybox install), for reference.
   const noopDirs = instance(runs, set.root, 'noop', 1);
@@ -189,6 +219,8 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     const tarball = path.join(runs, 'day.tgz');
     const before = treeBytes(inst.agent.repos[0]);
     let calls: ResticCall[] = [];
+    let callsTwo: ResticCall[] | undefined;
+    let manifestMade = false;
     let agentIds: string[] = [];
     const samples: Partial<Record<string, Sample>> = {};
     let tarBytes = 0;
@@ -210,6 +242,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           const status = one.harness(inst.agent).status();
           agentIds = status.targets.map((t: any) => t.snapshot_id).filter((id: unknown) => typeof id === 'string');
           dataAdded = Number(status.targets[0].bytes_added);
+          manifestMade = typeof status.targets[0].manifest === 'string' && status.targets[0].manifest !== '';
           dropCaches();
           const b = await runSidecar(one, inst.bare, { exec: ['/bin/sh', '-c', replayScript(calls, agentIds)] });
           check(b, `${kind} backup by the bare restic calls`);
@@ -241,6 +274,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           const r = await runSidecar(two, inst.two, { command: ['run'], path: RECORDER_PATH });
           check(r, `${kind} backup by the agent to two targets`);
           samples.agentTwoTargets = sampleOf(r);
+          callsTwo = recordedCalls(inst.two);
         },
       ],
       [
@@ -261,7 +295,8 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           check(r, 'tar czf of the data set');
           samples.tar = measuredSample(r);
           tarBytes = fs.statSync(tarball).size;
-          removeTree(tarball);
+          // The restore case extracts the last one: it holds the data of the latest snapshot.
+          fs.renameSync(tarball, latestTarball);
         },
       ],
     ];
@@ -284,12 +319,9 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
       resticDataAdded: dataAdded,
       changedFiles: change?.files,
       changedBytes: change?.bytes,
-      calls: calls.map((c, i) => ({
-        command: c.args.filter((a) => !a.startsWith('/')).slice(0, 3).join(' '),
-        seconds: c.seconds,
-        code: c.code,
-        bareSeconds: bareCalls[i],
-      })),
+      calls: calls.map((c, i) => ({ ...callRecord(c), bareSeconds: bareCalls[i] })),
+      callsTwoTargets: callsTwo?.map(callRecord),
+      manifestMade,
       replayMismatches: mismatches,
     };
   };
@@ -334,44 +366,51 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
 
   phase('incremental');
 
-  // Restore of the latest snapshot vs cp -a of the source.
+  // Restore of the latest snapshot vs tar xzf of the same data (the tarball of the last
+  // incremental repetition) and cp -a of the source, each into a fresh folder.
   const restore: RestoreRep[] = [];
   for (let rep = 0; rep < options.reps; rep++) {
     const samples: Partial<Record<string, Sample>> = {};
     let restoredBytes = 0;
+    let agentResticSeconds = 0;
     const agentTo = path.join(inst!.agent.state, 'restore');
+    const into = (what: string, key: 'tarX' | 'cp', to: string, script: string): [string, () => Promise<void>] => [
+      what,
+      async () => {
+        removeTree(to);
+        dropCaches();
+        const r = await timedShell(script);
+        check(r, `${what} of the data set`);
+        samples[key] = measuredSample(r);
+        removeTree(to);
+      },
+    ];
+    const tarTo = path.join(runs, 'tar-xzf');
     const cpTo = path.join(runs, 'cp-copy');
     const units: Array<[string, () => Promise<void>]> = [
       [
         'agent',
         async () => {
           removeTree(agentTo);
+          installRecorder(inst!.agent);
           dropCaches();
-          const a = await runSidecar(one, inst!.agent, { command: ['restore', '--snapshot', 'latest', '--to', '/backup/agent/restore'] });
+          const a = await runSidecar(one, inst!.agent, { command: ['restore', '--snapshot', 'latest', '--to', '/backup/agent/restore'], path: RECORDER_PATH });
           check(a, 'restore by the agent');
           samples.agent = sampleOf(a);
+          agentResticSeconds = recordedCalls(inst!.agent).reduce((t, c) => t + c.seconds, 0);
           restoredBytes = treeBytes(path.join(agentTo, 'backup', 'sources', 'benchdata'));
           removeTree(agentTo);
         },
       ],
-      [
-        'cp -a',
-        async () => {
-          removeTree(cpTo);
-          dropCaches();
-          const r = await timedShell(`cp -a ${shq(set.root)} ${shq(cpTo)}`);
-          check(r, 'cp -a of the data set');
-          samples.cp = measuredSample(r);
-          removeTree(cpTo);
-        },
-      ],
+      into('tar xzf', 'tarX', tarTo, `mkdir ${shq(tarTo)} && tar xzf ${shq(latestTarball)} -C ${shq(tarTo)}`),
+      into('cp -a', 'cp', cpTo, `cp -a ${shq(set.root)} ${shq(cpTo)}`),
     ];
     const order = rotate(units, rep);
     for (const [name, fn] of order) {
       log(`agent: restore #${rep + 1}: ${name}`);
       await fn();
     }
-    restore.push({ order: order.map(([n]) => n), agent: samples.agent!, cp: samples.cp!, restoredBytes });
+    restore.push({ order: order.map(([n]) => n), agent: samples.agent!, agentResticSeconds, tarX: samples.tarX!, cp: samples.cp!, restoredBytes });
   }
   removeTree(runs);
   fs.mkdirSync(runs);
@@ -449,11 +488,21 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     full,
     incremental,
     restore,
+    resticCalls: {
+      oneTarget: { full: countCycles(full), incremental: countCycles(incremental) },
+      twoTargets: twoTargetCounts(full, incremental),
+    },
     days,
     daysRetention: 'off (the plan\'s retention empty): every daily version stays',
     phaseSeconds,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
+}
+
+/** The two-target runs' calls counted, where every repetition of the case measured them. */
+function twoTargetCounts(full: BackupRep[], incremental: BackupRep[]): ResticCallCounts['twoTargets'] {
+  const of = (reps: BackupRep[]) => (reps.every((v) => v.callsTwoTargets) ? countCycles(reps.map((v) => ({ calls: v.callsTwoTargets! }))) : []);
+  return { full: of(full), incremental: of(incremental) };
 }
 
 /** The units in an order that starts one further each repetition. */
