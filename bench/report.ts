@@ -8,9 +8,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { AgentResults, BackupRep, Sample } from './agent';
+import type { AgentResults, BackupRep, CallRecord, RestoreRep, Sample } from './agent';
 import { barSpec, daysSpec, goalsSpec, lineSpec, renderSvg } from './charts';
 import { Stats, fmtBytes, fmtSeconds, ratios, stats } from './measure';
+import { CountsBefore, ROUTINE_CALLS_PER_TARGET, ResticCallCounts, TargetCounts, describe, routineCallsWarning, total } from './restic-calls';
 import type { SynthResults } from './synth-scale';
 
 export interface BenchResults {
@@ -31,9 +32,11 @@ export interface BenchResults {
   };
   readonly synth?: SynthResults;
   readonly agent?: AgentResults;
+  /** restic calls per cycle of the last committed full run, read when this run started. */
+  readonly resticCallsBefore?: CountsBefore;
 }
 
-/** One goal of issue 6, evaluated. */
+/** One goal of issue 13, evaluated. */
 export interface Goal {
   readonly id: string;
   readonly title: string;
@@ -65,82 +68,85 @@ function pick(reps: BackupRep[], f: (r: BackupRep) => number): number[] {
 }
 
 const sec = (s: Sample) => s.seconds;
+/** restic's own time in the agent's run: its recorded calls. */
+const callSeconds = (v: BackupRep) => v.calls.reduce((t, c) => t + c.seconds, 0);
+/** In how many of the cycles the agent recorded a sha256 manifest of the sources. */
+const manifestCycles = (reps: BackupRep[]) => reps.filter((v) => v.manifestMade).length;
 
 const SHORT: Record<string, string> = {
   'overhead-full': 'agent / bare restic, full',
   'overhead-incremental': 'agent / bare restic, incremental',
-  'incremental-time-vs-tar': 'incremental / tar czf, time',
-  'incremental-bytes-vs-tar': 'incremental / new tarball, bytes',
-  'days-storage': 'daily versions / one tarball',
+  'incremental-time-vs-tar': 'incremental cycle / tar czf, time',
   'fan-out-full': 'two targets / one, full',
   'fan-out-incremental': 'two targets / one, incremental',
+  'restore-vs-tar': 'restore / tar xzf',
+  'incremental-bytes-vs-tar': 'incremental / new tarball, bytes',
+  'days-storage': 'daily versions / one tarball',
 };
 
-/** The goals, computed from the measurements. */
+/** The goals of issue 13, computed from the measurements. */
 export function evaluateGoals(r: BenchResults): Goal[] {
   const goals: Goal[] = [];
+  const add = (id: string, short: string, title: string, limit: number, values: number[], what: string) => {
+    const m = stats(values);
+    goals.push({ id, title, short, limit, limitText: `≤ ${limit >= 10 ? limit : limit.toFixed(2)}x`, measured: m, met: m.median <= limit, what });
+  };
+  const agentGoal = (id: string, title: string, limit: number, values: number[], what: string) => add(id, SHORT[id] ?? id, title, limit, values, what);
   const a = r.agent;
   if (a) {
-    const add = (id: string, title: string, limit: number, values: number[], what: string) => {
-      const m = stats(values);
-      goals.push({ id, title, short: SHORT[id] ?? id, limit, limitText: `≤ ${limit}x`, measured: m, met: m.median <= limit, what });
-    };
-    add('overhead-full', 'Agent overhead vs the bare restic calls, first full backup', 1.15,
-      ratios(pick(a.full, (v) => sec(v.agent)), pick(a.full, (v) => sec(v.bare))),
-      '`backup-agent run` / the same restic calls replayed without the agent');
-    add('overhead-incremental', 'Agent overhead vs the bare restic calls, incremental (1% changed)', 1.15,
-      ratios(pick(a.incremental, (v) => sec(v.agent)), pick(a.incremental, (v) => sec(v.bare))),
-      '`backup-agent run` / the same restic calls replayed without the agent');
-    add('incremental-time-vs-tar', 'Incremental backup time vs `tar czf` of the data', 0.1,
+    const bareWhat = '`backup-agent run` / the same restic calls replayed without the agent';
+    agentGoal('overhead-full', '`backup-agent run` vs the same restic calls bare, first full backup', 1.1,
+      ratios(pick(a.full, (v) => sec(v.agent)), pick(a.full, (v) => sec(v.bare))), bareWhat);
+    agentGoal('overhead-incremental', '`backup-agent run` vs the same restic calls bare, incremental after a 1% change', 1.1,
+      ratios(pick(a.incremental, (v) => sec(v.agent)), pick(a.incremental, (v) => sec(v.bare))), bareWhat);
+    agentGoal('incremental-time-vs-tar', 'The whole incremental cycle vs a new `tar czf` of the data', 0.1,
       ratios(pick(a.incremental, (v) => sec(v.agent)), pick(a.incremental, (v) => sec(v.tar))),
-      'the agent\'s whole cycle after a 1% change / a new `tar czf`');
-    add('incremental-bytes-vs-tar', 'Bytes added by an incremental backup vs a new tarball', 0.02,
-      ratios(pick(a.incremental, (v) => v.repoAddedBytes), pick(a.incremental, (v) => v.tarBytes)),
-      'growth of the repository (du -sb) / size of the new .tar.gz');
-    if (a.days.length > 1) {
-      const last = a.days[a.days.length - 1];
-      add('days-storage', `${a.days.length - 1} daily version${a.days.length === 2 ? '' : 's'} vs one compressed full copy`, 1.5, [last.repoBytes / last.tarBytes],
-        `repository after day ${last.day} (${a.days.length} snapshots) / one .tar.gz of the data (deterministic sizes: measured once)`);
-    }
-    add('fan-out-full', 'Fan-out to two targets vs one, first full backup', 1.6,
-      ratios(pick(a.full, (v) => sec(v.agentTwoTargets!)), pick(a.full, (v) => sec(v.agent))),
-      'agent with two local targets / agent with one');
+      'the agent\'s whole `run` cycle after a 1% change / a new `tar czf` of the data');
+    const twoWhat = 'agent with two local targets / agent with one';
+    agentGoal('fan-out-full', 'Two targets vs one, first full backup', 1.3,
+      ratios(pick(a.full, (v) => sec(v.agentTwoTargets!)), pick(a.full, (v) => sec(v.agent))), twoWhat);
     if (a.incremental.every((v) => v.agentTwoTargets !== undefined)) {
-      add('fan-out-incremental', 'Fan-out to two targets vs one, incremental', 1.6,
-        ratios(pick(a.incremental, (v) => sec(v.agentTwoTargets!)), pick(a.incremental, (v) => sec(v.agent))),
-        'agent with two local targets / agent with one');
+      agentGoal('fan-out-incremental', 'Two targets vs one, incremental', 1.3,
+        ratios(pick(a.incremental, (v) => sec(v.agentTwoTargets!)), pick(a.incremental, (v) => sec(v.agent))), twoWhat);
+    }
+    if (a.restore.length > 0) {
+      agentGoal('restore-vs-tar', 'Full restore of the data set vs `tar xzf` of the same data', 1.0,
+        ratios(a.restore.map((v) => v.agent.seconds), a.restore.map((v) => v.tarX.seconds)),
+        '`backup-agent restore --snapshot latest` / `tar xzf` of a .tar.gz of the same data, each into a fresh folder');
     }
   }
   const s = r.synth;
   if (s && s.counts.length >= 2) {
     const top = s.counts[s.counts.length - 1];
     const prev = s.counts[s.counts.length - 2];
+    const n = (count: number) => count.toLocaleString('en');
     const lib = synthSeries(s, 'library', top, 'seconds');
-    const hand = synthSeries(s, 'hand-written', top, 'seconds');
-    const m = stats(ratios(lib, hand));
-    goals.push({
-      id: 'synth-vs-hand-written',
-      short: `synth of ${top.toLocaleString('en')}: library / hand-written`,
-      title: `Synth of ${top.toLocaleString('en')} containers vs the hand-written app`,
-      limit: 1.5,
-      limitText: '≤ 1.5x',
-      measured: m,
-      met: m.median <= 1.5,
-      what: 'wall time of the library app / the hand-written app with raw bindings, same resources',
-    });
-    const n = Math.min(lib.length, synthSeries(s, 'library', prev, 'seconds').length);
-    const growth = stats(ratios(lib.slice(0, n), synthSeries(s, 'library', prev, 'seconds').slice(0, n)));
-    const limit = Number(((12 / 10) * (top / prev)).toFixed(2));
-    goals.push({
-      id: 'synth-linear',
-      short: `synth growth, ${top.toLocaleString('en')} / ${prev.toLocaleString('en')}`,
-      title: `Synth time growth, ${top.toLocaleString('en')} vs ${prev.toLocaleString('en')} containers (library)`,
-      limit,
-      limitText: `≤ ${limit}x`,
-      measured: growth,
-      met: growth.median <= limit,
-      what: `library synth time at ${top} / at ${prev} (linear: ${top / prev}x; the goal allows 20% on top)`,
-    });
+    add('synth-vs-hand-written', `synth of ${n(top)}: library / hand-written`, `Synth of ${n(top)} protected containers vs the hand-written raw-binding app`, 1.2,
+      ratios(lib, synthSeries(s, 'hand-written', top, 'seconds')),
+      'wall time of the library app / the hand-written app with raw bindings, same resources');
+    const libPrev = synthSeries(s, 'library', prev, 'seconds');
+    const k = Math.min(lib.length, libPrev.length);
+    // Linear plus 10%.
+    const limit = Number((1.1 * (top / prev)).toFixed(2));
+    add('synth-linear', `synth growth, ${n(top)} / ${n(prev)}`, `Library synth growth, ${n(top)} vs ${n(prev)} containers`, limit,
+      ratios(lib.slice(0, k), libPrev.slice(0, k)),
+      `library synth time at ${n(top)} / at ${n(prev)} (linear: ${top / prev}x; the goal allows 10% on top)`);
+    const libMem = synthSeries(s, 'library', top, 'peakRssBytes');
+    const handMem = synthSeries(s, 'hand-written', top, 'peakRssBytes');
+    add('synth-memory', `peak synth memory at ${n(top)}: library / hand-written`, `Peak synth memory at ${n(top)} containers, library vs hand-written`, 1.1,
+      ratios(libMem, handMem),
+      `peak resident memory (GNU time) of the library app (${fmtBytes(stats(libMem).median)}) / the hand-written app (${fmtBytes(stats(handMem).median)})`);
+  }
+  if (a) {
+    // The two goals met before issue 13, kept.
+    agentGoal('incremental-bytes-vs-tar', 'Bytes added by an incremental backup vs a new tarball', 0.02,
+      ratios(pick(a.incremental, (v) => v.repoAddedBytes), pick(a.incremental, (v) => v.tarBytes)),
+      'growth of the repository (du -sb) / size of the new .tar.gz');
+    if (a.days.length > 1) {
+      const last = a.days[a.days.length - 1];
+      agentGoal('days-storage', `${a.days.length - 1} daily version${a.days.length === 2 ? '' : 's'} vs one compressed full copy`, 1.5, [last.repoBytes / last.tarBytes],
+        `repository after day ${last.day} (${a.days.length} snapshots) / one .tar.gz of the data (deterministic sizes: measured once)`);
+    }
   }
   return goals;
 }
@@ -220,19 +226,15 @@ export async function writeReport(dir: string, r: BenchResults): Promise<void> {
     ),
   );
   out.push('');
-  if (r.synth) {
-    const top = r.synth.counts[r.synth.counts.length - 1];
-    const peak = stats(synthSeries(r.synth, 'library', top, 'peakRssBytes'));
-    const peakHand = stats(synthSeries(r.synth, 'hand-written', top, 'peakRssBytes'));
-    out.push(
-      `Peak memory of the synth of ${top.toLocaleString('en')} containers (stated, no limit): library **${fmtBytes(peak.median)}** ` +
-        `(${fmtBytes(peak.min)}–${fmtBytes(peak.max)}), hand-written ${fmtBytes(peakHand.median)} ` +
-        `(${fmtBytes(peakHand.min)}–${fmtBytes(peakHand.max)}): ${x(peak.median / peakHand.median)}.`,
-    );
-    out.push('');
-  }
   if (r.agent) {
     const a = r.agent;
+    const vsCat = (f: (v: BackupRep) => number) => spread(stats(ratios(a.full.map(f), a.full.map((v) => v.cat.seconds))));
+    out.push(
+      `The physical reference (stated, no limit): the first full backup by the agent takes **${vsCat((v) => v.agent.seconds)}** ` +
+        `the time of a cold \`cat\` of every file to /dev/null, restic's \`backup\` call alone ${vsCat((v) => v.backupCallSeconds)}: ` +
+        `\`cat\` only reads, restic also chunks, hashes, compresses and encrypts every byte, on the ${m.machine.cpus} cores of this machine.`,
+    );
+    out.push('');
     const all = [...a.full, ...a.incremental];
     const tree = stats(all.map((v) => v.agent.treeRssBytes ?? NaN));
     const proc = stats(all.map((v) => v.agent.maxProcessBytes ?? NaN));
@@ -261,7 +263,7 @@ export async function writeReport(dir: string, r: BenchResults): Promise<void> {
     out.push(...synthSection(r.synth, svgs));
   }
   if (r.agent) {
-    out.push(...agentSection(r.agent, svgs));
+    out.push(...agentSection(r.agent, svgs, r.resticCallsBefore));
   }
   out.push(...closingNote(r, goals));
 
@@ -407,7 +409,7 @@ function synthSection(s: SynthResults, svgs: Record<string, object>): string[] {
   return out;
 }
 
-function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
+function agentSection(a: AgentResults, svgs: Record<string, object>, before: CountsBefore | undefined): string[] {
   const out: string[] = [];
   const d = a.dataSet;
   out.push('## The backup agent');
@@ -424,8 +426,8 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
     'How the agent runs: the sidecar `docker_container` is synthesized by the library (one local-path target, or two for ' +
       'fan-out; no quiesce) and run from cdk.tf.json the way Docker would run it, by test/support/sidecar-sandbox.ts: ' +
       'a private mount namespace, busybox `sh`, the source volume read-only, the read-only root, all capabilities dropped but ' +
-      `DAC_READ_SEARCH, ${a.resticVersion}. The agent's whole \`run\` cycle is measured: manifest, open, unlock, backup, ` +
-      'retention, check. The sandbox alone (namespace, mounts, busybox links) takes ' +
+      `DAC_READ_SEARCH, ${a.resticVersion}. The agent's whole \`run\` cycle is measured, whatever it does (its restic calls ` +
+      'are counted below). The sandbox alone (namespace, mounts, busybox links) takes ' +
       `${fmtSeconds(stats(a.sandboxNoopSeconds).median)}. ` +
       (a.coldCache
         ? 'The page cache is dropped (`sync; echo 3 > /proc/sys/vm/drop_caches`) before every measurement, so each starts cold; ' +
@@ -438,8 +440,9 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
     '"Bare restic" is the agent\'s own restic calls without the agent: a recording `restic` first on the agent\'s PATH ' +
       '(shell builtins only, one busybox `sh` start per call) logs each call\'s arguments and restic environment; the same ' +
       'calls then run from a plain script, in the same sandbox, against a second repository in the same state (snapshot ' +
-      'ids mapped to its own). So the difference is what the agent adds: the sha256 manifest of the sources, its shell ' +
-      'logic, jq, status.json, logs, the cycle lock. "restic backup alone" is just the backup call.',
+      'ids mapped to its own). So the difference is what the agent adds around restic: its shell logic, jq, status.json, ' +
+      'logs, the cycle lock, and the sha256 manifest of the sources where it makes one. "restic backup alone" is just the ' +
+      'backup call.',
   );
   out.push('');
   const mismatches = [...a.full, ...a.incremental].flatMap((v) => v.replayMismatches);
@@ -454,13 +457,19 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
       secs(stats(reps.map(f))),
       ref ? `${spread(stats(ratios(reps.map(f), reps.map(ref))))} of ${refName}` : '',
     ];
+    const manifest = manifestCycles(reps);
     return table(
       ['what', 'wall time: median (min–max)', 'ratio per repetition'],
       [
         row('agent (`backup-agent run`, as synthesized)', (v) => v.agent.seconds, (v) => v.bare.seconds, 'bare restic'),
         row('bare restic: the agent\'s restic calls, replayed', (v) => v.bare.seconds),
-        row('the agent\'s manifest step alone (`find | sha256sum | sort`)', (v) => v.manifest.seconds, (v) => v.agent.seconds, 'the agent'),
-        row('agent minus its manifest step', (v) => v.agent.seconds - v.manifest.seconds, (v) => v.bare.seconds, 'bare restic'),
+        row(`the agent's ${reps[0]?.calls.length ?? 0} restic calls, their own time inside its run`, callSeconds, (v) => v.agent.seconds, 'the agent'),
+        ...(manifest === reps.length
+          ? [
+            row('the agent\'s manifest step alone (`find | sha256sum | sort`)', (v) => v.manifest.seconds, (v) => v.agent.seconds, 'the agent'),
+            row('agent minus its manifest step', (v) => v.agent.seconds - v.manifest.seconds, (v) => v.bare.seconds, 'bare restic'),
+          ]
+          : [row(`a sha256 manifest of the sources, measured alone (the agent made one in ${manifest} of these ${reps.length} cycles)`, (v) => v.manifest.seconds, (v) => v.agent.seconds, 'the agent')]),
         row('restic\'s `backup` call inside the agent\'s run', (v) => v.backupCallSeconds, (v) => v.tar.seconds, '`tar czf`'),
         ...(reps.every((v) => v.agentTwoTargets) ? [row('agent, two targets', (v) => v.agentTwoTargets!.seconds, (v) => v.agent.seconds, 'agent, one target')] : []),
         row('`cat` of every file to /dev/null (the physical limit)', (v) => v.cat.seconds),
@@ -538,6 +547,7 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
   });
   out.push('![Backup times: agent, bare restic, cat, tar czf](agent-backup.svg)');
   out.push('');
+  out.push(...callCountsSection(a.resticCalls, before));
 
   if (a.days.length > 1) {
     const last = a.days[a.days.length - 1];
@@ -590,30 +600,35 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
     out.push(`### Restore of the latest snapshot (${reps(rs.length)})`);
     out.push('');
     out.push(
-      `\`backup-agent restore --snapshot latest\` in the sidecar (hardened: no CAP_CHOWN) into its state volume, and ` +
-        `\`cp -a\` of the source folder; ${fmtBytes(stats(rs.map((v) => v.restoredBytes)).median)} restored.`,
+      `\`backup-agent restore --snapshot latest\` in the sidecar (hardened: no CAP_CHOWN) into its state volume; ` +
+        '`tar xzf` of the .tar.gz the last incremental repetition made of the same data, into a fresh folder; and, for ' +
+        `reference, \`cp -a\` of the source folder; ${fmtBytes(stats(rs.map((v) => v.restoredBytes)).median)} restored. ` +
+        'The page cache is dropped before each, as everywhere.',
     );
     out.push('');
+    const ratioOf = (f: (v: RestoreRep) => number, ref: (v: RestoreRep) => number) => spread(stats(ratios(rs.map(f), rs.map(ref))));
     out.push(
       table(
         ['what', 'wall time: median (min–max)', 'ratio per repetition'],
         [
-          ['agent restore', secs(stats(rs.map((v) => v.agent.seconds))), `${spread(stats(ratios(rs.map((v) => v.agent.seconds), rs.map((v) => v.cp.seconds))))} of \`cp -a\``],
-          ['`cp -a` of the source', secs(stats(rs.map((v) => v.cp.seconds))), ''],
+          ['agent restore', secs(stats(rs.map((v) => v.agent.seconds))), `${ratioOf((v) => v.agent.seconds, (v) => v.tarX.seconds)} of \`tar xzf\`, ${ratioOf((v) => v.agent.seconds, (v) => v.cp.seconds)} of \`cp -a\``],
+          ['restic\'s own calls inside the agent\'s restore', secs(stats(rs.map((v) => v.agentResticSeconds))), `${ratioOf((v) => v.agentResticSeconds, (v) => v.tarX.seconds)} of \`tar xzf\``],
+          ['`tar xzf` of the same data', secs(stats(rs.map((v) => v.tarX.seconds))), ''],
+          ['`cp -a` of the source (reference)', secs(stats(rs.map((v) => v.cp.seconds))), ''],
         ],
       ),
     );
     out.push('');
-    const mk = (name: string, f: (v: (typeof rs)[number]) => number) => {
+    const mk = (name: string, f: (v: RestoreRep) => number) => {
       const st = stats(rs.map(f));
       return { group: 'restore', bar: name, ...st, label: fmtSeconds(st.median) };
     };
     svgs['agent-restore.svg'] = barSpec({
-      title: 'Restore of the latest snapshot vs cp -a: wall time, median with min–max',
+      title: 'Restore of the latest snapshot vs tar xzf and cp -a: wall time, median with min–max',
       x: 'seconds',
-      rows: [mk('agent restore', (v) => v.agent.seconds), mk('cp -a of the source', (v) => v.cp.seconds)],
+      rows: [mk('agent restore', (v) => v.agent.seconds), mk('tar xzf of the same data', (v) => v.tarX.seconds), mk('cp -a of the source', (v) => v.cp.seconds)],
     });
-    out.push('![Restore vs cp -a](agent-restore.svg)');
+    out.push('![Restore vs tar xzf and cp -a](agent-restore.svg)');
     out.push('');
   }
 
@@ -636,7 +651,71 @@ function agentSection(a: AgentResults, svgs: Record<string, object>): string[] {
   return out;
 }
 
-/** The closing note: the measured ratios, and for each missed goal why and what would close it. */
+/** `target 1 2 (backup, forget), target 2 …`: the calls of each target. */
+function perTargetText(c: TargetCounts): string {
+  return c.map((t, i) => `target ${i + 1} ${total(t)} (${describe(t)})`).join(', ');
+}
+
+/** The restic calls per routine cycle and target, before (the last committed full run) and after (this run). */
+function callCountsSection(after: ResticCallCounts, before: CountsBefore | undefined): string[] {
+  const out: string[] = ['### restic calls per routine cycle, per target', ''];
+  out.push(
+    'The restic subcommands the agent ran in one cycle against one target, counted from the recorded calls (median over ' +
+      `the repetitions). Before: ${before ? before.source : 'no committed full run with agent results was found'}; after: this run.`,
+  );
+  out.push('');
+  const columns: Array<[string, TargetCounts | undefined]> = [
+    ['full: before', before?.full],
+    ['full: after', after.oneTarget.full],
+    ['incremental: before', before?.incremental],
+    ['incremental: after', after.oneTarget.incremental],
+  ];
+  const names = [...new Set(columns.flatMap(([, c]) => Object.keys(c?.[0] ?? {})))];
+  const cell = (c: TargetCounts | undefined, n?: string) => (c === undefined ? 'n/a' : String(n === undefined ? total(c[0]) : c[0]?.[n] ?? '–'));
+  out.push(
+    table(
+      ['restic subcommand', ...columns.map(([name]) => name)],
+      [...names.map((n) => [`\`${n}\``, ...columns.map(([, c]) => cell(c, n))]), ['**all calls**', ...columns.map(([, c]) => `**${cell(c)}**`)]],
+    ),
+  );
+  out.push('');
+  const two = after.twoTargets;
+  if (two && two.full.length + two.incremental.length > 0) {
+    out.push(
+      `With two targets (after): ${[['full', two.full], ['incremental', two.incremental]]
+        .filter(([, c]) => c.length > 0)
+        .map(([name, c]) => `${name}: ${perTargetText(c as TargetCounts)}`)
+        .join('; ')}.`,
+    );
+    out.push('');
+  }
+  const routine = Math.max(...after.oneTarget.incremental.map(total));
+  const warning = routineCallsWarning(after);
+  out.push(
+    `A routine incremental cycle made **${routine}** restic call${routine === 1 ? '' : 's'} per target; issue 13 expects at most ` +
+      `${ROUTINE_CALLS_PER_TARGET} (backup, and forget when retention runs).` + (warning ? ` **Warning:** ${warning}.` : ''),
+  );
+  out.push('');
+  return out;
+}
+
+/** How a goal's line in the closing note starts: its measure and by how much it is missed. */
+function missedHead(g: Goal): string {
+  const digits = g.limit < 0.1 ? 4 : g.limit <= 0.1 ? 3 : 2;
+  const over = g.measured.median / g.limit;
+  return `**${g.title}: ${x(g.measured.median, digits)} (goal ${g.limitText}, missed ${over < 2 ? `by ${pct(over - 1)}` : `at ${x(over, 1)} the limit`}).**`;
+}
+
+/** What would take a routine call other than the backup out of the cycle. */
+const CALL_REMEDIES: Record<string, string> = {
+  cat: 'no `cat config` probe before the backup (initialise when the backup finds no repository)',
+  init: 'no `init` in a routine cycle',
+  unlock: '`unlock` only when the previous cycle did not finish',
+  snapshots: 'the snapshot id from `backup --json` rather than a `snapshots` call (restic 0.15+ reports the full id)',
+  check: '`check` on its own schedule rather than every cycle',
+};
+
+/** The closing note: the measured ratios, and for each missed goal by how much, why (measured) and what would close it. */
 function closingNote(r: BenchResults, goals: Goal[]): string[] {
   const out: string[] = ['## Closing note', ''];
   const byId = new Map(goals.map((g) => [g.id, g]));
@@ -648,141 +727,176 @@ function closingNote(r: BenchResults, goals: Goal[]): string[] {
   out.push('');
   out.push(`${met.length} of ${goals.length} goals met${missed.length > 0 ? `; missed: ${missed.map((g) => g.id).join(', ')}` : ''}.`);
   out.push('');
+  const note = (id: string, text: (g: Goal) => string) => {
+    const g = byId.get(id);
+    if (g && !g.met) {
+      out.push(`${missedHead(g)} ${text(g)}`);
+      out.push('');
+    }
+  };
   const a = r.agent;
   if (a) {
-    const full = a.full;
-    const inc = a.incremental;
     const med = (v: number[]) => stats(v).median;
-    // What the agent adds: its manifest step (measured alone), and the rest.
-    const noop = stats(a.sandboxNoopSeconds).median;
-    const manifestShare = (reps: BackupRep[]) => med(ratios(reps.map((v) => v.manifest.seconds), reps.map((v) => v.agent.seconds - v.bare.seconds)));
-    const withoutManifest = (reps: BackupRep[]) => med(ratios(reps.map((v) => v.agent.seconds - v.manifest.seconds), reps.map((v) => v.bare.seconds)));
-    const callsInc = inc[0]?.calls.length ?? 0;
-    const otherCalls = inc.flatMap((v) => v.calls.filter((c) => !c.command.startsWith('backup')));
-    const perCall = med(otherCalls.map((c) => c.seconds));
-    const nonBackupInc = med(inc.map((v) => v.calls.filter((c) => !c.command.startsWith('backup')).reduce((t, c) => t + c.seconds, 0)));
-    for (const id of ['overhead-full', 'overhead-incremental']) {
-      const g = byId.get(id);
-      if (g && !g.met) {
-        const list = id === 'overhead-full' ? full : inc;
-        const rest = withoutManifest(list);
-        const share = Math.min(1, manifestShare(list));
-        const callsIn = med(list.map((v) => v.calls.reduce((t, c) => t + c.seconds, 0)));
-        const own = med(list.map((v) => v.agent.seconds - v.manifest.seconds - v.calls.reduce((t, c) => t + c.seconds, 0) - noop));
-        // The replay's own per-call times where recorded, else its wall time net of the sandbox.
-        const bareOf = (v: BackupRep) =>
-          v.calls.every((c) => c.bareSeconds !== undefined) ? v.calls.reduce((t, c) => t + (c.bareSeconds ?? 0), 0) : v.bare.seconds - noop;
-        const bareCalls = med(list.map(bareOf));
-        const slower = list.filter((v) => v.calls.reduce((t, c) => t + c.seconds, 0) > bareOf(v)).length;
-        out.push(
-          `**${g.title}: ${x(g.measured.median)} (goal ${g.limitText}).** Why: ${share >= 0.5 ? 'mostly' : 'partly'} the sha256 manifest. Before restic runs, ` +
-            'every cycle hashes every source file (`find | sha256sum | sort`, busybox), reading all the data once more: measured ' +
-            `alone, that step is ${fmtSeconds(med(list.map((v) => v.manifest.seconds)))} of the agent's ${fmtSeconds(med(list.map((v) => v.agent.seconds)))}, ` +
-            `${share >= 0.995 ? 'as much as everything' : pct(share) + ' of what'} the agent adds to the bare calls. The agent minus that step is at ` +
-            `${x(rest)} of the bare calls${rest <= g.limit ? ' (within the goal)' : ''}. ` +
-            (rest > g.limit
-              ? `The rest: the agent's own steps between the restic calls (jq, status.json, logs, the cycle lock) take ${fmtSeconds(own)}, ` +
-                `and its restic calls took ${fmtSeconds(callsIn)} inside the agent against ${fmtSeconds(bareCalls)} for the same ` +
-                `calls replayed bare (each timed on its own), slower in ${slower} of ${list.length} repetitions (per call: see the table above); this bench does not isolate why. `
-              : '') +
-            'What would close it: ' +
-            (id === 'overhead-full'
-              ? 'hash while restic reads rather than before (restic reads every new file anyway, but keeps content ids, not sha256), or hash on the other core while the backup runs; '
-              : 'make the manifest incremental, as restic\'s own change detection is: re-hash only files whose size, mtime, ctime or inode changed since the previous manifest and keep the other lines, which turns a full read into a metadata scan; ') +
-            'or write the manifest on the verification cadence (with the weekly restore drill) instead of every cycle, or make it opt-in.',
+    const noop = med(a.sandboxNoopSeconds);
+    const cases = { full: a.full, incremental: a.incremental };
+    // The replay's own per-call times where recorded, else its wall time net of the sandbox.
+    const bareOf = (v: BackupRep) => (v.calls.every((c) => c.bareSeconds !== undefined) ? v.calls.reduce((t, c) => t + (c.bareSeconds ?? 0), 0) : v.bare.seconds - noop);
+    const own = (v: BackupRep) => v.agent.seconds - callSeconds(v) - noop;
+    const callsOf = (kind: keyof typeof cases) => a.resticCalls.oneTarget[kind][0] ?? {};
+    for (const kind of ['full', 'incremental'] as const) {
+      note(`overhead-${kind}`, () => {
+        const list = cases[kind];
+        const [agent, bare, calls, bareCalls, ownWork] = [(v: BackupRep) => v.agent.seconds, (v: BackupRep) => v.bare.seconds, callSeconds, bareOf, own].map((f) => med(list.map(f)));
+        const added = agent - bare;
+        const slower = list.filter((v) => callSeconds(v) > bareOf(v)).length;
+        const made = manifestCycles(list);
+        const manifest = med(list.map((v) => v.manifest.seconds));
+        const remedies = [
+          ...(made > 0 && manifest >= added / 2
+            ? ['hash only the files whose size, mtime, ctime or inode changed since the previous manifest (a metadata scan instead of a full read), or make the manifest on the verification cadence']
+            : []),
+          ...(ownWork >= added / 2 ? ['fewer of the agent\'s own steps around the restic calls'] : []),
+          ...(calls - bareCalls >= added / 2 ? ['find out why the same restic calls run slower inside the agent than bare (this bench does not isolate it)'] : []),
+        ];
+        return (
+          `Measured: restic's own calls (${total(callsOf(kind))} per cycle: ${describe(callsOf(kind))}) take ${fmtSeconds(calls)} of the ` +
+          `agent's ${fmtSeconds(agent)}; replayed bare, the same calls take ${fmtSeconds(bareCalls)} (slower inside the agent in ${slower} ` +
+          `of ${list.length} repetitions). The rest of the agent's time, ${fmtSeconds(ownWork)} net of the sandbox's ${fmtSeconds(noop)}, is its ` +
+          'own work around restic (shell, jq, status.json, logs, the cycle lock' +
+          (made > 0
+            ? `, and the sha256 manifest of the sources, made in ${made} of ${list.length} cycles: that step alone takes ${fmtSeconds(manifest)})`
+            : '; it made no sha256 manifest in these cycles)') +
+          `. Of the ${fmtSeconds(added)} the agent adds to the bare run, ${fmtSeconds(ownWork)} is its own work` +
+          (calls >= bareCalls ? ` and ${fmtSeconds(calls - bareCalls)} its restic calls running slower than bare` : `, less ${fmtSeconds(bareCalls - calls)} by which its restic calls ran faster than bare`) +
+          `. What would close it: ${remedies.length > 0 ? remedies.join('; ') : 'no single part dominates: all of the above'}.`
         );
-        out.push('');
-      }
+      });
     }
-    const gt = byId.get('incremental-time-vs-tar');
-    if (gt && !gt.met) {
+    note('incremental-time-vs-tar', (g) => {
+      const inc = a.incremental;
+      const counts = callsOf('incremental');
       const backupVsTar = med(ratios(inc.map((v) => v.backupCallSeconds), inc.map((v) => v.tar.seconds)));
       const bareVsTar = med(ratios(inc.map((v) => v.bare.seconds), inc.map((v) => v.tar.seconds)));
-      out.push(
-        `**${gt.title}: ${x(gt.measured.median, 3)} (goal ${gt.limitText}).** Why: the cycle is much more than the backup. ` +
-          `restic's \`backup\` call itself takes ${x(backupVsTar, 3)} the time of \`tar czf\`${backupVsTar <= gt.limit ? ', within the goal' : ''}. ` +
-          `But the agent's cycle makes ${callsInc} restic calls, and each one starts restic and opens the repository (scrypt key ` +
-          'derivation, the config), and most also take a lock and load the index or the snapshots. The calls other than `backup` take ' +
-          `${fmtSeconds(nonBackupInc)} of restic time per cycle (median ${fmtSeconds(perCall)} per call); the manifest step adds ` +
-          `${fmtSeconds(med(inc.map((v) => v.manifest.seconds)))}. Even the bare calls are at ${x(bareVsTar, 3)} of \`tar czf\`. ` +
-          'What would close it: fewer restic calls per cycle: skip `snapshots --json ID` where restic reports the full id ' +
-          '(0.15+); run `unlock` only when the previous cycle did not finish; one `forget` instead of `forget --dry-run` then ' +
-          '`forget IDS` (the guard for the newest snapshot can use `--keep-last 1` plus a check of the JSON result); run ' +
-          '`check --read-data-subset` on its own schedule (daily off-peak or weekly) rather than after every backup; and the ' +
-          'incremental manifest.',
+      const others = inc.map((v) => v.calls.filter((c) => c.subcommand !== 'backup'));
+      const othersSeconds = med(others.map((o) => o.reduce((t, c) => t + c.seconds, 0)));
+      const perCall = med(others.flat().map((c) => c.seconds));
+      const made = manifestCycles(inc);
+      const remedies = [
+        ...Object.keys(counts)
+          .filter((n) => n !== 'backup' && n !== 'forget')
+          .map((n) => CALL_REMEDIES[n] ?? `no \`${n}\` in a routine cycle`),
+        ...((counts.forget ?? 0) > 1 ? ['one `forget` instead of a dry run and then the real one'] : []),
+        ...(made > 0 ? ['no full sha256 manifest every cycle (only the changed files, or on the verification cadence)'] : []),
+        ...(backupVsTar > g.limit ? ['a faster `backup` call itself: it alone is over the goal'] : []),
+      ];
+      return (
+        `Measured: restic's \`backup\` call itself takes ${x(backupVsTar, 3)} the time of \`tar czf\`${backupVsTar <= g.limit ? ', within the goal' : ''}. ` +
+        `The cycle makes ${total(counts)} restic calls (${describe(counts)}); the calls other than \`backup\` take ${fmtSeconds(othersSeconds)} per ` +
+        `cycle (median ${Number.isFinite(perCall) ? fmtSeconds(perCall) : 'n/a'} a call: each starts restic and opens the repository). The agent's own work ` +
+        `around them takes ${fmtSeconds(med(inc.map(own)))}, the sandbox ${fmtSeconds(noop)}` +
+        (made > 0 ? `; a sha256 manifest was made in ${made} of ${inc.length} cycles (the step alone: ${fmtSeconds(med(inc.map((v) => v.manifest.seconds)))})` : '') +
+        `. Even the bare calls are at ${x(bareVsTar, 3)} of \`tar czf\`. What would close it: ` +
+        `${remedies.length > 0 ? remedies.join('; ') : 'a shorter cycle than its restic calls allow: the fixed cost of starting restic and opening the repository'}.`
       );
-      out.push('');
-    }
-    const gb = byId.get('incremental-bytes-vs-tar');
-    if (gb && !gb.met) {
-      out.push(
-        `**${gb.title}: ${x(gb.measured.median, 4)} (goal ${gb.limitText}).** Why: a changed file's new chunks plus restic's ` +
-          'metadata (a new tree for every changed folder up to the root, index and snapshot files, packs of at least one ' +
-          'blob). What would close it: a smaller restic pack size is not it (packs only hold new blobs); `--compression max` ' +
-          'for the text parts; fewer, larger changes.',
-      );
-      out.push('');
-    }
-    const gd = byId.get('days-storage');
-    if (gd && !gd.met) {
-      out.push(
-        `**${gd.title}: ${x(gd.measured.median)} (goal ${gd.limitText}).** Why: the first backup alone is ` +
-          `${x(a.days[0].repoBytes / a.days[0].tarBytes)} the tarball, and every day adds its changed chunks. What would close it: ` +
-          'a repository with compression (restic 0.14+: repository version 2, `--compression max`), retention with `prune` ' +
-          '(the GFS policy keeps about 11 of 30 dailies), a larger chunk-size-independent change (in-place block updates ' +
-          'cost whole chunks).',
-      );
-      out.push('');
-    }
-    for (const id of ['fan-out-full', 'fan-out-incremental']) {
-      const g = byId.get(id);
-      if (g && !g.met) {
-        out.push(
-          `**${g.title}: ${x(g.measured.median)} (goal ${g.limitText}).** Why: the agent handles the targets one after the ` +
-            'other and each is a complete restic cycle: open, unlock, a backup that reads, chunks, hashes, compresses and ' +
-            'encrypts the data again, snapshots, forget, check; only the manifest is shared. With the fixed cost of each ' +
-            `restic call (start, key derivation, lock, index) the second target adds ${pct(g.measured.median - 1)} of the one-target cycle. What would close it: ` +
-            'back up once and `restic copy` the new snapshot to the other targets (copy moves existing blobs without re-reading ' +
-            'or re-chunking the sources; the repositories need `init --copy-chunker-params` to deduplicate alike), or run the ' +
-            'targets in parallel (they are independent), and check the second target on its own schedule.',
+    });
+    for (const kind of ['full', 'incremental'] as const) {
+      note(`fan-out-${kind}`, () => {
+        const list = cases[kind];
+        const one = med(list.map((v) => v.agent.seconds));
+        const two = med(list.map((v) => v.agentTwoTargets?.seconds ?? NaN));
+        const counts = a.resticCalls.twoTargets?.[kind] ?? [];
+        const backups = counts.reduce((t, c) => t + (c.backup ?? 0), 0);
+        const seconds = (f: (c: CallRecord) => boolean) => med(list.map((v) => (v.callsTwoTargets ?? []).filter(f).reduce((t, c) => t + c.seconds, 0)));
+        return (
+          `Measured: the second target adds ${fmtSeconds(two - one)} to the one-target cycle's ${fmtSeconds(one)}. ` +
+          (counts.length > 0 ? `Per target the two-target cycle made ${perTargetText(counts)}. ` : '') +
+          `Its restic calls take ${fmtSeconds(seconds(() => true))} of its ${fmtSeconds(two)}, ` +
+          `the \`backup\` calls ${fmtSeconds(seconds((c) => c.subcommand === 'backup'))}` +
+          (backups >= 2 ? ': every target runs its own `backup`, which reads, chunks, hashes, compresses and encrypts the data again' : '') +
+          (counts.some((c) => c.copy) ? `, the \`copy\` calls ${fmtSeconds(seconds((c) => c.subcommand === 'copy'))}` : '') +
+          '. What would close it: ' +
+          (backups >= 2
+            ? 'back up once and `restic copy` the new snapshot to the other targets (copy moves the new blobs without re-reading the sources; the repositories need `init --copy-chunker-params` to deduplicate alike), or run the targets in parallel.'
+            : 'fewer calls for the other targets, or run them in parallel.')
         );
-        out.push('');
-      }
+      });
     }
+    note('restore-vs-tar', (g) => {
+      const rs = a.restore;
+      const [agent, restic, tarX, cp] = [(v: RestoreRep) => v.agent.seconds, (v: RestoreRep) => v.agentResticSeconds, (v: RestoreRep) => v.tarX.seconds, (v: RestoreRep) => v.cp.seconds].map((f) => med(rs.map(f)));
+      const resticVsTar = med(ratios(rs.map((v) => v.agentResticSeconds), rs.map((v) => v.tarX.seconds)));
+      return (
+        `Measured: restic's own calls take ${fmtSeconds(restic)} of the agent's ${fmtSeconds(agent)}, ${x(resticVsTar)} of \`tar xzf\`'s ` +
+        `${fmtSeconds(tarX)}; the rest, ${fmtSeconds(agent - restic)}, is the agent's own steps and the sandbox (${fmtSeconds(noop)} alone). ` +
+        `\`cp -a\` of the source takes ${fmtSeconds(cp)}. What would close it: ` +
+        (resticVsTar > g.limit
+          ? 'restic\'s restore alone is over the goal, so the agent\'s steps cannot close it by themselves: restic reads the packs, decrypts, decompresses and reassembles every file, where tar inflates one stream.'
+          : 'the agent\'s own steps around the restore.')
+      );
+    });
+    note('incremental-bytes-vs-tar', () =>
+      'Why: a changed file\'s new chunks plus restic\'s metadata (a new tree for every changed folder up to the root, index ' +
+        'and snapshot files, packs of at least one blob). What would close it: `--compression max` for the text parts; ' +
+        'fewer, larger changes.',
+    );
+    note('days-storage', () =>
+      `Why: the first backup alone is ${x(a.days[0].repoBytes / a.days[0].tarBytes)} the tarball, and every day adds its changed ` +
+        'chunks. What would close it: a repository with compression (restic 0.14+: repository version 2, `--compression max`), ' +
+        'retention with `prune` (the GFS policy keeps about 11 of 30 dailies).',
+    );
   }
   const s = r.synth;
-  if (s) {
-    const top = s.counts[s.counts.length - 1];
-    const prev = s.counts[s.counts.length - 2];
-    const libC = stats(synthSeries(s, 'library', top, 'constructMs')).median;
-    const handC = stats(synthSeries(s, 'hand-written', top, 'constructMs')).median;
-    const libS = stats(synthSeries(s, 'library', top, 'synthMs')).median;
-    const handS = stats(synthSeries(s, 'hand-written', top, 'synthMs')).median;
-    const libCprev = stats(synthSeries(s, 'library', prev, 'constructMs')).median;
-    const synthMissed = ['synth-vs-hand-written', 'synth-linear'].map((id) => byId.get(id)).filter((g): g is Goal => g !== undefined && !g.met);
-    if (synthMissed.length > 0) {
-      {
-        out.push(
-          `**${synthMissed.map((g) => `${g.title}: ${x(g.measured.median)} (goal ${g.limitText})`).join('; ')}.** Why: the construct phase. At ${top.toLocaleString('en')} ` +
-            `containers the library spends ${fmtSeconds(libC / 1000)} constructing (hand-written ${fmtSeconds(handC / 1000)}) and ` +
-            `${fmtSeconds(libS / 1000)} in \`app.synth()\` (hand-written ${fmtSeconds(handS / 1000)}); its construct time grows ` +
-            `${x(libC / libCprev, 1)} from ${prev.toLocaleString('en')} to ${top.toLocaleString('en')} containers, for ${top / prev}x the constructs. ` +
-            'Two lookups walk the whole stack: `defaultAwsProvider` in src/aws/region.ts (run by every `BackupBucket`) and ' +
-            '`offsiteProvider` in src/aws/offsite-replica.ts (every `OffsiteReplica`) call `stack.node.findAll()` to find a ' +
-            'provider, so each new bucket costs time proportional to everything built before it: quadratic in the number of ' +
-            'containers. (A CPU profile of the library app at 300 containers on this machine, `node --cpu-prof`, put 5.4 s of ' +
-            '15.4 s of construction in those `findAll` walks. The rest is spread out: cdktf captures a full stack trace for every ' +
-            'token a construct creates, and the library builds deeper construct trees and adds validation and the compliance ' +
-            'hooks.) What would close it: remember the provider found per stack (a `WeakMap` keyed by the stack) or look among ' +
-            'the stack\'s direct children first, which makes construction linear. The synth phase is mostly cdktf\'s own token ' +
-            `resolution over the same resources (library ${fmtSeconds(libS / 1000)}, hand-written ${fmtSeconds(handS / 1000)}).`,
-        );
-        out.push('');
-      }
-    }
+  if (s && s.counts.length >= 2) {
+    out.push(...synthNote(s, byId));
   }
   if (missed.length === 0) {
     out.push('Every goal is met on this run.');
+    out.push('');
+  }
+  return out;
+}
+
+/** The closing note on the synth goals: which phase holds the gap, and how each phase grows. */
+function synthNote(s: SynthResults, byId: Map<string, Goal>): string[] {
+  const out: string[] = [];
+  const top = s.counts[s.counts.length - 1];
+  const prev = s.counts[s.counts.length - 2];
+  const med = (kind: 'library' | 'hand-written', count: number, field: 'constructMs' | 'synthMs' | 'peakRssBytes') => stats(synthSeries(s, kind, count, field)).median;
+  const n = (count: number) => count.toLocaleString('en');
+  const timeMissed = ['synth-vs-hand-written', 'synth-linear'].map((id) => byId.get(id)).filter((g): g is Goal => g !== undefined && !g.met);
+  if (timeMissed.length > 0) {
+    const phase = (field: 'constructMs' | 'synthMs') => ({
+      lib: med('library', top, field) / 1000,
+      hand: med('hand-written', top, field) / 1000,
+      libGrowth: med('library', top, field) / med('library', prev, field),
+      handGrowth: med('hand-written', top, field) / med('hand-written', prev, field),
+    });
+    const c = phase('constructMs');
+    const y = phase('synthMs');
+    const larger = c.lib - c.hand >= y.lib - y.hand ? 'the construct phase' : '`app.synth()`';
+    out.push(
+      `${timeMissed.map(missedHead).join(' ')} Measured: at ${n(top)} containers the library spends ${fmtSeconds(c.lib)} constructing ` +
+        `(hand-written ${fmtSeconds(c.hand)}) and ${fmtSeconds(y.lib)} in \`app.synth()\` (hand-written ${fmtSeconds(y.hand)}), so ${larger} ` +
+        `holds most of the gap. From ${n(prev)} to ${n(top)} containers (${top / prev}x) the library's construct phase grows ` +
+        `${x(c.libGrowth, 1)} and its synth phase ${x(y.libGrowth, 1)} (hand-written: ${x(c.handGrowth, 1)} and ${x(y.handGrowth, 1)}). ` +
+        `What would close it: find what grows faster than the count in the phase above ${top / prev}x (\`node --cpu-prof\` of ` +
+        'bench/library-app.ts at both counts shows where the extra time goes).',
+    );
+    out.push('');
+  }
+  const mem = byId.get('synth-memory');
+  if (mem && !mem.met) {
+    const output = (kind: 'library' | 'hand-written') => stats(s.samples.filter((v) => v.kind === kind && v.count === top).map((v) => v.outputBytes)).median;
+    const outRatio = output('library') / output('hand-written');
+    out.push(
+      `${missedHead(mem)} Measured: library ${fmtBytes(med('library', top, 'peakRssBytes'))} against ${fmtBytes(med('hand-written', top, 'peakRssBytes'))}; ` +
+        `for the same resources the library writes ${fmtBytes(output('library'))} of JSON, the hand-written app ${fmtBytes(output('hand-written'))} ` +
+        `(${x(outRatio)}). ` +
+        (outRatio < mem.measured.median
+          ? 'The output explains only part of it: the rest is what the library holds while it constructs (its construct tree, tokens and the compliance model). '
+          : 'The larger output explains it: what the library writes per container beyond the hand-written app. ') +
+        'What would close it: a heap snapshot of both apps at the top count (`node --heapsnapshot-near-heap-limit` or `--heap-prof`) shows which objects make the difference.',
+    );
     out.push('');
   }
   return out;

@@ -22,6 +22,7 @@ import * as path from 'path';
 import { runAgentBench } from './agent';
 import { agentScript } from '../src/agent/agent-asset';
 import { BenchResults, evaluateGoals, writeReport } from './report';
+import { countsOfResults, routineCallsWarning } from './restic-calls';
 import { runSynthBench } from './synth-scale';
 
 const ROOT = path.join(__dirname, '..');
@@ -64,12 +65,12 @@ const QUICK: Config = {
   dataBytes: 20_000_000,
   agentReps: 1,
   days: 1,
-  incrementalFanOut: false,
+  incrementalFanOut: true,
   choices: [
     'Quick variant, for CI: it proves every case still runs, its figures are not the report. Synth at 1, 4 and 16 ' +
       'containers, **1 repetition** each; the agent on a 20 MB data set, **1 repetition** of every case (each agent run ' +
-      'pays seconds of fixed restic costs whatever the data size), fan-out measured on the full backup only, 1 simulated ' +
-      'day. The "linear growth" limit scales with the counts (1.2 × the count ratio).',
+      'pays seconds of fixed restic costs whatever the data size), 1 simulated day. The "linear growth" limit scales ' +
+      'with the counts (1.1 × the count ratio).',
   ],
 };
 
@@ -115,6 +116,11 @@ async function main(): Promise<void> {
   const loadStart = os.loadavg();
   // What is measured is the tree as it is now (others may commit while the bench runs).
   const commitAtStart = git(['rev-parse', 'HEAD']);
+  // "Before" for the restic call counts: the last committed full run (the working tree's
+  // results.json may already be this branch's own earlier run).
+  const committed = git(['show', 'HEAD:bench/results.json']);
+  const committedAt = git(['log', '-1', '--format=%h (%cs)', '--', 'bench/results.json']);
+  const resticCallsBefore = committed === '' ? undefined : countsOfResults(JSON.parse(committed), `bench/results.json of commit ${committedAt || 'HEAD'}`);
   const dirtyAtStart = git(['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bench']) !== '';
   log(`${config.mode} run, output to ${out}`);
 
@@ -196,12 +202,17 @@ async function main(): Promise<void> {
     },
     synth: results.synth,
     agent: results.agent,
+    resticCallsBefore,
   };
   fs.mkdirSync(out, { recursive: true });
   fs.writeFileSync(path.join(out, 'results.json'), JSON.stringify(bench, null, 1) + '\n');
   await writeReport(out, bench);
   for (const g of evaluateGoals(bench)) {
     log(`${g.met ? 'met   ' : 'MISSED'} ${g.title}: ${g.measured.median.toFixed(4)}x (${g.measured.min.toFixed(4)}–${g.measured.max.toFixed(4)}), goal ${g.limitText}`);
+  }
+  const warning = bench.agent && routineCallsWarning(bench.agent.resticCalls);
+  if (warning) {
+    log(`WARNING: ${warning}`);
   }
   log(`done in ${elapsed()}: ${path.join(out, 'report.md')}`);
 }
