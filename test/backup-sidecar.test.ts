@@ -2,9 +2,9 @@ import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/ag
 import { INSTALL_STAGING_DIR, stagedPath } from '../src/agent/agent-install';
 import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
 import { AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL } from '../src/backup-sidecar';
-import { TerraformStack, TerraformVariable } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
-import { agentPlanOf, dockerStack, synthJson } from './support/synth';
+import { dbStack, dockerStack, sensitiveVariable, synthJson, synthesizedDb } from './support/synth';
 import { containerNamed } from './support/sidecar-harness';
 
 function protectedDb() {
@@ -25,29 +25,6 @@ function protectedDb() {
     },
   });
   return synthesizedDb(stack);
-}
-
-/** `stack` synthesized: cdk.tf.json, the db-backup sidecar, its installer, and the agent's plan (agent.json). */
-function synthesizedDb(stack: TerraformStack) {
-  const json = synthJson(stack);
-  const sidecar = containerNamed(json, 'db-backup');
-  const installer = containerNamed(json, 'db-backup-install');
-  const plan = agentPlanOf(json, 'db');
-  return { json, sidecar, installer, plan };
-}
-
-/**
- * A stack (`stackId`, dockerStack's default when not given) with the container `db` (volume
- * pgdata) backed up to a local target, with `backup` and what `setup` returns laid over that.
- */
-function dbStack(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>, stackId?: string): TerraformStack {
-  const stack = dockerStack(stackId);
-  new ProtectedContainer(stack, 'db', {
-    image: 'postgres:16',
-    volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-    backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
-  });
-  return stack;
 }
 
 describe('BackupSidecar', () => {
@@ -211,24 +188,12 @@ describe('BackupSidecar', () => {
   });
 
   test('the quiesce command reaches the agent as JSON, escaped for Terraform', () => {
-    // GIVEN
-    const stack = dockerStack();
-    new ProtectedContainer(stack, 'app', {
-      image: 'alpine:3.20',
-      volumes: [{ name: 'appdata', containerPath: '/data' }],
-      backup: {
-        quiesce: Quiesce.exec(['sh', '-c', 'dump > "${HOME}/x"'], { timeoutSeconds: 30 }),
-        targets: [StorageTarget.localPath({ hostPath: '/srv/backup' })],
-      },
-    });
     // WHEN
-    const json = synthJson(stack);
-    const installer = containerNamed(json, 'app-backup-install');
+    const { installer, plan } = synthesizedDb(dbStack({ quiesce: Quiesce.exec(['sh', '-c', 'dump > "${HOME}/x"'], { timeoutSeconds: 30 }) }));
     // THEN
     const upload = installer.upload.find((u: any) => u.file === '/backup/staging/agent.json');
     expect(upload.content).toContain('"dump > \\"$${HOME}/x\\""');
     expect(upload.content).not.toMatch(/(^|[^$])\$\{HOME\}/);
-    const plan = agentPlanOf(json, 'app');
     expect(plan.quiesce.mode).toBe('exec');
     expect(plan.quiesce.command).toEqual(['sh', '-c', 'dump > "${HOME}/x"']);
     expect(JSON.parse(plan.quiesce.execBody).Cmd).toEqual(['sh', '-c', 'dump > "${HOME}/x"']);
@@ -271,9 +236,7 @@ describe('BackupSidecar: retention, prune, verification and notification setting
   });
 
   test('notifyUrl from a sensitive variable is uploaded as a file (mode 0400), never put in the environment', () => {
-    const { json, sidecar, installer, plan } = sidecarOf({}, (stack) => ({
-      notifyUrl: new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true }).stringValue,
-    }));
+    const { json, sidecar, installer, plan } = sidecarOf({}, (stack) => ({ notifyUrl: sensitiveVariable(stack, 'notify_url') }));
     expect(plan.notify.urlFile).toBe('/backup/install/secrets/notify-url');
     const upload = installer.upload.find((u: any) => u.file === '/backup/staging/secrets/notify-url');
     expect(upload.content).toBe('${var.notify_url}');
@@ -327,7 +290,7 @@ describe('BackupSidecar: the networks the sidecar joins', () => {
           endpoint: 'https://s3.example.net',
           bucket: 'backups',
           accessKeyId: 'AKIAEXAMPLE',
-          secretAccessKey: new TerraformVariable(stack, 's3_secret', { type: 'string', sensitive: true }).stringValue,
+          secretAccessKey: sensitiveVariable(stack, 's3_secret'),
           name: 's3',
         }),
       ],
@@ -344,9 +307,7 @@ describe('BackupSidecar: the networks the sidecar joins', () => {
   });
 
   test('a webhook adds the egress network', () => {
-    const { sidecar, networks } = synth({}, (stack) => ({
-      notifyUrl: new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true }).stringValue,
-    }));
+    const { sidecar, networks } = synth({}, (stack) => ({ notifyUrl: sensitiveVariable(stack, 'notify_url') }));
     expect(sidecar.network_mode).toBeUndefined();
     expect(networks).toEqual([egress]);
   });

@@ -5,12 +5,15 @@
  * annotation. Every message names where (construct path, factory or rule), the value received,
  * and the fix; none carries a stack trace.
  */
-import { Aspects, Lazy, TerraformStack, Testing } from 'cdktf';
+import { Lazy, TerraformStack, Testing } from 'cdktf';
 import {
+  BackupOptions,
   BackupSidecar,
   BackupSuppressions,
+  EncryptedStateBackend,
   IBackupRule,
   Medium,
+  ObjectLock,
   ProtectedContainer,
   Quiesce,
   RepositoryPassword,
@@ -27,8 +30,9 @@ import {
 } from '../src';
 import { ConfigurationError } from '../src/configuration-error';
 import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
-import { LOCAL, VAULT, annotations, app, hostStack, postgres } from './compliance/stacks';
+import { LOCAL, VAULT, annotations, app, checkedStack, fullSynthError, hostStack, postgres } from './compliance/stacks';
 
+const STATE = { bucket: 'acme-terraform-state', region: 'eu-west-1', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/tf', dynamodbTable: 'tf-lock' };
 const PINNED = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
 
 /** A ProtectedContainer "db" in stack "db-host", with `props` over a valid postgres. */
@@ -39,6 +43,11 @@ function db(props: any = {}): ProtectedContainer {
     volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
     ...props,
   });
+}
+
+/** The container of `db()` with a backup to the local disk, `backup` over it. */
+function backedUp(backup: Partial<BackupOptions>): ProtectedContainer {
+  return db({ backup: { targets: [LOCAL()], ...backup } });
 }
 
 /** A BackupSidecar "db-backup" on its own in stack "db-host". */
@@ -216,22 +225,22 @@ const eager: Array<[string, () => unknown, string]> = [
   // BackupSidecar
   [
     'a sidecar image pinned by tag only',
-    () => db({ backup: { targets: [LOCAL()], image: 'restic/restic:0.17.3' } }),
+    () => backedUp({ image: 'restic/restic:0.17.3' }),
     'db-host/db/backup: the sidecar image "restic/restic:0.17.3" is not pinned by digest, so a re-pushed tag could change what runs your backups. Fix: pin it as "registry/restic/restic:0.17.3@sha256:<64 hex digits>"',
   ],
   [
     'a 5 s network timeout',
-    () => db({ backup: { targets: [LOCAL()], networkTimeoutSeconds: 5 } }),
+    () => backedUp({ networkTimeoutSeconds: 5 }),
     'db-host/db/backup: networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got 5. Fix: pass a timeout that covers one backup of this container to one target, e.g. 3600',
   ],
   [
     'a literal webhook URL (it carries a token)',
-    () => db({ backup: { targets: [LOCAL()], notifyUrl: 'https://hooks.example.com/services/T000/B000/XXXX' } }),
+    () => backedUp({ notifyUrl: 'https://hooks.example.com/services/T000/B000/XXXX' }),
     'db-host/db/backup: notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan. Fix: pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
   ],
   [
     'a health threshold shorter than the schedule gap',
-    () => db({ backup: { targets: [LOCAL()], healthMaxAgeSeconds: 3600 } }),
+    () => backedUp({ healthMaxAgeSeconds: 3600 }),
     'db-host/db/backup: healthMaxAgeSeconds 3600 is shorter than the schedule\'s longest gap between two runs (86400 s), so the sidecar would be unhealthy between every two backups. Fix: set healthMaxAgeSeconds to at least 86400, or leave it unset for twice the interval',
   ],
   [
@@ -295,6 +304,26 @@ const eager: Array<[string, () => unknown, string]> = [
     () => new ThreeTwoOneChecks({ readBackWithinDays: 0 }),
     'new ThreeTwoOneChecks(...): readBackWithinDays must be a whole number from 1 to 366, got 0. Fix: pass readBackWithinDays between 1 and 366',
   ],
+  // ObjectLock, EncryptedStateBackend (issue 11)
+  [
+    'a wildcard break-glass principal',
+    () => ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/*' }),
+    'ObjectLock.governance(30, { breakGlassPrincipalArn }): breakGlassPrincipalArn must be the ARN of one IAM role or user (arn:<partition>:iam::<account>:role/<name> or :user/<name>) or a Terraform token, got "arn:aws:iam::111122223333:role/*". Fix: name the one role allowed to lift the lock, e.g. "arn:aws:iam::111122223333:role/backup-break-glass" (no wildcard, not the root user), or use ObjectLock.compliance(days)',
+  ],
+  [
+    'a state backend without a lock table',
+    () => EncryptedStateBackend.s3(new TerraformStack(Testing.app(), 'storage'), { ...STATE, dynamodbTable: ' ' }),
+    'EncryptedStateBackend.s3(storage): dynamodbTable must be a non-empty string, got " ". Fix: pass dynamodbTable: the state bucket, its region, the KMS key that encrypts the state and the DynamoDB lock table are all required for an encrypted, locked state',
+  ],
+  [
+    'a second backend on one stack',
+    () => {
+      const stack = new TerraformStack(Testing.app(), 'storage');
+      EncryptedStateBackend.s3(stack, STATE);
+      EncryptedStateBackend.s3(stack, STATE);
+    },
+    'EncryptedStateBackend.s3(storage): the stack already has a backend (storage/backend); a stack has exactly one. Fix: remove the other backend, or call EncryptedStateBackend.forEveryStack(app, ...), which skips stacks that already have one',
+  ],
   [
     'a zero-errors rule with drills every 400 days',
     () => new ZeroErrorsRule({ restoreDrillWithinDays: 400 }),
@@ -324,90 +353,81 @@ describe('eager refusals (thrown while the app is built)', () => {
 
 // ---- Compliance refusals: the full synth fails ----------------------------------------------
 
-/** A stack "db-host" with container "db", checked at 3-2-1-1-0 from the App. */
-function checked(build: (stack: TerraformStack) => void, pack = new ThreeTwoOneChecks({ printSummary: false })): TerraformStack {
-  const a = app();
-  const stack = hostStack(a);
-  build(stack);
-  Aspects.of(a).add(pack);
-  return stack;
-}
-
 const host = Site.dockerHost();
 const disk = (name: string, extra: any = {}) => new ConfiguredTarget({ name, repository: `/backup/targets/${name}`, medium: Medium.DISK, site: host, ...extra });
 
 const synthRefusals: Array<[string, () => TerraformStack, string]> = [
   [
     'data volumes and no backup',
-    () => checked((s) => postgres(s, null)),
+    () => checkedStack((s) => postgres(s, null)),
     'db-host/db [ThreeCopies]: only 1 copy (live data); 3-2-1 needs the live data plus at least two backup copies. Fix: add backup copies: a second storage target in `backup.targets` (e.g. StorageTarget.s3(...), or a NAS with StorageTarget.localPath({ ..., medium: Medium.NAS })), or a replica of an existing target',
   ],
   [
     'only two copies (live data and one locked offsite bucket)',
-    () => checked((s) => postgres(s, { targets: [new FakeBucketTarget({ lockDays: 400 })] })),
+    () => checkedStack((s) => postgres(s, { targets: [new FakeBucketTarget({ lockDays: 400 })] })),
     'db-host/db [ThreeCopies]: only 2 copies (live data, vault); 3-2-1 needs the live data plus at least two backup copies. Fix: add backup copies: a second storage target in `backup.targets` (e.g. StorageTarget.s3(...), or a NAS with StorageTarget.localPath({ ..., medium: Medium.NAS })), or a replica of an existing target',
   ],
   [
     'every copy on disk',
-    () => checked((s) => postgres(s, { targets: [LOCAL(), disk('dr', { site: Site.named('dr-site'), immutable: true })] })),
+    () => checkedStack((s) => postgres(s, { targets: [LOCAL(), disk('dr', { site: Site.named('dr-site'), immutable: true })] })),
     'db-host/db [TwoMedia]: only 1 medium (disk: live data, local, dr); 3-2-1 needs copies on at least two kinds of storage, so that one failure mode cannot take them all. Fix: put one copy on another medium: object storage (StorageTarget.s3(...)), a NAS (StorageTarget.localPath({ ..., medium: Medium.NAS })) or an archive tier',
   ],
   [
     'every copy on the Docker host',
-    () => checked((s) => postgres(s, { targets: [LOCAL(), disk('nas', { medium: Medium.NAS, immutable: true })] })),
+    () => checkedStack((s) => postgres(s, { targets: [LOCAL(), disk('nas', { medium: Medium.NAS, immutable: true })] })),
     "db-host/db [OneOffsite]: only 1 site (docker-host): every copy is where the container runs, so one fire, flood or lost host takes them all. Fix: add an offsite copy: StorageTarget.s3(...) in another region, or an offsite replica on the bucket, or a target at another site (e.g. StorageTarget.localPath({ ..., site: Site.named('office-nas') }) for a NAS in another building)",
   ],
   [
     'no immutable or offline copy',
-    () => checked((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget()] })),
+    () => checkedStack((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget()] })),
     'db-host/db [OneImmutableOrOffline]: no immutable or offline copy among local, vault; 3-2-1-1-0 needs one copy that ransomware or a stolen credential cannot delete. Fix: keep one copy immutable (a bucket or offsite replica with S3 Object Lock) or offline; or check at level ComplianceLevel.THREE_TWO_ONE',
   ],
   [
     'structure checks only, no read-back, no drill',
-    () => checked((s) => postgres(s, { verification: Verification.structureOnly() })),
+    () => checkedStack((s) => postgres(s, { verification: Verification.structureOnly() })),
     'db-host/db [ZeroErrors]: backups are not proven readable: data is never read back (structure checks only); no restore drill; 3-2-1-1-0 needs all data read back within 31 days and a restore drill at least every 31 days. Fix: set `verification: Verification.standard()` (all data within 28 days, a weekly drill) or Verification.readBack({ readAllDataWithinDays, restoreDrill }) within those limits',
   ],
   [
     'read-back over 60 days',
-    () => checked((s) => postgres(s, { verification: Verification.readBack({ readAllDataWithinDays: 60 }) })),
+    () => checkedStack((s) => postgres(s, { verification: Verification.readBack({ readAllDataWithinDays: 60 }) })),
     'db-host/db [ZeroErrors]: backups are not proven readable: all data is read back within 60 days, more than the 31 days allowed; 3-2-1-1-0 needs all data read back within 31 days and a restore drill at least every 31 days. Fix: set `verification: Verification.standard()` (all data within 28 days, a weekly drill) or Verification.readBack({ readAllDataWithinDays, restoreDrill }) within those limits',
   ],
   [
     'an Object Lock shorter than the retention',
-    () => checked((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget({ offsiteRegion: 'eu-central-1', offsiteLockDays: 30 })] })),
+    () => checkedStack((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget({ offsiteRegion: 'eu-central-1', offsiteLockDays: 30 })] })),
     'db-host/db [ObjectLockCoversRetention]: an Object Lock period is shorter than the retention (vault-offsite locked 30 days; retention keeps snapshots up to 372 days), so snapshots the retention still keeps could be deleted from the immutable copy. Fix: lock for at least 372 days, or shorten the retention to the lock period',
   ],
   [
     'a daily schedule for a one-hour RPO',
-    () => checked((s) => postgres(s, { recoveryPointObjectiveMinutes: 60 })),
+    () => checkedStack((s) => postgres(s, { recoveryPointObjectiveMinutes: 60 })),
     'db-host/db [ScheduleMeetsRpo]: the schedule "0 2 * * *" leaves up to 1440 minutes between backups, more than the declared recovery point objective of 60 minutes. Fix: run the backup at least every 60 minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes',
   ],
   [
     'a target that stores plain data',
-    () => checked((s) => postgres(s, { targets: [LOCAL(), VAULT(), disk('plain', { encrypted: false })] })),
+    () => checkedStack((s) => postgres(s, { targets: [LOCAL(), VAULT(), disk('plain', { encrypted: false })] })),
     'db-host/db [RepositoriesEncrypted]: a backup copy is stored in plain text (not encrypted: plain). Fix: use a target that encrypts its repository (every restic target of this library does), or remove the target that declares `encrypted: false`',
   ],
   [
     'postgres backed up crash-consistent',
-    () => checked((s) => postgres(s, { quiesce: Quiesce.none() })),
+    () => checkedStack((s) => postgres(s, { quiesce: Quiesce.none() })),
     'db-host/db [DatabaseConsistency]: image postgres:16 is a database, quiesce none: its files are copied while it writes them, and the restored database may be corrupt. Fix: dump it onto the volume first, e.g. `quiesce: Quiesce.exec([\'pg_dumpall\', \'-U\', \'postgres\', \'-f\', \'/var/lib/postgresql/data/dump.sql\'])`, or stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "DatabaseConsistency", reason: "..." }])',
   ],
   [
     'redis backed up crash-consistent',
-    () => checked((s) => postgres(s, { quiesce: Quiesce.none() }, { image: 'redis:7', volumes: [{ name: 'redis', containerPath: '/data' }] })),
+    () => checkedStack((s) => postgres(s, { quiesce: Quiesce.none() }, { image: 'redis:7', volumes: [{ name: 'redis', containerPath: '/data' }] })),
     'db-host/db [DatabaseConsistency]: image redis:7 is a database, quiesce none: its files are copied while it writes them, and the restored database may be corrupt. Fix: dump it onto the volume first, e.g. `quiesce: Quiesce.exec([\'redis-cli\', \'SAVE\'])`, or stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "DatabaseConsistency", reason: "..." }])',
   ],
   [
     // issue 12: the RPO rule reads the agent's day rule (Vixie cron): day-of-month starts with
     // `*`, so a day must match both day fields: odd days that are Mondays, up to 21 days apart
     '"0 2 */2 * 1" with a 4-day RPO',
-    () => checked((s) => postgres(s, { schedule: Schedule.cron('0 2 */2 * 1'), recoveryPointObjectiveMinutes: 5760 })),
+    () => checkedStack((s) => postgres(s, { schedule: Schedule.cron('0 2 */2 * 1'), recoveryPointObjectiveMinutes: 5760 })),
     'db-host/db [ScheduleMeetsRpo]: the schedule "0 2 */2 * 1" leaves up to 30240 minutes between backups, more than the declared recovery point objective of 5760 minutes. Fix: run the backup at least every 5760 minutes (e.g. Schedule.everyHours(...) or Schedule.cron(...)), or declare a longer recoveryPointObjectiveMinutes',
   ],
   [
     'a rule of your own',
     () =>
-      checked(
+      checkedStack(
         (s) => postgres(s),
         new ThreeTwoOneChecks({
           printSummary: false,
@@ -432,14 +452,9 @@ describe('compliance refusals (the full synth fails)', () => {
     // GIVEN
     const stack = build();
     // WHEN
-    let thrown: unknown;
-    try {
-      Testing.fullSynth(stack);
-    } catch (e) {
-      thrown = e;
-    }
+    const error = fullSynthError(stack);
     // THEN: the synth stops, and the finding is an error annotation on the container, without trace
-    expect((thrown as Error | undefined)?.message).toContain(`[db-host/db] ${message}`);
+    expect(error).toContain(`[db-host/db] ${message}`);
     expect(annotations(stack, 'error')).toContain(`db-host/db: ${message}`);
     const entries = stack.node.findAll().flatMap((n) => n.node.metadata.filter((m) => m.type === '@cdktf/error'));
     expect(entries.every((m) => m.trace === undefined)).toBe(true);
@@ -450,46 +465,9 @@ test('the table holds at least 40 refusals', () => {
   expect(eager.length + synthRefusals.length).toBeGreaterThanOrEqual(40);
 });
 
-describe('issue 11 refusals: the Object Lock break-glass principal and the encrypted state backend', () => {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const { EncryptedStateBackend, ObjectLock } = require('../src');
-  const STATE = { bucket: 'acme-terraform-state', region: 'eu-west-1', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/tf', dynamodbTable: 'tf-lock' };
-  const refusals: Array<[string, () => unknown, string]> = [
-    [
-      'a wildcard break-glass principal',
-      () => ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/*' }),
-      'ObjectLock.governance(30, { breakGlassPrincipalArn }): breakGlassPrincipalArn must be the ARN of one IAM role or user (arn:<partition>:iam::<account>:role/<name> or :user/<name>) or a Terraform token, got "arn:aws:iam::111122223333:role/*". Fix: name the one role allowed to lift the lock',
-    ],
-    [
-      'a state backend without a lock table',
-      () => EncryptedStateBackend.s3(new TerraformStack(Testing.app(), 'storage'), { ...STATE, dynamodbTable: ' ' }),
-      'EncryptedStateBackend.s3(storage): dynamodbTable must be a non-empty string, got " ". Fix: pass dynamodbTable',
-    ],
-    [
-      'a second backend on one stack',
-      () => {
-        const stack = new TerraformStack(Testing.app(), 'storage');
-        EncryptedStateBackend.s3(stack, STATE);
-        EncryptedStateBackend.s3(stack, STATE);
-      },
-      'EncryptedStateBackend.s3(storage): the stack already has a backend (storage/backend); a stack has exactly one. Fix: remove the other backend',
-    ],
-  ];
-  test.each(refusals)('%s', (_name, build, message) => {
-    let thrown: unknown;
-    try {
-      build();
-    } catch (e) {
-      thrown = e;
-    }
-    expect(thrown).toBeInstanceOf(ConfigurationError);
-    expect((thrown as Error).message).toContain(message);
-  });
-});
-
 describe('issue 12: the RPO rule reads the agent\'s day rule (Vixie cron)', () => {
   test('"0 2 13 * 5" (both day fields restricted: the 13th or a Friday) meets a 7-day RPO', () => {
-    const stack = checked((s) => postgres(s, { schedule: Schedule.cron('0 2 13 * 5'), recoveryPointObjectiveMinutes: 7 * 1440 }));
+    const stack = checkedStack((s) => postgres(s, { schedule: Schedule.cron('0 2 13 * 5'), recoveryPointObjectiveMinutes: 7 * 1440 }));
     expect(() => Testing.fullSynth(stack)).not.toThrow();
     expect(annotations(stack, 'error')).toEqual([]);
   });

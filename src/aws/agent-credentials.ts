@@ -9,7 +9,7 @@ import { Construct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
 import { checkPrefix } from '../targets/repository-prefix';
 import type { IBackupBucket } from './backup-bucket';
-import { Statement, policyDocument } from './policy-document';
+import { Statement, policyDocument, serviceTrustPolicy } from './policy-document';
 import { holdsSecretsInState } from './state-backend';
 
 /** How the backup agent proves who it is to AWS. */
@@ -152,18 +152,7 @@ export class AgentCredentials extends Construct {
     const name = iamName(`backup-agent-${this.node.addr.slice(0, 8)}-${this.prefixes.join('-')}`);
 
     if (this.identity === AgentIdentity.INSTANCE_PROFILE) {
-      const trust = policyDocument(
-        this,
-        'trust',
-        [
-          {
-            sid: 'Ec2AssumesAgentRole',
-            actions: ['sts:AssumeRole'],
-            principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }],
-          },
-        ],
-        provider,
-      );
+      const trust = serviceTrustPolicy(this, 'trust', 'Ec2AssumesAgentRole', 'ec2.amazonaws.com', provider);
       this.role = new IamRole(this, 'role', {
         provider,
         name,

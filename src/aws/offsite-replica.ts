@@ -11,7 +11,7 @@ import { ArchiveTier } from './archive-tier';
 import { BackupKey } from './backup-key';
 import { HardenedBucket } from './hardened-bucket';
 import { ObjectLock } from './object-lock';
-import { accountOf, policyDocument } from './policy-document';
+import { accountOf, policyDocument, serviceTrustPolicy } from './policy-document';
 import { bucketPrefix, checkRegion, findStackProvider, resolveRegion } from './region';
 
 /** Options of `OffsiteReplica.inRegion`. */
@@ -178,18 +178,7 @@ export class OffsiteReplicaBucket extends Construct {
 
     const primaryArn = props.primaryBucket.arn;
     const replicaArn = replica.bucket.arn;
-    const trust = policyDocument(
-      this,
-      'replication-trust',
-      [
-        {
-          sid: 'S3AssumesReplicationRole',
-          actions: ['sts:AssumeRole'],
-          principals: [{ type: 'Service', identifiers: ['s3.amazonaws.com'] }],
-        },
-      ],
-      props.primaryProvider,
-    );
+    const trust = serviceTrustPolicy(this, 'replication-trust', 'S3AssumesReplicationRole', 's3.amazonaws.com', props.primaryProvider);
     this.replicationRole = new IamRole(this, 'replication-role', {
       provider: props.primaryProvider,
       namePrefix: 'backup-replication-',

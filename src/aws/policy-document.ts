@@ -39,6 +39,21 @@ export function policyDocument(
 }
 
 /**
+ * A role's trust policy: the AWS service `service` (e.g. "ec2.amazonaws.com") may assume the
+ * role, and nobody else.
+ */
+export function serviceTrustPolicy(
+  scope: Construct,
+  id: string,
+  sid: string,
+  service: string,
+  provider?: TerraformProvider,
+): DataAwsIamPolicyDocument {
+  const statement: Statement = { sid, actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: [service] }] };
+  return policyDocument(scope, id, [statement], provider);
+}
+
+/**
  * Denies every request to the bucket and its objects that does not use TLS (Security Hub
  * S3.5). The one statement where the library writes a wildcard action, `s3:*`, and a wildcard
  * principal: it is a Deny, so the wildcards widen what is refused, never what is allowed.

@@ -5,7 +5,7 @@ import { Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { AgentCredentials, AgentIdentity, BackupBucket, OffsiteReplica } from '../../src';
 import { synthesizeDefaultExample } from './default-example';
-import { awsStack, policyStatements, referencedId, resourcesOf, statement } from './helpers';
+import { awsStack, policyStatements, referencedId, resourcesOf, serviceTrust, statement } from './helpers';
 
 Testing.setupJest();
 
@@ -51,14 +51,7 @@ describe('AgentCredentials', () => {
     expect(resourcesOf(json, 'aws_iam_access_key')).toEqual({});
     expect(resourcesOf(json, 'aws_iam_user')).toEqual({});
     const role = Object.values<any>(resourcesOf(json, 'aws_iam_role')).find((r) => r.path === '/cdktf-container-backup/');
-    expect(policyStatements(json, role.assume_role_policy)).toEqual([
-      {
-        sid: 'Ec2AssumesAgentRole',
-        effect: 'Allow',
-        actions: ['sts:AssumeRole'],
-        principals: [{ type: 'Service', identifiers: ['ec2.amazonaws.com'] }],
-      },
-    ]);
+    expect(policyStatements(json, role.assume_role_policy)).toEqual([serviceTrust('Ec2AssumesAgentRole', 'ec2.amazonaws.com')]);
     expect(agent.accessKeyId).toBeUndefined();
   });
 

@@ -7,27 +7,32 @@ import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-pub
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { S3AccountPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-account-public-access-block';
 import { TerraformStack, Testing } from 'cdktf';
-import { AccountPublicAccessBlock, ArchiveTier, BackupBucket, ObjectLock, Retention } from '../../src';
+import { AccountPublicAccessBlock, ArchiveTier, BackupBucket, BackupBucketProps, ObjectLock, Retention } from '../../src';
 import { KEY_ADMIN_ACTIONS, KEY_USE_ACTIONS } from '../../src/aws/backup-key';
 import 'cdktf/lib/testing/adapters/jest';
 import { awsStack, forBucket, policyStatements, resourceNamed, resourcesOf, statement, synthJson } from './helpers';
 
 Testing.setupJest();
 
-/** The logical ids of the primary bucket and its log bucket. */
-function bucketIds(json: any): { primary: string; logs: string } {
+/**
+ * A BackupBucket "vault" with `props`, alone in a fresh AWS stack, synthesized: cdk.tf.json as
+ * text and parsed, and the logical ids of the primary bucket and its log bucket.
+ */
+function synthesizedVault(props: BackupBucketProps = {}) {
+  const stack = awsStack();
+  const vault = new BackupBucket(stack, 'vault', props);
+  const synthesized = Testing.synth(stack);
+  const json = JSON.parse(synthesized);
   const ids = Object.keys(resourcesOf(json, 'aws_s3_bucket'));
-  return { primary: ids.find((id) => id.includes('primary'))!, logs: ids.find((id) => id.includes('access-logs') || id.includes('access_logs'))! };
+  const primary = ids.find((id) => id.includes('primary'))!;
+  const logs = ids.find((id) => id.includes('access-logs') || id.includes('access_logs'))!;
+  return { vault, synthesized, json, primary, logs };
 }
 
 describe('BackupBucket', () => {
   test('creates a customer managed KMS key with rotation and a key policy without wildcard actions', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault');
-    const synthesized = Testing.synth(stack);
-    const json = JSON.parse(synthesized);
+    const { synthesized, json } = synthesizedVault();
     // THEN
     expect(synthesized).toHaveResourceWithProperties(KmsKey, { enable_key_rotation: true, deletion_window_in_days: 30 });
     const keyPolicy = resourceNamed(json, 'aws_kms_key_policy', 'vault_key');
@@ -45,12 +50,8 @@ describe('BackupBucket', () => {
   });
 
   test('encrypts the bucket with its KMS key and S3 Bucket Keys', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault');
-    const json = synthJson(stack);
-    const { primary } = bucketIds(json);
+    const { json, primary } = synthesizedVault();
     // THEN
     const [encryption] = forBucket(json, 'aws_s3_bucket_server_side_encryption_configuration', primary);
     expect(encryption.rule).toEqual([
@@ -65,12 +66,8 @@ describe('BackupBucket', () => {
   });
 
   test('versioning, all four public access blocks and bucket owner enforced on every bucket it makes', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault');
-    const synthesized = Testing.synth(stack);
-    const json = JSON.parse(synthesized);
+    const { synthesized, json } = synthesizedVault();
     // THEN
     expect(synthesized).toHaveResourceWithProperties(S3BucketVersioningA, { versioning_configuration: { status: 'Enabled' } });
     expect(synthesized).toHaveResourceWithProperties(S3BucketPublicAccessBlock, {
@@ -88,12 +85,8 @@ describe('BackupBucket', () => {
   });
 
   test('a bucket policy denies every request without TLS', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault');
-    const json = synthJson(stack);
-    const { primary } = bucketIds(json);
+    const { json, primary } = synthesizedVault();
     // THEN
     const [policy] = forBucket(json, 'aws_s3_bucket_policy', primary);
     const deny = statement(policyStatements(json, policy.policy), 'DenyInsecureTransport');
@@ -108,12 +101,8 @@ describe('BackupBucket', () => {
   });
 
   test('server access logs go to a separate, hardened, unlocked log bucket that only S3 logging may write to', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault', { accessLogRetentionDays: 90 });
-    const json = synthJson(stack);
-    const { primary, logs } = bucketIds(json);
+    const { json, primary, logs } = synthesizedVault({ accessLogRetentionDays: 90 });
     // THEN
     const [logging] = forBucket(json, 'aws_s3_bucket_logging', primary);
     expect(logging).toMatchObject({ target_bucket: `\${aws_s3_bucket.${logs}.id}`, target_prefix: 'primary/' });
@@ -141,11 +130,8 @@ describe('BackupBucket', () => {
   });
 
   test('the lifecycle aborts incomplete multipart uploads and expires noncurrent versions in step with the retention', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault', { retention: Retention.gfs({ daily: 14, weekly: 8 }) });
-    const synthesized = Testing.synth(stack);
+    const { synthesized } = synthesizedVault({ retention: Retention.gfs({ daily: 14, weekly: 8 }) });
     // THEN
     expect(synthesized).toHaveResourceWithProperties(S3BucketLifecycleConfiguration, {
       rule: [
@@ -181,12 +167,8 @@ describe('BackupBucket', () => {
   });
 
   test('an archive tier transitions older current and noncurrent data to Glacier Instant Retrieval', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    new BackupBucket(stack, 'vault', { archive: ArchiveTier.glacierInstantRetrieval(30) });
-    const json = synthJson(stack);
-    const { primary } = bucketIds(json);
+    const { json, primary } = synthesizedVault({ archive: ArchiveTier.glacierInstantRetrieval(30) });
     // THEN
     const [lifecycle] = forBucket(json, 'aws_s3_bucket_lifecycle_configuration', primary);
     expect(lifecycle.rule[2]).toEqual({
@@ -199,23 +181,18 @@ describe('BackupBucket', () => {
   });
 
   test('no archive rule unless asked', () => {
-    const stack = awsStack();
-    new BackupBucket(stack, 'vault');
-    const json = synthJson(stack);
-    const [lifecycle] = forBucket(json, 'aws_s3_bucket_lifecycle_configuration', bucketIds(json).primary);
+    const { json, primary } = synthesizedVault();
+    const [lifecycle] = forBucket(json, 'aws_s3_bucket_lifecycle_configuration', primary);
     expect(lifecycle.rule.map((r: any) => r.id)).toEqual(['abort-incomplete-multipart-uploads', 'expire-noncurrent-versions']);
   });
 
   test('optional Object Lock on the primary bucket', () => {
-    // GIVEN
-    const stack = awsStack();
     // WHEN
-    const vault = new BackupBucket(stack, 'vault', { retention: Retention.gfs({ daily: 7 }), objectLock: ObjectLock.compliance(10) });
-    const synthesized = Testing.synth(stack);
+    const { vault, synthesized, json } = synthesizedVault({ retention: Retention.gfs({ daily: 7 }), objectLock: ObjectLock.compliance(10) });
     // THEN
     expect(synthesized).toHaveResourceWithProperties(S3Bucket, { object_lock_enabled: true });
-    expect(JSON.parse(synthesized).resource.aws_s3_bucket_object_lock_configuration).toBeDefined();
-    expect(Object.values<any>(JSON.parse(synthesized).resource.aws_s3_bucket_object_lock_configuration)[0].rule).toEqual({
+    expect(json.resource.aws_s3_bucket_object_lock_configuration).toBeDefined();
+    expect(Object.values<any>(json.resource.aws_s3_bucket_object_lock_configuration)[0].rule).toEqual({
       default_retention: { mode: 'COMPLIANCE', days: 10 },
     });
     expect(vault.objectLock?.days).toBe(10);

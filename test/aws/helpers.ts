@@ -52,6 +52,14 @@ export function policyStatements(json: any, reference: string): any[] {
   return document.statement;
 }
 
+/**
+ * The one statement of a role's trust policy that lets the AWS service `service` assume it, as
+ * synthesized (src/aws/policy-document.ts, serviceTrustPolicy).
+ */
+export function serviceTrust(sid: string, service: string): any {
+  return { sid, effect: 'Allow', actions: ['sts:AssumeRole'], principals: [{ type: 'Service', identifiers: [service] }] };
+}
+
 /** One statement by Sid. */
 export function statement(statements: any[], sid: string): any {
   const found = statements.find((s) => s.sid === sid);

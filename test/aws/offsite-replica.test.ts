@@ -4,7 +4,7 @@ import { S3BucketObjectLockConfigurationA } from '@cdktf/provider-aws/lib/s3-buc
 import { Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { ArchiveTier, BackupBucket, ObjectLock, ObjectLockMode, OffsiteReplica, Retention } from '../../src';
-import { awsStack, forBucket, policyStatements, resourceNamed, resourcesOf, statement, synthJson } from './helpers';
+import { awsStack, forBucket, policyStatements, resourceNamed, resourcesOf, serviceTrust, statement, synthJson } from './helpers';
 
 Testing.setupJest();
 
@@ -163,14 +163,7 @@ describe('OffsiteReplica', () => {
     const { json, primary, replica } = withReplica();
     // THEN
     const role = Object.values<any>(resourcesOf(json, 'aws_iam_role')).find((r) => r.name_prefix === 'backup-replication-');
-    expect(policyStatements(json, role.assume_role_policy)).toEqual([
-      {
-        sid: 'S3AssumesReplicationRole',
-        effect: 'Allow',
-        actions: ['sts:AssumeRole'],
-        principals: [{ type: 'Service', identifiers: ['s3.amazonaws.com'] }],
-      },
-    ]);
+    expect(policyStatements(json, role.assume_role_policy)).toEqual([serviceTrust('S3AssumesReplicationRole', 's3.amazonaws.com')]);
     const keys = Object.keys(resourcesOf(json, 'aws_kms_key'));
     const primaryKey = `\${aws_kms_key.${keys.find((k) => k.includes('vault_key'))}.arn}`;
     const replicaKey = `\${aws_kms_key.${keys.find((k) => k.includes('offsite_key'))}.arn}`;

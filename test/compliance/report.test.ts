@@ -1,17 +1,18 @@
 import * as fs from 'fs';
 import * as path from 'path';
-import * as os from 'os';
-import { Aspects, Manifest, TerraformStack } from 'cdktf';
+import { Manifest, TerraformStack } from 'cdktf';
 import { BackupSuppressions, Quiesce, ThreeTwoOneChecks, Topology } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { renderStackReport, summaryLine } from '../../src/compliance/report';
+import { tempDirs } from '../support/synth';
 import { compliantTopology, statelessTopology } from './fixtures';
-import { LOCAL, app, hostStack, postgres } from './stacks';
+import { LOCAL, app, checkedStack, hostStack, postgres } from './stacks';
+
+const tmp = tempDirs();
 
 /** A full synth into a folder of our own, as Testing.fullSynth does; the folder survives a failure. */
 function synthTo(stack: TerraformStack): { outdir: string; error?: string } {
-  const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'topology-report-'));
-  dirs.push(outdir);
+  const outdir = tmp('topology-report-');
   try {
     stack.synthesizer.synthesize({ outdir, manifest: new Manifest('stubbed', outdir, false) });
     return { outdir };
@@ -19,9 +20,6 @@ function synthTo(stack: TerraformStack): { outdir: string; error?: string } {
     return { outdir, error: (e as Error).message };
   }
 }
-
-const dirs: string[] = [];
-afterAll(() => dirs.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
 
 function readReport(outdir: string, stack = 'db-host'): string {
   return fs.readFileSync(path.join(outdir, 'stacks', stack, REPORT_FILE_NAME), 'utf8');
@@ -36,48 +34,41 @@ afterEach(() => log.mockRestore());
 describe('topology report', () => {
   test('every synth writes backup-topology.md next to cdk.tf.json, with a Mermaid diagram and the rule table', () => {
     // GIVEN
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack);
-    Aspects.of(a).add(new ThreeTwoOneChecks());
+    const stack = checkedStack((s) => postgres(s), new ThreeTwoOneChecks());
     // WHEN
     const { outdir, error } = synthTo(stack);
     // THEN
     expect(error).toBeUndefined();
-    const report = readReport(outdir);
     expect(fs.existsSync(path.join(outdir, 'stacks', 'db-host', 'cdk.tf.json'))).toBe(true);
-    expect(report).toContain('# Backup topology of stack `db-host`');
-    expect(report).toContain('```mermaid\nflowchart LR\n');
-    expect(report).toContain('  subgraph s0["site: docker-host (docker-host)"]');
-    expect(report).toContain('    c0[("db · postgres:16<br/>live data · disk")]');
-    expect(report).toContain('    sidecar["db-backup · restic<br/>0 2 * * *"]');
-    expect(report).toContain('  subgraph s2["offsite: eu-central-1 (aws-region)"]');
-    expect(report).toContain('  c0 -- "pgdata (read-only)" --> sidecar');
-    expect(report).toContain('  sidecar -- "restic backup" --> c2');
-    expect(report).toContain('  c2 -. "replication" .-> c3');
-    expect(report).toContain('| vault-offsite | replica of vault | object-storage | eu-central-1 (aws-region), offsite | locked 400 days | yes | yes |');
-    expect(report).toContain('| OneOffsite | compliant | error | 3 sites (docker-host, eu-west-1, eu-central-1) |');
-    expect(report).toContain('| ScheduleMeetsRpo | not-applicable | error | no recovery point objective declared |');
-    expect(report).toContain('**3-2-1-1-0 OK**');
+    const report = readReport(outdir);
+    for (const part of [
+      '# Backup topology of stack `db-host`',
+      '```mermaid\nflowchart LR\n',
+      '  subgraph s0["site: docker-host (docker-host)"]',
+      '    c0[("db · postgres:16<br/>live data · disk")]',
+      '    sidecar["db-backup · restic<br/>0 2 * * *"]',
+      '  subgraph s2["offsite: eu-central-1 (aws-region)"]',
+      '  c0 -- "pgdata (read-only)" --> sidecar',
+      '  sidecar -- "restic backup" --> c2',
+      '  c2 -. "replication" .-> c3',
+      '| vault-offsite | replica of vault | object-storage | eu-central-1 (aws-region), offsite | locked 400 days | yes | yes |',
+      '| OneOffsite | compliant | error | 3 sites (docker-host, eu-west-1, eu-central-1) |',
+      '| ScheduleMeetsRpo | not-applicable | error | no recovery point objective declared |',
+      '**3-2-1-1-0 OK**',
+    ]) {
+      expect(report).toContain(part);
+    }
   });
 
   test('prints one summary line per container at synth', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack);
-    Aspects.of(a).add(new ThreeTwoOneChecks());
-    synthTo(stack);
+    synthTo(checkedStack((s) => postgres(s), new ThreeTwoOneChecks()));
     expect(log.mock.calls).toEqual([
       ['db-host/db: 4 copies, 2 media, 3 sites, 1 immutable, read back within 28 days, drill every 7 days: 3-2-1-1-0 OK'],
     ]);
   });
 
   test('is written also when the synth fails, with the findings', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, { targets: [LOCAL()] });
-    Aspects.of(a).add(new ThreeTwoOneChecks());
-    const { outdir, error } = synthTo(stack);
+    const { outdir, error } = synthTo(checkedStack((s) => postgres(s, { targets: [LOCAL()] }), new ThreeTwoOneChecks()));
     expect(error).toContain('[OneOffsite]');
     const report = readReport(outdir);
     expect(report).toContain('**3-2-1-1-0 FAILED (ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline)**');
@@ -89,29 +80,23 @@ describe('topology report', () => {
   });
 
   test('lists suppressed findings with their reason', () => {
-    const a = app();
-    const stack = hostStack(a);
-    const db = postgres(stack, { quiesce: Quiesce.none() });
-    BackupSuppressions.addToConstruct(db, [{ ruleId: 'DatabaseConsistency', reason: 'replica of the primary, dumped there' }]);
-    Aspects.of(a).add(new ThreeTwoOneChecks());
+    const stack = checkedStack((s) => {
+      const db = postgres(s, { quiesce: Quiesce.none() });
+      BackupSuppressions.addToConstruct(db, [{ ruleId: 'DatabaseConsistency', reason: 'replica of the primary, dumped there' }]);
+    }, new ThreeTwoOneChecks());
     const { outdir } = synthTo(stack);
     expect(readReport(outdir)).toContain('| DatabaseConsistency | suppressed: replica of the primary, dumped there | error | image postgres:16 is a database, quiesce none |');
     expect(log.mock.calls.flat()[0]).toMatch(/: 3-2-1-1-0 OK, suppressed: DatabaseConsistency$/);
   });
 
   test('printSummary: false keeps the console quiet (the report is still written)', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack);
-    Aspects.of(a).add(new ThreeTwoOneChecks({ printSummary: false }));
-    const { outdir } = synthTo(stack);
+    const { outdir } = synthTo(checkedStack((s) => postgres(s), new ThreeTwoOneChecks({ printSummary: false })));
     expect(log).not.toHaveBeenCalled();
     expect(fs.existsSync(path.join(outdir, 'stacks', 'db-host', REPORT_FILE_NAME))).toBe(true);
   });
 
   test('no pack, no report', () => {
-    const a = app();
-    const stack = hostStack(a);
+    const stack = hostStack(app());
     postgres(stack);
     const { outdir } = synthTo(stack);
     expect(fs.existsSync(path.join(outdir, 'stacks', 'db-host', REPORT_FILE_NAME))).toBe(false);

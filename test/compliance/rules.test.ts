@@ -23,224 +23,202 @@ import {
   ZeroErrorsRule,
 } from '../../src';
 import { databaseFamily } from '../../src/compliance/rules/database-consistency';
-import { HOST, compliantTopology, copy, live, localOnlyTopology, plan, statelessTopology, unprotectedTopology } from './fixtures';
+import { compliantTopology, copy, live, localOnlyTopology, plan, statelessTopology, unprotectedTopology } from './fixtures';
 
-function expectOutcome(rule: IBackupRule, topology: ContainerTopology, outcome: RuleOutcome, observed: string) {
-  const result = rule.evaluate(Topology.of(topology));
-  expect({ outcome: result.outcome, observed: result.observed }).toEqual({ outcome, observed });
-}
+/** One case of a rule: its name, the topology, and the outcome and observation the rule gives. */
+type Case = [name: string, topology: ContainerTopology, outcome: RuleOutcome, observed: string];
 
 const { COMPLIANT, NON_COMPLIANT, NOT_APPLICABLE } = RuleOutcome;
 
-describe('ThreeCopiesRule', () => {
-  const rule = new ThreeCopiesRule();
-  test('compliant: live data, a local disk, S3 and its replica', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, '4 copies (live data, local, vault, vault-offsite)');
+/** A describe block named after the rule's class, one test per case. */
+function describeRule(rule: IBackupRule, cases: Case[]): void {
+  describe(rule.constructor.name, () => {
+    test.each(cases)('%s', (_name, topology, outcome, observed) => {
+      const result = rule.evaluate(Topology.of(topology));
+      expect({ outcome: result.outcome, observed: result.observed }).toEqual({ outcome, observed });
+    });
   });
-  test('non-compliant: live data and one local disk', () => {
-    expectOutcome(rule, localOnlyTopology(), NON_COMPLIANT, '2 copies (live data, local)');
-  });
-  test('non-compliant: data volumes without any backup', () => {
-    expectOutcome(rule, unprotectedTopology(), NON_COMPLIANT, '1 copy (live data)');
-  });
-  test('the live data counts: live data plus two targets is compliant', () => {
-    expectOutcome(rule, localOnlyTopology({ copies: [live(), copy('a'), copy('b')] }), COMPLIANT, '3 copies (live data, a, b)');
-  });
-  test('not applicable: a stateless container', () => {
-    expectOutcome(rule, statelessTopology(), NOT_APPLICABLE, 'stateless: no data volumes and no backup');
-  });
+}
+
+/** The cases several rules share. */
+const STATELESS_CASE: Case = ['not applicable: a stateless container', statelessTopology(), NOT_APPLICABLE, 'stateless: no data volumes and no backup'];
+const NO_BACKUP_CASE: Case = ['not applicable: no backup', unprotectedTopology(), NOT_APPLICABLE, 'no backup declared'];
+
+describeRule(new ThreeCopiesRule(), [
+  ['compliant: live data, a local disk, S3 and its replica', compliantTopology(), COMPLIANT, '4 copies (live data, local, vault, vault-offsite)'],
+  ['non-compliant: live data and one local disk', localOnlyTopology(), NON_COMPLIANT, '2 copies (live data, local)'],
+  ['non-compliant: data volumes without any backup', unprotectedTopology(), NON_COMPLIANT, '1 copy (live data)'],
+  ['the live data counts: live data plus two targets is compliant', localOnlyTopology({ copies: [live(), copy('a'), copy('b')] }), COMPLIANT, '3 copies (live data, a, b)'],
+  STATELESS_CASE,
+]);
+
+describeRule(new TwoMediaRule(), [
+  ['compliant: disk and object storage', compliantTopology(), COMPLIANT, '2 media (disk: live data, local; object-storage: vault, vault-offsite)'],
+  [
+    'compliant: a NAS next to the live disk counts as a second medium',
+    localOnlyTopology({ copies: [live(), copy('nas', { medium: Medium.NAS })] }),
+    COMPLIANT,
+    '2 media (disk: live data; nas: nas)',
+  ],
+  ['non-compliant: every copy on disk', localOnlyTopology(), NON_COMPLIANT, '1 medium (disk: live data, local)'],
+  STATELESS_CASE,
+]);
+
+describeRule(new OneOffsiteRule(), [
+  ['compliant: copies in two AWS regions', compliantTopology(), COMPLIANT, '3 sites (docker-host, eu-west-1, eu-central-1)'],
+  [
+    'compliant: a NAS in another building',
+    localOnlyTopology({ copies: [live(), copy('nas', { medium: Medium.NAS, site: Site.named('office-nas') })] }),
+    COMPLIANT,
+    '2 sites (docker-host, office-nas)',
+  ],
+  ['non-compliant: every copy on the Docker host', localOnlyTopology(), NON_COMPLIANT, '1 site (docker-host)'],
+  [
+    'a copy at a differently named Docker host is offsite',
+    localOnlyTopology({ copies: [live(), copy('other', { site: Site.dockerHost('host-b') })] }),
+    COMPLIANT,
+    '2 sites (docker-host, host-b)',
+  ],
+  STATELESS_CASE,
+]);
+
+/** The default topology with the replica's lock of the given strength. */
+const locked = (strength: LockStrength) =>
+  compliantTopology({ copies: compliantTopology().copies.map((c) => (c.role === CopyRole.REPLICA ? { ...c, lockStrength: strength } : c)) });
+const bypassable = locked(LockStrength.GOVERNANCE);
+
+describeRule(new OneImmutableOrOfflineRule(), [
+  ['compliant: a replica with Object Lock', compliantTopology(), COMPLIANT, '1 immutable or offline copy (vault-offsite: locked 400 days)'],
+  [
+    'compliant: an offline copy',
+    localOnlyTopology({ copies: [live(), copy('tape', { medium: Medium.ARCHIVE, offline: true })] }),
+    COMPLIANT,
+    '1 immutable or offline copy (tape: offline)',
+  ],
+  [
+    'compliant: an append-only repository without a lock period',
+    localOnlyTopology({ copies: [live(), copy('rest', { immutable: true })] }),
+    COMPLIANT,
+    '1 immutable or offline copy (rest: immutable)',
+  ],
+  ['non-compliant: only mutable copies', localOnlyTopology(), NON_COMPLIANT, 'no immutable or offline copy among local'],
+  [
+    'compliant: a compliance-mode lock (holds against everyone, root included)',
+    locked(LockStrength.COMPLIANCE),
+    COMPLIANT,
+    '1 immutable or offline copy (vault-offsite: locked 400 days, compliance mode)',
+  ],
+  [
+    'compliant: a governance-mode lock whose bucket policy keeps the bypass to a break-glass principal',
+    locked(LockStrength.GOVERNANCE_WITH_BREAK_GLASS),
+    COMPLIANT,
+    '1 immutable or offline copy (vault-offsite: locked 400 days, governance mode, bypass kept to a break-glass principal)',
+  ],
+  [
+    'non-compliant: a governance-mode lock anyone with the bypass can lift does not count',
+    bypassable,
+    NON_COMPLIANT,
+    'no immutable or offline copy among local, vault, vault-offsite (vault-offsite is locked 400 days in governance mode with no break-glass bucket policy: ' +
+      'anyone granted s3:BypassGovernanceRetention and s3:DeleteObjectVersion, e.g. an administrator, can delete its locked versions)',
+  ],
+  [
+    'compliant: a bypassable governance lock next to an offline copy (the offline copy counts)',
+    { ...bypassable, copies: [...bypassable.copies, copy('tape', { medium: Medium.ARCHIVE, offline: true })] },
+    COMPLIANT,
+    '1 immutable or offline copy (tape: offline)',
+  ],
+  ['non-compliant: no backup copy at all', unprotectedTopology(), NON_COMPLIANT, 'no backup copy at all'],
+  STATELESS_CASE,
+]);
+
+test('OneImmutableOrOfflineRule.bypassableCopies: the copies only a governance-mode lock without break-glass policy protects', () => {
+  expect(OneImmutableOrOfflineRule.bypassableCopies(Topology.of(bypassable)).map((c) => c.name)).toEqual(['vault-offsite']);
 });
 
-describe('TwoMediaRule', () => {
-  const rule = new TwoMediaRule();
-  test('compliant: disk and object storage', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, '2 media (disk: live data, local; object-storage: vault, vault-offsite)');
-  });
-  test('compliant: a NAS next to the live disk counts as a second medium', () => {
-    expectOutcome(rule, localOnlyTopology({ copies: [live(), copy('nas', { medium: Medium.NAS })] }), COMPLIANT, '2 media (disk: live data; nas: nas)');
-  });
-  test('non-compliant: every copy on disk', () => {
-    expectOutcome(rule, localOnlyTopology(), NON_COMPLIANT, '1 medium (disk: live data, local)');
-  });
-  test('not applicable: a stateless container', () => {
-    expectOutcome(rule, statelessTopology(), NOT_APPLICABLE, 'stateless: no data volumes and no backup');
-  });
-});
+describeRule(new ZeroErrorsRule(), [
+  ['compliant: all data read back within 28 days, weekly drill', compliantTopology(), COMPLIANT, 'all data read back within 28 days, restore drill every 7 days'],
+  [
+    'non-compliant: structure checks only',
+    compliantTopology({ backup: plan({ readAllDataWithinDays: undefined, restoreDrillExpression: undefined, restoreDrillMaxIntervalSeconds: undefined }) }),
+    NON_COMPLIANT,
+    'data is never read back (structure checks only); no restore drill',
+  ],
+  [
+    'non-compliant: read-back period longer than the limit',
+    compliantTopology({ backup: plan({ readAllDataWithinDays: 60 }) }),
+    NON_COMPLIANT,
+    'all data is read back within 60 days, more than the 31 days allowed',
+  ],
+  ['not applicable: no backup declared', unprotectedTopology(), NOT_APPLICABLE, 'no backup declared: nothing to verify'],
+  STATELESS_CASE,
+]);
 
-describe('OneOffsiteRule', () => {
-  const rule = new OneOffsiteRule();
-  test('compliant: copies in two AWS regions', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, '3 sites (docker-host, eu-west-1, eu-central-1)');
-  });
-  test('compliant: a NAS in another building', () => {
-    const t = localOnlyTopology({ copies: [live(), copy('nas', { medium: Medium.NAS, site: Site.named('office-nas') })] });
-    expectOutcome(rule, t, COMPLIANT, '2 sites (docker-host, office-nas)');
-  });
-  test('non-compliant: every copy on the Docker host', () => {
-    expectOutcome(rule, localOnlyTopology(), NON_COMPLIANT, '1 site (docker-host)');
-  });
-  test('a copy at a differently named Docker host is offsite', () => {
-    const t = localOnlyTopology({ copies: [live(), copy('other', { site: Site.dockerHost('host-b') })] });
-    expectOutcome(rule, t, COMPLIANT, '2 sites (docker-host, host-b)');
-  });
-  test('not applicable: a stateless container', () => {
-    expectOutcome(rule, statelessTopology(), NOT_APPLICABLE, 'stateless: no data volumes and no backup');
-  });
-});
+describeRule(new ZeroErrorsRule({ readBackWithinDays: 28, restoreDrillWithinDays: 1 }), [
+  ['non-compliant: drills too rare for a stricter limit', compliantTopology(), NON_COMPLIANT, 'restore drills run up to 7 days apart, more than the 1 day allowed'],
+]);
 
-describe('OneImmutableOrOfflineRule', () => {
-  const rule = new OneImmutableOrOfflineRule();
-  test('compliant: a replica with Object Lock', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, '1 immutable or offline copy (vault-offsite: locked 400 days)');
-  });
-  test('compliant: an offline copy', () => {
-    const t = localOnlyTopology({ copies: [live(), copy('tape', { medium: Medium.ARCHIVE, offline: true })] });
-    expectOutcome(rule, t, COMPLIANT, '1 immutable or offline copy (tape: offline)');
-  });
-  test('compliant: an append-only repository without a lock period', () => {
-    const t = localOnlyTopology({ copies: [live(), copy('rest', { immutable: true })] });
-    expectOutcome(rule, t, COMPLIANT, '1 immutable or offline copy (rest: immutable)');
-  });
-  test('non-compliant: only mutable copies', () => {
-    expectOutcome(rule, localOnlyTopology(), NON_COMPLIANT, 'no immutable or offline copy among local');
-  });
-  /** The default topology with the replica's lock of the given strength. */
-  const locked = (strength: LockStrength) =>
-    compliantTopology({ copies: compliantTopology().copies.map((c) => (c.role === CopyRole.REPLICA ? { ...c, lockStrength: strength } : c)) });
-  test('compliant: a compliance-mode lock (holds against everyone, root included)', () => {
-    expectOutcome(rule, locked(LockStrength.COMPLIANCE), COMPLIANT, '1 immutable or offline copy (vault-offsite: locked 400 days, compliance mode)');
-  });
-  test('compliant: a governance-mode lock whose bucket policy keeps the bypass to a break-glass principal', () => {
-    expectOutcome(
-      rule,
-      locked(LockStrength.GOVERNANCE_WITH_BREAK_GLASS),
-      COMPLIANT,
-      '1 immutable or offline copy (vault-offsite: locked 400 days, governance mode, bypass kept to a break-glass principal)',
-    );
-  });
-  test('non-compliant: a governance-mode lock anyone with the bypass can lift does not count', () => {
-    expectOutcome(
-      rule,
-      locked(LockStrength.GOVERNANCE),
+describeRule(new ObjectLockCoversRetentionRule(), [
+  ['compliant: 400-day lock, 372-day retention', compliantTopology(), COMPLIANT, 'vault-offsite locked 400 days; retention keeps snapshots up to 372 days'],
+  [
+    'non-compliant: 30-day lock, 372-day retention',
+    compliantTopology({ copies: compliantTopology().copies.map((c) => (c.role === CopyRole.REPLICA ? { ...c, immutableRetentionDays: 30 } : c)) }),
+    NON_COMPLIANT,
+    'vault-offsite locked 30 days; retention keeps snapshots up to 372 days',
+  ],
+  ['not applicable: no Object Lock anywhere', localOnlyTopology(), NOT_APPLICABLE, 'no copy has an Object Lock period'],
+  NO_BACKUP_CASE,
+]);
+
+describeRule(new ScheduleMeetsRpoRule(), [
+  [
+    'compliant: hourly backups, 60-minute RPO',
+    compliantTopology({ backup: plan({ scheduleExpression: '0 * * * *', maxIntervalSeconds: 3600, recoveryPointObjectiveMinutes: 60 }) }),
+    COMPLIANT,
+    'schedule "0 * * * *" leaves up to 60 minutes between backups; RPO 60 minutes',
+  ],
+  [
+    'non-compliant: daily backups, 4-hour RPO',
+    compliantTopology({ backup: plan({ recoveryPointObjectiveMinutes: 240 }) }),
+    NON_COMPLIANT,
+    'schedule "0 2 * * *" leaves up to 1440 minutes between backups; RPO 240 minutes',
+  ],
+  ['not applicable: no RPO declared', compliantTopology(), NOT_APPLICABLE, 'no recovery point objective declared'],
+]);
+
+describeRule(new RepositoriesEncryptedRule(), [
+  ['compliant: restic repositories and their replica', compliantTopology(), COMPLIANT, '3 copies encrypted (local, vault, vault-offsite)'],
+  [
+    'non-compliant: a target that declares encrypted: false',
+    localOnlyTopology({ copies: [live(), copy('local'), copy('plain', { encrypted: false })] }),
+    NON_COMPLIANT,
+    'not encrypted: plain',
+  ],
+  ['the live data is not a repository: its encryption is not checked', localOnlyTopology(), COMPLIANT, '1 copy encrypted (local)'],
+  NO_BACKUP_CASE,
+]);
+
+describeRule(new DatabaseConsistencyRule(), [
+  ['compliant: postgres dumped first (Quiesce.exec)', compliantTopology(), COMPLIANT, 'image postgres:16 is a database, quiesce exec'],
+  ...[QuiesceMode.STOP, QuiesceMode.PAUSE].map(
+    (mode): Case => [`compliant: quiesce ${mode}`, compliantTopology({ backup: plan({ quiesceMode: mode }) }), COMPLIANT, `image postgres:16 is a database, quiesce ${mode}`],
+  ),
+  ...['postgres:16', 'mysql:8.4', 'mariadb:11', 'mongo:7', 'redis:7-alpine', 'registry.example.com:5000/library/postgres:16@sha256:' + 'a'.repeat(64)].map(
+    (image): Case => [
+      `non-compliant: ${image} backed up crash-consistent`,
+      compliantTopology({ image, backup: plan({ quiesceMode: QuiesceMode.NONE }) }),
       NON_COMPLIANT,
-      'no immutable or offline copy among local, vault, vault-offsite (vault-offsite is locked 400 days in governance mode with no break-glass bucket policy: ' +
-        'anyone granted s3:BypassGovernanceRetention and s3:DeleteObjectVersion, e.g. an administrator, can delete its locked versions)',
-    );
-    expect(OneImmutableOrOfflineRule.bypassableCopies(Topology.of(locked(LockStrength.GOVERNANCE))).map((c) => c.name)).toEqual(['vault-offsite']);
-  });
-  test('compliant: a bypassable governance lock next to an offline copy (the offline copy counts)', () => {
-    const t = locked(LockStrength.GOVERNANCE);
-    const withTape = { ...t, copies: [...t.copies, copy('tape', { medium: Medium.ARCHIVE, offline: true })] };
-    expectOutcome(rule, withTape, COMPLIANT, '1 immutable or offline copy (tape: offline)');
-  });
-  test('non-compliant: no backup copy at all', () => {
-    expectOutcome(rule, unprotectedTopology(), NON_COMPLIANT, 'no backup copy at all');
-  });
-  test('not applicable: a stateless container', () => {
-    expectOutcome(rule, statelessTopology(), NOT_APPLICABLE, 'stateless: no data volumes and no backup');
-  });
-});
-
-describe('ZeroErrorsRule', () => {
-  const rule = new ZeroErrorsRule();
-  test('compliant: all data read back within 28 days, weekly drill', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, 'all data read back within 28 days, restore drill every 7 days');
-  });
-  test('non-compliant: structure checks only', () => {
-    const t = compliantTopology({ backup: plan({ readAllDataWithinDays: undefined, restoreDrillExpression: undefined, restoreDrillMaxIntervalSeconds: undefined }) });
-    expectOutcome(rule, t, NON_COMPLIANT, 'data is never read back (structure checks only); no restore drill');
-  });
-  test('non-compliant: read-back period longer than the limit', () => {
-    const t = compliantTopology({ backup: plan({ readAllDataWithinDays: 60 }) });
-    expectOutcome(rule, t, NON_COMPLIANT, 'all data is read back within 60 days, more than the 31 days allowed');
-  });
-  test('non-compliant: drills too rare for a stricter limit', () => {
-    const strict = new ZeroErrorsRule({ readBackWithinDays: 28, restoreDrillWithinDays: 1 });
-    expectOutcome(strict, compliantTopology(), NON_COMPLIANT, 'restore drills run up to 7 days apart, more than the 1 day allowed');
-  });
-  test('not applicable: no backup declared', () => {
-    expectOutcome(rule, unprotectedTopology(), NOT_APPLICABLE, 'no backup declared: nothing to verify');
-  });
-  test('not applicable: a stateless container', () => {
-    expectOutcome(rule, statelessTopology(), NOT_APPLICABLE, 'stateless: no data volumes and no backup');
-  });
-});
-
-describe('ObjectLockCoversRetentionRule', () => {
-  const rule = new ObjectLockCoversRetentionRule();
-  test('compliant: 400-day lock, 372-day retention', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, 'vault-offsite locked 400 days; retention keeps snapshots up to 372 days');
-  });
-  test('non-compliant: 30-day lock, 372-day retention', () => {
-    const t = compliantTopology();
-    const copies = t.copies.map((c) => (c.role === CopyRole.REPLICA ? { ...c, immutableRetentionDays: 30 } : c));
-    expectOutcome(rule, { ...t, copies }, NON_COMPLIANT, 'vault-offsite locked 30 days; retention keeps snapshots up to 372 days');
-  });
-  test('not applicable: no Object Lock anywhere', () => {
-    expectOutcome(rule, localOnlyTopology(), NOT_APPLICABLE, 'no copy has an Object Lock period');
-  });
-  test('not applicable: no backup', () => {
-    expectOutcome(rule, unprotectedTopology(), NOT_APPLICABLE, 'no backup declared');
-  });
-});
-
-describe('ScheduleMeetsRpoRule', () => {
-  const rule = new ScheduleMeetsRpoRule();
-  test('compliant: hourly backups, 60-minute RPO', () => {
-    const t = compliantTopology({ backup: plan({ scheduleExpression: '0 * * * *', maxIntervalSeconds: 3600, recoveryPointObjectiveMinutes: 60 }) });
-    expectOutcome(rule, t, COMPLIANT, 'schedule "0 * * * *" leaves up to 60 minutes between backups; RPO 60 minutes');
-  });
-  test('non-compliant: daily backups, 4-hour RPO', () => {
-    const t = compliantTopology({ backup: plan({ recoveryPointObjectiveMinutes: 240 }) });
-    expectOutcome(rule, t, NON_COMPLIANT, 'schedule "0 2 * * *" leaves up to 1440 minutes between backups; RPO 240 minutes');
-  });
-  test('not applicable: no RPO declared', () => {
-    expectOutcome(rule, compliantTopology(), NOT_APPLICABLE, 'no recovery point objective declared');
-  });
-});
-
-describe('RepositoriesEncryptedRule', () => {
-  const rule = new RepositoriesEncryptedRule();
-  test('compliant: restic repositories and their replica', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, '3 copies encrypted (local, vault, vault-offsite)');
-  });
-  test('non-compliant: a target that declares encrypted: false', () => {
-    const t = localOnlyTopology({ copies: [live(), copy('local'), copy('plain', { encrypted: false })] });
-    expectOutcome(rule, t, NON_COMPLIANT, 'not encrypted: plain');
-  });
-  test('the live data is not a repository: its encryption is not checked', () => {
-    expectOutcome(rule, localOnlyTopology(), COMPLIANT, '1 copy encrypted (local)');
-  });
-  test('not applicable: no backup', () => {
-    expectOutcome(rule, unprotectedTopology(), NOT_APPLICABLE, 'no backup declared');
-  });
-});
-
-describe('DatabaseConsistencyRule', () => {
-  const rule = new DatabaseConsistencyRule();
-  test('compliant: postgres dumped first (Quiesce.exec)', () => {
-    expectOutcome(rule, compliantTopology(), COMPLIANT, 'image postgres:16 is a database, quiesce exec');
-  });
-  test.each([QuiesceMode.STOP, QuiesceMode.PAUSE])('compliant: quiesce %s', (mode) => {
-    expectOutcome(rule, compliantTopology({ backup: plan({ quiesceMode: mode }) }), COMPLIANT, `image postgres:16 is a database, quiesce ${mode}`);
-  });
-  test.each(['postgres:16', 'mysql:8.4', 'mariadb:11', 'mongo:7', 'redis:7-alpine', 'registry.example.com:5000/library/postgres:16@sha256:' + 'a'.repeat(64)])(
-    'non-compliant: %s backed up crash-consistent',
-    (image) => {
-      const t = compliantTopology({ image, backup: plan({ quiesceMode: QuiesceMode.NONE }) });
-      expectOutcome(rule, t, NON_COMPLIANT, `image ${image} is a database, quiesce none`);
-    },
-  );
-  test('not applicable: not a database image', () => {
-    expectOutcome(rule, compliantTopology({ image: 'nginx:1.27', backup: plan({ quiesceMode: QuiesceMode.NONE }) }), NOT_APPLICABLE, 'image nginx:1.27 is not a known database');
-  });
-  test('not applicable: a sidecar on its own (image unknown)', () => {
-    expectOutcome(rule, compliantTopology({ image: undefined }), NOT_APPLICABLE, 'image unknown (a BackupSidecar on its own)');
-  });
-  test('not applicable: no backup', () => {
-    expectOutcome(rule, unprotectedTopology(), NOT_APPLICABLE, 'no backup declared');
-  });
-});
+      `image ${image} is a database, quiesce none`,
+    ],
+  ),
+  [
+    'not applicable: not a database image',
+    compliantTopology({ image: 'nginx:1.27', backup: plan({ quiesceMode: QuiesceMode.NONE }) }),
+    NOT_APPLICABLE,
+    'image nginx:1.27 is not a known database',
+  ],
+  ['not applicable: a sidecar on its own (image unknown)', compliantTopology({ image: undefined }), NOT_APPLICABLE, 'image unknown (a BackupSidecar on its own)'],
+  NO_BACKUP_CASE,
+]);
 
 describe('databaseFamily', () => {
   test.each([
@@ -269,5 +247,4 @@ test('every built-in rule id is distinct and matches its static RULE_ID', () => 
     ThreeCopiesRule.RULE_ID, TwoMediaRule.RULE_ID, OneOffsiteRule.RULE_ID, OneImmutableOrOfflineRule.RULE_ID, ZeroErrorsRule.RULE_ID,
     ObjectLockCoversRetentionRule.RULE_ID, ScheduleMeetsRpoRule.RULE_ID, RepositoriesEncryptedRule.RULE_ID, DatabaseConsistencyRule.RULE_ID,
   ]);
-  void HOST;
 });

@@ -1,8 +1,8 @@
 /** Construct-level helpers for the compliance tests. */
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { App, TerraformStack, Testing } from 'cdktf';
+import { App, Aspects, TerraformStack, Testing } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { BackupOptions, IStorageTarget, Medium, ProtectedContainer, ProtectedContainerProps, Quiesce, StorageTarget } from '../../src';
+import { BackupOptions, IStorageTarget, Medium, ProtectedContainer, ProtectedContainerProps, Quiesce, StorageTarget, ThreeTwoOneChecks } from '../../src';
 import { FakeBucketTarget } from './fixtures';
 
 export function app(): App {
@@ -32,6 +32,18 @@ export function postgres(
     backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), ...backup },
     ...props,
   });
+}
+
+/**
+ * Stack "db-host" in a new App, with what `build` declares in it, checked by `pack` (added to the
+ * App, as the examples do; without a console summary unless the pack asks for one).
+ */
+export function checkedStack(build: (stack: TerraformStack) => void, pack = new ThreeTwoOneChecks({ printSummary: false })): TerraformStack {
+  const a = app();
+  const stack = hostStack(a);
+  build(stack);
+  Aspects.of(a).add(pack);
+  return stack;
 }
 
 /** Annotations of one level anywhere under `scope`, as "path: message". */

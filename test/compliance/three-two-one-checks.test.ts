@@ -16,7 +16,7 @@ import {
   Verification,
 } from '../../src';
 import { FakeBucketTarget, compliantTopology, localOnlyTopology } from './fixtures';
-import { LOCAL, PG_DUMP, annotations, app, fullSynthError, hostStack, postgres } from './stacks';
+import { LOCAL, PG_DUMP, annotations, app, checkedStack, fullSynthError, hostStack, postgres } from './stacks';
 
 const quiet = { printSummary: false };
 const OFFSITE_FINDING =
@@ -25,11 +25,7 @@ const OFFSITE_FINDING =
 describe('ThreeTwoOneChecks', () => {
   test('a full 3-2-1-1-0 topology synthesizes with no finding', () => {
     // GIVEN
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack);
-    // WHEN
-    Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+    const stack = checkedStack((s) => postgres(s));
     // THEN
     expect(fullSynthError(stack)).toBeUndefined();
     expect([...annotations(stack, 'error'), ...annotations(stack, 'warn')]).toEqual([]);
@@ -66,10 +62,7 @@ describe('ThreeTwoOneChecks', () => {
 
   test('without its offsite copy the full synth fails, naming the path, the rule, the value and the fix', () => {
     // GIVEN: the S3 target and its replica removed
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, { targets: [LOCAL()] });
-    Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+    const stack = checkedStack((s) => postgres(s, { targets: [LOCAL()] }));
     // WHEN
     const error = fullSynthError(stack);
     // THEN
@@ -78,10 +71,7 @@ describe('ThreeTwoOneChecks', () => {
   });
 
   test('findings carry no stack trace (the CLI would print it under each error)', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, { targets: [LOCAL()] });
-    Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+    const stack = checkedStack((s) => postgres(s, { targets: [LOCAL()] }));
     Testing.synth(stack);
     const entries = stack.node.findAll().flatMap((n) => n.node.metadata.filter((m) => m.type.startsWith('@cdktf/')));
     expect(entries.length).toBeGreaterThan(0);
@@ -89,30 +79,22 @@ describe('ThreeTwoOneChecks', () => {
   });
 
   test('each container is evaluated once, however often the aspects run', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, { targets: [LOCAL()] });
-    Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+    const stack = checkedStack((s) => postgres(s, { targets: [LOCAL()] }));
     Testing.synth(stack);
     Testing.synth(stack);
     expect(annotations(stack, 'error')).toHaveLength(4);
   });
 
   test('the sidecar inside a ProtectedContainer is evaluated with its container, not twice', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, { targets: [LOCAL()] });
-    Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+    const stack = checkedStack((s) => postgres(s, { targets: [LOCAL()] }));
     Testing.synth(stack);
     expect(annotations(stack, 'error').every((m) => m.startsWith('db-host/db: '))).toBe(true);
   });
 
   test('a BackupSidecar on its own is evaluated (image unknown: the database rule does not apply)', () => {
-    const a = app();
-    const stack = hostStack(a);
-    new BackupSidecar(stack, 'db-backup', { containerName: 'db', sources: [{ volumeName: 'pgdata' }], targets: [LOCAL()] });
-    const pack = new ThreeTwoOneChecks(quiet);
-    Aspects.of(a).add(pack);
+    const stack = checkedStack((s) => {
+      new BackupSidecar(s, 'db-backup', { containerName: 'db', sources: [{ volumeName: 'pgdata' }], targets: [LOCAL()] });
+    });
     Testing.synth(stack);
     expect(annotations(stack, 'error').map((m) => m.slice(0, m.indexOf(']') + 1))).toEqual([
       'db-host/db-backup: db-host/db-backup [ThreeCopies]',
@@ -123,11 +105,10 @@ describe('ThreeTwoOneChecks', () => {
   });
 
   test('a container with data and no backup is refused; a stateless one passes', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, null);
-    postgres(stack, null, { image: 'nginx:1.27', containerName: 'web', volumes: [{ name: 'cache', containerPath: '/cache', backup: false }] }, 'web');
-    Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+    const stack = checkedStack((s) => {
+      postgres(s, null);
+      postgres(s, null, { image: 'nginx:1.27', containerName: 'web', volumes: [{ name: 'cache', containerPath: '/cache', backup: false }] }, 'web');
+    });
     Testing.synth(stack);
     const errors = annotations(stack, 'error');
     expect(errors).toContain(
@@ -139,10 +120,10 @@ describe('ThreeTwoOneChecks', () => {
   describe('levels', () => {
     test('3-2-1: no immutable copy and no read-back are warnings, the synth goes on', () => {
       // GIVEN: 3 copies, 2 media, offsite, but nothing locked and structure checks only
-      const a = app();
-      const stack = hostStack(a);
-      postgres(stack, { targets: [LOCAL(), new FakeBucketTarget()], verification: Verification.structureOnly() });
-      Aspects.of(a).add(new ThreeTwoOneChecks({ ...quiet, level: ComplianceLevel.THREE_TWO_ONE }));
+      const stack = checkedStack(
+        (s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget()], verification: Verification.structureOnly() }),
+        new ThreeTwoOneChecks({ ...quiet, level: ComplianceLevel.THREE_TWO_ONE }),
+      );
       // WHEN
       const error = fullSynthError(stack);
       // THEN
@@ -154,12 +135,9 @@ describe('ThreeTwoOneChecks', () => {
     });
 
     test('3-2-1-1-0 (the default): the same topology fails on the immutable copy', () => {
-      const a = app();
-      const stack = hostStack(a);
-      postgres(stack, { targets: [LOCAL(), new FakeBucketTarget()] });
       const pack = new ThreeTwoOneChecks(quiet);
       expect(pack.level).toBe(ComplianceLevel.THREE_TWO_ONE_ONE_ZERO);
-      Aspects.of(a).add(pack);
+      const stack = checkedStack((s) => postgres(s, { targets: [LOCAL(), new FakeBucketTarget()] }), pack);
       expect(fullSynthError(stack)).toContain('db-host/db [OneImmutableOrOffline]: no immutable or offline copy among local, vault');
     });
   });
@@ -167,11 +145,10 @@ describe('ThreeTwoOneChecks', () => {
   describe('suppressions', () => {
     test('a crash-consistent database is accepted with a suppression and its reason', () => {
       // GIVEN
-      const a = app();
-      const stack = hostStack(a);
-      const db = postgres(stack, { quiesce: Quiesce.none() });
-      BackupSuppressions.addToConstruct(db, [{ ruleId: 'DatabaseConsistency', reason: 'a read replica; the primary is dumped nightly' }]);
-      Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+      const stack = checkedStack((s) => {
+        const db = postgres(s, { quiesce: Quiesce.none() });
+        BackupSuppressions.addToConstruct(db, [{ ruleId: 'DatabaseConsistency', reason: 'a read replica; the primary is dumped nightly' }]);
+      });
       // WHEN / THEN
       expect(fullSynthError(stack)).toBeUndefined();
       expect(annotations(stack, 'info')).toEqual([
@@ -180,20 +157,18 @@ describe('ThreeTwoOneChecks', () => {
     });
 
     test('a suppression on the stack or the App covers the containers below it', () => {
-      const a = app();
-      const stack = hostStack(a);
-      postgres(stack, { quiesce: Quiesce.none() });
-      BackupSuppressions.addToConstruct(a, [{ ruleId: 'DatabaseConsistency', reason: 'test data only, nothing to keep' }]);
-      Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+      const stack = checkedStack((s) => {
+        postgres(s, { quiesce: Quiesce.none() });
+        BackupSuppressions.addToConstruct(s.node.root, [{ ruleId: 'DatabaseConsistency', reason: 'test data only, nothing to keep' }]);
+      });
       expect(fullSynthError(stack)).toBeUndefined();
     });
 
     test('a suppression of another rule does not hide the finding', () => {
-      const a = app();
-      const stack = hostStack(a);
-      const db = postgres(stack, { quiesce: Quiesce.none() });
-      BackupSuppressions.addToConstruct(db, [{ ruleId: 'OneOffsite', reason: 'not what fails here at all' }]);
-      Aspects.of(a).add(new ThreeTwoOneChecks(quiet));
+      const stack = checkedStack((s) => {
+        const db = postgres(s, { quiesce: Quiesce.none() });
+        BackupSuppressions.addToConstruct(db, [{ ruleId: 'OneOffsite', reason: 'not what fails here at all' }]);
+      });
       expect(fullSynthError(stack)).toContain('db-host/db [DatabaseConsistency]');
       expect(annotations(stack, 'info')).toEqual([]);
     });
@@ -212,20 +187,16 @@ describe('ThreeTwoOneChecks', () => {
     }
 
     test('a finding at ERROR level names the path, the rule, the value and your fix', () => {
-      const a = app();
-      const stack = hostStack(a);
-      postgres(stack);
-      Aspects.of(a).add(new ThreeTwoOneChecks({ ...quiet, additionalRules: [{ rule: new PinnedImage(), fix: 'pin the image, e.g. "postgres:16@sha256:<digest>"' }] }));
+      const pack = new ThreeTwoOneChecks({ ...quiet, additionalRules: [{ rule: new PinnedImage(), fix: 'pin the image, e.g. "postgres:16@sha256:<digest>"' }] });
+      const stack = checkedStack((s) => postgres(s), pack);
       expect(fullSynthError(stack)).toContain(
         '[db-host/db] db-host/db [Acme-PinnedImage]: The container image is pinned by digest: not met (image postgres:16). Fix: pin the image, e.g. "postgres:16@sha256:<digest>"',
       );
     });
 
     test('at WARNING level it does not stop the synth', () => {
-      const a = app();
-      const stack = hostStack(a);
-      postgres(stack);
-      Aspects.of(a).add(new ThreeTwoOneChecks({ ...quiet, additionalRules: [{ rule: new PinnedImage(), fix: 'pin it', level: FindingLevel.WARNING }] }));
+      const pack = new ThreeTwoOneChecks({ ...quiet, additionalRules: [{ rule: new PinnedImage(), fix: 'pin it', level: FindingLevel.WARNING }] });
+      const stack = checkedStack((s) => postgres(s), pack);
       expect(fullSynthError(stack)).toBeUndefined();
       expect(annotations(stack, 'warn')).toHaveLength(1);
     });
@@ -268,13 +239,8 @@ describe('ThreeTwoOneChecks', () => {
   });
 
   test('a NAS in another building is an offsite copy', () => {
-    const a = app();
-    const stack = hostStack(a);
-    postgres(stack, {
-      targets: [LOCAL(), StorageTarget.localPath({ hostPath: '/mnt/office-nas/db', medium: Medium.NAS, site: Site.named('office'), name: 'nas' })],
-      quiesce: PG_DUMP(),
-    });
-    Aspects.of(a).add(new ThreeTwoOneChecks({ ...quiet, level: ComplianceLevel.THREE_TWO_ONE }));
+    const nas = StorageTarget.localPath({ hostPath: '/mnt/office-nas/db', medium: Medium.NAS, site: Site.named('office'), name: 'nas' });
+    const stack = checkedStack((s) => postgres(s, { targets: [LOCAL(), nas], quiesce: PG_DUMP() }), new ThreeTwoOneChecks({ ...quiet, level: ComplianceLevel.THREE_TWO_ONE }));
     expect(fullSynthError(stack)).toBeUndefined();
   });
 });

@@ -49,6 +49,19 @@ function run(name: string, image: string, volume: { name: string; path: string }
   return container;
 }
 
+/** `docker run` arguments that mount the volume `run` made as `volume` read-only at /restore. */
+function restoreMount(volume: string): string[] {
+  return ['--mount', `type=volume,source=${volume}-${suffix},target=/restore,readonly`];
+}
+
+/** A fresh server starts empty, takes the dump at `dumpFile`, and then holds the seeded tables with the same row counts. */
+async function expectDumpRestores(db: DatabaseContainer, dumpFile: string): Promise<void> {
+  await waitForDatabase(engine(), db);
+  expect(rowCounts(engine(), db)).toEqual({});
+  loadDump(engine(), db, dumpFile);
+  expect(rowCounts(engine(), db)).toEqual(SEED_ROWS);
+}
+
 /** `stat -c '%u:%g %a'` of a path inside a container. */
 function ownerAndMode(container: string, p: string): string {
   return dockerOk(engine(), ['exec', container, 'stat', '-c', '%u:%g %a', p]).trim();
@@ -90,16 +103,9 @@ describe('postgres stand-in (for postgres:16)', () => {
     expect(noPassword.stderr).toMatch(/password/);
 
     // WHEN the dump is loaded into a second, fresh postgres (the first one's volume mounted read-only)
-    const second = run('pg-b', image, { name: 'pgdata-b', path: dataPath }, { POSTGRES_PASSWORD: 'second-secret' }, [
-      '--mount', `type=volume,source=pgdata-a-${suffix},target=/restore,readonly`,
-    ]);
-    const db2: DatabaseContainer = { kind: 'postgres', container: second };
-    await waitForDatabase(engine(), db2);
-    expect(rowCounts(engine(), db2)).toEqual({});
-    loadDump(engine(), db2, '/restore/dump.sql');
-
     // THEN it has the same tables with the same row counts
-    expect(rowCounts(engine(), db2)).toEqual(SEED_ROWS);
+    const second = run('pg-b', image, { name: 'pgdata-b', path: dataPath }, { POSTGRES_PASSWORD: 'second-secret' }, restoreMount('pgdata-a'));
+    await expectDumpRestores({ kind: 'postgres', container: second }, '/restore/dump.sql');
   });
 
   test('refuses a first start without POSTGRES_PASSWORD, as the official entrypoint does', async () => {
@@ -150,16 +156,9 @@ describe('mariadb stand-in (for mariadb:11.4)', () => {
     expect(ownerAndMode(first, '/var/lib/mysql/dump.sql')).toBe('0:0 600');
 
     // WHEN the dump is loaded into a second, fresh mariadb (same root password: the dump carries mysql.user)
-    const second = run('maria-b', image, { name: 'mysql-b', path: '/var/lib/mysql' }, env, [
-      '--mount', `type=volume,source=mysql-a-${suffix},target=/restore,readonly`,
-    ]);
-    const db2: DatabaseContainer = { kind: 'mariadb', container: second, rootPassword, database: 'wordpress' };
-    await waitForDatabase(engine(), db2);
-    expect(rowCounts(engine(), db2)).toEqual({});
-    loadDump(engine(), db2, '/restore/dump.sql');
-
     // THEN it has the same tables with the same row counts
-    expect(rowCounts(engine(), db2)).toEqual(SEED_ROWS);
+    const second = run('maria-b', image, { name: 'mysql-b', path: '/var/lib/mysql' }, env, restoreMount('mysql-a'));
+    await expectDumpRestores({ kind: 'mariadb', container: second, rootPassword, database: 'wordpress' }, '/restore/dump.sql');
   });
 
   test('accepts MYSQL_ROOT_PASSWORD for MARIADB_ROOT_PASSWORD, and refuses a first start with neither', async () => {

@@ -50,39 +50,34 @@ export const FOREIGN_EXEC_ID = 'ab'.repeat(32);
  */
 export function allowedRequests(mode: QuiesceMode, ctx: ProxyRequestContext = DEFAULT_CONTEXT): ProxyRequest[] {
   const c = `/containers/${ctx.container}`;
+  const json = ['Content-Type: application/json'];
   const always: ProxyRequest[] = [
     { name: 'ping', method: 'GET', target: '/_ping' },
     { name: 'ping (HEAD)', method: 'HEAD', target: '/_ping' },
     { name: 'version', method: 'GET', target: '/version' },
     { name: 'versioned ping', method: 'GET', target: '/v1.41/_ping' },
   ];
-  switch (mode) {
-    case QuiesceMode.STOP:
-      return [
-        ...always,
-        { name: 'stop with a timeout', method: 'POST', target: `${c}/stop?t=60`, body: '' },
-        { name: 'start', method: 'POST', target: `${c}/start`, body: '' },
-        { name: 'stop', method: 'POST', target: `/v1.41${c}/stop`, body: '' },
-        { name: 'start (versioned)', method: 'POST', target: `/v1.41${c}/start`, body: '' },
-      ];
-    case QuiesceMode.PAUSE:
-      return [
-        ...always,
-        { name: 'pause', method: 'POST', target: `${c}/pause`, body: '' },
-        { name: 'unpause', method: 'POST', target: `${c}/unpause`, body: '' },
-        { name: 'pause (versioned)', method: 'POST', target: `/v1.41${c}/pause`, body: '' },
-        { name: 'unpause (versioned)', method: 'POST', target: `/v1.41${c}/unpause`, body: '' },
-      ];
-    case QuiesceMode.EXEC:
-      return [
-        ...always,
-        { name: 'exec create', method: 'POST', target: `${c}/exec`, body: execCreateBody(ctx.execCommand), headers: ['Content-Type: application/json'] },
-        { name: 'exec start', method: 'POST', target: '/exec/EXEC_ID/start', body: EXEC_START_BODY, headers: ['Content-Type: application/json'] },
-        { name: 'exec inspect', method: 'GET', target: '/exec/EXEC_ID/json' },
-      ];
-    default:
-      return always;
-  }
+  const calls: Record<QuiesceMode, ProxyRequest[]> = {
+    [QuiesceMode.NONE]: [],
+    [QuiesceMode.STOP]: [
+      { name: 'stop with a timeout', method: 'POST', target: `${c}/stop?t=60`, body: '' },
+      { name: 'start', method: 'POST', target: `${c}/start`, body: '' },
+      { name: 'stop', method: 'POST', target: `/v1.41${c}/stop`, body: '' },
+      { name: 'start (versioned)', method: 'POST', target: `/v1.41${c}/start`, body: '' },
+    ],
+    [QuiesceMode.PAUSE]: [
+      { name: 'pause', method: 'POST', target: `${c}/pause`, body: '' },
+      { name: 'unpause', method: 'POST', target: `${c}/unpause`, body: '' },
+      { name: 'pause (versioned)', method: 'POST', target: `/v1.41${c}/pause`, body: '' },
+      { name: 'unpause (versioned)', method: 'POST', target: `/v1.41${c}/unpause`, body: '' },
+    ],
+    [QuiesceMode.EXEC]: [
+      { name: 'exec create', method: 'POST', target: `${c}/exec`, body: execCreateBody(ctx.execCommand), headers: json },
+      { name: 'exec start', method: 'POST', target: '/exec/EXEC_ID/start', body: EXEC_START_BODY, headers: json },
+      { name: 'exec inspect', method: 'GET', target: '/exec/EXEC_ID/json' },
+    ],
+  };
+  return [...always, ...calls[mode]];
 }
 
 /** Requests refused in every mode (and, for each mode, the other modes' calls: see forbiddenRequests). */

@@ -2,8 +2,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
-import { App, Aspects, TerraformStack, Testing } from 'cdktf';
-import { ComplianceLevel, ThreeTwoOneChecks } from '../../src';
+import { App, Aspects, TerraformStack, TerraformVariable, Testing } from 'cdktf';
+import { BackupOptions, ComplianceLevel, ProtectedContainer, StorageTarget, ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { JSON_STRING_TOKEN, terraformUnescape } from './sidecar-sandbox';
 
@@ -13,6 +13,34 @@ export function dockerStack(id: string = 'host'): TerraformStack {
   const stack = new TerraformStack(app, id);
   new DockerProvider(stack, 'docker', {});
   return stack;
+}
+
+/** The value of a new sensitive string variable `id` of `stack`: a token, as a secret prop wants it. */
+export function sensitiveVariable(stack: TerraformStack, id: string): string {
+  return new TerraformVariable(stack, id, { type: 'string', sensitive: true }).stringValue;
+}
+
+/**
+ * A stack (`stackId`, dockerStack's default when not given) with the container `db` (postgres:16,
+ * volume pgdata) backed up to a local target, with `backup` and what `setup` returns laid over that.
+ */
+export function dbStack(backup: Partial<BackupOptions>, setup?: (stack: TerraformStack) => Partial<BackupOptions>, stackId?: string): TerraformStack {
+  const stack = dockerStack(stackId);
+  new ProtectedContainer(stack, 'db', {
+    image: 'postgres:16',
+    volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+    backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })], ...backup, ...(setup?.(stack) ?? {}) },
+  });
+  return stack;
+}
+
+/** `stack` synthesized: cdk.tf.json, the db-backup sidecar, its installer, and the agent's plan (agent.json). */
+export function synthesizedDb(stack: TerraformStack) {
+  const json = synthJson(stack);
+  const sidecar = containerNamed(json, 'db-backup');
+  const installer = containerNamed(json, 'db-backup-install');
+  const plan = agentPlanOf(json, 'db');
+  return { json, sidecar, installer, plan };
 }
 
 /** Synthesizes a stack (Aspects included, validations not) and returns the parsed cdk.tf.json. */

@@ -8,13 +8,11 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Fn, TerraformVariable } from 'cdktf';
-import { ProtectedContainer, Site, StorageTarget } from '../../src';
+import { Fn } from 'cdktf';
+import { StorageTarget } from '../../src';
 import { makeSelfSignedCertificate } from '../support/servers/s3-server';
-import { agentPlanOf, dockerStack, synthJson } from '../support/synth';
-import { containerNamed } from '../support/sidecar-harness';
-
-const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
+import { dbStack, dockerStack, sensitiveVariable, synthesizedDb } from '../support/synth';
+import { bound } from './helpers';
 
 function certificatePem(): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ca-certificate-test-'));
@@ -30,14 +28,9 @@ describe('caCertificate and appendOnly on storage targets', () => {
   const pem = certificatePem();
 
   test('a literal PEM on a REST target and a token on an S3-compatible one: uploaded to the installer 0400, named in the plan', () => {
-    // GIVEN
-    const stack = dockerStack();
-    const key = new TerraformVariable(stack, 'minio_key', { type: 'string', sensitive: true }).stringValue;
     // WHEN
-    new ProtectedContainer(stack, 'db', {
-      image: 'postgres:16',
-      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-      backup: {
+    const { sidecar, installer, plan } = synthesizedDb(
+      dbStack({}, (stack) => ({
         targets: [
           StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }),
           StorageTarget.restServer({ url: 'https://rest.office.internal:8000', caCertificate: pem, appendOnly: true }),
@@ -45,17 +38,13 @@ describe('caCertificate and appendOnly on storage targets', () => {
             endpoint: 'https://minio.office.internal:9000',
             bucket: 'restic',
             accessKeyId: 'backup',
-            secretAccessKey: key,
+            secretAccessKey: sensitiveVariable(stack, 'minio_key'),
             caCertificate: Fn.file('office-ca.pem'),
           }),
         ],
-      },
-    });
-    const json = synthJson(stack);
+      })),
+    );
     // THEN
-    const sidecar = containerNamed(json, 'db-backup');
-    const installer = containerNamed(json, 'db-backup-install');
-    const plan = agentPlanOf(json, 'db');
     expect(plan.targets[1].appendOnly).toBe(true);
     expect(plan.targets[1].caCertificateFile).toBe('/backup/install/secrets/target-2-ca-certificate.pem');
     expect(plan.targets[2].caCertificateFile).toBe('/backup/install/secrets/target-3-ca-certificate.pem');
@@ -69,19 +58,18 @@ describe('caCertificate and appendOnly on storage targets', () => {
   });
 
   test('the bound config carries appendOnly and the certificate', () => {
-    expect(StorageTarget.restServer({ url: 'https://rest.local', appendOnly: true, caCertificate: pem }).bind(dockerStack(), context)).toMatchObject({
+    expect(bound(StorageTarget.restServer({ url: 'https://rest.local', appendOnly: true, caCertificate: pem }))).toMatchObject({
       appendOnly: true,
       immutable: true,
       caCertificate: pem,
     });
-    const plain = StorageTarget.restServer({ url: 'https://rest.local' }).bind(dockerStack(), context);
+    const plain = bound(StorageTarget.restServer({ url: 'https://rest.local' }));
     expect(plain.appendOnly).toBe(false);
     expect(plain.caCertificate).toBeUndefined();
   });
 
   test('refuses a path instead of PEM text, and a certificate with its private key', () => {
-    const stack = dockerStack();
-    const key = new TerraformVariable(stack, 'k', { type: 'string', sensitive: true }).stringValue;
+    const key = sensitiveVariable(dockerStack(), 'k');
     expect(() => StorageTarget.restServer({ url: 'https://rest.local', caCertificate: '/etc/ssl/office-ca.pem' })).toThrow(
       'StorageTarget.restServer("https://rest.local"): caCertificate must be the PEM text of one or more CA certificates ("-----BEGIN CERTIFICATE-----" ... "-----END CERTIFICATE-----"), got "/etc/ssl/office-ca.pem". Fix: pass the certificate\'s text, not its path: e.g. fs.readFileSync("ca.pem", "utf8") or Fn.file("ca.pem")',
     );

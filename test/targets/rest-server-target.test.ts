@@ -1,38 +1,26 @@
-import { TerraformVariable } from 'cdktf';
-import { Medium, ProtectedContainer, Site, SiteKind, StorageTarget } from '../../src';
-import { agentPlanOf, dockerStack, synthJson } from '../support/synth';
-import { containerNamed } from '../support/sidecar-harness';
-
-const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
-
-function sensitive(stack = dockerStack(), id = 'rest_password') {
-  return new TerraformVariable(stack, id, { type: 'string', sensitive: true }).stringValue;
-}
+import { TerraformStack, TerraformVariable } from 'cdktf';
+import { Medium, Site, SiteKind, StorageTarget } from '../../src';
+import { dbStack, dockerStack, sensitiveVariable, synthesizedDb } from '../support/synth';
+import { bound } from './helpers';
 
 describe('StorageTarget.restServer', () => {
   test('a rest: repository under the container name, the user as environment, the password as a secret file', () => {
-    // GIVEN
-    const stack = dockerStack();
     // WHEN
-    new ProtectedContainer(stack, 'db', {
-      image: 'postgres:16',
-      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-      backup: {
+    const { sidecar, installer, plan } = synthesizedDb(
+      dbStack({}, (stack) => ({
         targets: [
           StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }),
           StorageTarget.restServer({
             url: 'https://backup.example.internal:8000/',
             username: 'db-host',
-            password: sensitive(stack),
+            password: sensitiveVariable(stack, 'rest_password'),
             name: 'office-rest',
           }),
         ],
-      },
-    });
-    const json = synthJson(stack);
+      })),
+    );
     // THEN
-    const sidecar = containerNamed(json, 'db-backup');
-    expect(agentPlanOf(json, 'db').targets[1]).toMatchObject({
+    expect(plan.targets[1]).toMatchObject({
       name: 'office-rest',
       repository: 'rest:https://backup.example.internal:8000/db',
       environment: { RESTIC_REST_USERNAME: 'db-host' },
@@ -40,7 +28,6 @@ describe('StorageTarget.restServer', () => {
     });
     expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
     // uploaded to the one-shot installer (the sidecar's root is read-only), which installs it 0400
-    const installer = containerNamed(json, 'db-backup-install');
     expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-2-restic-rest-password', content: '${var.rest_password}', permissions: '0400' });
     expect(sidecar.upload).toBeUndefined();
     // the password appears nowhere but in its upload: not in the plan, not in the environment
@@ -51,7 +38,7 @@ describe('StorageTarget.restServer', () => {
   });
 
   test('defaults: NAS at a site named after the URL host, not immutable, no credentials', () => {
-    const config = StorageTarget.restServer({ url: 'https://backup.example.internal:8000' }).bind(dockerStack(), context);
+    const config = bound(StorageTarget.restServer({ url: 'https://backup.example.internal:8000' }));
     expect(config).toMatchObject({ name: 'rest', repository: 'rest:https://backup.example.internal:8000/db', medium: Medium.NAS, immutable: false });
     expect(config.site).toMatchObject({ kind: SiteKind.NAMED, name: 'backup.example.internal' });
     expect(config.environment).toBeUndefined();
@@ -59,27 +46,22 @@ describe('StorageTarget.restServer', () => {
   });
 
   test('a base path, a repository path, append-only as the immutable copy, medium and site as declared', () => {
-    const config = StorageTarget.restServer({
+    const config = bound(StorageTarget.restServer({
       url: 'https://proxy.example.internal/restic/',
       repositoryPath: 'alice/db',
       appendOnly: true,
       medium: Medium.OBJECT_STORAGE,
       site: Site.named('dc2'),
-    }).bind(dockerStack(), context);
+    }));
     expect(config).toMatchObject({ repository: 'rest:https://proxy.example.internal/restic/alice/db', medium: Medium.OBJECT_STORAGE, immutable: true });
     expect(config.site.id).toBe('named:dc2');
   });
 
   test('a URL from a Terraform token, with its site given', () => {
-    const stack = dockerStack();
-    const url = new TerraformVariable(stack, 'rest_url', { type: 'string' }).stringValue;
-    new ProtectedContainer(stack, 'db', {
-      image: 'postgres:16',
-      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-      backup: { targets: [StorageTarget.restServer({ url, site: Site.named('dc2') })] },
-    });
-    expect(agentPlanOf(synthJson(stack), 'db').targets[0].repository).toBe('rest:${var.rest_url}/db');
-    expect(() => StorageTarget.restServer({ url })).toThrow(
+    const url = (stack: TerraformStack) => new TerraformVariable(stack, 'rest_url', { type: 'string' }).stringValue;
+    const { plan } = synthesizedDb(dbStack({}, (stack) => ({ targets: [StorageTarget.restServer({ url: url(stack), site: Site.named('dc2') })] })));
+    expect(plan.targets[0].repository).toBe('rest:${var.rest_url}/db');
+    expect(() => StorageTarget.restServer({ url: url(dockerStack()) })).toThrow(
       'StorageTarget.restServer(<token>): the URL is a Terraform token, so the site of the repository cannot be read from its host name. Fix: pass `site`',
     );
   });
@@ -88,7 +70,7 @@ describe('StorageTarget.restServer', () => {
     expect(() => StorageTarget.restServer({ url: 'http://127.0.0.1:8000' })).toThrow(
       'StorageTarget.restServer("http://127.0.0.1:8000"): the endpoint "http://127.0.0.1:8000" uses plain HTTP',
     );
-    expect(StorageTarget.restServer({ url: 'http://127.0.0.1:8000', allowPlainHttp: true }).bind(dockerStack(), context).repository).toBe(
+    expect(bound(StorageTarget.restServer({ url: 'http://127.0.0.1:8000', allowPlainHttp: true })).repository).toBe(
       'rest:http://127.0.0.1:8000/db',
     );
   });
@@ -107,8 +89,8 @@ describe('StorageTarget.restServer', () => {
     expect(() => StorageTarget.restServer({ ...base, username: 'alice' })).toThrow(
       'StorageTarget.restServer("https://rest.local"): username is set but password is not; the REST server\'s basic authentication needs both. Fix: set password as well',
     );
-    expect(() => StorageTarget.restServer({ ...base, password: sensitive() })).toThrow('password is set but username is not');
-    expect(() => StorageTarget.restServer({ ...base, repositoryPath: '../etc' }).bind(dockerStack(), context)).toThrow(
+    expect(() => StorageTarget.restServer({ ...base, password: sensitiveVariable(dockerStack(), 'rest_password') })).toThrow('password is set but username is not');
+    expect(() => bound(StorageTarget.restServer({ ...base, repositoryPath: '../etc' }))).toThrow(
       'the repository prefix "../etc" is not a plain folder name',
     );
   });

@@ -1,23 +1,16 @@
-import { TerraformVariable } from 'cdktf';
-import { Medium, ProtectedContainer, Site, SiteKind, StorageTarget } from '../../src';
-import { agentPlanOf, dockerStack, synthJson } from '../support/synth';
-import { containerNamed } from '../support/sidecar-harness';
-
-const context = { containerName: 'db', index: 1, containerSite: Site.dockerHost() };
+import { Medium, Site, SiteKind, StorageTarget } from '../../src';
+import { dbStack, dockerStack, sensitiveVariable, synthesizedDb } from '../support/synth';
+import { bound } from './helpers';
 
 function secretKey(stack = dockerStack()) {
-  return new TerraformVariable(stack, 'b2_key', { type: 'string', sensitive: true }).stringValue;
+  return sensitiveVariable(stack, 'b2_key');
 }
 
 describe('StorageTarget.s3Compatible', () => {
   test('a repository on the endpoint, credentials as environment and secret file, no AWS resources', () => {
-    // GIVEN
-    const stack = dockerStack();
     // WHEN
-    new ProtectedContainer(stack, 'db', {
-      image: 'postgres:16',
-      volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-      backup: {
+    const { json, sidecar, installer, plan } = synthesizedDb(
+      dbStack({}, (stack) => ({
         targets: [
           StorageTarget.s3Compatible({
             endpoint: 'https://s3.eu-central-003.backblazeb2.com/',
@@ -28,12 +21,10 @@ describe('StorageTarget.s3Compatible', () => {
             name: 'b2',
           }),
         ],
-      },
-    });
-    const json = synthJson(stack);
+      })),
+    );
     // THEN
-    const sidecar = containerNamed(json, 'db-backup');
-    expect(agentPlanOf(json, 'db').targets[0]).toMatchObject({
+    expect(plan.targets[0]).toMatchObject({
       name: 'b2',
       repository: 's3:https://s3.eu-central-003.backblazeb2.com/acme-backups/db',
       environment: { AWS_ACCESS_KEY_ID: '003a1b2c3d4e5f60000000001', AWS_DEFAULT_REGION: 'eu-central-003' },
@@ -41,19 +32,18 @@ describe('StorageTarget.s3Compatible', () => {
     });
     expect(sidecar.env).toEqual(['BACKUP_PLAN=/backup/install/agent.json']);
     // uploaded to the one-shot installer (the sidecar's root is read-only), which installs it 0400
-    const installer = containerNamed(json, 'db-backup-install');
     expect(installer.upload).toContainEqual({ file: '/backup/staging/secrets/target-1-aws-secret-access-key', content: '${var.b2_key}', permissions: '0400' });
     expect(sidecar.upload).toBeUndefined();
     expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);
   });
 
   test('defaults: object storage at a site named after the endpoint host, not immutable, prefix = container', () => {
-    const config = StorageTarget.s3Compatible({
+    const config = bound(StorageTarget.s3Compatible({
       endpoint: 'https://minio.example.internal:9000',
       bucket: 'restic',
       accessKeyId: 'backup',
       secretAccessKey: secretKey(),
-    }).bind(dockerStack(), context);
+    }));
     expect(config).toMatchObject({
       name: 's3-compatible',
       repository: 's3:https://minio.example.internal:9000/restic/db',
@@ -65,7 +55,7 @@ describe('StorageTarget.s3Compatible', () => {
   });
 
   test('site, medium, immutability and prefix as declared', () => {
-    const config = StorageTarget.s3Compatible({
+    const config = bound(StorageTarget.s3Compatible({
       endpoint: 'https://s3.eu-central-1.wasabisys.com',
       bucket: 'locked',
       accessKeyId: 'k',
@@ -74,7 +64,7 @@ describe('StorageTarget.s3Compatible', () => {
       site: Site.named('wasabi-eu-central-1'),
       medium: Medium.ARCHIVE,
       immutable: true,
-    }).bind(dockerStack(), context);
+    }));
     expect(config).toMatchObject({ repository: 's3:https://s3.eu-central-1.wasabisys.com/locked/prod/db', medium: Medium.ARCHIVE, immutable: true });
     expect(config.site.id).toBe('named:wasabi-eu-central-1');
   });
@@ -82,10 +72,10 @@ describe('StorageTarget.s3Compatible', () => {
   test('a declared Object Lock period makes the target immutable and reaches the model; a period without a lock is refused', () => {
     const base = { endpoint: 'https://s3.eu-central-2.wasabisys.com', bucket: 'locked', accessKeyId: 'k', secretAccessKey: secretKey() };
     // WHEN
-    const config = StorageTarget.s3Compatible({ ...base, immutableRetentionDays: 400 }).bind(dockerStack(), context);
+    const config = bound(StorageTarget.s3Compatible({ ...base, immutableRetentionDays: 400 }));
     // THEN
     expect(config).toMatchObject({ immutable: true, immutableRetentionDays: 400 });
-    expect(StorageTarget.s3Compatible({ ...base, immutable: true }).bind(dockerStack(), context).immutableRetentionDays).toBeUndefined();
+    expect(bound(StorageTarget.s3Compatible({ ...base, immutable: true })).immutableRetentionDays).toBeUndefined();
     expect(() => StorageTarget.s3Compatible({ ...base, immutable: false, immutableRetentionDays: 30 })).toThrow(
       'StorageTarget.s3Compatible("https://s3.eu-central-2.wasabisys.com"): immutableRetentionDays is 30 but immutable is false: a lock period on a bucket that is not locked. Fix: remove `immutable: false` when the bucket has Object Lock, or remove `immutableRetentionDays` when it has none',
     );
@@ -99,7 +89,7 @@ describe('StorageTarget.s3Compatible', () => {
     expect(() => StorageTarget.s3Compatible(props)).toThrow(
       'StorageTarget.s3Compatible("http://127.0.0.1:9000"): the endpoint "http://127.0.0.1:9000" uses plain HTTP, so credentials and repository traffic would cross the network unprotected. Fix: serve the endpoint over TLS',
     );
-    expect(StorageTarget.s3Compatible({ ...props, allowPlainHttp: true }).bind(dockerStack(), context).repository).toBe(
+    expect(bound(StorageTarget.s3Compatible({ ...props, allowPlainHttp: true })).repository).toBe(
       's3:http://127.0.0.1:9000/restic/db',
     );
   });
@@ -112,7 +102,7 @@ describe('StorageTarget.s3Compatible', () => {
     expect(() => StorageTarget.s3Compatible({ ...base, endpoint: 'minio.local:9000' })).toThrow('is not an absolute https:// URL without a path');
     expect(() => StorageTarget.s3Compatible({ ...base, endpoint: 'https://minio.local/bucket' })).toThrow('is not an absolute https:// URL without a path');
     expect(() => StorageTarget.s3Compatible({ ...base, bucket: 'a b' })).toThrow('"a b" is not a valid S3 bucket name');
-    expect(() => StorageTarget.s3Compatible({ ...base, prefix: 'x/../y' }).bind(dockerStack(), context)).toThrow(
+    expect(() => bound(StorageTarget.s3Compatible({ ...base, prefix: 'x/../y' }))).toThrow(
       'the repository prefix "x/../y" is not a plain folder name',
     );
   });

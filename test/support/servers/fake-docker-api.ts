@@ -168,6 +168,11 @@ export class FakeDockerApi {
       return;
     }
     const state = container !== undefined ? this.states.get(container)! : undefined;
+    if (execId !== undefined && !this.execs.has(execId)) {
+      answer(404, { message: `No such exec instance: ${execId}` });
+      return;
+    }
+    const exec = execId !== undefined ? this.execs.get(execId)! : undefined;
     switch (endpoint) {
       case 'stop':
         if (state === 'stopped') {
@@ -219,12 +224,7 @@ export class FakeDockerApi {
         return;
       }
       case 'exec-start': {
-        const exec = this.execs.get(execId!);
-        if (!exec) {
-          answer(404, { message: `No such exec instance: ${execId}` });
-          return;
-        }
-        exec.running = true;
+        exec!.running = true;
         call.status = 200;
         res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
         const payload = Buffer.from(this.execOutput);
@@ -233,20 +233,14 @@ export class FakeDockerApi {
         header.writeUInt32BE(payload.length, 4);
         res.write(Buffer.concat([header, payload]));
         setTimeout(() => {
-          exec.running = false;
+          exec!.running = false;
           res.end();
         }, this.execDurationMs);
         return;
       }
-      case 'exec-inspect': {
-        const exec = this.execs.get(execId!);
-        if (!exec) {
-          answer(404, { message: `No such exec instance: ${execId}` });
-          return;
-        }
-        answer(200, { ID: execId, Running: exec.running, ExitCode: exec.running ? null : this.execExitCode, ProcessConfig: { entrypoint: exec.cmd } });
+      case 'exec-inspect':
+        answer(200, { ID: execId, Running: exec!.running, ExitCode: exec!.running ? null : this.execExitCode, ProcessConfig: { entrypoint: exec!.cmd } });
         return;
-      }
     }
   }
 }
