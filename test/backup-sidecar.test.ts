@@ -216,17 +216,49 @@ describe('BackupSidecar: retention, prune, verification and notification setting
   });
 
   test.each([
-    ['daily, all data within 28 days', Schedule.daily(), Verification.standard(), 28, 28, '0 5 * * 0'],
-    ['hourly, all data within 7 days', Schedule.hourly(), Verification.readBack({ readAllDataWithinDays: 7 }), 7, 168, '0 5 * * 0'],
-    ['weekly, all data within 3 days: every cycle reads everything', Schedule.weekly(), Verification.readBack({ readAllDataWithinDays: 3 }), 3, 1, '0 5 * * 0'],
-    ['structure only', Schedule.daily(), Verification.structureOnly(), null, 0, null],
-  ])('%s: the read-data subsets are derived from the schedule', (_name, schedule, verification, days, subsets, drill) => {
+    ['daily, all data within 28 days', Schedule.daily(), Verification.standard(), 28, 28, '0 3 * * *', '0 5 * * 0'],
+    ['hourly backups, daily checks, all data within 7 days', Schedule.hourly(), Verification.readBack({ readAllDataWithinDays: 7 }), 7, 7, '0 3 * * *', '0 5 * * 0'],
+    [
+      'hourly checks, all data within 7 days',
+      Schedule.daily(),
+      Verification.readBack({ readAllDataWithinDays: 7, checkSchedule: Schedule.hourly() }),
+      7,
+      168,
+      '0 * * * *',
+      '0 5 * * 0',
+    ],
+    [
+      'weekly checks, all data within 3 days: every check reads everything',
+      Schedule.weekly(),
+      Verification.readBack({ readAllDataWithinDays: 3, checkSchedule: Schedule.weekly() }),
+      3,
+      1,
+      '0 2 * * 0',
+      '0 5 * * 0',
+    ],
+    ['structure only', Schedule.daily(), Verification.structureOnly(), null, 0, '0 3 * * *', null],
+  ])('%s: the check schedule and the read-data subsets derived from it', (_name, schedule, verification, days, subsets, check, drill) => {
     const { plan } = sidecarOf({ schedule, verification });
     expect(plan.verification.readAllDataWithinDays).toBe(days);
     expect(plan.verification.readDataSubsets).toBe(subsets);
+    expect(plan.verification.checkSchedule.expression).toBe(check);
     // the drill's schedule, or null for none
     const drillSchedule = plan.verification.drillSchedule;
     expect(drillSchedule === null ? null : drillSchedule.expression).toBe(drill);
+  });
+
+  test('retention runs after every complete backup unless it has a schedule', () => {
+    expect(sidecarOf({}).plan.retentionSchedule).toBeNull();
+    expect(sidecarOf({ schedule: Schedule.hourly(), retentionSchedule: Schedule.daily({ hour: 1 }) }).plan.retentionSchedule).toMatchObject({
+      expression: '0 1 * * *',
+      hours: [1],
+    });
+  });
+
+  test('targets are backed up in parallel, at most 4 (or targetConcurrency) at a time', () => {
+    const two = [StorageTarget.localPath({ hostPath: '/srv/a' }), StorageTarget.localPath({ hostPath: '/srv/b', name: 'b' })];
+    expect(sidecarOf({ targets: two }).plan.targetConcurrency).toBe(2);
+    expect(sidecarOf({ targets: two, targetConcurrency: 1 }).plan.targetConcurrency).toBe(1);
   });
 
   test('without notifyUrl there is no webhook file and no variable', () => {

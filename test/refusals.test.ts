@@ -234,6 +234,11 @@ const eager: Array<[string, () => unknown, string]> = [
     'db-host/db/backup: networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got 5. Fix: pass a timeout that covers one backup of this container to one target, e.g. 3600',
   ],
   [
+    'no target at a time',
+    () => db({ backup: { targets: [LOCAL()], targetConcurrency: 0 } }),
+    'db-host/db/backup: targetConcurrency must be a whole number from 1 to 16, got 0. Fix: pass how many targets a cycle may back up at the same time, e.g. 4 (1: one after another)',
+  ],
+  [
     'a literal webhook URL (it carries a token)',
     () => backedUp({ notifyUrl: 'https://hooks.example.com/services/T000/B000/XXXX' }),
     'db-host/db/backup: notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan. Fix: pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',

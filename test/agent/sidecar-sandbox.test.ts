@@ -176,10 +176,11 @@ describe('the sandbox reproduces Docker', () => {
   });
 
   test('leaves nothing behind: no scratch folder, no mount', async () => {
-    const before = fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('sidecar-sandbox-'));
-    await sh('true');
-    expect(fs.readdirSync(os.tmpdir()).filter((n) => n.startsWith('sidecar-sandbox-'))).toEqual(before);
-    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain('sidecar-sandbox-');
+    // (its own folder: other test files run sandboxes at the same time)
+    const r = await sh('true');
+    expect(r.scratchDir).toMatch(/sidecar-sandbox-/);
+    expect(fs.existsSync(r.scratchDir)).toBe(false);
+    expect(fs.readFileSync('/proc/self/mountinfo', 'utf8')).not.toContain(r.scratchDir);
   });
 });
 

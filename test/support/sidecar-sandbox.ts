@@ -170,6 +170,8 @@ export interface SidecarResult {
   readonly timedOut: boolean;
   /** What ran in the container. */
   readonly argv: string[];
+  /** The host folder the sandbox ran in (its root, uploads, mounts), removed at the end. */
+  readonly scratchDir: string;
 }
 
 export interface RunningSidecar {
@@ -385,7 +387,7 @@ export function startSidecar(resource: DockerContainerResource, options: Sidecar
         reject(err);
         return;
       }
-      resolve({ code, signal, stdout, stderr, timedOut, argv: plan.argv });
+      resolve({ code, signal, stdout, stderr, timedOut, argv: plan.argv, scratchDir: scratch });
     });
   });
 
@@ -471,7 +473,7 @@ export function runSidecarSync(resource: DockerContainerResource, options: Sidec
       throw r.error;
     }
     const timedOut = (r.error as NodeJS.ErrnoException | undefined)?.code === 'ETIMEDOUT';
-    return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut, argv: plan.argv };
+    return { code: r.status, signal: r.signal, stdout: r.stdout ?? '', stderr: r.stderr ?? '', timedOut, argv: plan.argv, scratchDir: scratch };
   } finally {
     cleanup(scratch);
   }
