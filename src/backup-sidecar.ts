@@ -37,11 +37,20 @@ export interface BackupOptions {
    */
   readonly schedule?: Schedule;
   /**
-   * Which snapshots to keep: `restic forget` runs after every complete backup, per target.
-   * The snapshot the cycle just made is never removed, whatever the policy says.
+   * Which snapshots to keep: `restic forget`, per target, after a complete backup (see
+   * `retentionSchedule`). The snapshot the cycle just made is never removed, whatever the
+   * policy says.
    * @default Retention.standard() (7 daily, 4 weekly, 12 monthly)
    */
   readonly retention?: Retention;
+  /**
+   * When retention runs: after the first complete backup at or after each time this schedule
+   * fires. Forgetting only marks snapshots (the space comes back at the next prune), so a
+   * schedule less frequent than the backups, e.g. daily for hourly backups, saves a restic
+   * call per cycle and frees the same space.
+   * @default - after every complete backup
+   */
+  readonly retentionSchedule?: Schedule;
   /**
    * When `restic prune` frees the space of forgotten snapshots. Prune rewrites packs and
    * takes an exclusive lock, so it runs on its own, less frequent schedule; a prune that
@@ -65,6 +74,13 @@ export interface BackupOptions {
    * @default - not declared
    */
   readonly recoveryPointObjectiveMinutes?: number;
+  /**
+   * How many targets a cycle backs up at the same time (and then applies retention to): each
+   * target has its own restic process and timeout, and one slow or failing target never holds
+   * up the others. 1 backs up one target after another.
+   * @default 4
+   */
+  readonly targetConcurrency?: number;
   /**
    * The restic repository password.
    * @default RepositoryPassword.fromVariable(stack) - the sensitive variable `restic_password`

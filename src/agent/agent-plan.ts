@@ -11,7 +11,7 @@ import type { StorageTargetConfig } from '../targets/storage-target-config';
  * agent reads it with jq and decides nothing the plan could have said; secrets stay files,
  * which the plan names.
  */
-export const AGENT_PLAN_SCHEMA_VERSION = 1;
+export const AGENT_PLAN_SCHEMA_VERSION = 2;
 
 /** Where the sidecar finds its plan (installed 0444 with the agent, read-only in the sidecar). */
 export const AGENT_PLAN_FILE = `${AGENT_INSTALL_DIR}/agent.json`;
@@ -82,7 +82,13 @@ export interface AgentPlan {
   readonly pruneSchedule: PlanSchedule | null;
   /** restic forget --keep-* flags and values. */
   readonly retention: string[];
+  /** Retention after the first complete backup at or after each firing; null: after every one. */
+  readonly retentionSchedule: PlanSchedule | null;
+  /** How many targets a cycle backs up (and applies retention to) at the same time. */
+  readonly targetConcurrency: number;
   readonly verification: {
+    /** When `restic check` runs (the next data subset with it). */
+    readonly checkSchedule: PlanSchedule;
     /** `t` of the rolling `check --read-data-subset n/t` (0: none). */
     readonly readDataSubsets: number;
     readonly readAllDataWithinDays: number | null;
@@ -141,7 +147,10 @@ export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): Age
     schedule: planSchedule(backup.schedule.expression),
     pruneSchedule: planSchedule(backup.pruneSchedule.expression),
     retention: backup.retention.forgetArguments,
+    retentionSchedule: backup.retentionSchedule ? planSchedule(backup.retentionSchedule.expression) : null,
+    targetConcurrency: backup.targetConcurrency,
     verification: {
+      checkSchedule: planSchedule(verification.checkSchedule.expression),
       readDataSubsets: backup.readDataSubsets,
       readAllDataWithinDays: verification.readAllDataWithinDays ?? null,
       drillSchedule: drill === undefined ? null : planSchedule(drill),

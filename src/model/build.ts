@@ -4,7 +4,7 @@
  */
 import type { Quiesce } from '../policy/quiesce';
 import type { Retention } from '../policy/retention';
-import type { Schedule } from '../policy/schedule';
+import { Schedule, deferredIntervalSeconds } from '../policy/schedule';
 import type { Verification } from '../policy/verification';
 import { Medium } from '../targets/medium';
 import type { Site } from '../targets/site';
@@ -107,7 +107,8 @@ function plan(backup: BackupFacts): BackupPlan {
     quiesceMode: backup.quiesce.mode,
     readAllDataWithinDays: backup.verification.readAllDataWithinDays,
     restoreDrillExpression: drill?.expression,
-    restoreDrillMaxIntervalSeconds: drill?.maxIntervalSeconds,
+    // A drill that falls due runs after the next backup (it compares with checksums taken then).
+    restoreDrillMaxIntervalSeconds: drill ? deferredIntervalSeconds(drill, backup.schedule) : undefined,
     recoveryPointObjectiveMinutes: backup.recoveryPointObjectiveMinutes,
   };
 }

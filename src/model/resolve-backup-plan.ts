@@ -38,6 +38,8 @@ export interface ResolvedBackup {
   readonly site: Site;
   readonly schedule: Schedule;
   readonly retention: Retention;
+  /** @default - retention after every complete backup */
+  readonly retentionSchedule?: Schedule;
   readonly pruneSchedule: Schedule;
   readonly quiesce: Quiesce;
   readonly verification: Verification;
@@ -50,6 +52,8 @@ export interface ResolvedBackup {
   readonly tags: string[];
   /** `t` of the rolling `restic check --read-data-subset n/t` (0: none). */
   readonly readDataSubsets: number;
+  /** How many targets a cycle backs up at the same time. */
+  readonly targetConcurrency: number;
   /** Whether a failure webhook is set. */
   readonly notify: boolean;
 }
@@ -88,6 +92,10 @@ export function resolveBackupPlan(
   const targets = bindTargets(site);
   checkTargets(where, targets, volumeNames);
   const verification = declared.verification ?? Verification.standard();
+  const targetConcurrency = declared.targetConcurrency ?? 4;
+  if (!Number.isInteger(targetConcurrency) || targetConcurrency < 1 || targetConcurrency > 16) {
+    throw invalidConcurrency(where, targetConcurrency);
+  }
   return {
     containerName: declared.containerName,
     volumeNames,
@@ -95,6 +103,7 @@ export function resolveBackupPlan(
     site,
     schedule,
     retention: declared.retention ?? Retention.standard(),
+    retentionSchedule: declared.retentionSchedule,
     pruneSchedule: declared.pruneSchedule ?? Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 4 }),
     quiesce: declared.quiesce ?? Quiesce.none(),
     verification,
@@ -104,7 +113,8 @@ export function resolveBackupPlan(
     networkTimeoutSeconds,
     timeZone: declared.timeZone ?? 'UTC',
     tags: declared.tags ?? ['cdktf-container-backup', declared.containerName],
-    readDataSubsets: verification.readDataSubsets(schedule),
+    readDataSubsets: verification.readDataSubsets(),
+    targetConcurrency: Math.min(targetConcurrency, targets.length),
     notify: declared.notifyUrl !== undefined,
   };
 }
@@ -167,6 +177,14 @@ function invalidMaxAge(path: string, value: number, minimum: number): Configurat
     path,
     `healthMaxAgeSeconds ${show(value)} is shorter than the schedule's longest gap between two runs (${minimum} s), so the sidecar would be unhealthy between every two backups`,
     `set healthMaxAgeSeconds to at least ${minimum}, or leave it unset for twice the interval`,
+  );
+}
+
+function invalidConcurrency(path: string, value: number): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `targetConcurrency must be a whole number from 1 to 16, got ${show(value)}`,
+    'pass how many targets a cycle may back up at the same time, e.g. 4 (1: one after another)',
   );
 }
 

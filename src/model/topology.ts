@@ -82,7 +82,8 @@ export interface BackupPlan {
    */
   readonly restoreDrillExpression?: string;
   /**
-   * The longest gap between two restore drills, in seconds.
+   * The longest gap between two restore drills, in seconds (each runs after the first backup
+   * at or after the time it falls due).
    * @default - no restore drills
    */
   readonly restoreDrillMaxIntervalSeconds?: number;

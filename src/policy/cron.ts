@@ -143,49 +143,123 @@ const MONTH_DAYS = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
  * expression never runs (e.g. `0 0 30 2 *`).
  */
 export function longestGapSeconds(f: CronFields): number | undefined {
-  const timesOfDay: number[] = [];
-  for (let h = 0; h < 24; h++) {
-    for (let m = 0; m < 60; m++) {
-      if (f.hours[h] && f.minutes[m]) {
-        timesOfDay.push(h * 3600 + m * 60);
-      }
-    }
+  const times = timesOfDay(f);
+  if (times.length === 0) {
+    return undefined;
   }
   let longest = 0;
-  for (let i = 1; i < timesOfDay.length; i++) {
-    longest = Math.max(longest, timesOfDay[i] - timesOfDay[i - 1]);
+  for (let i = 1; i < times.length; i++) {
+    longest = Math.max(longest, times[i] - times[i - 1]);
   }
-  const firstTime = timesOfDay[0];
-  const lastTime = timesOfDay[timesOfDay.length - 1];
+  const firstTime = times[0];
+  const lastTime = times[times.length - 1];
 
   let firstDay = -1;
   let previousDay = -1;
-  let day = 0;
-  let dayOfWeek = 1; // 2001-01-01 is a Monday
-  for (let year = 2001; year < 2001 + GAP_CYCLE_YEARS; year++) {
-    const leap = year % 4 === 0; // true for every year of the cycle (2001-2028)
-    for (let month = 1; month <= 12; month++) {
-      const days = month === 2 && leap ? 29 : MONTH_DAYS[month - 1];
-      for (let dayOfMonth = 1; dayOfMonth <= days; dayOfMonth++) {
-        if (dayMatches(f, dayOfMonth, month, dayOfWeek)) {
-          if (previousDay < 0) {
-            firstDay = day;
-          } else {
-            longest = Math.max(longest, (day - previousDay) * 86400 + firstTime - lastTime);
-          }
-          previousDay = day;
-        }
-        day++;
-        dayOfWeek = (dayOfWeek + 1) % 7;
-      }
+  firingDays(f).forEach((fires, day) => {
+    if (!fires) {
+      return;
     }
-  }
+    if (previousDay < 0) {
+      firstDay = day;
+    } else {
+      longest = Math.max(longest, (day - previousDay) * 86400 + firstTime - lastTime);
+    }
+    previousDay = day;
+  });
   if (previousDay < 0) {
     return undefined;
   }
   // the last run of the cycle to the first run of the next one
   longest = Math.max(longest, (firstDay + GAP_CYCLE_DAYS - previousDay) * 86400 + firstTime - lastTime);
   return longest;
+}
+
+/** The minutes of the day (in seconds from midnight) at which the expression fires. */
+function timesOfDay(f: CronFields): number[] {
+  const times: number[] = [];
+  for (let h = 0; h < 24; h++) {
+    for (let m = 0; m < 60; m++) {
+      if (f.hours[h] && f.minutes[m]) {
+        times.push(h * 3600 + m * 60);
+      }
+    }
+  }
+  return times;
+}
+
+/** For each day of the cycle: whether the expression fires that day (its day rule). */
+function firingDays(f: CronFields): boolean[] {
+  const days: boolean[] = [];
+  let dayOfWeek = 1; // 2001-01-01 is a Monday
+  for (let year = 2001; year < 2001 + GAP_CYCLE_YEARS; year++) {
+    for (let month = 1; month <= 12; month++) {
+      const count = month === 2 && year % 4 === 0 ? 29 : MONTH_DAYS[month - 1];
+      for (let dayOfMonth = 1; dayOfMonth <= count; dayOfMonth++) {
+        days.push(dayMatches(f, dayOfMonth, month, dayOfWeek));
+        dayOfWeek = (dayOfWeek + 1) % 7;
+      }
+    }
+  }
+  return days;
+}
+
+/**
+ * The longest time between two runs of work that `marks` makes due and the first run of
+ * `runs` at or after that time does: the agent's restore drill, due on its schedule and done
+ * after the next backup (it compares with checksums taken at backup time). Exact over the
+ * 28-year cycle (UTC), like `longestGapSeconds`; undefined when either never fires.
+ */
+export function longestDeferredGapSeconds(marks: CronFields, runs: CronFields): number | undefined {
+  const markTimes = timesOfDay(marks);
+  const runTimes = timesOfDay(runs);
+  const markDays = firingDays(marks);
+  const runDays = firingDays(runs);
+  const firstRunDay = runDays.indexOf(true);
+  if (markTimes.length === 0 || runTimes.length === 0 || firstRunDay < 0 || !markDays.includes(true)) {
+    return undefined;
+  }
+  // nextRunDay[d]: the first day after d with runs, counted on past the cycle's end.
+  const nextRunDay = new Array<number>(GAP_CYCLE_DAYS);
+  let next = firstRunDay + GAP_CYCLE_DAYS;
+  for (let d = GAP_CYCLE_DAYS - 1; d >= 0; d--) {
+    nextRunDay[d] = next;
+    if (runDays[d]) {
+      next = d;
+    }
+  }
+  // The runs that do the work, in order: per day, each run with a mark since the run before
+  // it, and the next day's first run for the marks after that day's last run.
+  const done: number[] = [];
+  const add = (t: number) => {
+    if (done.length === 0 || done[done.length - 1] !== t) {
+      done.push(t);
+    }
+  };
+  for (let d = 0; d < GAP_CYCLE_DAYS; d++) {
+    if (!markDays[d]) {
+      continue;
+    }
+    let m = 0;
+    if (runDays[d]) {
+      for (const r of runTimes) {
+        if (m < markTimes.length && markTimes[m] <= r) {
+          add(d * 86400 + r);
+          while (m < markTimes.length && markTimes[m] <= r) {
+            m++;
+          }
+        }
+      }
+    }
+    if (m < markTimes.length) {
+      add(nextRunDay[d] * 86400 + runTimes[0]);
+    }
+  }
+  let longest = 0;
+  for (let i = 1; i < done.length; i++) {
+    longest = Math.max(longest, done[i] - done[i - 1]);
+  }
+  return Math.max(longest, done[0] + GAP_CYCLE_DAYS * 86400 - done[done.length - 1]);
 }
 
 /** The error of a cron expression that cannot be parsed, or (schedule.ts) that never runs. */

@@ -53,7 +53,8 @@ describe('an append-only REST target', () => {
     for (let cycle = 1; cycle <= CYCLES; cycle++) {
       // GIVEN a change
       fs.appendFileSync(path.join(sidecar.sourceDir, 'entries.log'), `entry ${cycle}\n`);
-      // WHEN a cycle runs
+      // WHEN a cycle runs, with the check due (the daemon marks it once a day)
+      sidecar.markDue('check');
       const r = await sidecar.run(['run'], { plan: KEEP_ONE });
       // THEN it is ok, and nothing in it is an error
       expect({ cycle, code: r.code, errors: r.stderr.split('\n').filter((l) => / (ERROR|WARN) /.test(l)) }).toEqual({ cycle, code: 0, errors: [] });
@@ -133,10 +134,10 @@ describe('an append-only REST target', () => {
     // GIVEN a plan whose schema this agent does not read (appendOnly might mean something else there)
     fs.appendFileSync(path.join(sidecar.sourceDir, 'entries.log'), 'not backed up\n');
     // WHEN
-    const r = await sidecar.run(['run'], { plan: { ...KEEP_ONE, schemaVersion: 2 } });
+    const r = await sidecar.run(['run'], { plan: { ...KEEP_ONE, schemaVersion: 1 } });
     // THEN
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/ERROR step=config the plan \/backup\/agent\/\S+ has schema version 2, this agent reads version 1; re-deploy/);
+    expect(r.stderr).toMatch(/ERROR step=config the plan \/backup\/agent\/\S+ has schema version 1, this agent reads version 2; re-deploy/);
     expect(r.stderr).not.toMatch(/step=(backup|retention|open)/);
     expect(sidecar.snapshots('rest')).toHaveLength(CYCLES + 1);
     expect(sidecar.snapshots('local')).toHaveLength(1);

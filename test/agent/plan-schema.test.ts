@@ -74,7 +74,7 @@ describe('the agent plan and its JSON Schema', () => {
   });
 
   test.each([
-    ['another schema version', { schemaVersion: 2 }, '/schemaVersion must be equal to constant'],
+    ['another schema version', { schemaVersion: 1 }, '/schemaVersion must be equal to constant'],
     ['an unknown field', { retry: 3 }, ' must NOT have additional properties'],
     ['a target without a repository', (p: any) => delete p.targets[0].repository, "/targets/0 must have required property 'repository'"],
     ['an environment variable name the shell cannot export', (p: any) => (p.targets[0].environment['BAD-NAME'] = 'x'), '/targets/0/environment must match pattern'],

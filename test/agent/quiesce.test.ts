@@ -136,7 +136,7 @@ describe('Quiesce.stop', () => {
         plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90, runOnStart: true }),
       }),
     );
-    await running.waitForOutput(/step=open target=local opening the repository/);
+    await running.waitForOutput(/step=backup target=local started/);
     await sleep(300);
     expect(api.state('db')).toBe('stopped');
     // WHEN
@@ -158,7 +158,7 @@ describe('Quiesce.stop', () => {
       sidecar.resource,
       sidecar.sandbox({ command: ['run'], plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90 }) }),
     );
-    await running.waitForOutput(/step=open target=local opening the repository/);
+    await running.waitForOutput(/step=backup target=local started/);
     running.killAll('SIGKILL');
     await running.result;
     expect(api.state('db')).toBe('stopped');

@@ -1,8 +1,8 @@
 /**
  * Retention and prune, from the sidecar as synthesized: `restic forget` after each complete
- * backup by the policy, for this host's snapshots grouped by host and tags; never the snapshot
- * just made, even when the policy would select it; `restic prune` on its own schedule, deferred
- * while another process holds a lock and done by the next cycle.
+ * backup by the policy, for this host's snapshots with the plan's tags, grouped by host; never
+ * the snapshot just made, even when the policy would select it; `restic prune` on its own
+ * schedule, deferred while another process holds a lock and done by the next cycle.
  */
 import { ChildProcess, spawn } from 'child_process';
 import * as fs from 'fs';
@@ -49,7 +49,7 @@ describe('retention', () => {
 
   afterAll(() => sidecar.cleanup());
 
-  test('forgets what the policy says, grouping by host and tags (not paths), and never touches other hosts\' or hand-tagged snapshots', async () => {
+  test('forgets what the policy says, grouping by host (not paths), and never touches other hosts\' or hand-tagged snapshots', async () => {
     // GIVEN a repository with this host's snapshots of other paths (an older layout), another
     // host's snapshot and one of this host with other tags
     expect(sidecar.plan.retention).toEqual(['--keep-last', '2']);
@@ -140,7 +140,7 @@ describe('retention', () => {
     const next = await agent(['run']);
     // THEN it prunes after its backup and retention, and the prune is no longer due
     expect(next.code).toBe(0);
-    const order = ['step=backup target=local started', 'step=retention target=local', 'step=check target=local started', 'step=prune target=local done'];
+    const order = ['step=backup target=local started', 'step=retention target=local', 'step=prune target=local done'];
     const at = order.map((line) => next.stderr.indexOf(line));
     expect(at.every((p) => p >= 0)).toBe(true);
     expect([...at].sort((a, b) => a - b)).toEqual(at);
@@ -149,16 +149,16 @@ describe('retention', () => {
   });
 });
 
-describe('the daemon at prune and drill slots', () => {
+describe('the daemon at prune, check and drill slots', () => {
   let sidecar: SynthesizedSidecar;
 
   beforeAll(() => {
-    // GIVEN backups on 1 January only, prune and restore drill every minute
+    // GIVEN backups on 1 January only, prune, check and restore drill every minute
     sidecar = synthesizedSidecar({
       backup: {
         schedule: Schedule.cron('0 0 1 1 *'),
         pruneSchedule: Schedule.cron('* * * * *'),
-        verification: Verification.readBack({ restoreDrill: Schedule.cron('* * * * *') }),
+        verification: Verification.readBack({ checkSchedule: Schedule.cron('* * * * *'), restoreDrill: Schedule.cron('* * * * *') }),
       },
     });
     fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n'.repeat(100));
@@ -166,29 +166,42 @@ describe('the daemon at prune and drill slots', () => {
 
   afterAll(() => sidecar.cleanup());
 
-  test('marks prune and drill due when their schedules match and runs them without a backup', async () => {
+  test('marks prune, check and drill due when their schedules match and runs prune and check without a backup; the drill waits for the next backup', async () => {
     // GIVEN one snapshot
     expect((await sidecar.run(['run'])).code).toBe(0);
     // WHEN the daemon passes a minute boundary
     const daemon = startSidecar(sidecar.resource, sidecar.sandbox({ pidNamespace: true, timeoutMs: 110000 }));
     let out: string;
     try {
-      await daemon.waitForOutput(/INFO step=daemon started; schedule='0 0 1 1 \*' TZ=UTC host=db prune='\* \* \* \* \*' drill='\* \* \* \* \*' quiesce=none/, 10000);
+      await daemon.waitForOutput(
+        /INFO step=daemon started; schedule='0 0 1 1 \*' TZ=UTC host=db prune='\* \* \* \* \*' check='\* \* \* \* \*' drill='\* \* \* \* \*' retention='after every backup' quiesce=none/,
+        10000,
+      );
       out = await daemon.waitForOutput(/INFO step=daemon due work finished with exit code \d+/, 100000);
     } finally {
       await daemon.kill('SIGTERM');
     }
     await daemon.result;
-    // THEN prune and drill ran, and nothing is due any more
+    // THEN prune and check ran, and the drill waits: it compares with checksums taken at backup time
     expect(out).toMatch(/INFO step=daemon prune schedule matches \S+; prune due on every target/);
-    expect(out).toMatch(/INFO step=daemon drill schedule matches \S+; restore drill due/);
+    expect(out).toMatch(/INFO step=daemon check schedule matches \S+; check due on every target/);
+    expect(out).toMatch(/INFO step=daemon drill schedule matches \S+; restore drill due after the next backup/);
     expect(out).not.toMatch(/step=daemon schedule matches/);
     expect(out).toMatch(/INFO step=prune target=local done/);
-    expect(out).toMatch(/INFO step=drill target=local snapshot [0-9a-f]{8}: all 1 files match the manifest/);
+    expect(out).toMatch(/INFO step=check target=local no errors found/);
+    expect(out).toMatch(/INFO step=drill due; it runs after the next backup, against the checksums taken then/);
     expect(out).toMatch(/INFO step=daemon due work finished with exit code 0/);
     const status = sidecar.status();
     expect(status.prune).toMatchObject({ schedule: '* * * * *', due: [], targets: [{ name: 'local', result: 'ok' }] });
-    expect(status.verification.drill).toMatchObject({ result: 'ok', files_compared: 1, mismatches: 0 });
+    expect(status.verification.targets).toMatchObject([{ name: 'local', result: 'ok' }]);
+    expect(fs.readdirSync(path.join(sidecar.stateDir, 'due'))).toEqual(['drill']);
+    // WHEN the next backup cycle runs
+    const next = await sidecar.run(['run']);
+    // THEN it records the checksums, and the drill compares the restored snapshot with them
+    expect(next.code).toBe(0);
+    expect(next.stderr).toMatch(/INFO step=manifest sha256 of 1 files recorded/);
+    expect(next.stderr).toMatch(/INFO step=drill target=local snapshot [0-9a-f]{8}: all 1 files match the manifest/);
+    expect(sidecar.status().verification.drill).toMatchObject({ result: 'ok', files_compared: 1, mismatches: 0 });
     expect(fs.readdirSync(path.join(sidecar.stateDir, 'due'))).toEqual([]);
   });
 });

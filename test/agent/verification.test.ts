@@ -1,9 +1,9 @@
 /**
- * Verification, so that "0 errors" is a fact: every cycle checks every repository it wrote and
- * reads the next slice of its data; a restore drill restores the latest snapshot and compares
- * it with the manifest recorded at backup time; replicas are checked read-only. Errors turn
- * health red, naming the target, until a later verification passes. Run from the sidecar as
- * synthesized.
+ * Verification, so that "0 errors" is a fact: a due check (the check schedule, daily by
+ * default; not part of the routine cycle) checks every repository and reads the next slice of
+ * its data; a due restore drill makes the next cycle record checksums of the data it backs up,
+ * restore its snapshot and compare; replicas are checked read-only. Errors turn health red,
+ * naming the target, until a later verification passes. Run from the sidecar as synthesized.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -41,9 +41,10 @@ describe('verification', () => {
 
   afterAll(() => sidecar.cleanup());
 
-  test('every cycle checks each repository and reads the next data subset; verify moves it on, 1/3 … 3/3 and round again', async () => {
-    expect(sidecar.plan.verification).toMatchObject({ readAllDataWithinDays: 3, readDataSubsets: 3 });
-    // WHEN a cycle runs
+  test('a due check of each repository reads the next data subset; verify moves it on, 1/3 … 3/3 and round again', async () => {
+    expect(sidecar.plan.verification).toMatchObject({ readAllDataWithinDays: 3, readDataSubsets: 3, checkSchedule: { expression: '0 3 * * *' } });
+    // WHEN a cycle runs with the check due (the daemon marks it at 03:00)
+    sidecar.markDue('check');
     const r = await agent(['run']);
     // THEN
     expect(r.code).toBe(0);
@@ -61,6 +62,8 @@ describe('verification', () => {
       ],
       drill: null,
     });
+    // AND the check is no longer due
+    expect(fs.readdirSync(path.join(sidecar.stateDir, 'due'))).toEqual([]);
     // AND each verify reads the next subset
     const seen: string[] = [];
     for (let i = 0; i < 3; i++) {
@@ -71,9 +74,10 @@ describe('verification', () => {
     expect(fs.readFileSync(path.join(sidecar.stateDir, 'verify', 'local.next-subset'), 'utf8')).toBe('2\n');
   });
 
-  test('the restore drill restores the latest snapshot of every target and finds every file as the manifest recorded it', async () => {
-    // WHEN
-    const r = await agent(['verify']);
+  test('a due restore drill: the next cycle records the checksums, restores its snapshot of every target and finds every file as recorded', async () => {
+    // WHEN a cycle runs with the drill due (the daemon marks it on Sundays at 05:00)
+    sidecar.markDue('drill');
+    const r = await agent(['run']);
     // THEN
     expect(r.code).toBe(0);
     const status = sidecar.status();
@@ -130,7 +134,7 @@ describe('verification', () => {
     expect((await health()).code).toBe(0);
   });
 
-  test('a corrupted pack: the cycle\'s check fails, the status and health name the target, and a repaired repository turns it green', async () => {
+  test('a corrupted pack: the due check fails, the status and health name the target, and a repaired repository turns it green', async () => {
     // GIVEN bytes of a data pack of the nas repository overwritten (same size, as bit rot would)
     const pack = largestPack(sidecar.targetDirs.nas);
     const original = fs.readFileSync(pack);
@@ -138,7 +142,8 @@ describe('verification', () => {
     rotten.write('BITROT!!', 1000);
     fs.chmodSync(pack, 0o600);
     fs.writeFileSync(pack, rotten);
-    // WHEN the next cycle runs, reading all data (t = 1)
+    // WHEN the next cycle runs with the check due, reading all data (t = 1)
+    sidecar.markDue('check');
     const r = await agent(['run'], { verification: { readDataSubsets: 1 } });
     // THEN the backup itself succeeded, but the cycle fails on the check
     expect(r.code).toBe(1);
@@ -241,5 +246,32 @@ describe('verification', () => {
     const h = await health();
     expect(h.code).toBe(1);
     expect(h.stdout).toMatch(/^unhealthy: last verification found errors: replica offsite of local: check failed: restic exit 1: /);
+  });
+
+  test('a file the application changes while the backup runs is left out of the drill\'s comparison, not reported as a mismatch', async () => {
+    // GIVEN a restic that holds every backup until the test says go (in the state volume, first
+    // on the PATH), and a drill due
+    const bin = path.join(sidecar.stateDir, 'held-restic');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(
+      path.join(bin, 'restic'),
+      '#!/bin/sh\ncase " $* " in *" backup "*) i=0; while [ ! -f /backup/agent/go ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done ;; esac\nexec /usr/bin/restic "$@"\n',
+      { mode: 0o755 },
+    );
+    sidecar.markDue('drill');
+    const running = startSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], path: '/backup/agent/held-restic:/bin:/usr/bin' }));
+    // WHEN the application writes to a file after the manifest was taken, before restic reads it
+    await running.waitForOutput(/INFO step=backup target=nas started/);
+    fs.appendFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'a row written during the backup\n');
+    fs.writeFileSync(path.join(sidecar.stateDir, 'go'), '');
+    const r = await running.result;
+    fs.rmSync(path.join(sidecar.stateDir, 'go'));
+    // THEN the cycle and its drill pass: that file is reported as changed, the others compared
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/INFO step=manifest sha256 of 2 files recorded \(1 changed while the backup ran: not compared by the drill\)/);
+    const drill = sidecar.status().verification.drill;
+    expect(drill).toMatchObject({ result: 'ok', files_compared: 4, mismatches: 0, missing: 0, changed_during_backup: 2 });
+    const short = sidecar.status().targets[0].snapshot_id.slice(0, 8);
+    expect(fs.readFileSync(path.join(sidecar.stateDir, 'manifests', `${short}.changed`), 'utf8')).toBe('backup/sources/appdata/table.dat\n');
   });
 });

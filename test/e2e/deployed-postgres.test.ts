@@ -200,7 +200,11 @@ describe('the default example on a real Docker Engine', () => {
 
     afterAll(() => {
       host.docker(['exec', 'db', 'rm', '-f', '/var/lib/postgresql/data/ballast.bin'], { allowFail: true });
-      // A cycle without the ballast, so the runbook below restores a snapshot of the seeded data.
+      // A cycle without the ballast, so the runbook below restores a snapshot of the seeded data;
+      // with the weekly drill due, so that it records the manifest the runbook's step 7 checks.
+      host.sidecar('db').markDue('drill');
+      // (replicated offsite meanwhile: the drill checks the replica too)
+      host.replicate('db');
       host.sidecar('db').run(['run']);
     }, 300000);
   });
@@ -279,8 +283,8 @@ async function waitForRestic(command: string): Promise<void> {
  * Nothing was lost to the fault: on every target, the newest snapshot from before it is still
  * listed, or a newer one that the interrupted cycle completed (whose retention may then have
  * forgotten the older one of the same day, as the example's GFS policy keeps one a day). Then
- * the next cycle is complete: every target ok, retention and check included, the new snapshot
- * listed.
+ * the next cycle is complete: every target ok, retention and a due check included, the new
+ * snapshot listed.
  */
 function expectCleanCycle(before: Record<string, Array<{ id: string; time: string }>>): void {
   const afterFault = snapshotIds();
@@ -289,11 +293,17 @@ function expectCleanCycle(before: Record<string, Array<{ id: string; time: strin
     const kept = afterFault[target].some((x) => x.time >= newest);
     expect({ target, kept, before: before[target], afterFault: afterFault[target] }).toEqual({ target, kept: true, before: before[target], afterFault: afterFault[target] });
   }
+  host.sidecar('db').markDue('check');
   const run = host.sidecar('db').run(['run'], { allowFail: true });
   expect({ status: run.code, stderr: run.stderr.slice(-1500) }).toMatchObject({ status: 0 });
   const s = status();
   expect(s.state).toBe('ok');
   expect(s.targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
+  expect(s.targets.map((t: any) => [t.name, t.retention.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
+  expect(s.verification.targets.map((t: any) => [t.name, t.result, t.epoch >= s.last_success_epoch - 60])).toEqual([
+    ['local', 'ok', true],
+    ['s3', 'ok', true],
+  ]);
   const after = snapshotIds();
   for (const t of s.targets) {
     expect({ target: t.name, listed: after[t.name].some((x) => x.id.startsWith(t.snapshot_id)) }).toEqual({ target: t.name, listed: true });

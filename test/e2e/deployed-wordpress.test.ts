@@ -75,6 +75,10 @@ describe('the WordPress example on a real Docker Engine', () => {
     seeded = seedTables(host.engine, DB);
     for (const name of ['wordpress-db', 'wordpress']) {
       const sidecar = host.sidecar(name).container;
+      // (the weekly restore drill due: the cycle records the manifest the runbook checks; the
+      // repository the installer made replicated offsite meanwhile: the drill checks it too)
+      host.sidecar(name).markDue('drill');
+      host.replicate(name);
       const run = host.sidecar(name).run(['run'], { allowFail: true });
       expect({ sidecar, status: run.code, stderr: run.stderr.slice(-2000) }).toMatchObject({ sidecar, status: 0 });
       expect(status(name).targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);

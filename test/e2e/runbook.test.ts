@@ -38,14 +38,16 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import { BackupStorageStack } from '../../examples/postgres/main';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../../src';
+import { AGENT_STATE_DIR } from '../../src/agent/agent-asset';
 import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
 import { TreeEntry, describeTree, pseudoRandomBytes, writeMixedDataSet } from '../support/data-set';
 import { applyStack, Deployment } from '../support/engine/applier';
 import { AGENT, storageOutputs, StorageValues } from '../support/engine/deployed-host';
 import { docker, RunningEngine, startEngine, stopEngine } from '../support/engine/docker-engine';
 import { ensureImage } from '../support/engine/images';
-import { S3InEngine, startS3InEngine } from '../support/engine/s3-stand-in';
+import { replicateBucket, S3InEngine, startS3InEngine } from '../support/engine/s3-stand-in';
 import { inRunbook, RUNBOOK, RUNBOOK_MODELLED, RUNBOOK_TEXT, runbookShell, RunbookShell, ShellResult } from '../support/runbook';
+import { DueWork, markDueCommand } from '../support/sidecar-harness';
 import { synthesizeApp, SynthesizedApp } from '../support/synth';
 
 const PASSWORD = 'the repository password, as escrowed';
@@ -200,8 +202,15 @@ function damage(dir: string): void {
   fs.writeFileSync(path.join(dir, 'left-over.tmp'), 'written after the good snapshot\n');
 }
 
-/** `docker exec db-backup /bin/sh <agent> run`: one full cycle, as the schedule would run it. */
-function cycle(): void {
+/**
+ * `docker exec db-backup /bin/sh <agent> run`: one full cycle, as the schedule would run it;
+ * with `due`, after marking that work due as the daemon does (a drill: the cycle records the
+ * manifest that step 7 checks).
+ */
+function cycle(due: DueWork[] = []): void {
+  if (due.length > 0) {
+    dockerCli(['exec', 'db-backup', ...markDueCommand({ stateDir: AGENT_STATE_DIR, targets: [] }, due)]);
+  }
   const r = dockerCli(['exec', 'db-backup', '/bin/sh', AGENT, 'run'], { allowFail: true });
   expect({ code: r.status, stderr: r.stderr }).toEqual({ code: 0, stderr: expect.not.stringMatching(/ERROR/) });
 }
@@ -241,7 +250,10 @@ describe('Volume corrupted: restore a volume in place', () => {
     pgdata = volumeDir('pgdata');
     writeMixedDataSet(pgdata);
     original = describeTree(pgdata, { owners: true });
-    cycle();
+    // (the weekly restore drill falls due before this one, long after the repository the
+    // installer made was replicated offsite: the drill checks the replica too)
+    replicateBucket(bucket.primary, bucket.replica, 'db');
+    cycle(['drill']);
     damage(pgdata);
     damaged = describeTree(pgdata, { owners: true });
     expect(damaged).not.toEqual(original);

@@ -21,7 +21,7 @@ export const RUNBOOK = {
   keepAside: `docker run --rm -v pgdata:/from:ro -v pgdata-damaged:/to --entrypoint /bin/sh "$IMAGE" -c 'cp -a /from/. /to/'`,
   empty: `docker run --rm -v pgdata:/data --entrypoint /bin/sh "$IMAGE" -c 'find /data -mindepth 1 -maxdepth 1 -exec rm -rf {} +'`,
   restore:
-    'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata',
+    'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata --verify',
   checkManifest: `docker run --rm --volumes-from db-backup -v pgdata:/restore/backup/sources/pgdata:ro --entrypoint /bin/sh "$IMAGE" -c "cd /restore && grep '  backup/sources/pgdata/' /backup/agent/manifests/$SNAPSHOT.sha256 | sha256sum -c -"`,
   removeEnvFile: 'rm db-backup.env',
   // Single file: look at an old version (inside the sidecar), or put it back (one-off container)

@@ -185,6 +185,17 @@ export class SidecarHarness implements SynthesizedSidecarParts {
     });
   }
 
+  /**
+   * Marks maintenance due, as the daemon does when its schedule fires: the next `run` (or
+   * `due`) does it. Checks and prunes are not part of a routine cycle.
+   */
+  markDue(...work: DueWork[]): void {
+    for (const file of dueMarkerFiles(this.plan, work)) {
+      fs.mkdirSync(path.join(this.stateDir, path.dirname(file)), { recursive: true });
+      fs.writeFileSync(path.join(this.stateDir, file), '');
+    }
+  }
+
   /** status.json as the agent last wrote it, parsed. */
   status(): any {
     return JSON.parse(fs.readFileSync(path.join(this.stateDir, 'status.json'), 'utf8'));
@@ -194,6 +205,26 @@ export class SidecarHarness implements SynthesizedSidecarParts {
   cleanup(): void {
     fs.rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** Maintenance the daemon marks due when its schedule fires (the agent's `due_markers`). */
+export type DueWork = 'check' | 'prune' | 'retention' | 'drill';
+
+/**
+ * The marker files (relative to the agent's state folder) that make `work` due on every
+ * target of `plan`: `due/drill`, or `due/<work>.<target>`.
+ */
+export function dueMarkerFiles(plan: { targets: Array<{ name: string }> }, work: DueWork[]): string[] {
+  return work.flatMap((w) => (w === 'drill' ? ['due/drill'] : plan.targets.map((t) => `due/${w}.${t.name}`)));
+}
+
+/**
+ * The command (for `docker exec <sidecar> ...`) that marks `work` due inside a running sidecar
+ * whose plan is `plan` (its stateDir and target names).
+ */
+export function markDueCommand(plan: { stateDir: string; targets: Array<{ name: string }> }, work: DueWork[]): string[] {
+  const files = dueMarkerFiles(plan, work).map((f) => `${plan.stateDir}/${f}`);
+  return ['sh', '-c', 'mkdir -p "$(dirname "$1")" && for f; do : >"$f"; done', 'mark-due', ...files];
 }
 
 /** Each volume and host path a container mounts: its key in `hostDirs`, and where it is mounted. */

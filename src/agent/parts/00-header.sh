@@ -33,6 +33,9 @@ CHILD_PID=''
 CHILD_SIGNAL='INT'
 SIGNALS_SEEN=0
 INTERRUPTED=''
+# The running target jobs (30-children.sh), and whether this process is one of them.
+JOB_PIDS=''
+IN_JOB=''
 LOCK_HELD=''
 TMP_WORK=''
 # What the quiesce step stopped or paused and has not undone yet ('' when nothing).

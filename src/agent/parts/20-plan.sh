@@ -2,7 +2,7 @@
 # The plan: everything synth decided (src/agent/agent-plan.ts, docs/agent-contract.md)
 #######################################
 
-readonly PLAN_SCHEMA_VERSION=1
+readonly PLAN_SCHEMA_VERSION=2
 
 # The jq program that turns the plan into shell assignments, every value quoted by @sh. A
 # schedule becomes its allowed values per field and the day rule, as cron_matches reads them.
@@ -23,6 +23,10 @@ set("RUN_ON_START"; .runOnStart), set("MANIFEST"; if .manifest.enabled then "on"
 set("MANIFEST_KEEP"; .manifest.keep), set("RETENTION"; .retention | join(" ")),
 set("SCHEDULE"; .schedule.expression), set("SCHEDULE_SETS"; .schedule | sets),
 set("PRUNE_SCHEDULE"; .pruneSchedule.expression // ""), set("PRUNE_SETS"; .pruneSchedule | sets),
+set("RETENTION_SCHEDULE"; .retentionSchedule.expression // ""),
+set("RETENTION_SETS"; .retentionSchedule | sets), set("TARGET_CONCURRENCY"; .targetConcurrency),
+set("CHECK_SCHEDULE"; .verification.checkSchedule.expression // ""),
+set("CHECK_SETS"; .verification.checkSchedule | sets),
 set("DRILL_SCHEDULE"; .verification.drillSchedule.expression // ""),
 set("DRILL_SETS"; .verification.drillSchedule | sets),
 set("VERIFY_SUBSETS"; .verification.readDataSubsets),

@@ -15,13 +15,75 @@ list_target_names() {
 }
 
 # on_signal NAME: trap handler. Passes the stop on to the running child (restic gets SIGINT,
-# its clean shutdown that removes its lock) and lets the main flow finish.
+# its clean shutdown that removes its lock) and to every target job (which pass it on to
+# their restic), and lets the main flow finish.
 # shellcheck disable=SC2317 # invoked by trap
 on_signal() {
   SIGNALS_SEEN=$((SIGNALS_SEEN + 1))
   INTERRUPTED=$1
-  log WARN signal "received SIG$1; stopping once the current step has cleaned up"
+  [ -n "${IN_JOB}" ] ||
+    log WARN signal "received SIG$1; stopping once the current step has cleaned up"
   [ -z "${CHILD_PID}" ] || kill "-${CHILD_SIGNAL}" "${CHILD_PID}" 2>/dev/null || true
+  for _os_pid in ${JOB_PIDS}; do
+    kill -TERM "${_os_pid}" 2>/dev/null || true
+  done
+}
+
+# Target jobs: a phase of the cycle (the backups, then retention) runs one background job per
+# target, at most TARGET_CONCURRENCY at a time, so that the targets' restic runs overlap and
+# one slow or failing target never holds up the others. A job is a subshell that records into
+# its own folder (WORK_DIR=RUN_DIR/t<INDEX>); jobs_join merges those records in target order.
+
+# job_start INDEX NAME PHASE: starts target_job in the background, first waiting for the
+# oldest job while TARGET_CONCURRENCY of them run.
+job_start() {
+  # shellcheck disable=SC2086 # PIDs, split on purpose
+  set -- "$@" ${JOB_PIDS}
+  if [ $(($# - 3)) -ge "${TARGET_CONCURRENCY}" ]; then
+    wait_child "$4" || true
+    JOB_PIDS=${JOB_PIDS#"$4"}
+    JOB_PIDS=${JOB_PIDS# }
+  fi
+  mkdir -p "${RUN_DIR}/t$1" || log ERROR run "cannot create ${RUN_DIR}/t$1"
+  target_job "$1" "$2" "$3" &
+  JOB_PIDS="${JOB_PIDS} $!"
+  JOB_PIDS=${JOB_PIDS# }
+  # A stop that came before the job was started is passed on now.
+  [ -z "${INTERRUPTED}" ] || kill -TERM "$!" 2>/dev/null || true
+}
+
+# target_job INDEX NAME PHASE: the job, in the background subshell job_start makes. It traps
+# stops itself (a subshell starts with the default handlers) and never exits through the
+# cycle's EXIT trap.
+target_job() {
+  IN_JOB=1 JOB_PIDS='' CHILD_PID=''
+  trap - EXIT
+  trap 'on_signal TERM' TERM
+  trap 'on_signal INT' INT
+  trap 'on_signal HUP' HUP
+  WORK_DIR="${RUN_DIR}/t$1"
+  RESULTS_FILE="${WORK_DIR}/targets.jsonl"
+  case $3 in
+    backup) backup_target "$1" "$2" ;;
+    retention) retention_job "$1" "$2" ;;
+  esac
+}
+
+# jobs_join FILE...: waits for every job, then appends each job's FILEs to the cycle's, in
+# target order.
+jobs_join() {
+  for _jj_pid in ${JOB_PIDS}; do
+    wait_child "${_jj_pid}" || true
+  done
+  JOB_PIDS=''
+  for _jj_i in $(all_targets); do
+    for _jj_file in "$@"; do
+      [ ! -f "${RUN_DIR}/t${_jj_i}/${_jj_file}" ] ||
+        cat "${RUN_DIR}/t${_jj_i}/${_jj_file}" >>"${RUN_DIR}/${_jj_file}" ||
+        log ERROR run "cannot merge ${RUN_DIR}/t${_jj_i}/${_jj_file}"
+      rm -f "${RUN_DIR}/t${_jj_i}/${_jj_file}" || true
+    done
+  done
 }
 
 # track_child PID SIGNAL: makes PID the child that a stop is passed on to, as SIGNAL; a stop

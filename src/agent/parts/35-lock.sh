@@ -48,8 +48,9 @@ lock_is_stale() {
 # 1 held by a live cycle (LOCK_OWNER says which), 2 cannot create it.
 lock_acquire() {
   LOCK_DIR="${STATE_DIR}/run.lock"
-  # 12 restic calls at most per target (open, init, unlock, backup, snapshots, forget plan and
-  # ids, check, prune, drill snapshots and restore, a replica's check), plus an hour.
+  # 12 restic calls at most per target (backup, init and backup again, forget, prune, check,
+  # the drill's listing and restore, a replica's check, and an unlock and retry of a locked
+  # one), plus an hour.
   LOCK_FOREIGN_SECONDS=$((NETWORK_TIMEOUT * (12 * TARGET_COUNT + 2) + 3600))
   for _la_try in 1 2 3; do
     if mkdir "${LOCK_DIR}" 2>/dev/null; then

@@ -89,7 +89,11 @@ status_write_maintenance() {
         [$names[] as $n | (last_named($new; $n) // last_named($old; $n)) | select(. != null)];
     . as $p
     | .targets = [(.targets // [])[] | . as $t | last_named($retention; $t.name) as $r
-        | if $r == null then . else . + {retention: ($r | del(.name))} end]
+        | if $r == null then . else . + {retention: ($r | del(.name))} end
+        # restic 0.14 reports 8 digits of the snapshot id; the retention phase found them all.
+        | (last_named($ids; $t.name).snapshot_id // "") as $full
+        | if $full != "" and ($t.snapshot_id // "") != "" and ($full | startswith($t.snapshot_id))
+          then .snapshot_id = $full else . end]
     | .prune = {schedule: $prune_schedule, due: ($due | words),
         targets: per_target($prune; $p.prune.targets // [])}
     | .verification = ((($p.verification // {}) | . as $old
@@ -110,7 +114,7 @@ status_write_maintenance() {
           elif (.targets | length) + (.replicas | length) > 0 or .drill != null then "ok"
           else "never" end)})' \
     --arg names "${_sm_names}" --arg due "${_sm_due}" \
-    --slurpfile retention "${WORK_DIR}/retention.jsonl" \
+    --slurpfile retention "${WORK_DIR}/retention.jsonl" --slurpfile ids "${WORK_DIR}/ids.jsonl" \
     --slurpfile prune "${WORK_DIR}/prune.jsonl" \
     --slurpfile checks "${WORK_DIR}/checks.jsonl" \
     --slurpfile replicas "${WORK_DIR}/replicas.jsonl" \

@@ -2,10 +2,18 @@
 # Source manifest and log folders
 #######################################
 
+# The manifest: sha256 of every file of the sources at backup time, in sha256sum -c format
+# relative to /, for the restore drill to check a restore with. Only a cycle with a drill due
+# writes one. A live application may change files while the cycle runs (a database under an
+# exec quiesce); restic then backs up other bytes than were hashed. So the size and modification
+# time (ns) of every file are listed before the hashing and again after the backups: only the
+# files that did not change in between stay in the manifest, and the others are listed in
+# manifests/<id>.changed (reported by the drill, never compared).
+
 # manifest_create: hashes every file of the existing sources into MANIFEST_PENDING ('' when
-# disabled or failed), in sha256sum -c format relative to /, to check a restore with.
+# disabled or failed), after listing their size and modification time.
 manifest_create() {
-  MANIFEST_PENDING=''
+  MANIFEST_PENDING='' MANIFEST_SOURCES=''
   case ${MANIFEST:-on} in
     off | false | no | 0) log INFO manifest "disabled by MANIFEST=${MANIFEST}" && return 0 ;;
   esac
@@ -13,49 +21,98 @@ manifest_create() {
     log WARN manifest "cannot create ${STATE_DIR}/manifests; no manifest this cycle"
     return 0
   }
-  set --
   set -f
   for _mc_source in ${EXISTING_SOURCES}; do
     _mc_rel=${_mc_source#/}
-    set -- "$@" "${_mc_rel:-.}"
+    MANIFEST_SOURCES="${MANIFEST_SOURCES} ${_mc_rel:-.}"
   done
   set +f
-  [ "$#" -gt 0 ] || return 0
+  [ -n "${MANIFEST_SOURCES}" ] || return 0
   _mc_pending="${STATE_DIR}/manifests/.pending-${RUN_ID}.sha256"
-  if ! (cd / && find "$@" -type f -exec sha256sum {} +) >"${_mc_pending}.unsorted" \
+  if ! manifest_stat "${_mc_pending}.before"; then
+    log WARN manifest "cannot list the sources' files; no manifest this cycle"
+    return 0
+  fi
+  set -f
+  # shellcheck disable=SC2086 # the sources (volume names: no spaces), split on purpose
+  if ! (cd / && find ${MANIFEST_SOURCES} -type f -exec sha256sum {} +) >"${_mc_pending}.unsorted" \
     2>"${RUN_DIR}/manifest.err"; then
     log WARN manifest "some files could not be hashed: $(error_summary "${RUN_DIR}/manifest.err")"
   fi
+  set +f
   if ! LC_ALL=C sort -k 2 -o "${_mc_pending}" "${_mc_pending}.unsorted"; then
     log WARN manifest "cannot sort the manifest; no manifest this cycle"
     rm -f "${_mc_pending}" "${_mc_pending}.unsorted" || true
     return 0
   fi
   rm -f "${_mc_pending}.unsorted" || log WARN manifest "cannot remove ${_mc_pending}.unsorted"
-  _mc_count=$(wc -l <"${_mc_pending}" | tr -d ' ') || _mc_count='?'
-  log INFO manifest "sha256 of ${_mc_count} files recorded"
   MANIFEST_PENDING=${_mc_pending}
 }
 
-# manifest_attach SNAPSHOT_ID: links the pending manifest as manifests/<first 8 hex
-# digits>.sha256 (whatever id form restic reports); prints that path relative to STATE_DIR.
-manifest_attach() {
-  [ -n "${MANIFEST_PENDING}" ] || return 0
-  _ma_short=$(printf '%s' "$1" | cut -c 1-8)
-  _ma_file="${STATE_DIR}/manifests/${_ma_short}.sha256"
-  if ln -f "${MANIFEST_PENDING}" "${_ma_file}" 2>/dev/null ||
-    cp "${MANIFEST_PENDING}" "${_ma_file}"; then
-    printf 'manifests/%s.sha256\n' "${_ma_short}"
-    return 0
-  fi
-  log WARN manifest "cannot write ${_ma_file}"
-  return 1
+# manifest_stat OUT: "<mtime with ns> <size> <path>" of every file of MANIFEST_SOURCES, sorted.
+manifest_stat() {
+  set -f
+  # shellcheck disable=SC2086 # as in manifest_create
+  (cd / && find ${MANIFEST_SOURCES} -type f -exec stat -c '%y %s %n' {} +) 2>/dev/null |
+    LC_ALL=C sort >"$1"
+  _ms_rc=$?
+  set +f
+  return "${_ms_rc}"
 }
 
-# manifest_finish: drops the pending file and keeps the newest MANIFEST_KEEP manifests.
+# manifest_seal: right after the backups (before the application is released), keeps in the
+# manifest only the files whose size and modification time did not change since they were
+# hashed; lists the others in MANIFEST_PENDING.changed.
+# shellcheck disable=SC2016 # awk programs
+manifest_seal() {
+  [ -n "${MANIFEST_PENDING}" ] || return 0
+  _mk_p=${MANIFEST_PENDING}
+  if ! manifest_stat "${_mk_p}.after" ||
+    ! awk 'NR == FNR { before[$0] = 1; next }
+        { line = $0; sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, "", line) }
+        $0 in before { print line > STABLE; delete before[$0]; next }
+        { print line > CHANGED }
+        END { for (b in before) { sub(/^[^ ]+ [^ ]+ [^ ]+ [^ ]+ /, "", b); print b > CHANGED } }' \
+      STABLE="${_mk_p}.stable" CHANGED="${_mk_p}.changed" "${_mk_p}.before" "${_mk_p}.after" ||
+    ! awk 'NR == FNR { keep[$0] = 1; next } substr($0, 67) in keep' "${_mk_p}.stable" "${_mk_p}" \
+      >"${_mk_p}.sealed" || ! mv -f "${_mk_p}.sealed" "${_mk_p}"; then
+    log WARN manifest "cannot compare the files before and after the backup; no manifest this cycle"
+    rm -f "${_mk_p}" || true
+    MANIFEST_PENDING=''
+    return 0
+  fi
+  # A file that changed is listed twice (as it was, as it is) when it still exists.
+  if [ -f "${_mk_p}.changed" ]; then
+    LC_ALL=C sort -u -o "${_mk_p}.changed" "${_mk_p}.changed" || true
+  else
+    : >"${_mk_p}.changed"
+  fi
+  _mk_count=$(grep -c . "${_mk_p}") || _mk_count=0
+  _mk_changed=$(grep -c . "${_mk_p}.changed") || _mk_changed=0
+  log INFO manifest "sha256 of ${_mk_count} files recorded (${_mk_changed} changed while the" \
+    "backup ran: not compared by the drill)"
+}
+
+# manifest_path SNAPSHOT_ID: where the manifest of SNAPSHOT_ID is kept, relative to STATE_DIR
+# (manifests/<first 8 hex digits>.sha256, whatever id form restic reports); '' without one.
+manifest_path() {
+  [ -z "${MANIFEST_PENDING}" ] || printf 'manifests/%s.sha256\n' "$(printf '%s' "$1" | cut -c 1-8)"
+}
+
+# manifest_finish: links the sealed manifest (and its .changed list) as each snapshot's of
+# this cycle (RESULTS_FILE's manifest fields), drops the pending files, and keeps the newest
+# MANIFEST_KEEP manifests.
 manifest_finish() {
   [ -n "${MANIFEST_PENDING}" ] || return 0
-  rm -f "${MANIFEST_PENDING}" || log WARN manifest "cannot remove ${MANIFEST_PENDING}"
+  for _mf_rel in $(jq -r '.manifest // empty' "${RESULTS_FILE}"); do
+    _mf_file="${STATE_DIR}/${_mf_rel}"
+    if ! { ln -f "${MANIFEST_PENDING}" "${_mf_file}" 2>/dev/null ||
+      cp "${MANIFEST_PENDING}" "${_mf_file}"; } ||
+      ! cp "${MANIFEST_PENDING}.changed" "${_mf_file%.sha256}.changed"; then
+      log WARN manifest "cannot write ${_mf_file}"
+    fi
+  done
+  rm -f "${MANIFEST_PENDING}" "${MANIFEST_PENDING}".* || log WARN manifest "cannot remove ${MANIFEST_PENDING}"
   _mf_keep=${MANIFEST_KEEP:-100} _mf_n=0
   is_uint "${_mf_keep}" || _mf_keep=100
   # Newest first; the names are snapshot ids (hex), safe to split.
@@ -63,8 +120,8 @@ manifest_finish() {
   for _mf_file in $(ls -1t "${STATE_DIR}/manifests"); do
     case ${_mf_file} in *.sha256) ;; *) continue ;; esac
     _mf_n=$((_mf_n + 1))
-    [ "${_mf_n}" -le "${_mf_keep}" ] ||
-      rm -f "${STATE_DIR}/manifests/${_mf_file}" || log WARN manifest "cannot remove ${_mf_file}"
+    [ "${_mf_n}" -le "${_mf_keep}" ] || rm -f "${STATE_DIR}/manifests/${_mf_file}" \
+      "${STATE_DIR}/manifests/${_mf_file%.sha256}.changed" || log WARN manifest "cannot remove ${_mf_file}"
   done
 }
 

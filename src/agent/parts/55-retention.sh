@@ -10,97 +10,125 @@ append_only() {
 
 APPEND_ONLY_NOTE='the server refuses deletes; pruning this repository is the server administrator'"'"'s job'
 
-# unlock_once INDEX NAME: `restic unlock` of the target unless this cycle did it already.
-unlock_once() {
-  [ -n "${UNLOCKED}" ] || unlock_target "$1" "$2"
-}
-
-# step_failure STEP NAME RC ERRFILE STARTED: sets STEP_RESULT and STEP_ERROR. restic 0.14 has
-# no --retry-lock: a repository locked by another process defers the step to the next cycle
-# (logged here); anything else is a failure (logged by the caller).
+# step_failure STEP NAME RC ERRFILE STARTED: sets STEP_RESULT and STEP_ERROR. A repository
+# still locked by another process after run_restic_unlocking defers the step to the next
+# cycle (logged here); anything else is a failure (logged by the caller).
 step_failure() {
   STEP_RESULT=failed
   STEP_ERROR=$(describe_failure "$3" "$4" "$5")
-  [ "$3" -ne "${EX_TARGET_ENV}" ] && grep -q 'already locked' "$4" 2>/dev/null || return 0
+  [ "$3" -ne "${EX_TARGET_ENV}" ] && is_locked "$3" "$4" || return 0
   STEP_RESULT=deferred
   STEP_ERROR="the repository is locked by another process ($(error_summary "$4"));"
   STEP_ERROR="${STEP_ERROR} deferred to the next cycle"
   log WARN "$1" "target=$2 ${STEP_ERROR}"
 }
 
-# retention_target INDEX NAME SNAPSHOT: `restic forget` per the plan's retention for this
-# host's snapshots, after SNAPSHOT was made. Never removes SNAPSHOT, the last good backup.
+# retention_due NAME: whether retention runs for target NAME in this cycle: after every
+# complete backup, or, with a retention schedule, once it has fired (the daemon marks it).
+retention_due() {
+  [ -z "${RETENTION_SETS}" ] || [ -f "${DUE_DIR}/retention.$1" ]
+}
+
+# retention_job INDEX NAME: the retention phase's job for a target this cycle's backup reached
+# (status "ok" or "partial"): `restic forget` after a complete backup when retention is due;
+# then, when restic reported the snapshot's short id (restic < 0.15) and forget did not give
+# the full one, `restic snapshots` for it. At most 2 restic calls in the cycle either way.
+retention_job() {
+  _rj_backup=$(jq -r --arg name "$2" 'select(.name == $name)
+    | "\(.result) \(.snapshot_id // "")"' "${RUN_DIR}/targets.jsonl" | tail -n 1)
+  _rj_snapshot=${_rj_backup#* } FULL_SNAPSHOT_ID=''
+  [ -n "${_rj_snapshot}" ] || return 0
+  if [ "${_rj_backup%% *}" = ok ] && retention_due "$2"; then
+    retention_target "$1" "$2" "${_rj_snapshot}"
+  fi
+  [ "${#_rj_snapshot}" -lt 64 ] && [ -z "${FULL_SNAPSHOT_ID}" ] || return 0
+  _rj_prefix="${RUN_DIR}/$1-$2"
+  if run_restic "$1" "${_rj_prefix}-snapshot.json" "${_rj_prefix}-snapshot.err" \
+    snapshots --json "${_rj_snapshot}" &&
+    FULL_SNAPSHOT_ID=$(jq -r '.[0].id // empty' "${_rj_prefix}-snapshot.json") &&
+    [ "${#FULL_SNAPSHOT_ID}" -eq 64 ]; then
+    record_snapshot_id "$2" "${FULL_SNAPSHOT_ID}"
+  else
+    log WARN backup "target=$2 cannot resolve the full id of snapshot ${_rj_snapshot}:" \
+      "$(error_summary "${_rj_prefix}-snapshot.err")"
+  fi
+}
+
+# record_snapshot_id NAME ID: the full id of the snapshot target NAME made in this cycle, for
+# status.json (restic 0.14 reports 8 digits).
+# shellcheck disable=SC2016 # a jq program
+record_snapshot_id() {
+  append_json "${WORK_DIR}/ids.jsonl" '{name: $name, snapshot_id: $id}' --arg name "$1" \
+    --arg id "$2"
+}
+
+# retention_target INDEX NAME SNAPSHOT: one `restic forget` of this host's snapshots per the
+# plan's retention, after SNAPSHOT was made in this cycle. --keep-tag run:<RUN_ID> keeps
+# SNAPSHOT, the last good backup, whatever the policy says (restic keeps the newest by
+# *timestamp*: after the clock jumped back, a keep rule could pick an older one). Grouped by
+# host: the paths change when a volume is added, and the run tags differ from snapshot to
+# snapshot; the plan's tags select this container's snapshots.
+# shellcheck disable=SC2016 # a jq program
 retention_target() {
-  _ret_i=$1 _ret_name=$2 _ret_keep=$3 _ret_prefix="${RUN_DIR}/$1-$2"
+  _ret_name=$2 _ret_prefix="${RUN_DIR}/$1-$2"
   if [ -z "${RETENTION}" ]; then
     record_step "${WORK_DIR}/retention.jsonl" "$2" skipped \
       'no retention policy (the plan has no retention flags)' '{reason: "no-policy"}'
     return
   fi
   if append_only "$1"; then
+    retention_done "$2"
     log INFO retention "target=$2 skipped: append-only (${APPEND_ONLY_NOTE})"
     record_step "${WORK_DIR}/retention.jsonl" "$2" skipped '' \
       '{reason: "append-only", removed: null, kept: null, protected: null}'
     return
   fi
-  # What goes is computed first (--dry-run), then exactly those ids are forgotten, minus the
-  # snapshot just made: restic keeps the newest by *timestamp*, and after the clock jumped
-  # back any keep rule could pick the last good backup. Grouped by host,tags: the paths change
-  # when a volume is added, which would leave the old group outside the policy for ever.
-  set -- forget --dry-run --json --host "${HOST}" --group-by host,tags
+  _ret_i=$1 _ret_keep=$3
+  set -- forget --json --host "${HOST}" --group-by host --keep-tag "run:${RUN_ID}"
   [ -z "${TAG_FILTER}" ] || set -- "$@" --tag "${TAG_FILTER}"
   set -f
   # shellcheck disable=SC2086 # the --keep-* flags, split on purpose
   set -- "$@" ${RETENTION}
   set +f
   _ret_started=$(clock)
-  run_restic "${_ret_i}" "${_ret_prefix}-forget-plan.json" "${_ret_prefix}-forget-plan.err" "$@"
+  run_restic_unlocking "${_ret_i}" "${_ret_prefix}-forget.json" "${_ret_prefix}-forget.err" "$@"
   _ret_rc=$?
   if [ "${_ret_rc}" -ne 0 ]; then
-    step_failure retention "${_ret_name}" "${_ret_rc}" "${_ret_prefix}-forget-plan.err" \
+    step_failure retention "${_ret_name}" "${_ret_rc}" "${_ret_prefix}-forget.err" \
       "${_ret_started}"
     retention_record "${STEP_RESULT}" "${STEP_ERROR}"
     return
   fi
-  if ! _ret_plan=$(jq -nrR --arg keep "${_ret_keep}" '
-      def protected: $keep != "" and startswith($keep);
+  # What restic kept and removed; "protected": kept only for the run tag.
+  if ! _ret_counts=$(jq -nrR --arg keep "${_ret_keep}" --arg tag "run:${RUN_ID}" '
       [inputs | fromjson? | arrays | .[]] as $groups
-      | ([$groups[] | (.remove // [])[] | .id] | unique) as $remove
-      | "\([$groups[] | (.keep // [])[]] | length) \([$remove[] | select(protected)] | length) "
-        + ([$remove[] | select(protected | not)] | join(" "))' \
-    "${_ret_prefix}-forget-plan.json"); then
-    retention_record failed "cannot read restic's forget plan in ${_ret_prefix}-forget-plan.json"
+      | [$groups[] | (.reasons // [])[]
+         | select((.snapshot.tags // []) | index($tag)) | select((.matches | length) == 1)]
+      | length as $protected
+      | "\([$groups[] | (.keep // [])[]] | length) \([$groups[] | (.remove // [])[]] | length)"
+        + " \($protected) \([$groups[] | (.keep // [])[] | .id | select(startswith($keep))]
+        | first // "")"' "${_ret_prefix}-forget.json"); then
+    retention_record failed "cannot read restic's forget output in ${_ret_prefix}-forget.json"
     return
   fi
-  read -r _ret_kept _ret_protected _ret_ids <<PLAN
-${_ret_plan}
-PLAN
-  _ret_kept=$((_ret_kept + _ret_protected))
+  read -r _ret_kept _ret_removed _ret_protected FULL_SNAPSHOT_ID <<COUNTS
+${_ret_counts}
+COUNTS
+  [ -z "${FULL_SNAPSHOT_ID}" ] || record_snapshot_id "${_ret_name}" "${FULL_SNAPSHOT_ID}"
+  retention_done "${_ret_name}"
   if [ "${_ret_protected}" -gt 0 ]; then
     log WARN retention "target=${_ret_name} the policy would remove snapshot" \
       "$(printf '%s' "${_ret_keep}" | cut -c 1-8), the one this cycle just made (is a clock" \
       "or a snapshot time off?); keeping it: the last successful backup is never removed"
   fi
-  if [ -z "${_ret_ids:-}" ]; then
-    log INFO retention "target=${_ret_name} nothing to forget (${_ret_kept} snapshots kept)"
-    retention_record ok '' 0 "${_ret_kept}" "${_ret_protected}"
-    return
-  fi
-  set -f
-  # shellcheck disable=SC2086 # snapshot ids (hex), split on purpose
-  set -- forget ${_ret_ids}
-  set +f
-  _ret_count=$(($# - 1)) _ret_started=$(clock)
-  run_restic "${_ret_i}" "${_ret_prefix}-forget.out" "${_ret_prefix}-forget.err" "$@"
-  _ret_rc=$?
-  if [ "${_ret_rc}" -ne 0 ]; then
-    step_failure retention "${_ret_name}" "${_ret_rc}" "${_ret_prefix}-forget.err" \
-      "${_ret_started}"
-    retention_record "${STEP_RESULT}" "${STEP_ERROR}" '' "${_ret_kept}" "${_ret_protected}"
-    return
-  fi
-  log INFO retention "target=${_ret_name} forgot ${_ret_count} snapshots, kept ${_ret_kept}"
-  retention_record ok '' "${_ret_count}" "${_ret_kept}" "${_ret_protected}"
+  log INFO retention "target=${_ret_name} forgot ${_ret_removed} snapshots, kept ${_ret_kept}"
+  retention_record ok '' "${_ret_removed}" "${_ret_kept}" "${_ret_protected}"
+}
+
+# retention_done NAME: clears target NAME's due retention.
+retention_done() {
+  [ -z "${RETENTION_SETS}" ] || rm -f "${DUE_DIR}/retention.$1" ||
+    log WARN retention "cannot remove ${DUE_DIR}/retention.$1"
 }
 
 # retention_record RESULT ERROR [REMOVED KEPT PROTECTED]: records (and logs a failure of)
@@ -117,7 +145,6 @@ retention_record() {
 # that was due when done or skipped.
 prune_target() {
   [ -z "${INTERRUPTED}" ] || return 0
-  unlock_once "$1" "$2"
   if append_only "$1"; then
     prune_done "$2"
     log INFO prune "target=$2 skipped: append-only (${APPEND_ONLY_NOTE})"
@@ -126,7 +153,7 @@ prune_target() {
   fi
   _pt_prefix="${RUN_DIR}/$1-$2" _pt_started=$(clock)
   log INFO prune "target=$2 started"
-  run_restic "$1" "${_pt_prefix}-prune.out" "${_pt_prefix}-prune.err" prune
+  run_restic_unlocking "$1" "${_pt_prefix}-prune.out" "${_pt_prefix}-prune.err" prune
   _pt_rc=$?
   if [ "${_pt_rc}" -eq 0 ]; then
     prune_done "$2"

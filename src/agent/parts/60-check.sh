@@ -34,7 +34,7 @@ check_target() {
   fi
   log INFO check "target=${_ck_name} started${_ck_subset:+ (data subset ${_ck_subset})}"
   _ck_started=$(clock)
-  run_restic "${_ck_i}" "${_ck_prefix}-check.out" "${_ck_prefix}-check.err" check "$@"
+  run_restic_unlocking "${_ck_i}" "${_ck_prefix}-check.out" "${_ck_prefix}-check.err" check "$@"
   _ck_rc=$? _ck_seconds=$(($(clock) - _ck_started))
   set -- '{read_data_subset: ($subset | str), check_arguments: ($args | str),
       duration_seconds: $seconds}' --arg subset "${_ck_subset}" --arg args "$*" \
@@ -59,6 +59,13 @@ check_target() {
   fi
   record_step "${WORK_DIR}/checks.jsonl" "${_ck_name}" "${STEP_RESULT}" "${STEP_ERROR}" "$@"
   return 1
+}
+
+# check_done NAME: clears target NAME's due check (a check that found errors stays due, so the
+# next cycle checks again).
+check_done() {
+  [ ! -f "${DUE_DIR}/check.$1" ] || rm -f "${DUE_DIR}/check.$1" ||
+    log WARN check "cannot remove ${DUE_DIR}/check.$1"
 }
 
 # check_replicas INDEX NAME: `restic --no-lock check` of each replica: read-only, so it works

@@ -11,23 +11,26 @@ drill_clean() {
   rm -rf "$1" || log WARN drill "cannot remove $1"
 }
 
-# drill_target INDEX NAME: restores this host's latest snapshot to DRILL_DIR/NAME, compares
-# every file with the manifest recorded when it was made, then removes the restore.
+# drill_target INDEX NAME: restores this host's newest snapshot that has a manifest (the one
+# the cycle just made, when the drill runs after a backup) to DRILL_DIR/NAME, compares every
+# file with the manifest recorded when it was made, then removes the restore.
 # shellcheck disable=SC2016 # a jq program
 drill_target() {
   [ -z "${INTERRUPTED}" ] || return 0
-  unlock_once "$1" "$2"
   _dr_prefix="${RUN_DIR}/$1-$2-drill" _dr_dir="${DRILL_DIR}/$2" _dr_started=$(clock)
   _dr_id='' _dr_compared='' _dr_mismatches='' _dr_missing='' _dr_files='[]' _dr_result=failed
+  _dr_changed=''
   log INFO drill "target=$2 started"
-  run_restic "$1" "${_dr_prefix}-snapshots.json" "${_dr_prefix}-snapshots.err" \
+  run_restic_unlocking "$1" "${_dr_prefix}-snapshots.json" "${_dr_prefix}-snapshots.err" \
     snapshots --json --host "${HOST}"
   _dr_rc=$?
   if [ "${_dr_rc}" -ne 0 ]; then
     _dr_error="cannot list the snapshots: $(describe_failure "${_dr_rc}" \
       "${_dr_prefix}-snapshots.err" "${_dr_started}")"
-  elif ! _dr_id=$(jq -r 'sort_by(.time) | last | .id // empty' "${_dr_prefix}-snapshots.json") ||
-    [ -z "${_dr_id}" ]; then
+  elif ! _dr_id=$(jq -r --arg manifests "$(manifest_names)" '
+      sort_by(.time) | reverse
+      | (map(select(.id[0:8] as $s | $manifests | contains(" \($s).sha256 "))) | first) // first
+      | .id // empty' "${_dr_prefix}-snapshots.json") || [ -z "${_dr_id}" ]; then
     _dr_error="no snapshot of host ${HOST} to restore"
   else
     drill_restore "$1"
@@ -36,7 +39,8 @@ drill_target() {
   case ${_dr_result} in
     ok)
       log INFO drill "target=$2 snapshot $(printf '%s' "${_dr_id}" | cut -c 1-8): all" \
-        "${_dr_compared} files match the manifest ($(($(clock) - _dr_started))s)"
+        "${_dr_compared} files match the manifest ($(($(clock) - _dr_started))s;" \
+        "${_dr_changed:-0} changed while the backup ran, not compared)"
       ;;
     unverified) log WARN drill "target=$2 ${_dr_error}" ;;
     *)
@@ -47,10 +51,19 @@ drill_target() {
   record_step "${WORK_DIR}/drill-targets.jsonl" "$2" "${_dr_result}" "${_dr_error}" \
     '{snapshot_id: ($id | str), files_compared: ($compared | num),
       mismatches: ($mismatches | num), missing: ($missing | num), mismatched_files: $files,
-      duration_seconds: $seconds}' \
+      changed_during_backup: ($changed | num), duration_seconds: $seconds}' \
     --arg id "${_dr_id}" --arg compared "${_dr_compared}" --arg mismatches "${_dr_mismatches}" \
+    --arg changed "${_dr_changed}" \
     --arg missing "${_dr_missing}" --argjson files "${_dr_files}" \
     --argjson seconds $(($(clock) - _dr_started))
+}
+
+# manifest_names: the names of the manifests kept, each between spaces.
+manifest_names() {
+  printf ' '
+  for _mn_file in "${STATE_DIR}"/manifests/*.sha256; do
+    [ ! -f "${_mn_file}" ] || printf '%s ' "${_mn_file##*/}"
+  done
 }
 
 # drill_restore INDEX: drill_target's restore and comparison; sets _dr_result (unverified
@@ -61,7 +74,7 @@ drill_restore() {
   drill_clean "${_dr_dir}"
   mkdir -p "${_dr_dir}" || { _dr_error="cannot create ${_dr_dir}" && return; }
   _dr_started_restore=$(clock)
-  run_restic "$1" "${_dr_prefix}-restore.out" "${_dr_prefix}-restore.err" \
+  run_restic_unlocking "$1" "${_dr_prefix}-restore.out" "${_dr_prefix}-restore.err" \
     restore "${_dr_id}" --target "${_dr_dir}"
   _dr_rc=$?
   if [ "${_dr_rc}" -eq 1 ] && only_owner_errors "${_dr_prefix}-restore.err"; then
@@ -81,6 +94,9 @@ drill_restore() {
   (cd "${_dr_dir}" && sha256sum -c "${_dr_manifest}") >"${_dr_prefix}-compare.out" \
     2>"${_dr_prefix}-compare.err"
   _dr_compared=$(grep -c . "${_dr_manifest}")
+  _dr_changed=0
+  [ ! -f "${_dr_manifest%.sha256}.changed" ] ||
+    _dr_changed=$(grep -c . "${_dr_manifest%.sha256}.changed")
   _dr_failed=$(grep -c ': FAILED' "${_dr_prefix}-compare.out")
   _dr_missing=$(grep -c 'No such file' "${_dr_prefix}-compare.err")
   [ "${_dr_missing}" -le "${_dr_failed}" ] || _dr_missing=${_dr_failed}
@@ -105,6 +121,7 @@ drill_summary() {
        files_compared: (map(.files_compared // 0) | add),
        mismatches: (map(.mismatches // 0) | add),
        missing: (map(.missing // 0) | add),
+       changed_during_backup: (map(.changed_during_backup // 0) | add),
        error: ([.[] | select(.result == "failed") | "target \(.name): \(.error)"] | join("; ")
          | if . == "" then null else . end),
        targets: map(del(.at, .epoch))}' "${WORK_DIR}/drill-targets.jsonl" \
@@ -123,13 +140,23 @@ mark_due() {
   done
 }
 
-# due_work INDEXES: the prune and restore drill that are due, for the targets reached.
+# due_work INDEXES [DRILL]: the prune and check due for these targets, and, with DRILL set (a
+# backup cycle that recorded the manifest, or `verify`), the restore drill when it is due: a
+# drill compares with checksums taken at backup time, so without a backup it waits for one.
 due_work() {
   for _dw_i in $1; do
     _dw_name=$(target_get "${_dw_i}" NAME)
     [ ! -f "${DUE_DIR}/prune.${_dw_name}" ] || prune_target "${_dw_i}" "${_dw_name}" || true
+    if [ -f "${DUE_DIR}/check.${_dw_name}" ] && [ -z "${INTERRUPTED}" ] &&
+      check_target "${_dw_i}" "${_dw_name}"; then
+      check_done "${_dw_name}"
+    fi
   done
   [ -z "${INTERRUPTED}" ] && [ -f "${DUE_DIR}/drill" ] || return 0
+  if [ -z "${2:-}" ]; then
+    log INFO drill "due; it runs after the next backup, against the checksums taken then"
+    return 0
+  fi
   verification_drill "$1"
   [ -n "${INTERRUPTED}" ] || rm -f "${DUE_DIR}/drill" ||
     log WARN drill "cannot remove ${DUE_DIR}/drill"

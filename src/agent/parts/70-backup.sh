@@ -3,7 +3,7 @@
 #######################################
 
 # ensure_repository INDEX NAME: opens the target's repository, initialising it when it does
-# not exist yet. Sets TARGET_ERROR on failure.
+# not exist yet (`backup-agent init`, which the installer runs). Sets TARGET_ERROR on failure.
 ensure_repository() {
   _er_prefix="${RUN_DIR}/$1-$2" _er_started=$(clock)
   log INFO open "target=$2 opening the repository"
@@ -19,62 +19,113 @@ ensure_repository() {
       "${_er_prefix}-open.err" "${_er_started}")"
     return 1
   fi
-  log INFO init "target=$2 no repository opened ($(error_summary "${_er_prefix}-open.err"));" \
-    "initialising one"
-  _er_started=$(clock)
-  run_restic "$1" "${_er_prefix}-init.out" "${_er_prefix}-init.err" init
-  _er_rc=$?
-  if [ "${_er_rc}" -ne 0 ]; then
-    TARGET_ERROR="cannot open the repository ($(error_summary "${_er_prefix}-open.err"))"
-    TARGET_ERROR="${TARGET_ERROR} nor initialise it: $(describe_failure "${_er_rc}" \
-      "${_er_prefix}-init.err" "${_er_started}")"
+  init_repository "$1" "$2" "${_er_prefix}-open.err"
+}
+
+# init_repository INDEX NAME OPEN_ERRFILE: `restic init` after opening the repository failed
+# as OPEN_ERRFILE says. restic refuses to init over an existing repository, so a wrong guess
+# costs a call, never data. Sets TARGET_ERROR on failure.
+init_repository() {
+  log INFO init "target=$2 no repository opened ($(error_summary "$3")); initialising one"
+  _ir_prefix="${RUN_DIR}/$1-$2" _ir_started=$(clock)
+  run_restic "$1" "${_ir_prefix}-init.out" "${_ir_prefix}-init.err" init
+  _ir_rc=$?
+  if [ "${_ir_rc}" -ne 0 ]; then
+    TARGET_ERROR="cannot open the repository ($(error_summary "$3"))"
+    TARGET_ERROR="${TARGET_ERROR} nor initialise it: $(describe_failure "${_ir_rc}" \
+      "${_ir_prefix}-init.err" "${_ir_started}")"
     return 1
   fi
   log INFO init "target=$2 repository initialised"
 }
 
-# unlock_target INDEX NAME: `restic unlock` (stale locks only, e.g. of an interrupted check)
-# before a target's first restic call that locks: restic 0.14 refuses an exclusive lock
-# while any lock exists. A failure is a warning.
+# unlock_target SCOPE PREFIX: `restic unlock`, which removes stale locks only (those of a
+# killed restic); its output in PREFIX-unlock.*. A failure is a warning.
 unlock_target() {
-  run_restic "$1" "${RUN_DIR}/$1-$2-unlock.out" "${RUN_DIR}/$1-$2-unlock.err" unlock ||
-    log WARN unlock "target=$2 restic unlock failed: $(error_summary "${RUN_DIR}/$1-$2-unlock.err")"
+  run_restic "$1" "$2-unlock.out" "$2-unlock.err" unlock ||
+    log WARN unlock "target=$(target_get "$1" NAME) restic unlock failed:" \
+      "$(error_summary "$2-unlock.err")"
 }
 
-# backup_target INDEX NAME: the backup of one target; never exits, records the result.
+# run_restic_unlocking SCOPE OUT ERR ARGS...: run_restic, and when the repository is locked,
+# `restic unlock` and once more: restic 0.14 has no --retry-lock, and refuses an exclusive
+# lock while any lock exists, a killed agent's included. A live lock stays (step_failure then
+# defers the step).
+run_restic_unlocking() {
+  run_restic "$@"
+  _ru_rc=$?
+  [ "${_ru_rc}" -ne 0 ] && [ -z "${INTERRUPTED}" ] && is_locked "${_ru_rc}" "$3" ||
+    return "${_ru_rc}"
+  log INFO unlock "target=$(target_get "$1" NAME) the repository is locked" \
+    "($(error_summary "$3")); removing stale locks and trying again"
+  unlock_target "$1" "${3%.err}"
+  run_restic "$@"
+}
+
+# is_locked RC ERRFILE: whether restic failed on a lock (exit 11 from restic 0.17 on).
+is_locked() {
+  [ "$1" -eq 11 ] || grep -q 'already locked' "$2" 2>/dev/null
+}
+
+# backup_target INDEX NAME: the backup of one target; never exits, records the result. A
+# routine cycle makes one restic call here: the repository is initialised, and stale locks
+# removed, only when the backup reports the need.
 backup_target() {
-  _bt_prefix="${RUN_DIR}/$1-$2" _bt_started=$(clock) _bt_result=failed _bt_duration=0
+  _bt_prefix="${RUN_DIR}/$1-$2" _bt_started=$(clock) _bt_result=failed
   _bt_snapshot='' _bt_bytes='' _bt_new='' _bt_changed='' _bt_rc='' _bt_manifest='' TARGET_ERROR=''
   if [ -n "${INTERRUPTED}" ]; then
     _bt_result=skipped TARGET_ERROR="not attempted: the cycle was interrupted by SIG${INTERRUPTED}"
-  elif ! ensure_repository "$1" "$2"; then
-    log ERROR backup "target=$2 ${TARGET_ERROR}"
-    _bt_duration=$(($(clock) - _bt_started))
   else
-    unlock_target "$1" "$2"
-    backup_run "$1" "$2"
+    backup_call "$1"
+    if backup_found_no_repository; then
+      # Kept apart: the next call writes the same files.
+      mv -f "${_bt_prefix}-backup.err" "${_bt_prefix}-open.err" || true
+      init_repository "$1" "$2" "${_bt_prefix}-open.err" && backup_call "$1"
+    fi
+    if [ -n "${TARGET_ERROR}" ]; then
+      log ERROR backup "target=$2 ${TARGET_ERROR}"
+    else
+      backup_outcome "$2"
+    fi
   fi
   record_result "$2" "${_bt_result}" "${_bt_snapshot}" "${_bt_bytes}" "${_bt_new}" \
-    "${_bt_changed}" "${_bt_duration}" "${_bt_rc}" "${TARGET_ERROR}" "${_bt_manifest}" ||
-    log ERROR run "cannot record the result of target $1"
+    "${_bt_changed}" $(($(clock) - _bt_started)) "${_bt_rc}" "${TARGET_ERROR}" \
+    "${_bt_manifest}" || log ERROR run "cannot record the result of target $1"
 }
 
-# backup_run INDEX NAME: backup_target's `restic backup`, its outcome in the _bt_ variables.
-backup_run() {
-  _bt_i=$1 _bt_name=$2
+# backup_call INDEX: `restic backup` of the existing sources, tagged with the plan's tags and
+# this cycle's run:<RUN_ID>, which retention keeps whatever the policy says.
+backup_call() {
+  _bc_i=$1
   set -- backup --json --host "${HOST}"
   set -f
   for _bt_tag in ${TAGS:-}; do
     set -- "$@" --tag "${_bt_tag}"
   done
+  set -- "$@" --tag "run:${RUN_ID}"
   # shellcheck disable=SC2086 # the sources, split on purpose
   set -- "$@" -- ${EXISTING_SOURCES}
   set +f
-  log INFO backup "target=${_bt_name} started"
+  log INFO backup "target=$(target_get "${_bc_i}" NAME) started"
   _bt_started_backup=$(clock)
-  run_restic "${_bt_i}" "${_bt_prefix}-backup.json" "${_bt_prefix}-backup.err" "$@"
-  _bt_rc=$? _bt_duration=$(($(clock) - _bt_started)) _bt_summary=''
-  set -- "${_bt_i}" "${_bt_name}"
+  run_restic_unlocking "${_bc_i}" "${_bt_prefix}-backup.json" "${_bt_prefix}-backup.err" "$@"
+  _bt_rc=$?
+}
+
+# backup_found_no_repository: whether the backup failed for want of a repository: exit 10
+# (restic >= 0.17), or restic 0.14's "Is there a repository at the following location?". Not
+# after a timeout or a stop: an endpoint that hangs is no missing repository.
+backup_found_no_repository() {
+  [ "${_bt_rc}" -ne 0 ] && [ -z "${INTERRUPTED}" ] && ! timed_out "${_bt_started_backup}" &&
+    { [ "${_bt_rc}" -eq 10 ] ||
+      grep -q 'Is there a repository at the following location' "${_bt_prefix}-backup.err"; }
+}
+
+# backup_outcome NAME: the result of backup_call in the _bt_ variables, logged. The snapshot
+# id is the full one from restic 0.15 on; restic 0.14 reports 8 digits, and retention, when
+# it runs in the cycle, puts the full one into status.json.
+backup_outcome() {
+  _bt_summary=''
   if [ -s "${_bt_prefix}-backup.json" ]; then
     _bt_summary=$(jq -nrR '[inputs | fromjson? | objects | select(.message_type == "summary")]
       | last // empty
@@ -104,28 +155,16 @@ EOF
         "${_bt_started_backup}")
       ;;
   esac
-  if [ -n "${_bt_snapshot}" ] && [ "${#_bt_snapshot}" -lt 64 ]; then
-    # restic < 0.15 reports the short id; status.json carries the full one.
-    if run_restic "$1" "${_bt_prefix}-snapshot.json" "${_bt_prefix}-snapshot.err" \
-      snapshots --json "${_bt_snapshot}" &&
-      _bt_full=$(jq -r '.[0].id // empty' "${_bt_prefix}-snapshot.json") &&
-      [ "${#_bt_full}" -eq 64 ]; then
-      _bt_snapshot=${_bt_full}
-    else
-      log WARN backup "target=$2 cannot resolve the full id of snapshot" \
-        "${_bt_snapshot}: $(error_summary "${_bt_prefix}-snapshot.err")"
-    fi
-  fi
-  [ -z "${_bt_snapshot}" ] || _bt_manifest=$(manifest_attach "${_bt_snapshot}") || _bt_manifest=''
+  [ -z "${_bt_snapshot}" ] || _bt_manifest=$(manifest_path "${_bt_snapshot}")''
   case ${_bt_result} in
     ok)
-      log INFO backup "target=$2 snapshot $(printf '%s' "${_bt_snapshot}" | cut -c 1-8)" \
+      log INFO backup "target=$1 snapshot $(printf '%s' "${_bt_snapshot}" | cut -c 1-8)" \
         "added ${_bt_bytes} bytes (${_bt_new} new, ${_bt_changed} changed files) in" \
-        "${_bt_duration}s"
+        "$(($(clock) - _bt_started))s"
       ;;
-    partial) log WARN backup "target=$2 snapshot ${_bt_snapshot} is partial: ${TARGET_ERROR}" ;;
+    partial) log WARN backup "target=$1 snapshot ${_bt_snapshot} is partial: ${TARGET_ERROR}" ;;
     *)
-      log ERROR backup "target=$2 failed: ${TARGET_ERROR} (restic output in" \
+      log ERROR backup "target=$1 failed: ${TARGET_ERROR} (restic output in" \
         "${_bt_prefix}-backup.*)"
       ;;
   esac
@@ -135,7 +174,7 @@ EOF
 # (logs/run-<UTC time>-<pid>[-KIND]) and its record files. EX_BUSY when the lock is held.
 cycle_begin() {
   STATUS_FILE="${STATE_DIR}/status.json" QUIESCE_MARKER="${STATE_DIR}/quiesce.held"
-  DUE_DIR="${STATE_DIR}/due" VERIFY_FAILED='' VERIFY_INCOMPLETE='' MAINTENANCE_FAILED='' UNLOCKED=''
+  DUE_DIR="${STATE_DIR}/due" VERIFY_FAILED='' VERIFY_INCOMPLETE='' MAINTENANCE_FAILED=''
   if ! mkdir -p "${STATE_DIR}/logs" "${RESTIC_CACHE_DIR}"; then
     log ERROR "$1" "cannot create ${STATE_DIR}/logs or ${RESTIC_CACHE_DIR}"
     return "${EX_FAIL}"
@@ -155,7 +194,7 @@ cycle_begin() {
   [ "$1" = run ] || RUN_DIR="${RUN_DIR}-$1"
   WORK_DIR=${RUN_DIR} RESULTS_FILE="${RUN_DIR}/targets.jsonl"
   mkdir -p "${RUN_DIR}" || { log ERROR "$1" "cannot create ${RUN_DIR}"; return "${EX_FAIL}"; }
-  for _cb_file in targets retention prune checks replicas drill drill-targets; do
+  for _cb_file in targets retention ids prune checks replicas drill drill-targets; do
     if ! : >"${WORK_DIR}/${_cb_file}.jsonl"; then
       log ERROR "$1" "cannot create ${WORK_DIR}/${_cb_file}.jsonl"
       return "${EX_FAIL}"

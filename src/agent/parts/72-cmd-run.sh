@@ -24,7 +24,7 @@ cmd_run() {
     fi
   done
   set +f
-  MANIFEST_PENDING=''
+  MANIFEST_PENDING='' _run_drill=''
   if [ -n "${_run_skip}" ]; then
     :
   elif [ -z "${EXISTING_SOURCES}" ]; then
@@ -36,15 +36,22 @@ cmd_run() {
   else
     log WARN quiesce "backing up crash-consistent (quiesce.onError=continue)"
   fi
-  [ -n "${_run_skip}" ] || manifest_create
+  # The restore drill compares with checksums of the data as backed up: only a cycle with
+  # the drill due reads the data for them.
+  if [ -z "${_run_skip}" ] && [ -f "${DUE_DIR}/drill" ]; then
+    _run_drill=1
+    manifest_create
+  fi
   for _run_i in $(all_targets); do
     _run_name=$(target_get "${_run_i}" NAME)
     if [ -z "${_run_skip}" ]; then
-      backup_target "${_run_i}" "${_run_name}"
+      job_start "${_run_i}" "${_run_name}" backup
     elif ! record_result "${_run_name}" failed '' '' '' '' 0 '' "${_run_skip}" ''; then
       return "${EX_FAIL}"
     fi
   done
+  jobs_join targets.jsonl
+  manifest_seal
   # The application runs again before retention and verification, which do not need it.
   quiesce_release || true
   manifest_finish
@@ -67,13 +74,21 @@ cmd_run() {
     *) log ERROR run "cycle failed; targets without a complete snapshot: ${_run_failed}" ;;
   esac
 
-  # Retention after a complete backup, verification of every repository reached this cycle,
-  # then the prune and drill that are due. Each target reached was unlocked before its backup.
-  UNLOCKED=1 _run_reached=''
+  # Retention after a complete backup (the targets in parallel), then the prune, check and
+  # drill that are due, for the targets this cycle reached.
+  _run_reached=''
   for _run_i in $(all_targets); do
-    maintain_target "${_run_i}" "$(target_get "${_run_i}" NAME)"
+    [ -z "${INTERRUPTED}" ] || break
+    _run_name=$(target_get "${_run_i}" NAME)
+    case $(jq -r --arg name "${_run_name}" 'select(.name == $name) | .result' \
+      "${RESULTS_FILE}" | tail -n 1) in
+      ok | partial) job_start "${_run_i}" "${_run_name}" retention ;;
+      *) continue ;;
+    esac
+    _run_reached="${_run_reached} ${_run_i}"
   done
-  due_work "${_run_reached}"
+  jobs_join retention.jsonl ids.jsonl
+  due_work "${_run_reached}" "${_run_drill}"
   status_write_maintenance || log ERROR status "cannot record retention and verification"
   logs_prune
 
@@ -89,23 +104,8 @@ cmd_run() {
   return "${_run_rc}"
 }
 
-# maintain_target INDEX NAME: retention (after a complete backup) and check of a target the
-# backup reached; adds it to _run_reached.
-maintain_target() {
-  [ -z "${INTERRUPTED}" ] || return 0
-  _mt_backup=$(jq -r --arg name "$2" 'select(.name == $name) | "\(.result) \(.snapshot_id // "")"' \
-    "${RESULTS_FILE}" | tail -n 1)
-  case ${_mt_backup} in
-    'ok '*) retention_target "$1" "$2" "${_mt_backup#ok }" ;;
-    'partial '*) ;;
-    *) return 0 ;;
-  esac
-  check_target "$1" "$2" || true
-  _run_reached="${_run_reached} $1"
-}
-
-# cmd_due: the prune and drill that are due (and a killed agent's stop or pause undone), for
-# a prune or drill slot where no backup cycle starts.
+# cmd_due: the prune and check that are due (and a killed agent's stop or pause undone), for
+# a slot of their schedules where no backup cycle starts. A due drill waits for the next one.
 # shellcheck disable=SC2016 # a jq program
 cmd_due() {
   cycle_begin due || return

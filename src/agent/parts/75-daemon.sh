@@ -17,16 +17,19 @@ daemon_cycle() {
   fi
 }
 
-# The daemon wakes at every minute boundary. When PRUNE_SCHEDULE matches, a prune is
-# due on every target; when DRILL_SCHEDULE matches, the restore drill (and the
-# replicas' checks) are due. A backup cycle starting that minute does the due work after its
-# backups; otherwise the daemon starts `due` for it. Due work that cannot be done (the cycle
-# lock or a repository lock is held, a target is unreachable) stays due, and the next cycle
-# does it: a slot missed is made up by the next cycle, never skipped.
+# The daemon wakes at every minute boundary. Each maintenance schedule that matches marks
+# its work due (daemon_mark_due): prune and check on every target, retention (with
+# a retention schedule) on every target, the restore drill. A backup cycle starting that
+# minute does the due work after its backups; otherwise the daemon starts `due` for the prune
+# and check (the drill waits for the next backup: it compares with checksums taken then).
+# Due work that cannot be done (the cycle lock or a repository lock is held, a target is
+# unreachable) stays due, and the next cycle does it: a slot missed is made up by the next
+# cycle, never skipped.
 cmd_daemon() {
   DUE_DIR="${STATE_DIR}/due"
   log INFO daemon "started; schedule='${SCHEDULE}' TZ=${TZ} host=${HOST}" \
-    "prune='${PRUNE_SCHEDULE}' drill='${DRILL_SCHEDULE}' quiesce=${QUIESCE_MODE}"
+    "prune='${PRUNE_SCHEDULE}' check='${CHECK_SCHEDULE}' drill='${DRILL_SCHEDULE}'" \
+    "retention='${RETENTION_SCHEDULE:-after every backup}' quiesce=${QUIESCE_MODE}"
   if [ -f "${STATE_DIR}/quiesce.held" ]; then
     log WARN daemon "an earlier agent left container state to undo (${STATE_DIR}/quiesce.held)"
     daemon_cycle due
@@ -52,22 +55,11 @@ cmd_daemon() {
     _d_minute=$(($(clock) / 60 * 60))
     [ "${_d_minute}" != "${_d_last}" ] || continue
     _d_last=${_d_minute}
-    _d_due=''
-    if [ -n "${PRUNE_SETS}" ] && cron_matches "${PRUNE_SETS}" "${_d_minute}"; then
-      log INFO daemon "prune schedule matches $(iso_utc "${_d_minute}"); prune due on every target"
-      # shellcheck disable=SC2046 # target names: letters, digits, '.', '_', '-'
-      mark_due $(prune_markers) || log ERROR daemon "cannot mark the prune due in ${DUE_DIR}"
-      _d_due=1
-    fi
-    if [ -n "${DRILL_SETS}" ] && cron_matches "${DRILL_SETS}" "${_d_minute}"; then
-      log INFO daemon "drill schedule matches $(iso_utc "${_d_minute}"); restore drill due"
-      mark_due drill || log ERROR daemon "cannot mark the drill due in ${DUE_DIR}"
-      _d_due=1
-    fi
+    daemon_mark_due "${_d_minute}"
     if cron_matches "${SCHEDULE_SETS}" "${_d_minute}"; then
       log INFO daemon "schedule matches $(iso_utc "${_d_minute}"); starting a cycle"
       daemon_cycle run
-    elif [ -n "${_d_due}" ]; then
+    elif [ -n "${DUE_MARKED}" ]; then
       daemon_cycle due
     fi
   done
@@ -75,9 +67,41 @@ cmd_daemon() {
   return "${EX_OK}"
 }
 
-# prune_markers: the due-marker names of every target's prune (append-only ones have none).
-prune_markers() {
-  for _pm_i in $(all_targets); do
-    append_only "${_pm_i}" || printf 'prune.%s\n' "$(target_get "${_pm_i}" NAME)"
+# daemon_mark_due MINUTE: marks due the maintenance whose schedule matches MINUTE; sets
+# DUE_MARKED when a prune or check (work for `due`) was marked.
+daemon_mark_due() {
+  DUE_MARKED=''
+  if [ -n "${PRUNE_SETS}" ] && cron_matches "${PRUNE_SETS}" "$1"; then
+    log INFO daemon "prune schedule matches $(iso_utc "$1"); prune due on every target"
+    # shellcheck disable=SC2046 # target names: letters, digits, '.', '_', '-'
+    mark_due $(due_markers prune) || log ERROR daemon "cannot mark the prune due in ${DUE_DIR}"
+    DUE_MARKED=1
+  fi
+  if [ -n "${CHECK_SETS}" ] && cron_matches "${CHECK_SETS}" "$1"; then
+    log INFO daemon "check schedule matches $(iso_utc "$1"); check due on every target"
+    # shellcheck disable=SC2046 # target names, as above
+    mark_due $(due_markers check) || log ERROR daemon "cannot mark the check due in ${DUE_DIR}"
+    DUE_MARKED=1
+  fi
+  if [ -n "${RETENTION_SETS}" ] && cron_matches "${RETENTION_SETS}" "$1"; then
+    log INFO daemon "retention schedule matches $(iso_utc "$1"); due after the next backup"
+    # shellcheck disable=SC2046 # target names, as above
+    mark_due $(due_markers retention) ||
+      log ERROR daemon "cannot mark the retention due in ${DUE_DIR}"
+  fi
+  if [ -n "${DRILL_SETS}" ] && cron_matches "${DRILL_SETS}" "$1"; then
+    log INFO daemon "drill schedule matches $(iso_utc "$1"); restore drill due after the" \
+      "next backup"
+    mark_due drill || log ERROR daemon "cannot mark the drill due in ${DUE_DIR}"
+  fi
+}
+
+# due_markers WORK: the due-marker names of WORK (prune, check, retention) on every target;
+# append-only targets have no prune or retention.
+due_markers() {
+  for _dm_i in $(all_targets); do
+    [ "$1" = check ] || ! append_only "${_dm_i}" ||
+      continue
+    printf '%s.%s\n' "$1" "$(target_get "${_dm_i}" NAME)"
   done
 }

@@ -11,10 +11,9 @@ cmd_verify() {
   cycle_begin verify || return
   for _vf_i in ${SELECTED_TARGETS}; do
     [ -z "${INTERRUPTED}" ] || break
-    unlock_target "${_vf_i}" "$(target_get "${_vf_i}" NAME)"
-    check_target "${_vf_i}" "$(target_get "${_vf_i}" NAME)" "$@" || true
+    _vf_name=$(target_get "${_vf_i}" NAME)
+    ! check_target "${_vf_i}" "${_vf_name}" "$@" || check_done "${_vf_name}"
   done
-  UNLOCKED=1
   if [ -n "${OPT_NO_DRILL}" ]; then
     for _vf_i in ${SELECTED_TARGETS}; do
       check_replicas "${_vf_i}" "$(target_get "${_vf_i}" NAME)"

@@ -18,9 +18,9 @@ import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../../src/docker-api-proxy';
 import { applyStack, Deployment } from './applier';
 import { currentEngine, docker, RunningEngine } from './docker-engine';
 import { ensureImage } from './images';
-import { S3InEngine, startS3InEngine } from './s3-stand-in';
+import { replicateBucket, S3InEngine, startS3InEngine } from './s3-stand-in';
 import { AGENT_SCRIPT_PATH } from '../../../src/agent/agent-asset';
-import { sidecarOf, SynthesizedSidecarParts } from '../sidecar-harness';
+import { DueWork, markDueCommand, sidecarOf, SynthesizedSidecarParts } from '../sidecar-harness';
 import { synthesizeApp, SynthesizedApp } from '../synth';
 
 /** The values the storage stack's apply would have produced. */
@@ -139,6 +139,8 @@ export interface DeployedSidecar extends SynthesizedSidecarParts {
    * throws with the output when it fails, unless `allowFail`.
    */
   run(args: string[], options?: { allowFail?: boolean }): { code: number | null; stdout: string; stderr: string };
+  /** Marks maintenance due in the container's state, as the daemon does when its schedule fires. */
+  markDue(...work: DueWork[]): void;
   /** status.json as the agent last wrote it (in the plan's stateDir), read in the container. */
   status(): any;
   /** `docker inspect` of the container, parsed. */
@@ -196,13 +198,7 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
       if (!s3) {
         throw new Error('no S3 stand-ins: deploy with `s3`');
       }
-      const from = path.join(s3.primary.dataDir, s3.primary.bucket);
-      const to = path.join(s3.replica.dataDir, s3.replica.bucket);
-      for (const entry of fs.readdirSync(from)) {
-        if (entry === prefix || entry.startsWith(`${prefix}/`)) {
-          fs.cpSync(path.join(from, entry), path.join(to, entry), { recursive: true, force: true });
-        }
-      }
+      replicateBucket(s3.primary, s3.replica, prefix);
     },
     docker: run,
     sidecar: (name) => {
@@ -214,6 +210,9 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
         run: (args, o = {}) => {
           const r = run(['exec', container, '/bin/sh', AGENT, ...args], o);
           return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+        },
+        markDue: (...work) => {
+          run(['exec', container, ...markDueCommand(parts.plan, work)]);
         },
         status: () => JSON.parse(run(['exec', container, 'cat', `${parts.plan.stateDir}/status.json`]).stdout),
         inspect: () => inspect(container),

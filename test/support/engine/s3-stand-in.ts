@@ -77,6 +77,20 @@ export interface S3InEngine {
 const START_TIMEOUT_MS = 30000;
 
 /**
+ * Copies every object of `primary`'s bucket under `prefix` to `replica`'s bucket: what S3
+ * Cross-Region Replication does for each new object (stand-in: s3rver's files copied).
+ */
+export function replicateBucket(primary: S3InEngine, replica: S3InEngine, prefix: string): void {
+  const from = path.join(primary.dataDir, primary.bucket);
+  const to = path.join(replica.dataDir, replica.bucket);
+  for (const entry of fs.readdirSync(from)) {
+    if (entry === prefix || entry.startsWith(`${prefix}/`)) {
+      fs.cpSync(path.join(from, entry), path.join(to, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+/**
  * The names restic (minio-go) may dial for a bucket in an AWS region: the configured endpoint
  * and the dual-stack one it is rewritten to, each in path and virtual-host style.
  */
