@@ -13,6 +13,7 @@ import { App, TerraformStack } from 'cdktf';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../src';
 import { SidecarHarness, SynthesizedSidecarParts, sidecarOf } from '../test/support/sidecar-harness';
 import { PlanPatch } from '../test/support/sidecar-sandbox';
+import { ResticCall } from '../test/support/restic-recorder';
 import { TreePeak, sampleTree, secondsSince } from './measure';
 
 export const PASSWORD = 'bench password, as TF_VAR_restic_password would supply it';
@@ -137,73 +138,6 @@ M=$STATE_DIR/manifest-alone/m.sha256
 (cd / && find "$@" -type f -exec sha256sum {} +) >"$M.unsorted" || exit 1
 LC_ALL=C sort -k 2 -o "$M" "$M.unsorted" && rm -f "$M.unsorted"
 `;
-
-/**
- * A `restic` first on the agent's PATH that records each call (arguments, the restic
- * environment, exit code, start and end from /proc/uptime) and runs the real one. It uses
- * shell builtins only: one busybox `sh` start per restic call is all it adds.
- */
-export const RESTIC_RECORDER = `#!/bin/sh
-L=/backup/agent/recorder/calls
-read -r _t0 _ </proc/uptime
-printf 'CALL\\0%s\\0%s\\0' "$_t0" "$#" >>"$L"
-printf '%s\\0' "$@" >>"$L"
-for _v in RESTIC_REPOSITORY RESTIC_PASSWORD_FILE RESTIC_CACHE_DIR RESTIC_PASSWORD TMPDIR; do
-  eval "_set=\\\${$_v+x}"
-  if [ -n "$_set" ]; then eval "printf '%s=%s\\\\0' \\"$_v\\" \\"\\\${$_v}\\"" >>"$L"; fi
-done
-printf 'ENDENV\\0' >>"$L"
-/usr/bin/restic "$@"
-_rc=$?
-read -r _t1 _ </proc/uptime
-printf 'RC\\0%s\\0%s\\0' "$_rc" "$_t1" >>"$L"
-exit "$_rc"
-`;
-
-/** PATH inside the sidecar with the recorder first. */
-export const RECORDER_PATH = '/backup/agent/recorder:/bin:/usr/bin';
-
-/** Puts the recorder into a sidecar's state folder (and clears earlier calls). */
-export function installRecorder(dirs: SidecarDirs): void {
-  const dir = path.join(dirs.state, 'recorder');
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'restic'), RESTIC_RECORDER, { mode: 0o755 });
-  fs.writeFileSync(path.join(dir, 'calls'), '');
-}
-
-/** One restic call the agent made. */
-export interface ResticCall {
-  readonly args: string[];
-  readonly env: Record<string, string>;
-  readonly code: number;
-  readonly seconds: number;
-}
-
-/** The calls recorded since `installRecorder`. */
-export function recordedCalls(dirs: SidecarDirs): ResticCall[] {
-  const parts = fs.readFileSync(path.join(dirs.state, 'recorder', 'calls'), 'latin1').split('\0');
-  const calls: ResticCall[] = [];
-  let i = 0;
-  while (i < parts.length && parts[i] === 'CALL') {
-    const t0 = Number(parts[i + 1]);
-    const n = Number(parts[i + 2]);
-    const args = parts.slice(i + 3, i + 3 + n);
-    i += 3 + n;
-    const env: Record<string, string> = {};
-    while (parts[i] !== 'ENDENV') {
-      const eq = parts[i].indexOf('=');
-      env[parts[i].slice(0, eq)] = parts[i].slice(eq + 1);
-      i++;
-    }
-    i++;
-    if (parts[i] !== 'RC') {
-      throw new Error(`recorder: a restic call without its exit code (${args.join(' ')})`);
-    }
-    calls.push({ args, env, code: Number(parts[i + 1]), seconds: Number(parts[i + 2]) - t0 });
-    i += 3;
-  }
-  return calls;
-}
 
 function q(word: string): string {
   return `'${word.replace(/'/g, `'\\''`)}'`;

@@ -12,27 +12,18 @@
  * - incremental: the same after 1% of the files changed, plus bytes added to the repository;
  * - restore of the latest snapshot vs `tar xzf` of a .tar.gz of the same data (the last
  *   incremental repetition's) and `cp -a` of the source;
- * - days: 30 simulated days of 1% changes, repository size vs a new tarball every day.
+ * - days: 30 simulated days of 1% changes, repository size vs a new tarball every day;
+ * - fan-out strategy: two parallel `restic backup`s vs backup then `restic copy`, bare restic
+ *   (fan-out-strategy.ts).
  */
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import {
-  MANIFEST_SCRIPT,
-  RECORDER_PATH,
-  ResticCall,
-  SandboxRun,
-  Sidecar,
-  SidecarDirs,
-  installRecorder,
-  recordedCalls,
-  replayCodes,
-  replayScript,
-  runSidecar,
-  synthSidecar,
-} from './agent-sidecar';
+import { MANIFEST_SCRIPT, SandboxRun, Sidecar, SidecarDirs, replayCodes, replayScript, runSidecar, synthSidecar } from './agent-sidecar';
+import { RECORDER_PATH, ResticCall, installRecorder, recordedCalls } from '../test/support/restic-recorder';
 import { DataSet, changeFiles, describeDataSet, ensureDataSet } from '../test/support/data-set';
-import { Measured, canDropCaches, dropCaches, removeTree, timedShell, treeBytes } from './measure';
+import { FanOutStrategyResults, runFanOutStrategy } from './fan-out-strategy';
+import { Measured, canDropCaches, dropCaches, removeTree, rotate, timedShell, treeBytes } from './measure';
 import { CountedCall, ResticCallCounts, countCycles, repositoryOf, subcommandOf } from './restic-calls';
 
 export interface AgentBenchOptions {
@@ -125,6 +116,8 @@ export interface AgentResults {
   readonly resticCalls: ResticCallCounts;
   readonly days: DayRecord[];
   readonly daysRetention: string;
+  /** Parallel backups vs backup then `restic copy`, bare restic (absent in results from before it). */
+  readonly fanOutStrategy?: FanOutStrategyResults;
   /** Wall time of each part of the agent bench. */
   readonly phaseSeconds: Record<string, number>;
   readonly seconds: number;
@@ -232,13 +225,13 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
       [
         'agent+bare',
         async () => {
-          installRecorder(inst.agent);
+          installRecorder(inst.agent.state);
           dropCaches();
           const a = await runSidecar(one, inst.agent, { command: ['run'], path: RECORDER_PATH });
           check(a, `${kind} backup by the agent`);
           samples.agent = sampleOf(a);
           after = treeBytes(inst.agent.repos[0]);
-          calls = recordedCalls(inst.agent);
+          calls = recordedCalls(inst.agent.state);
           const status = one.harness(inst.agent).status();
           agentIds = status.targets.map((t: any) => t.snapshot_id).filter((id: unknown) => typeof id === 'string');
           dataAdded = Number(status.targets[0].bytes_added);
@@ -269,12 +262,12 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
           if (kind === 'incremental' && options.incrementalFanOut === false) {
             return;
           }
-          installRecorder(inst.two);
+          installRecorder(inst.two.state);
           dropCaches();
           const r = await runSidecar(two, inst.two, { command: ['run'], path: RECORDER_PATH });
           check(r, `${kind} backup by the agent to two targets`);
           samples.agentTwoTargets = sampleOf(r);
-          callsTwo = recordedCalls(inst.two);
+          callsTwo = recordedCalls(inst.two.state);
         },
       ],
       [
@@ -392,12 +385,12 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
         'agent',
         async () => {
           removeTree(agentTo);
-          installRecorder(inst!.agent);
+          installRecorder(inst!.agent.state);
           dropCaches();
           const a = await runSidecar(one, inst!.agent, { command: ['restore', '--snapshot', 'latest', '--to', '/backup/agent/restore'], path: RECORDER_PATH });
           check(a, 'restore by the agent');
           samples.agent = sampleOf(a);
-          agentResticSeconds = recordedCalls(inst!.agent).reduce((t, c) => t + c.seconds, 0);
+          agentResticSeconds = recordedCalls(inst!.agent.state).reduce((t, c) => t + c.seconds, 0);
           restoredBytes = treeBytes(path.join(agentTo, 'backup', 'sources', 'benchdata'));
           removeTree(agentTo);
         },
@@ -479,6 +472,9 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
   removeTree(runs);
   phase('days');
 
+  const fanOutStrategy = await runFanOutStrategy({ work: path.join(work, 'fan-out-strategy'), set, dataBytes: options.dataBytes, reps: options.reps, log });
+  phase('fan-out strategy');
+
   return {
     dataSet: { ...described, requestedBytes: options.dataBytes, generateSeconds },
     coldCache: cold,
@@ -494,6 +490,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     },
     days,
     daysRetention: 'off (the plan\'s retention empty): every daily version stays',
+    fanOutStrategy,
     phaseSeconds,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
@@ -503,12 +500,6 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
 function twoTargetCounts(full: BackupRep[], incremental: BackupRep[]): ResticCallCounts['twoTargets'] {
   const of = (reps: BackupRep[]) => (reps.every((v) => v.callsTwoTargets) ? countCycles(reps.map((v) => ({ calls: v.callsTwoTargets! }))) : []);
   return { full: of(full), incremental: of(incremental) };
-}
-
-/** The units in an order that starts one further each repetition. */
-function rotate<T>(units: T[], rep: number): T[] {
-  const k = rep % units.length;
-  return [...units.slice(k), ...units.slice(0, k)];
 }
 
 export type { Sidecar };

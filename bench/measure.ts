@@ -54,6 +54,12 @@ export function dropCaches(): void {
   }
 }
 
+/** The units in an order that starts one further each repetition. */
+export function rotate<T>(units: T[], rep: number): T[] {
+  const k = rep % units.length;
+  return [...units.slice(k), ...units.slice(0, k)];
+}
+
 /** Wall seconds since `start` (process.hrtime.bigint()). */
 export function secondsSince(start: bigint): number {
   return Number(process.hrtime.bigint() - start) / 1e9;

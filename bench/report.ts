@@ -9,6 +9,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { AgentResults, BackupRep, CallRecord, RestoreRep, Sample } from './agent';
+import type { FanOutRep, FanOutStrategyResults } from './fan-out-strategy';
 import { barSpec, daysSpec, goalsSpec, lineSpec, renderSvg } from './charts';
 import { Stats, fmtBytes, fmtSeconds, ratios, stats } from './measure';
 import { CountsBefore, ROUTINE_CALLS_PER_TARGET, ResticCallCounts, TargetCounts, describe, routineCallsWarning, total } from './restic-calls';
@@ -548,6 +549,9 @@ function agentSection(a: AgentResults, svgs: Record<string, object>, before: Cou
   out.push('![Backup times: agent, bare restic, cat, tar czf](agent-backup.svg)');
   out.push('');
   out.push(...callCountsSection(a.resticCalls, before));
+  if (a.fanOutStrategy) {
+    out.push(...fanOutSection(a.fanOutStrategy));
+  }
 
   if (a.days.length > 1) {
     const last = a.days[a.days.length - 1];
@@ -651,6 +655,89 @@ function agentSection(a: AgentResults, svgs: Record<string, object>, before: Cou
   return out;
 }
 
+/** One case (full or incremental) of the fan-out strategy measurement, summed up. */
+interface FanOutVerdict {
+  readonly kind: 'full' | 'incremental';
+  /** Per repetition: two parallel backups / one backup. */
+  readonly parallel: Stats;
+  /** Per repetition: backup then `restic copy` / one backup. */
+  readonly copy: Stats;
+  /** Median seconds of the `restic copy` step alone. */
+  readonly copyStep: number;
+  /** Median seconds the second, parallel backup adds to one. */
+  readonly parallelAdds: number;
+  /** Whether two parallel backups measured faster than backup then copy (medians of the ratios). */
+  readonly parallelFaster: boolean;
+}
+
+function fanOutVerdict(kind: FanOutVerdict['kind'], list: FanOutRep[]): FanOutVerdict {
+  const one = list.map((v) => v.one);
+  const parallel = stats(ratios(list.map((v) => v.parallel), one));
+  const copy = stats(ratios(list.map((v) => v.copy), one));
+  return {
+    kind,
+    parallel,
+    copy,
+    copyStep: stats(list.map((v) => v.copyCopy)).median,
+    parallelAdds: stats(list.map((v) => v.parallel - v.one)).median,
+    parallelFaster: parallel.median <= copy.median,
+  };
+}
+
+function fanOutVerdicts(f: FanOutStrategyResults): FanOutVerdict[] {
+  return [fanOutVerdict('full', f.full), fanOutVerdict('incremental', f.incremental)];
+}
+
+/** Which way of writing the second copy the agent uses, and whether the measurement bears it out (and why). */
+function fanOutSentence(f: FanOutStrategyResults): string {
+  const vs = fanOutVerdicts(f);
+  const ratiosText = vs.map((v) => `${v.kind} ${x(v.parallel.median)} of one target in parallel against ${x(v.copy.median)}`).join(', ');
+  const list = (g: (v: FanOutVerdict) => string) => vs.map(g).join(' and ');
+  const copyCosts = `the copy step alone took ${list((v) => `${fmtSeconds(v.copyStep)} (${v.kind})`)}`;
+  const parallelCosts = `the second backup run beside the first added ${list((v) => `${fmtSeconds(v.parallelAdds)} (${v.kind})`)}`;
+  const head = 'The agent backs its targets up in parallel (`targetConcurrency`, one `restic backup` per target)';
+  const copyWins = vs.filter((v) => !v.parallelFaster);
+  if (copyWins.length === 0) {
+    return (
+      `${head}, and that measured faster than backing up once and \`restic copy\`ing (${ratiosText}): the copy starts only once the ` +
+      `backup has ended and then reads the new packs back, decrypts and re-encrypts them; ${copyCosts}, where ${parallelCosts}.`
+    );
+  }
+  return (
+    `${head}, but backing up once and \`restic copy\`ing measured faster ${copyWins.length === vs.length ? 'here' : `for the ${copyWins.map((v) => v.kind).join(' and ')} backup`} ` +
+    `(${ratiosText}; ${copyCosts}, where ${parallelCosts}): there the agent would gain by copying.`
+  );
+}
+
+/** Parallel backups against backup then `restic copy`, bare restic (fan-out-strategy.ts). */
+function fanOutSection(f: FanOutStrategyResults): string[] {
+  const out: string[] = [`### Fan-out: parallel backups or restic copy (${reps(f.full.length)}, bare restic)`, ''];
+  out.push(
+    'Two ways to write a second copy, measured with restic alone on the host (no agent, no sandbox): two `restic backup` ' +
+      'processes at once, one per repository, until both end; or `restic backup` to one repository and then ' +
+      '`restic -r B copy --from-repo A` of its snapshot (B initialised with `init --copy-chunker-params`); both against one ' +
+      '`restic backup` to one repository. Every repetition starts on fresh repositories, ' +
+      `${f.coldCache ? 'drops the page cache before each measurement' : 'runs warm (the page cache could not be dropped)'} and rotates the order; ` +
+      `the incremental follows on the same repositories after a 1% change (${f.changedFiles[0] ?? 0} files).`,
+  );
+  out.push('');
+  const row = (kind: string, list: FanOutRep[]) => {
+    const col = (g: (v: FanOutRep) => number) => secs(stats(list.map(g)));
+    const per = (g: (v: FanOutRep) => number) => spread(stats(ratios(list.map(g), list.map((v) => v.one))));
+    return [kind, col((v) => v.one), col((v) => v.parallel), col((v) => v.copy), col((v) => v.copyCopy), per((v) => v.parallel), per((v) => v.copy)];
+  };
+  out.push(
+    table(
+      ['backup', 'one target', 'two in parallel', 'backup, then `restic copy`', 'of which the copy', 'parallel / one', 'copy / one'],
+      [row('first full', f.full), row('incremental, 1% changed', f.incremental)],
+    ),
+  );
+  out.push('');
+  out.push(fanOutSentence(f));
+  out.push('');
+  return out;
+}
+
 /** `target 1 2 (backup, forget), target 2 …`: the calls of each target. */
 function perTargetText(c: TargetCounts): string {
   return c.map((t, i) => `target ${i + 1} ${total(t)} (${describe(t)})`).join(', ');
@@ -714,6 +801,25 @@ const CALL_REMEDIES: Record<string, string> = {
   snapshots: 'the snapshot id from `backup --json` rather than a `snapshots` call (restic 0.15+ reports the full id)',
   check: '`check` on its own schedule rather than every cycle',
 };
+
+/** What would bring two targets closer to one, from the fan-out strategy measurement where this run made it. */
+function fanOutRemedy(kind: FanOutVerdict['kind'], list: BackupRep[], f: FanOutStrategyResults | undefined, cpus: number): string {
+  if (!f) {
+    return 'run the targets in parallel, or back up once and `restic copy` the new snapshot to the others (this run did not measure which is faster; bench/fan-out-strategy.ts does).';
+  }
+  const v = fanOutVerdict(kind, f[kind]);
+  const measured = `with bare restic, two parallel backups take ${x(v.parallel.median)} of one target, backup then \`restic copy\` ${x(v.copy.median)}`;
+  if (!v.parallelFaster) {
+    return `back up once and \`restic copy\` the new snapshot to the other targets (repositories initialised with \`init --copy-chunker-params\`): ${measured}.`;
+  }
+  const agent = stats(ratios(list.map((w) => w.agentTwoTargets?.seconds ?? NaN), list.map((w) => w.agent.seconds))).median;
+  return (
+    `not \`restic copy\`: ${measured} (the copy step alone ${fmtSeconds(v.copyStep)}). ` +
+    (agent > v.parallel.median * 1.1
+      ? `The agent's two targets, at ${x(agent)} of one, are above the bare parallel backups: the part of its two-target cycle that is not parallel (its other restic calls and steps per target) is where the rest goes.`
+      : `The agent's two targets, at ${x(agent)} of one, are no further from one target than bare parallel backups (within 10%): what is left is the second backup's own work (it reads, chunks, hashes, compresses and encrypts the data again) sharing the ${cpus} cores with the first; more cores for the sidecar would shorten it.`)
+  );
+}
 
 /** The closing note: the measured ratios, and for each missed goal by how much, why (measured) and what would close it. */
 function closingNote(r: BenchResults, goals: Goal[]): string[] {
@@ -815,9 +921,7 @@ function closingNote(r: BenchResults, goals: Goal[]): string[] {
           (backups >= 2 ? ': every target runs its own `backup`, which reads, chunks, hashes, compresses and encrypts the data again' : '') +
           (counts.some((c) => c.copy) ? `, the \`copy\` calls ${fmtSeconds(seconds((c) => c.subcommand === 'copy'))}` : '') +
           '. What would close it: ' +
-          (backups >= 2
-            ? 'back up once and `restic copy` the new snapshot to the other targets (copy moves the new blobs without re-reading the sources; the repositories need `init --copy-chunker-params` to deduplicate alike), or run the targets in parallel.'
-            : 'fewer calls for the other targets, or run them in parallel.')
+          (backups >= 2 ? fanOutRemedy(kind, list, a.fanOutStrategy, r.meta.machine.cpus) : 'fewer calls for the other targets, or run them in parallel.')
         );
       });
     }
