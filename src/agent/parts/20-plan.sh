@@ -4,18 +4,27 @@
 
 readonly PLAN_SCHEMA_VERSION=2
 
-# The jq program that turns the plan into shell assignments, every value quoted by @sh. A
-# schedule becomes its allowed values per field and the day rule, as cron_matches reads them.
+# The jq program that turns the plan into shell assignments, every value quoted by @sh (only
+# PLAN_VERSION when the plan is of another version). A schedule becomes its allowed values per
+# field and the day rule, as cron_matches reads them; a repository's environment becomes the
+# text target_export_env evaluates (`export NAME='value'`, `secret NAME FILE`, names checked).
 # shellcheck disable=SC2016 # jq's $-variables, not the shell's
 readonly PLAN_TO_SHELL='
 def sets: if . == null then "" else
   ([.minutes, .hours, .daysOfMonth, .months, .daysOfWeek] | map("," + (map(tostring) | join(",")) + ","))
   + [if .bothDayFields then "both" else "either" end] | join("/") end;
 def set($name; v): "\($name)=\(v | tostring | @sh)";
+def var: select(test("^[A-Za-z_][A-Za-z0-9_]*$"));
+def environment:
+  [(.environment | to_entries[] | (.key | var) as $k | "export \($k)=\(.value | @sh)"),
+   (.secretFiles | to_entries[] | (.key | var) as $k | "secret \($k) \(.value | @sh)")]
+  | join("\n");
 def repository($p):
   set("T_\($p)_NAME"; .name), set("T_\($p)_REPOSITORY"; .repository),
-  set("T_\($p)_PASSWORD_FILE"; .passwordFile), set("T_\($p)_CACERT"; .caCertificateFile // "");
-set("HOST"; .host), set("SOURCES"; .sources | join(" ")), set("TAGS"; .tags | join(" ")),
+  set("T_\($p)_PASSWORD_FILE"; .passwordFile), set("T_\($p)_CACERT"; .caCertificateFile // ""),
+  set("T_\($p)_ENV"; environment);
+if .schemaVersion != $version then set("PLAN_VERSION"; .schemaVersion // "none") else
+set("PLAN_VERSION"; .schemaVersion), set("HOST"; .host), set("SOURCES"; .sources | join(" ")), set("TAGS"; .tags | join(" ")),
 set("TAG_FILTER"; .tags | join(",")), set("TZ"; .timeZone), set("STATE_DIR"; .stateDir),
 set("RESTORE_DIR"; .restoreDir), set("DRILL_DIR"; .drillDir), set("RESTIC_CACHE_DIR"; .cacheDir),
 set("NETWORK_TIMEOUT"; .networkTimeoutSeconds), set("MAX_AGE"; .healthMaxAgeSeconds),
@@ -37,10 +46,12 @@ set("QUIESCE_TIMEOUT"; .quiesce.timeoutSeconds), set("QUIESCE_ON_ERROR"; .quiesc
 set("RELEASE_ATTEMPTS"; .quiesce.releaseAttempts), set("QUIESCE_COMMAND"; .quiesce.command | tojson),
 set("QUIESCE_EXEC_BODY"; .quiesce.execBody // ""), set("NOTIFY_URL_FILE"; .notify.urlFile // ""),
 set("NOTIFY_TIMEOUT"; .notify.timeoutSeconds // 15), set("TARGET_COUNT"; .targets | length),
+set("TARGET_INDEXES"; [range(1; (.targets | length) + 1)] | map(tostring) | join(" ")),
 (.targets | range(0; length) as $i | .[$i] | ($i + 1) as $t |
   repository($t), set("T_\($t)_APPEND_ONLY"; .appendOnly),
   set("T_\($t)_REPLICA_COUNT"; .replicas | length),
   (.replicas | range(0; length) as $j | .[$j] | repository("\($t)_REPLICA_\($j + 1)")))
+end
 '
 
 # plan_load: reads the plan (BACKUP_PLAN, by default /backup/install/agent.json) into the
@@ -48,18 +59,18 @@ set("NOTIFY_TIMEOUT"; .notify.timeoutSeconds // 15), set("TARGET_COUNT"; .target
 # another version of the agent.
 plan_load() {
   PLAN=${BACKUP_PLAN:-/backup/install/agent.json}
-  if ! _pl_version=$(jq -r '.schemaVersion // "none"' "${PLAN}" 2>&1); then
-    log ERROR config "cannot read the plan ${PLAN}: ${_pl_version}; the installer writes it" \
+  if ! _pl_vars=$(jq -r --argjson version "${PLAN_SCHEMA_VERSION}" "${PLAN_TO_SHELL}" "${PLAN}" \
+    2>&1); then
+    log ERROR config "cannot read the plan ${PLAN}: ${_pl_vars}; the installer writes it" \
       "(BACKUP_PLAN names another file)"
     return "${EX_USAGE}"
   fi
-  if [ "${_pl_version}" != "${PLAN_SCHEMA_VERSION}" ]; then
-    log ERROR config "the plan ${PLAN} has schema version ${_pl_version}, this agent reads" \
+  eval "${_pl_vars}"
+  if [ "${PLAN_VERSION}" != "${PLAN_SCHEMA_VERSION}" ]; then
+    log ERROR config "the plan ${PLAN} has schema version ${PLAN_VERSION}, this agent reads" \
       "version ${PLAN_SCHEMA_VERSION}; re-deploy so that the agent and its plan are installed together"
     return "${EX_USAGE}"
   fi
-  _pl_vars=$(jq -r "${PLAN_TO_SHELL}" "${PLAN}") || return "${EX_USAGE}"
-  eval "${_pl_vars}"
   TMPDIR=${TMPDIR:-/tmp}
   export TZ RESTIC_CACHE_DIR TMPDIR
   notify_url_check
@@ -73,9 +84,9 @@ is_scope() {
   esac
 }
 
-# target_get SCOPE KEY: prints the KEY (NAME, REPOSITORY, PASSWORD_FILE, CACERT, APPEND_ONLY,
-# REPLICA_COUNT) of a target or replica, as plan_load set it. SCOPE is validated and KEY is a
-# constant, so the eval is safe.
+# target_get SCOPE KEY: prints the KEY (NAME, REPOSITORY, PASSWORD_FILE, CACERT, ENV,
+# APPEND_ONLY, REPLICA_COUNT) of a target or replica, as plan_load set it. SCOPE is validated
+# and KEY is a constant, so the eval is safe.
 target_get() {
   is_scope "$1" || return 1
   eval "printf '%s' \"\${T_$1_$2:-}\""
@@ -83,7 +94,7 @@ target_get() {
 
 # target_index NAME: prints the index of the target called NAME.
 target_index() {
-  for _ti_i in $(all_targets); do
+  for _ti_i in ${TARGET_INDEXES}; do
     if [ "$(target_get "${_ti_i}" NAME)" = "$1" ]; then
       printf '%s\n' "${_ti_i}"
       return 0

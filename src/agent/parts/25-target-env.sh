@@ -1,13 +1,6 @@
-# The jq program that prints a repository's variables: `export NAME='value'` for its
-# environment, `secret NAME FILE` for a secret kept in a file. Names are checked, so the
-# output can be evaluated.
-# shellcheck disable=SC2016 # jq's $-variables, not the shell's
-readonly REPOSITORY_ENV='
-(.targets[$t] | if $r < 0 then . else .replicas[$r] end) as $x
-| def name: select(test("^[A-Za-z_][A-Za-z0-9_]*$"));
-  ($x.environment | to_entries[] | (.key | name) as $k | "export \($k)=\(.value | @sh)"),
-  ($x.secretFiles | to_entries[] | (.key | name) as $k | "secret \($k) \(.value | @sh)")
-'
+#######################################
+# A target's restic environment
+#######################################
 
 # secret NAME FILE: exports NAME (the file's content) and NAME_FILE (its path).
 # shellcheck disable=SC2317 # called from the text target_export_env evaluates
@@ -27,13 +20,7 @@ target_export_env() {
   RESTIC_REPOSITORY=$(target_get "$1" REPOSITORY) || return 1
   RESTIC_PASSWORD_FILE=$(target_get "$1" PASSWORD_FILE)
   export RESTIC_REPOSITORY RESTIC_PASSWORD_FILE
-  case $1 in
-    *_REPLICA_*) set -- "${1%%_REPLICA_*}" "${1#*_REPLICA_}" ;;
-    *) set -- "$1" 0 ;;
-  esac
-  _te_vars=$(jq -r --argjson t "$(($1 - 1))" --argjson r "$(($2 - 1))" "${REPOSITORY_ENV}" \
-    "${PLAN}") || return 1
-  eval "${_te_vars}" || return 1
+  eval "$(target_get "$1" ENV)" || return 1
   if [ ! -f "${RESTIC_PASSWORD_FILE}" ]; then
     printf 'password file %s does not exist\n' "${RESTIC_PASSWORD_FILE}" >&2
     return 1

@@ -2,14 +2,9 @@
 # Targets, child processes and signals
 #######################################
 
-# all_targets: every target's index, one a line.
-all_targets() {
-  seq 1 "${TARGET_COUNT}"
-}
-
 # list_target_names: every target's name, each after a space.
 list_target_names() {
-  for _ln_i in $(all_targets); do
+  for _ln_i in ${TARGET_INDEXES}; do
     printf ' %s' "$(target_get "${_ln_i}" NAME)"
   done
 }
@@ -76,7 +71,7 @@ jobs_join() {
     wait_child "${_jj_pid}" || true
   done
   JOB_PIDS=''
-  for _jj_i in $(all_targets); do
+  for _jj_i in ${TARGET_INDEXES}; do
     for _jj_file in "$@"; do
       [ ! -f "${RUN_DIR}/t${_jj_i}/${_jj_file}" ] ||
         cat "${RUN_DIR}/t${_jj_i}/${_jj_file}" >>"${RUN_DIR}/${_jj_file}" ||

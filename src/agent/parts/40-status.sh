@@ -15,24 +15,26 @@ append_json() {
 }
 
 # status_update FILTER [JQ_ARGS...]: atomically replaces status.json by FILTER applied to it
-# (or to a minimal status; $prev[0] is the previous one, if valid). Under the cycle lock.
+# (or to a minimal status; $prev[0] is the previous one, if valid). Under the cycle lock. One
+# jq call; a second one only when the previous status is not a JSON object.
 status_update() {
   _su_filter=$1 _su_tmp="${STATUS_FILE}.tmp.$$" _su_prev=/dev/null
   shift
-  if jq -e 'type == "object"' "${STATUS_FILE}" >/dev/null 2>&1; then
-    _su_prev=${STATUS_FILE}
-  elif [ -f "${STATUS_FILE}" ]; then
-    log WARN status "${STATUS_FILE} is not valid JSON; last success is not carried over"
+  [ ! -f "${STATUS_FILE}" ] || _su_prev=${STATUS_FILE}
+  set -- "$@" --arg host "${HOST:-}" "${JQ_DEFS} (\$prev[0] // {version: 1, host: \$host,
+    state: null, targets: []}) | if type == \"object\" then . else error(\"no object\") end
+    | ${_su_filter}"
+  if ! jq -n --slurpfile prev "${_su_prev}" "$@" >"${_su_tmp}" 2>/dev/null; then
+    [ "${_su_prev}" != /dev/null ] &&
+      log WARN status "${STATUS_FILE} is not valid JSON; last success is not carried over"
+    jq -n --slurpfile prev /dev/null "$@" >"${_su_tmp}" || {
+      log ERROR status "cannot write ${_su_tmp}"
+      rm -f "${_su_tmp}" || true
+      return 1
+    }
   fi
-  if ! jq -n --slurpfile prev "${_su_prev}" --arg host "${HOST:-}" "$@" \
-    "(\$prev[0] // {version: 1, host: \$host, state: null, targets: []}) | ${_su_filter}" \
-    >"${_su_tmp}"; then
-    log ERROR status "cannot write ${_su_tmp}"
-  elif mv -f "${_su_tmp}" "${STATUS_FILE}"; then
-    return 0
-  else
-    log ERROR status "cannot replace ${STATUS_FILE}"
-  fi
+  mv -f "${_su_tmp}" "${STATUS_FILE}" && return 0
+  log ERROR status "cannot replace ${STATUS_FILE}"
   rm -f "${_su_tmp}" || true
   return 1
 }
@@ -48,11 +50,14 @@ status_write_running() {
     --arg started "$(iso_utc "$1")"
 }
 
-# status_write_final STATE STARTED FINISHED RESULTS_FILE QUIESCE_JSON: the cycle's outcome;
-# last_success_* (overall and per target) kept where this cycle did not succeed.
+# status_write_final STATE STARTED FINISHED RESULTS_FILE [maintenance]: the cycle's outcome,
+# with its quiesce section; last_success_* (overall and per target) kept where this cycle did
+# not succeed. With `maintenance`, status_write_maintenance's records too, in the same jq call.
 # shellcheck disable=SC2016 # a jq program
 status_write_final() {
-  status_update '($prev[0] // {}) as $p
+  _sf_update=status_update _sf_then=''
+  [ -z "${5:-}" ] || _sf_update=maintenance_update _sf_then='| maintenance'
+  "${_sf_update}" "${QUIESCE_SECTION}"'($prev[0] // {}) as $p
     | $p + {version: 1, host: $host, state: $state, started_at: $started,
        finished_at: $finished, duration_seconds: ($finished_epoch - $started_epoch),
        last_success_at:
@@ -65,55 +70,67 @@ status_write_final() {
              then {last_success_at: $finished, last_success_epoch: $finished_epoch}
              else {last_success_at: ($old.last_success_at // null),
                    last_success_epoch: ($old.last_success_epoch // null)} end)],
-       quiesce: $quiesce}' \
+       quiesce: quiesce_section}'"${_sf_then}" \
     --slurpfile results "$4" --arg state "$1" \
     --arg started "$(iso_utc "$2")" --arg finished "$(iso_utc "$3")" \
-    --argjson started_epoch "$2" --argjson finished_epoch "$3" --argjson quiesce "$5"
+    --argjson started_epoch "$2" --argjson finished_epoch "$3" --arg quiesce "$(quiesce_fields)"
 }
 
-# status_write_maintenance: merges the records of retention, prune and verification into
-# status.json. The last check (of a target, a replica), prune and drill stay until a newer
-# one replaces them; verification.state is "failed" while any of them found errors.
+# The jq definition `maintenance`: merges the records of retention, prune and verification
+# into status.json. The last check (of a target, a replica), prune and drill stay until a
+# newer one replaces them; verification.state is "failed" while any of them found errors.
 # shellcheck disable=SC2016 # a jq program
+readonly STATUS_MAINTENANCE='
+def maintenance:
+  def words: [split(" ")[] | select(. != "")];
+  def last_named($list; $n): [$list[] | select(.name == $n)] | last;
+  def key: "\(.target)/\(.name)";
+  ($names | words) as $names
+  | def per_target($new; $old):
+      [$names[] as $n | (last_named($new; $n) // last_named($old; $n)) | select(. != null)];
+  . as $p
+  | .targets = [(.targets // [])[] | . as $t | last_named($retention; $t.name) as $r
+      | if $r == null then . else . + {retention: ($r | del(.name))} end
+      # restic 0.14 reports 8 digits of the snapshot id; the retention phase found them all.
+      | (last_named($ids; $t.name).snapshot_id // "") as $full
+      | if $full != "" and ($t.snapshot_id // "") != "" and ($full | startswith($t.snapshot_id))
+        then .snapshot_id = $full else . end]
+  | .prune = {schedule: $prune_schedule, due: ($due | words),
+      targets: per_target($prune; $p.prune.targets // [])}
+  | .verification = ((($p.verification // {}) | . as $old
+      | {read_data_days: $days, read_data_subsets: $subsets,
+         drill_schedule: $drill_schedule, targets: per_target($checks; $old.targets // []),
+         replicas: ([$replicas[] | key] as $fresh
+           | [($old.replicas // [])[] | select((key as $k | $fresh | index($k)) == null)]
+             + $replicas
+           | map(select(.target as $t | $names | index($t) != null))),
+         drill: (if ($drill | length) > 0 then $drill[-1] else ($old.drill // null) end)})
+    | . + {errors: ([.targets[] | select(.result == "failed")
+          | "target \(.name): check failed: \(.error // "?")"]
+        + [.replicas[] | select(.result == "failed")
+          | "replica \(.name) of \(.target): check failed: \(.error // "?")"]
+        + [.drill // empty | select(.result == "failed")
+          | "restore drill failed: \(.error // "?")"])}
+    | . + {state: (if (.errors | length) > 0 then "failed"
+        elif (.targets | length) + (.replicas | length) > 0 or .drill != null then "ok"
+        else "never" end)});
+'
+
+# status_write_maintenance: the cycle's retention, prune and verification records.
 status_write_maintenance() {
-  _sm_names=$(list_target_names) _sm_due=''
-  for _sm_name in ${_sm_names}; do
-    [ ! -f "${DUE_DIR}/prune.${_sm_name}" ] || _sm_due="${_sm_due} ${_sm_name}"
+  maintenance_update maintenance
+}
+
+# maintenance_update FILTER [JQ_ARGS...]: status_update with FILTER, which may use
+# `maintenance`, and the records and settings it reads.
+maintenance_update() {
+  _mu_filter=$1 _mu_names=$(list_target_names) _mu_due=''
+  shift
+  for _mu_name in ${_mu_names}; do
+    [ ! -f "${DUE_DIR}/prune.${_mu_name}" ] || _mu_due="${_mu_due} ${_mu_name}"
   done
-  status_update '
-    def words: [split(" ")[] | select(. != "")];
-    def last_named($list; $n): [$list[] | select(.name == $n)] | last;
-    def key: "\(.target)/\(.name)";
-    ($names | words) as $names
-    | def per_target($new; $old):
-        [$names[] as $n | (last_named($new; $n) // last_named($old; $n)) | select(. != null)];
-    . as $p
-    | .targets = [(.targets // [])[] | . as $t | last_named($retention; $t.name) as $r
-        | if $r == null then . else . + {retention: ($r | del(.name))} end
-        # restic 0.14 reports 8 digits of the snapshot id; the retention phase found them all.
-        | (last_named($ids; $t.name).snapshot_id // "") as $full
-        | if $full != "" and ($t.snapshot_id // "") != "" and ($full | startswith($t.snapshot_id))
-          then .snapshot_id = $full else . end]
-    | .prune = {schedule: $prune_schedule, due: ($due | words),
-        targets: per_target($prune; $p.prune.targets // [])}
-    | .verification = ((($p.verification // {}) | . as $old
-        | {read_data_days: $days, read_data_subsets: $subsets,
-           drill_schedule: $drill_schedule, targets: per_target($checks; $old.targets // []),
-           replicas: ([$replicas[] | key] as $fresh
-             | [($old.replicas // [])[] | select((key as $k | $fresh | index($k)) == null)]
-               + $replicas
-             | map(select(.target as $t | $names | index($t) != null))),
-           drill: (if ($drill | length) > 0 then $drill[-1] else ($old.drill // null) end)})
-      | . + {errors: ([.targets[] | select(.result == "failed")
-            | "target \(.name): check failed: \(.error // "?")"]
-          + [.replicas[] | select(.result == "failed")
-            | "replica \(.name) of \(.target): check failed: \(.error // "?")"]
-          + [.drill // empty | select(.result == "failed")
-            | "restore drill failed: \(.error // "?")"])}
-      | . + {state: (if (.errors | length) > 0 then "failed"
-          elif (.targets | length) + (.replicas | length) > 0 or .drill != null then "ok"
-          else "never" end)})' \
-    --arg names "${_sm_names}" --arg due "${_sm_due}" \
+  status_update "${STATUS_MAINTENANCE} ${_mu_filter}" "$@" \
+    --arg names "${_mu_names}" --arg due "${_mu_due}" \
     --slurpfile retention "${WORK_DIR}/retention.jsonl" --slurpfile ids "${WORK_DIR}/ids.jsonl" \
     --slurpfile prune "${WORK_DIR}/prune.jsonl" \
     --slurpfile checks "${WORK_DIR}/checks.jsonl" \

@@ -225,19 +225,22 @@ quiesce_recover() {
   quiesce_release
 }
 
-# quiesce_json: the status.json `quiesce` section of this cycle.
-quiesce_json() {
-  jq -cn --arg mode "${QUIESCE_MODE}" --arg container "${QUIESCE_CONTAINER:-}" \
-    --arg result "${QUIESCE_RESULT}" --arg on_error "${QUIESCE_ON_ERROR:-}" \
-    --arg error "${QUIESCE_ERROR}" --arg note "${QUIESCE_NOTE}" \
-    --arg release "${QUIESCE_RELEASE}" --arg release_error "${QUIESCE_RELEASE_ERROR}" \
-    --argjson attempts "${QUIESCE_RELEASE_ATTEMPTS}" --argjson seconds "${QUIESCE_SECONDS}" \
-    "${JQ_DEFS}"'
-      {mode: $mode, container: ($container | str), result: $result,
-       consistency: (if $result == "ok" then "application"
-         elif $result == "failed" and $on_error == "abort" then null
-         else "crash" end),
-       on_error: ($on_error | str), error: ($error | str), note: ($note | str),
-       duration_seconds: $seconds, release: $release, release_attempts: $attempts,
-       release_error: ($release_error | str)}'
+# The jq definition of the status.json `quiesce` section, from $quiesce, quiesce_fields' text.
+# shellcheck disable=SC2016 # a jq program
+readonly QUIESCE_SECTION='
+def quiesce_section: $quiesce | split("\u001f")
+  | {mode: .[0], container: (.[1] | str), result: .[2],
+     consistency: (if .[2] == "ok" then "application"
+       elif .[2] == "failed" and .[3] == "abort" then null else "crash" end),
+     on_error: (.[3] | str), error: (.[4] | str), note: (.[5] | str),
+     duration_seconds: (.[6] | num), release: .[7], release_attempts: (.[8] | num),
+     release_error: (.[9] | str)};
+'
+
+# quiesce_fields: the quiesce outcome of this cycle as one string (fields separated by the
+# unit separator, 0x1f), for jq's quiesce_section: no jq call of its own.
+quiesce_fields() {
+  printf '%s\037' "${QUIESCE_MODE}" "${QUIESCE_CONTAINER:-}" "${QUIESCE_RESULT}" \
+    "${QUIESCE_ON_ERROR:-}" "${QUIESCE_ERROR}" "${QUIESCE_NOTE}" "${QUIESCE_SECONDS}" \
+    "${QUIESCE_RELEASE}" "${QUIESCE_RELEASE_ATTEMPTS}" "${QUIESCE_RELEASE_ERROR}"
 }

@@ -93,12 +93,6 @@ manifest_seal() {
     "backup ran: not compared by the drill)"
 }
 
-# manifest_path SNAPSHOT_ID: where the manifest of SNAPSHOT_ID is kept, relative to STATE_DIR
-# (manifests/<first 8 hex digits>.sha256, whatever id form restic reports); '' without one.
-manifest_path() {
-  [ -z "${MANIFEST_PENDING}" ] || printf 'manifests/%s.sha256\n' "$(printf '%s' "$1" | cut -c 1-8)"
-}
-
 # manifest_finish: links the sealed manifest (and its .changed list) as each snapshot's of
 # this cycle (RESULTS_FILE's manifest fields), drops the pending files, and keeps the newest
 # MANIFEST_KEEP manifests.

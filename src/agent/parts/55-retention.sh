@@ -34,11 +34,11 @@ retention_due() {
 # then, when restic reported the snapshot's short id (restic < 0.15) and forget did not give
 # the full one, `restic snapshots` for it. At most 2 restic calls in the cycle either way.
 retention_job() {
-  _rj_backup=$(jq -r --arg name "$2" 'select(.name == $name)
-    | "\(.result) \(.snapshot_id // "")"' "${RUN_DIR}/targets.jsonl" | tail -n 1)
-  _rj_snapshot=${_rj_backup#* } FULL_SNAPSHOT_ID=''
+  _rj_backup=${RUN_REACHED#* "$2":}
+  _rj_backup=${_rj_backup%% *}
+  _rj_snapshot=${_rj_backup#*:} FULL_SNAPSHOT_ID=''
   [ -n "${_rj_snapshot}" ] || return 0
-  if [ "${_rj_backup%% *}" = ok ] && retention_due "$2"; then
+  if [ "${_rj_backup%%:*}" = ok ] && retention_due "$2"; then
     retention_target "$1" "$2" "${_rj_snapshot}"
   fi
   [ "${#_rj_snapshot}" -lt 64 ] && [ -z "${FULL_SNAPSHOT_ID}" ] || return 0
@@ -99,22 +99,36 @@ retention_target() {
     retention_record "${STEP_RESULT}" "${STEP_ERROR}"
     return
   fi
-  # What restic kept and removed; "protected": kept only for the run tag.
-  if ! _ret_counts=$(jq -nrR --arg keep "${_ret_keep}" --arg tag "run:${RUN_ID}" '
+  # What restic kept and removed ("protected": kept only for the run tag), the retention
+  # record, and the full id of the cycle's snapshot: one jq call.
+  _ret_now=$(now_epoch)
+  if ! _ret_out=$(jq -nrR --arg keep "${_ret_keep}" --arg tag "run:${RUN_ID}" \
+    --arg name "${_ret_name}" --arg at "$(iso_utc "${_ret_now}")" --argjson epoch "${_ret_now}" '
       [inputs | fromjson? | arrays | .[]] as $groups
-      | [$groups[] | (.reasons // [])[]
-         | select((.snapshot.tags // []) | index($tag)) | select((.matches | length) == 1)]
-      | length as $protected
-      | "\([$groups[] | (.keep // [])[]] | length) \([$groups[] | (.remove // [])[]] | length)"
-        + " \($protected) \([$groups[] | (.keep // [])[] | .id | select(startswith($keep))]
-        | first // "")"' "${_ret_prefix}-forget.json"); then
+      | ([$groups[] | (.reasons // [])[] | select((.snapshot.tags // []) | index($tag))
+          | select((.matches | length) == 1)] | length) as $protected
+      | ([$groups[] | (.keep // [])[]] | length) as $kept
+      | ([$groups[] | (.remove // [])[]] | length) as $removed
+      | ([$groups[] | (.keep // [])[] | .id | select(startswith($keep))] | first // "") as $full
+      | "\($kept) \($removed) \($protected) \($full)",
+        ({name: $name, result: "ok", at: $at, epoch: $epoch, error: null, removed: $removed,
+          kept: $kept, protected: $protected} | tojson),
+        (if $full == "" then "" else {name: $name, snapshot_id: $full} | tojson end)' \
+    "${_ret_prefix}-forget.json"); then
     retention_record failed "cannot read restic's forget output in ${_ret_prefix}-forget.json"
     return
   fi
-  read -r _ret_kept _ret_removed _ret_protected FULL_SNAPSHOT_ID <<COUNTS
-${_ret_counts}
-COUNTS
-  [ -z "${FULL_SNAPSHOT_ID}" ] || record_snapshot_id "${_ret_name}" "${FULL_SNAPSHOT_ID}"
+  {
+    read -r _ret_kept _ret_removed _ret_protected FULL_SNAPSHOT_ID
+    read -r _ret_record
+    read -r _ret_id
+  } <<EOF
+${_ret_out}
+EOF
+  printf '%s\n' "${_ret_record}" >>"${WORK_DIR}/retention.jsonl" || log ERROR status \
+    "cannot append to ${WORK_DIR}/retention.jsonl"
+  [ -z "${_ret_id}" ] || printf '%s\n' "${_ret_id}" >>"${WORK_DIR}/ids.jsonl" ||
+    log ERROR status "cannot append to ${WORK_DIR}/ids.jsonl"
   retention_done "${_ret_name}"
   if [ "${_ret_protected}" -gt 0 ]; then
     log WARN retention "target=${_ret_name} the policy would remove snapshot" \
@@ -122,7 +136,6 @@ COUNTS
       "or a snapshot time off?); keeping it: the last successful backup is never removed"
   fi
   log INFO retention "target=${_ret_name} forgot ${_ret_removed} snapshots, kept ${_ret_kept}"
-  retention_record ok '' "${_ret_removed}" "${_ret_kept}" "${_ret_protected}"
 }
 
 # retention_done NAME: clears target NAME's due retention.

@@ -67,12 +67,13 @@ is_locked() {
   [ "$1" -eq 11 ] || grep -q 'already locked' "$2" 2>/dev/null
 }
 
-# backup_target INDEX NAME: the backup of one target; never exits, records the result. A
-# routine cycle makes one restic call here: the repository is initialised, and stale locks
-# removed, only when the backup reports the need.
+# backup_target INDEX NAME: the backup of one target; never exits, records the result (and
+# "RESULT SNAPSHOT" in WORK_DIR/outcome, for cycle_summary). A routine cycle makes one restic
+# call here: the repository is initialised, and stale locks removed, only when the backup
+# reports the need.
 backup_target() {
   _bt_prefix="${RUN_DIR}/$1-$2" _bt_started=$(clock) _bt_result=failed
-  _bt_snapshot='' _bt_bytes='' _bt_new='' _bt_changed='' _bt_rc='' _bt_manifest='' TARGET_ERROR=''
+  _bt_rc='' TARGET_ERROR=''
   if [ -n "${INTERRUPTED}" ]; then
     _bt_result=skipped TARGET_ERROR="not attempted: the cycle was interrupted by SIG${INTERRUPTED}"
   else
@@ -82,15 +83,15 @@ backup_target() {
       mv -f "${_bt_prefix}-backup.err" "${_bt_prefix}-open.err" || true
       init_repository "$1" "$2" "${_bt_prefix}-open.err" && backup_call "$1"
     fi
-    if [ -n "${TARGET_ERROR}" ]; then
-      log ERROR backup "target=$2 ${TARGET_ERROR}"
-    else
-      backup_outcome "$2"
+    if [ -z "${TARGET_ERROR}" ] && backup_outcome "$2"; then
+      printf '%s %s\n' "${_bt_result}" "${_bt_snapshot}" >"${WORK_DIR}/outcome" ||
+        log ERROR run "cannot write ${WORK_DIR}/outcome"
+      return 0
     fi
+    log ERROR backup "target=$2 ${TARGET_ERROR}"
   fi
-  record_result "$2" "${_bt_result}" "${_bt_snapshot}" "${_bt_bytes}" "${_bt_new}" \
-    "${_bt_changed}" $(($(clock) - _bt_started)) "${_bt_rc}" "${TARGET_ERROR}" \
-    "${_bt_manifest}" || log ERROR run "cannot record the result of target $1"
+  record_result "$2" "${_bt_result}" '' '' '' '' $(($(clock) - _bt_started)) "${_bt_rc}" \
+    "${TARGET_ERROR}" '' || log ERROR run "cannot record the result of target $1"
 }
 
 # backup_call INDEX: `restic backup` of the existing sources, tagged with the plan's tags and
@@ -121,41 +122,57 @@ backup_found_no_repository() {
       grep -q 'Is there a repository at the following location' "${_bt_prefix}-backup.err"; }
 }
 
-# backup_outcome NAME: the result of backup_call in the _bt_ variables, logged. The snapshot
-# id is the full one from restic 0.15 on; restic 0.14 reports 8 digits, and retention, when
-# it runs in the cycle, puts the full one into status.json.
+# The jq program of backup_outcome: from restic's --json summary (the last one) and the exit
+# code, the target's record (line 1), "RESULT SNAPSHOT BYTES NEW CHANGED" (line 2, for the log)
+# and the error (line 3).
+# shellcheck disable=SC2016 # a jq program
+readonly BACKUP_OUTCOME='
+([inputs | fromjson? | objects | select(.message_type == "summary")] | last // {}) as $s
+| ($s.snapshot_id // "") as $id
+| ($rc | tonumber) as $code
+| (if ($code == 0 or $code == 3) and $id == "" then
+     {result: "failed", error: "restic exit \($rc) but no snapshot id in its --json summary"}
+   elif $code == 0 and $error == "" then {result: "ok", error: null}
+   elif $code == 0 or $code == 3 then {result: "partial", error: $error}
+   else {result: "failed", error: $error} end) as $o
+| (if $o.result == "ok" or $o.result == "partial" then $id else "" end) as $snapshot
+| ({name: $name, result: $o.result, snapshot_id: ($snapshot | str),
+    bytes_added: $s.data_added, files_new: $s.files_new, files_changed: $s.files_changed,
+    duration_seconds: ($duration | tonumber), exit_code: $code, error: $o.error,
+    manifest: (if $manifest == "" or $snapshot == "" then null
+      else "manifests/\($snapshot[0:8]).sha256" end)} | tojson),
+  "\($o.result) \($snapshot | str // "-") \($s.data_added // "?") \($s.files_new // "?")"
+  + " \($s.files_changed // "?")",
+  ($o.error // "")
+'
+
+# backup_outcome NAME: records and logs the outcome of backup_call, in one jq call. restic
+# exit 0 is ok (partial when sources were missing), 3 partial (files could not be read), any
+# other code, known or not, a failure. The snapshot id is the full one from restic 0.15 on;
+# restic 0.14 reports 8 digits, and the retention phase puts the full one into status.json.
 backup_outcome() {
-  _bt_summary=''
-  if [ -s "${_bt_prefix}-backup.json" ]; then
-    _bt_summary=$(jq -nrR '[inputs | fromjson? | objects | select(.message_type == "summary")]
-      | last // empty
-      | "\(.snapshot_id // "") \(.data_added // "") \(.files_new // "") \(.files_changed // "")"' \
-      "${_bt_prefix}-backup.json") || _bt_summary=''
-  fi
-  read -r _bt_snapshot _bt_bytes _bt_new _bt_changed <<EOF
-${_bt_summary}
-EOF
   case ${_bt_rc} in
-    0 | 3)
-      if [ -z "${_bt_snapshot}" ]; then
-        TARGET_ERROR="restic exit ${_bt_rc} but no snapshot id in its --json summary"
-      elif [ "${_bt_rc}" -eq 3 ]; then
-        _bt_result=partial
-        TARGET_ERROR="some files could not be read: $(error_summary "${_bt_prefix}-backup.err")"
-      elif [ -n "${MISSING_SOURCES}" ]; then
-        _bt_result=partial TARGET_ERROR="sources missing, not backed up:${MISSING_SOURCES}"
-      else
-        _bt_result=ok
-      fi
-      ;;
-    *)
-      # Any other code, known or not, is a failure.
-      _bt_snapshot=''
-      TARGET_ERROR=$(describe_failure "${_bt_rc}" "${_bt_prefix}-backup.err" \
-        "${_bt_started_backup}")
-      ;;
+    0) TARGET_ERROR=${MISSING_SOURCES:+sources missing, not backed up:${MISSING_SOURCES}} ;;
+    3) TARGET_ERROR="some files could not be read: $(error_summary "${_bt_prefix}-backup.err")" ;;
+    *) TARGET_ERROR=$(describe_failure "${_bt_rc}" "${_bt_prefix}-backup.err" "${_bt_started_backup}") ;;
   esac
-  [ -z "${_bt_snapshot}" ] || _bt_manifest=$(manifest_path "${_bt_snapshot}")''
+  _bo_json=${_bt_prefix}-backup.json
+  [ -s "${_bo_json}" ] || _bo_json=/dev/null
+  if ! _bo_out=$(jq -nrR --arg name "$1" --arg rc "${_bt_rc}" --arg error "${TARGET_ERROR}" \
+    --arg duration $(($(clock) - _bt_started)) --arg manifest "${MANIFEST_PENDING}" \
+    "${JQ_DEFS} ${BACKUP_OUTCOME}" "${_bo_json}"); then
+    TARGET_ERROR="cannot read restic's output in ${_bt_prefix}-backup.json"
+    return 1
+  fi
+  {
+    read -r _bo_record
+    read -r _bt_result _bt_snapshot _bt_bytes _bt_new _bt_changed
+    read -r TARGET_ERROR
+  } <<EOF
+${_bo_out}
+EOF
+  printf '%s\n' "${_bo_record}" >>"${RESULTS_FILE}" ||
+    log ERROR run "cannot record the result of target $1"
   case ${_bt_result} in
     ok)
       log INFO backup "target=$1 snapshot $(printf '%s' "${_bt_snapshot}" | cut -c 1-8)" \

@@ -42,7 +42,7 @@ cmd_run() {
     _run_drill=1
     manifest_create
   fi
-  for _run_i in $(all_targets); do
+  for _run_i in ${TARGET_INDEXES}; do
     _run_name=$(target_get "${_run_i}" NAME)
     if [ -z "${_run_skip}" ]; then
       job_start "${_run_i}" "${_run_name}" backup
@@ -56,16 +56,16 @@ cmd_run() {
   quiesce_release || true
   manifest_finish
 
-  _run_state=$(jq -rs --argjson n "${TARGET_COUNT}" 'map(.result) as $r
-      | if length != $n or any($r[]; . == "failed" or . == "skipped") then "failed"
-        elif any($r[]; . == "partial") then "partial"
-        elif all($r[]; . == "ok") then "ok" else "failed" end' "${RESULTS_FILE}") ||
-    _run_state=failed
-  _run_finished=$(now_epoch) _run_quiesce=$(quiesce_json) || _run_quiesce=null
-  status_write_final "${_run_state}" "${_run_started}" "${_run_finished}" "${RESULTS_FILE}" \
-    "${_run_quiesce}" || _run_state=failed
-  _run_failed=$(jq -r 'select(.result != "ok") | .name' "${RESULTS_FILE}" | tr '\n' ' ')
-  _run_rc=${EX_FAIL}
+  cycle_summary
+  _run_state=${RUN_STATE} _run_finished=$(now_epoch) _run_failed=${RUN_FAILED} _run_rc=${EX_FAIL}
+  # The outcome goes into status.json now when a prune, check or drill follows (they may take
+  # long); in a routine cycle, with retention's records in one write at the end.
+  _run_deferred=1
+  if [ -n "${_run_drill}" ] || maintenance_due; then
+    _run_deferred=''
+    status_write_final "${_run_state}" "${_run_started}" "${_run_finished}" "${RESULTS_FILE}" ||
+      _run_state=failed
+  fi
   case ${_run_state} in
     ok) log INFO run "cycle ok in $((_run_finished - _run_started))s" && _run_rc=${EX_OK} ;;
     partial)
@@ -77,19 +77,23 @@ cmd_run() {
   # Retention after a complete backup (the targets in parallel), then the prune, check and
   # drill that are due, for the targets this cycle reached.
   _run_reached=''
-  for _run_i in $(all_targets); do
+  for _run_i in ${TARGET_INDEXES}; do
     [ -z "${INTERRUPTED}" ] || break
     _run_name=$(target_get "${_run_i}" NAME)
-    case $(jq -r --arg name "${_run_name}" 'select(.name == $name) | .result' \
-      "${RESULTS_FILE}" | tail -n 1) in
-      ok | partial) job_start "${_run_i}" "${_run_name}" retention ;;
+    case ${RUN_REACHED} in
+      *" ${_run_name}:"*) job_start "${_run_i}" "${_run_name}" retention ;;
       *) continue ;;
     esac
     _run_reached="${_run_reached} ${_run_i}"
   done
   jobs_join retention.jsonl ids.jsonl
   due_work "${_run_reached}" "${_run_drill}"
-  status_write_maintenance || log ERROR status "cannot record retention and verification"
+  if [ -z "${_run_deferred}" ]; then
+    status_write_maintenance || log ERROR status "cannot record retention and verification"
+  elif ! status_write_final "${_run_state}" "${_run_started}" "${_run_finished}" \
+    "${RESULTS_FILE}" maintenance; then
+    _run_rc=${EX_FAIL}
+  fi
   logs_prune
 
   [ "${QUIESCE_RELEASE}" != failed ] || _run_rc=${EX_FAIL}
@@ -104,6 +108,38 @@ cmd_run() {
   return "${_run_rc}"
 }
 
+# maintenance_due: whether a prune or check is due on any target.
+maintenance_due() {
+  for _md_i in ${TARGET_INDEXES}; do
+    _md_name=$(target_get "${_md_i}" NAME)
+    [ ! -f "${DUE_DIR}/prune.${_md_name}" ] && [ ! -f "${DUE_DIR}/check.${_md_name}" ] ||
+      return 0
+  done
+  return 1
+}
+
+# cycle_summary: from each target's outcome file (no file: failed), RUN_STATE (ok, partial,
+# failed), RUN_FAILED (the targets without a complete snapshot) and RUN_REACHED
+# (" NAME:RESULT:SNAPSHOT" for each target with a snapshot, ok or partial, and a space at the
+# end).
+cycle_summary() {
+  RUN_STATE=ok RUN_FAILED='' RUN_REACHED=' '
+  for _cs_i in ${TARGET_INDEXES}; do
+    _cs_name=$(target_get "${_cs_i}" NAME) _cs_result=failed _cs_snapshot=''
+    [ ! -r "${RUN_DIR}/t${_cs_i}/outcome" ] ||
+      read -r _cs_result _cs_snapshot <"${RUN_DIR}/t${_cs_i}/outcome" || _cs_result=failed
+    case ${_cs_result} in
+      ok) ;;
+      partial) [ "${RUN_STATE}" = failed ] || RUN_STATE=partial ;;
+      *) RUN_STATE=failed ;;
+    esac
+    [ "${_cs_result}" = ok ] || RUN_FAILED="${RUN_FAILED}${RUN_FAILED:+ }${_cs_name}"
+    case ${_cs_result} in
+      ok | partial) RUN_REACHED="${RUN_REACHED}${_cs_name}:${_cs_result}:${_cs_snapshot} " ;;
+    esac
+  done
+}
+
 # cmd_due: the prune and check that are due (and a killed agent's stop or pause undone), for
 # a slot of their schedules where no backup cycle starts. A due drill waits for the next one.
 # shellcheck disable=SC2016 # a jq program
@@ -112,10 +148,10 @@ cmd_due() {
   quiesce_reset
   if ! quiesce_recover; then
     MAINTENANCE_FAILED=1
-    _du_quiesce=$(quiesce_json) || _du_quiesce=null
-    status_update '.quiesce = $quiesce' --argjson quiesce "${_du_quiesce}" || true
+    status_update "${QUIESCE_SECTION}"'.quiesce = quiesce_section' \
+      --arg quiesce "$(quiesce_fields)" || true
   fi
-  due_work "$(all_targets)"
+  due_work "${TARGET_INDEXES}"
   status_write_maintenance || MAINTENANCE_FAILED=1
   logs_prune
   if [ -n "${VERIFY_FAILED}${MAINTENANCE_FAILED}" ]; then

@@ -99,7 +99,7 @@ daemon_mark_due() {
 # due_markers WORK: the due-marker names of WORK (prune, check, retention) on every target;
 # append-only targets have no prune or retention.
 due_markers() {
-  for _dm_i in $(all_targets); do
+  for _dm_i in ${TARGET_INDEXES}; do
     [ "$1" = check ] || ! append_only "${_dm_i}" ||
       continue
     printf '%s.%s\n' "$1" "$(target_get "${_dm_i}" NAME)"

@@ -5,7 +5,7 @@
 # select_targets NAME: sets SELECTED_TARGETS (indexes) to the named target, or all.
 select_targets() {
   if [ -z "$1" ]; then
-    SELECTED_TARGETS=$(all_targets)
+    SELECTED_TARGETS=${TARGET_INDEXES}
   elif ! SELECTED_TARGETS=$(target_index "$1"); then
     log ERROR config "no target named '$1'; targets are:$(list_target_names)"
     return "${EX_USAGE}"
@@ -81,7 +81,7 @@ cmd_init() {
   make_tmp_work || return
   RUN_DIR=${TMP_WORK}
   _in_status=${EX_OK}
-  for _in_i in $(all_targets); do
+  for _in_i in ${TARGET_INDEXES}; do
     _in_name=$(target_get "${_in_i}" NAME) TARGET_ERROR=''
     if ensure_repository "${_in_i}" "${_in_name}"; then
       log INFO init "target=${_in_name} repository ready"
