@@ -1,10 +1,11 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Fn, TerraformLocal, TerraformStack, Token } from 'cdktf';
+import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT, agentScript, terraformEscape } from './agent/agent-asset';
-import { INIT_PLAN_FILE, INIT_SECRETS_DIR, installScript, stagedPath } from './agent/agent-install';
-import { AGENT_PLAN_FILE, NOTIFY_URL_FILE, PASSWORD_FILE, agentPlan, agentPlanFileContent, targetSecretUploads } from './agent/agent-plan';
+import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from './agent/agent-asset';
+import { AgentFile, agentFiles, initialization, stackLocal } from './agent/agent-files';
+import { installScript, stagedPath } from './agent/agent-install';
+import { AGENT_PLAN_FILE } from './agent/agent-plan';
 import { ConfigurationError } from './configuration-error';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
@@ -20,6 +21,7 @@ import { Site } from './targets/site';
 import { IStorageTarget, StorageTargetConfig } from './targets/storage-target-config';
 
 export { DEFAULT_AGENT_IMAGE, DOCKER_VOLUMES_ROOT } from './model/resolve-backup-plan';
+export { AGENT_SCRIPT_LOCAL } from './agent/agent-files';
 
 /** One named Docker volume the sidecar backs up. */
 export interface BackupSource {
@@ -234,7 +236,7 @@ export class BackupSidecar extends Construct {
     this.containerName = plan.containerName;
     this.sources = [...props.sources];
     this.targets = plan.targets;
-    const { image, networkTimeoutSeconds } = plan;
+    const { image } = plan;
     const password = props.password ?? RepositoryPassword.fromVariable(this);
 
     const labels = [{ label: 'cdktf-container-backup.protects', value: props.containerName }];
@@ -245,32 +247,9 @@ export class BackupSidecar extends Construct {
       this.dockerApi = new DockerApiProxy(this, 'docker-api', { containerName: props.containerName, mode: this.quiesce.mode, quiesce: this.quiesce });
     }
 
-    // Targets whose long-running credentials may not create a repository (an S3 agent key
-    // may not write `config` or `keys/`): the installer initialises them with their init
-    // credentials, which never reach the sidecar.
-    const initTargets = this.targets
-      .filter((t) => t.initEnvironment !== undefined)
-      .map((t) => ({ ...t, environment: t.initEnvironment, secrets: t.initSecrets, replicas: [] }));
-    const initBackup: ResolvedBackup = {
-      ...plan,
-      targets: initTargets,
-      quiesce: Quiesce.none(),
-      notify: false,
-      // `terraform apply` waits for the installer: a dead endpoint must not hold it for hours.
-      networkTimeoutSeconds: Math.min(networkTimeoutSeconds, 300),
-    };
-
-    const files = [
-      { file: AGENT_SCRIPT_PATH, content: stackLocal(this, AGENT_SCRIPT_LOCAL, escapedAgentScript), permissions: '0555' },
-      { file: AGENT_PLAN_FILE, content: agentPlanFileContent(agentPlan(plan, { dockerApi: this.dockerApi?.endpoint })), permissions: '0444' },
-      { file: PASSWORD_FILE, content: password.value, permissions: '0400' },
-      ...(props.notifyUrl !== undefined ? [{ file: NOTIFY_URL_FILE, content: props.notifyUrl, permissions: '0400' }] : []),
-      ...targetSecretUploads(this.targets).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
-    ];
-    const initFiles = [
-      ...targetSecretUploads(initTargets, INIT_SECRETS_DIR).map((s) => ({ file: s.file, content: s.value, permissions: '0400' })),
-      ...(initTargets.length > 0 ? [{ file: INIT_PLAN_FILE, content: agentPlanFileContent(agentPlan(initBackup, { secretsDir: INIT_SECRETS_DIR })), permissions: '0400' }] : []),
-    ];
+    const files = agentFiles(this, plan, { password: password.value, notifyUrl: props.notifyUrl, wiring: { dockerApi: this.dockerApi?.endpoint } });
+    const init = initialization(plan);
+    const initTargets = init.targets;
     this.installer = new Container(this, 'installer', {
       name: `${props.containerName}-backup-install`,
       image,
@@ -287,7 +266,7 @@ export class BackupSidecar extends Construct {
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'] },
       mounts: [{ type: 'volume', source: this.installVolume.name, target: AGENT_INSTALL_DIR }],
-      upload: [...files.map((f) => ({ ...f, file: stagedPath(f.file) })), ...initFiles],
+      upload: [...files.map((f) => upload(f, stagedPath(f.file))), ...init.files.map((f) => upload(f, f.file))],
       labels: [
         { label: 'cdktf-container-backup.role', value: 'backup-agent-installer' },
         { label: 'cdktf-container-backup.protects', value: props.containerName },
@@ -379,42 +358,17 @@ export class BackupSidecar extends Construct {
   }
 }
 
-let escaped: { readonly script: string; readonly escaped: string } | undefined;
-
-/**
- * The agent script escaped for Terraform, computed once and shared by every installer: the
- * script is ~90 KB, and a copy per sidecar was 90 MB of heap at 1,000 containers (issue 13).
- */
-function escapedAgentScript(): string {
-  const script = agentScript();
-  if (escaped?.script !== script) {
-    escaped = { script, escaped: terraformEscape(script) };
-  }
-  return escaped.escaped;
-}
-
 /** Whether the sidecar needs a route out: a target that is not a host folder, or a webhook. */
 function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
   return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
 }
 
-/** The Terraform local that holds the agent script (Terraform-escaped), once per stack. */
-export const AGENT_SCRIPT_LOCAL = 'cdktf_container_backup_agent_script';
-
 /** The Terraform local that holds the sidecar seccomp profile, once per stack. */
 export const SECCOMP_PROFILE_LOCAL = 'cdktf_container_backup_sidecar_seccomp';
 
-/**
- * A value every sidecar of a stack shares, written once as a Terraform local of the stack and
- * referenced: the agent script (~90 KB) and the seccomp profile (9 KB). A copy per sidecar made
- * cdk.tf.json grow by 100 KB per container and was a third of the synth's peak memory at 1,000
- * containers (issue 13). Terraform resolves the reference in `upload.content` and
- * `security_opts` at plan time (checked with terraform validate and apply).
- */
-function stackLocal(scope: Construct, id: string, value: () => string): string {
-  const stack = TerraformStack.of(scope);
-  const local = (stack.node.tryFindChild(id) as TerraformLocal | undefined) ?? new TerraformLocal(stack, id, value());
-  return local.asString;
+/** An installer upload of an agent file, at `file`. */
+function upload(f: AgentFile, file: string) {
+  return { file, content: f.content, permissions: f.permissions };
 }
 
 function literalNotifyUrl(path: string): ConfigurationError {

@@ -1,5 +1,9 @@
 export * from './protected-container';
 export * from './backup-sidecar';
+export * from './swarm/protected-service';
+export * from './swarm/backup-service';
+export * from './swarm/service-mode';
+export * from './swarm/service-docker-api-proxy';
 export { ResolvedBackup } from './model/resolve-backup-plan';
 export * from './repository-password';
 export * from './policy/schedule';
@@ -37,5 +41,7 @@ export { ObjectLockCoversRetentionRule } from './compliance/rules/object-lock-co
 export { ScheduleMeetsRpoRule } from './compliance/rules/schedule-meets-rpo';
 export { RepositoriesEncryptedRule } from './compliance/rules/repositories-encrypted';
 export { DatabaseConsistencyRule } from './compliance/rules/database-consistency';
+export { ServiceDataPinnedRule } from './compliance/rules/service-data-pinned';
+export { ReplicatedServiceDataRule } from './compliance/rules/replicated-service-data';
 export * from './targets/lock-strength';
 export * from './aws/state-backend';

@@ -1,6 +1,6 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Token, dependable } from 'cdktf';
+import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
@@ -8,7 +8,7 @@ import { attachComplianceHooks } from './compliance/hooks';
 import { ConfigurationError, show } from './configuration-error';
 import { Site } from './targets/site';
 import { checkName } from './validation';
-import { relativePath } from './validation';
+import { checkEnvironment, checkVolumes } from './workload-checks';
 
 /** A named Docker volume mounted into the protected container. */
 export interface ContainerVolume {
@@ -101,7 +101,6 @@ export interface ProtectedContainerProps {
   readonly networks?: string[];
 }
 
-const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|PRIVATE_KEY)$/i;
 const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'];
 
 /**
@@ -196,33 +195,6 @@ export class ProtectedContainer extends Construct {
   }
 }
 
-function checkVolumes(where: string, volumes: ContainerVolume[]): void {
-  const names = new Set<string>();
-  const paths = new Set<string>();
-  for (const v of volumes) {
-    checkName(where, 'volume name', v.name);
-    if (!v.containerPath.startsWith('/')) {
-      throw relativePath(where, `containerPath of volume "${v.name}"`, v.containerPath);
-    }
-    if (names.has(v.name)) {
-      throw duplicateVolume(where, v.name);
-    }
-    if (paths.has(v.containerPath)) {
-      throw duplicateContainerPath(where, v.containerPath);
-    }
-    names.add(v.name);
-    paths.add(v.containerPath);
-  }
-}
-
-function checkEnvironment(where: string, environment: { [name: string]: string }): void {
-  for (const [name, value] of Object.entries(environment)) {
-    if (SECRET_NAME.test(name) && !Token.isUnresolved(value)) {
-      throw literalSecretEnvironment(where, name);
-    }
-  }
-}
-
 function checkPort(where: string, port: PortMapping) {
   const hostPort = port.hostPort ?? port.containerPort;
   for (const [field, value] of [['containerPort', port.containerPort], ['hostPort', hostPort]] as const) {
@@ -238,30 +210,6 @@ function invalidRestart(path: string, value: string): ConfigurationError {
     path,
     `restart policy ${show(value)} is not one of "no", "on-failure", "always", "unless-stopped"`,
     'use "unless-stopped" (the default) for a long-running service',
-  );
-}
-
-function duplicateVolume(path: string, name: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `the volume name ${show(name)} is declared more than once`,
-    'give every entry of `volumes` its own name, or mount the same volume once',
-  );
-}
-
-function duplicateContainerPath(path: string, containerPath: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `two volumes are mounted at the same containerPath ${show(containerPath)}`,
-    'give each volume its own containerPath',
-  );
-}
-
-function literalSecretEnvironment(path: string, name: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    `the environment variable ${name} looks like a secret and has a literal value, which would be stored in plain text in cdk.tf.json`,
-    `pass a sensitive TerraformVariable's value (new TerraformVariable(stack, "${name.toLowerCase()}", { sensitive: true }).stringValue), or point the image at a file with ${name}_FILE`,
   );
 }
 

@@ -20,6 +20,7 @@ import {
   Retention,
   RuleResult,
   Schedule,
+  ServiceMode,
   Site,
   StorageTarget,
   ThreeTwoOneChecks,
@@ -30,7 +31,7 @@ import {
 } from '../src';
 import { ConfigurationError } from '../src/configuration-error';
 import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
-import { LOCAL, VAULT, annotations, app, checkedStack, fullSynthError, hostStack, postgres } from './compliance/stacks';
+import { LOCAL, VAULT, annotations, app, checkedStack, fullSynthError, hostStack, postgres, postgresService } from './compliance/stacks';
 
 const STATE = { bucket: 'acme-terraform-state', region: 'eu-west-1', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/tf', dynamodbTable: 'tf-lock' };
 const PINNED = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
@@ -234,6 +235,11 @@ const eager: Array<[string, () => unknown, string]> = [
     'db-host/db/backup: networkTimeoutSeconds must be a whole number of seconds from 10 to 86400, got 5. Fix: pass a timeout that covers one backup of this container to one target, e.g. 3600',
   ],
   [
+    'a swarm service stopped for its backup',
+    () => postgresService(hostStack(app()), { quiesce: Quiesce.stop() }),
+    'db-host/db/backup: a swarm service cannot be stopped for a backup ("Quiesce.stop()"): swarm replaces a stopped task at once, and starting the old one again would run two writers on one volume. Fix: pause it (Quiesce.pause()) or dump it onto the volume first (Quiesce.exec([...]))',
+  ],
+  [
     'no target at a time',
     () => db({ backup: { targets: [LOCAL()], targetConcurrency: 0 } }),
     'db-host/db/backup: targetConcurrency must be a whole number from 1 to 16, got 0. Fix: pass how many targets a cycle may back up at the same time, e.g. 4 (1: one after another)',
@@ -362,6 +368,32 @@ const host = Site.dockerHost();
 const disk = (name: string, extra: any = {}) => new ConfiguredTarget({ name, repository: `/backup/targets/${name}`, medium: Medium.DISK, site: host, ...extra });
 
 const synthRefusals: Array<[string, () => TerraformStack, string]> = [
+  // Swarm services: the container rules hold for each node's data, and a replicated one is pinned
+  [
+    'a swarm service with every copy on the swarm',
+    () => checkedStack((s) => postgresService(s, { targets: [LOCAL(), disk('nas', { medium: Medium.NAS, immutable: true })] })),
+    "db-host/db [OneOffsite]: only 1 site (docker-host): every copy is where the container runs, so one fire, flood or lost host takes them all. Fix: add an offsite copy: StorageTarget.s3(...) in another region, or an offsite replica on the bucket, or a target at another site (e.g. StorageTarget.localPath({ ..., site: Site.named('office-nas') }) for a NAS in another building)",
+  ],
+  [
+    'a swarm service with every copy on disk',
+    () => checkedStack((s) => postgresService(s, { targets: [LOCAL(), disk('dr', { site: Site.named('dr-site'), immutable: true })] })),
+    'db-host/db [TwoMedia]: only 1 medium (disk: live data, local, dr); 3-2-1 needs copies on at least two kinds of storage, so that one failure mode cannot take them all. Fix: put one copy on another medium: object storage (StorageTarget.s3(...)), a NAS (StorageTarget.localPath({ ..., medium: Medium.NAS })) or an archive tier',
+  ],
+  [
+    'a swarm service running a database, backed up in flight',
+    () => checkedStack((s) => postgresService(s, { quiesce: Quiesce.none() })),
+    "db-host/db [DatabaseConsistency]: image postgres:16 is a database, quiesce none: its files are copied while it writes them, and the restored database may be corrupt. Fix: dump it onto the volume first, e.g. `quiesce: Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'])`, or stop or pause it for the backup (Quiesce.stop(), Quiesce.pause()), or, if it is deliberate, suppress it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: \"DatabaseConsistency\", reason: \"...\" }])",
+  ],
+  [
+    'a replicated swarm service with data, free to move to any node',
+    () => checkedStack((s) => postgresService(s, {}, { placementConstraints: [] })),
+    'db-host/db [ServiceDataPinned]: 1 replica, no placement constraint: swarm moves a task to another node when its node fails or is drained, and there the node-local volume is new and empty; the application would start on no data and its backups would carry on from the empty volume. Fix: pin it to its node with a placement constraint, e.g. `placementConstraints: ["node.hostname==db-1"]`, or run one task per node with `maxReplicasPerNode: 1` and a constraint on a node label',
+  ],
+  [
+    'two replicas on nodes picked by a label, without one per node',
+    () => checkedStack((s) => postgresService(s, {}, { mode: ServiceMode.replicated(2), placementConstraints: ['node.labels.db==true'] })),
+    'db-host/db [ServiceDataPinned]: 2 replicas, constraints node.labels.db==true: swarm moves a task to another node when its node fails or is drained, and there the node-local volume is new and empty; the application would start on no data and its backups would carry on from the empty volume. Fix: pin it to its node with a placement constraint, e.g. `placementConstraints: ["node.hostname==db-1"]`, or run one task per node with `maxReplicasPerNode: 1` and a constraint on a node label',
+  ],
   [
     'data volumes and no backup',
     () => checkedStack((s) => postgres(s, null)),

@@ -63,3 +63,19 @@ export function installScript(initRepositories: boolean): string {
     ...(initRepositories ? [`BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$install/bin/backup-agent" init`] : []),
   ].join('\n');
 }
+
+/**
+ * The program of a swarm service's one-shot initializer (POSIX sh, run with `sh -c`): a plain
+ * container on the manager that runs `backup-agent init` with the init credentials, staged as
+ * uploads, and removes them whatever happens. (A service's backup tasks get their agent, plan
+ * and secrets as swarm configs and secrets; only the initialisation needs a container.)
+ */
+export function initScript(): string {
+  return [
+    'set -eu',
+    'umask 077',
+    `staging=${INSTALL_STAGING_DIR}`,
+    'trap \'rm -rf "$staging"\' EXIT',
+    `BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$staging/bin/backup-agent" init`,
+  ].join('\n');
+}

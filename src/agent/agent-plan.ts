@@ -63,8 +63,11 @@ export interface PlanTarget extends PlanRepository {
 /** The document the agent reads (`agent.json`). */
 export interface AgentPlan {
   readonly schemaVersion: number;
-  /** The restic --host, and the protected container's name. */
-  readonly host: string;
+  /**
+   * The restic --host: the protected container's name; null for a swarm service's backup task,
+   * whose hostname is its node's (each node's history its own).
+   */
+  readonly host: string | null;
   readonly sources: string[];
   readonly tags: string[];
   /** The schedules are read in this IANA time zone. */
@@ -96,7 +99,13 @@ export interface AgentPlan {
   };
   readonly quiesce: {
     readonly mode: 'none' | 'stop' | 'pause' | 'exec';
+    /** The container to stop, pause or exec into; null for a service (its task is looked up). */
     readonly container: string | null;
+    /** A swarm service whose task on this node is quiesced, found through `taskListPath`. */
+    readonly service: string | null;
+    /** The one Docker API query (path and query) that lists that service's running tasks. */
+    readonly taskListPath: string | null;
+    /** The Docker API proxy; `{node}` in it is this node's hostname (a proxy per node). */
     readonly dockerApi: string | null;
     readonly timeoutSeconds: number;
     readonly onError: 'abort' | 'continue';
@@ -109,10 +118,26 @@ export interface AgentPlan {
   readonly targets: PlanTarget[];
 }
 
+/** A swarm service's backup: how its agent finds its node and the service's task there. */
+export interface ServiceWiring {
+  /** The protected service's name. */
+  readonly name: string;
+  /**
+   * The exact Docker API query that lists the service's running tasks on a node.
+   * @default - none (no quiesce)
+   */
+  readonly taskListPath?: string;
+}
+
 /** What the plan needs besides the resolved backup: where things are wired. */
 export interface AgentWiring {
-  /** The Docker API proxy's URL, when the quiesce mode needs it. */
+  /** The Docker API proxy's URL, when the quiesce mode needs it (`{node}`: the node's hostname). */
   readonly dockerApi?: string;
+  /**
+   * The backup of a swarm service rather than of a container.
+   * @default - a container's
+   */
+  readonly service?: ServiceWiring;
   /**
    * Where the targets' secret files are.
    * @default AGENT_SECRETS_DIR
@@ -132,7 +157,7 @@ export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): Age
   const drill = verification.restoreDrill?.expression;
   return {
     schemaVersion: AGENT_PLAN_SCHEMA_VERSION,
-    host: backup.containerName,
+    host: wiring.service ? null : backup.containerName,
     sources: backup.volumeNames.map((v) => `${SOURCE_ROOT}/${v}`),
     tags: backup.tags,
     timeZone: backup.timeZone,
@@ -157,7 +182,9 @@ export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): Age
     },
     quiesce: {
       mode: quiesce.mode as AgentPlan['quiesce']['mode'],
-      container: quiesce.needsDockerApi ? backup.containerName : null,
+      container: quiesce.needsDockerApi && !wiring.service ? backup.containerName : null,
+      service: quiesce.needsDockerApi ? wiring.service?.name ?? null : null,
+      taskListPath: quiesce.needsDockerApi ? wiring.service?.taskListPath ?? null : null,
       dockerApi: quiesce.needsDockerApi ? wiring.dockerApi ?? null : null,
       timeoutSeconds: quiesce.timeoutSeconds,
       onError: quiesce.onError as AgentPlan['quiesce']['onError'],

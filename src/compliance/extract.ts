@@ -4,6 +4,8 @@ import { BackupSidecar } from '../backup-sidecar';
 import { buildTopology } from '../model/build';
 import { Topology } from '../model/topology';
 import { ProtectedContainer } from '../protected-container';
+import { BackupService } from '../swarm/backup-service';
+import { ProtectedService } from '../swarm/protected-service';
 
 /** A node the compliance pack evaluates, with its topology. */
 export interface Subject {
@@ -28,6 +30,34 @@ export function subjectOf(node: IConstruct): Subject | undefined {
         backup: sidecar ? facts(sidecar) : undefined,
       })),
       sidecarName: sidecar ? `${sidecar.containerName}-backup` : undefined,
+    };
+  }
+  if (node instanceof ProtectedService) {
+    const backup = node.backup;
+    return {
+      topology: Topology.of(buildTopology({
+        path: node.node.path,
+        containerName: node.serviceName,
+        image: node.image,
+        site: node.site,
+        dataVolumes: node.dataVolumeNames,
+        backup: backup?.resolved,
+        service: node.deployment,
+      })),
+      sidecarName: backup ? `${node.serviceName}-backup` : undefined,
+    };
+  }
+  if (node instanceof BackupService && !(node.node.scope instanceof ProtectedService)) {
+    return {
+      topology: Topology.of(buildTopology({
+        path: node.node.path,
+        containerName: node.serviceName,
+        site: node.site,
+        dataVolumes: node.sources.map((s) => s.volumeName),
+        backup: node.resolved,
+        service: node.deployment,
+      })),
+      sidecarName: `${node.serviceName}-backup`,
     };
   }
   if (node instanceof BackupSidecar && !(node.node.scope instanceof ProtectedContainer)) {

@@ -11,8 +11,10 @@ import { DatabaseConsistencyRule, crashConsistentDatabase, databaseFamily } from
 import { ObjectLockCoversRetentionRule, lockShorterThanRetention } from './rules/object-lock-covers-retention';
 import { OneImmutableOrOfflineRule, governanceLockNotImmutable, noImmutableCopy } from './rules/one-immutable-or-offline';
 import { OneOffsiteRule, noOffsiteCopy } from './rules/one-offsite';
+import { ReplicatedServiceDataRule, divergingReplicaData } from './rules/replicated-service-data';
 import { RepositoriesEncryptedRule, unencryptedRepository } from './rules/repositories-encrypted';
 import { ScheduleMeetsRpoRule, rpoNotMet } from './rules/schedule-meets-rpo';
+import { ServiceDataPinnedRule, serviceNotPinned } from './rules/service-data-pinned';
 import { ThreeCopiesRule, tooFewCopies } from './rules/three-copies';
 import { TwoMediaRule, tooFewMedia } from './rules/two-media';
 import { ZeroErrorsRule, unverifiedBackups } from './rules/zero-errors';
@@ -85,7 +87,8 @@ interface Registered {
  *
  * Rules: ThreeCopies, TwoMedia, OneOffsite (errors at both levels); OneImmutableOrOffline and
  * ZeroErrors (errors at 3-2-1-1-0, warnings at 3-2-1); ObjectLockCoversRetention,
- * ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency (errors at both levels).
+ * ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned (errors at
+ * both levels); ReplicatedServiceData (a warning).
  */
 export class ThreeTwoOneChecks implements IAspect {
   /** The level the topology is held to. */
@@ -145,6 +148,12 @@ export class ThreeTwoOneChecks implements IAspect {
         rule: new DatabaseConsistencyRule(),
         level: FindingLevel.ERROR,
         message: (w, t, r) => crashConsistentDatabase(w, r.observed, databaseFamily(t.image!) ?? 'other', DatabaseConsistencyRule.RULE_ID),
+      },
+      { rule: new ServiceDataPinnedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => serviceNotPinned(w, r.observed) },
+      {
+        rule: new ReplicatedServiceDataRule(),
+        level: FindingLevel.WARNING,
+        message: (w, _t, r) => divergingReplicaData(w, r.observed, ReplicatedServiceDataRule.RULE_ID),
       },
     ];
     const ids = new Set(this.registered.map((r) => r.rule.ruleId));

@@ -9,7 +9,7 @@ import type { Verification } from '../policy/verification';
 import { Medium } from '../targets/medium';
 import type { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
-import { BackupCopy, BackupPlan, ContainerTopology, CopyRole } from './topology';
+import { BackupCopy, BackupPlan, ContainerTopology, CopyRole, ServiceDeployment } from './topology';
 
 /** The name of the live copy in reports and findings. */
 export const LIVE_COPY_NAME = 'live data';
@@ -32,6 +32,7 @@ export interface TopologyInput {
   readonly site: Site;
   readonly dataVolumes: string[];
   readonly backup?: BackupFacts;
+  readonly service?: ServiceDeployment;
 }
 
 /** The topology of one protected container: its live data, every target and every replica. */
@@ -94,6 +95,7 @@ export function buildTopology(input: TopologyInput): ContainerTopology {
     dataVolumes: [...input.dataVolumes],
     copies,
     backup: backup ? plan(backup) : undefined,
+    ...(input.service ? { service: input.service } : {}),
   };
 }
 

@@ -94,6 +94,24 @@ export interface BackupPlan {
   readonly recoveryPointObjectiveMinutes?: number;
 }
 
+/** How a protected swarm service runs, for the rules about node-local data. */
+export interface ServiceDeployment {
+  /** One task on every matching node (else replicated). */
+  readonly isGlobal: boolean;
+  /**
+   * The number of tasks of a replicated service.
+   * @default - one per matching node (global)
+   */
+  readonly replicas?: number;
+  /** The placement constraints, e.g. ["node.hostname==db-1"]. */
+  readonly placementConstraints: string[];
+  /**
+   * At most this many tasks on one node.
+   * @default - no limit
+   */
+  readonly maxReplicasPerNode?: number;
+}
+
 /** One protected container and every copy of its data: what a rule evaluates. */
 export interface ContainerTopology {
   /** The construct path, e.g. "db-host/db"; findings name it. */
@@ -116,6 +134,13 @@ export interface ContainerTopology {
    * @default - the container has no backup
    */
   readonly backup?: BackupPlan;
+  /**
+   * A swarm service rather than a container: its named volumes are node-local, one data set
+   * per node that runs a task (each with the copies above: every node's backup task writes to
+   * every target, under its node's name).
+   * @default - a container
+   */
+  readonly service?: ServiceDeployment;
 }
 
 /**
@@ -177,6 +202,14 @@ export class Topology {
    */
   public get backup(): BackupPlan | undefined {
     return this.data.backup;
+  }
+
+  /**
+   * How the protected swarm service runs.
+   * @default - a container
+   */
+  public get service(): ServiceDeployment | undefined {
+    return this.data.service;
   }
 
   /** The copies other than the live data (targets and replicas). */

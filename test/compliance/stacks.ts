@@ -2,7 +2,18 @@
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, Aspects, TerraformStack, Testing } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { BackupOptions, IStorageTarget, Medium, ProtectedContainer, ProtectedContainerProps, Quiesce, StorageTarget, ThreeTwoOneChecks } from '../../src';
+import {
+  BackupOptions,
+  IStorageTarget,
+  Medium,
+  ProtectedContainer,
+  ProtectedContainerProps,
+  ProtectedService,
+  ProtectedServiceProps,
+  Quiesce,
+  StorageTarget,
+  ThreeTwoOneChecks,
+} from '../../src';
 import { FakeBucketTarget } from './fixtures';
 
 export function app(): App {
@@ -28,6 +39,22 @@ export function postgres(
 ): ProtectedContainer {
   return new ProtectedContainer(scope, id, {
     image: 'postgres:16',
+    volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
+    backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), ...backup },
+    ...props,
+  });
+}
+
+/** The same as a swarm service pinned to the node db-1: a full 3-2-1-1-0 topology by default. */
+export function postgresService(
+  scope: TerraformStack,
+  backup: Partial<BackupOptions> | null = {},
+  props: Partial<ProtectedServiceProps> = {},
+  id = 'db',
+): ProtectedService {
+  return new ProtectedService(scope, id, {
+    image: 'postgres:16',
+    placementConstraints: ['node.hostname==db-1'],
     volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
     backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), ...backup },
     ...props,

@@ -234,6 +234,8 @@ describe('ThreeTwoOneChecks', () => {
       ['ScheduleMeetsRpo', 'not-applicable', 'error'],
       ['RepositoriesEncrypted', 'compliant', 'error'],
       ['DatabaseConsistency', 'compliant', 'error'],
+      ['ServiceDataPinned', 'not-applicable', 'error'],
+      ['ReplicatedServiceData', 'not-applicable', 'warning'],
     ]);
     expect(findings.filter((f) => f.message !== undefined).map((f) => f.ruleId)).toEqual(['ThreeCopies', 'TwoMedia', 'OneOffsite', 'OneImmutableOrOffline']);
   });

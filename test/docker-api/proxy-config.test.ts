@@ -13,9 +13,9 @@ import * as os from 'os';
 import * as path from 'path';
 import { QuiesceMode } from '../../src/policy/quiesce';
 import { execCreateBody } from '../../src/docker-api/exec-body';
-import { dockerApiProxyConfig, proxyRoutes } from '../../src/docker-api/proxy-config';
+import { dockerApiProxyConfig, proxyRoutes, serviceTaskListPath } from '../../src/docker-api/proxy-config';
 import { FakeDockerApi } from '../support/servers/fake-docker-api';
-import { DEFAULT_CONTEXT, allowedRequests, answerBody, forbiddenRequests, rawRequest, sendRaw } from '../support/proxy-requests';
+import { DEFAULT_CONTEXT, ProxyRequest, SERVICE_TASK, allowedRequests, answerBody, forbiddenRequests, rawRequest, sendRaw, serviceRequests } from '../support/proxy-requests';
 
 const MODES = [QuiesceMode.STOP, QuiesceMode.PAUSE, QuiesceMode.EXEC];
 
@@ -29,12 +29,12 @@ async function freePort(): Promise<number> {
 
 /** Debian's haproxy with the generated config, listening on 127.0.0.1:port. */
 class HaproxyUnderTest {
-  public static async start(mode: QuiesceMode, api: FakeDockerApi): Promise<HaproxyUnderTest> {
+  public static async start(mode: QuiesceMode, api: FakeDockerApi, target: { containerName?: string; serviceName?: string } = { containerName: DEFAULT_CONTEXT.container }): Promise<HaproxyUnderTest> {
     const port = await freePort();
     const backend = api.url.replace(/^http:\/\//, '');
     const config = dockerApiProxyConfig({
       mode,
-      containerName: DEFAULT_CONTEXT.container,
+      ...target,
       execCreateBody: execCreateBody(DEFAULT_CONTEXT.execCommand),
       callTimeoutSeconds: 30,
       backend,
@@ -188,5 +188,50 @@ describe.each(MODES)('HAProxy (Debian 2.6) with the %s config in front of the fa
         expect(execId).toMatch(/^[0-9a-f]{64}$/);
       }
     }
+  });
+});
+
+describe.each([QuiesceMode.PAUSE, QuiesceMode.EXEC] as const)('HAProxy with the %s config of a swarm service in front of the fake Docker API', (mode) => {
+  let api: FakeDockerApi;
+  let proxy: HaproxyUnderTest;
+  const { allowed, forbidden } = serviceRequests(mode, serviceTaskListPath('db'));
+
+  beforeAll(async () => {
+    api = await FakeDockerApi.start([SERVICE_TASK, 'web.1.abcdefghijklmnopqrstuvwxy', 'db']);
+    proxy = await HaproxyUnderTest.start(mode, api, { serviceName: 'db' });
+  });
+
+  afterAll(async () => {
+    await proxy?.stop();
+    await api?.close();
+  });
+
+  beforeEach(() => {
+    api.calls.splice(0);
+  });
+
+  test.each(forbidden.map((r) => [r.name, r] as const))('refuses: %s', async (_name, request: ProxyRequest) => {
+    const answer = await sendRaw('127.0.0.1', proxy.port, rawRequest(request));
+    expect(request.refusedWith ?? [403]).toContain(answer.status);
+    expect(api.calls).toEqual([]);
+  });
+
+  test('passes every call the agent makes for the service\'s task, unchanged, to Docker', async () => {
+    api.setState(SERVICE_TASK, 'running');
+    let execId = '';
+    for (const request of allowed) {
+      const before = api.calls.length;
+      const answer = await sendRaw('127.0.0.1', proxy.port, rawRequest(request, 'docker', execId));
+      expect({ name: request.name, refused: answer.status === 403 }).toEqual({ name: request.name, refused: false });
+      expect(api.calls[before]).toMatchObject({ method: request.method, path: request.target.replace('EXEC_ID', execId), body: request.body ?? '' });
+      if (request.name === 'exec create') {
+        execId = JSON.parse(answerBody(answer.raw)).Id;
+      }
+    }
+  });
+
+  test('no stop route for a service', () => {
+    expect(() => proxyRoutes({ mode: QuiesceMode.STOP, serviceName: 'db' })).toThrow(/swarm replaces a stopped task/);
+    expect(() => proxyRoutes({ mode: QuiesceMode.PAUSE, serviceName: 'my.db' })).toThrow(/not a Docker service name/);
   });
 });

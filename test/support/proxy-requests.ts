@@ -230,3 +230,39 @@ export function answerBody(raw: string): string {
     rest = rest.slice(eol + 2 + size + 2);
   }
 }
+
+/** A task of the protected service `db` (replicated slot 1) and one of another service. */
+export const SERVICE_TASK = 'db.1.abcdefghijklmnopqrstuvwxy';
+export const OTHER_SERVICE_TASK = 'web.1.abcdefghijklmnopqrstuvwxy';
+
+/**
+ * For the proxy of swarm service `db`: its task stands where the container stood (pause and
+ * exec; stop is no service mode), plus the one query that lists its tasks; refused, besides
+ * everything a container's proxy refuses, other services' tasks, a container merely named
+ * after the service, and every other list query.
+ */
+export function serviceRequests(mode: QuiesceMode.PAUSE | QuiesceMode.EXEC, taskList: string): { allowed: ProxyRequest[]; forbidden: ProxyRequest[] } {
+  const ctx = { ...DEFAULT_CONTEXT, container: SERVICE_TASK, other: OTHER_SERVICE_TASK };
+  const json = ['Content-Type: application/json'];
+  const pinned = execCreateBody(ctx.execCommand);
+  const list = { name: 'list the service\'s running tasks', method: 'GET', target: taskList };
+  const allowed = [...allowedRequests(mode, ctx), list, { ...list, name: 'list the tasks (versioned)', target: `/v1.41${taskList}` }];
+  const swarmOnly: ProxyRequest[] = [
+    { name: 'exec in a container named like the service', method: 'POST', target: '/containers/db/exec', body: pinned, headers: json },
+    { name: 'pause a container named like the service', method: 'POST', target: '/containers/db/pause', body: '' },
+    { name: 'exec in a task with a short id', method: 'POST', target: '/containers/db.1.abc/exec', body: pinned, headers: json },
+    { name: 'exec in a task named with upper case', method: 'POST', target: `/containers/${SERVICE_TASK.toUpperCase()}/exec`, body: pinned, headers: json },
+    { name: 'exec in a task of a service whose name starts alike', method: 'POST', target: `/containers/dbx.1.${'a'.repeat(25)}/exec`, body: pinned, headers: json },
+    { name: 'stop the task (swarm would start another)', method: 'POST', target: `/containers/${SERVICE_TASK}/stop`, body: '' },
+    { name: 'list every container', method: 'GET', target: '/containers/json' },
+    { name: 'list another service\'s tasks', method: 'GET', target: taskList.replace('%3Ddb%22', '%3Dweb%22') },
+    { name: 'list the tasks, and every stopped container', method: 'GET', target: `${taskList}&all=1` },
+    { name: 'list with the filter decoded', method: 'GET', target: decodeURIComponent(taskList) },
+    { name: 'list the service\'s tasks by POST', method: 'POST', target: taskList, body: '' },
+    { name: 'inspect a service (a manager call)', method: 'GET', target: '/services/db' },
+    { name: 'scale the service (a manager call)', method: 'POST', target: '/services/db/update?version=1', body: '{}', headers: json },
+    { name: 'list the swarm\'s secrets', method: 'GET', target: '/secrets' },
+  ];
+  const own = new Set(allowed.map((r) => `${r.method} ${r.target}`));
+  return { allowed, forbidden: [...forbiddenRequests(mode, ctx).filter((r) => !own.has(`${r.method} ${r.target}`)), ...swarmOnly] };
+}

@@ -24,7 +24,7 @@ def repository($p):
   set("T_\($p)_PASSWORD_FILE"; .passwordFile), set("T_\($p)_CACERT"; .caCertificateFile // ""),
   set("T_\($p)_ENV"; environment);
 if .schemaVersion != $version then set("PLAN_VERSION"; .schemaVersion // "none") else
-set("PLAN_VERSION"; .schemaVersion), set("HOST"; .host), set("SOURCES"; .sources | join(" ")), set("TAGS"; .tags | join(" ")),
+set("PLAN_VERSION"; .schemaVersion), set("HOST"; .host // ""), set("SOURCES"; .sources | join(" ")), set("TAGS"; .tags | join(" ")),
 set("TAG_FILTER"; .tags | join(",")), set("TZ"; .timeZone), set("STATE_DIR"; .stateDir),
 set("RESTORE_DIR"; .restoreDir), set("DRILL_DIR"; .drillDir), set("RESTIC_CACHE_DIR"; .cacheDir),
 set("NETWORK_TIMEOUT"; .networkTimeoutSeconds), set("MAX_AGE"; .healthMaxAgeSeconds),
@@ -41,6 +41,7 @@ set("DRILL_SETS"; .verification.drillSchedule | sets),
 set("VERIFY_SUBSETS"; .verification.readDataSubsets),
 set("VERIFY_DAYS_JSON"; .verification.readAllDataWithinDays | tojson),
 set("QUIESCE_MODE"; .quiesce.mode), set("QUIESCE_CONTAINER"; .quiesce.container // ""),
+set("QUIESCE_SERVICE"; .quiesce.service // ""), set("QUIESCE_TASKS"; .quiesce.taskListPath // ""),
 set("DOCKER_API"; .quiesce.dockerApi // "" | rtrimstr("/")),
 set("QUIESCE_TIMEOUT"; .quiesce.timeoutSeconds), set("QUIESCE_ON_ERROR"; .quiesce.onError),
 set("RELEASE_ATTEMPTS"; .quiesce.releaseAttempts), set("QUIESCE_COMMAND"; .quiesce.command | tojson),
@@ -71,6 +72,12 @@ plan_load() {
       "version ${PLAN_SCHEMA_VERSION}; re-deploy so that the agent and its plan are installed together"
     return "${EX_USAGE}"
   fi
+  # A swarm backup task: its hostname is its node's, the restic host and the name of the
+  # node's own Docker API proxy.
+  [ -n "${HOST}" ] || HOST=$(hostname_now)
+  case ${DOCKER_API} in
+    *'{node}'*) DOCKER_API="${DOCKER_API%%\{node\}*}$(hostname_now)${DOCKER_API#*\{node\}}" ;;
+  esac
   TMPDIR=${TMPDIR:-/tmp}
   export TZ RESTIC_CACHE_DIR TMPDIR
   notify_url_check

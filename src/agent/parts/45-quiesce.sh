@@ -48,6 +48,11 @@ quiesce_acquire() {
   [ "${QUIESCE_MODE:-none}" != none ] || return 0 # set by an eval in plan_load
   [ -z "${INTERRUPTED}" ] || { QUIESCE_RESULT=skipped && return 0; }
   _qa_started=$(clock)
+  if [ -n "${QUIESCE_SERVICE}" ] && ! quiesce_find_task; then
+    QUIESCE_RESULT=failed QUIESCE_SECONDS=$(($(clock) - _qa_started))
+    log ERROR quiesce "${QUIESCE_ERROR}"
+    return 1
+  fi
   log INFO quiesce "${QUIESCE_MODE} container=${QUIESCE_CONTAINER}"
   if [ "${QUIESCE_MODE}" = exec ]; then
     quiesce_exec
@@ -82,6 +87,27 @@ quiesce_acquire() {
   [ "${QUIESCE_RESULT}" = ok ] || { log ERROR quiesce "${QUIESCE_ERROR}" && return 1; }
   log INFO quiesce "container=${QUIESCE_CONTAINER} ${QUIESCE_MODE} done in" \
     "${QUIESCE_SECONDS}s${QUIESCE_NOTE:+ (${QUIESCE_NOTE})}"
+}
+
+# quiesce_find_task: a swarm service's task on this node (its container name changes whenever
+# swarm replaces the task), listed by the one query the proxy allows (quiesce.taskListPath:
+# this service's running containers; the node's daemon knows only its own). Sets
+# QUIESCE_CONTAINER, or QUIESCE_ERROR.
+# shellcheck disable=SC2016 # a jq program
+quiesce_find_task() {
+  if ! docker_call tasks 30 GET "${QUIESCE_TASKS}" || [ "${DOCKER_STATUS}" != 200 ]; then
+    QUIESCE_ERROR="cannot list the tasks of service ${QUIESCE_SERVICE}: ${DOCKER_FAILURE}"
+    return 1
+  fi
+  QUIESCE_CONTAINER=$(jq -r --arg s "${QUIESCE_SERVICE}" '[.[]
+    | select(.State == "running" and .Labels["com.docker.swarm.service.name"] == $s)
+    | .Names[0] | ltrimstr("/")] | first // empty' "${DOCKER_OUT}" 2>/dev/null)
+  case ${QUIESCE_CONTAINER} in
+    "${QUIESCE_SERVICE}".*) return 0 ;;
+  esac
+  QUIESCE_ERROR="no running task of service ${QUIESCE_SERVICE} on this node"
+  QUIESCE_CONTAINER=''
+  return 1
 }
 
 # quiesce_forget: nothing is stopped or paused by this agent (any more).

@@ -1,0 +1,226 @@
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Service, ServiceTaskSpecContainerSpecConfigs, ServiceTaskSpecContainerSpecSecrets } from '@cdktf/provider-docker/lib/service';
+import { Token } from 'cdktf';
+import { Construct } from 'constructs';
+import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-asset';
+import { agentFiles, initialization } from '../agent/agent-files';
+import { initScript, stagedPath } from '../agent/agent-install';
+import { AGENT_PLAN_FILE } from '../agent/agent-plan';
+import { BackupOptions, BackupSource } from '../backup-sidecar';
+import { attachComplianceHooks } from '../compliance/hooks';
+import { ConfigurationError, show } from '../configuration-error';
+import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
+import { ServiceDeployment } from '../model/topology';
+import { QuiesceMode } from '../policy/quiesce';
+import { RepositoryPassword } from '../repository-password';
+import { Site } from '../targets/site';
+import { ServiceDockerApiProxy } from './service-docker-api-proxy';
+import { ServiceEgressNetwork } from './service-egress-network';
+import { fileMode, swarmConfig, swarmSecret } from './swarm-file';
+
+/** Properties of a `BackupService`. */
+export interface BackupServiceProps extends BackupOptions {
+  /** The protected swarm service's name. */
+  readonly serviceName: string;
+  /** The named volumes to back up (node-local: each node's are its own data set). */
+  readonly sources: BackupSource[];
+  /**
+   * Where the protected service runs: the backup runs on exactly those nodes.
+   * @default - every node
+   */
+  readonly placementConstraints?: string[];
+  /**
+   * How the protected service runs, for the compliance rules about node-local data.
+   * @default - a global service
+   */
+  readonly deployment?: ServiceDeployment;
+  /**
+   * Where the protected service runs (its swarm), for the 3-2-1 site count.
+   * @default Site.dockerHost()
+   */
+  readonly site?: Site;
+}
+
+/**
+ * The backup of a swarm service: a global service, one backup task on every node the
+ * protected service may run on, each mounting that node's volumes read-only and backing them
+ * up to every target under the node's name (restic `--host`: its hostname, which is the
+ * node's), so that each node's history stays its own. The same agent, plan and schedule as a
+ * container's `BackupSidecar`.
+ *
+ * What differs from the sidecar, and why:
+ * - the agent, its plan and its secrets arrive as swarm configs and secrets (mode 0555, 0444,
+ *   0400), not uploads: swarm has no upload, and a task needs them on every node;
+ * - `CAP_DAC_OVERRIDE` instead of `CAP_DAC_READ_SEARCH` to read a database's 0700 folder:
+ *   a service cannot have a seccomp profile (swarm drops the field), and Docker's default one
+ *   lets `CAP_DAC_READ_SEARCH` open any file of the host by handle ("shocker", escaped from a
+ *   task on this engine); with `CAP_DAC_OVERRIDE` that syscall is refused, and the data is
+ *   mounted read-only, so it may read but not write it;
+ * - no `no-new-privileges` either (swarm drops it too): every capability but that one is
+ *   dropped, and the image has no setuid program;
+ * - a local target's host folder must exist on every node (swarm refuses a missing bind source);
+ * - stop is refused: swarm replaces a stopped task, and starting the old one again would run
+ *   two writers on one volume. Pause and exec work, through a proxy per node
+ *   (`ServiceDockerApiProxy`).
+ */
+export class BackupService extends Construct {
+  /** The global backup service. */
+  public readonly service: Service;
+  /**
+   * Everything decided about this backup, every default filled in: what this construct
+   * wires, what the compliance rules check, and what the agent's plan is written from.
+   */
+  public readonly resolved: ResolvedBackup;
+  /** The protected service's name (also the tag of its snapshots). */
+  public readonly serviceName: string;
+  /** The named volumes it backs up. */
+  public readonly sources: BackupSource[];
+  /** Where the protected service runs. */
+  public readonly site: Site;
+  /** How the protected service runs. */
+  public readonly deployment: ServiceDeployment;
+  /**
+   * The Docker API proxy, when the quiesce mode needs it.
+   * @default - none
+   */
+  public readonly dockerApi?: ServiceDockerApiProxy;
+  /**
+   * The one-shot container that initialises the remote repositories with their init
+   * credentials at deploy time (on the node Terraform talks to).
+   * @default - none (nothing to initialise)
+   */
+  public readonly initializer?: Container;
+
+  constructor(scope: Construct, id: string, props: BackupServiceProps) {
+    super(scope, id);
+    attachComplianceHooks(this);
+    const where = this.node.path;
+    if (props.notifyUrl !== undefined && !Token.isUnresolved(props.notifyUrl)) {
+      throw new ConfigurationError(
+        where,
+        'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
+        'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
+      );
+    }
+    const name = props.serviceName;
+    const constraints = props.placementConstraints ?? [];
+    const plan = resolveBackupPlan(where, { ...props, containerName: name }, (site) =>
+      props.targets.map((target, i) => target.bind(this, { containerName: name, index: i + 1, containerSite: site })),
+    );
+    if (plan.quiesce.mode === QuiesceMode.STOP) {
+      throw stoppedService(where);
+    }
+    this.resolved = plan;
+    this.serviceName = name;
+    this.sources = [...props.sources];
+    this.site = plan.site;
+    this.deployment = props.deployment ?? { isGlobal: true, placementConstraints: constraints };
+    const password = props.password ?? RepositoryPassword.fromVariable(this);
+
+    if (plan.quiesce.needsDockerApi) {
+      this.dockerApi = new ServiceDockerApiProxy(this, 'docker-api', { serviceName: name, quiesce: plan.quiesce, placementConstraints: constraints });
+    }
+    const files = agentFiles(this, plan, {
+      password: password.value,
+      notifyUrl: props.notifyUrl,
+      wiring: this.dockerApi ? { dockerApi: this.dockerApi.endpoint, service: { name, taskListPath: this.dockerApi.taskListPath } } : { service: { name } },
+    });
+    const secrets: ServiceTaskSpecContainerSpecSecrets[] = [];
+    const configs: ServiceTaskSpecContainerSpecConfigs[] = [];
+    files.forEach((f, i) => {
+      const base = `${name}-${f.file.slice(f.file.lastIndexOf('/') + 1).replace(/\./g, '-')}`;
+      if (f.secret) {
+        const secret = swarmSecret(this, `secret-${i}`, base, f.content, name);
+        secrets.push({ secretId: secret.id, secretName: secret.name, fileName: f.file, fileMode: fileMode(f.permissions) });
+      } else {
+        const config = swarmConfig(this, `config-${i}`, base, f.content);
+        configs.push({ configId: config.id, configName: config.name, fileName: f.file, fileMode: fileMode(f.permissions) });
+      }
+    });
+
+    const remote = props.notifyUrl !== undefined || plan.targets.some((t) => t.hostPath === undefined);
+    const init = initialization(plan);
+    if (init.targets.length > 0) {
+      this.initializer = new Container(this, 'initializer', {
+        name: `${name}-backup-init`,
+        image: plan.image,
+        entrypoint: ['/bin/sh', '-c', initScript()],
+        // Runs once per deploy and exits; the provider waits for it (attach).
+        attach: true,
+        mustRun: false,
+        restart: 'no',
+        networksAdvanced: [{ name: ServiceEgressNetwork.of(this).network.name }],
+        securityOpts: ['no-new-privileges:true'],
+        capabilities: { drop: ['ALL'] },
+        upload: [
+          { file: stagedPath(AGENT_SCRIPT_PATH), content: files.find((f) => f.file === AGENT_SCRIPT_PATH)!.content, permissions: '0555' },
+          ...init.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
+        ],
+        labels: [
+          { label: 'cdktf-container-backup.role', value: 'backup-agent-initializer' },
+          { label: 'cdktf-container-backup.protects', value: name },
+        ],
+      });
+    }
+
+    const networks = [
+      ...(props.networks ?? []),
+      ...(remote ? [ServiceEgressNetwork.of(this).network.name] : []),
+      ...(this.dockerApi ? [this.dockerApi.network.name] : []),
+    ];
+    const labels = [
+      { label: 'cdktf-container-backup.role', value: 'backup-service' },
+      { label: 'cdktf-container-backup.protects', value: name },
+      { label: 'cdktf-container-backup.schedule', value: plan.schedule.expression },
+    ];
+    this.service = new Service(this, 'service', {
+      name: `${name}-backup`,
+      labels,
+      mode: { global: true },
+      taskSpec: {
+        containerSpec: {
+          image: plan.image,
+          // The image's ENTRYPOINT is `restic`: replace it (`command` is the entrypoint here).
+          command: ['/bin/sh', AGENT_SCRIPT_PATH],
+          args: ['daemon'],
+          env: { BACKUP_PLAN: AGENT_PLAN_FILE },
+          // The node's hostname: the restic host, and how the agent finds its node's proxy.
+          hostname: '{{.Node.Hostname}}',
+          readOnly: true,
+          capDrop: ['ALL'],
+          capAdd: ['CAP_DAC_OVERRIDE'],
+          secrets,
+          configs,
+          mounts: [
+            { type: 'volume', source: `${name}-backup-state`, target: AGENT_STATE_DIR },
+            { type: 'tmpfs', target: '/tmp', tmpfsOptions: { sizeBytes: 512 * 1024 * 1024 } },
+            ...props.sources.map((s) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${s.volumeName}`, readOnly: true })),
+            ...plan.targets.filter((t) => t.hostPath !== undefined).map((t) => ({ type: 'bind', source: t.hostPath!, target: t.repository })),
+          ],
+          healthcheck: {
+            test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],
+            interval: '60s',
+            timeout: '10s',
+            retries: 3,
+            startPeriod: '120s',
+          },
+          // A pause must be undone before the task goes: time for the pending call and the unpause.
+          ...(plan.quiesce.mode === QuiesceMode.PAUSE ? { stopGracePeriod: `${plan.quiesce.timeoutSeconds + 60}s` } : {}),
+        },
+        placement: { constraints },
+        restartPolicy: { condition: 'any', delay: '5s' },
+        ...(networks.length > 0 ? { networksAdvanced: networks.map((n) => ({ name: n })) } : {}),
+        logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '5' } },
+      },
+      ...(this.initializer ? { dependsOn: [this.initializer] } : {}),
+    });
+  }
+}
+
+function stoppedService(where: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `a swarm service cannot be stopped for a backup (${show('Quiesce.stop()')}): swarm replaces a stopped task at once, and starting the old one again would run two writers on one volume`,
+    'pause it (Quiesce.pause()) or dump it onto the volume first (Quiesce.exec([...]))',
+  );
+}

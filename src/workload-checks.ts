@@ -1,0 +1,69 @@
+/**
+ * The checks a protected workload's declaration gets, a container's (`ProtectedContainer`) or
+ * a swarm service's (`ProtectedService`): its volumes and its environment.
+ */
+import { Token } from 'cdktf';
+import { ConfigurationError, show } from './configuration-error';
+import { checkName, relativePath } from './validation';
+
+/** Environment variables whose value is a secret by their name. */
+const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|PRIVATE_KEY)$/i;
+
+/** A named volume mounted into the workload. */
+export interface MountedVolume {
+  readonly name: string;
+  readonly containerPath: string;
+}
+
+/** Volume names are valid and distinct, and each is mounted at its own absolute path. */
+export function checkVolumes(where: string, volumes: MountedVolume[]): void {
+  const names = new Set<string>();
+  const paths = new Set<string>();
+  for (const v of volumes) {
+    checkName(where, 'volume name', v.name);
+    if (!v.containerPath.startsWith('/')) {
+      throw relativePath(where, `containerPath of volume "${v.name}"`, v.containerPath);
+    }
+    if (names.has(v.name)) {
+      throw duplicateVolume(where, v.name);
+    }
+    if (paths.has(v.containerPath)) {
+      throw duplicateContainerPath(where, v.containerPath);
+    }
+    names.add(v.name);
+    paths.add(v.containerPath);
+  }
+}
+
+/** Variables named like secrets must be tokens (a sensitive variable), never literals. */
+export function checkEnvironment(where: string, environment: { [name: string]: string }): void {
+  for (const [name, value] of Object.entries(environment)) {
+    if (SECRET_NAME.test(name) && !Token.isUnresolved(value)) {
+      throw literalSecretEnvironment(where, name);
+    }
+  }
+}
+
+function duplicateVolume(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the volume name ${show(name)} is declared more than once`,
+    'give every entry of `volumes` its own name, or mount the same volume once',
+  );
+}
+
+function duplicateContainerPath(path: string, containerPath: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `two volumes are mounted at the same containerPath ${show(containerPath)}`,
+    'give each volume its own containerPath',
+  );
+}
+
+function literalSecretEnvironment(path: string, name: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `the environment variable ${name} looks like a secret and has a literal value, which would be stored in plain text in cdk.tf.json`,
+    `pass a sensitive TerraformVariable's value (new TerraformVariable(stack, "${name.toLowerCase()}", { sensitive: true }).stringValue), or point the image at a file with ${name}_FILE`,
+  );
+}
