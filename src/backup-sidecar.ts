@@ -3,7 +3,7 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from './agent/agent-asset';
-import { AgentFile, agentFiles, initialization, stackLocal } from './agent/agent-files';
+import { AGENT_HEALTHCHECK, AgentFile, agentFiles, initialization, stackLocal } from './agent/agent-files';
 import { installScript, stagedPath } from './agent/agent-install';
 import { AGENT_PLAN_FILE } from './agent/agent-plan';
 import { ConfigurationError } from './configuration-error';
@@ -217,9 +217,7 @@ export class BackupSidecar extends Construct {
     // Compliance packs on the App reach this stack; the topology report is written at synth.
     attachComplianceHooks(this);
     const where = this.node.path;
-    if (props.notifyUrl !== undefined && !Token.isUnresolved(props.notifyUrl)) {
-      throw literalNotifyUrl(where);
-    }
+    checkNotifyUrl(where, props.notifyUrl);
     const plan = resolveBackupPlan(
       where,
       props,
@@ -336,14 +334,7 @@ export class BackupSidecar extends Construct {
       volumes: this.targets
         .filter((t) => t.hostPath !== undefined)
         .map((t) => ({ hostPath: t.hostPath, containerPath: t.repository })),
-      healthcheck: {
-        // Cheap on purpose: reads the status file, never opens a repository.
-        test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],
-        interval: '60s',
-        timeout: '10s',
-        retries: 3,
-        startPeriod: '120s',
-      },
+      healthcheck: AGENT_HEALTHCHECK,
       labels: [
         { label: 'cdktf-container-backup.role', value: 'backup-sidecar' },
         { label: 'cdktf-container-backup.protects', value: props.containerName },
@@ -369,6 +360,13 @@ export const SECCOMP_PROFILE_LOCAL = 'cdktf_container_backup_sidecar_seccomp';
 /** An installer upload of an agent file, at `file`. */
 function upload(f: AgentFile, file: string) {
   return { file, content: f.content, permissions: f.permissions };
+}
+
+/** The webhook URL carries its token: a literal one would be written into cdk.tf.json. */
+export function checkNotifyUrl(where: string, notifyUrl: string | undefined): void {
+  if (notifyUrl !== undefined && !Token.isUnresolved(notifyUrl)) {
+    throw literalNotifyUrl(where);
+  }
 }
 
 function literalNotifyUrl(path: string): ConfigurationError {

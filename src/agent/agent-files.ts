@@ -12,6 +12,18 @@ import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import { Quiesce } from '../policy/quiesce';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
+/**
+ * The Docker healthcheck of a sidecar or a backup task: cheap on purpose, it reads the status
+ * file and never opens a repository.
+ */
+export const AGENT_HEALTHCHECK = {
+  test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],
+  interval: '60s',
+  timeout: '10s',
+  retries: 3,
+  startPeriod: '120s',
+};
+
 /** One file the agent reads. */
 export interface AgentFile {
   /** Its path in the sidecar (or the installer's staging path of an init file). */

@@ -2,7 +2,9 @@
 import { IConstruct } from 'constructs';
 import { BackupSidecar } from '../backup-sidecar';
 import { buildTopology } from '../model/build';
-import { Topology } from '../model/topology';
+import { ResolvedBackup } from '../model/resolve-backup-plan';
+import { ServiceDeployment, Topology } from '../model/topology';
+import { Site } from '../targets/site';
 import { ProtectedContainer } from '../protected-container';
 import { BackupService } from '../swarm/backup-service';
 import { ProtectedService } from '../swarm/protected-service';
@@ -14,68 +16,39 @@ export interface Subject {
 }
 
 /**
- * The topology of `node` when it is a protected container, or a `BackupSidecar` used on its
- * own (a sidecar inside a `ProtectedContainer` is evaluated with its container).
+ * The topology of `node` when it is a protected container or service, or a `BackupSidecar` or
+ * `BackupService` used on its own (one inside its workload is evaluated with it).
  */
 export function subjectOf(node: IConstruct): Subject | undefined {
   if (node instanceof ProtectedContainer) {
-    const sidecar = node.sidecar;
-    return {
-      topology: Topology.of(buildTopology({
-        path: node.node.path,
-        containerName: node.containerName,
-        image: node.image,
-        site: node.site,
-        dataVolumes: node.dataVolumeNames,
-        backup: sidecar ? facts(sidecar) : undefined,
-      })),
-      sidecarName: sidecar ? `${sidecar.containerName}-backup` : undefined,
-    };
-  }
-  if (node instanceof ProtectedService) {
-    const backup = node.backup;
-    return {
-      topology: Topology.of(buildTopology({
-        path: node.node.path,
-        containerName: node.serviceName,
-        image: node.image,
-        site: node.site,
-        dataVolumes: node.dataVolumeNames,
-        backup: backup?.resolved,
-        service: node.deployment,
-      })),
-      sidecarName: backup ? `${node.serviceName}-backup` : undefined,
-    };
-  }
-  if (node instanceof BackupService && !(node.node.scope instanceof ProtectedService)) {
-    return {
-      topology: Topology.of(buildTopology({
-        path: node.node.path,
-        containerName: node.serviceName,
-        site: node.site,
-        dataVolumes: node.sources.map((s) => s.volumeName),
-        backup: node.resolved,
-        service: node.deployment,
-      })),
-      sidecarName: `${node.serviceName}-backup`,
-    };
+    return subject(node, node.containerName, node.site, node.dataVolumeNames, node.sidecar?.resolved, { image: node.image });
   }
   if (node instanceof BackupSidecar && !(node.node.scope instanceof ProtectedContainer)) {
-    return {
-      topology: Topology.of(buildTopology({
-        path: node.node.path,
-        containerName: node.containerName,
-        site: node.site,
-        dataVolumes: node.sources.map((s) => s.volumeName),
-        backup: facts(node),
-      })),
-      sidecarName: `${node.containerName}-backup`,
-    };
+    return subject(node, node.containerName, node.site, node.sources.map((s) => s.volumeName), node.resolved);
+  }
+  if (node instanceof ProtectedService) {
+    return subject(node, node.serviceName, node.site, node.dataVolumeNames, node.backup?.resolved, { image: node.image, service: node.deployment });
+  }
+  if (node instanceof BackupService && !(node.node.scope instanceof ProtectedService)) {
+    return subject(node, node.serviceName, node.site, node.sources.map((s) => s.volumeName), node.resolved, { service: node.deployment });
   }
   return undefined;
 }
 
-/** The topology model reads the backup as the sidecar resolved it: the same plan it wired. */
-function facts(sidecar: BackupSidecar) {
-  return sidecar.resolved;
+/**
+ * The subject of a workload named `name` (a container's, a service's): the topology model
+ * reads the backup as the sidecar (or backup service) resolved it, the same plan it wired.
+ */
+function subject(
+  node: IConstruct,
+  name: string,
+  site: Site,
+  dataVolumes: string[],
+  backup: ResolvedBackup | undefined,
+  extra: { image?: string; service?: ServiceDeployment } = {},
+): Subject {
+  return {
+    topology: Topology.of(buildTopology({ path: node.node.path, containerName: name, site, dataVolumes, backup, ...extra })),
+    sidecarName: backup ? `${name}-backup` : undefined,
+  };
 }

@@ -1,12 +1,11 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Service, ServiceTaskSpecContainerSpecConfigs, ServiceTaskSpecContainerSpecSecrets } from '@cdktf/provider-docker/lib/service';
-import { Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-asset';
-import { agentFiles, initialization } from '../agent/agent-files';
+import { AGENT_HEALTHCHECK, agentFiles, initialization } from '../agent/agent-files';
 import { initScript, stagedPath } from '../agent/agent-install';
 import { AGENT_PLAN_FILE } from '../agent/agent-plan';
-import { BackupOptions, BackupSource } from '../backup-sidecar';
+import { BackupOptions, BackupSource, checkNotifyUrl } from '../backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
 import { ConfigurationError, show } from '../configuration-error';
 import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
@@ -15,7 +14,7 @@ import { QuiesceMode } from '../policy/quiesce';
 import { RepositoryPassword } from '../repository-password';
 import { Site } from '../targets/site';
 import { ServiceDockerApiProxy } from './service-docker-api-proxy';
-import { ServiceEgressNetwork } from './service-egress-network';
+import { SidecarEgressNetwork } from '../sidecar-egress-network';
 import { fileMode, swarmConfig, swarmSecret } from './swarm-file';
 
 /** Properties of a `BackupService`. */
@@ -95,13 +94,7 @@ export class BackupService extends Construct {
     super(scope, id);
     attachComplianceHooks(this);
     const where = this.node.path;
-    if (props.notifyUrl !== undefined && !Token.isUnresolved(props.notifyUrl)) {
-      throw new ConfigurationError(
-        where,
-        'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
-        'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
-      );
-    }
+    checkNotifyUrl(where, props.notifyUrl);
     const name = props.serviceName;
     const constraints = props.placementConstraints ?? [];
     const plan = resolveBackupPlan(where, { ...props, containerName: name }, (site) =>
@@ -149,7 +142,7 @@ export class BackupService extends Construct {
         attach: true,
         mustRun: false,
         restart: 'no',
-        networksAdvanced: [{ name: ServiceEgressNetwork.of(this).network.name }],
+        networksAdvanced: [{ name: SidecarEgressNetwork.overlayOf(this).network.name }],
         securityOpts: ['no-new-privileges:true'],
         capabilities: { drop: ['ALL'] },
         upload: [
@@ -165,7 +158,7 @@ export class BackupService extends Construct {
 
     const networks = [
       ...(props.networks ?? []),
-      ...(remote ? [ServiceEgressNetwork.of(this).network.name] : []),
+      ...(remote ? [SidecarEgressNetwork.overlayOf(this).network.name] : []),
       ...(this.dockerApi ? [this.dockerApi.network.name] : []),
     ];
     const labels = [
@@ -197,13 +190,7 @@ export class BackupService extends Construct {
             ...props.sources.map((s) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${s.volumeName}`, readOnly: true })),
             ...plan.targets.filter((t) => t.hostPath !== undefined).map((t) => ({ type: 'bind', source: t.hostPath!, target: t.repository })),
           ],
-          healthcheck: {
-            test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],
-            interval: '60s',
-            timeout: '10s',
-            retries: 3,
-            startPeriod: '120s',
-          },
+          healthcheck: AGENT_HEALTHCHECK,
           // A pause must be undone before the task goes: time for the pending call and the unpause.
           ...(plan.quiesce.mode === QuiesceMode.PAUSE ? { stopGracePeriod: `${plan.quiesce.timeoutSeconds + 60}s` } : {}),
         },

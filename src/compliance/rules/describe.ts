@@ -1,5 +1,6 @@
 /** Short factual descriptions shared by the rules (values, not prose: each rule's finding words them). */
-import { BackupCopy, Topology } from '../../model/topology';
+import { RuleResult } from '../../model/rule';
+import { BackupCopy, ServiceDeployment, Topology } from '../../model/topology';
 
 export function count(n: number, one: string, many: string): string {
   return `${n} ${n === 1 ? one : many}`;
@@ -31,3 +32,17 @@ export function days(seconds: number): string {
 
 export const STATELESS = 'stateless: no data volumes and no backup';
 export const NO_BACKUP = 'no backup declared';
+
+/**
+ * The swarm service a service rule looks at, or why the rule does not apply: a container, or a
+ * service without a backup.
+ */
+export function backedUpService(topology: Topology): ServiceDeployment | RuleResult {
+  if (!topology.service) {
+    return RuleResult.notApplicable('a container, not a swarm service');
+  }
+  if (!topology.backup) {
+    return RuleResult.notApplicable(NO_BACKUP);
+  }
+  return topology.service;
+}

@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
-import { NO_BACKUP, count } from './describe';
+import { backedUpService, count } from './describe';
 
 /**
  * One data set, or several: swarm does not replicate volumes. A replicated service with more
@@ -19,12 +19,9 @@ export class ReplicatedServiceDataRule implements IBackupRule {
   public readonly description = 'Several replicas of a swarm service do not write node-local volumes that diverge unnoticed';
 
   public evaluate(topology: Topology): RuleResult {
-    const service = topology.service;
-    if (!service) {
-      return RuleResult.notApplicable('a container, not a swarm service');
-    }
-    if (!topology.backup) {
-      return RuleResult.notApplicable(NO_BACKUP);
+    const service = backedUpService(topology);
+    if (service instanceof RuleResult) {
+      return service;
     }
     const volumes = topology.dataVolumes.join(', ');
     if (service.isGlobal) {

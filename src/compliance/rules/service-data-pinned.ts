@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
-import { NO_BACKUP } from './describe';
+import { backedUpService } from './describe';
 
 /** A constraint that names one node: its task can never land on another. */
 const ONE_NODE = /^\s*node\.(hostname|id)\s*==\s*\S+\s*$/;
@@ -24,12 +24,9 @@ export class ServiceDataPinnedRule implements IBackupRule {
   public readonly description = 'A replicated swarm service with data volumes is pinned to its node(s), so that a task never moves away from its data';
 
   public evaluate(topology: Topology): RuleResult {
-    const service = topology.service;
-    if (!service) {
-      return RuleResult.notApplicable('a container, not a swarm service');
-    }
-    if (!topology.backup) {
-      return RuleResult.notApplicable(NO_BACKUP);
+    const service = backedUpService(topology);
+    if (service instanceof RuleResult) {
+      return service;
     }
     if (service.isGlobal) {
       return RuleResult.notApplicable('a global service: one task on every matching node, each with its own data');
