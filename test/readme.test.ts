@@ -36,6 +36,7 @@ function asModule(code: string): string {
     `declare const app: App;`,
     `declare const stack: TerraformStack;`,
     `declare const cache: ProtectedContainer;`,
+    `declare const vault: BackupBucket;`,
     code,
     `export {};`,
   ].join('\n');
