@@ -32,7 +32,9 @@ retention_due() {
 # retention_job INDEX NAME: the retention phase's job for a target this cycle's backup reached
 # (status "ok" or "partial"): `restic forget` after a complete backup when retention is due;
 # then, when restic reported the snapshot's short id (restic < 0.15) and forget did not give
-# the full one, `restic snapshots` for it. At most 2 restic calls in the cycle either way.
+# the full one, the full one: from the name of the snapshot's file in a local repository
+# (restic names it by the id: `snapshots/<id>`), else with `restic snapshots`. At most 2 restic
+# calls in the cycle either way.
 retention_job() {
   _rj_backup=${RUN_REACHED#* "$2":}
   _rj_backup=${_rj_backup%% *}
@@ -43,7 +45,13 @@ retention_job() {
   fi
   [ "${#_rj_snapshot}" -lt 64 ] && [ -z "${FULL_SNAPSHOT_ID}" ] || return 0
   _rj_prefix="${RUN_DIR}/$1-$2"
-  if run_restic "$1" "${_rj_prefix}-snapshot.json" "${_rj_prefix}-snapshot.err" \
+  _rj_found=0
+  for _rj_file in "$(target_get "$1" REPOSITORY)/snapshots/${_rj_snapshot}"*; do
+    [ ! -f "${_rj_file}" ] || { _rj_found=$((_rj_found + 1)) && FULL_SNAPSHOT_ID=${_rj_file##*/}; }
+  done
+  if [ "${_rj_found}" -eq 1 ] && [ "${#FULL_SNAPSHOT_ID}" -eq 64 ]; then
+    record_snapshot_id "$2" "${FULL_SNAPSHOT_ID}"
+  elif run_restic "$1" "${_rj_prefix}-snapshot.json" "${_rj_prefix}-snapshot.err" \
     snapshots --json "${_rj_snapshot}" &&
     FULL_SNAPSHOT_ID=$(jq -r '.[0].id // empty' "${_rj_prefix}-snapshot.json") &&
     [ "${#FULL_SNAPSHOT_ID}" -eq 64 ]; then
