@@ -26,16 +26,23 @@
  * destroy_grace_seconds or 0; not for `attach`), ContainerRemove(force, volumes).
  *
  * Order: references and `depends_on`, topologically, the JSON's order among independent ones.
- * Resolved in every string: var, local, docker_volume|network|container.X.name|id,
- * data.terraform_remote_state.X.outputs.NAME, the agent plan's JSON-escaped embedding of one of
- * those (`trimsuffix(trimprefix(jsonencode(REF), ...))`, as Terraform evaluates it), escapes `$${` -> `${` and `%%{` -> `%{`; any other
- * expression, and any field not listed below, is an error naming it (nothing ignored). Test-only
- * overrides: `images` (reference -> stand-in tag), `hostPaths` (host path prefix -> a test folder;
- * an unmapped host path is an error, so nothing lands on the real host).
+ * Every string is parsed as a Terraform template, then evaluated (Expression below): escapes
+ * `$${` -> `${` and `%%{` -> `%{`; literal text is NFC-normalized, as Terraform does; `${...}`
+ * holds one expression: var.X, local.X, data.terraform_remote_state.X.outputs.NAME,
+ * docker_volume|network|container.X.name|id, string and number literals (quoted
+ * strings are templates again, with HCL's backslash escapes), and the calls base64encode(S),
+ * sha256(S), substr(S, OFFSET, LENGTH) (nested as deep as wanted) and the agent plan's
+ * JSON-escaped embedding `trimsuffix(trimprefix(jsonencode(E), "\""), "\"")`, each as Terraform
+ * evaluates it. Any other function, operator or reference, and any field not listed in FIELDS,
+ * is an error naming it (nothing ignored). Engine templates such as `{{.Node.Hostname}}` are
+ * plain text to Terraform and pass through. Test-only overrides: `images` (reference -> stand-in
+ * tag), `hostPaths` (host path prefix -> a test folder; an unmapped host path is an error, so
+ * nothing lands on the real host).
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { DockerApi, DockerApiError } from './docker-api';
-import { JSON_STRING_TOKEN, jsonStringValue } from '../sidecar-sandbox';
+import { jsonStringValue } from '../sidecar-sandbox';
 
 type J = any;
 export interface ApplyOptions {
@@ -62,20 +69,21 @@ interface Res { readonly type: string; readonly id: string; readonly address: st
 export interface Applied { readonly address: string; readonly dockerId: string; readonly name: string; exitCode?: number; logs?: string }
 
 const META = ['//', 'depends_on', 'lifecycle', 'provider'];
-const FIELDS: Record<string, string[]> = {
-  docker_volume: ['name', 'labels', 'driver', 'driver_opts'],
-  docker_network: ['name', 'internal', 'driver', 'options', 'labels', 'attachable', 'ipv6', 'ipam_driver', 'ipam_config', 'ipam_options'],
-  docker_container: ['name', 'image', 'entrypoint', 'command', 'env', 'hostname', 'user', 'working_dir', 'restart',
-    'max_retry_count', 'read_only', 'security_opts', 'capabilities', 'tmpfs', 'mounts', 'volumes', 'networks_advanced',
-    'network_mode', 'upload', 'healthcheck', 'labels', 'log_driver', 'log_opts', 'stop_timeout', 'attach', 'must_run',
-    'start', 'rm', 'logs', 'ports', 'group_add', 'destroy_grace_seconds'],
-};
-const BLOCKS: Record<string, string[]> = {
-  capabilities: ['add', 'drop'], healthcheck: ['test', 'interval', 'timeout', 'start_period', 'retries'],
-  mounts: ['type', 'source', 'target', 'read_only'], volumes: ['host_path', 'volume_name', 'container_path', 'read_only'],
-  networks_advanced: ['name', 'aliases', 'ipv4_address', 'ipv6_address'], ports: ['internal', 'external', 'ip', 'protocol'],
-  upload: ['file', 'content', 'content_base64', 'source', 'source_hash', 'executable', 'permissions'],
-  labels: ['label', 'value'], ipam_config: ['subnet', 'ip_range', 'gateway', 'aux_address'],
+/** The fields the applier implements, per resource type: `1` an attribute, an object a nested block's own fields. */
+interface Fields { readonly [field: string]: 1 | Fields }
+const LABELS: Fields = { label: 1, value: 1 };
+const HEALTHCHECK: Fields = { test: 1, interval: 1, timeout: 1, start_period: 1, retries: 1 };
+const FIELDS: Record<string, Fields> = {
+  docker_volume: { name: 1, labels: LABELS, driver: 1, driver_opts: 1 },
+  docker_network: { name: 1, internal: 1, driver: 1, options: 1, labels: LABELS, attachable: 1, ipv6: 1, ipam_driver: 1,
+    ipam_config: { subnet: 1, ip_range: 1, gateway: 1, aux_address: 1 }, ipam_options: 1 },
+  docker_container: { name: 1, image: 1, entrypoint: 1, command: 1, env: 1, hostname: 1, user: 1, working_dir: 1, restart: 1,
+    max_retry_count: 1, read_only: 1, security_opts: 1, capabilities: { add: 1, drop: 1 }, tmpfs: 1,
+    mounts: { type: 1, source: 1, target: 1, read_only: 1 }, volumes: { host_path: 1, volume_name: 1, container_path: 1, read_only: 1 },
+    networks_advanced: { name: 1, aliases: 1, ipv4_address: 1, ipv6_address: 1 }, network_mode: 1,
+    upload: { file: 1, content: 1, content_base64: 1, source: 1, source_hash: 1, executable: 1, permissions: 1 },
+    healthcheck: HEALTHCHECK, labels: LABELS, log_driver: 1, log_opts: 1, stop_timeout: 1, attach: 1, must_run: 1,
+    start: 1, rm: 1, logs: 1, ports: { internal: 1, external: 1, ip: 1, protocol: 1 }, group_add: 1, destroy_grace_seconds: 1 },
 };
 const empty = (v: J) => v === undefined || v === null || v === '' || v === false || v === 0 ||
   (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
@@ -83,35 +91,232 @@ const list = (v: J): J[] => (v === undefined || v === null ? [] : Array.isArray(
 const one = (v: J): J => list(v)[0];
 const labelMap = (v: J) => Object.fromEntries(list(v).map((l: J) => [l.label, l.value]));
 
-function checkFields(address: string, body: J, allowed: string[], where = '') {
+function checkFields(address: string, body: J, allowed: Fields, where = '') {
   for (const [k, v] of Object.entries(body ?? {})) {
-    if (!allowed.includes(k) && !META.includes(k) && !empty(v)) {
+    const field = allowed[k];
+    if (field === undefined && !META.includes(k) && !empty(v)) {
       throw new ApplyError(address, 'parse', `field '${where}${k}' is not supported by the test applier (nothing is ignored silently)`);
     }
-    if (BLOCKS[k] && allowed.includes(k)) list(v).forEach((b) => checkFields(address, b, BLOCKS[k], `${where}${k}.`));
+    if (field !== undefined && field !== 1) list(v).forEach((b) => checkFields(address, b, field, `${where}${k}.`));
   }
 }
 
-/** Terraform's template scan: escapes, `${expr}` (a lone one keeps its value's type), no `%{` directives. */
-function interpolate(s: string, lookup: (expr: string) => J): J {
-  let out = '';
-  for (let i = 0; i < s.length;) {
-    if (s.startsWith('$${', i) || s.startsWith('%%{', i)) { out += s[i] + '{'; i += 3; continue; }
-    if (s.startsWith('%{', i)) throw new Error(`template directive '${s.slice(i, i + 30)}...' is not supported`);
-    if (!s.startsWith('${', i)) { out += s[i++]; continue; }
-    let depth = 1; let j = i + 2; let quote = false;
-    for (; j < s.length && depth > 0; j++) {
-      if (quote) { if (s[j] === '\\') j++; else if (s[j] === '"') quote = false; } else if (s[j] === '"') quote = true;
-      else if (s[j] === '{') depth++; else if (s[j] === '}') depth--;
-    }
-    if (depth > 0) throw new Error(`unterminated expression in '${s.slice(i, i + 40)}'`);
-    const value = lookup(s.slice(i + 2, j - 1).trim());
-    if (i === 0 && j === s.length) return value;
-    out += typeof value === 'string' ? value : JSON.stringify(value);
-    i = j;
+// ---- Terraform expressions: a string is parsed as a template, then evaluated ----
+
+/** A parsed template or expression, of the subset the header lists. */
+type Expression =
+  | { readonly kind: 'literal'; readonly value: string | number | boolean }
+  | { readonly kind: 'template'; readonly parts: ReadonlyArray<string | { readonly expression: Expression; readonly source: string }> }
+  | { readonly kind: 'reference'; readonly path: readonly string[] }
+  | { readonly kind: 'call'; readonly name: string; readonly args: readonly Expression[] }
+  /** `trimsuffix(trimprefix(jsonencode(E), "\""), "\"")`: E as a JSON string's content (agent-plan.ts embeds references so). */
+  | { readonly kind: 'json-string'; readonly of: Expression };
+
+/** Outside the subset: the message says what; the template adds which expression it was in. */
+class Unsupported extends Error {}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*/;
+const RESOURCE_REFERENCES = ['docker_volume', 'docker_network', 'docker_container'];
+
+/** A recursive-descent parser over one string (HCL's template and expression syntax, the subset above). */
+class Parser {
+  /** A string of the JSON configuration, as Terraform reads it: a template (JSON already undid the backslashes). */
+  public static template(text: string): Expression {
+    return new Parser(text).template(false);
   }
-  return out;
+
+  private i = 0;
+  private constructor(private readonly s: string) {}
+
+  private template(quoted: boolean): Expression {
+    const parts: Array<string | { expression: Expression; source: string }> = [];
+    let text = '';
+    const flush = () => { if (text) parts.push(text.normalize('NFC')); text = ''; };
+    for (;;) {
+      const c = this.s[this.i];
+      if (c === undefined) { if (quoted) throw new Unsupported('a string literal is not terminated'); break; }
+      if (quoted && c === '"') { this.i++; break; }
+      if (this.s.startsWith('$${', this.i) || this.s.startsWith('%%{', this.i)) { text += `${c}{`; this.i += 3; continue; }
+      if (this.s.startsWith('%{', this.i)) throw new Error(`template directive '${this.s.slice(this.i, this.i + 30)}...' is not supported`);
+      if (quoted && c === '\\') { text += this.escape(); continue; }
+      if (!this.s.startsWith('${', this.i)) { text += c; this.i++; continue; }
+      flush();
+      const start = this.i;
+      try {
+        this.i += 2;
+        const expression = checked(this.expression());
+        this.space();
+        if (this.s[this.i] !== '}') throw new Unsupported(`'${this.s.slice(this.i, this.i + 12)}' (operators, conditionals, indexes and splats are not implemented)`);
+        this.i++;
+        parts.push({ expression, source: this.s.slice(start + 2, this.i - 1).trim() });
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+        throw new Error(`expression '\${${extent(this.s, start)}}' is not supported by the test applier: ${e.message}`);
+      }
+    }
+    flush();
+    return { kind: 'template', parts };
+  }
+
+  private expression(): Expression {
+    this.space();
+    const rest = this.s.slice(this.i);
+    if (rest[0] === '"') { this.i++; return this.template(true); }
+    const number = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(rest);
+    if (number) { this.i += number[0].length; return { kind: 'literal', value: Number(number[0]) }; }
+    const name = IDENTIFIER.exec(rest)?.[0];
+    if (!name) throw new Unsupported(rest ? `'${rest.slice(0, 12)}'` : 'an empty expression');
+    this.i += name.length;
+    if (name === 'true' || name === 'false') return { kind: 'literal', value: name === 'true' };
+    this.space();
+    if (this.s[this.i] === '(') {
+      this.i++;
+      const args: Expression[] = [];
+      for (this.space(); this.s[this.i] !== ')'; this.space()) {
+        args.push(this.expression());
+        this.space();
+        if (this.s[this.i] === ',') this.i++;
+        else if (this.s[this.i] !== ')') throw new Unsupported(`'${this.s.slice(this.i, this.i + 12)}' in the arguments of ${name}()`);
+      }
+      this.i++;
+      return { kind: 'call', name, args };
+    }
+    const path = [name];
+    while (this.s[this.i] === '.') {
+      const step = IDENTIFIER.exec(this.s.slice(this.i + 1))?.[0];
+      if (!step) throw new Unsupported(`'${this.s.slice(this.i, this.i + 12)}' after ${path.join('.')}`);
+      path.push(step);
+      this.i += 1 + step.length;
+    }
+    return { kind: 'reference', path };
+  }
+
+  /** HCL's escapes in a quoted string: \n \r \t \" \\ \uNNNN \UNNNNNNNN. */
+  private escape(): string {
+    const c = this.s[this.i + 1];
+    const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
+    if (c in simple) { this.i += 2; return simple[c]; }
+    const hex = c === 'u' ? 4 : c === 'U' ? 8 : 0;
+    const digits = this.s.slice(this.i + 2, this.i + 2 + hex);
+    if (!hex || !new RegExp(`^[0-9a-fA-F]{${hex}}$`).test(digits)) throw new Unsupported(`the escape '\\${c ?? ''}'`);
+    this.i += 2 + hex;
+    return String.fromCodePoint(parseInt(digits, 16));
+  }
+
+  private space(): void {
+    while (/\s/.test(this.s[this.i] ?? '')) this.i++;
+  }
 }
+
+/** The text of the `${...}` starting at `start`, found by brace depth outside quotes (for messages). */
+function extent(s: string, start: number): string {
+  let depth = 1; let j = start + 2; let quote = false;
+  for (; j < s.length && depth > 0; j++) {
+    if (quote) { if (s[j] === '\\') j++; else if (s[j] === '"') quote = false; } else if (s[j] === '"') quote = true;
+    else if (s[j] === '{') depth++; else if (s[j] === '}') depth--;
+  }
+  if (depth > 0) throw new Error(`unterminated expression in '${s.slice(start, start + 40)}'`);
+  return s.slice(start + 2, j - 1).trim();
+}
+
+/** Refuses functions and references outside the subset, and rewrites the plan's JSON-string embedding. */
+function checked(e: Expression): Expression {
+  switch (e.kind) {
+    case 'literal': return e;
+    case 'template': return { kind: 'template', parts: e.parts.map((p) => (typeof p === 'string' ? p : { ...p, expression: checked(p.expression) })) };
+    case 'json-string': return e;
+    case 'reference': {
+      const [head, ...rest] = e.path;
+      const ok = ((head === 'var' || head === 'local') && rest.length === 1) ||
+        (head === 'data' && rest.length === 4 && rest[0] === 'terraform_remote_state' && rest[2] === 'outputs') ||
+        (RESOURCE_REFERENCES.includes(head) && rest.length === 2 && ['name', 'id'].includes(rest[1]));
+      if (!ok) throw new Unsupported(`the reference '${e.path.join('.')}' (supported: var.X, local.X, data.terraform_remote_state.X.outputs.Y, ${RESOURCE_REFERENCES.join('|')}.X.name|id)`);
+      return e;
+    }
+    case 'call': {
+      const embedded = e.name === 'trimsuffix' && e.args.length === 2 && isQuote(e.args[1]) && e.args[0].kind === 'call' &&
+        e.args[0].name === 'trimprefix' && e.args[0].args.length === 2 && isQuote(e.args[0].args[1]) &&
+        e.args[0].args[0].kind === 'call' && e.args[0].args[0].name === 'jsonencode' && e.args[0].args[0].args.length === 1;
+      if (embedded) return { kind: 'json-string', of: checked((e.args[0] as any).args[0].args[0]) };
+      const f = FUNCTIONS[e.name];
+      if (!f) throw new Unsupported(`the function ${e.name}() (supported: ${Object.keys(FUNCTIONS).join(', ')}, and trimsuffix(trimprefix(jsonencode(E), "\\""), "\\""))`);
+      if (e.args.length !== f.params) throw new Unsupported(`${e.name}() takes ${f.params} argument(s), not ${e.args.length}`);
+      return { kind: 'call', name: e.name, args: e.args.map(checked) };
+    }
+  }
+}
+const isQuote = (e: Expression) => e.kind === 'template' && e.parts.length === 1 && e.parts[0] === '"';
+
+/** Terraform's conversions of a function argument. */
+function asString(v: J, f: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new Error(`${f}(): a string is required, not ${JSON.stringify(v)}`);
+}
+function wholeNumber(v: J, f: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (Number.isNaN(n)) throw new Error(`${f}(): a number is required, not ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n)) throw new Error(`${f}(): value must be a whole number, not ${n}`);
+  return n;
+}
+
+/** Grapheme clusters: what Terraform (cty's textseg) counts as characters. Intl.Segmenter is in Node, not in lib es2020. */
+const segmenter = new (Intl as unknown as { Segmenter: new (l: string, o: object) => { segment(s: string): Iterable<{ segment: string }> } })
+  .Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * cty's SubstrFunc (function/stdlib/string.go), step by step: a negative offset counts from the
+ * end (and clamps at 0); an offset at or past the end gives ""; a negative length takes the rest;
+ * length 0 gives "" unless the offset was negative, where cty's seek loop never stops and takes
+ * the rest (Terraform 1.11: substr("hello world", -2, 0) is "ld").
+ */
+function substr(s: string, offset: number, length: number): string {
+  const chars = [...segmenter.segment(s)].map((x) => x.segment);
+  if (offset < 0) offset = Math.max(offset + chars.length, 0);
+  else if (length === 0) return '';
+  const rest = chars.slice(offset);
+  return (length <= 0 ? rest : rest.slice(0, length)).join('');
+}
+
+/** The functions the applier evaluates, as Terraform does (its docs and cty's stdlib). */
+const FUNCTIONS: Record<string, { readonly params: number; readonly call: (args: J[]) => J }> = {
+  /** The UTF-8 bytes of the string, standard Base64 (RFC 4648 section 4) with padding. */
+  base64encode: { params: 1, call: ([s]) => Buffer.from(asString(s, 'base64encode'), 'utf8').toString('base64') },
+  /** SHA-256 of the UTF-8 bytes, lower-case hex. */
+  sha256: { params: 1, call: ([s]) => createHash('sha256').update(asString(s, 'sha256'), 'utf8').digest('hex') },
+  substr: { params: 3, call: ([s, offset, length]) => substr(asString(s, 'substr'), wholeNumber(offset, 'substr'), wholeNumber(length, 'substr')) },
+};
+
+/** Evaluates an expression; `reference` answers a (checked) reference's path. */
+function evaluate(e: Expression, reference: (path: readonly string[]) => J): J {
+  switch (e.kind) {
+    case 'literal': return e.value;
+    case 'reference': return reference(e.path);
+    case 'call': return FUNCTIONS[e.name].call(e.args.map((a) => evaluate(a, reference)));
+    case 'json-string': return jsonStringValue(String(evaluate(e.of, reference)));
+    case 'template': {
+      const [only] = e.parts;
+      if (e.parts.length === 1 && typeof only !== 'string') return evaluate(only.expression, reference); // a lone one keeps its value's type
+      return e.parts.map((p) => {
+        if (typeof p === 'string') return p;
+        const value = evaluate(p.expression, reference);
+        return typeof value === 'string' ? value : JSON.stringify(value);
+      }).join('');
+    }
+  }
+}
+
+/** Every reference path in an expression (for the apply order). */
+function referencesIn(e: Expression): string[][] {
+  switch (e.kind) {
+    case 'reference': return [[...e.path]];
+    case 'call': return e.args.flatMap(referencesIn);
+    case 'json-string': return referencesIn(e.of);
+    case 'template': return e.parts.flatMap((p) => (typeof p === 'string' ? [] : referencesIn(p.expression)));
+    default: return [];
+  }
+}
+
 const deep = (v: J, f: (s: string) => J): J => (typeof v === 'string' ? f(v) : Array.isArray(v) ? v.map((x) => deep(x, f))
   : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x, f)])) : v);
 
@@ -188,7 +393,7 @@ export class Deployment {
   public async apply(r: Res): Promise<void> {
     let b: J;
     try {
-      b = deep(Object.fromEntries(Object.entries(r.body).filter(([k]) => k !== '//' && k !== 'lifecycle')), (s) => interpolate(s, (e) => this.lookup(e)));
+      b = this.resolve(Object.fromEntries(Object.entries(r.body).filter(([k]) => k !== '//' && k !== 'lifecycle')));
     } catch (e) { throw e instanceof ApplyError ? e : new ApplyError(r.address, 'resolve', (e as Error).message); }
     const step = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
       try { return await f(); } catch (e) { throw new ApplyError(r.address, name, e instanceof DockerApiError ? e.dockerMessage : (e as Error).message); }
@@ -291,34 +496,33 @@ export class Deployment {
     return res.status === 200 ? demux(res.body) : `(no logs: ${res.text()})`;
   }
 
-  private lookup(expr: string): J {
-    let m: RegExpExecArray | null;
-    // A reference the agent's plan embeds in a JSON string, JSON-escaped (agent-plan.ts).
-    if ((m = JSON_STRING_TOKEN.exec(expr))) {
-      return jsonStringValue(String(this.lookup(m[1])));
-    }
-    if ((m = /^var\.([\w-]+)$/.exec(expr))) {
-      if (!this.json.variable?.[m[1]]) throw new Error(`reference to undeclared variable '${m[1]}'`);
-      const v = this.options.variables?.[m[1]] ?? this.json.variable[m[1]].default;
-      if (v === undefined) throw new Error(`no value for variable '${m[1]}' (pass it in variables)`);
+  /** Every string of a value, as Terraform evaluates it (see Expression). */
+  private resolve(v: J): J {
+    return deep(v, (s) => evaluate(Parser.template(s), (path) => this.reference(path)));
+  }
+
+  private reference(path: readonly string[]): J {
+    const [head, name] = path;
+    if (head === 'var') {
+      if (!this.json.variable?.[name]) throw new Error(`reference to undeclared variable '${name}'`);
+      const v = this.options.variables?.[name] ?? this.json.variable[name].default;
+      if (v === undefined) throw new Error(`no value for variable '${name}' (pass it in variables)`);
       return v;
     }
-    if ((m = /^local\.([\w-]+)$/.exec(expr))) {
-      if (!this.json.locals || !(m[1] in this.json.locals)) throw new Error(`reference to undeclared local '${m[1]}'`);
-      return deep(this.json.locals[m[1]], (s) => interpolate(s, (e) => this.lookup(e)));
+    if (head === 'local') {
+      if (!this.json.locals || !(name in this.json.locals)) throw new Error(`reference to undeclared local '${name}'`);
+      return this.resolve(this.json.locals[name]);
     }
-    if ((m = /^data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr))) {
+    if (head === 'data') {
+      const [, , source, , output] = path;
       const rs = this.options.remoteState ?? {};
-      const outputs = rs[m[1]] ?? rs[m[1].replace(/^cross-stack-reference-input-/, '')];
-      if (!outputs || !(m[2] in outputs)) throw new Error(`no remote state output '${expr}' (pass it in remoteState)`);
-      return outputs[m[2]];
+      const outputs = rs[source] ?? rs[source.replace(/^cross-stack-reference-input-/, '')];
+      if (!outputs || !(output in outputs)) throw new Error(`no remote state output '${path.join('.')}' (pass it in remoteState)`);
+      return outputs[output];
     }
-    if ((m = /^(docker_volume|docker_network|docker_container)\.([\w-]+)\.(name|id)$/.exec(expr))) {
-      const a = this.applied.get(`${m[1]}.${m[2]}`);
-      if (!a) throw new Error(`'${expr}' is referenced before ${m[1]}.${m[2]} was created`);
-      return m[3] === 'name' ? a.name : a.dockerId;
-    }
-    throw new Error(`expression '\${${expr}}' is not supported by the test applier`);
+    const a = this.applied.get(`${head}.${name}`);
+    if (!a) throw new Error(`'${path.join('.')}' is referenced before ${head}.${name} was created`);
+    return path[2] === 'name' ? a.name : a.dockerId;
   }
 
   private hostPath(p: string, r: Res): string {
@@ -350,11 +554,12 @@ export async function applyStack(json: J, options: ApplyOptions = {}): Promise<D
   }
   const refs = (v: J, seen = new Set<string>()): string[] => {
     const found: string[] = [];
-    deep(v, (s) => interpolate(s, (e) => {
-      for (const m of e.matchAll(/\b(docker_(?:volume|network|container))\.([\w-]+)/g)) found.push(`${m[1]}.${m[2]}`);
-      for (const m of e.matchAll(/\blocal\.([\w-]+)/g)) if (!seen.has(m[1])) { seen.add(m[1]); found.push(...refs(json.locals?.[m[1]], seen)); }
-      return '';
-    }));
+    deep(v, (s) => {
+      for (const [head, name] of referencesIn(Parser.template(s))) {
+        if (head.startsWith('docker_')) found.push(`${head}.${name}`);
+        if (head === 'local' && !seen.has(name)) { seen.add(name); found.push(...refs(json.locals?.[name], seen)); }
+      }
+    });
     return found;
   };
   for (const r of resources) {
