@@ -22,14 +22,39 @@
  *     (and not removed by `rm`) with `must_run` (default true) fails and deletes the container.
  * docker_volume (resource_docker_volume.go): VolumeCreate{Name, Driver, DriverOpts, Labels};
  * docker_network (resource_docker_network_funcs.go): NetworkCreate{Labels, Driver, Options,
- * Internal, Attachable, EnableIPv6, IPAM if ipam_* set}. Container delete: ContainerStop(t =
- * destroy_grace_seconds or 0; not for `attach`), ContainerRemove(force, volumes).
+ * Internal, Attachable, EnableIPv6, IPAM if ipam_* set} (driver `overlay` on a swarm manager; the
+ * provider never sets Scope). Container delete: ContainerStop(t = destroy_grace_seconds or 0; not
+ * for `attach`), ContainerRemove(force, volumes).
+ *
+ * Swarm (on a manager: pass its `api`; swarm.ts makes one). Sources: resource_docker_secret.go and
+ * resource_docker_config.go @0d0232d4, resource_docker_service_funcs.go @2220d5b3 (create, read,
+ * delete), resource_docker_service_structures.go @025b4015 (createServiceSpec), the schema
+ * (defaults, ConflictsWith) in resource_docker_service.go @013b65e4, checked against the 3.6.2
+ * bindings; moby client service_create.go (what the Go client adds). Facts: swarm-facts.md.
+ * - docker_secret: `data` must be standard base64 (validateStringIsBase64Encoded refuses anything
+ *   else at plan); SecretCreate{Name, Labels, Data = the decoded bytes, which JSON carries as
+ *   base64 again}, then SecretInspectWithRaw. docker_config: ConfigCreate{Name, Data}, then
+ *   ConfigInspectWithRaw. Neither has an update: a new name is a new object.
+ * - docker_service: createServiceSpec (serviceSpec below; the SDK hands every nested field to it,
+ *   set or not, so an unset `stop_grace_period` or restart `delay` is sent as 0, not left to the
+ *   engine's default); the client's ServiceCreate tags an untagged image `:latest`, and with
+ *   QueryRegistry first asks `GET /distribution/<image>/json` for a digest: skipped here (no
+ *   registry is reachable; the engine answers "network is unreachable" in 0.01 s and the client
+ *   only adds a warning, the image keeps its tag); POST /services/create with X-Registry-Auth;
+ *   with `converge_config` only (a global service may not have one), poll the tasks until they
+ *   run, else delete the service and fail (DidNotConvergeError); then the read: until the
+ *   service exposes its endpoint mode. NOT the provider: after that, as a test convenience, the
+ *   applier waits until the service's tasks run (`waitForServiceTasks: false` to skip).
+ *   Delete: with `stop_grace_period`, the task containers are listed first; ServiceRemove; then
+ *   each listed container waited for (up to the grace period) and removed.
+ * - Destroy: services first (and, not the provider, until their tasks and containers are gone),
+ *   then containers, secrets, configs, networks, volumes (when asked).
  *
  * Order: references and `depends_on`, topologically, the JSON's order among independent ones.
  * Every string is parsed as a Terraform template, then evaluated (Expression below): escapes
  * `$${` -> `${` and `%%{` -> `%{`; literal text is NFC-normalized, as Terraform does; `${...}`
  * holds one expression: var.X, local.X, data.terraform_remote_state.X.outputs.NAME,
- * docker_volume|network|container.X.name|id, string and number literals (quoted
+ * docker_volume|network|container|secret|config.X.name|id, string and number literals (quoted
  * strings are templates again, with HCL's backslash escapes), and the calls base64encode(S),
  * sha256(S), substr(S, OFFSET, LENGTH) (nested as deep as wanted) and the agent plan's
  * JSON-escaped embedding `trimsuffix(trimprefix(jsonencode(E), "\""), "\"")`, each as Terraform
@@ -42,6 +67,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { DockerApi, DockerApiError } from './docker-api';
+import { waitForServiceGone, waitForServiceTasks } from './swarm';
 import { jsonStringValue } from '../sidecar-sandbox';
 
 type J = any;
@@ -53,6 +79,11 @@ export interface ApplyOptions {
   readonly hostPaths?: Record<string, string>;
   /** How long `attach` waits for a container to exit. @default 600000 */
   readonly attachTimeoutMs?: number;
+  /**
+   * After a service is created, wait until its tasks run (not the provider's step: a test
+   * convenience, so that a test can look at the tasks at once). @default true
+   */
+  readonly waitForServiceTasks?: boolean;
   readonly api?: DockerApi;
   /**
    * Called after each resource is applied, before the next: a test's moment to put something
@@ -73,6 +104,7 @@ const META = ['//', 'depends_on', 'lifecycle', 'provider'];
 interface Fields { readonly [field: string]: 1 | Fields }
 const LABELS: Fields = { label: 1, value: 1 };
 const HEALTHCHECK: Fields = { test: 1, interval: 1, timeout: 1, start_period: 1, retries: 1 };
+const fileRef = (kind: 'secret' | 'config'): Fields => ({ [`${kind}_id`]: 1, [`${kind}_name`]: 1, file_name: 1, file_uid: 1, file_gid: 1, file_mode: 1 });
 const FIELDS: Record<string, Fields> = {
   docker_volume: { name: 1, labels: LABELS, driver: 1, driver_opts: 1 },
   docker_network: { name: 1, internal: 1, driver: 1, options: 1, labels: LABELS, attachable: 1, ipv6: 1, ipam_driver: 1,
@@ -84,6 +116,21 @@ const FIELDS: Record<string, Fields> = {
     upload: { file: 1, content: 1, content_base64: 1, source: 1, source_hash: 1, executable: 1, permissions: 1 },
     healthcheck: HEALTHCHECK, labels: LABELS, log_driver: 1, log_opts: 1, stop_timeout: 1, attach: 1, must_run: 1,
     start: 1, rm: 1, logs: 1, ports: { internal: 1, external: 1, ip: 1, protocol: 1 }, group_add: 1, destroy_grace_seconds: 1 },
+  docker_secret: { name: 1, data: 1, labels: LABELS },
+  docker_config: { name: 1, data: 1 },
+  docker_service: {
+    name: 1, labels: LABELS, mode: { global: 1, replicated: { replicas: 1 } }, endpoint_spec: { mode: 1 }, converge_config: { delay: 1, timeout: 1 },
+    task_spec: {
+      container_spec: {
+        image: 1, command: 1, args: 1, env: 1, hostname: 1, user: 1, dir: 1, read_only: 1, stop_grace_period: 1, cap_add: 1, cap_drop: 1,
+        healthcheck: HEALTHCHECK, secrets: fileRef('secret'), configs: fileRef('config'),
+        mounts: { target: 1, source: 1, type: 1, read_only: 1, volume_options: { no_copy: 1, labels: LABELS, driver_name: 1, driver_options: 1 },
+          tmpfs_options: { size_bytes: 1, mode: 1 } },
+      },
+      restart_policy: { condition: 1, delay: 1, max_attempts: 1, window: 1 }, placement: { constraints: 1, max_replicas: 1 },
+      networks_advanced: { name: 1, aliases: 1 }, log_driver: { name: 1, options: 1 },
+    },
+  },
 };
 const empty = (v: J) => v === undefined || v === null || v === '' || v === false || v === 0 ||
   (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
@@ -116,7 +163,7 @@ type Expression =
 class Unsupported extends Error {}
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*/;
-const RESOURCE_REFERENCES = ['docker_volume', 'docker_network', 'docker_container'];
+const RESOURCE_REFERENCES = ['docker_volume', 'docker_network', 'docker_container', 'docker_secret', 'docker_config'];
 
 /** A recursive-descent parser over one string (HCL's template and expression syntax, the subset above). */
 class Parser {
@@ -354,6 +401,69 @@ function demux(b: Buffer): string {
   return Buffer.concat(out).toString('utf8');
 }
 
+/** An image as the client's ServiceCreate sends it: imageWithTagString adds `:latest` to a name without tag or digest. */
+function taggedImage(image: string): string {
+  const lastPart = image.slice(image.lastIndexOf('/') + 1);
+  return image.includes('@') || lastPart.includes(':') ? image : `${image}:latest`;
+}
+
+/**
+ * createServiceSpec (resource_docker_service_structures.go), field by field. The SDK gives
+ * createContainerSpec & co. every field of a block, set or not, so their `if value, ok := ...; ok`
+ * always holds: an unset stop_grace_period is sent as 0 (tasks are killed at once on removal),
+ * a restart_policy without delay/window as 0, Healthcheck/DNSConfig/Resources as empty objects,
+ * file_uid/file_gid "0" and file_mode 0o444 (their schema defaults) unless set.
+ */
+function serviceSpec(b: J, address: string, images: Record<string, string>): J {
+  const task = one(b.task_spec) ?? {};
+  const c = one(task.container_spec) ?? {};
+  const hc = one(c.healthcheck);
+  const fileRefs = (refs: J, kind: 'Secret' | 'Config') => (list(refs).length === 0 ? undefined : list(refs).map((x: J) => ({
+    [`${kind}ID`]: x[`${kind.toLowerCase()}_id`], [`${kind}Name`]: x[`${kind.toLowerCase()}_name`] ?? '',
+    File: { Name: x.file_name, UID: x.file_uid ?? '0', GID: x.file_gid ?? '0', Mode: x.file_mode ?? 0o444 },
+  })));
+  const restart = one(task.restart_policy);
+  const placement = one(task.placement);
+  const mode = one(b.mode);
+  const replicated = one(mode?.replicated);
+  const log = one(task.log_driver);
+  return {
+    Name: b.name,
+    Labels: empty(b.labels) ? undefined : labelMap(b.labels),
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: taggedImage(images[c.image] ?? c.image), Command: c.command, Args: c.args, Hostname: c.hostname ?? '',
+        Env: empty(c.env) ? undefined : Object.keys(c.env).sort().map((k) => `${k}=${c.env[k]}`), Dir: c.dir ?? '', User: c.user ?? '',
+        ReadOnly: !!c.read_only,
+        Mounts: list(c.mounts).length === 0 ? undefined : list(c.mounts).map((m: J) => {
+          const vo = one(m.volume_options); const to = one(m.tmpfs_options);
+          return {
+            Type: m.type, Target: m.target, Source: m.source ?? '', ReadOnly: !!m.read_only,
+            VolumeOptions: vo && { NoCopy: !!vo.no_copy, Labels: labelMap(vo.labels), DriverConfig: { Name: vo.driver_name ?? '', Options: vo.driver_options ?? {} } },
+            TmpfsOptions: to && { SizeBytes: to.size_bytes ?? 0, Mode: to.mode ?? 0 },
+          };
+        }),
+        StopGracePeriod: ns(c.stop_grace_period, address),
+        Healthcheck: hc ? { Test: hc.test, Interval: ns(hc.interval, address), Timeout: ns(hc.timeout, address), StartPeriod: ns(hc.start_period, address), Retries: hc.retries ?? 0 } : {},
+        DNSConfig: {},
+        Secrets: fileRefs(c.secrets, 'Secret'),
+        Configs: fileRefs(c.configs, 'Config'),
+        Isolation: 'default',
+        CapabilityAdd: c.cap_add, CapabilityDrop: c.cap_drop,
+      },
+      Resources: {},
+      RestartPolicy: restart ? { Condition: restart.condition ?? '', Delay: ns(restart.delay, address), MaxAttempts: restart.max_attempts ?? 0, Window: ns(restart.window, address) } : {},
+      Placement: placement ? { Constraints: placement.constraints, MaxReplicas: placement.max_replicas ?? 0 } : {},
+      ForceUpdate: 0,
+      Networks: list(task.networks_advanced).length === 0 ? undefined : list(task.networks_advanced).map((n: J) => ({ Target: n.name, Aliases: n.aliases, DriverOpts: {} })),
+      LogDriver: log && { Name: log.name, Options: log.options },
+    },
+    // createServiceMode: only when `mode` is set; an empty Mode is the engine's replicated 1.
+    Mode: mode?.global ? { Global: {} } : mode?.replicated !== undefined ? { Replicated: { Replicas: replicated?.replicas ?? 1 } } : {},
+    EndpointSpec: { Mode: one(b.endpoint_spec)?.mode ?? '' },
+  };
+}
+
 export class Deployment {
   /** Resource address ("docker_container.ID") -> what the engine made, in apply order. */
   public readonly applied = new Map<string, Applied>();
@@ -361,6 +471,8 @@ export class Deployment {
 
   /** The Docker ID of a container, by its name or its resource ID. */
   public containerId(nameOrId: string): string { return this.find(nameOrId, 'docker_container').dockerId; }
+  /** The swarm ID of a service, by its name or its resource ID. */
+  public serviceId(nameOrId: string): string { return this.find(nameOrId, 'docker_service').dockerId; }
   /** The exit code an `attach` container ended with (recorded, as the provider's exit_code). */
   public exitCode(nameOrId: string): number | undefined { return this.find(nameOrId, 'docker_container').exitCode; }
   /** The addresses in the order they were applied. */
@@ -375,13 +487,21 @@ export class Deployment {
     await this.apply(r);
   }
 
-  /** Containers (reverse order), then networks; volumes only when asked (`prevent_destroy`). */
+  /**
+   * Services (and, not the provider, until their tasks and containers are gone), containers,
+   * secrets, configs, networks, each in reverse order; volumes only when asked (`prevent_destroy`).
+   */
   public async destroy(options: { volumes?: boolean } = {}): Promise<void> {
     const done = [...this.applied.values()].reverse();
-    for (const type of ['docker_container', 'docker_network', 'docker_volume']) {
+    // Services side by side, as Terraform destroys independent resources (each waits for its tasks).
+    await Promise.all(done.filter((a) => a.address.startsWith('docker_service.'))
+      .map((a) => this.deleteService(this.resources.find((x) => x.address === a.address)!, a)));
+    for (const type of ['docker_container', 'docker_secret', 'docker_config', 'docker_network', 'docker_volume']) {
       for (const a of done.filter((x) => x.address.startsWith(`${type}.`))) {
         const r = this.resources.find((x) => x.address === a.address)!;
         if (type === 'docker_container') await this.deleteContainer(r, a);
+        if (type === 'docker_secret') await this.api.call('DELETE', `/secrets/${a.dockerId}`, { accept: [404] });
+        if (type === 'docker_config') await this.api.call('DELETE', `/configs/${a.dockerId}`, { accept: [404] });
         if (type === 'docker_network') await this.api.call('DELETE', `/networks/${a.dockerId}`, { accept: [404] });
         if (type === 'docker_volume' && options.volumes) await this.api.call('DELETE', `/volumes/${a.name}?force=true`, { accept: [404] });
         if (type !== 'docker_volume' || options.volumes) this.applied.delete(a.address);
@@ -408,9 +528,80 @@ export class Deployment {
         body: { Name: b.name, CheckDuplicate: false, Driver: b.driver, Options: b.options, Internal: !!b.internal, Attachable: !!b.attachable, EnableIPv6: !!b.ipv6, IPAM: ipam, Labels: labelMap(b.labels) },
       }));
       this.applied.set(r.address, { address: r.address, dockerId: res.json().Id, name: b.name });
+    } else if (r.type === 'docker_secret' || r.type === 'docker_config') {
+      // SecretCreate / ConfigCreate: the provider decodes `data` (standard base64, validated at
+      // plan) and the client sends the bytes, which JSON carries as standard base64 again.
+      if (typeof b.data !== 'string' || !/^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b.data)) {
+        throw new ApplyError(r.address, 'validate', `data is not standard base64 (validateStringIsBase64Encoded refuses it at plan): ${JSON.stringify(b.data).slice(0, 60)}`);
+      }
+      const kind = r.type === 'docker_secret' ? 'secrets' : 'configs';
+      const spec = { Name: b.name, ...(kind === 'secrets' ? { Labels: labelMap(b.labels) } : {}), Data: Buffer.from(b.data, 'base64').toString('base64') };
+      const id: string = (await step(kind === 'secrets' ? 'SecretCreate' : 'ConfigCreate', () => this.api.call('POST', `/${kind}/create`, { body: spec }))).json().ID;
+      this.applied.set(r.address, { address: r.address, dockerId: id, name: b.name });
+      await step(kind === 'secrets' ? 'SecretInspectWithRaw' : 'ConfigInspectWithRaw', () => this.api.call('GET', `/${kind}/${id}`));
+    } else if (r.type === 'docker_service') {
+      await this.createService(r, b, step);
     } else {
       await this.createContainer(r, b, step);
     }
+  }
+
+  /** resourceDockerServiceCreate, then (not the provider) the wait for the tasks. */
+  private async createService(r: Res, b: J, step: <T>(name: string, f: () => Promise<T>) => Promise<T>) {
+    const converge = one(b.converge_config);
+    if (converge && one(b.mode)?.global) throw new ApplyError(r.address, 'parse', '"mode.0.global": conflicts with converge_config');
+    const spec = serviceSpec(b, r.address, this.options.images ?? {});
+    // The client's ServiceCreate; X-Registry-Auth is the encoded empty auth (no `auth` block).
+    const id: string = (await step('ServiceCreate', () => this.api.call('POST', '/services/create', { body: spec, headers: { 'X-Registry-Auth': 'e30=' } }))).json().ID;
+    const applied: Applied = { address: r.address, dockerId: id, name: b.name };
+    this.applied.set(r.address, applied);
+    const replicas = spec.Mode.Replicated ? spec.Mode.Replicated.Replicas : undefined;
+    if (converge) {
+      // StateChangeConf over TaskList(service, desired-state running) + NodeList until every task
+      // runs (its Delay and 5 s MinTimeout not copied); on timeout: delete, DidNotConvergeError.
+      const timeoutMs = ns(converge.timeout ?? '3m', r.address) / 1e6;
+      await waitForServiceTasks(this.api, id, { count: replicas, timeoutMs }).catch(async () => {
+        await this.deleteService(r, applied);
+        throw new ApplyError(r.address, 'converge', `Service with ID (${id}) did not converge after ${converge.timeout ?? '3m'}`);
+      });
+    }
+    // The read: ServiceList + ServiceInspectWithRaw until the endpoint mode is exposed.
+    await step('ServiceInspectWithRaw', async () => {
+      for (const deadline = Date.now() + 30000; ;) {
+        const s = (await this.api.call('GET', `/services/${id}`)).json();
+        if (s.Endpoint?.Spec?.Mode || s.Spec?.EndpointSpec?.Mode) return;
+        if (Date.now() > deadline) throw new Error(`Error no endpoint spec for service ${id}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    });
+    // Not the provider: a test convenience, so that the tasks can be looked at at once.
+    if (this.options.waitForServiceTasks ?? true) {
+      let count = replicas;
+      if (spec.Mode.Global && list(spec.TaskTemplate.Placement?.Constraints).length === 0) {
+        count = (await this.api.call('GET', '/nodes')).json().filter((n: J) => n.Status.State === 'ready' && n.Spec.Availability === 'active').length;
+      }
+      await step('(test) wait for the tasks', () => waitForServiceTasks(this.api, id, { count }));
+    }
+  }
+
+  /** deleteService: with stop_grace_period, list the task containers, remove the service, wait for and remove each. */
+  private async deleteService(r: Res, a: Applied) {
+    const grace = this.resolve(one(one(r.body.task_spec)?.container_spec)?.stop_grace_period);
+    let containers: string[] = [];
+    if (!empty(grace)) {
+      const filters = encodeURIComponent(JSON.stringify({ service: [a.name] }));
+      const tasks: J[] = (await this.api.call('GET', `/tasks?filters=${filters}`, { accept: [404] })).json();
+      containers = (Array.isArray(tasks) ? tasks : []).filter((t) => t.Status.State !== 'shutdown' && t.Status.ContainerStatus?.ContainerID)
+        .map((t) => t.Status.ContainerStatus.ContainerID);
+    }
+    await this.api.call('DELETE', `/services/${a.dockerId}`, { accept: [404] });
+    for (const c of containers) {
+      // ContainerWait(removed) under a context of the grace period, its error ignored; then remove.
+      await this.api.request('POST', `/containers/${c}/wait?condition=removed`, { timeoutMs: Math.max(ns(String(grace), r.address) / 1e6, 1) }).catch(() => undefined);
+      await this.api.call('DELETE', `/containers/${c}?force=1&v=1`, { accept: [404, 409] });
+    }
+    this.applied.delete(a.address);
+    await waitForServiceGone(this.api, a.dockerId); // not the provider: its tasks and containers gone
   }
 
   private async createContainer(r: Res, c: J, step: <T>(name: string, f: () => Promise<T>) => Promise<T>) {
