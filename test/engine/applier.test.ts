@@ -257,10 +257,49 @@ describe('the applier', () => {
     ['an unsupported nested field', { mounts: [{ type: 'bind', source: '/x', target: '/y', bind_options: { propagation: 'rslave' } }] }, /field 'mounts\.bind_options' is not supported/],
     ['an unmapped host path', { volumes: [{ host_path: '/etc', container_path: '/host-etc' }] }, /host path '\/etc' is not mapped/],
     ['a variable with no value', { env: ['X=${var.missing}'] }, /undeclared variable 'missing'/],
+    ['an operator', { env: ['X=${1 + 2}'] }, /expression '\$\{1 \+ 2\}' is not supported by the test applier/],
+    ['a reference it does not resolve', { env: ['X=${docker_image.x.name}'] }, /expression '\$\{docker_image\.x\.name\}' is not supported by the test applier: the reference 'docker_image\.x\.name'/],
+    ['a function called with the wrong number of arguments', { env: ['X=${substr("abc", 1)}'] }, /substr\(\) takes 3 argument/],
   ])('refuses %s, naming it', async (_what, extra, message) => {
     const e = await applyStack({ resource: { docker_container: { c: sleeper(unique('refused'), extra) } } }).catch((x) => x);
     expect(e).toBeInstanceOf(ApplyError);
     expect(e.message).toMatch(message);
+  });
+
+  test('evaluates base64encode, sha256 and substr, nested, in templates, with escapes, exactly as Terraform 1.11 evaluates the same JSON', async () => {
+    // GIVEN one JSON configuration, read by the applier (labels of a volume) and by Terraform (terraform console)
+    const locals = {
+      text: 'e\u0301\u{1F914}\u{1F1E9}\u{1F1EA}b\u{1F469}\u200D\u{1F469}\u200D\u{1F467} hello world', // a combining accent, a flag, a ZWJ family
+      plan: '{"schema":1,"host":"db-host"}',
+      quoted: 'a "b" <c> & \u2028',
+    };
+    const templates = [
+      '${base64encode(local.text)}',
+      '${sha256(local.text)}',
+      'db-plan-${substr(sha256(local.plan), 0, 12)}',
+      '${substr(local.text, 1, 2)}|${substr(local.text, 3, 1)}|${substr(local.text, -11, -1)}|${substr(local.text, -2, 0)}',
+      '${substr(local.text, 0, 0)}|${substr(local.text, 40, 3)}|${substr(local.text, -100, 2)}|${substr(local.text, "4", 1)}|${substr(local.text, 2, -7)}',
+      '${base64encode(substr(local.text, 0, 1))}', // the literal is NFC-normalized first: one character, U+00E9
+      'x-${base64encode("${local.plan}\\t\\"q\\" \\u00e9 $${lit}")}-z',
+      '$${not-an-expression} %%{ nor-a-directive } ${sha256("")} ${base64encode(1)}',
+      '{{.Node.Hostname}}-${substr(sha256("node"), 0, 4)}',
+      '{"q":"${trimsuffix(trimprefix(jsonencode(local.quoted), "\\""), "\\"")}"}',
+    ];
+    const name = unique('functions');
+    // WHEN the applier applies them
+    await deploy({ locals, resource: { docker_volume: { v: { name, labels: templates.map((t, i) => ({ label: `t${i}`, value: t })) } } } });
+    const applied = (await api().call('GET', `/volumes/${name}`)).json().Labels;
+    // THEN each is what Terraform makes of the same string
+    const dir = fs.mkdtempSync(path.join(tmp, 'tf-console-'));
+    fs.writeFileSync(path.join(dir, 'main.tf.json'), JSON.stringify({ locals: { ...locals, ...Object.fromEntries(templates.map((t, i) => [`t${i}`, t])) } }));
+    const tf = spawnSync('terraform', ['console'], {
+      cwd: dir, encoding: 'utf8', input: `base64encode(jsonencode([${templates.map((_, i) => `local.t${i}`).join(', ')}]))\n`,
+      env: { ...process.env, TF_CLI_CONFIG_FILE: '/dev/null', CHECKPOINT_DISABLE: '1' },
+    });
+    expect(tf.stderr).toBe('');
+    const terraform: string[] = JSON.parse(Buffer.from(JSON.parse(tf.stdout.trim()), 'base64').toString('utf8'));
+    expect(templates.map((_, i) => applied[`t${i}`])).toEqual(terraform);
+    expect(terraform[2]).toMatch(/^db-plan-[0-9a-f]{12}$/);
   });
 
   test('refuses resource types and data sources it does not apply', async () => {

@@ -22,20 +22,53 @@
  *     (and not removed by `rm`) with `must_run` (default true) fails and deletes the container.
  * docker_volume (resource_docker_volume.go): VolumeCreate{Name, Driver, DriverOpts, Labels};
  * docker_network (resource_docker_network_funcs.go): NetworkCreate{Labels, Driver, Options,
- * Internal, Attachable, EnableIPv6, IPAM if ipam_* set}. Container delete: ContainerStop(t =
- * destroy_grace_seconds or 0; not for `attach`), ContainerRemove(force, volumes).
+ * Internal, Attachable, EnableIPv6, IPAM if ipam_* set} (driver `overlay` on a swarm manager; the
+ * provider never sets Scope). Container delete: ContainerStop(t = destroy_grace_seconds or 0; not
+ * for `attach`), ContainerRemove(force, volumes).
+ *
+ * Swarm (on a manager: pass its `api`; swarm.ts makes one). Sources: resource_docker_secret.go and
+ * resource_docker_config.go @0d0232d4, resource_docker_service_funcs.go @2220d5b3 (create, read,
+ * delete), resource_docker_service_structures.go @025b4015 (createServiceSpec), the schema
+ * (defaults, ConflictsWith) in resource_docker_service.go @013b65e4, checked against the 3.6.2
+ * bindings; moby client service_create.go (what the Go client adds). Facts: swarm-facts.md.
+ * - docker_secret: `data` must be standard base64 (validateStringIsBase64Encoded refuses anything
+ *   else at plan); SecretCreate{Name, Labels, Data = the decoded bytes, which JSON carries as
+ *   base64 again}, then SecretInspectWithRaw. docker_config: ConfigCreate{Name, Data}, then
+ *   ConfigInspectWithRaw. Neither has an update: a new name is a new object.
+ * - docker_service: createServiceSpec (serviceSpec below; the SDK hands every nested field to it,
+ *   set or not, so an unset `stop_grace_period` or restart `delay` is sent as 0, not left to the
+ *   engine's default); the client's ServiceCreate tags an untagged image `:latest`, and with
+ *   QueryRegistry first asks `GET /distribution/<image>/json` for a digest: skipped here (no
+ *   registry is reachable; the engine answers "network is unreachable" in 0.01 s and the client
+ *   only adds a warning, the image keeps its tag); POST /services/create with X-Registry-Auth;
+ *   with `converge_config` only (a global service may not have one), poll the tasks until they
+ *   run, else delete the service and fail (DidNotConvergeError); then the read: until the
+ *   service exposes its endpoint mode. NOT the provider: after that, as a test convenience, the
+ *   applier waits until the service's tasks run (`waitForServiceTasks: false` to skip).
+ *   Delete: with `stop_grace_period`, the task containers are listed first; ServiceRemove; then
+ *   each listed container waited for (up to the grace period) and removed.
+ * - Destroy: services first (and, not the provider, until their tasks and containers are gone),
+ *   then containers, secrets, configs, networks, volumes (when asked).
  *
  * Order: references and `depends_on`, topologically, the JSON's order among independent ones.
- * Resolved in every string: var, local, docker_volume|network|container.X.name|id,
- * data.terraform_remote_state.X.outputs.NAME, the agent plan's JSON-escaped embedding of one of
- * those (`trimsuffix(trimprefix(jsonencode(REF), ...))`, as Terraform evaluates it), escapes `$${` -> `${` and `%%{` -> `%{`; any other
- * expression, and any field not listed below, is an error naming it (nothing ignored). Test-only
- * overrides: `images` (reference -> stand-in tag), `hostPaths` (host path prefix -> a test folder;
- * an unmapped host path is an error, so nothing lands on the real host).
+ * Every string is parsed as a Terraform template, then evaluated (Expression below): escapes
+ * `$${` -> `${` and `%%{` -> `%{`; literal text is NFC-normalized, as Terraform does; `${...}`
+ * holds one expression: var.X, local.X, data.terraform_remote_state.X.outputs.NAME,
+ * docker_volume|network|container|secret|config.X.name|id, string and number literals (quoted
+ * strings are templates again, with HCL's backslash escapes), and the calls base64encode(S),
+ * sha256(S), substr(S, OFFSET, LENGTH) (nested as deep as wanted) and the agent plan's
+ * JSON-escaped embedding `trimsuffix(trimprefix(jsonencode(E), "\""), "\"")`, each as Terraform
+ * evaluates it. Any other function, operator or reference, and any field not listed in FIELDS,
+ * is an error naming it (nothing ignored). Engine templates such as `{{.Node.Hostname}}` are
+ * plain text to Terraform and pass through. Test-only overrides: `images` (reference -> stand-in
+ * tag), `hostPaths` (host path prefix -> a test folder; an unmapped host path is an error, so
+ * nothing lands on the real host).
  */
+import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { DockerApi, DockerApiError } from './docker-api';
-import { JSON_STRING_TOKEN, jsonStringValue } from '../sidecar-sandbox';
+import { waitForServiceGone, waitForServiceTasks } from './swarm';
+import { jsonStringValue } from '../sidecar-sandbox';
 
 type J = any;
 export interface ApplyOptions {
@@ -46,6 +79,11 @@ export interface ApplyOptions {
   readonly hostPaths?: Record<string, string>;
   /** How long `attach` waits for a container to exit. @default 600000 */
   readonly attachTimeoutMs?: number;
+  /**
+   * After a service is created, wait until its tasks run (not the provider's step: a test
+   * convenience, so that a test can look at the tasks at once). @default true
+   */
+  readonly waitForServiceTasks?: boolean;
   readonly api?: DockerApi;
   /**
    * Called after each resource is applied, before the next: a test's moment to put something
@@ -62,20 +100,37 @@ interface Res { readonly type: string; readonly id: string; readonly address: st
 export interface Applied { readonly address: string; readonly dockerId: string; readonly name: string; exitCode?: number; logs?: string }
 
 const META = ['//', 'depends_on', 'lifecycle', 'provider'];
-const FIELDS: Record<string, string[]> = {
-  docker_volume: ['name', 'labels', 'driver', 'driver_opts'],
-  docker_network: ['name', 'internal', 'driver', 'options', 'labels', 'attachable', 'ipv6', 'ipam_driver', 'ipam_config', 'ipam_options'],
-  docker_container: ['name', 'image', 'entrypoint', 'command', 'env', 'hostname', 'user', 'working_dir', 'restart',
-    'max_retry_count', 'read_only', 'security_opts', 'capabilities', 'tmpfs', 'mounts', 'volumes', 'networks_advanced',
-    'network_mode', 'upload', 'healthcheck', 'labels', 'log_driver', 'log_opts', 'stop_timeout', 'attach', 'must_run',
-    'start', 'rm', 'logs', 'ports', 'group_add', 'destroy_grace_seconds'],
-};
-const BLOCKS: Record<string, string[]> = {
-  capabilities: ['add', 'drop'], healthcheck: ['test', 'interval', 'timeout', 'start_period', 'retries'],
-  mounts: ['type', 'source', 'target', 'read_only'], volumes: ['host_path', 'volume_name', 'container_path', 'read_only'],
-  networks_advanced: ['name', 'aliases', 'ipv4_address', 'ipv6_address'], ports: ['internal', 'external', 'ip', 'protocol'],
-  upload: ['file', 'content', 'content_base64', 'source', 'source_hash', 'executable', 'permissions'],
-  labels: ['label', 'value'], ipam_config: ['subnet', 'ip_range', 'gateway', 'aux_address'],
+/** The fields the applier implements, per resource type: `1` an attribute, an object a nested block's own fields. */
+interface Fields { readonly [field: string]: 1 | Fields }
+const LABELS: Fields = { label: 1, value: 1 };
+const HEALTHCHECK: Fields = { test: 1, interval: 1, timeout: 1, start_period: 1, retries: 1 };
+const fileRef = (kind: 'secret' | 'config'): Fields => ({ [`${kind}_id`]: 1, [`${kind}_name`]: 1, file_name: 1, file_uid: 1, file_gid: 1, file_mode: 1 });
+const FIELDS: Record<string, Fields> = {
+  docker_volume: { name: 1, labels: LABELS, driver: 1, driver_opts: 1 },
+  docker_network: { name: 1, internal: 1, driver: 1, options: 1, labels: LABELS, attachable: 1, ipv6: 1, ipam_driver: 1,
+    ipam_config: { subnet: 1, ip_range: 1, gateway: 1, aux_address: 1 }, ipam_options: 1 },
+  docker_container: { name: 1, image: 1, entrypoint: 1, command: 1, env: 1, hostname: 1, user: 1, working_dir: 1, restart: 1,
+    max_retry_count: 1, read_only: 1, security_opts: 1, capabilities: { add: 1, drop: 1 }, tmpfs: 1,
+    mounts: { type: 1, source: 1, target: 1, read_only: 1 }, volumes: { host_path: 1, volume_name: 1, container_path: 1, read_only: 1 },
+    networks_advanced: { name: 1, aliases: 1, ipv4_address: 1, ipv6_address: 1 }, network_mode: 1,
+    upload: { file: 1, content: 1, content_base64: 1, source: 1, source_hash: 1, executable: 1, permissions: 1 },
+    healthcheck: HEALTHCHECK, labels: LABELS, log_driver: 1, log_opts: 1, stop_timeout: 1, attach: 1, must_run: 1,
+    start: 1, rm: 1, logs: 1, ports: { internal: 1, external: 1, ip: 1, protocol: 1 }, group_add: 1, destroy_grace_seconds: 1 },
+  docker_secret: { name: 1, data: 1, labels: LABELS },
+  docker_config: { name: 1, data: 1 },
+  docker_service: {
+    name: 1, labels: LABELS, mode: { global: 1, replicated: { replicas: 1 } }, endpoint_spec: { mode: 1 }, converge_config: { delay: 1, timeout: 1 },
+    task_spec: {
+      container_spec: {
+        image: 1, command: 1, args: 1, env: 1, hostname: 1, user: 1, dir: 1, read_only: 1, stop_grace_period: 1, cap_add: 1, cap_drop: 1,
+        healthcheck: HEALTHCHECK, secrets: fileRef('secret'), configs: fileRef('config'),
+        mounts: { target: 1, source: 1, type: 1, read_only: 1, volume_options: { no_copy: 1, labels: LABELS, driver_name: 1, driver_options: 1 },
+          tmpfs_options: { size_bytes: 1, mode: 1 } },
+      },
+      restart_policy: { condition: 1, delay: 1, max_attempts: 1, window: 1 }, placement: { constraints: 1, max_replicas: 1 },
+      networks_advanced: { name: 1, aliases: 1 }, log_driver: { name: 1, options: 1 },
+    },
+  },
 };
 const empty = (v: J) => v === undefined || v === null || v === '' || v === false || v === 0 ||
   (Array.isArray(v) && v.length === 0) || (typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length === 0);
@@ -83,35 +138,232 @@ const list = (v: J): J[] => (v === undefined || v === null ? [] : Array.isArray(
 const one = (v: J): J => list(v)[0];
 const labelMap = (v: J) => Object.fromEntries(list(v).map((l: J) => [l.label, l.value]));
 
-function checkFields(address: string, body: J, allowed: string[], where = '') {
+function checkFields(address: string, body: J, allowed: Fields, where = '') {
   for (const [k, v] of Object.entries(body ?? {})) {
-    if (!allowed.includes(k) && !META.includes(k) && !empty(v)) {
+    const field = allowed[k];
+    if (field === undefined && !META.includes(k) && !empty(v)) {
       throw new ApplyError(address, 'parse', `field '${where}${k}' is not supported by the test applier (nothing is ignored silently)`);
     }
-    if (BLOCKS[k] && allowed.includes(k)) list(v).forEach((b) => checkFields(address, b, BLOCKS[k], `${where}${k}.`));
+    if (field !== undefined && field !== 1) list(v).forEach((b) => checkFields(address, b, field, `${where}${k}.`));
   }
 }
 
-/** Terraform's template scan: escapes, `${expr}` (a lone one keeps its value's type), no `%{` directives. */
-function interpolate(s: string, lookup: (expr: string) => J): J {
-  let out = '';
-  for (let i = 0; i < s.length;) {
-    if (s.startsWith('$${', i) || s.startsWith('%%{', i)) { out += s[i] + '{'; i += 3; continue; }
-    if (s.startsWith('%{', i)) throw new Error(`template directive '${s.slice(i, i + 30)}...' is not supported`);
-    if (!s.startsWith('${', i)) { out += s[i++]; continue; }
-    let depth = 1; let j = i + 2; let quote = false;
-    for (; j < s.length && depth > 0; j++) {
-      if (quote) { if (s[j] === '\\') j++; else if (s[j] === '"') quote = false; } else if (s[j] === '"') quote = true;
-      else if (s[j] === '{') depth++; else if (s[j] === '}') depth--;
-    }
-    if (depth > 0) throw new Error(`unterminated expression in '${s.slice(i, i + 40)}'`);
-    const value = lookup(s.slice(i + 2, j - 1).trim());
-    if (i === 0 && j === s.length) return value;
-    out += typeof value === 'string' ? value : JSON.stringify(value);
-    i = j;
+// ---- Terraform expressions: a string is parsed as a template, then evaluated ----
+
+/** A parsed template or expression, of the subset the header lists. */
+type Expression =
+  | { readonly kind: 'literal'; readonly value: string | number | boolean }
+  | { readonly kind: 'template'; readonly parts: ReadonlyArray<string | { readonly expression: Expression; readonly source: string }> }
+  | { readonly kind: 'reference'; readonly path: readonly string[] }
+  | { readonly kind: 'call'; readonly name: string; readonly args: readonly Expression[] }
+  /** `trimsuffix(trimprefix(jsonencode(E), "\""), "\"")`: E as a JSON string's content (agent-plan.ts embeds references so). */
+  | { readonly kind: 'json-string'; readonly of: Expression };
+
+/** Outside the subset: the message says what; the template adds which expression it was in. */
+class Unsupported extends Error {}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*/;
+const RESOURCE_REFERENCES = ['docker_volume', 'docker_network', 'docker_container', 'docker_secret', 'docker_config'];
+
+/** A recursive-descent parser over one string (HCL's template and expression syntax, the subset above). */
+class Parser {
+  /** A string of the JSON configuration, as Terraform reads it: a template (JSON already undid the backslashes). */
+  public static template(text: string): Expression {
+    return new Parser(text).template(false);
   }
-  return out;
+
+  private i = 0;
+  private constructor(private readonly s: string) {}
+
+  private template(quoted: boolean): Expression {
+    const parts: Array<string | { expression: Expression; source: string }> = [];
+    let text = '';
+    const flush = () => { if (text) parts.push(text.normalize('NFC')); text = ''; };
+    for (;;) {
+      const c = this.s[this.i];
+      if (c === undefined) { if (quoted) throw new Unsupported('a string literal is not terminated'); break; }
+      if (quoted && c === '"') { this.i++; break; }
+      if (this.s.startsWith('$${', this.i) || this.s.startsWith('%%{', this.i)) { text += `${c}{`; this.i += 3; continue; }
+      if (this.s.startsWith('%{', this.i)) throw new Error(`template directive '${this.s.slice(this.i, this.i + 30)}...' is not supported`);
+      if (quoted && c === '\\') { text += this.escape(); continue; }
+      if (!this.s.startsWith('${', this.i)) { text += c; this.i++; continue; }
+      flush();
+      const start = this.i;
+      try {
+        this.i += 2;
+        const expression = checked(this.expression());
+        this.space();
+        if (this.s[this.i] !== '}') throw new Unsupported(`'${this.s.slice(this.i, this.i + 12)}' (operators, conditionals, indexes and splats are not implemented)`);
+        this.i++;
+        parts.push({ expression, source: this.s.slice(start + 2, this.i - 1).trim() });
+      } catch (e) {
+        if (!(e instanceof Unsupported)) throw e;
+        throw new Error(`expression '\${${extent(this.s, start)}}' is not supported by the test applier: ${e.message}`);
+      }
+    }
+    flush();
+    return { kind: 'template', parts };
+  }
+
+  private expression(): Expression {
+    this.space();
+    const rest = this.s.slice(this.i);
+    if (rest[0] === '"') { this.i++; return this.template(true); }
+    const number = /^-?\d+(\.\d+)?([eE][+-]?\d+)?/.exec(rest);
+    if (number) { this.i += number[0].length; return { kind: 'literal', value: Number(number[0]) }; }
+    const name = IDENTIFIER.exec(rest)?.[0];
+    if (!name) throw new Unsupported(rest ? `'${rest.slice(0, 12)}'` : 'an empty expression');
+    this.i += name.length;
+    if (name === 'true' || name === 'false') return { kind: 'literal', value: name === 'true' };
+    this.space();
+    if (this.s[this.i] === '(') {
+      this.i++;
+      const args: Expression[] = [];
+      for (this.space(); this.s[this.i] !== ')'; this.space()) {
+        args.push(this.expression());
+        this.space();
+        if (this.s[this.i] === ',') this.i++;
+        else if (this.s[this.i] !== ')') throw new Unsupported(`'${this.s.slice(this.i, this.i + 12)}' in the arguments of ${name}()`);
+      }
+      this.i++;
+      return { kind: 'call', name, args };
+    }
+    const path = [name];
+    while (this.s[this.i] === '.') {
+      const step = IDENTIFIER.exec(this.s.slice(this.i + 1))?.[0];
+      if (!step) throw new Unsupported(`'${this.s.slice(this.i, this.i + 12)}' after ${path.join('.')}`);
+      path.push(step);
+      this.i += 1 + step.length;
+    }
+    return { kind: 'reference', path };
+  }
+
+  /** HCL's escapes in a quoted string: \n \r \t \" \\ \uNNNN \UNNNNNNNN. */
+  private escape(): string {
+    const c = this.s[this.i + 1];
+    const simple: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\' };
+    if (c in simple) { this.i += 2; return simple[c]; }
+    const hex = c === 'u' ? 4 : c === 'U' ? 8 : 0;
+    const digits = this.s.slice(this.i + 2, this.i + 2 + hex);
+    if (!hex || !new RegExp(`^[0-9a-fA-F]{${hex}}$`).test(digits)) throw new Unsupported(`the escape '\\${c ?? ''}'`);
+    this.i += 2 + hex;
+    return String.fromCodePoint(parseInt(digits, 16));
+  }
+
+  private space(): void {
+    while (/\s/.test(this.s[this.i] ?? '')) this.i++;
+  }
 }
+
+/** The text of the `${...}` starting at `start`, found by brace depth outside quotes (for messages). */
+function extent(s: string, start: number): string {
+  let depth = 1; let j = start + 2; let quote = false;
+  for (; j < s.length && depth > 0; j++) {
+    if (quote) { if (s[j] === '\\') j++; else if (s[j] === '"') quote = false; } else if (s[j] === '"') quote = true;
+    else if (s[j] === '{') depth++; else if (s[j] === '}') depth--;
+  }
+  if (depth > 0) throw new Error(`unterminated expression in '${s.slice(start, start + 40)}'`);
+  return s.slice(start + 2, j - 1).trim();
+}
+
+/** Refuses functions and references outside the subset, and rewrites the plan's JSON-string embedding. */
+function checked(e: Expression): Expression {
+  switch (e.kind) {
+    case 'literal': return e;
+    case 'template': return { kind: 'template', parts: e.parts.map((p) => (typeof p === 'string' ? p : { ...p, expression: checked(p.expression) })) };
+    case 'json-string': return e;
+    case 'reference': {
+      const [head, ...rest] = e.path;
+      const ok = ((head === 'var' || head === 'local') && rest.length === 1) ||
+        (head === 'data' && rest.length === 4 && rest[0] === 'terraform_remote_state' && rest[2] === 'outputs') ||
+        (RESOURCE_REFERENCES.includes(head) && rest.length === 2 && ['name', 'id'].includes(rest[1]));
+      if (!ok) throw new Unsupported(`the reference '${e.path.join('.')}' (supported: var.X, local.X, data.terraform_remote_state.X.outputs.Y, ${RESOURCE_REFERENCES.join('|')}.X.name|id)`);
+      return e;
+    }
+    case 'call': {
+      const embedded = e.name === 'trimsuffix' && e.args.length === 2 && isQuote(e.args[1]) && e.args[0].kind === 'call' &&
+        e.args[0].name === 'trimprefix' && e.args[0].args.length === 2 && isQuote(e.args[0].args[1]) &&
+        e.args[0].args[0].kind === 'call' && e.args[0].args[0].name === 'jsonencode' && e.args[0].args[0].args.length === 1;
+      if (embedded) return { kind: 'json-string', of: checked((e.args[0] as any).args[0].args[0]) };
+      const f = FUNCTIONS[e.name];
+      if (!f) throw new Unsupported(`the function ${e.name}() (supported: ${Object.keys(FUNCTIONS).join(', ')}, and trimsuffix(trimprefix(jsonencode(E), "\\""), "\\""))`);
+      if (e.args.length !== f.params) throw new Unsupported(`${e.name}() takes ${f.params} argument(s), not ${e.args.length}`);
+      return { kind: 'call', name: e.name, args: e.args.map(checked) };
+    }
+  }
+}
+const isQuote = (e: Expression) => e.kind === 'template' && e.parts.length === 1 && e.parts[0] === '"';
+
+/** Terraform's conversions of a function argument. */
+function asString(v: J, f: string): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  throw new Error(`${f}(): a string is required, not ${JSON.stringify(v)}`);
+}
+function wholeNumber(v: J, f: string): number {
+  const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+  if (Number.isNaN(n)) throw new Error(`${f}(): a number is required, not ${JSON.stringify(v)}`);
+  if (!Number.isInteger(n)) throw new Error(`${f}(): value must be a whole number, not ${n}`);
+  return n;
+}
+
+/** Grapheme clusters: what Terraform (cty's textseg) counts as characters. Intl.Segmenter is in Node, not in lib es2020. */
+const segmenter = new (Intl as unknown as { Segmenter: new (l: string, o: object) => { segment(s: string): Iterable<{ segment: string }> } })
+  .Segmenter('en', { granularity: 'grapheme' });
+
+/**
+ * cty's SubstrFunc (function/stdlib/string.go), step by step: a negative offset counts from the
+ * end (and clamps at 0); an offset at or past the end gives ""; a negative length takes the rest;
+ * length 0 gives "" unless the offset was negative, where cty's seek loop never stops and takes
+ * the rest (Terraform 1.11: substr("hello world", -2, 0) is "ld").
+ */
+function substr(s: string, offset: number, length: number): string {
+  const chars = [...segmenter.segment(s)].map((x) => x.segment);
+  if (offset < 0) offset = Math.max(offset + chars.length, 0);
+  else if (length === 0) return '';
+  const rest = chars.slice(offset);
+  return (length <= 0 ? rest : rest.slice(0, length)).join('');
+}
+
+/** The functions the applier evaluates, as Terraform does (its docs and cty's stdlib). */
+const FUNCTIONS: Record<string, { readonly params: number; readonly call: (args: J[]) => J }> = {
+  /** The UTF-8 bytes of the string, standard Base64 (RFC 4648 section 4) with padding. */
+  base64encode: { params: 1, call: ([s]) => Buffer.from(asString(s, 'base64encode'), 'utf8').toString('base64') },
+  /** SHA-256 of the UTF-8 bytes, lower-case hex. */
+  sha256: { params: 1, call: ([s]) => createHash('sha256').update(asString(s, 'sha256'), 'utf8').digest('hex') },
+  substr: { params: 3, call: ([s, offset, length]) => substr(asString(s, 'substr'), wholeNumber(offset, 'substr'), wholeNumber(length, 'substr')) },
+};
+
+/** Evaluates an expression; `reference` answers a (checked) reference's path. */
+function evaluate(e: Expression, reference: (path: readonly string[]) => J): J {
+  switch (e.kind) {
+    case 'literal': return e.value;
+    case 'reference': return reference(e.path);
+    case 'call': return FUNCTIONS[e.name].call(e.args.map((a) => evaluate(a, reference)));
+    case 'json-string': return jsonStringValue(String(evaluate(e.of, reference)));
+    case 'template': {
+      const [only] = e.parts;
+      if (e.parts.length === 1 && typeof only !== 'string') return evaluate(only.expression, reference); // a lone one keeps its value's type
+      return e.parts.map((p) => {
+        if (typeof p === 'string') return p;
+        const value = evaluate(p.expression, reference);
+        return typeof value === 'string' ? value : JSON.stringify(value);
+      }).join('');
+    }
+  }
+}
+
+/** Every reference path in an expression (for the apply order). */
+function referencesIn(e: Expression): string[][] {
+  switch (e.kind) {
+    case 'reference': return [[...e.path]];
+    case 'call': return e.args.flatMap(referencesIn);
+    case 'json-string': return referencesIn(e.of);
+    case 'template': return e.parts.flatMap((p) => (typeof p === 'string' ? [] : referencesIn(p.expression)));
+    default: return [];
+  }
+}
+
 const deep = (v: J, f: (s: string) => J): J => (typeof v === 'string' ? f(v) : Array.isArray(v) ? v.map((x) => deep(x, f))
   : v && typeof v === 'object' ? Object.fromEntries(Object.entries(v).map(([k, x]) => [k, deep(x, f)])) : v);
 
@@ -149,6 +401,69 @@ function demux(b: Buffer): string {
   return Buffer.concat(out).toString('utf8');
 }
 
+/** An image as the client's ServiceCreate sends it: imageWithTagString adds `:latest` to a name without tag or digest. */
+function taggedImage(image: string): string {
+  const lastPart = image.slice(image.lastIndexOf('/') + 1);
+  return image.includes('@') || lastPart.includes(':') ? image : `${image}:latest`;
+}
+
+/**
+ * createServiceSpec (resource_docker_service_structures.go), field by field. The SDK gives
+ * createContainerSpec & co. every field of a block, set or not, so their `if value, ok := ...; ok`
+ * always holds: an unset stop_grace_period is sent as 0 (tasks are killed at once on removal),
+ * a restart_policy without delay/window as 0, Healthcheck/DNSConfig/Resources as empty objects,
+ * file_uid/file_gid "0" and file_mode 0o444 (their schema defaults) unless set.
+ */
+function serviceSpec(b: J, address: string, images: Record<string, string>): J {
+  const task = one(b.task_spec) ?? {};
+  const c = one(task.container_spec) ?? {};
+  const hc = one(c.healthcheck);
+  const fileRefs = (refs: J, kind: 'Secret' | 'Config') => (list(refs).length === 0 ? undefined : list(refs).map((x: J) => ({
+    [`${kind}ID`]: x[`${kind.toLowerCase()}_id`], [`${kind}Name`]: x[`${kind.toLowerCase()}_name`] ?? '',
+    File: { Name: x.file_name, UID: x.file_uid ?? '0', GID: x.file_gid ?? '0', Mode: x.file_mode ?? 0o444 },
+  })));
+  const restart = one(task.restart_policy);
+  const placement = one(task.placement);
+  const mode = one(b.mode);
+  const replicated = one(mode?.replicated);
+  const log = one(task.log_driver);
+  return {
+    Name: b.name,
+    Labels: empty(b.labels) ? undefined : labelMap(b.labels),
+    TaskTemplate: {
+      ContainerSpec: {
+        Image: taggedImage(images[c.image] ?? c.image), Command: c.command, Args: c.args, Hostname: c.hostname ?? '',
+        Env: empty(c.env) ? undefined : Object.keys(c.env).sort().map((k) => `${k}=${c.env[k]}`), Dir: c.dir ?? '', User: c.user ?? '',
+        ReadOnly: !!c.read_only,
+        Mounts: list(c.mounts).length === 0 ? undefined : list(c.mounts).map((m: J) => {
+          const vo = one(m.volume_options); const to = one(m.tmpfs_options);
+          return {
+            Type: m.type, Target: m.target, Source: m.source ?? '', ReadOnly: !!m.read_only,
+            VolumeOptions: vo && { NoCopy: !!vo.no_copy, Labels: labelMap(vo.labels), DriverConfig: { Name: vo.driver_name ?? '', Options: vo.driver_options ?? {} } },
+            TmpfsOptions: to && { SizeBytes: to.size_bytes ?? 0, Mode: to.mode ?? 0 },
+          };
+        }),
+        StopGracePeriod: ns(c.stop_grace_period, address),
+        Healthcheck: hc ? { Test: hc.test, Interval: ns(hc.interval, address), Timeout: ns(hc.timeout, address), StartPeriod: ns(hc.start_period, address), Retries: hc.retries ?? 0 } : {},
+        DNSConfig: {},
+        Secrets: fileRefs(c.secrets, 'Secret'),
+        Configs: fileRefs(c.configs, 'Config'),
+        Isolation: 'default',
+        CapabilityAdd: c.cap_add, CapabilityDrop: c.cap_drop,
+      },
+      Resources: {},
+      RestartPolicy: restart ? { Condition: restart.condition ?? '', Delay: ns(restart.delay, address), MaxAttempts: restart.max_attempts ?? 0, Window: ns(restart.window, address) } : {},
+      Placement: placement ? { Constraints: placement.constraints, MaxReplicas: placement.max_replicas ?? 0 } : {},
+      ForceUpdate: 0,
+      Networks: list(task.networks_advanced).length === 0 ? undefined : list(task.networks_advanced).map((n: J) => ({ Target: n.name, Aliases: n.aliases, DriverOpts: {} })),
+      LogDriver: log && { Name: log.name, Options: log.options },
+    },
+    // createServiceMode: only when `mode` is set; an empty Mode is the engine's replicated 1.
+    Mode: mode?.global ? { Global: {} } : mode?.replicated !== undefined ? { Replicated: { Replicas: replicated?.replicas ?? 1 } } : {},
+    EndpointSpec: { Mode: one(b.endpoint_spec)?.mode ?? '' },
+  };
+}
+
 export class Deployment {
   /** Resource address ("docker_container.ID") -> what the engine made, in apply order. */
   public readonly applied = new Map<string, Applied>();
@@ -156,6 +471,8 @@ export class Deployment {
 
   /** The Docker ID of a container, by its name or its resource ID. */
   public containerId(nameOrId: string): string { return this.find(nameOrId, 'docker_container').dockerId; }
+  /** The swarm ID of a service, by its name or its resource ID. */
+  public serviceId(nameOrId: string): string { return this.find(nameOrId, 'docker_service').dockerId; }
   /** The exit code an `attach` container ended with (recorded, as the provider's exit_code). */
   public exitCode(nameOrId: string): number | undefined { return this.find(nameOrId, 'docker_container').exitCode; }
   /** The addresses in the order they were applied. */
@@ -170,13 +487,21 @@ export class Deployment {
     await this.apply(r);
   }
 
-  /** Containers (reverse order), then networks; volumes only when asked (`prevent_destroy`). */
+  /**
+   * Services (and, not the provider, until their tasks and containers are gone), containers,
+   * secrets, configs, networks, each in reverse order; volumes only when asked (`prevent_destroy`).
+   */
   public async destroy(options: { volumes?: boolean } = {}): Promise<void> {
     const done = [...this.applied.values()].reverse();
-    for (const type of ['docker_container', 'docker_network', 'docker_volume']) {
+    // Services side by side, as Terraform destroys independent resources (each waits for its tasks).
+    await Promise.all(done.filter((a) => a.address.startsWith('docker_service.'))
+      .map((a) => this.deleteService(this.resources.find((x) => x.address === a.address)!, a)));
+    for (const type of ['docker_container', 'docker_secret', 'docker_config', 'docker_network', 'docker_volume']) {
       for (const a of done.filter((x) => x.address.startsWith(`${type}.`))) {
         const r = this.resources.find((x) => x.address === a.address)!;
         if (type === 'docker_container') await this.deleteContainer(r, a);
+        if (type === 'docker_secret') await this.api.call('DELETE', `/secrets/${a.dockerId}`, { accept: [404] });
+        if (type === 'docker_config') await this.api.call('DELETE', `/configs/${a.dockerId}`, { accept: [404] });
         if (type === 'docker_network') await this.api.call('DELETE', `/networks/${a.dockerId}`, { accept: [404] });
         if (type === 'docker_volume' && options.volumes) await this.api.call('DELETE', `/volumes/${a.name}?force=true`, { accept: [404] });
         if (type !== 'docker_volume' || options.volumes) this.applied.delete(a.address);
@@ -188,7 +513,7 @@ export class Deployment {
   public async apply(r: Res): Promise<void> {
     let b: J;
     try {
-      b = deep(Object.fromEntries(Object.entries(r.body).filter(([k]) => k !== '//' && k !== 'lifecycle')), (s) => interpolate(s, (e) => this.lookup(e)));
+      b = this.resolve(Object.fromEntries(Object.entries(r.body).filter(([k]) => k !== '//' && k !== 'lifecycle')));
     } catch (e) { throw e instanceof ApplyError ? e : new ApplyError(r.address, 'resolve', (e as Error).message); }
     const step = async <T>(name: string, f: () => Promise<T>): Promise<T> => {
       try { return await f(); } catch (e) { throw new ApplyError(r.address, name, e instanceof DockerApiError ? e.dockerMessage : (e as Error).message); }
@@ -203,9 +528,80 @@ export class Deployment {
         body: { Name: b.name, CheckDuplicate: false, Driver: b.driver, Options: b.options, Internal: !!b.internal, Attachable: !!b.attachable, EnableIPv6: !!b.ipv6, IPAM: ipam, Labels: labelMap(b.labels) },
       }));
       this.applied.set(r.address, { address: r.address, dockerId: res.json().Id, name: b.name });
+    } else if (r.type === 'docker_secret' || r.type === 'docker_config') {
+      // SecretCreate / ConfigCreate: the provider decodes `data` (standard base64, validated at
+      // plan) and the client sends the bytes, which JSON carries as standard base64 again.
+      if (typeof b.data !== 'string' || !/^([A-Za-z0-9+/]{4})*([A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b.data)) {
+        throw new ApplyError(r.address, 'validate', `data is not standard base64 (validateStringIsBase64Encoded refuses it at plan): ${JSON.stringify(b.data).slice(0, 60)}`);
+      }
+      const kind = r.type === 'docker_secret' ? 'secrets' : 'configs';
+      const spec = { Name: b.name, ...(kind === 'secrets' ? { Labels: labelMap(b.labels) } : {}), Data: Buffer.from(b.data, 'base64').toString('base64') };
+      const id: string = (await step(kind === 'secrets' ? 'SecretCreate' : 'ConfigCreate', () => this.api.call('POST', `/${kind}/create`, { body: spec }))).json().ID;
+      this.applied.set(r.address, { address: r.address, dockerId: id, name: b.name });
+      await step(kind === 'secrets' ? 'SecretInspectWithRaw' : 'ConfigInspectWithRaw', () => this.api.call('GET', `/${kind}/${id}`));
+    } else if (r.type === 'docker_service') {
+      await this.createService(r, b, step);
     } else {
       await this.createContainer(r, b, step);
     }
+  }
+
+  /** resourceDockerServiceCreate, then (not the provider) the wait for the tasks. */
+  private async createService(r: Res, b: J, step: <T>(name: string, f: () => Promise<T>) => Promise<T>) {
+    const converge = one(b.converge_config);
+    if (converge && one(b.mode)?.global) throw new ApplyError(r.address, 'parse', '"mode.0.global": conflicts with converge_config');
+    const spec = serviceSpec(b, r.address, this.options.images ?? {});
+    // The client's ServiceCreate; X-Registry-Auth is the encoded empty auth (no `auth` block).
+    const id: string = (await step('ServiceCreate', () => this.api.call('POST', '/services/create', { body: spec, headers: { 'X-Registry-Auth': 'e30=' } }))).json().ID;
+    const applied: Applied = { address: r.address, dockerId: id, name: b.name };
+    this.applied.set(r.address, applied);
+    const replicas = spec.Mode.Replicated ? spec.Mode.Replicated.Replicas : undefined;
+    if (converge) {
+      // StateChangeConf over TaskList(service, desired-state running) + NodeList until every task
+      // runs (its Delay and 5 s MinTimeout not copied); on timeout: delete, DidNotConvergeError.
+      const timeoutMs = ns(converge.timeout ?? '3m', r.address) / 1e6;
+      await waitForServiceTasks(this.api, id, { count: replicas, timeoutMs }).catch(async () => {
+        await this.deleteService(r, applied);
+        throw new ApplyError(r.address, 'converge', `Service with ID (${id}) did not converge after ${converge.timeout ?? '3m'}`);
+      });
+    }
+    // The read: ServiceList + ServiceInspectWithRaw until the endpoint mode is exposed.
+    await step('ServiceInspectWithRaw', async () => {
+      for (const deadline = Date.now() + 30000; ;) {
+        const s = (await this.api.call('GET', `/services/${id}`)).json();
+        if (s.Endpoint?.Spec?.Mode || s.Spec?.EndpointSpec?.Mode) return;
+        if (Date.now() > deadline) throw new Error(`Error no endpoint spec for service ${id}`);
+        await new Promise((res) => setTimeout(res, 200));
+      }
+    });
+    // Not the provider: a test convenience, so that the tasks can be looked at at once.
+    if (this.options.waitForServiceTasks ?? true) {
+      let count = replicas;
+      if (spec.Mode.Global && list(spec.TaskTemplate.Placement?.Constraints).length === 0) {
+        count = (await this.api.call('GET', '/nodes')).json().filter((n: J) => n.Status.State === 'ready' && n.Spec.Availability === 'active').length;
+      }
+      await step('(test) wait for the tasks', () => waitForServiceTasks(this.api, id, { count }));
+    }
+  }
+
+  /** deleteService: with stop_grace_period, list the task containers, remove the service, wait for and remove each. */
+  private async deleteService(r: Res, a: Applied) {
+    const grace = this.resolve(one(one(r.body.task_spec)?.container_spec)?.stop_grace_period);
+    let containers: string[] = [];
+    if (!empty(grace)) {
+      const filters = encodeURIComponent(JSON.stringify({ service: [a.name] }));
+      const tasks: J[] = (await this.api.call('GET', `/tasks?filters=${filters}`, { accept: [404] })).json();
+      containers = (Array.isArray(tasks) ? tasks : []).filter((t) => t.Status.State !== 'shutdown' && t.Status.ContainerStatus?.ContainerID)
+        .map((t) => t.Status.ContainerStatus.ContainerID);
+    }
+    await this.api.call('DELETE', `/services/${a.dockerId}`, { accept: [404] });
+    for (const c of containers) {
+      // ContainerWait(removed) under a context of the grace period, its error ignored; then remove.
+      await this.api.request('POST', `/containers/${c}/wait?condition=removed`, { timeoutMs: Math.max(ns(String(grace), r.address) / 1e6, 1) }).catch(() => undefined);
+      await this.api.call('DELETE', `/containers/${c}?force=1&v=1`, { accept: [404, 409] });
+    }
+    this.applied.delete(a.address);
+    await waitForServiceGone(this.api, a.dockerId); // not the provider: its tasks and containers gone
   }
 
   private async createContainer(r: Res, c: J, step: <T>(name: string, f: () => Promise<T>) => Promise<T>) {
@@ -291,34 +687,33 @@ export class Deployment {
     return res.status === 200 ? demux(res.body) : `(no logs: ${res.text()})`;
   }
 
-  private lookup(expr: string): J {
-    let m: RegExpExecArray | null;
-    // A reference the agent's plan embeds in a JSON string, JSON-escaped (agent-plan.ts).
-    if ((m = JSON_STRING_TOKEN.exec(expr))) {
-      return jsonStringValue(String(this.lookup(m[1])));
-    }
-    if ((m = /^var\.([\w-]+)$/.exec(expr))) {
-      if (!this.json.variable?.[m[1]]) throw new Error(`reference to undeclared variable '${m[1]}'`);
-      const v = this.options.variables?.[m[1]] ?? this.json.variable[m[1]].default;
-      if (v === undefined) throw new Error(`no value for variable '${m[1]}' (pass it in variables)`);
+  /** Every string of a value, as Terraform evaluates it (see Expression). */
+  private resolve(v: J): J {
+    return deep(v, (s) => evaluate(Parser.template(s), (path) => this.reference(path)));
+  }
+
+  private reference(path: readonly string[]): J {
+    const [head, name] = path;
+    if (head === 'var') {
+      if (!this.json.variable?.[name]) throw new Error(`reference to undeclared variable '${name}'`);
+      const v = this.options.variables?.[name] ?? this.json.variable[name].default;
+      if (v === undefined) throw new Error(`no value for variable '${name}' (pass it in variables)`);
       return v;
     }
-    if ((m = /^local\.([\w-]+)$/.exec(expr))) {
-      if (!this.json.locals || !(m[1] in this.json.locals)) throw new Error(`reference to undeclared local '${m[1]}'`);
-      return deep(this.json.locals[m[1]], (s) => interpolate(s, (e) => this.lookup(e)));
+    if (head === 'local') {
+      if (!this.json.locals || !(name in this.json.locals)) throw new Error(`reference to undeclared local '${name}'`);
+      return this.resolve(this.json.locals[name]);
     }
-    if ((m = /^data\.terraform_remote_state\.([\w-]+)\.outputs\.([\w-]+)$/.exec(expr))) {
+    if (head === 'data') {
+      const [, , source, , output] = path;
       const rs = this.options.remoteState ?? {};
-      const outputs = rs[m[1]] ?? rs[m[1].replace(/^cross-stack-reference-input-/, '')];
-      if (!outputs || !(m[2] in outputs)) throw new Error(`no remote state output '${expr}' (pass it in remoteState)`);
-      return outputs[m[2]];
+      const outputs = rs[source] ?? rs[source.replace(/^cross-stack-reference-input-/, '')];
+      if (!outputs || !(output in outputs)) throw new Error(`no remote state output '${path.join('.')}' (pass it in remoteState)`);
+      return outputs[output];
     }
-    if ((m = /^(docker_volume|docker_network|docker_container)\.([\w-]+)\.(name|id)$/.exec(expr))) {
-      const a = this.applied.get(`${m[1]}.${m[2]}`);
-      if (!a) throw new Error(`'${expr}' is referenced before ${m[1]}.${m[2]} was created`);
-      return m[3] === 'name' ? a.name : a.dockerId;
-    }
-    throw new Error(`expression '\${${expr}}' is not supported by the test applier`);
+    const a = this.applied.get(`${head}.${name}`);
+    if (!a) throw new Error(`'${path.join('.')}' is referenced before ${head}.${name} was created`);
+    return path[2] === 'name' ? a.name : a.dockerId;
   }
 
   private hostPath(p: string, r: Res): string {
@@ -350,11 +745,12 @@ export async function applyStack(json: J, options: ApplyOptions = {}): Promise<D
   }
   const refs = (v: J, seen = new Set<string>()): string[] => {
     const found: string[] = [];
-    deep(v, (s) => interpolate(s, (e) => {
-      for (const m of e.matchAll(/\b(docker_(?:volume|network|container))\.([\w-]+)/g)) found.push(`${m[1]}.${m[2]}`);
-      for (const m of e.matchAll(/\blocal\.([\w-]+)/g)) if (!seen.has(m[1])) { seen.add(m[1]); found.push(...refs(json.locals?.[m[1]], seen)); }
-      return '';
-    }));
+    deep(v, (s) => {
+      for (const [head, name] of referencesIn(Parser.template(s))) {
+        if (head.startsWith('docker_')) found.push(`${head}.${name}`);
+        if (head === 'local' && !seen.has(name)) { seen.add(name); found.push(...refs(json.locals?.[name], seen)); }
+      }
+    });
     return found;
   };
   for (const r of resources) {

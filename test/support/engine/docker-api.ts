@@ -27,6 +27,8 @@ export interface ApiRequestOptions {
   readonly accept?: number[];
   /** @default 120000 */
   readonly timeoutMs?: number;
+  /** Extra request headers (e.g. `X-Registry-Auth`, which the Go client sends with a service create). */
+  readonly headers?: Record<string, string>;
 }
 
 /** An error answer of the engine, with its status and Docker's message. */
@@ -68,6 +70,7 @@ export class DockerApi {
           path,
           headers: {
             Host: 'docker',
+            ...options.headers,
             ...(payload ? { 'Content-Type': contentType, 'Content-Length': payload.length } : {}),
           },
           timeout: options.timeoutMs ?? 120000,

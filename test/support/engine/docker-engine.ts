@@ -8,7 +8,10 @@
  *   containers live there, traffic stays between containers on the bridges it made, and
  *   several runs (a developer's and CI's) never fight over `docker0`;
  * - the test workers find it through CCB_DOCKER_HOST / CCB_ENGINE_PID / CCB_ENGINE_DIR,
- *   which globalSetup sets before the workers start.
+ *   which globalSetup sets before the workers start;
+ * - optionally also in a UTS namespace of its own with a hostname (`startEngine({ hostname })`):
+ *   the name a swarm node reports (swarm.ts starts its nodes that way, and does not make them
+ *   the run's current engine: `current: false`).
  *
  * If the daemon cannot start the run fails with the daemon's own last log lines: no test is
  * skipped for want of an engine.
@@ -47,14 +50,35 @@ export function currentEngine(): RunningEngine {
   return { socketPath, dockerHost: `unix://${socketPath}`, pid, dir };
 }
 
+/** How `startEngine` starts a daemon; each default keeps the run's engine as it always was. */
+export interface StartEngineOptions {
+  /**
+   * Also unshare the UTS namespace and set this hostname in it before dockerd starts: the
+   * node name `docker swarm` reports (and `{{.Node.Hostname}}` resolves to).
+   * @default the host's UTS namespace and hostname
+   */
+  readonly hostname?: string;
+  /**
+   * Point currentEngine() (this process's CCB_* variables) at the new engine. A helper that
+   * starts extra engines beside the run's own (a swarm cluster) passes `false`.
+   * @default true
+   */
+  readonly current?: boolean;
+  /** @default 'ccb-engine-' */
+  readonly dirPrefix?: string;
+}
+
 /** Starts a private dockerd and waits until it answers `_ping`. */
-export async function startEngine(): Promise<RunningEngine> {
-  for (const cmd of ['dockerd', 'unshare', 'nsenter', 'ip']) {
+export async function startEngine(options: StartEngineOptions = {}): Promise<RunningEngine> {
+  if (options.hostname !== undefined && !/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(options.hostname)) {
+    throw new Error(`startEngine: hostname '${options.hostname}' is not a lower-case RFC 1123 label`);
+  }
+  for (const cmd of ['dockerd', 'unshare', 'nsenter', 'ip', ...(options.hostname ? ['hostname'] : [])]) {
     if (spawnSync('sh', ['-c', `command -v ${cmd}`]).status !== 0) {
       throw new Error(`The real-engine tests need '${cmd}': npm test's pretest (scripts/ensure-system-tools.js) installs it; run 'npm test' once, or install it by hand.`);
     }
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ccb-engine-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), options.dirPrefix ?? 'ccb-engine-'));
   const socketPath = path.join(dir, 'docker.sock');
   const log = fs.openSync(path.join(dir, 'dockerd.log'), 'a');
   const dockerd = [
@@ -65,7 +89,9 @@ export async function startEngine(): Promise<RunningEngine> {
     `--pidfile=${dir}/dockerd.pid`,
     `-H`, `unix://${socketPath}`,
   ].join(' ');
-  const child: ChildProcess = spawn('unshare', ['--net', '--fork', '--', 'sh', '-c', `ip link set lo up && exec ${dockerd}`], {
+  const uts = options.hostname ? ['--uts'] : [];
+  const setHostname = options.hostname ? `hostname ${options.hostname} && ` : '';
+  const child: ChildProcess = spawn('unshare', ['--net', ...uts, '--fork', '--', 'sh', '-c', `${setHostname}ip link set lo up && exec ${dockerd}`], {
     detached: true,
     stdio: ['ignore', log, log],
   });
@@ -91,9 +117,11 @@ export async function startEngine(): Promise<RunningEngine> {
     await new Promise((r) => setTimeout(r, 200));
   }
   const pid = Number(fs.readFileSync(path.join(dir, 'dockerd.pid'), 'utf8').trim());
-  process.env.CCB_ENGINE_DIR = dir;
-  process.env.CCB_ENGINE_PID = String(pid);
-  process.env.CCB_DOCKER_HOST = `unix://${socketPath}`;
+  if (options.current ?? true) {
+    process.env.CCB_ENGINE_DIR = dir;
+    process.env.CCB_ENGINE_PID = String(pid);
+    process.env.CCB_DOCKER_HOST = `unix://${socketPath}`;
+  }
   return { socketPath, dockerHost: `unix://${socketPath}`, pid, dir };
 }
 
