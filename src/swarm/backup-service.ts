@@ -14,6 +14,7 @@ import { QuiesceMode } from '../policy/quiesce';
 import { RepositoryPassword } from '../repository-password';
 import { Site } from '../targets/site';
 import { ServiceDockerApiProxy } from './service-docker-api-proxy';
+import { RESTART_POLICY } from './service-mode';
 import { SidecarEgressNetwork } from '../sidecar-egress-network';
 import { fileMode, swarmConfig, swarmSecret } from './swarm-file';
 
@@ -191,11 +192,12 @@ export class BackupService extends Construct {
             ...plan.targets.filter((t) => t.hostPath !== undefined).map((t) => ({ type: 'bind', source: t.hostPath!, target: t.repository })),
           ],
           healthcheck: AGENT_HEALTHCHECK,
-          // A pause must be undone before the task goes: time for the pending call and the unpause.
-          ...(plan.quiesce.mode === QuiesceMode.PAUSE ? { stopGracePeriod: `${plan.quiesce.timeoutSeconds + 60}s` } : {}),
+          // Time for restic to release its lock on SIGTERM, and for a pending pause to be undone
+          // (the provider sends an unset grace period as 0: killed at once).
+          stopGracePeriod: `${(plan.quiesce.mode === QuiesceMode.PAUSE ? plan.quiesce.timeoutSeconds : 0) + 60}s`,
         },
         placement: { constraints },
-        restartPolicy: { condition: 'any', delay: '5s' },
+        restartPolicy: RESTART_POLICY,
         ...(networks.length > 0 ? { networksAdvanced: networks.map((n) => ({ name: n })) } : {}),
         logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '5' } },
       },

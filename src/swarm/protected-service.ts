@@ -8,7 +8,7 @@ import { Site } from '../targets/site';
 import { checkName } from '../validation';
 import { checkEnvironment, checkVolumes } from '../workload-checks';
 import { BackupService } from './backup-service';
-import { ServiceMode } from './service-mode';
+import { RESTART_POLICY, ServiceMode } from './service-mode';
 
 /** A named volume mounted into a service's tasks: node-local, one per node that runs a task. */
 export interface ServiceVolume {
@@ -153,12 +153,14 @@ export class ProtectedService extends Construct {
           args: props.command?.map(terraformLiteral),
           env: Object.fromEntries(Object.entries(props.environment ?? {}).map(([k, v]) => [k, terraformLiteral(v)])),
           mounts: volumes.map((v) => ({ type: 'volume', source: v.name, target: v.containerPath })),
+          // Docker's default for containers; the provider sends an unset one as 0 (killed at once).
+          stopGracePeriod: '10s',
         },
         placement: {
           constraints,
           ...(props.maxReplicasPerNode !== undefined ? { maxReplicas: props.maxReplicasPerNode } : {}),
         },
-        restartPolicy: { condition: 'any', delay: '5s' },
+        restartPolicy: RESTART_POLICY,
         ...(props.networks?.length ? { networksAdvanced: props.networks.map((name) => ({ name })) } : {}),
       },
     });

@@ -5,6 +5,7 @@ import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../docker-api-proxy';
 import { execCreateBody } from '../docker-api/exec-body';
 import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig, serviceTaskListPath } from '../docker-api/proxy-config';
 import { Quiesce } from '../policy/quiesce';
+import { RESTART_POLICY } from './service-mode';
 import { fileMode, swarmConfig } from './swarm-file';
 
 /** Where the proxy task reads its configuration (a swarm config; the root stays read-only). */
@@ -88,7 +89,7 @@ export class ServiceDockerApiProxy extends Construct {
           ],
         },
         placement: { constraints: props.placementConstraints },
-        restartPolicy: { condition: 'any', delay: '5s' },
+        restartPolicy: RESTART_POLICY,
         networksAdvanced: [{ name: this.network.name }],
       },
       // No virtual IP: the agent reaches its node's proxy by its own alias, never the service.

@@ -43,7 +43,8 @@ describe('ProtectedService', () => {
     expect(db.mode).toEqual({ replicated: { replicas: 1 } });
     expect(db.task_spec.placement.constraints).toEqual(['node.hostname==db-1']);
     expect(db.task_spec.container_spec.mounts).toEqual([{ type: 'volume', source: 'pgdata', target: '/var/lib/postgresql/data' }]);
-    expect(db.task_spec.restart_policy).toEqual({ condition: 'any', delay: '5s' });
+    expect(db.task_spec.restart_policy).toEqual({ condition: 'any', delay: '5s', window: '60s' });
+    expect(db.task_spec.container_spec.stop_grace_period).toBe('10s');
   });
 
   test('the backup: a global service on the same nodes, the node\'s hostname, read-only data, one capability', () => {
