@@ -4,7 +4,7 @@ import { Fn, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from './agent/agent-asset';
 import { AGENT_HEALTHCHECK, AgentFile, agentFiles, initialization, stackLocal } from './agent/agent-files';
-import { installScript, stagedPath } from './agent/agent-install';
+import { exitedZero, installScript, stagedPath } from './agent/agent-install';
 import { AGENT_PLAN_FILE } from './agent/agent-plan';
 import { ConfigurationError } from './configuration-error';
 import { attachComplianceHooks } from './compliance/hooks';
@@ -271,18 +271,19 @@ export class BackupSidecar extends Construct {
       ],
       // The webhook URL is a token (it carries the hook's secret), so synth cannot read it:
       // `terraform plan` refuses a non-https one before anything is deployed.
-      ...(props.notifyUrl !== undefined
-        ? {
-          lifecycle: {
+      lifecycle: {
+        postcondition: [exitedZero(where, `${props.containerName}-backup-install`)],
+        ...(props.notifyUrl !== undefined
+          ? {
             precondition: [
               {
                 condition: Fn.startswith(props.notifyUrl, 'https://'),
                 errorMessage: `${where}: notifyUrl must be an https:// URL (it carries the webhook's token, which must not travel in clear text). Fix: use the hook's https:// address.`,
               },
             ],
-          },
-        }
-        : {}),
+          }
+          : {}),
+      },
     });
 
     const networks = [

@@ -104,6 +104,8 @@ describe('BackupSidecar', () => {
     for (const upload of installer.upload) {
       expect(upload.file.startsWith(`${INSTALL_STAGING_DIR}/`)).toBe(true);
     }
+    // a failed install is a failed deploy: the provider records the exit code and would not fail on it
+    expect(installer.lifecycle.postcondition).toEqual([{ condition: '${self.exit_code == 0}', error_message: expect.stringMatching(/^host\/db\/backup: db-backup-install exited with an error.*Fix: read `docker logs db-backup-install`/) }]);
   });
 
   test('the sidecar is created after the installer and re-created with it (replace_triggered_by: a bare address)', () => {

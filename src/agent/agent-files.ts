@@ -13,8 +13,8 @@ import { Quiesce } from '../policy/quiesce';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 /**
- * The Docker healthcheck of a sidecar or a backup task: cheap on purpose, it reads the status
- * file and never opens a repository.
+ * The Docker healthcheck of a sidecar: cheap on purpose, it reads the status file and never
+ * opens a repository. (Not of a swarm backup task: swarm replaces an unhealthy task.)
  */
 export const AGENT_HEALTHCHECK = {
   test: ['CMD', '/bin/sh', AGENT_SCRIPT_PATH, 'health'],

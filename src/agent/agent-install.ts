@@ -9,7 +9,8 @@
  * 0555, secrets 0400) and deletes its staged copies; the provider waits for it to exit
  * (`attach`) before it creates the sidecar, which mounts the install volume read-only.
  */
-import { AGENT_INSTALL_DIR } from './agent-asset';
+import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR } from './agent-asset';
+import { PASSWORD_FILE } from './agent-plan';
 
 /** Where the install container receives its uploads (its own writable root). */
 export const INSTALL_STAGING_DIR = '/backup/staging';
@@ -75,7 +76,23 @@ export function initScript(): string {
     'set -eu',
     'umask 077',
     `staging=${INSTALL_STAGING_DIR}`,
-    'trap \'rm -rf "$staging"\' EXIT',
+    // The password goes where the init plan names it, and goes again on exit with the rest:
+    // the stopped container is kept (its exit code is the deploy's), its files with it.
+    `trap 'rm -rf "$staging" ${AGENT_SECRETS_DIR}' EXIT`,
+    `mkdir -p ${AGENT_SECRETS_DIR}`,
+    `mv "${stagedPath(PASSWORD_FILE)}" ${PASSWORD_FILE}`,
     `BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$staging/bin/backup-agent" init`,
   ].join('\n');
+}
+
+/**
+ * The lifecycle postcondition of a one-shot container (installer, initializer): the docker
+ * provider records an attach container's exit code and does not fail on it, so without this
+ * a failed installation or initialisation would be a successful `cdktf deploy`.
+ */
+export function exitedZero(where: string, containerName: string): { condition: string; errorMessage: string } {
+  return {
+    condition: '${self.exit_code == 0}',
+    errorMessage: `${where}: ${containerName} exited with an error, so the agent is not installed or a repository not initialised. Fix: read \`docker logs ${containerName}\` (credentials, network, bucket), fix the cause and apply again.`,
+  };
 }

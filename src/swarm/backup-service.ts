@@ -2,9 +2,9 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Service, ServiceTaskSpecContainerSpecConfigs, ServiceTaskSpecContainerSpecSecrets } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-asset';
-import { AGENT_HEALTHCHECK, agentFiles, initialization } from '../agent/agent-files';
-import { initScript, stagedPath } from '../agent/agent-install';
-import { AGENT_PLAN_FILE } from '../agent/agent-plan';
+import { agentFiles, initialization } from '../agent/agent-files';
+import { exitedZero, initScript, stagedPath } from '../agent/agent-install';
+import { AGENT_PLAN_FILE, PASSWORD_FILE } from '../agent/agent-plan';
 import { BackupOptions, BackupSource, checkNotifyUrl } from '../backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
 import { ConfigurationError, show } from '../configuration-error';
@@ -148,12 +148,14 @@ export class BackupService extends Construct {
         capabilities: { drop: ['ALL'] },
         upload: [
           { file: stagedPath(AGENT_SCRIPT_PATH), content: files.find((f) => f.file === AGENT_SCRIPT_PATH)!.content, permissions: '0555' },
+          { file: stagedPath(PASSWORD_FILE), content: password.value, permissions: '0400' },
           ...init.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
         ],
         labels: [
           { label: 'cdktf-container-backup.role', value: 'backup-agent-initializer' },
           { label: 'cdktf-container-backup.protects', value: name },
         ],
+        lifecycle: { postcondition: [exitedZero(where, `${name}-backup-init`)] },
       });
     }
 
@@ -191,7 +193,12 @@ export class BackupService extends Construct {
             ...props.sources.map((s) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${s.volumeName}`, readOnly: true })),
             ...plan.targets.filter((t) => t.hostPath !== undefined).map((t) => ({ type: 'bind', source: t.hostPath!, target: t.repository })),
           ],
-          healthcheck: AGENT_HEALTHCHECK,
+          // No healthcheck (NONE also overrides an image's): swarm shuts down and replaces a task
+          // that turns unhealthy, and the agent's `health` is the freshness of the last backup, so
+          // a stale backup would restart the task every few minutes, killing the cycles that
+          // could make it fresh (checked on the engine: test/engine/swarm.test.ts). Freshness is
+          // `backup-agent health` in the task, or the notify URL.
+          healthcheck: { test: ['NONE'] },
           // Time for restic to release its lock on SIGTERM, and for a pending pause to be undone
           // (the provider sends an unset grace period as 0: killed at once).
           stopGracePeriod: `${(plan.quiesce.mode === QuiesceMode.PAUSE ? plan.quiesce.timeoutSeconds : 0) + 60}s`,

@@ -219,6 +219,26 @@ describe('the applier', () => {
     expect(a.State.Running).toBe(true);
   });
 
+  test('a postcondition on the exit code (the installers\' `${self.exit_code == 0}`) fails the apply with its message and the logs, and what was made is removed', async () => {
+    const [name, vol] = [unique('post'), unique('post-vol')];
+    const oneShot = (command: string) => ({
+      name, image: IMAGE, attach: true, must_run: false, entrypoint: ['/bin/sh', '-c'], command: [command],
+      lifecycle: { postcondition: [{ condition: '${self.exit_code == 0}', error_message: 'the initializer failed' }] },
+    });
+    const e = await applyStack({ resource: { docker_container: { c: oneShot('echo no credentials >&2; exit 4') }, docker_volume: { v: { name: vol } } } }).catch((x) => x);
+    expect(e).toBeInstanceOf(ApplyError);
+    expect([e.address, e.step]).toEqual(['docker_container.c', 'postcondition']);
+    expect(e.message).toMatch(/exit_code = 4\): the initializer failed[\s\S]*no credentials/);
+    expect(docker(engine(), ['inspect', name]).status).not.toBe(0);
+    // Exit 0 passes; another form of condition is refused by name.
+    const d = await deploy({ resource: { docker_container: { c: oneShot('exit 0') } } });
+    expect(d.exitCode(name)).toBe(0);
+    await d.destroy();
+    const refused = await applyStack({ resource: { docker_container: { c: { ...oneShot('exit 0'), lifecycle: { postcondition: [{ condition: '${self.exit_code < 1}', error_message: 'x' }] } } } } }).catch((x) => x);
+    expect(refused.message).toMatch(/postcondition "\$\{self\.exit_code < 1\}" is not supported/);
+    docker(engine(), ['volume', 'rm', vol]);
+  });
+
   test('must_run: a container not running after start fails the apply with its logs, and is removed', async () => {
     const name = unique('crash');
     const e = await applyStack({

@@ -177,6 +177,35 @@ describe('a swarm service through the applier (one node)', () => {
     expect(await api('/secrets')).toEqual([]);
   });
 
+  test('swarm acts on a healthcheck: a task that turns unhealthy is shut down as failed and replaced (why a backup task has no freshness healthcheck)', async () => {
+    const stack = dockerStack('swarm-health');
+    // Healthy while /tmp/ok exists; created at start, so the first probe passes.
+    new Service(stack, 'svc', {
+      name: 'health',
+      taskSpec: {
+        containerSpec: sleeper({
+          command: ['/bin/sh', '-c', 'touch /tmp/ok && exec sleep 3600'],
+          healthcheck: { test: ['CMD', 'test', '-e', '/tmp/ok'], interval: '1s', timeout: '1s', retries: 1 },
+        }),
+        restartPolicy: { condition: 'any', delay: '1s' },
+      },
+    });
+    const d = await deploy(stack);
+    const tasks = async () => (await api<any[]>(`/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [d.serviceId('health')] }))}`));
+    const first = await taskContainer(node, 'health');
+    // WHEN the probe starts failing
+    execOnOk(node, first, ['rm', '/tmp/ok']);
+    // THEN swarm shuts the task down as failed and starts another
+    const deadline = Date.now() + 30000;
+    let all: any[] = await tasks();
+    while (!(all.some((t) => t.Status.State === 'failed') && all.some((t) => t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID !== first))) {
+      if (Date.now() > deadline) throw new Error(`no replacement: ${JSON.stringify(all.map((t) => [t.Status.State, t.Status.Err]))}`);
+      await new Promise((r) => setTimeout(r, 250));
+      all = await tasks();
+    }
+    expect(all.find((t) => t.Status.State === 'failed').Status.Err).toMatch(/unhealthy/);
+  });
+
   test('converge_config: a replicated service whose image no node has does not converge; the apply fails and removes it', async () => {
     const stack = dockerStack('swarm-converge');
     new Service(stack, 'never', {

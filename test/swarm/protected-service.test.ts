@@ -57,6 +57,8 @@ describe('ProtectedService', () => {
     // No seccomp profile on a service: CAP_DAC_READ_SEARCH would open host files by handle.
     expect(spec.cap_drop).toEqual(['ALL']);
     expect(spec.cap_add).toEqual(['CAP_DAC_OVERRIDE']);
+    // No freshness healthcheck: swarm would replace the task while backups are stale.
+    expect(spec.healthcheck).toEqual({ test: ['NONE'] });
     expect(spec.mounts).toEqual([
       { type: 'volume', source: 'db-backup-state', target: '/backup/agent' },
       { type: 'tmpfs', target: '/tmp', tmpfs_options: { size_bytes: 512 * 1024 * 1024 } },
@@ -143,10 +145,13 @@ describe('ProtectedService', () => {
     expect(init).toMatchObject({ attach: true, must_run: false, restart: 'no', capabilities: { drop: ['ALL'] } });
     expect(init.upload.map((u: any) => [u.file, u.permissions])).toEqual([
       ['/backup/staging/bin/backup-agent', '0555'],
+      ['/backup/staging/secrets/repository-password', '0400'],
       ['/backup/staging/init-secrets/target-1-aws-secret-access-key', '0400'],
       ['/backup/staging/init-plan.json', '0400'],
     ]);
     expect(backup.depends_on).toEqual([expect.stringMatching(/^docker_container\.db_backup_initializer/)]);
+    // AND a failed initialisation fails the deploy (the provider records the exit code only)
+    expect(init.lifecycle.postcondition).toEqual([{ condition: '${self.exit_code == 0}', error_message: expect.stringContaining('db-backup-init exited with an error') }]);
     // AND the init credentials never reach the backup tasks: not in the service, not in their plan
     expect(JSON.stringify(backup)).not.toMatch(/AKIAINIT|init_key/);
     expect(JSON.stringify(planOf(json))).not.toMatch(/AKIAINIT|init_key/);

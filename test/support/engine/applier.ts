@@ -62,7 +62,8 @@
  * is an error naming it (nothing ignored). Engine templates such as `{{.Node.Hostname}}` are
  * plain text to Terraform and pass through. Test-only overrides: `images` (reference -> stand-in
  * tag), `hostPaths` (host path prefix -> a test folder; an unmapped host path is an error, so
- * nothing lands on the real host).
+ * nothing lands on the real host; for a service's bind mount the folder may hold an engine
+ * template, e.g. `/tmp/x/{{.Node.Hostname}}`, which each node expands for its own tasks).
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -414,7 +415,7 @@ function taggedImage(image: string): string {
  * a restart_policy without delay/window as 0, Healthcheck/DNSConfig/Resources as empty objects,
  * file_uid/file_gid "0" and file_mode 0o444 (their schema defaults) unless set.
  */
-function serviceSpec(b: J, address: string, images: Record<string, string>): J {
+function serviceSpec(b: J, address: string, images: Record<string, string>, hostPath: (p: string) => string): J {
   const task = one(b.task_spec) ?? {};
   const c = one(task.container_spec) ?? {};
   const hc = one(c.healthcheck);
@@ -438,7 +439,7 @@ function serviceSpec(b: J, address: string, images: Record<string, string>): J {
         Mounts: list(c.mounts).length === 0 ? undefined : list(c.mounts).map((m: J) => {
           const vo = one(m.volume_options); const to = one(m.tmpfs_options);
           return {
-            Type: m.type, Target: m.target, Source: m.source ?? '', ReadOnly: !!m.read_only,
+            Type: m.type, Target: m.target, Source: m.type === 'bind' ? hostPath(m.source) : m.source ?? '', ReadOnly: !!m.read_only,
             VolumeOptions: vo && { NoCopy: !!vo.no_copy, Labels: labelMap(vo.labels), DriverConfig: { Name: vo.driver_name ?? '', Options: vo.driver_options ?? {} } },
             TmpfsOptions: to && { SizeBytes: to.size_bytes ?? 0, Mode: to.mode ?? 0 },
           };
@@ -544,13 +545,14 @@ export class Deployment {
     } else {
       await this.createContainer(r, b, step);
     }
+    await this.checkPostconditions(r);
   }
 
   /** resourceDockerServiceCreate, then (not the provider) the wait for the tasks. */
   private async createService(r: Res, b: J, step: <T>(name: string, f: () => Promise<T>) => Promise<T>) {
     const converge = one(b.converge_config);
     if (converge && one(b.mode)?.global) throw new ApplyError(r.address, 'parse', '"mode.0.global": conflicts with converge_config');
-    const spec = serviceSpec(b, r.address, this.options.images ?? {});
+    const spec = serviceSpec(b, r.address, this.options.images ?? {}, (p) => this.hostPath(p, r));
     // The client's ServiceCreate; X-Registry-Auth is the encoded empty auth (no `auth` block).
     const id: string = (await step('ServiceCreate', () => this.api.call('POST', '/services/create', { body: spec, headers: { 'X-Registry-Auth': 'e30=' } }))).json().ID;
     const applied: Applied = { address: r.address, dockerId: id, name: b.name };
@@ -673,6 +675,26 @@ export class Deployment {
       const logs = await this.logs(id);
       await this.deleteContainer(r, applied);
       throw new ApplyError(r.address, 'must_run', `container failed to be in running state (exit code ${state.ExitCode}${state.Error ? `, ${state.Error}` : ''}); its logs:\n${logs}`);
+    }
+  }
+
+  /**
+   * Terraform's lifecycle postconditions, checked after the create as Terraform does (the
+   * resource stays in state; the apply fails with the error message). One form is evaluated,
+   * `${self.exit_code == N}` (an attach container's recorded exit code); any other is refused.
+ * Preconditions are not evaluated (they read variables only Terraform has; terraform validate
+ * and plan check them in the examples' tests).
+   */
+  private async checkPostconditions(r: Res) {
+    for (const p of list(r.body.lifecycle?.postcondition)) {
+      const m = /^\$\{self\.exit_code == (\d+)\}$/.exec(p.condition);
+      if (!m) throw new ApplyError(r.address, 'parse', `postcondition ${JSON.stringify(p.condition)} is not supported by the test applier (only \${self.exit_code == N})`);
+      const code = this.applied.get(r.address)?.exitCode;
+      if (code !== Number(m[1])) {
+        // (Not Terraform: the container's logs appended, since the failed apply removes it.)
+        const logs = await this.logs(this.applied.get(r.address)!.dockerId);
+        throw new ApplyError(r.address, 'postcondition', `Resource postcondition failed (exit_code = ${code}): ${p.error_message}\nits logs:\n${logs}`);
+      }
     }
   }
 
