@@ -25,19 +25,13 @@ import * as path from 'path';
 import { QuiesceMode } from '../../src/policy/quiesce';
 import { defaultExample } from '../../examples/postgres/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
-import { DatabaseContainer, rowCounts, seedTables, waitForDatabase, loadDump } from '../support/engine/databases';
-import { AGENT, DeployedHost, deployHost, standInImages } from '../support/engine/deployed-host';
+import { DatabaseContainer, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
+import { AGENT, DeployedHost, deployHost, FAKE_STORAGE, standInImages } from '../support/engine/deployed-host';
 import { runProbeIn } from '../support/engine/probes/probe';
 import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
 import { RUNBOOK, runbookShell } from '../support/runbook';
 
-const STORAGE = {
-  bucket: 'vault-primary-test',
-  replicaBucket: 'vault-replica-test',
-  accessKeyId: 'AKIATESTAGENTKEY0001',
-  secretAccessKey: 'test-secret-access-key-of-the-agent',
-  password: 'the repository password, as escrowed',
-};
+const STORAGE = FAKE_STORAGE;
 const DB: DatabaseContainer = { kind: 'postgres', container: 'db' };
 const PG_DUMP = ['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql'];
 
@@ -236,15 +230,7 @@ describe('the default example on a real Docker Engine', () => {
     shell.cleanup();
 
     // The restored dump, loaded into a fresh PostgreSQL, has the rows the backup had.
-    const fresh: DatabaseContainer = { kind: 'postgres', container: 'db-verify' };
-    host.docker(['run', '-d', '--name', 'db-verify', '--network', 'none', '-e', 'POSTGRES_PASSWORD=x', '-v', 'pgdata:/restored:ro', host.inspect('db').Config.Image]);
-    try {
-      await waitForDatabase(host.engine, fresh);
-      loadDump(host.engine, fresh, '/restored/dump.sql');
-      expect(rowCounts(host.engine, fresh)).toEqual(seeded);
-    } finally {
-      host.docker(['rm', '-f', '-v', 'db-verify'], { allowFail: true });
-    }
+    expect(await rowCountsOfDump(host.engine, { kind: 'postgres', image: host.inspect('db').Config.Image, volume: 'pgdata' })).toEqual(seeded);
   }, 300000);
 });
 

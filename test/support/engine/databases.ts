@@ -129,3 +129,36 @@ export function loadDump(engine: RunningEngine, db: DatabaseContainer, dumpPath:
     dockerOk(engine, ['exec', '-e', `MYSQL_PWD=${db.rootPassword ?? ''}`, db.container, 'sh', '-c', 'exec mariadb -uroot < "$1"', 'sh', dumpPath]);
   }
 }
+
+/** Where a restored dump is, for `rowCountsOfDump`. */
+export interface RestoredDump {
+  readonly kind: DatabaseKind;
+  /** The database image (the protected container's own). */
+  readonly image: string;
+  /** The restored volume that holds the dump; mounted read-only at /restored. */
+  readonly volume: string;
+  /** The dump's path inside the volume. @default 'dump.sql' */
+  readonly file?: string;
+  /** The database whose rows are counted. @default as `rowCounts` */
+  readonly database?: string;
+}
+
+/**
+ * The row counts of a restored dump, the way an operator checks one: a fresh server of the
+ * same image (no network), the volume mounted read-only, the dump loaded as its documentation
+ * says (`loadDump`), the rows counted; the server removed whatever happens.
+ */
+export async function rowCountsOfDump(engine: RunningEngine, dump: RestoredDump): Promise<RowCounts> {
+  const name = `db-verify-${process.pid}-${Date.now()}`;
+  const password = 'verify-password';
+  const fresh: DatabaseContainer = { kind: dump.kind, container: name, rootPassword: dump.kind === 'mariadb' ? password : undefined };
+  const env = dump.kind === 'postgres' ? `POSTGRES_PASSWORD=${password}` : `MARIADB_ROOT_PASSWORD=${password}`;
+  dockerOk(engine, ['run', '-d', '--name', name, '--network', 'none', '-e', env, '-v', `${dump.volume}:/restored:ro`, dump.image]);
+  try {
+    await waitForDatabase(engine, fresh);
+    loadDump(engine, fresh, `/restored/${dump.file ?? 'dump.sql'}`);
+    return rowCounts(engine, fresh, dump.database);
+  } finally {
+    docker(engine, ['rm', '-f', '-v', name]);
+  }
+}

@@ -19,7 +19,9 @@ import { applyStack, Deployment } from './applier';
 import { currentEngine, docker, RunningEngine } from './docker-engine';
 import { ensureImage } from './images';
 import { replicateBucket, S3InEngine, startS3InEngine } from './s3-stand-in';
+import { SwarmCluster, taskContainer } from './swarm';
 import { AGENT_SCRIPT_PATH } from '../../../src/agent/agent-asset';
+import { AGENT_PLAN_FILE } from '../../../src/agent/agent-plan';
 import { DueWork, markDueCommand, sidecarOf, SynthesizedSidecarParts } from '../sidecar-harness';
 import { synthesizeApp, SynthesizedApp } from '../synth';
 
@@ -31,6 +33,15 @@ export interface StorageValues {
   readonly secretAccessKey: string;
   readonly password: string;
 }
+
+/** Storage values for a test: the escrowed password and the agent's key as the apply would give them. */
+export const FAKE_STORAGE: StorageValues = {
+  bucket: 'vault-primary-test',
+  replicaBucket: 'vault-replica-test',
+  accessKeyId: 'AKIATESTAGENTKEY0001',
+  secretAccessKey: 'test-secret-access-key-of-the-agent',
+  password: 'the repository password, as escrowed',
+};
 
 /**
  * The storage stack's outputs by name, valued as its apply would: each output's expression
@@ -93,6 +104,14 @@ export interface DeployHostOptions {
    * made that network: the installer initialises the repository there at deploy time.
    */
   readonly s3?: { readonly region: string; readonly replicaRegion: string };
+  /**
+   * Deploy on this swarm (swarm.ts startSwarmCluster) through its manager, instead of on the
+   * tests' engine. Each node is a host of its own: `/var/run/docker.sock` is the node's own
+   * engine's socket and `/mnt/backup-disk` a folder of the node's own (`backupDisk/<hostname>`),
+   * through the engine template `{{.Node.Hostname}}` in the bind source that each node expands
+   * for its tasks; the sidecar egress network is the stack's overlay `<stack>-backup-egress-swarm`.
+   */
+  readonly swarm?: SwarmCluster;
 }
 
 /** A deployed host stack, with the folders behind its host paths. */
@@ -115,6 +134,12 @@ export interface DeployedHost {
   docker(args: string[], options?: { input?: string | Buffer; allowFail?: boolean }): { status: number | null; stdout: string; stderr: string };
   /** The deployed sidecar of protected container `name` (`<name>-backup`). */
   sidecar(name: string): DeployedSidecar;
+  /**
+   * The backup task of swarm service `name` (`<name>-backup`) on node `hostname`: its running
+   * container, reached through that node's engine; its parts are those of the service as
+   * deployed (the plan as the task reads it), not a container's `sidecarOf`.
+   */
+  task(name: string, hostname: string): Promise<DeployedSidecar>;
   /** `docker inspect` of one container, parsed. */
   inspect(container: string): any;
   /** Waits until Docker's healthcheck reports `status` (e.g. 'healthy'); returns the inspect. */
@@ -126,12 +151,16 @@ export interface DeployedHost {
 /** The agent as installed in the sidecar. */
 export const AGENT = AGENT_SCRIPT_PATH;
 
+/** The engine template of the node's name, expanded by each node in its tasks' specs. */
+const NODE_HOSTNAME = '{{.Node.Hostname}}';
+
 /**
- * A sidecar deployed on the engine: its parts as synthesized (`sidecarOf`, the extraction the
- * sandbox's SidecarHarness uses too), and the harness's methods where they make sense, through
+ * A sidecar (or a swarm backup task) deployed on the engine: its plan and agent script (a
+ * sidecar's as synthesized, `sidecarOf`, the extraction the sandbox's SidecarHarness uses too;
+ * a task's as the task reads them), and the harness's methods where they make sense, through
  * `docker exec` on the running container.
  */
-export interface DeployedSidecar extends SynthesizedSidecarParts {
+export interface DeployedSidecar extends Pick<SynthesizedSidecarParts, 'plan' | 'agentScript'> {
   /** The container's name, `<name>-backup`. */
   readonly container: string;
   /**
@@ -147,8 +176,27 @@ export interface DeployedSidecar extends SynthesizedSidecarParts {
   inspect(): any;
 }
 
+type DockerRun = (args: string[], options?: { input?: string | Buffer; allowFail?: boolean }) => { status: number | null; stdout: string; stderr: string };
+
+/** The harness's methods on a running sidecar `container`, through `run` (its engine's docker CLI). */
+function deployedSidecar(parts: Pick<SynthesizedSidecarParts, 'plan' | 'agentScript'>, container: string, run: DockerRun): DeployedSidecar {
+  return {
+    ...parts,
+    container,
+    run: (args, o = {}) => {
+      const r = run(['exec', container, '/bin/sh', AGENT, ...args], o);
+      return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+    },
+    markDue: (...work) => {
+      run(['exec', container, ...markDueCommand(parts.plan, work)]);
+    },
+    status: () => JSON.parse(run(['exec', container, 'cat', `${parts.plan.stateDir}/status.json`]).stdout),
+    inspect: () => JSON.parse(run(['inspect', container]).stdout)[0],
+  };
+}
+
 export async function deployHost(options: DeployHostOptions): Promise<DeployedHost> {
-  const engine = currentEngine();
+  const engine = options.swarm?.manager.engine ?? currentEngine();
   const synthesized = synthesizeApp(options.build);
   const json = synthesized.json[options.hostStack];
   if (!json) {
@@ -159,13 +207,31 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
   if (options.storageStack) {
     remoteState[options.storageStack] = storageOutputs(synthesized.json[options.storageStack], options.storage!);
   }
-  const egressNetwork = `${options.hostStack}-backup-egress`;
+  const egressNetwork = `${options.hostStack}-backup-egress${options.swarm ? '-swarm' : ''}`;
+  const hostPaths = { '/mnt/backup-disk': backupDisk, '/var/run/docker.sock': engine.socketPath };
+  if (options.swarm) {
+    // One folder per node, and each node's own socket, by the node's name (see `swarm`).
+    // A service's bind source must exist on the node (swarm rejects the task otherwise; it
+    // does not create it as `docker run -v` does): the folders of the services' local targets
+    // made on every node, as the example's operator does before the deploy.
+    const targetFolders = Object.values<any>(json.resource?.docker_service ?? {})
+      .flatMap((s) => s.task_spec?.container_spec?.mounts ?? [])
+      .filter((m: any) => m.type === 'bind' && String(m.source).startsWith('/mnt/backup-disk/'))
+      .map((m: any) => String(m.source).slice('/mnt/backup-disk/'.length));
+    for (const node of options.swarm.nodes) {
+      for (const folder of ['', ...targetFolders]) fs.mkdirSync(path.join(backupDisk, node.hostname, folder), { recursive: true });
+      fs.symlinkSync(node.engine.socketPath, path.join(backupDisk, `${node.hostname}.sock`));
+    }
+    hostPaths['/mnt/backup-disk'] = path.join(backupDisk, NODE_HOSTNAME);
+    hostPaths['/var/run/docker.sock'] = path.join(backupDisk, `${NODE_HOSTNAME}.sock`);
+  }
   let s3: { primary: S3InEngine; replica: S3InEngine } | undefined;
   const deployment = await applyStack(json, {
     variables: options.variables,
     remoteState,
     images: options.images,
-    hostPaths: { '/mnt/backup-disk': backupDisk, '/var/run/docker.sock': engine.socketPath },
+    hostPaths,
+    api: options.swarm?.manager.api,
     afterApply: async (address, applied) => {
       if (options.s3 && address.startsWith('docker_network.') && applied.name === egressNetwork) {
         const key = { accessKeyId: options.storage!.accessKeyId, secretAccessKey: options.storage!.secretAccessKey };
@@ -202,21 +268,24 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
     },
     docker: run,
     sidecar: (name) => {
-      const parts = sidecarOf(json, name);
-      const container = `${name}-backup`;
-      return {
-        ...parts,
-        container,
-        run: (args, o = {}) => {
-          const r = run(['exec', container, '/bin/sh', AGENT, ...args], o);
-          return { code: r.status, stdout: r.stdout, stderr: r.stderr };
-        },
-        markDue: (...work) => {
-          run(['exec', container, ...markDueCommand(parts.plan, work)]);
-        },
-        status: () => JSON.parse(run(['exec', container, 'cat', `${parts.plan.stateDir}/status.json`]).stdout),
-        inspect: () => inspect(container),
+      return deployedSidecar(sidecarOf(json, name), `${name}-backup`, run);
+    },
+    task: async (name, hostname) => {
+      const node = options.swarm?.node(hostname);
+      if (!node) {
+        throw new Error(`task(${name}, ${hostname}): not deployed on a swarm`);
+      }
+      const container = await taskContainer(node, `${name}-backup`);
+      const runOnNode = (args: string[], o: { input?: string | Buffer; allowFail?: boolean } = {}) => {
+        const r = docker(node.engine, args, o.input);
+        if (r.status !== 0 && !o.allowFail) {
+          throw new Error(`docker ${args.join(' ')} on ${hostname} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+        }
+        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
       };
+      const plan = JSON.parse(runOnNode(['exec', container, 'cat', AGENT_PLAN_FILE]).stdout);
+      const agentScript = runOnNode(['exec', container, 'cat', AGENT]).stdout;
+      return deployedSidecar({ plan, agentScript }, container, runOnNode);
     },
     inspect,
     waitForHealth: async (container, status, timeoutMs) => {

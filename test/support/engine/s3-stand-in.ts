@@ -117,7 +117,9 @@ export async function startS3InEngine(options: S3InEngineOptions, engine: Runnin
   const dataDir = path.join(work, 'data');
   fs.mkdirSync(dataDir);
   const dualstack = `s3.dualstack.${region}.amazonaws.com`;
-  const cert = issueServerCertificate([host, `*.${host}`, dualstack, `*.${dualstack}`], engine);
+  // The run's CA (the one the stand-in images trust, images.ts caBundle), whichever engine
+  // this container runs on: a swarm node's own engine has a folder, not a CA, of its own.
+  const cert = issueServerCertificate([host, `*.${host}`, dualstack, `*.${dualstack}`]);
   fs.copyFileSync(cert.certPath, path.join(work, 'cert.pem'));
   fs.copyFileSync(cert.keyPath, path.join(work, 'key.pem'));
   const config: S3ServerChildConfig = {
@@ -170,7 +172,7 @@ export async function startS3InEngine(options: S3InEngineOptions, engine: Runnin
     ...key,
     endpoint: `https://${host}`,
     aliases,
-    caCertPath: testCa(engine).certPath,
+    caCertPath: testCa().certPath,
     dataDir,
     repository: (prefix: string) => `s3:https://${host}/${bucket}/${prefix}`,
     resticEnv: () => ({ AWS_ACCESS_KEY_ID: key.accessKeyId, AWS_SECRET_ACCESS_KEY: key.secretAccessKey }),
