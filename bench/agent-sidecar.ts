@@ -38,11 +38,16 @@ export interface Sidecar extends SynthesizedSidecarParts {
   harness(dirs: SidecarDirs): SidecarHarness;
 }
 
-/** Synthesizes a protected container backed up to `targets` local folders (1 or 2). */
-export function synthSidecar(outdir: string, targets: 1 | 2): Sidecar {
+/**
+ * Synthesizes a protected container backed up to `targets` local folders (1 or 2); with
+ * `retentionOnSchedule`, its retention runs weekly (`retentionSchedule`) instead of after every
+ * backup, so a routine cycle is the backup alone.
+ */
+export function synthSidecar(outdir: string, targets: 1 | 2, options: { retentionOnSchedule?: boolean } = {}): Sidecar {
   fs.mkdirSync(outdir, { recursive: true });
   const app = new App({ outdir });
-  const stack = new TerraformStack(app, `bench-${targets}`);
+  const stackName = `bench-${targets}${options.retentionOnSchedule ? '-weekly-retention' : ''}`;
+  const stack = new TerraformStack(app, stackName);
   new DockerProvider(stack, 'docker', {});
   new ProtectedContainer(stack, 'bench', {
     image: 'postgres:16',
@@ -50,6 +55,7 @@ export function synthSidecar(outdir: string, targets: 1 | 2): Sidecar {
     backup: {
       schedule: Schedule.daily({ hour: 2 }),
       retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }),
+      ...(options.retentionOnSchedule ? { retentionSchedule: Schedule.weekly({ hour: 4 }) } : {}),
       targets: [
         StorageTarget.localPath({ hostPath: TARGET_HOST_PATHS[0], medium: Medium.DISK }),
         ...(targets === 2 ? [StorageTarget.localPath({ hostPath: TARGET_HOST_PATHS[1], medium: Medium.NAS, name: 'nas' })] : []),
@@ -57,7 +63,7 @@ export function synthSidecar(outdir: string, targets: 1 | 2): Sidecar {
     },
   });
   app.synth();
-  const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', `bench-${targets}`, 'cdk.tf.json'), 'utf8'));
+  const json = JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', stackName, 'cdk.tf.json'), 'utf8'));
   const parts = sidecarOf(json, 'bench');
   const harnesses = new Map<string, SidecarHarness>();
   const harness = (dirs: SidecarDirs): SidecarHarness => {

@@ -55,6 +55,13 @@ export interface BackupRep {
   readonly manifest: Sample;
   /** Absent where the incremental fan-out is not measured (quick variant). */
   readonly agentTwoTargets?: Sample;
+  /**
+   * The agent with its retention on a weekly schedule (`retentionSchedule`), not due: the
+   * routine cycle of that configuration (absent in the quick variant).
+   */
+  readonly agentRetentionOnSchedule?: Sample;
+  /** The restic calls of that cycle. */
+  readonly callsRetentionOnSchedule?: CallRecord[];
   /** restic's own time for the `backup` call inside the agent's run (from the recorder). */
   readonly backupCallSeconds: number;
   readonly cat: Sample;
@@ -193,6 +200,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
 
   const one = synthSidecar(path.join(work, 'synth-1'), 1);
   const two = synthSidecar(path.join(work, 'synth-2'), 2);
+  const weekly = synthSidecar(path.join(work, 'synth-1-weekly-retention'), 1, { retentionOnSchedule: true });
   const agentScriptSha256 = require('crypto').createHash('sha256').update(one.agentScript).digest('hex');
   const resticVersion = spawnSync('restic', ['version'], { encoding: 'utf8' }).stdout.trim();
   const runs = path.join(work, 'runs');
@@ -213,6 +221,7 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     const before = treeBytes(inst.agent.repos[0]);
     let calls: ResticCall[] = [];
     let callsTwo: ResticCall[] | undefined;
+    let callsWeekly: ResticCall[] | undefined;
     let manifestMade = false;
     let agentIds: string[] = [];
     const samples: Partial<Record<string, Sample>> = {};
@@ -271,6 +280,20 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
         },
       ],
       [
+        'agent, retention on its schedule',
+        async () => {
+          if (kind === 'incremental' && options.incrementalFanOut === false) {
+            return;
+          }
+          installRecorder(inst.weekly.state);
+          dropCaches();
+          const r = await runSidecar(weekly, inst.weekly, { command: ['run'], path: RECORDER_PATH });
+          check(r, `${kind} backup by the agent with retention on its weekly schedule`);
+          samples.agentRetentionOnSchedule = sampleOf(r);
+          callsWeekly = recordedCalls(inst.weekly.state);
+        },
+      ],
+      [
         'cat',
         async () => {
           dropCaches();
@@ -304,6 +327,8 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
       bare: samples.bare!,
       manifest: samples.manifest!,
       agentTwoTargets: samples.agentTwoTargets,
+      agentRetentionOnSchedule: samples.agentRetentionOnSchedule,
+      callsRetentionOnSchedule: callsWeekly?.map(callRecord),
       backupCallSeconds: calls.filter((c) => c.args.includes('backup')).reduce((t, c) => t + c.seconds, 0),
       cat: samples.cat!,
       tar: samples.tar!,
@@ -324,12 +349,14 @@ export async function runAgentBench(options: AgentBenchOptions): Promise<AgentRe
     bare: SidecarDirs;
     manifest: SidecarDirs;
     two: SidecarDirs;
+    weekly: SidecarDirs;
   }
   const newInstances = (): Instances => ({
     agent: instance(runs, set.root, 'agent', 1),
     bare: instance(runs, set.root, 'bare', 1),
     manifest: instance(runs, set.root, 'manifest', 1),
     two: instance(runs, set.root, 'two-targets', 2),
+    weekly: instance(runs, set.root, 'weekly-retention', 1),
   });
 
   const phaseSeconds: Record<string, number> = {};
