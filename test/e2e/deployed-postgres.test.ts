@@ -26,7 +26,7 @@ import { QuiesceMode } from '../../src/policy/quiesce';
 import { defaultExample } from '../../examples/postgres/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
-import { AGENT, DeployedHost, deployHost, FAKE_STORAGE, standInImages } from '../support/engine/deployed-host';
+import { AGENT, deployAroundTheFile, DeployedHost, EXAMPLE_REGIONS, FAKE_STORAGE, standInImages } from '../support/engine/deployed-host';
 import { runProbeIn } from '../support/engine/probes/probe';
 import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
 import { RUNBOOK, runbookShell } from '../support/runbook';
@@ -37,22 +37,18 @@ const PG_DUMP = ['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data
 
 let host: DeployedHost;
 
-beforeAll(async () => {
-  host = await deployHost({
-    build: (app) => ({ ...defaultExample(app) }),
-    hostStack: 'db-host',
-    storageStack: 'backup-storage',
-    storage: STORAGE,
-    variables: { postgres_password: 'postgres-superuser-password' },
-    images: await standInImages({ 'postgres:16': () => ensureDatabaseImage('postgres') }),
-    s3: { region: 'eu-west-1', replicaRegion: 'eu-central-1' },
-  });
+deployAroundTheFile(async () => ({
+  build: (app) => ({ ...defaultExample(app) }),
+  hostStack: 'db-host',
+  storageStack: 'backup-storage',
+  storage: STORAGE,
+  variables: { postgres_password: 'postgres-superuser-password' },
+  images: await standInImages({ 'postgres:16': () => ensureDatabaseImage('postgres') }),
+  s3: EXAMPLE_REGIONS,
+}), async (deployed) => {
+  host = deployed;
   await waitForDatabase(host.engine, DB);
-}, 600000);
-
-afterAll(async () => {
-  await host?.destroy();
-}, 120000);
+});
 
 function status(): any {
   return host.sidecar('db').status();

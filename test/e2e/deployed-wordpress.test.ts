@@ -13,7 +13,7 @@
 import { wordpressExample } from '../../examples/wordpress/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
-import { DeployedHost, deployHost, standInImages } from '../support/engine/deployed-host';
+import { deployAroundTheFile, DeployedHost, EXAMPLE_REGIONS, standInImages } from '../support/engine/deployed-host';
 import { forNames, RUNBOOK, runbookShell } from '../support/runbook';
 
 const ROOT_PASSWORD = 'mariadb-root-password-for-the-test';
@@ -21,31 +21,27 @@ const DB: DatabaseContainer = { kind: 'mariadb', container: 'wordpress-db', root
 
 let host: DeployedHost;
 
-beforeAll(async () => {
-  host = await deployHost({
-    build: (app) => ({ ...wordpressExample(app) }),
-    hostStack: 'wordpress-host',
-    storageStack: 'wordpress-storage',
-    storage: {
-      bucket: 'wordpress-vault-test',
-      replicaBucket: 'wordpress-vault-replica-test',
-      accessKeyId: 'AKIATESTWORDPRESS001',
-      secretAccessKey: 'test-secret-access-key-of-the-wordpress-agents',
-      password: 'the wordpress repository password, as escrowed',
-    },
-    variables: { mariadb_root_password: ROOT_PASSWORD, wordpress_db_password: 'wordpress-user-password' },
-    images: await standInImages({
-      'mariadb:11.4': () => ensureDatabaseImage('mariadb'),
-      'wordpress:6.7-apache': () => ensureDatabaseImage('wordpress'),
-    }),
-    s3: { region: 'eu-west-1', replicaRegion: 'eu-central-1' },
-  });
+deployAroundTheFile(async () => ({
+  build: (app) => ({ ...wordpressExample(app) }),
+  hostStack: 'wordpress-host',
+  storageStack: 'wordpress-storage',
+  storage: {
+    bucket: 'wordpress-vault-test',
+    replicaBucket: 'wordpress-vault-replica-test',
+    accessKeyId: 'AKIATESTWORDPRESS001',
+    secretAccessKey: 'test-secret-access-key-of-the-wordpress-agents',
+    password: 'the wordpress repository password, as escrowed',
+  },
+  variables: { mariadb_root_password: ROOT_PASSWORD, wordpress_db_password: 'wordpress-user-password' },
+  images: await standInImages({
+    'mariadb:11.4': () => ensureDatabaseImage('mariadb'),
+    'wordpress:6.7-apache': () => ensureDatabaseImage('wordpress'),
+  }),
+  s3: EXAMPLE_REGIONS,
+}), async (deployed) => {
+  host = deployed;
   await waitForDatabase(host.engine, DB);
-}, 600000);
-
-afterAll(async () => {
-  await host?.destroy();
-}, 120000);
+});
 
 /** status.json of the sidecar of protected container `name`. */
 function status(name: string): any {

@@ -21,7 +21,7 @@ import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../src/docker-api-proxy';
 import { swarmExample } from '../../examples/swarm/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCounts, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
-import { AGENT, DeployedHost, deployHost, FAKE_STORAGE } from '../support/engine/deployed-host';
+import { AGENT, DeployedHost, deployHost, EXAMPLE_REGIONS, FAKE_STORAGE } from '../support/engine/deployed-host';
 import { execOnOk, startSwarmCluster, SwarmCluster, SwarmNode, taskContainer, taskContainers, waitForServiceTasks } from '../support/engine/swarm';
 import { forNames, RUNBOOK_SWARM, runbookShell } from '../support/runbook';
 
@@ -63,7 +63,7 @@ beforeAll(async () => {
       'postgres:16': postgres[0],
       'wordpress:6.7-apache': wordpress[0],
     },
-    s3: { region: 'eu-west-1', replicaRegion: 'eu-central-1' },
+    s3: EXAMPLE_REGIONS,
   });
   await waitForDatabase(one.engine, await database());
 }, 900000);

@@ -176,6 +176,25 @@ export interface DeployedSidecar extends Pick<SynthesizedSidecarParts, 'plan' | 
   inspect(): any;
 }
 
+/** The S3 regions of the shipped examples' buckets: primary and offsite replica. */
+export const EXAMPLE_REGIONS = { region: 'eu-west-1', replicaRegion: 'eu-central-1' } as const;
+
+/**
+ * The jest hooks of a test file about one deployed example: `deployHost(options())` in
+ * beforeAll (10 minutes: the stand-in images may be built first), then `onDeployed` (e.g. wait
+ * for the database); `destroy()` in afterAll.
+ */
+export function deployAroundTheFile(options: () => Promise<DeployHostOptions>, onDeployed: (host: DeployedHost) => Promise<void>): void {
+  let host: DeployedHost | undefined;
+  beforeAll(async () => {
+    host = await deployHost(await options());
+    await onDeployed(host);
+  }, 600000);
+  afterAll(async () => {
+    await host?.destroy();
+  }, 120000);
+}
+
 type DockerRun = (args: string[], options?: { input?: string | Buffer; allowFail?: boolean }) => { status: number | null; stdout: string; stderr: string };
 
 /** The harness's methods on a running sidecar `container`, through `run` (its engine's docker CLI). */

@@ -23,26 +23,11 @@ set -eu
 
 note() { printf '%s [Note] [Entrypoint]: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S+00:00')" "$*"; }
 fail() { printf '%s [ERROR] [Entrypoint]: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S+00:00')" "$*" >&2; exit 1; }
-
-# file_env VAR [DEFAULT]: VAR from $VAR or the file named by $VAR_FILE (not both).
-file_env() {
-	var=$1
-	def=${2:-}
-	eval "val=\${$var:-}"
-	eval "fileval=\${${var}_FILE:-}"
-	if [ -n "$val" ] && [ -n "$fileval" ]; then
-		fail "Both $var and ${var}_FILE are set (but are exclusive)"
-	fi
-	if [ -z "$val" ]; then
-		if [ -n "$fileval" ]; then
-			val=$(cat "$fileval")
-		else
-			val=$def
-		fi
-	fi
-	export "$var=$val"
-	unset "${var}_FILE"
-}
+# The init files' SQL goes to the temporary server as root (client, below).
+run_sql() { client; }
+HELP_OPTIONS="-? --help --print-defaults -V --version"
+# shellcheck source=entrypoint-common.sh
+. /usr/local/bin/docker-entrypoint-common.sh
 
 # mariadb_file_env MYSQL_X [DEFAULT]: MARIADB_X wins over MYSQL_X; both end up the same.
 mariadb_file_env() {
@@ -213,31 +198,6 @@ GRANT PROXY ON ''@'%' TO 'root'@'$MARIADB_ROOT_HOST' WITH GRANT OPTION;"
 		${create_user}
 		${user_grants}
 	EOSQL
-}
-
-process_init_files() {
-	for f in /docker-entrypoint-initdb.d/*; do
-		[ -e "$f" ] || continue
-		case "$f" in
-			*.sh)
-				note "$0: running $f"
-				# shellcheck disable=SC1090 # the user's own init script
-				if [ -x "$f" ]; then "$f"; else . "$f"; fi
-				;;
-			*.sql) note "$0: running $f"; client < "$f" ;;
-			*.sql.gz) note "$0: running $f"; gunzip -c "$f" | client ;;
-			*) note "$0: ignoring $f" ;;
-		esac
-	done
-}
-
-wants_help() {
-	for arg; do
-		case "$arg" in
-			-'?' | --help | --print-defaults | -V | --version) return 0 ;;
-		esac
-	done
-	return 1
 }
 
 main() {

@@ -16,26 +16,13 @@
 # The *_FILE variants of the variables are read as in the official image.
 set -eu
 
-# file_env VAR [DEFAULT]: VAR from $VAR or the file named by $VAR_FILE (not both).
-file_env() {
-	var=$1
-	def=${2:-}
-	eval "val=\${$var:-}"
-	eval "fileval=\${${var}_FILE:-}"
-	if [ -n "$val" ] && [ -n "$fileval" ]; then
-		printf >&2 'error: both %s and %s_FILE are set (but are exclusive)\n' "$var" "$var"
-		exit 1
-	fi
-	if [ -z "$val" ]; then
-		if [ -n "$fileval" ]; then
-			val=$(cat "$fileval")
-		else
-			val=$def
-		fi
-	fi
-	export "$var=$val"
-	unset "${var}_FILE"
-}
+note() { printf '%s\n' "$*"; }
+fail() { printf >&2 'error: %s\n' "$*"; exit 1; }
+# The init user's psql on the temporary server's socket, stopping at the first error.
+run_sql() { PGHOST='' psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --dbname "$POSTGRES_DB"; }
+HELP_OPTIONS="-? --help --describe-config -V --version"
+# shellcheck source=entrypoint-common.sh
+. /usr/local/bin/docker-entrypoint-common.sh
 
 setup_env() {
 	file_env POSTGRES_PASSWORD
@@ -106,31 +93,6 @@ setup_db() {
 			CREATE DATABASE :"db" ;
 		EOSQL
 	fi
-}
-
-process_init_files() {
-	for f in /docker-entrypoint-initdb.d/*; do
-		[ -e "$f" ] || continue
-		case "$f" in
-			*.sh)
-				printf '%s: running %s\n' "$0" "$f"
-				# shellcheck disable=SC1090 # the user's own init script
-				if [ -x "$f" ]; then "$f"; else . "$f"; fi
-				;;
-			*.sql) printf '%s: running %s\n' "$0" "$f"; PGHOST='' psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --dbname "$POSTGRES_DB" -f "$f" ;;
-			*.sql.gz) printf '%s: running %s\n' "$0" "$f"; gunzip -c "$f" | PGHOST='' psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --dbname "$POSTGRES_DB" ;;
-			*) printf '%s: ignoring %s\n' "$0" "$f" ;;
-		esac
-	done
-}
-
-wants_help() {
-	for arg; do
-		case "$arg" in
-			-'?' | --help | --describe-config | -V | --version) return 0 ;;
-		esac
-	done
-	return 1
 }
 
 main() {
