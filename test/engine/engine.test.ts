@@ -3,8 +3,9 @@
  * Debian's Engine 20.10 (API 1.41), and lives in a network namespace of its own.
  */
 import * as fs from 'fs';
+import * as path from 'path';
 import { DockerApi } from '../support/engine/docker-api';
-import { currentEngine } from '../support/engine/docker-engine';
+import { currentEngine, dockerOk, reapOrphanedEngines, startEngine } from '../support/engine/docker-engine';
 
 describe('the tests\' Docker Engine', () => {
   test('answers on its own socket with API 1.41', async () => {
@@ -21,4 +22,20 @@ describe('the tests\' Docker Engine', () => {
     const engine = currentEngine();
     expect(fs.readlinkSync(`/proc/${engine.pid}/ns/net`)).not.toBe(fs.readlinkSync('/proc/self/ns/net'));
   });
+
+  test('an engine whose owner is gone (a run killed before its teardown) is reaped by the next run; a live owner\'s is not', async () => {
+    // GIVEN an engine with a container, whose owner process no longer exists
+    const orphan = await startEngine({ current: false, dirPrefix: 'ccb-engine-' });
+    dockerOk(orphan, ['volume', 'create', 'left-behind']);
+    fs.writeFileSync(path.join(orphan.dir, 'owner'), '2147483646 1');
+    // WHEN the next run's globalSetup reaps
+    const reaped = await reapOrphanedEngines();
+    // THEN that engine is stopped and its folder gone; this run's own engine is untouched
+    expect(reaped).toContain(orphan.dir);
+    expect(reaped).not.toContain(currentEngine().dir);
+    expect(() => process.kill(orphan.pid, 0)).toThrow();
+    expect(fs.existsSync(orphan.dir)).toBe(false);
+    expect(fs.readFileSync('/proc/self/mounts', 'utf8')).not.toContain(orphan.dir);
+    expect((await DockerApi.forTestEngine().call('GET', '/_ping')).status).toBe(200);
+  }, 60000);
 });

@@ -78,7 +78,10 @@ export async function startEngine(options: StartEngineOptions = {}): Promise<Run
       throw new Error(`The real-engine tests need '${cmd}': npm test's pretest (scripts/ensure-system-tools.js) installs it; run 'npm test' once, or install it by hand.`);
     }
   }
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), options.dirPrefix ?? 'ccb-engine-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), options.dirPrefix ?? ENGINE_DIR_PREFIXES[0]));
+  // Who owns it: a run killed before its teardown leaves the engine behind, and the next run
+  // reaps it once this process is gone (reapOrphanedEngines).
+  fs.writeFileSync(path.join(dir, OWNER_FILE), processIdentity(process.pid) ?? '');
   const socketPath = path.join(dir, 'docker.sock');
   const log = fs.openSync(path.join(dir, 'dockerd.log'), 'a');
   const dockerd = [
@@ -135,15 +138,15 @@ export async function stopEngine(engine: RunningEngine): Promise<void> {
     docker(engine, ['rm', '-f', '-v', ...ids]);
   }
   try {
-    process.kill(engine.pid, 'SIGTERM');
+    if (engine.pid > 0) process.kill(engine.pid, 'SIGTERM');
   } catch {
     // already gone
   }
   const deadline = Date.now() + 20000;
-  while (alive(engine.pid) && Date.now() < deadline) {
+  while (engine.pid > 0 && alive(engine.pid) && Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 200));
   }
-  if (alive(engine.pid)) {
+  if (engine.pid > 0 && alive(engine.pid)) {
     process.kill(engine.pid, 'SIGKILL');
   }
   // Network namespaces of containers are bind mounts under the exec root.
@@ -157,6 +160,51 @@ export async function stopEngine(engine: RunningEngine): Promise<void> {
     spawnSync('umount', ['-l', m]);
   }
   fs.rmSync(engine.dir, { recursive: true, force: true });
+}
+
+/** The folder prefixes of the engines this project starts (the run's own, swarm nodes). */
+const ENGINE_DIR_PREFIXES = ['ccb-engine-', 'ccb-swarm-'];
+const OWNER_FILE = 'owner';
+
+/**
+ * Stops the engines whose owner is gone: a jest run killed before globalTeardown (a timeout,
+ * ^C, a killed worker) leaves its private dockerd running with its folder and mounts. Called by
+ * globalSetup; an engine whose owner still runs (another run on this machine) is left alone, as
+ * is a folder without an owner file. Returns the folders it reaped.
+ */
+export async function reapOrphanedEngines(): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const name of fs.readdirSync(os.tmpdir())) {
+    if (!ENGINE_DIR_PREFIXES.some((p) => name.startsWith(p))) continue;
+    const dir = path.join(os.tmpdir(), name);
+    let owner: string;
+    let pid: number;
+    try {
+      owner = fs.readFileSync(path.join(dir, OWNER_FILE), 'utf8').trim();
+      pid = Number(fs.readFileSync(path.join(dir, 'dockerd.pid'), 'utf8').trim());
+    } catch {
+      continue;
+    }
+    const ownerPid = Number(owner.split(' ')[0]);
+    if (owner === '' || processIdentity(ownerPid) === owner) continue;
+    const socketPath = path.join(dir, 'docker.sock');
+    // Only a pid that is still that engine's dockerd is signalled (pids are reused).
+    const daemonPid = alive(pid) && fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(dir) ? pid : 0;
+    await stopEngine({ socketPath, dockerHost: `unix://${socketPath}`, pid: daemonPid, dir });
+    reaped.push(dir);
+  }
+  return reaped;
+}
+
+/** `<pid> <start time>` of a running process (its start time tells a reused pid apart), or undefined. */
+function processIdentity(pid: number): string | undefined {
+  try {
+    // Field 22 of /proc/<pid>/stat, counted after the command name's closing parenthesis.
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return `${pid} ${stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]}`;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Runs the docker CLI against the engine (`docker -H unix://...`). */
