@@ -116,6 +116,7 @@ describe('what Terraform reads from the synthesized JSON', () => {
 
   test('terraform plan refuses an http:// webhook URL with the synthesized precondition, and accepts https://', () => {
     // GIVEN the installer's precondition, as synthesized, on a resource Terraform can plan here
+    // (its postcondition reads exit_code, which only a docker_container has)
     const stack = dockerStack();
     const url = new TerraformVariable(stack, 'notify_url', { type: 'string', sensitive: true });
     new ProtectedContainer(stack, 'db', {
@@ -127,7 +128,7 @@ describe('what Terraform reads from the synthesized JSON', () => {
     const installer = containerNamed(json, 'db-backup-install');
     const config = {
       variable: { notify_url: json.variable.notify_url },
-      resource: { terraform_data: { installer: { input: 'x', lifecycle: installer.lifecycle } } },
+      resource: { terraform_data: { installer: { input: 'x', lifecycle: { precondition: installer.lifecycle.precondition } } } },
     };
     // WHEN / THEN
     const plan = (value: string) => terraformPlan(config, { TF_VAR_notify_url: value });

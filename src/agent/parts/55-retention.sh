@@ -32,7 +32,7 @@ retention_due() {
 # retention_job INDEX NAME: the retention phase's job for a target this cycle's backup reached
 # (status "ok" or "partial"): `restic forget` after a complete backup when retention is due;
 # then, when restic reported the snapshot's short id (restic < 0.15) and forget did not give
-# the full one, the full one: from the name of the snapshot's file in a local repository
+# the full one, that id: from the name of the snapshot's file in a localPath repository
 # (restic names it by the id: `snapshots/<id>`), else with `restic snapshots`. At most 2 restic
 # calls in the cycle either way.
 retention_job() {
