@@ -10,19 +10,27 @@
  * What is asserted is what an operator would see: the initializer exits 0, every task is on
  * the node it must be on, the secrets are 0400 files and nowhere else, a cycle on the database
  * node dumps Postgres through that node's proxy and backs up under the node's name, each web
- * node backs up its own uploads under its own name, a backup task killed mid-cycle is
+ * node backs up its own uploads under its own name, a paused service (a `cache` added beside
+ * the example) is paused and unpaused by its node's proxy, a compromised backup task gets
+ * nothing else from that proxy, a backup task killed mid-cycle is
  * restarted by swarm and its next cycle is complete with nothing lost, and docs/restore.md's
  * "Swarm service" commands, run as written, bring the database's volume back.
  */
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
+import { Construct } from 'constructs';
+import { Medium, ProtectedService, Quiesce, StorageTarget } from '../../src';
+import { BackupStorageStack, RETENTION } from '../../examples/postgres/main';
+import { DOCKER_API_PROXY_PORT, serviceTaskListPath } from '../../src/docker-api/proxy-config';
 import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
 import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../../src/docker-api-proxy';
 import { swarmExample } from '../../examples/swarm/main';
 import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCounts, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
 import { AGENT, DeployedHost, deployHost, EXAMPLE_REGIONS, FAKE_STORAGE } from '../support/engine/deployed-host';
+import { docker, dockerOk } from '../support/engine/docker-engine';
 import { execOnOk, startSwarmCluster, SwarmCluster, SwarmNode, taskContainer, taskContainers, waitForServiceTasks } from '../support/engine/swarm';
+import { rawRequest } from '../support/proxy-requests';
 import { forNames, RUNBOOK_SWARM, runbookShell } from '../support/runbook';
 
 const STORAGE = FAKE_STORAGE;
@@ -30,6 +38,7 @@ const POSTGRES_PASSWORD = 'postgres-superuser-password';
 const DUMP = '/var/lib/postgresql/data/dump.sql';
 const UPLOADS = '/var/www/html/wp-content/uploads';
 const BALLAST = '/var/lib/postgresql/data/ballast.bin';
+const CACHE_IMAGE = 'busybox:1.36';
 
 let cluster: SwarmCluster;
 let host: DeployedHost;
@@ -52,7 +61,11 @@ beforeAll(async () => {
   }
   host = await deployHost({
     swarm: cluster,
-    build: (app) => ({ ...swarmExample(app, { databaseNode: one.hostname }) }),
+    build: (app) => {
+      const example = swarmExample(app, { databaseNode: one.hostname });
+      cacheService(example.cluster, example.storage);
+      return { ...example };
+    },
     hostStack: 'swarm-cluster',
     storageStack: 'swarm-storage',
     storage: STORAGE,
@@ -62,6 +75,7 @@ beforeAll(async () => {
       [DEFAULT_DOCKER_API_PROXY_IMAGE]: cluster.images.haproxy!,
       'postgres:16': postgres[0],
       'wordpress:6.7-apache': wordpress[0],
+      [CACHE_IMAGE]: cluster.images.busybox!,
     },
     s3: EXAMPLE_REGIONS,
   });
@@ -77,6 +91,26 @@ afterAll(async () => {
     await cluster?.stop();
   }
 }, 180000);
+
+/**
+ * Beside the example, a service quiesced by pausing its task: `cache` on node-two, writing its
+ * volume every second, backed up to node-two's disk and the bucket.
+ */
+function cacheService(scope: Construct, storage: BackupStorageStack): void {
+  new ProtectedService(scope, 'cache', {
+    image: CACHE_IMAGE,
+    command: ['/bin/sh', '-c', 'while true; do date > /data/now; sleep 1; done'],
+    placementConstraints: ['node.hostname==node-two'],
+    volumes: [{ name: 'cachedata', containerPath: '/data' }],
+    backup: {
+      quiesce: Quiesce.pause({ timeoutSeconds: 30 }),
+      retention: RETENTION,
+      password: storage.escrow.repositoryPassword,
+      // 3-2-1-1-0 like the example's (the rules refuse less at synth)
+      targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/cache', medium: Medium.DISK }), StorageTarget.s3(storage.vault)],
+    },
+  });
+}
 
 /** The database's task on node-one, as databases.ts addresses a container. */
 async function database(): Promise<DatabaseContainer> {
@@ -105,6 +139,9 @@ describe('the swarm example on a real two-node swarm', () => {
     expect(await placement('db-backup-docker-api')).toEqual([one.hostname]);
     expect(await placement('web')).toEqual([one.hostname, two.hostname]);
     expect(await placement('web-backup')).toEqual([one.hostname, two.hostname]);
+    for (const service of ['cache', 'cache-backup', 'cache-backup-docker-api']) {
+      expect(await placement(service)).toEqual([two.hostname]);
+    }
   });
 
   test('the secrets are 0400 files in the task, and neither in its environment nor in the service spec', async () => {
@@ -174,6 +211,43 @@ describe('the swarm example on a real two-node swarm', () => {
       expect(restored).toBe(`uploaded on ${node.hostname}\n`);
     }
   }, 300000);
+
+  test('Quiesce.pause on a service: the node\'s proxy pauses the task on node-two for the backup and unpauses it', async () => {
+    const task = await host.task('cache', two.hostname);
+    const cache = await taskContainer(two, 'cache');
+    const since = Math.floor(Date.now() / 1000);
+    const run = task.run(['run'], { allowFail: true });
+    expectExit0('the cycle of cache', run.code, () => run.stderr);
+    expect(task.status().quiesce).toMatchObject({ mode: 'pause', result: 'ok', release: 'ok' });
+    // The engine of node-two saw the task paused, then unpaused; it runs on.
+    const events = docker(two.engine, ['events', '--since', String(since), '--until', String(Math.floor(Date.now() / 1000) + 1),
+      '--filter', `container=${cache}`, '--filter', 'event=pause', '--filter', 'event=unpause', '--format', '{{.Action}}']);
+    expect(events.stdout.trim().split('\n')).toEqual(['pause', 'unpause']);
+    const state = JSON.parse(dockerOk(two.engine, ['inspect', cache]))[0].State;
+    expect([state.Running, state.Paused]).toEqual([true, false]);
+  }, 300000);
+
+  test('a compromised backup task gets nothing else from its node\'s proxy: no other task, no list, no manager call', async () => {
+    const task = await host.task('db', one.hostname);
+    const web = JSON.parse(dockerOk(one.engine, ['inspect', await taskContainer(one, 'web')]))[0].Name.slice(1);
+    const send = (method: string, target: string, body?: string) => {
+      const bytes = rawRequest({ name: target, method, target, body, headers: body === undefined ? [] : ['Content-Type: application/json'] });
+      const r = docker(one.engine, ['exec', '-i', task.container, 'nc', '-w', '5', `db-backup-docker-api-${one.hostname}`, String(DOCKER_API_PROXY_PORT)], bytes);
+      return Number(/^HTTP\/1\.[01] (\d{3})/.exec(r.stdout)?.[1] ?? 0);
+    };
+    // Its own service's task list passes (the agent's one query)...
+    expect(send('GET', serviceTaskListPath('db'))).toBe(200);
+    // ...and nothing else: another service's task on the same node, the full list, swarm's manager API.
+    expect({
+      pauseWeb: send('POST', `/containers/${web}/pause`, ''),
+      execInWeb: send('POST', `/containers/${web}/exec`, '{"Cmd":["id"]}'),
+      listAll: send('GET', '/containers/json?all=1'),
+      webTasks: send('GET', serviceTaskListPath('web')),
+      services: send('GET', '/services'),
+      secrets: send('GET', '/secrets'),
+    }).toEqual({ pauseWeb: 403, execInWeb: 403, listAll: 403, webTasks: 403, services: 403, secrets: 403 });
+    expect(JSON.parse(dockerOk(one.engine, ['inspect', web]))[0].State.Paused).toBe(false);
+  });
 
   test('a backup task killed mid-cycle is restarted by swarm; the next cycle is complete and nothing is lost', async () => {
     const before = await host.task('db', one.hostname);
