@@ -13,8 +13,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { execCreateBody } from '../../src/docker-api/exec-body';
 import { PlanPatch } from '../support/sidecar-sandbox';
-import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
-import { Hook, webhook } from '../support/servers/webhook';
+import { sidecarBesideServer } from '../support/synthesized-sidecar';
+import { webhook } from '../support/servers/webhook';
 
 const TOKEN = 'T0KEN-5ecret-4d2f';
 const REFUSED = 'rest:http://127.0.0.1:1/';
@@ -25,46 +25,33 @@ const refused = (more: (plan: any) => void = () => undefined) => (plan: any) => 
   more(plan);
 };
 
-/** A URL file in the state volume's secrets folder (as the sandbox maps it), for one run. */
-let writeUrlFile: (url: string) => string;
-
 describe('the failure webhook', () => {
-  let hook: Hook;
-  let sidecar: SynthesizedSidecar;
-  const run = (plan?: PlanPatch) => sidecar.run(['run'], { plan });
+  // GIVEN notifyUrl from a sensitive variable, resolved at apply to the hook's URL
+  const beside = sidecarBesideServer(webhook, (hook) => ({ notifyUrl: `https://127.0.0.1:${hook.port}/hooks/${TOKEN}` }), { 'table.dat': 'rows\n' });
+  const run = (plan?: PlanPatch) => beside.sidecar.run(['run'], { plan });
 
-  beforeAll(async () => {
-    hook = await webhook();
-    // GIVEN notifyUrl from a sensitive variable, resolved at apply to the hook's URL
-    sidecar = synthesizedSidecar({ notifyUrl: `https://127.0.0.1:${hook.port}/hooks/${TOKEN}` });
-    fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n');
-    writeUrlFile = (url: string) => {
-      fs.mkdirSync(sidecar.stateDir, { recursive: true });
-      fs.writeFileSync(path.join(sidecar.stateDir, 'http-url'), url);
-      return '/backup/agent/http-url';
-    };
-  });
-
-  afterAll(async () => {
-    await hook.close();
-    sidecar.cleanup();
-  });
+  /** A URL file in the state volume's secrets folder (as the sandbox maps it), for one run. */
+  const writeUrlFile = (url: string) => {
+    fs.mkdirSync(beside.sidecar.stateDir, { recursive: true });
+    fs.writeFileSync(path.join(beside.sidecar.stateDir, 'http-url'), url);
+    return '/backup/agent/http-url';
+  };
 
   beforeEach(() => {
-    hook.requests.splice(0);
-    hook.answer = 200;
+    beside.server.requests.splice(0);
+    beside.server.answer = 200;
   });
 
   test('the URL reaches the sidecar as a file only', () => {
-    expect(sidecar.plan.notify).toEqual({ urlFile: '/backup/install/secrets/notify-url', timeoutSeconds: expect.any(Number) });
-    expect(JSON.stringify(sidecar.resource)).not.toContain(TOKEN);
+    expect(beside.sidecar.plan.notify).toEqual({ urlFile: '/backup/install/secrets/notify-url', timeoutSeconds: expect.any(Number) });
+    expect(JSON.stringify(beside.sidecar.resource)).not.toContain(TOKEN);
   });
 
   test('a successful cycle sends nothing', async () => {
     const r = await run();
     expect(r.code).toBe(0);
-    expect(hook.requests).toEqual([]);
-    expect(sidecar.status().notification).toBeUndefined();
+    expect(beside.server.requests).toEqual([]);
+    expect(beside.sidecar.status().notification).toBeUndefined();
   });
 
   test('a failed cycle POSTs a small JSON report: host, state, the failed targets and why', async () => {
@@ -72,8 +59,8 @@ describe('the failure webhook', () => {
     const r = await run(refused());
     // THEN
     expect(r.code).toBe(1);
-    expect(hook.requests).toHaveLength(1);
-    const [request] = hook.requests;
+    expect(beside.server.requests).toHaveLength(1);
+    const [request] = beside.server.requests;
     expect(request).toMatchObject({ method: 'POST', url: `/hooks/${TOKEN}`, contentType: 'application/json' });
     const report = JSON.parse(request.body);
     expect(report).toEqual({
@@ -88,7 +75,7 @@ describe('the failure webhook', () => {
     });
     expect(request.body.length).toBeLessThan(2000);
     expect(r.stderr).toMatch(/INFO step=notify webhook notified \(HTTP 200\)/);
-    expect(sidecar.status().notification).toMatchObject({ result: 'ok', detail: 'HTTP 200' });
+    expect(beside.sidecar.status().notification).toMatchObject({ result: 'ok', detail: 'HTTP 200' });
     // AND the token is in no log line
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
@@ -97,7 +84,7 @@ describe('the failure webhook', () => {
     [500, /WARN step=notify webhook not notified: HTTP 500; the cycle's result stands/],
     ['hang' as const, /WARN step=notify webhook not notified: no answer within 2s; the cycle's result stands/],
   ])('a webhook answering %p is logged and recorded, and the cycle fails for its own reason only', async (answer, warning) => {
-    hook.answer = answer;
+    beside.server.answer = answer;
     const started = Date.now();
     const r = await run(
       refused((plan) => {
@@ -106,15 +93,15 @@ describe('the failure webhook', () => {
     );
     expect(r.code).toBe(1);
     expect(Date.now() - started).toBeLessThan(60000);
-    expect(hook.requests).toHaveLength(1);
+    expect(beside.server.requests).toHaveLength(1);
     expect(r.stderr).toMatch(warning);
-    expect(sidecar.status().notification).toMatchObject({ result: 'failed' });
+    expect(beside.sidecar.status().notification).toMatchObject({ result: 'failed' });
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
 
   test('an http:// webhook is refused at start and never called: the token would cross the network in clear', async () => {
     // GIVEN the uploaded URL file holds an http:// URL
-    const urlFile = writeUrlFile(`http://127.0.0.1:${hook.port}/hooks/${TOKEN}`);
+    const urlFile = writeUrlFile(`http://127.0.0.1:${beside.server.port}/hooks/${TOKEN}`);
     const r = await run(
       refused((plan) => {
         plan.notify.urlFile = urlFile;
@@ -122,15 +109,15 @@ describe('the failure webhook', () => {
     );
     // THEN the cycle's own result stands, nothing was sent, and the log says why
     expect(r.code).toBe(1);
-    expect(hook.requests).toEqual([]);
+    expect(beside.server.requests).toEqual([]);
     expect(r.stderr).toMatch(/ERROR step=config webhook: refused: the webhook URL in \S+ is http:\/\/, which would send its token in clear; use an https:\/\/ URL; failures will not be notified/);
-    expect(sidecar.status().notification).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^refused: .* is http:\/\//) });
+    expect(beside.sidecar.status().notification).toMatchObject({ result: 'failed', detail: expect.stringMatching(/^refused: .* is http:\/\//) });
     expect(r.stderr + r.stdout).not.toContain(TOKEN);
   });
 
   test('a failed quiesce that continues crash-consistent is reported, and a failing webhook leaves exit 0', async () => {
     // GIVEN an exec quiesce whose Docker API is unreachable, onError continue, a webhook that fails
-    hook.answer = 503;
+    beside.server.answer = 503;
     const r = await run({
       quiesce: {
         mode: 'exec',
@@ -144,8 +131,8 @@ describe('the failure webhook', () => {
     });
     // THEN
     expect(r.code).toBe(0);
-    expect(hook.requests).toHaveLength(1);
-    expect(JSON.parse(hook.requests[0].body)).toMatchObject({
+    expect(beside.server.requests).toHaveLength(1);
+    expect(JSON.parse(beside.server.requests[0].body)).toMatchObject({
       state: 'ok',
       failed_targets: [],
       quiesce: { mode: 'exec', result: 'failed', error: expect.stringMatching(/^exec in container db: .*Connection refused/) },

@@ -5,33 +5,13 @@
  * SIGKILL), what was stopped or paused is started or unpaused again.
  */
 import * as fs from 'fs';
-import * as net from 'net';
 import * as path from 'path';
 import { Quiesce, QuiesceFailure } from '../../src';
 import { FakeDockerApi } from '../support/servers/fake-docker-api';
 import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
-import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
+import { SynthesizedSidecar, sidecarBesideServer, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { snapshotsOf } from '../support/restic';
-
-/** A TCP server on 127.0.0.1 that accepts connections and never answers. */
-async function blackHole(): Promise<{ url: string; close: () => Promise<void> }> {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((s) => {
-    sockets.add(s);
-    s.on('error', () => undefined);
-    s.on('close', () => sockets.delete(s));
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  return {
-    url: `rest:http://127.0.0.1:${port}/`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        sockets.forEach((s) => s.destroy());
-        server.close(() => resolve());
-      }),
-  };
-}
+import { blackHole } from '../support/servers/black-hole';
 
 /** A repository that refuses connections at once: the backup fails quickly. */
 const REFUSED = 'rest:http://127.0.0.1:1/';
@@ -263,32 +243,24 @@ describe('Quiesce.stop', () => {
 });
 
 describe('Quiesce.pause', () => {
-  let api: FakeDockerApi;
-  let sidecar: SynthesizedSidecar;
-
-  beforeAll(async () => {
-    api = await FakeDockerApi.start(['db']);
-    sidecar = synthesizedSidecar({ backup: { quiesce: Quiesce.pause({ timeoutSeconds: 5 }) }, plan: fakeApi(api) });
-    fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'rows\n');
-  });
-
-  afterAll(async () => {
-    await api.close();
-    sidecar.cleanup();
-  });
+  const beside = sidecarBesideServer(
+    () => FakeDockerApi.start(['db']),
+    (api) => ({ backup: { quiesce: Quiesce.pause({ timeoutSeconds: 5 }) }, plan: fakeApi(api) }),
+    { 'table.dat': 'rows\n' },
+  );
 
   test('pauses, backs up, unpauses, also when the backup fails', async () => {
-    const ok = await sidecar.run(['run']);
+    const ok = await beside.sidecar.run(['run']);
     expect(ok.code).toBe(0);
-    expect(api.summary()).toEqual(['pause 204', 'unpause 204']);
-    expect(sidecar.status().quiesce).toMatchObject({ mode: 'pause', result: 'ok', consistency: 'application', release: 'ok' });
+    expect(beside.server.summary()).toEqual(['pause 204', 'unpause 204']);
+    expect(beside.sidecar.status().quiesce).toMatchObject({ mode: 'pause', result: 'ok', consistency: 'application', release: 'ok' });
     // WHEN the backup fails
-    api.calls.splice(0);
-    const failed = await sidecar.run(['run'], { plan: repositoryAt(REFUSED) });
+    beside.server.calls.splice(0);
+    const failed = await beside.sidecar.run(['run'], { plan: repositoryAt(REFUSED) });
     // THEN it is unpaused all the same
     expect(failed.code).toBe(1);
-    expect(api.summary()).toEqual(['pause 204', 'unpause 204']);
-    expect(api.state('db')).toBe('running');
+    expect(beside.server.summary()).toEqual(['pause 204', 'unpause 204']);
+    expect(beside.server.state('db')).toBe('running');
   });
 });
 

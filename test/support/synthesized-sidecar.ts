@@ -14,6 +14,8 @@
  * local target's host folder read-only (a NAS export gone read-only), and `env` adds to or
  * replaces entries of the sidecar's environment at every run (the sandbox's `env` hook).
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, IStorageTarget, ProtectedContainer, StorageTarget } from '../../src';
 import { SidecarHarness } from './sidecar-harness';
@@ -108,4 +110,36 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
     targetDirs: Object.fromEntries(local.map((t) => [t.name, sidecar.hostDirs[`/srv/backup/${name}/${t.name}`]])),
     env,
   });
+}
+
+/** What a describe block gets from {@link sidecarBesideServer}: set in its beforeAll. */
+export interface SidecarBesideServer<S> {
+  server: S;
+  sidecar: SynthesizedSidecar;
+}
+
+/**
+ * A synthesized sidecar beside a test server (a black hole, a webhook, a fake Docker API),
+ * for one describe block: the server is started and the sidecar synthesized with `options`
+ * in its beforeAll, with `files` written into the `appdata` source volume; both are stopped
+ * and removed in its afterAll.
+ */
+export function sidecarBesideServer<S extends { close(): Promise<void> }>(
+  start: () => Promise<S>,
+  options: (server: S) => SynthesizedSidecarOptions,
+  files: Record<string, string>,
+): SidecarBesideServer<S> {
+  const beside = {} as SidecarBesideServer<S>;
+  beforeAll(async () => {
+    beside.server = await start();
+    beside.sidecar = synthesizedSidecar(options(beside.server));
+    for (const [file, content] of Object.entries(files)) {
+      fs.writeFileSync(path.join(beside.sidecar.sourceDirs.appdata, file), content);
+    }
+  });
+  afterAll(async () => {
+    await beside.server?.close();
+    beside.sidecar?.cleanup();
+  });
+  return beside;
 }
