@@ -64,6 +64,52 @@ function synthSeries(s: SynthResults, kind: 'library' | 'hand-written', count: n
     .map((v) => v[field]);
 }
 
+/**
+ * The token-trace diagnostic at the top count (no goal): both apps with cdktf's per-token stack
+ * traces off, paired as the measured runs are; and what the traces cost each app (median with
+ * them minus median without).
+ */
+function tokenTraceDiagnostic(s: SynthResults) {
+  const d = s.withoutTokenTraces;
+  if (!d || d.samples.length === 0) {
+    return undefined;
+  }
+  const series = (kind: 'library' | 'hand-written', field: 'seconds' | 'peakRssBytes' | 'constructMs') =>
+    d.samples.filter((v) => v.kind === kind).sort((a, b) => a.rep - b.rep).map((v) => v[field]);
+  const cost = (kind: 'library' | 'hand-written', field: 'seconds' | 'peakRssBytes') =>
+    stats(synthSeries(s, kind, d.count, field)).median - stats(series(kind, field)).median;
+  return {
+    count: d.count,
+    pairs: series('library', 'seconds').length,
+    time: stats(ratios(series('library', 'seconds'), series('hand-written', 'seconds'))),
+    memory: stats(ratios(series('library', 'peakRssBytes'), series('hand-written', 'peakRssBytes'))),
+    libraryConstructMs: stats(series('library', 'constructMs')).median,
+    handConstructMs: stats(series('hand-written', 'constructMs')).median,
+    memoryCost: { library: cost('library', 'peakRssBytes'), hand: cost('hand-written', 'peakRssBytes') },
+    timeCost: { library: cost('library', 'seconds'), hand: cost('hand-written', 'seconds') },
+  };
+}
+
+/** The diagnostic in one sentence, for the synth section and the closing note. */
+function tokenTraceSentence(s: SynthResults): string {
+  const t = tokenTraceDiagnostic(s);
+  if (!t) {
+    return '';
+  }
+  const n = t.count.toLocaleString('en');
+  return (
+    `Diagnostic (no goal; ${reps(t.pairs)} at ${n} containers, \`synth-child.js --no-token-traces\`): cdktf records a full stack trace ` +
+    `in every token it creates (\`creationStack\` of Intrinsic and Lazy, used only in error messages; hashicorp/terraform-cdk#3892). ` +
+    `With that capture replaced by an empty one in both apps, library / hand-written is **${spread(t.time)}** in wall time and ` +
+    `**${spread(t.memory)}** in peak memory. The traces cost the library ${fmtBytes(t.memoryCost.library)} and ` +
+    `${fmtSeconds(t.timeCost.library)}, the hand-written app ${fmtBytes(t.memoryCost.hand)} and ${fmtSeconds(t.timeCost.hand)}` +
+    (t.memoryCost.library > t.memoryCost.hand
+      ? ': the library creates its tokens deeper in the construct tree, so each of its traces is longer. That difference is the ' +
+        'upstream part of the gap; the rest is the library\'s own work (validation, the topology model, the compliance pack).'
+      : ': at this count the traces do not make the library\'s extra memory; its own work does (validation, the topology model, the compliance pack).')
+  );
+}
+
 function pick(reps: BackupRep[], f: (r: BackupRep) => number): number[] {
   return reps.map(f);
 }
@@ -380,6 +426,11 @@ function synthSection(s: SynthResults, svgs: Record<string, object>): string[] {
   out.push('');
   out.push(table(['counts', 'library: wall', 'library: construct', 'hand-written: wall', 'hand-written: construct'], growthRows));
   out.push('');
+  const diagnostic = tokenTraceSentence(s);
+  if (diagnostic) {
+    out.push(diagnostic);
+    out.push('');
+  }
   const top = s.counts[s.counts.length - 1];
   const prev = s.counts[s.counts.length - 2] ?? top;
   const prevLib = stats(synthSeries(s, 'library', prev, 'seconds')).median;
@@ -996,8 +1047,10 @@ function synthNote(s: SynthResults, byId: Map<string, Goal>): string[] {
         `(hand-written ${fmtSeconds(c.hand)}) and ${fmtSeconds(y.lib)} in \`app.synth()\` (hand-written ${fmtSeconds(y.hand)}), so ${larger} ` +
         `holds most of the gap. From ${n(prev)} to ${n(top)} containers (${top / prev}x) the library's construct phase grows ` +
         `${x(c.libGrowth, 1)} and its synth phase ${x(y.libGrowth, 1)} (hand-written: ${x(c.handGrowth, 1)} and ${x(y.handGrowth, 1)}). ` +
-        `What would close it: find what grows faster than the count in the phase above ${top / prev}x (\`node --cpu-prof\` of ` +
-        'bench/library-app.ts at both counts shows where the extra time goes).',
+        (tokenTraceDiagnostic(s)
+          ? `${tokenTraceSentence(s)} What would close the rest: \`node --cpu-prof\` of bench/library-app.ts at both counts shows where the library's own time goes.`
+          : `What would close it: find what grows faster than the count in the phase above ${top / prev}x (\`node --cpu-prof\` of ` +
+            'bench/library-app.ts at both counts shows where the extra time goes).'),
     );
     out.push('');
   }
@@ -1012,7 +1065,10 @@ function synthNote(s: SynthResults, byId: Map<string, Goal>): string[] {
         (outRatio < mem.measured.median
           ? 'The output explains only part of it: the rest is what the library holds while it constructs (its construct tree, tokens and the compliance model). '
           : 'The larger output explains it: what the library writes per container beyond the hand-written app. ') +
-        'What would close it: a heap snapshot of both apps at the top count (`node --heapsnapshot-near-heap-limit` or `--heap-prof`) shows which objects make the difference.',
+        (tokenTraceDiagnostic(s)
+          ? `${timeMissed.length > 0 ? 'The token-trace diagnostic above applies.' : tokenTraceSentence(s)} What would close it: cdktf capturing a token's trace only when asked (the upstream issue), ` +
+            'or the library creating fewer tokens; a heap snapshot (`--heap-prof`) of both apps shows the rest.'
+          : 'What would close it: a heap snapshot of both apps at the top count (`node --heapsnapshot-near-heap-limit` or `--heap-prof`) shows which objects make the difference.'),
     );
     out.push('');
   }

@@ -30,6 +30,11 @@ export interface SynthResults {
   readonly samples: SynthSample[];
   /** Per stack: resource/data/output counts by type, equal for both apps at every count. */
   readonly equivalence: Array<{ count: number; stacks: Record<string, Record<string, number>>; sameShape: boolean }>;
+  /**
+   * A diagnostic at the top count, no goal: both apps again with cdktf's per-token stack traces
+   * off (synth-child.ts `--no-token-traces`), to show how much of the gap is that upstream cost.
+   */
+  readonly withoutTokenTraces?: { readonly count: number; readonly samples: SynthSample[] };
   readonly buildSeconds: number;
   readonly seconds: number;
 }
@@ -140,36 +145,42 @@ export async function runSynthBench(options: SynthBenchOptions): Promise<SynthRe
   const samples: SynthSample[] = [];
   const equivalence: SynthResults['equivalence'] = [];
   const reps: Record<number, number> = {};
+  /** One synth in its own process: its sample, and what it wrote (counted, then removed). */
+  const measure = async (kind: 'library' | 'hand-written', count: number, rep: number, extra: string[]) => {
+    const outdir = path.join(work, `out-${kind}`);
+    removeTree(outdir);
+    const m = await timed(['node', child, kind, String(count), outdir, ...extra], { cwd: ROOT });
+    if (m.code !== 0) {
+      throw new Error(`synth of ${count} containers (${kind}${extra.length ? ` ${extra.join(' ')}` : ''}) failed with exit ${m.code}:\n${m.stderr.slice(-3000)}`);
+    }
+    const phases = JSON.parse(m.stdout.trim().split('\n').filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
+    const counted = countOutput(outdir);
+    removeTree(outdir);
+    log(`synth: ${count} containers, ${kind}${extra.length ? ` ${extra.join(' ')}` : ''}, #${rep + 1}: ${m.seconds.toFixed(1)} s, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+    const sample: SynthSample = {
+      kind,
+      count,
+      rep,
+      seconds: m.seconds,
+      peakRssBytes: m.peakRssBytes,
+      loadMs: phases.loadMs,
+      constructMs: phases.constructMs,
+      synthMs: phases.synthMs,
+      outputBytes: counted.bytes,
+    };
+    return { sample, counted };
+  };
   for (const count of options.counts) {
     reps[count] = options.reps(count);
     for (let rep = 0; rep < reps[count]; rep++) {
       const kinds: Array<'library' | 'hand-written'> = rep % 2 === 0 ? ['library', 'hand-written'] : ['hand-written', 'library'];
       const outputs: Partial<Record<string, ReturnType<typeof countOutput>>> = {};
       for (const kind of kinds) {
-        const outdir = path.join(work, `out-${kind}`);
-        removeTree(outdir);
-        const m = await timed(['node', child, kind, String(count), outdir], { cwd: ROOT });
-        if (m.code !== 0) {
-          throw new Error(`synth of ${count} containers (${kind}) failed with exit ${m.code}:\n${m.stderr.slice(-3000)}`);
-        }
-        const phases = JSON.parse(m.stdout.trim().split('\n').filter((l) => l.startsWith('{"kind"')).pop() ?? '{}');
-        const counted = countOutput(outdir);
+        const { sample, counted } = await measure(kind, count, rep, []);
         if (rep === 0) {
           outputs[kind] = counted;
         }
-        samples.push({
-          kind,
-          count,
-          rep,
-          seconds: m.seconds,
-          peakRssBytes: m.peakRssBytes,
-          loadMs: phases.loadMs,
-          constructMs: phases.constructMs,
-          synthMs: phases.synthMs,
-          outputBytes: counted.bytes,
-        });
-        removeTree(outdir);
-        log(`synth: ${count} containers, ${kind}, #${rep + 1}: ${m.seconds.toFixed(1)} s, ${(m.peakRssBytes / 2 ** 20).toFixed(0)} MiB`);
+        samples.push(sample);
       }
       if (rep === 0) {
         const lib = outputs.library!;
@@ -186,12 +197,21 @@ export async function runSynthBench(options: SynthBenchOptions): Promise<SynthRe
       }
     }
   }
+  // The diagnostic: the top count again, as many pairs, token traces off.
+  const top = options.counts[options.counts.length - 1];
+  const diagnostic: SynthSample[] = [];
+  for (let rep = 0; rep < reps[top]; rep++) {
+    for (const kind of rep % 2 === 0 ? (['library', 'hand-written'] as const) : (['hand-written', 'library'] as const)) {
+      diagnostic.push((await measure(kind, top, rep, ['--no-token-traces'])).sample);
+    }
+  }
   removeTree(path.join(work, 'build'));
   return {
     counts: options.counts,
     reps,
     samples,
     equivalence,
+    withoutTokenTraces: { count: top, samples: diagnostic },
     buildSeconds,
     seconds: Number(process.hrtime.bigint() - started) / 1e9,
   };
