@@ -206,6 +206,38 @@ describe('a swarm service through the applier (one node)', () => {
     expect(all.find((t) => t.Status.State === 'failed').Status.Err).toMatch(/unhealthy/);
   });
 
+  test('a paused task is not probed: a pause 4 times its healthcheck\'s interval × retries fails no probe, swarm keeps the task, and it is healthy again after the unpause', async () => {
+    const stack = dockerStack('swarm-paused');
+    new Service(stack, 'svc', {
+      name: 'paused',
+      taskSpec: {
+        containerSpec: sleeper({ healthcheck: { test: ['CMD', '/bin/true'], interval: '1s', timeout: '1s', retries: 2 } }),
+        restartPolicy: { condition: 'any', delay: '1s' },
+      },
+    });
+    const d = await deploy(stack);
+    const first = await taskContainer(node, 'paused');
+    const health = () => JSON.parse(dockerOk(engine, ['inspect', first]))[0].State.Health;
+    const until = async (what: string, ok: () => boolean, ms = 15000) => {
+      for (const deadline = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 250))) {
+        if (Date.now() > deadline) throw new Error(`not ${what} after ${ms} ms: ${JSON.stringify(health())}`);
+      }
+    };
+    await until('healthy', () => health().Status === 'healthy');
+    // WHEN the task is paused (as Quiesce.pause does) for 8 s
+    dockerOk(engine, ['pause', first]);
+    await new Promise((r) => setTimeout(r, 8000));
+    const during = health();
+    dockerOk(engine, ['unpause', first]);
+    // THEN the engine stopped probing it (no failure counted; inspect says "unhealthy" while
+    // paused, without a failed probe), swarm kept its one task, and the next probe passes
+    expect(during.FailingStreak).toBe(0);
+    expect(during.Log.every((l: any) => l.ExitCode === 0)).toBe(true);
+    await until('healthy again', () => health().Status === 'healthy', 5000);
+    const tasks = await api<any[]>(`/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [d.serviceId('paused')] }))}`);
+    expect(tasks.map((t) => [t.Status.State, t.Status.ContainerStatus?.ContainerID])).toEqual([['running', first]]);
+  });
+
   test('converge_config: a replicated service whose image no node has does not converge; the apply fails and removes it', async () => {
     const stack = dockerStack('swarm-converge');
     new Service(stack, 'never', {
