@@ -623,6 +623,15 @@ export function handWrittenApp(app: App, count: number): void {
         { file: '/backup/staging/init-plan.json', content: planFile(initPlan), permissions: '0400' },
       ],
       labels: [{ label: 'cdktf-container-backup.role', value: 'backup-agent-installer' }, ...protects],
+      // the provider does not fail on an attach container's exit code: the deploy must
+      lifecycle: {
+        postcondition: [
+          {
+            condition: '${self.exit_code == 0}',
+            errorMessage: `${name}-backup-install exited with an error. Fix: read \`docker logs ${name}-backup-install\`, fix the cause and apply again.`,
+          },
+        ],
+      },
     });
     new Container(h, 'backup', {
       dependsOn: [installer, pgdata],
