@@ -57,8 +57,15 @@ const secs = (s: Stats) => `${fmtSeconds(s.median)} (${fmtSeconds(s.min)}–${fm
 const reps = (n: number) => `${n} repetition${n === 1 ? '' : 's'}`;
 const pct = (v: number) => `${(v * 100).toFixed(v < 0.01 ? 2 : 1)}%`;
 
-function synthSeries(s: SynthResults, kind: 'library' | 'hand-written', count: number, field: 'seconds' | 'peakRssBytes' | 'constructMs' | 'synthMs' | 'loadMs'): number[] {
-  return s.samples
+/** One field of one app's samples at one count, in repetition order (of the measured runs, or of `samples`). */
+function synthSeries(
+  s: SynthResults,
+  kind: 'library' | 'hand-written',
+  count: number,
+  field: 'seconds' | 'peakRssBytes' | 'constructMs' | 'synthMs' | 'loadMs',
+  samples = s.samples,
+): number[] {
+  return samples
     .filter((v) => v.kind === kind && v.count === count)
     .sort((a, b) => a.rep - b.rep)
     .map((v) => v[field]);
@@ -74,8 +81,7 @@ function tokenTraceDiagnostic(s: SynthResults) {
   if (!d || d.samples.length === 0) {
     return undefined;
   }
-  const series = (kind: 'library' | 'hand-written', field: 'seconds' | 'peakRssBytes' | 'constructMs') =>
-    d.samples.filter((v) => v.kind === kind).sort((a, b) => a.rep - b.rep).map((v) => v[field]);
+  const series = (kind: 'library' | 'hand-written', field: 'seconds' | 'peakRssBytes' | 'constructMs') => synthSeries(s, kind, d.count, field, d.samples);
   const cost = (kind: 'library' | 'hand-written', field: 'seconds' | 'peakRssBytes') =>
     stats(synthSeries(s, kind, d.count, field)).median - stats(series(kind, field)).median;
   return {

@@ -129,6 +129,9 @@ function shapeOf(v: unknown): string {
   return typeof v;
 }
 
+/** Which app goes first in a repetition: they alternate. */
+const pairOrder = (rep: number): Array<'library' | 'hand-written'> => (rep % 2 === 0 ? ['library', 'hand-written'] : ['hand-written', 'library']);
+
 export interface SynthBenchOptions {
   readonly work: string;
   readonly counts: number[];
@@ -173,9 +176,8 @@ export async function runSynthBench(options: SynthBenchOptions): Promise<SynthRe
   for (const count of options.counts) {
     reps[count] = options.reps(count);
     for (let rep = 0; rep < reps[count]; rep++) {
-      const kinds: Array<'library' | 'hand-written'> = rep % 2 === 0 ? ['library', 'hand-written'] : ['hand-written', 'library'];
       const outputs: Partial<Record<string, ReturnType<typeof countOutput>>> = {};
-      for (const kind of kinds) {
+      for (const kind of pairOrder(rep)) {
         const { sample, counted } = await measure(kind, count, rep, []);
         if (rep === 0) {
           outputs[kind] = counted;
@@ -201,7 +203,7 @@ export async function runSynthBench(options: SynthBenchOptions): Promise<SynthRe
   const top = options.counts[options.counts.length - 1];
   const diagnostic: SynthSample[] = [];
   for (let rep = 0; rep < reps[top]; rep++) {
-    for (const kind of rep % 2 === 0 ? (['library', 'hand-written'] as const) : (['hand-written', 'library'] as const)) {
+    for (const kind of pairOrder(rep)) {
       diagnostic.push((await measure(kind, top, rep, ['--no-token-traces'])).sample);
     }
   }
