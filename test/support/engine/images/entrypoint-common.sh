@@ -4,8 +4,7 @@
 # the official images' docker-entrypoint.sh. The entrypoint defines before sourcing:
 #   note MESSAGE      its log line;
 #   fail MESSAGE      its error line, then exit 1;
-#   run_sql           feeds stdin to the temporary server as the init user;
-#   HELP_OPTIONS      the server's options that only print and exit (no initialisation).
+#   run_sql           feeds stdin to the temporary server as the init user.
 
 # file_env VAR [DEFAULT]: VAR from $VAR or the file named by $VAR_FILE (not both).
 file_env() {
@@ -45,10 +44,13 @@ process_init_files() {
 	done
 }
 
-# wants_help ARGS...: whether one of the arguments is in HELP_OPTIONS.
+# wants_help OPTIONS ARGS...: whether one of the arguments is one of OPTIONS (the server's
+# options that only print and exit: no initialisation then).
 wants_help() {
+	options=$1
+	shift
 	for arg; do
-		case " $HELP_OPTIONS " in
+		case " $options " in
 			*" $arg "*) return 0 ;;
 		esac
 	done

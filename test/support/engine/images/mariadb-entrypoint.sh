@@ -26,7 +26,7 @@ fail() { printf '%s [ERROR] [Entrypoint]: %s\n' "$(date -u '+%Y-%m-%d %H:%M:%S+0
 # The init files' SQL goes to the temporary server as root (client, below).
 run_sql() { client; }
 HELP_OPTIONS="-? --help --print-defaults -V --version"
-# shellcheck source=entrypoint-common.sh
+# shellcheck source=entrypoint-common.sh disable=SC1091 # (followed with -x)
 . /usr/local/bin/docker-entrypoint-common.sh
 
 # mariadb_file_env MYSQL_X [DEFAULT]: MARIADB_X wins over MYSQL_X; both end up the same.
@@ -204,7 +204,7 @@ main() {
 	case "${1:-}" in
 		-*) set -- mariadbd "$@" ;;
 	esac
-	if { [ "${1:-}" = mariadbd ] || [ "${1:-}" = mysqld ]; } && ! wants_help "$@"; then
+	if { [ "${1:-}" = mariadbd ] || [ "${1:-}" = mysqld ]; } && ! wants_help "$HELP_OPTIONS" "$@"; then
 		note "Entrypoint script for MariaDB Server ${MARIADB_VERSION:-} started."
 		if ! errors=$("$@" --verbose --help 2>&1 > /dev/null); then
 			fail "mariadbd failed while attempting to check config: $errors"

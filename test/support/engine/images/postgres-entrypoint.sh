@@ -21,7 +21,7 @@ fail() { printf >&2 'error: %s\n' "$*"; exit 1; }
 # The init user's psql on the temporary server's socket, stopping at the first error.
 run_sql() { PGHOST='' psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc --dbname "$POSTGRES_DB"; }
 HELP_OPTIONS="-? --help --describe-config -V --version"
-# shellcheck source=entrypoint-common.sh
+# shellcheck source=entrypoint-common.sh disable=SC1091 # (followed with -x)
 . /usr/local/bin/docker-entrypoint-common.sh
 
 setup_env() {
@@ -99,7 +99,7 @@ main() {
 	case "${1:-}" in
 		-*) set -- postgres "$@" ;;
 	esac
-	if [ "${1:-}" = postgres ] && ! wants_help "$@"; then
+	if [ "${1:-}" = postgres ] && ! wants_help "$HELP_OPTIONS" "$@"; then
 		setup_env
 		create_db_directories
 		if [ "$(id -u)" = 0 ]; then
