@@ -29,7 +29,7 @@ import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCounts, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
 import { AGENT, DeployedHost, deployHost, EXAMPLE_REGIONS, FAKE_STORAGE } from '../support/engine/deployed-host';
 import { docker, dockerOk } from '../support/engine/docker-engine';
-import { execOnOk, startSwarmCluster, SwarmCluster, SwarmNode, taskContainer, taskContainers, waitForServiceTasks } from '../support/engine/swarm';
+import { execOnOk, startSwarmCluster, SwarmCluster, SwarmNode, taskContainer, taskContainers, until, waitForServiceTasks } from '../support/engine/swarm';
 import { rawRequest } from '../support/proxy-requests';
 import { forNames, RUNBOOK_SWARM, runbookShell } from '../support/runbook';
 
@@ -259,11 +259,11 @@ describe('the swarm example on a real two-node swarm', () => {
       const child = spawn('docker', ['-H', one.engine.dockerHost, 'exec', before.container, '/bin/sh', AGENT, 'run'], { stdio: 'ignore' });
       child.on('close', resolve);
     });
-    await waitFor(() => /restic\b.*\sbackup\s/.test(execOnOk(one, before.container, ['ps', '-o', 'args'])), 120000, 'restic backup running in the task');
+    await until(() => /restic\b.*\sbackup\s/.test(execOnOk(one, before.container, ['ps', '-o', 'args'])), 120000, 'restic backup running in the task', 250);
     host.docker(['kill', '--signal', 'KILL', before.container]); // node-one is the manager, host.docker's engine
     await cycle;
     // Swarm starts a new task (restart delay 5 s) with a new container.
-    await waitFor(async () => (await taskContainers(one, 'db-backup')).some((c) => c !== before.container), 60000, 'a new db-backup task on node-one');
+    await until(async () => (await taskContainers(one, 'db-backup')).some((c) => c !== before.container), 60000, 'a new db-backup task on node-one', 250);
     const after = await host.task('db', one.hostname);
     expect(after.container).not.toBe(before.container);
     after.markDue('check');
@@ -297,7 +297,7 @@ describe('the swarm example on a real two-node swarm', () => {
     const shell = runbookShell(cluster.manager, names);
     const run = (line: string) => shell.run(forNames(line, names));
     for (const line of RUNBOOK_SWARM.stop) run(line);
-    await waitFor(async () => (await taskContainers(one, 'db')).length === 0 && (await taskContainers(one, 'db-backup')).length === 0, 60000, 'db and db-backup stopped on node-one');
+    await until(async () => (await taskContainers(one, 'db')).length === 0 && (await taskContainers(one, 'db-backup')).length === 0, 60000, 'db and db-backup stopped on node-one', 250);
     run(RUNBOOK_SWARM.image);
     run(RUNBOOK_SWARM.fromBackup);
     const listed = run(RUNBOOK_SWARM.listJob);
@@ -337,10 +337,3 @@ function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
-async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}

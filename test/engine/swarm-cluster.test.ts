@@ -17,7 +17,7 @@ import { Service } from '@cdktf/provider-docker/lib/service';
 import { TerraformStack } from 'cdktf';
 import { applyStack, Deployment } from '../support/engine/applier';
 import { dockerOk } from '../support/engine/docker-engine';
-import { execOnOk, startSwarmCluster, SwarmCluster, taskContainer, waitForServiceGone } from '../support/engine/swarm';
+import { execOnOk, serviceTasks, startSwarmCluster, SwarmCluster, taskContainer, waitForServiceGone } from '../support/engine/swarm';
 import { dockerStack, synthJson } from '../support/synth';
 
 const IMAGE = 'busybox:1.36';
@@ -84,8 +84,8 @@ describe('a two-node swarm on this machine', () => {
     });
     const d = await deploy(stack);
     // THEN one task per node, each reading its own node's data
-    const tasks = (await cluster.manager.api.call('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: ['reader'], 'desired-state': ['running'] }))}`)).json();
-    expect(tasks.map((t: any) => t.NodeID).sort()).toEqual(cluster.nodes.map((n) => n.nodeId).sort());
+    const tasks = await serviceTasks(cluster.manager.api, 'reader', { desiredRunning: true });
+    expect(tasks.map((t) => t.NodeID).sort()).toEqual(cluster.nodes.map((n) => n.nodeId).sort());
     for (const node of cluster.nodes) {
       const task = await taskContainer(node, 'reader');
       expect(execOnOk(node, task, ['cat', '/data/who'])).toBe(`written-on-${node.hostname}\n`);

@@ -23,7 +23,7 @@ import { Fn, TerraformLocal, TerraformStack } from 'cdktf';
 import { applyStack, ApplyError, Deployment } from '../support/engine/applier';
 import { dockerOk, RunningEngine, startEngine, stopEngine } from '../support/engine/docker-engine';
 import { ensureImage } from '../support/engine/images';
-import { execOn, execOnOk, initSwarm, SwarmNode, taskContainer } from '../support/engine/swarm';
+import { execOn, execOnOk, initSwarm, serviceTasks, SwarmNode, SwarmTask, taskContainer, until } from '../support/engine/swarm';
 import { dockerStack, synthJson } from '../support/synth';
 
 const IMAGE = 'busybox:1.36';
@@ -191,19 +191,16 @@ describe('a swarm service through the applier (one node)', () => {
       },
     });
     const d = await deploy(stack);
-    const tasks = async () => (await api<any[]>(`/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [d.serviceId('health')] }))}`));
     const first = await taskContainer(node, 'health');
     // WHEN the probe starts failing
     execOnOk(node, first, ['rm', '/tmp/ok']);
     // THEN swarm shuts the task down as failed and starts another
-    const deadline = Date.now() + 30000;
-    let all: any[] = await tasks();
-    while (!(all.some((t) => t.Status.State === 'failed') && all.some((t) => t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID !== first))) {
-      if (Date.now() > deadline) throw new Error(`no replacement: ${JSON.stringify(all.map((t) => [t.Status.State, t.Status.Err]))}`);
-      await new Promise((r) => setTimeout(r, 250));
-      all = await tasks();
-    }
-    expect(all.find((t) => t.Status.State === 'failed').Status.Err).toMatch(/unhealthy/);
+    let all: SwarmTask[] = [];
+    await until(async () => {
+      all = await serviceTasks(node.api, d.serviceId('health'));
+      return all.some((t) => t.Status.State === 'failed') && all.some((t) => t.Status.State === 'running' && t.Status.ContainerStatus?.ContainerID !== first);
+    }, 30000, 'a failed task and its replacement', 250);
+    expect(all.find((t) => t.Status.State === 'failed')!.Status.Err).toMatch(/unhealthy/);
   });
 
   test('a paused task is not probed: a pause 4 times its healthcheck\'s interval × retries fails no probe, swarm keeps the task, and it is healthy again after the unpause', async () => {
@@ -218,12 +215,7 @@ describe('a swarm service through the applier (one node)', () => {
     const d = await deploy(stack);
     const first = await taskContainer(node, 'paused');
     const health = () => JSON.parse(dockerOk(engine, ['inspect', first]))[0].State.Health;
-    const until = async (what: string, ok: () => boolean, ms = 15000) => {
-      for (const deadline = Date.now() + ms; !ok(); await new Promise((r) => setTimeout(r, 250))) {
-        if (Date.now() > deadline) throw new Error(`not ${what} after ${ms} ms: ${JSON.stringify(health())}`);
-      }
-    };
-    await until('healthy', () => health().Status === 'healthy');
+    await until(() => health().Status === 'healthy', 15000, 'the task healthy', 250);
     // WHEN the task is paused (as Quiesce.pause does) for 8 s
     dockerOk(engine, ['pause', first]);
     await new Promise((r) => setTimeout(r, 8000));
@@ -233,8 +225,8 @@ describe('a swarm service through the applier (one node)', () => {
     // paused, without a failed probe), swarm kept its one task, and the next probe passes
     expect(during.FailingStreak).toBe(0);
     expect(during.Log.every((l: any) => l.ExitCode === 0)).toBe(true);
-    await until('healthy again', () => health().Status === 'healthy', 5000);
-    const tasks = await api<any[]>(`/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [d.serviceId('paused')] }))}`);
+    await until(() => health().Status === 'healthy', 5000, 'the task healthy again', 250);
+    const tasks = await serviceTasks(node.api, d.serviceId('paused'));
     expect(tasks.map((t) => [t.Status.State, t.Status.ContainerStatus?.ContainerID])).toEqual([['running', first]]);
   });
 

@@ -44,7 +44,7 @@
  *   with `converge_config` only (a global service may not have one), poll the tasks until they
  *   run, else delete the service and fail (DidNotConvergeError); then the read: until the
  *   service exposes its endpoint mode. NOT the provider: after that, as a test convenience, the
- *   applier waits until the service's tasks run (`waitForServiceTasks: false` to skip).
+ *   applier waits until the service's tasks run.
  *   Delete: with `stop_grace_period`, the task containers are listed first; ServiceRemove; then
  *   each listed container waited for (up to the grace period) and removed.
  * - Destroy: services first (and, not the provider, until their tasks and containers are gone),
@@ -68,7 +68,7 @@
 import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { DockerApi, DockerApiError } from './docker-api';
-import { waitForServiceGone, waitForServiceTasks } from './swarm';
+import { serviceTasks, until, waitForServiceGone, waitForServiceTasks } from './swarm';
 import { jsonStringValue } from '../sidecar-sandbox';
 
 type J = any;
@@ -80,11 +80,6 @@ export interface ApplyOptions {
   readonly hostPaths?: Record<string, string>;
   /** How long `attach` waits for a container to exit. @default 600000 */
   readonly attachTimeoutMs?: number;
-  /**
-   * After a service is created, wait until its tasks run (not the provider's step: a test
-   * convenience, so that a test can look at the tasks at once). @default true
-   */
-  readonly waitForServiceTasks?: boolean;
   readonly api?: DockerApi;
   /**
    * Called after each resource is applied, before the next: a test's moment to put something
@@ -568,22 +563,17 @@ export class Deployment {
       });
     }
     // The read: ServiceList + ServiceInspectWithRaw until the endpoint mode is exposed.
-    await step('ServiceInspectWithRaw', async () => {
-      for (const deadline = Date.now() + 30000; ;) {
+    await step('ServiceInspectWithRaw', () =>
+      until(async () => {
         const s = (await this.api.call('GET', `/services/${id}`)).json();
-        if (s.Endpoint?.Spec?.Mode || s.Spec?.EndpointSpec?.Mode) return;
-        if (Date.now() > deadline) throw new Error(`Error no endpoint spec for service ${id}`);
-        await new Promise((res) => setTimeout(res, 200));
-      }
-    });
+        return Boolean(s.Endpoint?.Spec?.Mode || s.Spec?.EndpointSpec?.Mode);
+      }, 30000, `the endpoint spec of service ${id}`, 200));
     // Not the provider: a test convenience, so that the tasks can be looked at at once.
-    if (this.options.waitForServiceTasks ?? true) {
-      let count = replicas;
-      if (spec.Mode.Global && list(spec.TaskTemplate.Placement?.Constraints).length === 0) {
-        count = (await this.api.call('GET', '/nodes')).json().filter((n: J) => n.Status.State === 'ready' && n.Spec.Availability === 'active').length;
-      }
-      await step('(test) wait for the tasks', () => waitForServiceTasks(this.api, id, { count }));
+    let count = replicas;
+    if (spec.Mode.Global && list(spec.TaskTemplate.Placement?.Constraints).length === 0) {
+      count = (await this.api.call('GET', '/nodes')).json().filter((n: J) => n.Status.State === 'ready' && n.Spec.Availability === 'active').length;
     }
+    await step('(test) wait for the tasks', () => waitForServiceTasks(this.api, id, { count }));
   }
 
   /** deleteService: with stop_grace_period, list the task containers, remove the service, wait for and remove each. */
@@ -591,10 +581,8 @@ export class Deployment {
     const grace = this.resolve(one(one(r.body.task_spec)?.container_spec)?.stop_grace_period);
     let containers: string[] = [];
     if (!empty(grace)) {
-      const filters = encodeURIComponent(JSON.stringify({ service: [a.name] }));
-      const tasks: J[] = (await this.api.call('GET', `/tasks?filters=${filters}`, { accept: [404] })).json();
-      containers = (Array.isArray(tasks) ? tasks : []).filter((t) => t.Status.State !== 'shutdown' && t.Status.ContainerStatus?.ContainerID)
-        .map((t) => t.Status.ContainerStatus.ContainerID);
+      containers = (await serviceTasks(this.api, a.name)).filter((t) => t.Status.State !== 'shutdown' && t.Status.ContainerStatus?.ContainerID)
+        .map((t) => t.Status.ContainerStatus!.ContainerID!);
     }
     await this.api.call('DELETE', `/services/${a.dockerId}`, { accept: [404] });
     for (const c of containers) {

@@ -197,6 +197,20 @@ export function deployAroundTheFile(options: () => Promise<DeployHostOptions>, o
 
 type DockerRun = (args: string[], options?: { input?: string | Buffer; allowFail?: boolean }) => { status: number | null; stdout: string; stderr: string };
 
+/**
+ * `docker ARGS...` against `engine`, as the deployed host's `docker`: throws with stdout and
+ * stderr (the engine named by `where`) unless it exits 0 or `allowFail` is set.
+ */
+function dockerRun(engine: RunningEngine, where = '') {
+  return (args: string[], o: { input?: string | Buffer; allowFail?: boolean } = {}) => {
+    const r = docker(engine, args, o.input);
+    if (r.status !== 0 && !o.allowFail) {
+      throw new Error(`docker ${args.join(' ')}${where} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
+    }
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+  };
+}
+
 /** The harness's methods on a running sidecar `container`, through `run` (its engine's docker CLI). */
 function deployedSidecar(parts: Pick<SynthesizedSidecarParts, 'plan' | 'agentScript'>, container: string, run: DockerRun): DeployedSidecar {
   return {
@@ -264,13 +278,7 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
   if (options.s3 && !s3) {
     throw new Error(`${options.hostStack} has no network ${egressNetwork}: no S3 stand-in started`);
   }
-  const run = (args: string[], o: { input?: string | Buffer; allowFail?: boolean } = {}) => {
-    const r = docker(engine, args, o.input);
-    if (r.status !== 0 && !o.allowFail) {
-      throw new Error(`docker ${args.join(' ')} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-    }
-    return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-  };
+  const run = dockerRun(engine);
   const inspect = (container: string) => JSON.parse(run(['inspect', container]).stdout)[0];
   return {
     engine,
@@ -295,13 +303,7 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
         throw new Error(`task(${name}, ${hostname}): not deployed on a swarm`);
       }
       const container = await taskContainer(node, `${name}-backup`);
-      const runOnNode = (args: string[], o: { input?: string | Buffer; allowFail?: boolean } = {}) => {
-        const r = docker(node.engine, args, o.input);
-        if (r.status !== 0 && !o.allowFail) {
-          throw new Error(`docker ${args.join(' ')} on ${hostname} failed (${r.status}):\n${r.stdout}\n${r.stderr}`);
-        }
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-      };
+      const runOnNode = dockerRun(node.engine, ` on ${hostname}`);
       const plan = JSON.parse(runOnNode(['exec', container, 'cat', AGENT_PLAN_FILE]).stdout);
       const agentScript = runOnNode(['exec', container, 'cat', AGENT]).stdout;
       return deployedSidecar({ plan, agentScript }, container, runOnNode);

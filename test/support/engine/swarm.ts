@@ -21,7 +21,7 @@
 import { spawnSync, SpawnSyncReturns } from 'child_process';
 import { randomBytes } from 'crypto';
 import { DockerApi } from './docker-api';
-import { docker, RunningEngine, startEngine, stopEngine } from './docker-engine';
+import { docker, dockerOk, RunningEngine, startEngine, stopEngine } from './docker-engine';
 import { ensureImage, StandInKind } from './images';
 
 /** One swarm node: its daemon and what the swarm calls it. */
@@ -37,24 +37,12 @@ export interface SwarmNode {
   readonly manager: boolean;
 }
 
-/** How long each phase of `startSwarmCluster` took, in milliseconds. */
-export interface ClusterTimings {
-  /** Both daemons answering (started side by side). */
-  readonly engines: number;
-  /** veth pair, swarm init, join, until the manager lists every node Ready. */
-  readonly swarm: number;
-  /** The stand-in images imported into every node (side by side with the swarm steps). */
-  readonly images: number;
-  readonly total: number;
-}
-
 /** A running cluster: `nodes[0]` is the manager. */
 export interface SwarmCluster {
   readonly manager: SwarmNode;
   readonly nodes: readonly SwarmNode[];
   /** The tags `ensureImage` gave the images asked for, present on every node. */
   readonly images: Partial<Record<StandInKind, string>>;
-  readonly timings: ClusterTimings;
   /** The veth pair's two ends: `veth[i]` lives in `nodes[i]`'s network namespace. */
   readonly veth: readonly [string, string];
   /** The node of that hostname or node ID. */
@@ -93,41 +81,35 @@ export async function startSwarmCluster(options: { readonly nodes: number; reado
   if (options.nodes !== 2) {
     throw new Error(`startSwarmCluster: ${options.nodes} nodes asked for; one veth pair joins exactly two (add a bridge namespace for more)`);
   }
-  const started = Date.now();
   const hostnames = ['node-one', 'node-two'];
   const engines: RunningEngine[] = [];
   const stopAll = () => Promise.all(engines.map((e) => stopEngine(e)));
-  let importing: Promise<unknown> = Promise.resolve();
+  let importing: Promise<string[][]> = Promise.resolve([]);
   try {
     const results = await Promise.allSettled(hostnames.map((hostname) => startEngine({ hostname, current: false, dirPrefix: 'ccb-swarm-' })));
     for (const r of results) if (r.status === 'fulfilled') engines.push(r.value);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
-    const enginesUp = Date.now();
     const kinds = options.images ?? ['busybox'];
     importing = Promise.all(engines.map((e) => Promise.all(kinds.map((k) => ensureImage(k, e)))));
     importing.catch(() => undefined); // awaited below; no unhandled rejection meanwhile
-    const imported = importing.then(() => Date.now());
     const veth = joinByVeth(engines[0], engines[1]);
-    const apis = engines.map((e) => new DockerApi(e.socketPath));
     const addresses = engines.map((_, i) => `${SUBNET}.${i + 1}`);
-    await apis[0].call('POST', '/swarm/init', { body: { ListenAddr: `${addresses[0]}:${SWARM_PORT}`, AdvertiseAddr: addresses[0] } });
+    const manager = await initSwarm(engines[0], { advertiseAddr: addresses[0] });
+    const apis = [manager.api, new DockerApi(engines[1].socketPath)];
     const token: string = (await apis[0].call('GET', '/swarm')).json().JoinTokens.Worker;
     await apis[1].call('POST', '/swarm/join', {
       body: { ListenAddr: `${addresses[1]}:${SWARM_PORT}`, AdvertiseAddr: addresses[1], RemoteAddrs: [`${addresses[0]}:${SWARM_PORT}`], JoinToken: token },
     });
     await until(async () => (await apis[0].call('GET', '/nodes')).json().filter((n: any) => n.Status.State === 'ready').length === engines.length,
       30000, 'both nodes Ready in the manager\'s node list');
-    const swarmUp = Date.now();
-    const nodes = await Promise.all(engines.map((e, i) => describeNode(e, apis[i], addresses[i])));
-    const tags = await Promise.all(kinds.map((k) => ensureImage(k, engines[0])));
-    const imagesDone = await imported;
+    const nodes = [manager, await describeNode(engines[1], apis[1], addresses[1])];
+    const tags = (await importing)[0];
     const images = Object.fromEntries(kinds.map((k, i) => [k, tags[i]]));
     return {
       manager: nodes[0],
       nodes,
       images,
-      timings: { engines: enginesUp - started, swarm: swarmUp - enginesUp, images: imagesDone - enginesUp, total: Date.now() - started },
       veth,
       node(hostnameOrId: string): SwarmNode {
         const n = nodes.find((x) => x.hostname === hostnameOrId || x.nodeId === hostnameOrId);
@@ -157,20 +139,30 @@ export async function startSwarmCluster(options: { readonly nodes: number; reado
  * Throws after `timeoutMs` with every task's state and error.
  */
 export async function waitForServiceTasks(api: DockerApi, service: string, options: { readonly count?: number; readonly timeoutMs?: number } = {}): Promise<SwarmTask[]> {
-  const filters = encodeURIComponent(JSON.stringify({ service: [service], 'desired-state': ['running'] }));
   let tasks: SwarmTask[] = [];
   const done = await poll(async () => {
-    tasks = (await api.call('GET', `/tasks?filters=${filters}`)).json();
+    tasks = await serviceTasks(api, service, { desiredRunning: true });
     const enough = options.count === undefined ? tasks.length > 0 : tasks.length === options.count;
     return enough && tasks.every((t) => t.Status.State === 'running');
   }, options.timeoutMs ?? 30000);
   if (!done) {
-    const all: SwarmTask[] = (await api.call('GET', `/tasks?filters=${encodeURIComponent(JSON.stringify({ service: [service] }))}`)).json();
+    const all = await serviceTasks(api, service);
     throw new Error(`the tasks of service '${service}' did not all run within ${(options.timeoutMs ?? 30000) / 1000} s` +
       `${options.count === undefined ? '' : ` (${options.count} expected)`}: ` +
       all.map((t) => `${t.ID} on ${t.NodeID}: ${t.Status.State}/${t.DesiredState}${t.Status.Err ? ` (${t.Status.Err})` : ''}`).join('; '));
   }
   return tasks;
+}
+
+/**
+ * The tasks of a service (its name or ID) as a manager's `GET /tasks` lists them: all of them,
+ * or only those swarm wants running (`desiredRunning`). None for a service that is gone (the
+ * engine answers 404).
+ */
+export async function serviceTasks(api: DockerApi, service: string, options: { readonly desiredRunning?: boolean } = {}): Promise<SwarmTask[]> {
+  const filters = encodeURIComponent(JSON.stringify({ service: [service], ...(options.desiredRunning ? { 'desired-state': ['running'] } : {}) }));
+  const r = await api.call('GET', `/tasks?filters=${filters}`, { accept: [404] });
+  return r.status === 404 ? [] : r.json();
 }
 
 /**
@@ -182,6 +174,8 @@ export async function waitForServiceGone(manager: DockerApi, serviceId: string, 
   const containers = `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ label: [`com.docker.swarm.service.id=${serviceId}`] }))}`;
   const apis = [manager, ...(options.nodes ?? []).map((n) => n.api)];
   await until(async () => {
+    // all tasks, not a service filter: the engine answers 404 for a service that is gone
+    // while its tasks may still be listed
     const tasks: SwarmTask[] = (await manager.call('GET', '/tasks')).json();
     if (tasks.some((t) => t.ServiceID === serviceId)) return false;
     for (const api of apis) if ((await api.call('GET', containers)).json().length > 0) return false;
@@ -209,9 +203,7 @@ export function execOn(node: SwarmNode, container: string, command: string[]): S
 
 /** Like `execOn`, but throws with stderr unless the command exits 0; returns stdout. */
 export function execOnOk(node: SwarmNode, container: string, command: string[]): string {
-  const r = execOn(node, container, command);
-  if (r.status !== 0) throw new Error(`exec on ${node.hostname} in ${container.slice(0, 12)}: ${command.join(' ')} -> ${r.status}: ${r.stderr.trim()}`);
-  return r.stdout;
+  return dockerOk(node.engine, ['exec', container, ...command]);
 }
 
 async function describeNode(engine: RunningEngine, api: DockerApi, address: string): Promise<SwarmNode> {
@@ -245,7 +237,7 @@ function joinByVeth(a: RunningEngine, b: RunningEngine): [string, string] {
   return ends;
 }
 
-async function poll(check: () => Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
+async function poll(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 100): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
@@ -254,6 +246,7 @@ async function poll(check: () => Promise<boolean>, timeoutMs: number, intervalMs
   }
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
-  if (!(await poll(check, timeoutMs))) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+/** Polls `check` (every `intervalMs`) until it holds; throws after `timeoutMs`, naming `what`. */
+export async function until(check: () => boolean | Promise<boolean>, timeoutMs: number, what: string, intervalMs = 100): Promise<void> {
+  if (!(await poll(check, timeoutMs, intervalMs))) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 }
