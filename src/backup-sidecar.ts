@@ -1,12 +1,11 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
-import { Fn, Token } from 'cdktf';
+import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from './agent/agent-asset';
-import { AGENT_HEALTHCHECK, AgentFile, agentFiles, initialization, stackLocal } from './agent/agent-files';
+import { AGENT_HEALTHCHECK, AgentFile, agentFiles, checkNotifyUrl, initialization, needsEgress, stackLocal } from './agent/agent-files';
 import { exitedZero, installScript, stagedPath } from './agent/agent-install';
 import { AGENT_PLAN_FILE } from './agent/agent-plan';
-import { ConfigurationError } from './configuration-error';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
 import { ResolvedBackup, resolveBackupPlan } from './model/resolve-backup-plan';
@@ -247,18 +246,17 @@ export class BackupSidecar extends Construct {
 
     const files = agentFiles(this, plan, { password: password.value, notifyUrl: props.notifyUrl, wiring: { dockerApi: this.dockerApi?.endpoint } });
     const init = initialization(plan);
-    const initTargets = init.targets;
     this.installer = new Container(this, 'installer', {
       name: `${props.containerName}-backup-install`,
       image,
-      entrypoint: ['/bin/sh', '-c', installScript(initTargets.length > 0)],
+      entrypoint: ['/bin/sh', '-c', installScript(init.files.length > 0)],
       // Runs once per install and exits; the provider waits for it (attach) before the sidecar.
       attach: true,
       mustRun: false,
       restart: 'no',
       readOnly: false,
       // A route out only to initialise remote repositories.
-      ...(initTargets.length > 0
+      ...(init.files.length > 0
         ? { networksAdvanced: [{ name: SidecarEgressNetwork.of(this).network.name }] }
         : { networkMode: 'none' }),
       securityOpts: ['no-new-privileges:true'],
@@ -350,30 +348,10 @@ export class BackupSidecar extends Construct {
   }
 }
 
-/** Whether the sidecar needs a route out: a target that is not a host folder, or a webhook. */
-function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
-  return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
-}
-
 /** The Terraform local that holds the sidecar seccomp profile, once per stack. */
 export const SECCOMP_PROFILE_LOCAL = 'cdktf_container_backup_sidecar_seccomp';
 
 /** An installer upload of an agent file, at `file`. */
 function upload(f: AgentFile, file: string) {
   return { file, content: f.content, permissions: f.permissions };
-}
-
-/** The webhook URL carries its token: a literal one would be written into cdk.tf.json. */
-export function checkNotifyUrl(where: string, notifyUrl: string | undefined): void {
-  if (notifyUrl !== undefined && !Token.isUnresolved(notifyUrl)) {
-    throw literalNotifyUrl(where);
-  }
-}
-
-function literalNotifyUrl(path: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
-    'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
-  );
 }

@@ -3,11 +3,12 @@
  * installer (`BackupSidecar`), or swarm secrets and configs (`BackupService`). One list, so a
  * container's sidecar and a service's backup task get the same agent, plan and secrets.
  */
-import { TerraformLocal, TerraformStack } from 'cdktf';
+import { TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from './agent-asset';
 import { INIT_PLAN_FILE, INIT_SECRETS_DIR } from './agent-install';
 import { AGENT_PLAN_FILE, AgentWiring, NOTIFY_URL_FILE, PASSWORD_FILE, agentPlan, agentPlanFileContent, targetSecretUploads } from './agent-plan';
+import { ConfigurationError } from '../configuration-error';
 import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import { Quiesce } from '../policy/quiesce';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
@@ -60,11 +61,27 @@ export function agentFiles(scope: Construct, backup: ResolvedBackup, options: Ag
   ];
 }
 
+/** The webhook URL carries its token: a literal one would be written into cdk.tf.json. */
+export function checkNotifyUrl(where: string, notifyUrl: string | undefined): void {
+  if (notifyUrl !== undefined && !Token.isUnresolved(notifyUrl)) {
+    throw literalNotifyUrl(where);
+  }
+}
+
+function literalNotifyUrl(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
+    'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
+  );
+}
+
 /** The deploy-time initialisation of the repositories the agent's own credentials may not create. */
 export interface Initialization {
-  /** The targets, with their init credentials; none: nothing to initialise. */
-  readonly targets: StorageTargetConfig[];
-  /** The init plan and the init secrets, at the installer's staging paths (never the agent's). */
+  /**
+   * The init plan and the init secrets, at the installer's staging paths (never the agent's);
+   * none: nothing to initialise (the plan is there whenever a target needs initialising).
+   */
   readonly files: AgentFile[];
 }
 
@@ -91,7 +108,15 @@ export function initialization(backup: ResolvedBackup): Initialization {
       ? [{ file: INIT_PLAN_FILE, content: agentPlanFileContent(agentPlan(initBackup, { secretsDir: INIT_SECRETS_DIR })), permissions: '0400', secret: true }]
       : []),
   ];
-  return { targets, files };
+  return { files };
+}
+
+/**
+ * Whether the backup needs a route out (a sidecar's or a backup service's egress network): a
+ * target that is not a host folder, or a webhook.
+ */
+export function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
+  return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
 }
 
 /** The Terraform local that holds the agent script (Terraform-escaped), once per stack. */

@@ -4,7 +4,8 @@
  */
 import type { Quiesce } from '../policy/quiesce';
 import type { Retention } from '../policy/retention';
-import { Schedule, deferredIntervalSeconds } from '../policy/schedule';
+import { deferredIntervalSeconds } from '../policy/cron';
+import { Schedule } from '../policy/schedule';
 import type { Verification } from '../policy/verification';
 import { Medium } from '../targets/medium';
 import type { Site } from '../targets/site';

@@ -11,6 +11,7 @@
  * Day-of-week 7 is Sunday, like 0.
  */
 import { ConfigurationError, show } from '../configuration-error';
+import type { Schedule } from './schedule';
 
 interface FieldSpec {
   readonly name: string;
@@ -260,6 +261,24 @@ export function longestDeferredGapSeconds(marks: CronFields, runs: CronFields): 
     longest = Math.max(longest, done[i] - done[i - 1]);
   }
   return Math.max(longest, done[0] + GAP_CYCLE_DAYS * 86400 - done[done.length - 1]);
+}
+
+const deferredGapCache = new Map<string, number>();
+
+/**
+ * The longest time, in seconds, between two runs of work that `marks` makes due and the first
+ * run of `runs` at or after that time does (the restore drill: due on its schedule, done after
+ * the next backup). Cached like `Schedule`'s gaps.
+ */
+export function deferredIntervalSeconds(marks: Schedule, runs: Schedule): number {
+  const key = `${marks.expression}|${runs.expression}`;
+  let gap = deferredGapCache.get(key);
+  if (gap === undefined) {
+    // Both expressions run (their constructors checked), so the gap is defined.
+    gap = longestDeferredGapSeconds(parseCron(marks.expression), parseCron(runs.expression))!;
+    deferredGapCache.set(key, gap);
+  }
+  return gap;
 }
 
 /** The error of a cron expression that cannot be parsed, or (schedule.ts) that never runs. */

@@ -1,5 +1,5 @@
 import { outOfRange } from '../validation';
-import { CronFields, invalidCron, longestDeferredGapSeconds, longestGapSeconds, parseCron } from './cron';
+import { CronFields, invalidCron, longestGapSeconds, parseCron } from './cron';
 
 /** Days of the week, for weekly schedules (cron numbering: Sunday is 0). */
 export enum WeekDay {
@@ -143,23 +143,4 @@ function maxGapOf(fields: CronFields): number {
   }
   gapCache.set(fields.expression, longest);
   return longest;
-}
-
-
-const deferredGapCache = new Map<string, number>();
-
-/**
- * The longest time, in seconds, between two runs of work that `marks` makes due and the first
- * run of `runs` at or after that time does (the restore drill: due on its schedule, done after
- * the next backup). Cached like the gaps.
- */
-export function deferredIntervalSeconds(marks: Schedule, runs: Schedule): number {
-  const key = `${marks.expression}|${runs.expression}`;
-  let gap = deferredGapCache.get(key);
-  if (gap === undefined) {
-    // Both expressions run (their constructors checked), so the gap is defined.
-    gap = longestDeferredGapSeconds(parseCron(marks.expression), parseCron(runs.expression))!;
-    deferredGapCache.set(key, gap);
-  }
-  return gap;
 }

@@ -2,10 +2,10 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Service, ServiceTaskSpecContainerSpecConfigs, ServiceTaskSpecContainerSpecSecrets } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-asset';
-import { agentFiles, initialization } from '../agent/agent-files';
+import { agentFiles, checkNotifyUrl, initialization, needsEgress } from '../agent/agent-files';
 import { exitedZero, initScript, stagedPath } from '../agent/agent-install';
 import { AGENT_PLAN_FILE, PASSWORD_FILE } from '../agent/agent-plan';
-import { BackupOptions, BackupSource, checkNotifyUrl } from '../backup-sidecar';
+import { BackupOptions, BackupSource } from '../backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
 import { ConfigurationError, show } from '../configuration-error';
 import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
@@ -14,7 +14,7 @@ import { QuiesceMode } from '../policy/quiesce';
 import { RepositoryPassword } from '../repository-password';
 import { Site } from '../targets/site';
 import { ServiceDockerApiProxy } from './service-docker-api-proxy';
-import { RESTART_POLICY } from './service-mode';
+import { RESTART_POLICY } from './restart-policy';
 import { SidecarEgressNetwork } from '../sidecar-egress-network';
 import { fileMode, swarmConfig, swarmSecret } from './swarm-file';
 
@@ -26,12 +26,16 @@ export interface BackupServiceProps extends BackupOptions {
   readonly sources: BackupSource[];
   /**
    * Where the protected service runs: the backup runs on exactly those nodes.
-   * @default - every node
+   *
+   * Read only without a `deployment`, whose placement constraints take precedence.
+   * @default - the deployment's placement constraints, or every node
    */
   readonly placementConstraints?: string[];
   /**
    * How the protected service runs, for the compliance rules about node-local data.
-   * @default - a global service
+   *
+   * Its placement constraints are also where the backup runs.
+   * @default - a global service on `placementConstraints`
    */
   readonly deployment?: ServiceDeployment;
   /**
@@ -97,7 +101,8 @@ export class BackupService extends Construct {
     const where = this.node.path;
     checkNotifyUrl(where, props.notifyUrl);
     const name = props.serviceName;
-    const constraints = props.placementConstraints ?? [];
+    // One list for the placement and the compliance model: the deployment's, when given.
+    const constraints = props.deployment?.placementConstraints ?? props.placementConstraints ?? [];
     const plan = resolveBackupPlan(where, { ...props, containerName: name }, (site) =>
       props.targets.map((target, i) => target.bind(this, { containerName: name, index: i + 1, containerSite: site })),
     );
@@ -132,9 +137,9 @@ export class BackupService extends Construct {
       }
     });
 
-    const remote = props.notifyUrl !== undefined || plan.targets.some((t) => t.hostPath === undefined);
+    const remote = needsEgress(plan.targets, props.notifyUrl);
     const init = initialization(plan);
-    if (init.targets.length > 0) {
+    if (init.files.length > 0) {
       this.initializer = new Container(this, 'initializer', {
         name: `${name}-backup-init`,
         image: plan.image,

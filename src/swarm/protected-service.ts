@@ -8,7 +8,8 @@ import { Site } from '../targets/site';
 import { checkName } from '../validation';
 import { checkEnvironment, checkVolumes } from '../workload-checks';
 import { BackupService } from './backup-service';
-import { RESTART_POLICY, ServiceMode } from './service-mode';
+import { RESTART_POLICY } from './restart-policy';
+import { ServiceMode } from './service-mode';
 
 /** A named volume mounted into a service's tasks: node-local, one per node that runs a task. */
 export interface ServiceVolume {
@@ -170,7 +171,7 @@ export class ProtectedService extends Construct {
         ...props.backup,
         serviceName: this.serviceName,
         sources: this.dataVolumeNames.map((volumeName) => ({ volumeName })),
-        placementConstraints: constraints,
+        // The deployment carries the placement constraints: the backup runs where the service does.
         deployment: this.deployment,
         site: this.site,
       });

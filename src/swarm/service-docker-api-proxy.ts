@@ -5,7 +5,7 @@ import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../docker-api-proxy';
 import { execCreateBody } from '../docker-api/exec-body';
 import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig, serviceTaskListPath } from '../docker-api/proxy-config';
 import { Quiesce } from '../policy/quiesce';
-import { RESTART_POLICY } from './service-mode';
+import { RESTART_POLICY } from './restart-policy';
 import { fileMode, swarmConfig } from './swarm-file';
 
 /** Where the proxy task reads its configuration (a swarm config; the root stays read-only). */
