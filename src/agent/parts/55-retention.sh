@@ -85,7 +85,7 @@ retention_target() {
     return
   fi
   if append_only "$1"; then
-    retention_done "$2"
+    due_clear "retention.$2"
     log INFO retention "target=$2 skipped: append-only (${APPEND_ONLY_NOTE})"
     record_step "${WORK_DIR}/retention.jsonl" "$2" skipped '' \
       '{reason: "append-only", removed: null, kept: null, protected: null}'
@@ -137,19 +137,13 @@ EOF
     "cannot append to ${WORK_DIR}/retention.jsonl"
   [ -z "${_ret_id}" ] || printf '%s\n' "${_ret_id}" >>"${WORK_DIR}/ids.jsonl" ||
     log ERROR status "cannot append to ${WORK_DIR}/ids.jsonl"
-  retention_done "${_ret_name}"
+  due_clear "retention.${_ret_name}"
   if [ "${_ret_protected}" -gt 0 ]; then
     log WARN retention "target=${_ret_name} the policy would remove snapshot" \
       "$(printf '%s' "${_ret_keep}" | cut -c 1-8), the one this cycle just made (is a clock" \
       "or a snapshot time off?); keeping it: the last successful backup is never removed"
   fi
   log INFO retention "target=${_ret_name} forgot ${_ret_removed} snapshots, kept ${_ret_kept}"
-}
-
-# retention_done NAME: clears target NAME's due retention.
-retention_done() {
-  [ -z "${RETENTION_SETS}" ] || rm -f "${DUE_DIR}/retention.$1" ||
-    log WARN retention "cannot remove ${DUE_DIR}/retention.$1"
 }
 
 # retention_record RESULT ERROR [REMOVED KEPT PROTECTED]: records (and logs a failure of)
@@ -167,7 +161,7 @@ retention_record() {
 prune_target() {
   [ -z "${INTERRUPTED}" ] || return 0
   if append_only "$1"; then
-    prune_done "$2"
+    due_clear "prune.$2"
     log INFO prune "target=$2 skipped: append-only (${APPEND_ONLY_NOTE})"
     record_step "${WORK_DIR}/prune.jsonl" "$2" skipped '' '{reason: "append-only"}'
     return 0
@@ -177,7 +171,7 @@ prune_target() {
   run_restic_unlocking "$1" "${_pt_prefix}-prune.out" "${_pt_prefix}-prune.err" prune
   _pt_rc=$?
   if [ "${_pt_rc}" -eq 0 ]; then
-    prune_done "$2"
+    due_clear "prune.$2"
     log INFO prune "target=$2 done in $(($(clock) - _pt_started))s"
     record_step "${WORK_DIR}/prune.jsonl" "$2" ok ''
     return 0
@@ -189,8 +183,4 @@ prune_target() {
   fi
   record_step "${WORK_DIR}/prune.jsonl" "$2" "${STEP_RESULT}" "${STEP_ERROR}"
   return 1
-}
-
-prune_done() {
-  rm -f "${DUE_DIR}/prune.$1" || log WARN prune "cannot remove ${DUE_DIR}/prune.$1"
 }

@@ -61,13 +61,6 @@ check_target() {
   return 1
 }
 
-# check_done NAME: clears target NAME's due check (a check that found errors stays due, so the
-# next cycle checks again).
-check_done() {
-  [ ! -f "${DUE_DIR}/check.$1" ] || rm -f "${DUE_DIR}/check.$1" ||
-    log WARN check "cannot remove ${DUE_DIR}/check.$1"
-}
-
 # check_replicas INDEX NAME: `restic --no-lock check` of each replica: read-only, so it works
 # with Object Lock and read-only credentials, and never blocks the replication.
 # shellcheck disable=SC2016 # a jq program

@@ -140,6 +140,12 @@ mark_due() {
   done
 }
 
+# due_clear NAME: removes the due marker NAME (WORK or WORK.TARGET) once the work is done; only
+# success clears it (a check that found errors stays due, so the next cycle checks again).
+due_clear() {
+  rm -f "${DUE_DIR}/$1" || log WARN "${1%%.*}" "cannot remove ${DUE_DIR}/$1"
+}
+
 # due_work INDEXES [DRILL]: the prune and check due for these targets, and, with DRILL set (a
 # backup cycle that recorded the manifest, or `verify`), the restore drill when it is due: a
 # drill compares with checksums taken at backup time, so without a backup it waits for one.
@@ -149,7 +155,7 @@ due_work() {
     [ ! -f "${DUE_DIR}/prune.${_dw_name}" ] || prune_target "${_dw_i}" "${_dw_name}" || true
     if [ -f "${DUE_DIR}/check.${_dw_name}" ] && [ -z "${INTERRUPTED}" ] &&
       check_target "${_dw_i}" "${_dw_name}"; then
-      check_done "${_dw_name}"
+      due_clear "check.${_dw_name}"
     fi
   done
   [ -z "${INTERRUPTED}" ] && [ -f "${DUE_DIR}/drill" ] || return 0
@@ -158,8 +164,7 @@ due_work() {
     return 0
   fi
   verification_drill "$1"
-  [ -n "${INTERRUPTED}" ] || rm -f "${DUE_DIR}/drill" ||
-    log WARN drill "cannot remove ${DUE_DIR}/drill"
+  [ -n "${INTERRUPTED}" ] || due_clear drill
 }
 
 # verification_drill INDEXES: the replicas' checks and the restore drill of those targets.

@@ -71,29 +71,24 @@ cmd_daemon() {
 # DUE_MARKED when a prune or check (work for `due`) was marked.
 daemon_mark_due() {
   DUE_MARKED=''
-  if [ -n "${PRUNE_SETS}" ] && cron_matches "${PRUNE_SETS}" "$1"; then
-    log INFO daemon "prune schedule matches $(iso_utc "$1"); prune due on every target"
+  ! due_on_schedule prune "${PRUNE_SETS}" "$1" 'prune due on every target' || DUE_MARKED=1
+  ! due_on_schedule check "${CHECK_SETS}" "$1" 'check due on every target' || DUE_MARKED=1
+  due_on_schedule retention "${RETENTION_SETS}" "$1" 'due after the next backup' || true
+  due_on_schedule drill "${DRILL_SETS}" "$1" 'restore drill due after the next backup' || true
+}
+
+# due_on_schedule WORK SETS MINUTE DUE: when WORK's schedule (SETS) matches MINUTE, logs so with
+# DUE (what is due when) and marks WORK due (the drill once, the rest on every target); fails
+# when it does not match.
+due_on_schedule() {
+  [ -n "$2" ] && cron_matches "$2" "$3" || return 1
+  log INFO daemon "$1 schedule matches $(iso_utc "$3"); $4"
+  if [ "$1" = drill ]; then
+    mark_due drill
+  else
     # shellcheck disable=SC2046 # target names: letters, digits, '.', '_', '-'
-    mark_due $(due_markers prune) || log ERROR daemon "cannot mark the prune due in ${DUE_DIR}"
-    DUE_MARKED=1
-  fi
-  if [ -n "${CHECK_SETS}" ] && cron_matches "${CHECK_SETS}" "$1"; then
-    log INFO daemon "check schedule matches $(iso_utc "$1"); check due on every target"
-    # shellcheck disable=SC2046 # target names, as above
-    mark_due $(due_markers check) || log ERROR daemon "cannot mark the check due in ${DUE_DIR}"
-    DUE_MARKED=1
-  fi
-  if [ -n "${RETENTION_SETS}" ] && cron_matches "${RETENTION_SETS}" "$1"; then
-    log INFO daemon "retention schedule matches $(iso_utc "$1"); due after the next backup"
-    # shellcheck disable=SC2046 # target names, as above
-    mark_due $(due_markers retention) ||
-      log ERROR daemon "cannot mark the retention due in ${DUE_DIR}"
-  fi
-  if [ -n "${DRILL_SETS}" ] && cron_matches "${DRILL_SETS}" "$1"; then
-    log INFO daemon "drill schedule matches $(iso_utc "$1"); restore drill due after the" \
-      "next backup"
-    mark_due drill || log ERROR daemon "cannot mark the drill due in ${DUE_DIR}"
-  fi
+    mark_due $(due_markers "$1")
+  fi || log ERROR daemon "cannot mark the $1 due in ${DUE_DIR}"
 }
 
 # due_markers WORK: the due-marker names of WORK (prune, check, retention) on every target;

@@ -12,7 +12,7 @@ cmd_verify() {
   for _vf_i in ${SELECTED_TARGETS}; do
     [ -z "${INTERRUPTED}" ] || break
     _vf_name=$(target_get "${_vf_i}" NAME)
-    ! check_target "${_vf_i}" "${_vf_name}" "$@" || check_done "${_vf_name}"
+    ! check_target "${_vf_i}" "${_vf_name}" "$@" || due_clear "check.${_vf_name}"
   done
   if [ -n "${OPT_NO_DRILL}" ]; then
     for _vf_i in ${SELECTED_TARGETS}; do
