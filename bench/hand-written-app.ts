@@ -72,9 +72,11 @@ function agentScript(): string {
 
 /**
  * The installer's program: moves the staged agent, its plan and its secrets onto the install
- * volume with their final modes, deletes the staged copies whatever happens, and runs `restic
- * init` (through the agent) with the init key's plan. No `${` in it (Terraform would
- * interpolate it).
+ * volume with their final modes, deletes the staged copies whatever happens, keeps the local
+ * disk's folder root-owned and 0700 with the repository inside (so nothing the sidecar writes
+ * can run as root for another host user), and runs `restic init` (through the agent) with the
+ * init key's plan. No `${` in it (Terraform would interpolate it); the disk folder comes in
+ * as `$DISK` (replaced per container).
  */
 const INSTALL_SCRIPT = `set -eu
 umask 077
@@ -98,6 +100,25 @@ mv "$new/bin" "$new/secrets" "$install/"
 mv -f "$new/agent.json" "$install/agent.json"
 rmdir "$new"
 echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"
+prepare_local_target() {
+  owner=$(stat -c %u "$1")
+  if [ "$owner" != 0 ]; then
+    echo "install: the local target folder $2 is owned by uid $owner, not root; fix: chown root:root $2" >&2
+    return 1
+  fi
+  chmod 0700 "$1"
+  repo="$1/repository"
+  if [ ! -e "$repo" ] && { [ -f "$1/config" ] || [ -d "$1/.moving" ]; }; then
+    mkdir -p "$1/.moving"
+    for entry in config data index keys locks snapshots; do
+      if [ -e "$1/$entry" ]; then mv "$1/$entry" "$1/.moving/"; fi
+    done
+    mv "$1/.moving" "$repo"
+    echo "install: moved the repository found in $2 into $2/repository"
+  fi
+  mkdir -p "$repo"
+}
+prepare_local_target /backup/target-folders/local "$DISK"
 BACKUP_PLAN=/backup/staging/init-plan.json /bin/sh "$install/bin/backup-agent" init`;
 
 /** Every value from `from` to `to`: a `*` cron field spelled out, as the agent's plan wants it. */
@@ -604,7 +625,7 @@ export function handWrittenApp(app: App, count: number): void {
     const installer = new Container(h, 'installer', {
       name: `${name}-backup-install`,
       image: RESTIC_IMAGE,
-      entrypoint: ['/bin/sh', '-c', INSTALL_SCRIPT],
+      entrypoint: ['/bin/sh', '-c', INSTALL_SCRIPT.replace('"$DISK"', `'/mnt/backup-disk/${name}'`)],
       attach: true,
       mustRun: false,
       restart: 'no',
@@ -613,6 +634,7 @@ export function handWrittenApp(app: App, count: number): void {
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'] },
       mounts: [{ type: 'volume', source: install.name, target: '/backup/install' }],
+      volumes: [{ hostPath: `/mnt/backup-disk/${name}`, containerPath: '/backup/target-folders/local' }],
       upload: [
         { file: '/backup/staging/bin/backup-agent', content: agent.asString, permissions: '0555' },
         { file: '/backup/staging/agent.json', content: planFile(agentPlan), permissions: '0444' },
@@ -656,7 +678,7 @@ export function handWrittenApp(app: App, count: number): void {
         { type: 'volume', source: install.name, target: '/backup/install', readOnly: true },
         { type: 'volume', source: `${name}-pgdata`, target: `/backup/sources/${name}-pgdata`, readOnly: true },
       ],
-      volumes: [{ hostPath: `/mnt/backup-disk/${name}`, containerPath: '/backup/targets/local' }],
+      volumes: [{ hostPath: `/mnt/backup-disk/${name}/repository`, containerPath: '/backup/targets/local' }],
       healthcheck: {
         test: ['CMD', '/bin/sh', '/backup/install/bin/backup-agent', 'health'],
         interval: '60s',

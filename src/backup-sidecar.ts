@@ -4,7 +4,7 @@ import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from './agent/agent-asset';
 import { AGENT_HEALTHCHECK, AgentFile, agentFiles, checkNotifyUrl, initialization, needsEgress, stackLocal } from './agent/agent-files';
-import { exitedZero, installScript, stagedPath } from './agent/agent-install';
+import { exitedZero, INSTALL_TARGET_FOLDERS_DIR, installScript, stagedPath } from './agent/agent-install';
 import { AGENT_PLAN_FILE } from './agent/agent-plan';
 import { attachComplianceHooks } from './compliance/hooks';
 import { DockerApiProxy } from './docker-api-proxy';
@@ -246,10 +246,11 @@ export class BackupSidecar extends Construct {
 
     const files = agentFiles(this, plan, { password: password.value, notifyUrl: props.notifyUrl, wiring: { dockerApi: this.dockerApi?.endpoint } });
     const init = initialization(plan);
+    const localTargets = this.targets.filter((t) => t.hostPath !== undefined).map((t) => ({ name: t.name, hostPath: t.hostPath! }));
     this.installer = new Container(this, 'installer', {
       name: `${props.containerName}-backup-install`,
       image,
-      entrypoint: ['/bin/sh', '-c', installScript(init.files.length > 0)],
+      entrypoint: ['/bin/sh', '-c', installScript({ initRepositories: init.files.length > 0, localTargets })],
       // Runs once per install and exits; the provider waits for it (attach) before the sidecar.
       attach: true,
       mustRun: false,
@@ -262,6 +263,8 @@ export class BackupSidecar extends Construct {
       securityOpts: ['no-new-privileges:true'],
       capabilities: { drop: ['ALL'] },
       mounts: [{ type: 'volume', source: this.installVolume.name, target: AGENT_INSTALL_DIR }],
+      // Each local target's host folder, to keep it root-owned and 0700 (agent-install.ts).
+      volumes: localTargets.map((t) => ({ hostPath: t.hostPath, containerPath: `${INSTALL_TARGET_FOLDERS_DIR}/${t.name}` })),
       upload: [...files.map((f) => upload(f, stagedPath(f.file))), ...init.files.map((f) => upload(f, f.file))],
       labels: [
         { label: 'cdktf-container-backup.role', value: 'backup-agent-installer' },
@@ -329,10 +332,11 @@ export class BackupSidecar extends Construct {
           readOnly: true,
         })),
       ],
-      // Host-path volumes (not `bind` mounts): Docker creates a missing folder instead of failing.
+      // Host-path volumes (not `bind` mounts): Docker creates a missing folder instead of
+      // failing. Only the repository subfolder: its 0700 parent stays out of reach.
       volumes: this.targets
-        .filter((t) => t.hostPath !== undefined)
-        .map((t) => ({ hostPath: t.hostPath, containerPath: t.repository })),
+        .filter((t) => t.repositoryHostPath !== undefined)
+        .map((t) => ({ hostPath: t.repositoryHostPath, containerPath: t.repository })),
       healthcheck: AGENT_HEALTHCHECK,
       labels: [
         { label: 'cdktf-container-backup.role', value: 'backup-sidecar' },

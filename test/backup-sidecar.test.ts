@@ -164,12 +164,20 @@ describe('BackupSidecar', () => {
     expect(json.variable.restic_password.sensitive).toBe(true);
   });
 
-  test('each local target is a host-path volume at its repository path', () => {
-    const { sidecar, plan } = protectedDb();
+  test("each local target's repository subfolder is a host-path volume at its repository path; the installer alone mounts the folder above it", () => {
+    // WHEN
+    const { sidecar, installer, plan } = protectedDb();
+    // THEN: the sidecar never sees the target folder, which the installer keeps root-owned 0700
     expect(sidecar.volumes).toEqual([
-      { host_path: '/mnt/backup-disk/db', container_path: '/backup/targets/local' },
-      { host_path: '/mnt/nas/db', container_path: '/backup/targets/nas' },
+      { host_path: '/mnt/backup-disk/db/repository', container_path: '/backup/targets/local' },
+      { host_path: '/mnt/nas/db/repository', container_path: '/backup/targets/nas' },
     ]);
+    expect(installer.volumes).toEqual([
+      { host_path: '/mnt/backup-disk/db', container_path: '/backup/target-folders/local' },
+      { host_path: '/mnt/nas/db', container_path: '/backup/target-folders/nas' },
+    ]);
+    expect(installer.entrypoint[2]).toContain("prepare_local_target /backup/target-folders/local '/mnt/backup-disk/db'");
+    expect(installer.entrypoint[2]).toContain("prepare_local_target /backup/target-folders/nas '/mnt/nas/db'");
     expect(plan.targets).toHaveLength(2);
     expect(plan.targets[0].repository).toBe('/backup/targets/local');
     expect(plan.targets[1].name).toBe('nas');

@@ -138,7 +138,8 @@ describe('wordpress example', () => {
       expect(targets[0].repository).toBe('/backup/targets/local');
       expect(targets[1].repository).toMatch(new RegExp(`^s3:https://s3\\.eu-west-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
       expect(targets[1].replicas[0].repository).toMatch(new RegExp(`^s3:https://s3\\.eu-central-1\\.amazonaws\\.com/\\$\\{[^}]+\\}/${name}$`));
-      expect(all[`${name}-backup`].volumes).toEqual([{ host_path: `/mnt/backup-disk/${name}`, container_path: '/backup/targets/local' }]);
+      expect(all[`${name}-backup`].volumes).toEqual([{ host_path: `/mnt/backup-disk/${name}/repository`, container_path: '/backup/targets/local' }]);
+      expect(all[`${name}-backup-install`].volumes).toEqual([{ host_path: `/mnt/backup-disk/${name}`, container_path: '/backup/target-folders/local' }]);
     }
     // Per container: the agent's user, and the restic-init user that alone may create config and keys/.
     expect(Object.keys(storage.resource.aws_iam_user)).toHaveLength(4);

@@ -9,8 +9,9 @@
  * 0555, secrets 0400) and deletes its staged copies; the provider waits for it to exit
  * (`attach`) before it creates the sidecar, which mounts the install volume read-only.
  */
-import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR } from './agent-asset';
+import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, terraformEscape } from './agent-asset';
 import { PASSWORD_FILE } from './agent-plan';
+import { LOCAL_REPOSITORY_FOLDER } from '../targets/local-target';
 
 /** Where the install container receives its uploads (its own writable root). */
 export const INSTALL_STAGING_DIR = '/backup/staging';
@@ -23,6 +24,26 @@ export function stagedPath(installedPath: string): string {
   return `${INSTALL_STAGING_DIR}/${installedPath.slice(AGENT_INSTALL_DIR.length + 1)}`;
 }
 
+/**
+ * Where the install container mounts each local target's host folder (`<dir>/<target name>`),
+ * to keep it root-owned and 0700; the sidecar mounts only its `repository` subfolder.
+ */
+export const INSTALL_TARGET_FOLDERS_DIR = '/backup/target-folders';
+
+/** A local target the installer prepares: its name and its folder on the host. */
+export interface InstalledLocalTarget {
+  readonly name: string;
+  readonly hostPath: string;
+}
+
+/** What the installer does besides installing the agent. */
+export interface InstallScriptOptions {
+  /** Initialise the remote repositories with the init credentials (`backup-agent init`). */
+  readonly initRepositories: boolean;
+  /** The local targets whose host folders it prepares (mounted under INSTALL_TARGET_FOLDERS_DIR). */
+  readonly localTargets: InstalledLocalTarget[];
+}
+
 /** Where the install container receives the init credentials (never moved to the sidecar). */
 export const INIT_SECRETS_DIR = `${INSTALL_STAGING_DIR}/init-secrets`;
 
@@ -31,14 +52,15 @@ export const INIT_PLAN_FILE = `${INSTALL_STAGING_DIR}/init-plan.json`;
 
 /**
  * The install container's program (POSIX sh, run with `sh -c`). It builds the new tree next to
- * the old one, swaps them, optionally initialises the remote repositories with the init
- * credentials (`backup-agent init` with INIT_PLAN_FILE), and removes every staged file whatever happens, so no
- * secret stays in the stopped container's layer. Root without CAP_DAC_OVERRIDE may still
- * create and rename in the folders it owns, which is all this needs. No `${` in it:
- * Terraform would read it as an interpolation.
+ * the old one, swaps them, prepares each local target's host folder (prepareLocalTarget),
+ * optionally initialises the remote repositories with the init credentials (`backup-agent
+ * init` with INIT_PLAN_FILE), and removes every staged file whatever happens, so no secret
+ * stays in the stopped container's layer. Root without CAP_DAC_OVERRIDE or CAP_FOWNER may
+ * still create, rename and chmod in the folders it owns, which is all this needs. Escaped
+ * for Terraform (a host path may hold `${`).
  */
-export function installScript(initRepositories: boolean): string {
-  return [
+export function installScript(options: InstallScriptOptions): string {
+  return terraformEscape([
     'set -eu',
     'umask 077',
     `staging=${INSTALL_STAGING_DIR}`,
@@ -61,8 +83,50 @@ export function installScript(initRepositories: boolean): string {
     'mv -f "$new/agent.json" "$install/agent.json"',
     'rmdir "$new"',
     'echo "backup agent installed: $(ls "$install/secrets" | wc -l) secret file(s)"',
-    ...(initRepositories ? [`BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$install/bin/backup-agent" init`] : []),
-  ].join('\n');
+    ...(options.localTargets.length > 0 ? [...PREPARE_LOCAL_TARGET, ...options.localTargets.map(prepareCall)] : []),
+    ...(options.initRepositories ? [`BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$install/bin/backup-agent" init`] : []),
+  ].join('\n'));
+}
+
+/**
+ * `prepare_local_target FOLDER HOST_PATH`: the target's host folder (mounted at FOLDER) owned
+ * by root with mode 0700, and the repository in its `repository` subfolder, which is all the
+ * sidecar mounts. The sidecar runs as uid 0 without user-namespace remapping: a file it writes
+ * in the repository and marks setuid is a setuid-root program on the host, harmless only
+ * while no other host user can reach it, which the 0700 folder above it ensures (the sidecar
+ * cannot chmod a folder it does not see). A repository that earlier versions wrote directly in
+ * the folder is moved into `repository` (restartable: a move cut short goes on at the next
+ * install). A folder owned by another user is refused: without CAP_FOWNER root may not chmod
+ * it, and its owner could open it again.
+ */
+const PREPARE_LOCAL_TARGET = [
+  'prepare_local_target() {',
+  '  owner=$(stat -c %u "$1")',
+  '  if [ "$owner" != 0 ]; then',
+  `    echo "install: the local target folder $2 is owned by uid $owner, not root, so its owner could open what the sidecar writes there; fix: chown root:root $2 (the library keeps it 0700)" >&2`,
+  '    return 1',
+  '  fi',
+  '  chmod 0700 "$1"',
+  `  repo="$1/${LOCAL_REPOSITORY_FOLDER}"`,
+  '  if [ ! -e "$repo" ] && { [ -f "$1/config" ] || [ -d "$1/.moving" ]; }; then',
+  '    mkdir -p "$1/.moving"',
+  '    for entry in config data index keys locks snapshots; do',
+  '      if [ -e "$1/$entry" ]; then mv "$1/$entry" "$1/.moving/"; fi',
+  '    done',
+  '    mv "$1/.moving" "$repo"',
+  `    echo "install: moved the repository found in $2 into $2/${LOCAL_REPOSITORY_FOLDER}"`,
+  '  fi',
+  '  mkdir -p "$repo"',
+  '}',
+];
+
+function prepareCall(target: InstalledLocalTarget): string {
+  return `prepare_local_target ${INSTALL_TARGET_FOLDERS_DIR}/${target.name} ${shellWord(target.hostPath)}`;
+}
+
+/** `word` as one POSIX shell word (single-quoted). */
+function shellWord(word: string): string {
+  return `'${word.replace(/'/g, "'\\''")}'`;
 }
 
 /**

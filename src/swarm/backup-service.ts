@@ -62,7 +62,9 @@ export interface BackupServiceProps extends BackupOptions {
  *   mounted read-only, so it may read but not write it;
  * - no `no-new-privileges` either (swarm drops it too): every capability but that one is
  *   dropped, and the image has no setuid program;
- * - a local target's host folder must exist on every node (swarm refuses a missing bind source);
+ * - a local target's host folder and its `repository` subfolder must exist on every node
+ *   (swarm refuses a missing bind source), the folder owned by root with mode 0700: there is
+ *   no installer on every node to prepare it, as a container's does;
  * - stop is refused: swarm replaces a stopped task, and starting the old one again would run
  *   two writers on one volume. Pause and exec work, through a proxy per node
  *   (`ServiceDockerApiProxy`).
@@ -196,7 +198,9 @@ export class BackupService extends Construct {
             { type: 'volume', source: `${name}-backup-state`, target: AGENT_STATE_DIR },
             { type: 'tmpfs', target: '/tmp', tmpfsOptions: { sizeBytes: 512 * 1024 * 1024 } },
             ...props.sources.map((s) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${s.volumeName}`, readOnly: true })),
-            ...plan.targets.filter((t) => t.hostPath !== undefined).map((t) => ({ type: 'bind', source: t.hostPath!, target: t.repository })),
+            // Only the repository subfolder: its 0700 parent, which the operator prepares on
+            // every node, stays out of the task's reach (docs/security.md, setuid).
+            ...plan.targets.filter((t) => t.repositoryHostPath !== undefined).map((t) => ({ type: 'bind', source: t.repositoryHostPath!, target: t.repository })),
           ],
           // No healthcheck (NONE also overrides an image's): swarm shuts down and replaces a task
           // that turns unhealthy, and the agent's `health` is the freshness of the last backup, so

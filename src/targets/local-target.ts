@@ -8,12 +8,28 @@ import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } fr
 /** Where the sidecar sees its local repositories. */
 export const LOCAL_TARGET_ROOT = '/backup/targets';
 
+/**
+ * The restic repository's folder inside a local target's host folder. The host folder itself
+ * is kept root-owned and 0700 by the installer and never mounted into the sidecar, so nothing
+ * the sidecar writes (a setuid-root program, say) can be reached, let alone run, by a host
+ * user other than root.
+ */
+export const LOCAL_REPOSITORY_FOLDER = 'repository';
+
+/** The host folder of the repository of a local target whose host folder is `hostPath`. */
+export function localRepositoryHostPath(hostPath: string): string {
+  return `${hostPath}/${LOCAL_REPOSITORY_FOLDER}`;
+}
+
 /** Properties of a repository in a folder of the Docker host. */
 export interface LocalPathTargetProps {
   /**
-   * Absolute folder on the Docker host that holds the restic repository. Docker creates it
-   * when missing (it is mounted as a host-path volume, not a `bind` mount, which would fail).
-   * Put it on another disk or a NAS mount, never inside a protected volume.
+   * Absolute folder on the Docker host for this target; the restic repository is its
+   * `repository` subfolder. Docker creates it when missing, and the installer keeps it owned
+   * by root with mode 0700 (a repository found directly in it, as earlier versions wrote it,
+   * is moved into `repository`): the sidecar runs as uid 0 and mounts only `repository`, so a
+   * file it wrote there with a setuid bit can never be run by another host user. Put it on
+   * another disk or a NAS mount (best mounted `nosuid,nodev`), never inside a protected volume.
    */
   readonly hostPath: string;
   /**
@@ -55,6 +71,7 @@ export class LocalPathTarget implements IStorageTarget {
       medium: this.props.medium ?? Medium.DISK,
       site: this.props.site ?? context.containerSite,
       hostPath: this.hostPath,
+      repositoryHostPath: localRepositoryHostPath(this.hostPath),
     };
   }
 }

@@ -103,10 +103,17 @@ export interface StorageTargetConfig {
    */
   readonly encrypted?: boolean;
   /**
-   * A host folder to bind into the sidecar at the repository path (local targets).
-   * @default - no bind mount
+   * The target's host folder (local targets): kept root-owned and 0700 by the installer, never
+   * mounted into the sidecar. Set together with `repositoryHostPath`.
+   * @default - not a local target
    */
   readonly hostPath?: string;
+  /**
+   * The host folder bound into the sidecar at `repository` (local targets): a subfolder of
+   * `hostPath`, so that only root on the host can reach what the sidecar writes.
+   * @default - no bind mount
+   */
+  readonly repositoryHostPath?: string;
   /**
    * Non-secret variables exported while restic runs against this target.
    * @default - none

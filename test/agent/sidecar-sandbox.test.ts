@@ -171,7 +171,7 @@ describe('the sandbox reproduces Docker', () => {
   });
 
   test('a host folder that is itself read-only (readOnlyHostDirs) is read-only in every mount of it', async () => {
-    const r = await sh('touch /backup/targets/disk/new 2>&1', { readOnlyHostDirs: ['/srv/backup/db/disk'] });
+    const r = await sh('touch /backup/targets/disk/new 2>&1', { readOnlyHostDirs: ['/srv/backup/db/disk/repository'] });
     expect(r.stdout).toBe('touch: /backup/targets/disk/new: Read-only file system\n');
   });
 

@@ -14,6 +14,7 @@
 import * as fs from 'fs';
 import { TerraformVariable } from 'cdktf';
 import { IStorageTarget, Medium, ProtectedContainer, Retention, Schedule, StorageTarget, Verification } from '../../src';
+import { localRepositoryHostPath } from '../../src/targets/local-target';
 import { RestServer } from './servers/rest-server';
 import { S3Server } from './servers/s3-server';
 import { HostResticOptions, restic, ResticResult, Snapshot, snapshotsOf } from './restic';
@@ -112,7 +113,7 @@ export function protocolSidecar(options: ProtocolSidecarOptions): ProtocolSideca
     terraformValues: { 'var.restic_password': REPOSITORY_PASSWORD, ...terraformSecrets },
     defaults: { timeoutMs: 110000 },
   });
-  const localDir = sidecar.hostDirs[`/mnt/backup-disk/${name}`];
+  const localDir = sidecar.hostDirs[localRepositoryHostPath(`/mnt/backup-disk/${name}`)];
   const repositoryOf = (target: string, password = REPOSITORY_PASSWORD): [string, HostResticOptions] => {
     if (target === 'local') {
       return [localDir, { password }];

@@ -126,7 +126,11 @@ export class SidecarHarness implements SynthesizedSidecarParts {
     for (const container of [this.resource, this.installer]) {
       for (const { key, kind } of hostSources(container, this.terraformValues)) {
         const dir = options.hostDirs?.[key] ?? path.join(this.workDir, kind === 'volume' ? 'volumes' : 'host', key);
-        fs.mkdirSync(dir, { recursive: true });
+        // Volumes exist before any container (Terraform creates them first); a missing host
+        // path is made by Docker when the container that mounts it is created (makeHostPaths).
+        if (kind === 'volume') {
+          fs.mkdirSync(dir, { recursive: true });
+        }
         this.hostDirs[key] = dir;
       }
     }
@@ -150,6 +154,7 @@ export class SidecarHarness implements SynthesizedSidecarParts {
 
   /** Sandbox options of a run: the defaults, then `extra` (`env`, `terraformValues` merged; plan patches both applied). */
   sandbox(extra: Partial<SidecarSandboxOptions> = {}): SidecarSandboxOptions {
+    this.makeHostPaths(this.resource);
     const defaults = this.options.defaults ?? {};
     return {
       hostDirs: this.hostDirs,
@@ -178,6 +183,7 @@ export class SidecarHarness implements SynthesizedSidecarParts {
    * replacing) the stack's (e.g. another repository password); throws when it fails.
    */
   install(terraformValues: Record<string, string> = {}): SidecarResult {
+    this.makeHostPaths(this.installer);
     return installAgentSync(this.installer, {
       hostDirs: this.hostDirs,
       terraformValues: { ...this.terraformValues, ...terraformValues },
@@ -199,6 +205,18 @@ export class SidecarHarness implements SynthesizedSidecarParts {
   /** status.json as the agent last wrote it, parsed. */
   status(): any {
     return JSON.parse(fs.readFileSync(path.join(this.stateDir, 'status.json'), 'utf8'));
+  }
+
+  /**
+   * Makes the missing host-path folders `container` mounts, as Docker does when it creates
+   * the container (mkdir -p, root, 0755): the installer's before it runs, the sidecar's after.
+   */
+  private makeHostPaths(container: DockerContainerResource): void {
+    for (const { key, kind } of hostSources(container, this.terraformValues)) {
+      if (kind === 'host') {
+        fs.mkdirSync(this.hostDirs[key], { recursive: true });
+      }
+    }
   }
 
   /** Removes the work folder (the host folders `hostDirs` named stay). */

@@ -18,6 +18,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, IStorageTarget, ProtectedContainer, StorageTarget } from '../../src';
+import { localRepositoryHostPath } from '../../src/targets/local-target';
 import { SidecarHarness } from './sidecar-harness';
 import { PlanPatch, terraformUnescape } from './sidecar-sandbox';
 import { dockerStack, synthJson } from './synth';
@@ -58,7 +59,7 @@ export interface SynthesizedSidecarOptions {
 export interface SynthesizedSidecar extends SidecarHarness {
   /** Host folder of each data volume, by volume name. */
   readonly sourceDirs: Record<string, string>;
-  /** Host folder of each local target, by target name. */
+  /** Host folder of each local target's repository (`<target folder>/repository`), by target name. */
   readonly targetDirs: Record<string, string>;
   /** The environment as synthesized, KEY → value (Terraform escapes undone). */
   readonly env: Record<string, string>;
@@ -96,7 +97,8 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
       'var.restic_password': TEST_PASSWORD,
       ...(options.notifyUrl !== undefined ? { 'var.notify_url': options.notifyUrl } : {}),
     },
-    readOnlyHostDirs: local.filter((t) => t.readOnly).map((t) => `/srv/backup/${name}/${t.name}`),
+    // The repository folder goes read-only (the installer's folder above it stays writable).
+    readOnlyHostDirs: local.filter((t) => t.readOnly).map((t) => localRepositoryHostPath(`/srv/backup/${name}/${t.name}`)),
     defaults: { env: options.env, plan: options.plan },
   });
   const env = Object.fromEntries(
@@ -107,7 +109,7 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
   );
   return Object.assign(sidecar, {
     sourceDirs: Object.fromEntries(volumes.map((v) => [v, sidecar.hostDirs[v]])),
-    targetDirs: Object.fromEntries(local.map((t) => [t.name, sidecar.hostDirs[`/srv/backup/${name}/${t.name}`]])),
+    targetDirs: Object.fromEntries(local.map((t) => [t.name, sidecar.hostDirs[localRepositoryHostPath(`/srv/backup/${name}/${t.name}`)]])),
     env,
   });
 }

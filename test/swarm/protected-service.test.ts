@@ -63,7 +63,8 @@ describe('ProtectedService', () => {
       { type: 'volume', source: 'db-backup-state', target: '/backup/agent' },
       { type: 'tmpfs', target: '/tmp', tmpfs_options: { size_bytes: 512 * 1024 * 1024 } },
       { type: 'volume', source: 'pgdata', target: '/backup/sources/pgdata', read_only: true },
-      { type: 'bind', source: '/mnt/backup-disk/db', target: '/backup/targets/local' },
+      // The repository subfolder only: its 0700 parent stays out of the task's reach.
+      { type: 'bind', source: '/mnt/backup-disk/db/repository', target: '/backup/targets/local' },
     ]);
     expect(spec.command).toEqual(['/bin/sh', '/backup/install/bin/backup-agent']);
     expect(spec.args).toEqual(['daemon']);
