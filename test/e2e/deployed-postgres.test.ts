@@ -28,6 +28,7 @@ import { ensureDatabaseImage } from '../support/engine/database-images';
 import { DatabaseContainer, rowCountsOfDump, seedTables, waitForDatabase } from '../support/engine/databases';
 import { AGENT, deployAroundTheFile, DeployedHost, EXAMPLE_REGIONS, FAKE_STORAGE, standInImages } from '../support/engine/deployed-host';
 import { runProbeIn } from '../support/engine/probes/probe';
+import { plantSetuidProbe, runAsUnprivileged, runReachableCopyAsUnprivileged, UNPRIVILEGED_UID } from '../support/engine/probes/setuid';
 import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
 import { RUNBOOK, runbookShell } from '../support/runbook';
 
@@ -129,6 +130,25 @@ describe('the default example on a real Docker Engine', () => {
     expect(status().targets.every((t: any) => t.result === 'ok')).toBe(true);
   });
 
+  test('a setuid-root program that a compromised sidecar writes in its local target gives an unprivileged host user nothing', () => {
+    // GIVEN the backup disk as a host has it: any user may traverse /mnt/backup-disk
+    fs.chmodSync(host.backupDisk, 0o755);
+    // WHEN the sidecar (uid 0) writes a program into its repository and marks it setuid
+    const planted = plantSetuidProbe(host.docker, 'db-backup', '/backup/targets/local');
+    // THEN on the host it is a setuid-root program, under the folder the installer keeps 0700
+    const onHost = path.join(host.backupDisk, 'db', 'repository', path.basename(planted));
+    const stat = fs.statSync(onHost);
+    expect({ setuid: (stat.mode & 0o4000) !== 0, uid: stat.uid }).toEqual({ setuid: true, uid: 0 });
+    const folder = fs.statSync(path.join(host.backupDisk, 'db'));
+    expect({ mode: (folder.mode & 0o7777).toString(8), uid: folder.uid }).toEqual({ mode: '700', uid: 0 });
+    // AND user 65534 cannot even reach it, while a reachable copy would have run as root
+    const run = runAsUnprivileged(onHost);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/Permission denied/);
+    expect(runReachableCopyAsUnprivileged(onHost).output).toBe(`uid=${UNPRIVILEGED_UID} euid=0`);
+    fs.rmSync(onHost);
+  });
+
   test('the Docker API proxy refuses what a compromised sidecar would try, from inside the sidecar', () => {
     const before = host.docker(['ps', '-aq']).stdout.trim().split('\n').sort();
     const ctx = { container: 'db', other: 'db-backup-docker-api', execCommand: PG_DUMP };
@@ -197,6 +217,37 @@ describe('the default example on a real Docker Engine', () => {
       host.replicate('db');
       host.sidecar('db').run(['run']);
     }, 300000);
+  });
+
+  test('docs/restore.md "Was history forged?", run as written: a snapshot the sidecar wrote dated 30 days back is flagged, the genuine ones are not', () => {
+    // GIVEN a snapshot of other data written from inside the sidecar, with its own password,
+    // dated 30 days back, its file's mtime set back too (the kernel keeps the ctime)
+    const genuine = snapshotIds().local.map((x) => x.id.slice(0, 8));
+    const when = new Date(Date.now() - 30 * 86400 * 1000).toISOString().replace('T', ' ').slice(0, 19);
+    const { passwordFile, repository } = host.sidecar('db').plan.targets[0];
+    host.docker(['exec', 'db-backup', 'sh', '-c', [
+      'set -e',
+      'mkdir -p /tmp/evil && echo "the attacker\'s data" > /tmp/evil/file',
+      `ls ${repository}/snapshots > /tmp/before`,
+      `restic -r ${repository} --password-file ${passwordFile} --no-cache backup --host db --tag cdktf-container-backup --tag db --time '${when}' /tmp/evil`,
+      `cd ${repository}/snapshots && for f in *; do grep -qx "$f" /tmp/before || touch -d '${when}' "$f"; done`,
+    ].join('\n')]);
+    const forged = snapshotIds().local.map((x) => x.id.slice(0, 8)).filter((id) => !genuine.includes(id));
+    expect(forged).toHaveLength(1);
+    // WHEN the runbook's audit of the disk target runs
+    const shell = runbookShell(host);
+    shell.run(RUNBOOK.image);
+    shell.run(RUNBOOK.envFile);
+    shell.run('TARGET=local');
+    const audit = shell.run(RUNBOOK.audit, { allowFail: true });
+    shell.cleanup();
+    // THEN it exits 1, flags the forged snapshot and no other
+    expect(audit.status).toBe(1);
+    const flagged = audit.stdout.split('\n').filter((l) => / BACKDATED /.test(l)).map((l) => l.slice(0, 8));
+    expect(flagged).toEqual(forged);
+    expect(audit.stdout.split('\n').filter((l) => /  ok$/.test(l))).toHaveLength(genuine.length);
+    // (gone again, for the tests after this one)
+    host.docker(['exec', 'db-backup', 'restic', '-r', repository, '--password-file', passwordFile, '--no-cache', 'forget', forged[0]]);
   });
 
   test('docs/restore.md "Volume corrupted", run as written: the volume comes back, and the dump loads with the same row counts', async () => {

@@ -38,7 +38,8 @@ describe('the synthesized sidecar backs up and restores for real', () => {
     });
     const json = synthJson(stack);
     // Host folders behind its volumes ('pgdata', 'db-backup-state', 'db-backup-install') and
-    // host paths ('/mnt/backup-disk/db', '/mnt/nas/db')
+    // host paths ('/mnt/backup-disk/db' and '/mnt/nas/db' for the installer, their repository
+    // subfolders for the sidecar)
     harness = SidecarHarness.fromSynth(json, 'db', { workDirPrefix: 'sidecar-e2e-', terraformValues: { 'var.restic_password': PASSWORD }, install: false });
     sidecar = harness.resource;
     hostDirs = harness.hostDirs;
@@ -84,8 +85,8 @@ describe('the synthesized sidecar backs up and restores for real', () => {
       expect(target.snapshot_id).toMatch(/^[0-9a-f]{8,64}$/);
     }
     // restic repositories now exist in both host folders
-    expect(fs.existsSync(path.join(hostDirs['/mnt/backup-disk/db'], 'config'))).toBe(true);
-    expect(fs.existsSync(path.join(hostDirs['/mnt/nas/db'], 'config'))).toBe(true);
+    expect(fs.existsSync(path.join(hostDirs['/mnt/backup-disk/db/repository'], 'config'))).toBe(true);
+    expect(fs.existsSync(path.join(hostDirs['/mnt/nas/db/repository'], 'config'))).toBe(true);
   });
 
   test('health is green after a successful backup (the Docker healthcheck as synthesized)', async () => {

@@ -18,6 +18,8 @@
  */
 import { spawn } from 'child_process';
 import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
 import { Construct } from 'constructs';
 import { Medium, ProtectedService, Quiesce, StorageTarget } from '../../src';
 import { BackupStorageStack, RETENTION } from '../../examples/postgres/main';
@@ -30,6 +32,7 @@ import { DatabaseContainer, rowCounts, rowCountsOfDump, seedTables, waitForDatab
 import { AGENT, DeployedHost, deployHost, EXAMPLE_REGIONS, FAKE_STORAGE } from '../support/engine/deployed-host';
 import { docker, dockerOk } from '../support/engine/docker-engine';
 import { execOnOk, startSwarmCluster, SwarmCluster, SwarmNode, taskContainer, taskContainers, until, waitForServiceTasks } from '../support/engine/swarm';
+import { plantSetuidProbe, runAsUnprivileged, runReachableCopyAsUnprivileged, UNPRIVILEGED_UID } from '../support/engine/probes/setuid';
 import { rawRequest } from '../support/proxy-requests';
 import { forNames, RUNBOOK_SWARM, runbookShell } from '../support/runbook';
 
@@ -191,6 +194,26 @@ describe('the swarm example on a real two-node swarm', () => {
     expect(execOnOk(one, db.container, ['head', '-c', '200', DUMP])).toMatch(/PostgreSQL database cluster dump/);
     expect(host.docker(['service', 'ps', '--format', '{{.Node}} {{.CurrentState}}', 'db']).stdout).toMatch(/^node-one Running/);
   }, 300000);
+
+  test('a setuid-root program that a compromised backup task writes in its local target gives an unprivileged user of the node nothing', async () => {
+    // GIVEN node-one's backup disk as a host has it (any user may traverse it), its target
+    // folder prepared as the README says (root, 0700, the repository inside)
+    fs.chmodSync(host.backupDisk, 0o755);
+    fs.chmodSync(path.join(host.backupDisk, one.hostname), 0o755);
+    const task = await host.task('db', one.hostname);
+    // WHEN the task (uid 0, CAP_DAC_OVERRIDE) writes a program into its repository and marks it setuid
+    const planted = plantSetuidProbe((args, o) => dockerOk(one.engine, args, o.input), task.container, '/backup/targets/local');
+    // THEN on the node it is a setuid-root program that user 65534 cannot reach, while a
+    // reachable copy would have run as root
+    const onNode = path.join(host.backupDisk, one.hostname, 'db', 'repository', path.basename(planted));
+    const stat = fs.statSync(onNode);
+    expect({ setuid: (stat.mode & 0o4000) !== 0, uid: stat.uid }).toEqual({ setuid: true, uid: 0 });
+    const run = runAsUnprivileged(onNode);
+    expect(run.status).not.toBe(0);
+    expect(run.output).toMatch(/Permission denied/);
+    expect(runReachableCopyAsUnprivileged(onNode).output).toBe(`uid=${UNPRIVILEGED_UID} euid=0`);
+    fs.rmSync(onNode);
+  });
 
   test('each web node backs up its own uploads, under its own name, to its own disk and to S3', async () => {
     for (const node of cluster.nodes) {

@@ -24,6 +24,8 @@ export const RUNBOOK = {
     'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress -v pgdata:/restore/backup/sources/pgdata --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent restore --target "$TARGET" --snapshot "$SNAPSHOT" --to /restore -- --include /backup/sources/pgdata --verify',
   checkManifest: `docker run --rm --volumes-from db-backup -v pgdata:/restore/backup/sources/pgdata:ro --entrypoint /bin/sh "$IMAGE" -c "cd /restore && grep '  backup/sources/pgdata/' /backup/agent/manifests/$SNAPSHOT.sha256 | sha256sum -c -"`,
   removeEnvFile: 'rm db-backup.env',
+  // Was history forged? (a disk target)
+  audit: 'docker run --rm --volumes-from db-backup --env-file db-backup.env --network db-host-backup-egress --entrypoint /bin/sh "$IMAGE" /backup/install/bin/backup-agent audit --target "$TARGET"',
   // Single file: look at an old version (inside the sidecar), or put it back (one-off container)
   listInSidecar: 'docker exec db-backup /bin/sh /backup/install/bin/backup-agent snapshots --target "$TARGET"',
   restoreFileInSidecar:

@@ -7,7 +7,8 @@
 # JSON plan (BACKUP_PLAN; secrets as files it names). docs/agent-contract.md is the reference
 # for the plan, the paths, status.json and the exit codes.
 #
-# Usage: backup-agent daemon | run | snapshots | restore | verify | prune | health   (see usage())
+# Usage: backup-agent daemon | run | snapshots | audit | restore | verify | prune | health
+#        (see usage())
 #
 # Exit codes: 0 ok, 1 failure, 2 usage or configuration error, 3 partial backup (some files
 # could not be read), 75 another cycle holds the lock (nothing was done).

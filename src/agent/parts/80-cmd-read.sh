@@ -20,12 +20,12 @@ make_tmp_work() {
 }
 
 # parse_options COMMAND WORD ALLOWED ARGS...: reads the options in ALLOWED (e.g. '--target
-# --to --') into OPT_TARGET, OPT_SNAPSHOT, OPT_TO, OPT_NO_DRILL ("--target needs a WORD");
+# --to --') into OPT_TARGET, OPT_SNAPSHOT, OPT_TO, OPT_WRITTEN, OPT_NO_DRILL ("--target needs a WORD");
 # `--` ends them (restic arguments follow). OPT_SHIFT: how many of ARGS were read.
 parse_options() {
   _po_command=$1 _po_word=$2 _po_allowed=" $3 "
   shift 3
-  OPT_TARGET='' OPT_SNAPSHOT=latest OPT_TO='' OPT_NO_DRILL='' OPT_SHIFT=$#
+  OPT_TARGET='' OPT_SNAPSHOT=latest OPT_TO='' OPT_WRITTEN='' OPT_NO_DRILL='' OPT_SHIFT=$#
   while [ "$#" -gt 0 ]; do
     case ${_po_allowed} in
       *" $1 "*) ;;
@@ -40,6 +40,7 @@ parse_options() {
       --target) OPT_TARGET=$2 ;;
       --snapshot) OPT_SNAPSHOT=$2 ;;
       --to) OPT_TO=$2 ;;
+      --written) OPT_WRITTEN=$2 ;;
     esac
     shift 2
   done

@@ -33,6 +33,11 @@ usage: backup-agent COMMAND [OPTIONS]
                               verification now: restic check of one target or of every
                               target (the next data subset, or RESTIC_ARGS), the replicas'
                               read-only checks, and the restore drill
+  audit [--target NAME [--written FILE]]
+                              each snapshot's restic time beside the time the storage
+                              wrote it (a local target's file ctime; another target's from
+                              FILE, the storage's own listing); exit 1 when they disagree:
+                              a snapshot forged with a false date
   prune [--target NAME]       restic prune of one target or of every target now
   health                      exit 0 while the last successful cycle is fresh and the last
                               verification found no errors (reads status.json only)
@@ -67,6 +72,7 @@ main() {
     run) cmd_run "$@" ;;
     daemon) cmd_daemon "$@" ;;
     snapshots) cmd_snapshots "$@" ;;
+    audit) cmd_audit "$@" ;;
     init) cmd_init "$@" ;;
     restore) cmd_restore "$@" ;;
     verify) cmd_verify "$@" ;;

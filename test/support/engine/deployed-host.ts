@@ -246,13 +246,24 @@ export async function deployHost(options: DeployHostOptions): Promise<DeployedHo
     // One folder per node, and each node's own socket, by the node's name (see `swarm`).
     // A service's bind source must exist on the node (swarm rejects the task otherwise; it
     // does not create it as `docker run -v` does): the folders of the services' local targets
-    // made on every node, as the example's operator does before the deploy.
-    const targetFolders = Object.values<any>(json.resource?.docker_service ?? {})
+    // made on every node as the README tells the operator to, before the deploy: each target
+    // folder root-owned 0700 with its `repository` subfolder (the bind source) inside.
+    const repositories = Object.values<any>(json.resource?.docker_service ?? {})
       .flatMap((s) => s.task_spec?.container_spec?.mounts ?? [])
       .filter((m: any) => m.type === 'bind' && String(m.source).startsWith('/mnt/backup-disk/'))
       .map((m: any) => String(m.source).slice('/mnt/backup-disk/'.length));
     for (const node of options.swarm.nodes) {
-      for (const folder of ['', ...targetFolders]) fs.mkdirSync(path.join(backupDisk, node.hostname, folder), { recursive: true });
+      const nodeDisk = path.join(backupDisk, node.hostname);
+      fs.mkdirSync(nodeDisk, { recursive: true });
+      for (const repository of repositories) {
+        if (path.basename(repository) !== 'repository') {
+          throw new Error(`the service's local target mounts ${repository}, not a target folder's repository subfolder`);
+        }
+        const install = spawnSync('install', ['-d', '-m', '0700', '-o', 'root', '-g', 'root', path.join(nodeDisk, path.dirname(repository)), path.join(nodeDisk, repository)], { encoding: 'utf8' });
+        if (install.status !== 0) {
+          throw new Error(`install -d of ${repository} on ${node.hostname} failed: ${install.stderr}`);
+        }
+      }
       fs.symlinkSync(node.engine.socketPath, path.join(backupDisk, `${node.hostname}.sock`));
     }
     hostPaths['/mnt/backup-disk'] = path.join(backupDisk, NODE_HOSTNAME);

@@ -34,34 +34,36 @@ export interface ProbeResult {
   readonly stderr: string;
 }
 
-let built: string | undefined;
+const built = new Map<string, string>();
 
 /**
- * Compiles the probe (gcc -static, glibc's libc.a from libc6-dev) once per test run and returns
- * the binary's path. The binary is kept under the run's engine folder (removed with the
- * engine), keyed by the source's hash, and written atomically, so two workers can ask at once.
+ * Compiles a probe (gcc -static, glibc's libc.a from libc6-dev; the open_by_handle_at one by
+ * default) once per test run and returns the binary's path. The binary is kept under the
+ * run's engine folder (removed with the engine), keyed by the source's hash, and written
+ * atomically, so two workers can ask at once.
  */
-export function buildProbe(): string {
-  if (built && fs.existsSync(built)) {
-    return built;
+export function buildProbe(sourceFile: string = PROBE_SOURCE): string {
+  const cached = built.get(sourceFile);
+  if (cached && fs.existsSync(cached)) {
+    return cached;
   }
-  const source = fs.readFileSync(PROBE_SOURCE);
+  const source = fs.readFileSync(sourceFile);
   const hash = crypto.createHash('sha256').update(source).digest('hex').slice(0, 16);
   const dir = path.join(process.env.CCB_ENGINE_DIR ?? os.tmpdir(), 'probes', hash);
-  const binary = path.join(dir, 'open-by-handle-at');
+  const binary = path.join(dir, path.basename(sourceFile, '.c'));
   if (!fs.existsSync(binary)) {
     fs.mkdirSync(dir, { recursive: true });
     const tmp = `${binary}.${process.pid}.tmp`;
-    const gcc = spawnSync('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, PROBE_SOURCE], { encoding: 'utf8' });
+    const gcc = spawnSync('gcc', ['-static', '-O2', '-Wall', '-Wextra', '-Werror', '-o', tmp, sourceFile], { encoding: 'utf8' });
     if (gcc.error || gcc.status !== 0) {
       throw new Error(
-        `Building the open_by_handle_at probe failed (gcc -static needs gcc and libc6-dev): ` +
+        `Building the probe ${path.basename(sourceFile)} failed (gcc -static needs gcc and libc6-dev): ` +
           `${gcc.error?.message ?? ''}${gcc.stderr ?? ''}`,
       );
     }
     fs.renameSync(tmp, binary);
   }
-  built = binary;
+  built.set(sourceFile, binary);
   return binary;
 }
 
