@@ -4,7 +4,7 @@
 
 # A snapshot's time is whatever its writer said (`restic backup --time`): a compromised
 # sidecar holding the password can add a snapshot dated before its attack. The storage's own
-# write time of the snapshot's file cannot be chosen by the writer: a local file's ctime (set
+# write time of the snapshot's file cannot be chosen by the writer: a disk file's ctime (set
 # by the kernel, changed by any touch or chmod, never settable back), an object's S3
 # LastModified (set by S3, replicated with the object). restic writes the file at the end of
 # the backup, so for a genuine snapshot the write time lies between its restic time and that
@@ -39,7 +39,7 @@ def span: if . >= 86400 then "\(. / 86400 | floor)d" elif . >= 3600 then "\(. / 
 
 # cmd_audit [--target NAME] [--written FILE]: lists each target's snapshots with their restic
 # time, the storage's write time and a verdict; exit 1 when a snapshot's times disagree. A
-# local target's write times are its snapshot files' ctimes; another target's come from
+# disk target's write times are its snapshot files' ctimes; another target's come from
 # FILE (one "<key or id> <time>" line per snapshot object, e.g. from `aws s3api
 # list-objects-v2 ... --output text`, read with the operator's own credentials), or are unknown.
 cmd_audit() {

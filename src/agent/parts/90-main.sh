@@ -35,7 +35,7 @@ usage: backup-agent COMMAND [OPTIONS]
                               read-only checks, and the restore drill
   audit [--target NAME [--written FILE]]
                               each snapshot's restic time beside the time the storage
-                              wrote it (a local target's file ctime; another target's from
+                              wrote it (a disk target's file ctime; another target's from
                               FILE, the storage's own listing); exit 1 when they disagree:
                               a snapshot forged with a false date
   prune [--target NAME]       restic prune of one target or of every target now
