@@ -7,7 +7,7 @@ import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
 import { IamUserPolicyAttachment } from '@cdktf/provider-aws/lib/iam-user-policy-attachment';
-import { Fn, Lazy, TerraformProvider, TerraformStack } from 'cdktf';
+import { Fn, TerraformLocal, TerraformProvider, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
 import { checkPrefix } from '../targets/repository-prefix';
@@ -224,18 +224,17 @@ export class AgentCredentials extends Construct {
       this.initAccessKey = initKey;
       this.initAccessKeyId = initKey.id;
       this.initSecretAccessKey = initKey.secret;
-      // The key's own creation time starts the window, so `-replace` of the key restarts it.
-      this.initKeyExpiresAt = Fn.timeadd(initKey.createDate, `${hours}h`);
-      const stack = TerraformStack.of(this);
-      // Lazy: the logical id is final only once the app is built (overrideLogicalId).
-      this.initKeyRenewal = Lazy.stringValue({
-        produce: () =>
-          `terraform -chdir=cdktf.out/stacks/${stack.node.id} apply -replace=aws_iam_access_key.${initKey.friendlyUniqueId} (stack ${stack.node.id}: a new key, valid for ${hours} h), then deploy the Docker host's stack again`,
-      });
+      // The key's own creation time starts the window, so `-replace` of the key restarts it. A
+      // local of this stack, so that another stack reads the time (one output), not the formula.
+      const expiresAt = Fn.timeadd(initKey.createDate, `${hours}h`);
+      this.initKeyExpiresAt = new TerraformLocal(this, 'init-key-expires-at', expiresAt).asString;
+      // The key's address is fixed once its attributes are read (cdktf: no overrideLogicalId after).
+      const stack = TerraformStack.of(this).node.id;
+      this.initKeyRenewal = `terraform -chdir=cdktf.out/stacks/${stack} apply -replace=aws_iam_access_key.${initKey.friendlyUniqueId} (stack ${stack}: a new key, valid for ${hours} h), then deploy the Docker host's stack again`;
       const initDocument = policyDocument(
         this,
         'init-permissions',
-        initializerStatements(props.bucket, this.prefixes, this.initKeyExpiresAt),
+        initializerStatements(props.bucket, this.prefixes, expiresAt),
         provider,
       );
       new IamUserPolicy(this, 'init-user-policy', {
