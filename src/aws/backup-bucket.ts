@@ -196,7 +196,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
   /** Days a noncurrent version is kept. */
   public readonly noncurrentVersionDays: number;
   /** The bucket's policy refuses uploads outside S3 Standard and the bucket's own encryption. */
-  public readonly boundsUploads = true;
+  public readonly boundsUploads?: boolean = true;
 
   constructor(scope: Construct, id: string, props: BackupBucketProps = {}) {
     super(scope, id);
