@@ -5,8 +5,12 @@
  * annotation. Every message names where (construct path, factory or rule), the value received,
  * and the fix; none carries a stack trace.
  */
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { Lazy, TerraformStack, Testing } from 'cdktf';
 import {
+  AgentCredentials,
+  BackupBucket,
   BackupOptions,
   BackupSidecar,
   BackupSuppressions,
@@ -335,6 +339,16 @@ const eager: Array<[string, () => unknown, string]> = [
     },
     'EncryptedStateBackend.s3(storage): the stack already has a backend (storage/backend); a stack has exactly one. Fix: remove the other backend, or call EncryptedStateBackend.forEveryStack(app, ...), which skips stacks that already have one',
   ],
+  // AgentCredentials (issue 21)
+  [
+    'an initializer key that never works (a window of 0 hours)',
+    () => {
+      const stack = new TerraformStack(Testing.app(), 'storage');
+      const bucket = BackupBucket.fromAttributes(stack, 'existing', { bucketName: 'acme-backups', region: 'eu-west-1' });
+      new AgentCredentials(stack, 'agent', { bucket, containerNames: ['db'], initKeyValidityHours: 0 });
+    },
+    'storage/agent: initKeyValidityHours must be a whole number from 1 to 720, got 0. Fix: pass initKeyValidityHours between 1 and 720',
+  ],
   [
     'a zero-errors rule with drills every 400 days',
     () => new ZeroErrorsRule({ restoreDrillWithinDays: 400 }),
@@ -498,8 +512,35 @@ describe('compliance refusals (the full synth fails)', () => {
   });
 });
 
+// ---- Validation refusals: the full synth fails on the construct's validation ----------------
+
+const validationRefusals: Array<[string, () => TerraformStack, string]> = [
+  [
+    'a second bucket policy that would replace the BackupBucket\'s, its upload bounds with it (issue 21)',
+    () => {
+      const stack = new TerraformStack(Testing.app(), 'storage');
+      new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+      const vault = new BackupBucket(stack, 'vault');
+      new S3BucketPolicy(stack, 'mine', { bucket: vault.bucketName, policy: '{}' });
+      return stack;
+    },
+    'storage/vault: another aws_s3_bucket_policy (storage/mine) sets the policy of this bucket; S3 keeps one policy per bucket, so whichever applies last replaces the other, and with the library\'s policy go the Denies that keep uploads to S3 Standard with the bucket\'s own encryption (and TLS-only access). Fix: remove it, and grant what it granted through identity policies (IAM users and roles): an explicit Deny in the bucket policy holds against every Allow of theirs, so they cannot reopen the bounds (docs/security.md)',
+  ],
+];
+
+describe('validation refusals (the full synth fails)', () => {
+  test.each(validationRefusals)('%s', (_name, build, message) => {
+    // GIVEN
+    const stack = build();
+    // WHEN
+    const error = fullSynthError(stack);
+    // THEN
+    expect(error).toContain(`[storage/vault] ${message}`);
+  });
+});
+
 test('the table holds at least 40 refusals', () => {
-  expect(eager.length + synthRefusals.length).toBeGreaterThanOrEqual(40);
+  expect(eager.length + synthRefusals.length + validationRefusals.length).toBeGreaterThanOrEqual(40);
 });
 
 describe('issue 12: the RPO rule reads the agent\'s day rule (Vixie cron)', () => {

@@ -7,7 +7,18 @@ import { TerraformLocal, TerraformStack, Token } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from './agent-asset';
 import { INIT_PLAN_FILE, INIT_SECRETS_DIR } from './agent-install';
-import { AGENT_PLAN_FILE, AgentWiring, NOTIFY_URL_FILE, PASSWORD_FILE, agentPlan, agentPlanFileContent, targetSecretUploads } from './agent-plan';
+import {
+  AGENT_PLAN_FILE,
+  AgentWiring,
+  NOTIFY_URL_FILE,
+  PASSWORD_FILE,
+  agentPlan,
+  agentPlanFileContent,
+  initSecretUploads,
+  planInit,
+  targetOwnSecretUploads,
+  targetSecretUploads,
+} from './agent-plan';
 import { ConfigurationError } from '../configuration-error';
 import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import { Quiesce } from '../policy/quiesce';
@@ -83,32 +94,44 @@ export interface Initialization {
    * none: nothing to initialise (the plan is there whenever a target needs initialising).
    */
   readonly files: AgentFile[];
+  /**
+   * The agent's own secret files of the targets to initialise, where agent.json names them:
+   * the init plan opens each repository with them. An installer has them anyway; a swarm
+   * service's initializer gets them staged.
+   */
+  readonly agentSecrets: AgentFile[];
 }
 
 /**
  * Targets whose long-running credentials may not create a repository (an S3 agent key may not
  * write `config` or `keys/`): a one-shot container at deploy time runs `backup-agent init`
- * with their init credentials, which never reach the agent.
+ * with the init plan. It opens each repository with the target's own credentials and runs
+ * `restic init` alone with the init credentials (`targets[i].init`), so a later install, after
+ * those have expired, still opens the repositories there are (issue 21). The init credentials
+ * never reach the agent.
  */
 export function initialization(backup: ResolvedBackup): Initialization {
-  const targets = backup.targets
-    .filter((t) => t.initEnvironment !== undefined)
-    .map((t) => ({ ...t, environment: t.initEnvironment, secrets: t.initSecrets, replicas: [] }));
-  const initBackup: ResolvedBackup = {
+  const indexes = backup.targets.flatMap((t, i) => (t.initEnvironment !== undefined ? [i] : []));
+  if (indexes.length === 0) {
+    return { files: [], agentSecrets: [] };
+  }
+  const plan = agentPlan({
     ...backup,
-    targets,
     quiesce: Quiesce.none(),
     notify: false,
     // `terraform apply` waits for the initialisation: a dead endpoint must not hold it for hours.
     networkTimeoutSeconds: Math.min(backup.networkTimeoutSeconds, 300),
+  });
+  // Indexes as in agent.json: the target's own secret files are the installed ones.
+  const targets = indexes.map((i) => ({ ...plan.targets[i], replicas: [], init: planInit(backup.targets[i], i + 1, INIT_SECRETS_DIR) }));
+  const secret = (s: { file: string; value: string }): AgentFile => ({ file: s.file, content: s.value, permissions: '0400', secret: true });
+  return {
+    files: [
+      ...indexes.flatMap((i) => initSecretUploads(backup.targets[i], i + 1, INIT_SECRETS_DIR)).map(secret),
+      { file: INIT_PLAN_FILE, content: agentPlanFileContent({ ...plan, targets }), permissions: '0400', secret: true },
+    ],
+    agentSecrets: indexes.flatMap((i) => targetOwnSecretUploads(backup.targets[i], i + 1)).map(secret),
   };
-  const files = [
-    ...targetSecretUploads(targets, INIT_SECRETS_DIR).map((s) => ({ file: s.file, content: s.value, permissions: '0400', secret: true })),
-    ...(targets.length > 0
-      ? [{ file: INIT_PLAN_FILE, content: agentPlanFileContent(agentPlan(initBackup, { secretsDir: INIT_SECRETS_DIR })), permissions: '0400', secret: true }]
-      : []),
-  ];
-  return { files };
 }
 
 /**

@@ -10,7 +10,6 @@
  * (`attach`) before it creates the sidecar, which mounts the install volume read-only.
  */
 import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, terraformEscape } from './agent-asset';
-import { PASSWORD_FILE } from './agent-plan';
 import { LOCAL_REPOSITORY_FOLDER } from '../targets/local-target';
 
 /** Where the install container receives its uploads (its own writable root). */
@@ -47,17 +46,21 @@ export interface InstallScriptOptions {
 /** Where the install container receives the init credentials (never moved to the sidecar). */
 export const INIT_SECRETS_DIR = `${INSTALL_STAGING_DIR}/init-secrets`;
 
-/** The plan `backup-agent init` runs with: the init credentials (never moved to the sidecar). */
+/**
+ * The plan `backup-agent init` runs with: the repositories to initialise, opened with the
+ * agent's own credentials, and the init credentials for `restic init` (never moved to the sidecar).
+ */
 export const INIT_PLAN_FILE = `${INSTALL_STAGING_DIR}/init-plan.json`;
 
 /**
  * The install container's program (POSIX sh, run with `sh -c`). It builds the new tree next to
- * the old one, swaps them, prepares each local target's host folder (prepareLocalTarget),
- * optionally initialises the remote repositories with the init credentials (`backup-agent
- * init` with INIT_PLAN_FILE), and removes every staged file whatever happens, so no secret
- * stays in the stopped container's layer. Root without CAP_DAC_OVERRIDE or CAP_FOWNER may
- * still create, rename and chmod in the folders it owns, which is all this needs. Escaped
- * for Terraform (a host path may hold `${`).
+ * the old one, swaps them, prepares each local target's host folder (PREPARE_LOCAL_TARGET),
+ * optionally initialises the remote repositories (`backup-agent init` with INIT_PLAN_FILE: it
+ * opens them with the agent's credentials just installed, and runs `restic init` with the init
+ * credentials), and removes every staged file whatever happens, so no secret stays in the
+ * stopped container's layer. Root without CAP_DAC_OVERRIDE or CAP_FOWNER may still create,
+ * rename and chmod in the folders it owns, which is all this needs. Escaped for Terraform (a
+ * host path may hold `${`).
  */
 export function installScript(options: InstallScriptOptions): string {
   return terraformEscape([
@@ -131,7 +134,8 @@ function shellWord(word: string): string {
 
 /**
  * The program of a swarm service's one-shot initializer (POSIX sh, run with `sh -c`): a plain
- * container on the manager that runs `backup-agent init` with the init credentials, staged as
+ * container on the manager that runs `backup-agent init` with the init plan, the password, the
+ * targets' own secrets (which open the repositories) and the init credentials, staged as
  * uploads, and removes them whatever happens. (A service's backup tasks get their agent, plan
  * and secrets as swarm configs and secrets; only the initialisation needs a container.)
  */
@@ -140,11 +144,12 @@ export function initScript(): string {
     'set -eu',
     'umask 077',
     `staging=${INSTALL_STAGING_DIR}`,
-    // The password goes where the init plan names it, and goes again on exit with the rest:
-    // the stopped container is kept (its exit code is the deploy's), its files with it.
+    // The password and the targets' secrets go where the init plan names them, and go again on
+    // exit with the rest: the stopped container is kept (its exit code is the deploy's), its
+    // files with it.
     `trap 'rm -rf "$staging" ${AGENT_SECRETS_DIR}' EXIT`,
     `mkdir -p ${AGENT_SECRETS_DIR}`,
-    `mv "${stagedPath(PASSWORD_FILE)}" ${PASSWORD_FILE}`,
+    `mv ${stagedPath(AGENT_SECRETS_DIR)}/* ${AGENT_SECRETS_DIR}/`,
     `BACKUP_PLAN=${INIT_PLAN_FILE} /bin/sh "$staging/bin/backup-agent" init`,
   ].join('\n');
 }
@@ -157,6 +162,6 @@ export function initScript(): string {
 export function exitedZero(where: string, containerName: string): { condition: string; errorMessage: string } {
   return {
     condition: '${self.exit_code == 0}',
-    errorMessage: `${where}: ${containerName} exited with an error, so the agent is not installed or a repository not initialised. Fix: read \`docker logs ${containerName}\` (credentials, network, bucket), fix the cause and apply again.`,
+    errorMessage: `${where}: ${containerName} exited with an error, so the agent is not installed or a repository not initialised. Fix: read \`docker logs ${containerName}\` (credentials, network, bucket), fix the cause and apply again; when it says the init credentials expired (an initializer key works for a limited time after it is made, docs/security.md), renew them with the command it names first.`,
   };
 }

@@ -11,7 +11,7 @@ import type { StorageTargetConfig } from '../targets/storage-target-config';
  * agent reads it with jq and decides nothing the plan could have said; secrets stay files,
  * which the plan names.
  */
-export const AGENT_PLAN_SCHEMA_VERSION = 2;
+export const AGENT_PLAN_SCHEMA_VERSION = 3;
 
 /** Where the sidecar finds its plan (installed 0444 with the agent, read-only in the sidecar). */
 export const AGENT_PLAN_FILE = `${AGENT_INSTALL_DIR}/agent.json`;
@@ -53,11 +53,28 @@ export interface PlanRepository {
   readonly caCertificateFile: string | null;
 }
 
+/**
+ * Other credentials for `restic init` only (an identity that may create `config` and `keys/`,
+ * which the target's own may not): in the installer's init plan, never in agent.json.
+ */
+export interface PlanInit {
+  /** Exported instead of the target's `environment` while `restic init` runs. */
+  readonly environment: Record<string, string>;
+  /** Instead of the target's `secretFiles` while `restic init` runs. */
+  readonly secretFiles: Record<string, string>;
+  /** When they stop working (RFC 3339, UTC), or null: the agent says so when init is refused after it. */
+  readonly validUntil: string | null;
+  /** How to get new ones, for the log, or null. */
+  readonly renewal: string | null;
+}
+
 export interface PlanTarget extends PlanRepository {
   /** The server refuses deletes: the agent skips forget and prune. */
   readonly appendOnly: boolean;
   /** Copies the agent reads back with `restic check --no-lock`, e.g. the offsite replica. */
   readonly replicas: PlanRepository[];
+  /** Credentials for `restic init` only (the init plan); null: the target's own. */
+  readonly init: PlanInit | null;
 }
 
 /** The document the agent reads (`agent.json`). */
@@ -138,11 +155,6 @@ export interface AgentWiring {
    * @default - a container's
    */
   readonly service?: ServiceWiring;
-  /**
-   * Where the targets' secret files are.
-   * @default AGENT_SECRETS_DIR
-   */
-  readonly secretsDir?: string;
 }
 
 /** A file the sidecar needs, uploaded by Terraform. */
@@ -194,14 +206,15 @@ export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): Age
     },
     notify: backup.notify ? { urlFile: NOTIFY_URL_FILE, timeoutSeconds: NOTIFY_TIMEOUT_SECONDS } : null,
     targets: backup.targets.map((target, i) => ({
-      ...planRepository(target, PASSWORD_FILE, (variable) => targetSecretFile(wiring.secretsDir, i + 1, variable)),
-      caCertificateFile: target.caCertificate !== undefined ? targetCaCertificateFile(wiring.secretsDir, i + 1) : null,
+      ...planRepository(target, PASSWORD_FILE, (variable) => targetSecretFile(AGENT_SECRETS_DIR, i + 1, variable)),
+      caCertificateFile: target.caCertificate !== undefined ? targetCaCertificateFile(AGENT_SECRETS_DIR, i + 1) : null,
       appendOnly: target.appendOnly ?? false,
+      init: null,
       replicas: verifiableReplicas(target).map((replica, j) => ({
         ...planRepository(
           { name: replica.name, repository: replica.verifyRepository!, environment: replica.environment, secrets: replica.secrets },
           PASSWORD_FILE,
-          (variable) => replicaSecretFile(wiring.secretsDir, i + 1, j + 1, variable),
+          (variable) => replicaSecretFile(AGENT_SECRETS_DIR, i + 1, j + 1, variable),
         ),
         caCertificateFile: null,
       })),
@@ -263,14 +276,39 @@ function planRepository(
  * the installer and installed with the secrets (mode 0400: only the agent, the files' owner,
  * reads them), so the installer and `BackupSidecar` need nothing new for it.
  */
-export function targetSecretUploads(targets: StorageTargetConfig[], secretsDir?: string): SecretUpload[] {
+export function targetSecretUploads(targets: StorageTargetConfig[]): SecretUpload[] {
   return targets.flatMap((target, i) => [
-    ...(target.caCertificate !== undefined ? [{ file: targetCaCertificateFile(secretsDir, i + 1), value: target.caCertificate }] : []),
-    ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(secretsDir, i + 1, secret.variable), value: secret.value })),
+    ...targetOwnSecretUploads(target, i + 1),
     ...verifiableReplicas(target).flatMap((replica, j) =>
-      (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(secretsDir, i + 1, j + 1, secret.variable), value: secret.value })),
+      (replica.secrets ?? []).map((secret) => ({ file: replicaSecretFile(AGENT_SECRETS_DIR, i + 1, j + 1, secret.variable), value: secret.value })),
     ),
   ]);
+}
+
+/**
+ * The init credentials of target `index` (1-based, as in agent.json) as the init plan carries
+ * them, their secret files in `dir`.
+ */
+export function planInit(target: StorageTargetConfig, index: number, dir: string): PlanInit {
+  return {
+    environment: { ...(target.initEnvironment ?? {}) },
+    secretFiles: Object.fromEntries((target.initSecrets ?? []).map((s) => [s.variable, targetSecretFile(dir, index, s.variable)])),
+    validUntil: target.initValidUntil ?? null,
+    renewal: target.initRenewal ?? null,
+  };
+}
+
+/** The files of the init credentials of target `index` (1-based), in `dir`. */
+export function initSecretUploads(target: StorageTargetConfig, index: number, dir: string): SecretUpload[] {
+  return (target.initSecrets ?? []).map((secret) => ({ file: targetSecretFile(dir, index, secret.variable), value: secret.value }));
+}
+
+/** The files of target `index`'s own secrets and CA certificate (not its replicas'), where agent.json names them. */
+export function targetOwnSecretUploads(target: StorageTargetConfig, index: number): SecretUpload[] {
+  return [
+    ...(target.caCertificate !== undefined ? [{ file: targetCaCertificateFile(AGENT_SECRETS_DIR, index), value: target.caCertificate }] : []),
+    ...(target.secrets ?? []).map((secret) => ({ file: targetSecretFile(AGENT_SECRETS_DIR, index, secret.variable), value: secret.value })),
+  ];
 }
 
 /** The replicas of a target that the agent can read back. */
@@ -278,14 +316,14 @@ function verifiableReplicas(target: StorageTargetConfig) {
   return (target.replicas ?? []).filter((replica) => replica.verifyRepository !== undefined);
 }
 
-function replicaSecretFile(dir: string | undefined, index: number, replica: number, variable: string): string {
-  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
+function replicaSecretFile(dir: string, index: number, replica: number, variable: string): string {
+  return `${dir}/target-${index}-replica-${replica}-${variable.toLowerCase().replace(/_/g, '-')}`;
 }
 
-function targetCaCertificateFile(dir: string | undefined, index: number): string {
-  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-ca-certificate.pem`;
+function targetCaCertificateFile(dir: string, index: number): string {
+  return `${dir}/target-${index}-ca-certificate.pem`;
 }
 
-function targetSecretFile(dir: string | undefined, index: number, variable: string): string {
-  return `${dir ?? AGENT_SECRETS_DIR}/target-${index}-${variable.toLowerCase().replace(/_/g, '-')}`;
+function targetSecretFile(dir: string, index: number, variable: string): string {
+  return `${dir}/target-${index}-${variable.toLowerCase().replace(/_/g, '-')}`;
 }

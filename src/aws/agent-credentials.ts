@@ -1,16 +1,21 @@
 import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
+import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
 import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
-import { TerraformProvider } from 'cdktf';
+import { IamUserPolicyAttachment } from '@cdktf/provider-aws/lib/iam-user-policy-attachment';
+import { Fn, TerraformLocal, TerraformProvider, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
 import { checkPrefix } from '../targets/repository-prefix';
+import { outOfRange } from '../validation';
 import type { IBackupBucket } from './backup-bucket';
 import { Statement, policyDocument, serviceTrustPolicy } from './policy-document';
 import { holdsSecretsInState } from './state-backend';
+import { uploadBounds } from './upload-bounds';
 
 /** How the backup agent proves who it is to AWS. */
 export enum AgentIdentity {
@@ -46,7 +51,20 @@ export interface AgentCredentialsProps {
    * @default - the stack's default AWS provider
    */
   readonly provider?: TerraformProvider;
+  /**
+   * Hours the initializer's access key works after it was created (ACCESS_KEY only): every
+   * grant of its policy holds only while `aws:CurrentTime` is before the key's `create_date`
+   * plus this window, so a key left in two stacks' state is useless afterwards. The host
+   * stack's first deploy must run within the window; later installs open existing
+   * repositories with the agent's own key and need the initializer's no more. Renew it with
+   * `terraform apply -replace=<the key's address>` in this stack (`initKeyRenewal`).
+   * @default 24
+   */
+  readonly initKeyValidityHours?: number;
 }
+
+/** The initializer key's validity window: long enough for a pipeline, short for a credential. */
+const INIT_KEY_VALIDITY_HOURS = { default: 24, min: 1, max: 720 };
 
 /**
  * restic's folders the long-running agent writes to: packs (`data/`), indexes, snapshots and
@@ -81,8 +99,13 @@ const INIT_ACTIONS = ['s3:GetObject', 's3:PutObject'];
  *
  * The **initializer** identity (ACCESS_KEY only): its own IAM user and access key that may
  * only list the prefixes and get and put `<prefix>/config` and `<prefix>/keys/*`: what
- * `restic init` needs. Its key goes to a one-shot init container at deploy time
+ * `restic init` needs, and only for `initKeyValidityHours` after the key was created. Its key
+ * goes to a one-shot init container at deploy time
  * (`StorageTargetConfig.initEnvironment`/`initSecrets`), never to the long-running sidecar.
+ *
+ * For a bucket whose policy does not bound uploads (`IBackupBucket.boundsUploads`, false for
+ * `BackupBucket.fromAttributes`), both identities also get a managed policy that denies uploads
+ * outside S3 Standard and the bucket's own encryption.
  *
  * With INSTANCE_PROFILE there is no initializer: the role is denied the same writes, and an
  * operator initialises each repository once, before the first backup, with credentials of
@@ -133,6 +156,15 @@ export class AgentCredentials extends Construct {
   public readonly initAccessKeyId?: string;
   /** The initializer's secret access key (ACCESS_KEY), a sensitive Terraform reference. */
   public readonly initSecretAccessKey?: string;
+  /** Hours the initializer's key works after it was created (ACCESS_KEY). */
+  public readonly initKeyValidityHours?: number;
+  /**
+   * When the initializer's key stops working (ACCESS_KEY): its `create_date` plus
+   * `initKeyValidityHours`, RFC 3339, a Terraform expression known after apply.
+   */
+  public readonly initKeyExpiresAt?: string;
+  /** How to renew the initializer's key once it expired (ACCESS_KEY): one sentence with the command. */
+  public readonly initKeyRenewal?: string;
 
   constructor(scope: Construct, id: string, props: AgentCredentialsProps) {
     super(scope, id);
@@ -142,6 +174,10 @@ export class AgentCredentials extends Construct {
     }
     for (const name of props.containerNames) {
       checkPrefix(where, name);
+    }
+    const hours = props.initKeyValidityHours ?? INIT_KEY_VALIDITY_HOURS.default;
+    if (!Number.isInteger(hours) || hours < INIT_KEY_VALIDITY_HOURS.min || hours > INIT_KEY_VALIDITY_HOURS.max) {
+      throw outOfRange(where, 'initKeyValidityHours', hours, INIT_KEY_VALIDITY_HOURS.min, INIT_KEY_VALIDITY_HOURS.max);
     }
     this.bucket = props.bucket;
     this.prefixes = [...new Set(props.containerNames)];
@@ -178,22 +214,67 @@ export class AgentCredentials extends Construct {
       this.accessKeyId = this.accessKey.id;
       this.secretAccessKey = this.accessKey.secret;
 
-      const initDocument = policyDocument(this, 'init-permissions', initializerStatements(props.bucket, this.prefixes), provider);
+      this.initKeyValidityHours = hours;
       this.initUser = new IamUser(this, 'init-user', {
         provider,
         name: iamName(`restic-init-${this.node.addr.slice(0, 8)}-${this.prefixes.join('-')}`),
         path: '/cdktf-container-backup/',
       });
+      const initKey = new IamAccessKey(this, 'init-access-key', { provider, user: this.initUser.name });
+      this.initAccessKey = initKey;
+      this.initAccessKeyId = initKey.id;
+      this.initSecretAccessKey = initKey.secret;
+      // The key's own creation time starts the window, so `-replace` of the key restarts it. A
+      // local of this stack, so that another stack reads the time (one output), not the formula.
+      const expiresAt = Fn.timeadd(initKey.createDate, `${hours}h`);
+      this.initKeyExpiresAt = new TerraformLocal(this, 'init-key-expires-at', expiresAt).asString;
+      // The key's address is fixed once its attributes are read (cdktf: no overrideLogicalId after).
+      const stack = TerraformStack.of(this).node.id;
+      this.initKeyRenewal = `terraform -chdir=cdktf.out/stacks/${stack} apply -replace=aws_iam_access_key.${initKey.friendlyUniqueId} (stack ${stack}: a new key, valid for ${hours} h), then deploy the Docker host's stack again`;
+      const initDocument = policyDocument(
+        this,
+        'init-permissions',
+        initializerStatements(props.bucket, this.prefixes, expiresAt),
+        provider,
+      );
       new IamUserPolicy(this, 'init-user-policy', {
         provider,
         user: this.initUser.name,
         name: 'restic-init',
         policy: initDocument.json,
       });
-      this.initAccessKey = new IamAccessKey(this, 'init-access-key', { provider, user: this.initUser.name });
-      this.initAccessKeyId = this.initAccessKey.id;
-      this.initSecretAccessKey = this.initAccessKey.secret;
       holdsSecretsInState(this, 'the secret access keys of the agent and the initializer (aws_iam_access_key)');
+    }
+
+    if (!props.bucket.boundsUploads) {
+      this.boundUploads(provider);
+    }
+  }
+
+  /**
+   * The bucket's policy does not refuse uploads outside S3 Standard and the bucket's own
+   * encryption (a bucket made elsewhere), so these identities refuse them themselves
+   * (src/aws/upload-bounds.ts). A managed policy rather than more inline statements: a user's
+   * inline policies share 2,048 characters in all, a managed policy has 6,144 (IAM quotas).
+   */
+  private boundUploads(provider?: TerraformProvider): void {
+    const arn = this.bucket.bucketArn;
+    const document = policyDocument(this, 'upload-bounds', uploadBounds(this.prefixes.map((p) => `${arn}/${p}/*`), false), provider);
+    const policy = new IamPolicy(this, 'upload-bounds-policy', {
+      provider,
+      namePrefix: 'backup-upload-bounds-',
+      path: '/cdktf-container-backup/',
+      description: `Uploads to ${this.prefixes.join(', ')} stay in S3 Standard with the bucket's own encryption`,
+      policy: document.json,
+    });
+    if (this.role) {
+      new IamRolePolicyAttachment(this, 'role-upload-bounds', { provider, role: this.role.name, policyArn: policy.arn });
+    }
+    if (this.user) {
+      new IamUserPolicyAttachment(this, 'user-upload-bounds', { provider, user: this.user.name, policyArn: policy.arn });
+    }
+    if (this.initUser) {
+      new IamUserPolicyAttachment(this, 'init-user-upload-bounds', { provider, user: this.initUser.name, policyArn: policy.arn });
     }
   }
 
@@ -258,14 +339,21 @@ function agentStatements(bucket: IBackupBucket, prefixes: string[]): Statement[]
   return statements;
 }
 
-function initializerStatements(bucket: IBackupBucket, prefixes: string[]): Statement[] {
+/**
+ * The initializer's grants, each only before `expiresAt`: `aws:CurrentTime` is in every
+ * request's context (IAM User Guide, "AWS global condition context keys"), and a condition
+ * operator added to a statement is ANDed with the others there (IAM, "Conditions with multiple
+ * context keys or values"). After the window the key still exists but is allowed nothing.
+ */
+function initializerStatements(bucket: IBackupBucket, prefixes: string[], expiresAt: string): Statement[] {
   const arn = bucket.bucketArn;
   const statements: Statement[] = [
     ...listAndLocate(arn, prefixes),
     { sid: 'CreateConfigAndKeys', actions: INIT_ACTIONS, resources: keyMaterial(arn, prefixes) },
+    ...useBucketKey(bucket),
   ];
-  statements.push(...useBucketKey(bucket));
-  return statements;
+  const withinWindow = { test: 'DateLessThan', variable: 'aws:CurrentTime', values: [expiresAt] };
+  return statements.map((s) => ({ ...s, conditions: [...(s.conditions ?? []), withinWindow] }));
 }
 
 /** Listing the repositories' prefixes and finding the bucket's region: what every restic run needs. */

@@ -10,8 +10,9 @@ import { BackupKey } from './backup-key';
 import { HardenedBucket } from './hardened-bucket';
 import { ObjectLock } from './object-lock';
 import { OffsiteReplica, OffsiteReplicaBucket } from './offsite-replica';
-import { accountOf } from './policy-document';
+import { Statement, accountOf } from './policy-document';
 import { bucketPrefix, checkRegion, defaultAwsProvider, resolveRegion } from './region';
+import { checkUploadBoundsHold, uploadBounds } from './upload-bounds';
 
 /** Where a bucket's offsite copy is, as the S3 target and the agent credentials see it. */
 export interface OffsiteCopyAttributes {
@@ -61,6 +62,14 @@ export interface IBackupBucket extends IConstruct {
    * @default - none
    */
   readonly offsiteCopy?: OffsiteCopyAttributes;
+  /**
+   * Whether the bucket's own policy refuses, for every principal, uploads that ask for another
+   * storage class than S3 Standard or for their own encryption (SSE-C, another algorithm or
+   * KMS key): true for a `BackupBucket`. Where it is not, `AgentCredentials` put the same
+   * Denies into the agent's and the initializer's own policies.
+   * @default false
+   */
+  readonly boundsUploads?: boolean;
 }
 
 /** An existing bucket, for `BackupBucket.fromAttributes`. */
@@ -151,9 +160,12 @@ export interface BackupBucketProps {
 /**
  * The S3 bucket a restic S3 target writes to, hardened by default: a customer managed KMS key
  * with rotation and S3 Bucket Keys, versioning, all four public access blocks, bucket owner
- * enforced, a TLS-only bucket policy, server access logs to a separate log bucket, and a
- * lifecycle that aborts unfinished uploads and expires noncurrent versions in step with the
- * retention. With `offsite`, S3 replication keeps a locked copy in another region.
+ * enforced, a bucket policy that denies requests without TLS and uploads that ask for another
+ * storage class than S3 Standard or for their own encryption (SSE-C, another KMS key), server
+ * access logs to a separate log bucket, and a lifecycle that aborts unfinished uploads and
+ * expires noncurrent versions in step with the retention. With `offsite`, S3 replication keeps
+ * a locked copy, in S3 Standard, in another region. A second `aws_s3_bucket_policy` of the
+ * bucket, or an override of the library's, is refused at synth: it would drop those Denies.
  *
  * @example
  * const vault = new BackupBucket(storageStack, 'vault', {
@@ -183,6 +195,8 @@ export class BackupBucket extends Construct implements IBackupBucket {
   public readonly objectLock?: ObjectLock;
   /** Days a noncurrent version is kept. */
   public readonly noncurrentVersionDays: number;
+  /** The bucket's policy refuses uploads outside S3 Standard and the bucket's own encryption. */
+  public readonly boundsUploads?: boolean = true;
 
   constructor(scope: Construct, id: string, props: BackupBucketProps = {}) {
     super(scope, id);
@@ -234,6 +248,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
       retentionDays: accessLogRetentionDays,
       protectFromDestroy,
     });
+    let bounds: Statement[] = [];
     const primary = new HardenedBucket(this, 'primary', {
       provider,
       bucketName: props.bucketName,
@@ -244,6 +259,12 @@ export class BackupBucket extends Construct implements IBackupBucket {
       noncurrentVersionDays: this.noncurrentVersionDays,
       archive: props.archive,
       protectFromDestroy,
+      extraPolicyStatements: (arn) => (bounds = uploadBounds([`${arn}/*`], true)),
+    });
+    // Nothing later in the app may take the bounds out of the policy (docs/security.md).
+    this.node.addValidation({
+      validate: () =>
+        checkUploadBoundsHold(where, { bucket: primary.bucket, bucketName: props.bucketName, policy: primary.policy, document: primary.policyDocument, policyJson: primary.policyJson, bounds }, this.node.root),
     });
     accessLogs.allowSource(primary.bucket.arn);
     this.bucket = primary.bucket;

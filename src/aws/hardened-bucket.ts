@@ -1,3 +1,4 @@
+import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import {
   S3BucketLifecycleConfiguration,
@@ -52,6 +53,10 @@ export class HardenedBucket extends Construct {
   public readonly versioning: S3BucketVersioningA;
   public readonly publicAccessBlock: S3BucketPublicAccessBlock;
   public readonly policy: S3BucketPolicy;
+  /** The statements of `policy`, as a document tests and checks can read statement by statement. */
+  public readonly policyDocument: DataAwsIamPolicyDocument;
+  /** `policyDocument.json` as `policy` got it (each read of `json` is a new token). */
+  public readonly policyJson: string;
   public readonly lifecycle: S3BucketLifecycleConfiguration;
   public readonly objectLockConfiguration?: S3BucketObjectLockConfigurationA;
 
@@ -98,7 +103,7 @@ export class HardenedBucket extends Construct {
           : { applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } },
       ],
     });
-    const document = policyDocument(
+    const document = (this.policyDocument = policyDocument(
       this,
       'policy-document',
       [
@@ -107,11 +112,12 @@ export class HardenedBucket extends Construct {
         ...(props.extraPolicyStatements?.(this.bucket.arn) ?? []),
       ],
       provider,
-    );
+    ));
+    this.policyJson = document.json;
     this.policy = new S3BucketPolicy(this, 'policy', {
       provider,
       bucket,
-      policy: document.json,
+      policy: this.policyJson,
       // S3 rejects some policies while the public access block is being applied.
       dependsOn: [this.publicAccessBlock],
     });

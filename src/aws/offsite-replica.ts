@@ -13,6 +13,7 @@ import { HardenedBucket } from './hardened-bucket';
 import { ObjectLock } from './object-lock';
 import { accountOf, policyDocument, serviceTrustPolicy } from './policy-document';
 import { bucketPrefix, checkRegion, findStackProvider, resolveRegion } from './region';
+import { UPLOAD_STORAGE_CLASS } from './upload-bounds';
 
 /** Options of `OffsiteReplica.inRegion`. */
 export interface OffsiteReplicaOptions {
@@ -254,6 +255,10 @@ export class OffsiteReplicaBucket extends Construct {
           sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
           destination: {
             bucket: replicaArn,
+            // The locked copy's class is the library's, not the uploader's: by default S3 keeps
+            // a replica in its source object's class (S3 User Guide, "Replication configuration
+            // file elements"). The replica's own archive tier, if any, moves it later.
+            storageClass: UPLOAD_STORAGE_CLASS,
             encryptionConfiguration: { replicaKmsKeyId: this.key.keyArn },
             metrics: rtc ? { status: 'Enabled', eventThreshold: { minutes: 15 } } : { status: 'Enabled' },
             replicationTime: rtc ? { status: 'Enabled', time: { minutes: 15 } } : undefined,

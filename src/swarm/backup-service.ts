@@ -156,6 +156,8 @@ export class BackupService extends Construct {
         upload: [
           { file: stagedPath(AGENT_SCRIPT_PATH), content: files.find((f) => f.file === AGENT_SCRIPT_PATH)!.content, permissions: '0555' },
           { file: stagedPath(PASSWORD_FILE), content: password.value, permissions: '0400' },
+          // The targets' own secrets: the init plan opens the repositories with them.
+          ...init.agentSecrets.map((f) => ({ file: stagedPath(f.file), content: f.content, permissions: f.permissions })),
           ...init.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
         ],
         labels: [

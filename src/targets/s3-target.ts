@@ -69,7 +69,8 @@ export class S3Target implements IStorageTarget {
       secrets.push({ variable: 'AWS_SECRET_ACCESS_KEY', value: credentials.secretAccessKey });
       holdsSecretsInState(scope, `the S3 secret access key of ${credentials.node.path}, delivered to the sidecar`);
     }
-    // The initializer's key: only `restic init` (a one-shot container at deploy time) gets it.
+    // The initializer's key: only `restic init` (a one-shot container at deploy time) gets it,
+    // and it works for a window after its creation (AgentCredentials.initKeyValidityHours).
     let initEnvironment: { [name: string]: string } | undefined;
     let initSecrets: TargetSecret[] | undefined;
     if (credentials.initAccessKeyId !== undefined && credentials.initSecretAccessKey !== undefined) {
@@ -107,6 +108,8 @@ export class S3Target implements IStorageTarget {
       secrets,
       initEnvironment,
       initSecrets,
+      initValidUntil: initEnvironment !== undefined ? credentials.initKeyExpiresAt : undefined,
+      initRenewal: initEnvironment !== undefined ? credentials.initKeyRenewal : undefined,
       replicas,
     };
   }

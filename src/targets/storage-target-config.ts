@@ -149,6 +149,20 @@ export interface StorageTargetConfig {
    */
   readonly initSecrets?: TargetSecret[];
   /**
+   * When the init credentials stop working (RFC 3339 in UTC, e.g. "2026-08-02T10:00:00Z"; a
+   * Terraform expression is fine): when `restic init` is refused after it, the agent says the
+   * credentials expired, and `initRenewal`. Existing repositories are opened with the target's
+   * own credentials, so only a repository that is not there yet needs them.
+   * @default - no expiry known
+   */
+  readonly initValidUntil?: string;
+  /**
+   * How to get new init credentials, one sentence the agent logs when `restic init` was refused
+   * with them (e.g. the `terraform apply -replace=...` of an access key).
+   * @default - none
+   */
+  readonly initRenewal?: string;
+  /**
    * Whether the repository is append-only: the server refuses to delete or overwrite data
    * (`rest-server --append-only`, `rclone serve restic --append-only`). The agent then skips
    * `restic forget` and `restic prune` for it (reported as `skipped`, reason `append-only`,

@@ -137,7 +137,7 @@ describe('an append-only REST target', () => {
     const r = await sidecar.run(['run'], { plan: { ...KEEP_ONE, schemaVersion: 1 } });
     // THEN
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/ERROR step=config the plan \/backup\/agent\/\S+ has schema version 1, this agent reads version 2; re-deploy/);
+    expect(r.stderr).toMatch(/ERROR step=config the plan \/backup\/agent\/\S+ has schema version 1, this agent reads version 3; re-deploy/);
     expect(r.stderr).not.toMatch(/step=(backup|retention|open)/);
     expect(sidecar.snapshots('rest')).toHaveLength(CYCLES + 1);
     expect(sidecar.snapshots('local')).toHaveLength(1);

@@ -35,7 +35,7 @@ describe('the daemon', () => {
     [
       'a plan of another schema version',
       { plan: { schemaVersion: 1 } },
-      /ERROR step=config the plan \/backup\/agent\/\S+\.json has schema version 1, this agent reads version 2; re-deploy so that the agent and its plan are installed together/,
+      /ERROR step=config the plan \/backup\/agent\/\S+\.json has schema version 1, this agent reads version 3; re-deploy so that the agent and its plan are installed together/,
     ],
   ])('exits 2 at start on %s', async (_case, options, message) => {
     // (an environment file where the plan should be: what the agent read before the plan)

@@ -73,8 +73,31 @@ describe('the agent plan and its JSON Schema', () => {
     expect(plan.notify).toEqual({ urlFile: '/backup/install/secrets/notify-url', timeoutSeconds: 15 });
   });
 
+  test('the installer\'s init plan of the default example is accepted: the target opens with its own key, and inits with the initializer\'s', () => {
+    // GIVEN the default example, whose S3 target has an initializer key
+    const app = synthesizeApp(defaultExample);
+    try {
+      // WHEN
+      const json = app.json['db-host'];
+      const initPlan = agentPlanOf(json, 'db', 'init-plan.json');
+      const plan = agentPlanOf(json, 'db');
+      // THEN
+      expect(errorsOf(initPlan)).toEqual([]);
+      expect(initPlan.targets.map((t: any) => t.name)).toEqual(['s3']);
+      const own = plan.targets.find((t: any) => t.name === 's3');
+      expect(initPlan.targets[0]).toMatchObject({ environment: own.environment, secretFiles: own.secretFiles, replicas: [] });
+      expect(Object.keys(initPlan.targets[0].init)).toEqual(['environment', 'secretFiles', 'validUntil', 'renewal']);
+      // agent.json never carries init credentials
+      expect(plan.targets.map((t: any) => t.init)).toEqual(plan.targets.map(() => null));
+    } finally {
+      fs.rmSync(app.outdir, { recursive: true, force: true });
+    }
+  });
+
   test.each([
     ['another schema version', { schemaVersion: 1 }, '/schemaVersion must be equal to constant'],
+    ['a target without init (null when the target\'s own credentials init)', (p: any) => delete p.targets[0].init, "/targets/0 must have required property 'init'"],
+    ['init credentials without validUntil', (p: any) => (p.targets[0].init = { environment: {}, secretFiles: {}, renewal: null }), '/targets/0/init'],
     ['an unknown field', { retry: 3 }, ' must NOT have additional properties'],
     ['a target without a repository', (p: any) => delete p.targets[0].repository, "/targets/0 must have required property 'repository'"],
     ['an environment variable name the shell cannot export', (p: any) => (p.targets[0].environment['BAD-NAME'] = 'x'), '/targets/0/environment must match pattern'],

@@ -1,9 +1,10 @@
 import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
 import { IamInstanceProfile } from '@cdktf/provider-aws/lib/iam-instance-profile';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
-import { Testing } from 'cdktf';
+import { TerraformOutput, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { AgentCredentials, AgentIdentity, BackupBucket, OffsiteReplica } from '../../src';
+import { UPLOAD_BOUND_SIDS } from '../../src/aws/upload-bounds';
 import { synthesizeDefaultExample } from './default-example';
 import { awsStack, policyStatements, referencedId, resourcesOf, serviceTrust, statement } from './helpers';
 
@@ -112,13 +113,15 @@ describe('AgentCredentials', () => {
     }
   });
 
-  test('the initializer may only list, and get and put config and keys/: what restic init calls', () => {
+  test('the initializer may only list, and get and put config and keys/: what restic init calls, within 24 h of its key\'s creation', () => {
     // WHEN
     const { json, agent, primary, primaryKey } = credentials();
     // THEN
     expect(agent.initAccessKeyId).toMatch(/^\$\{TfToken\[/);
     expect(agent.initSecretAccessKey).toMatch(/^\$\{TfToken\[/);
     expect(agent.initUser).toBeDefined();
+    const initKey = Object.keys(resourcesOf(json, 'aws_iam_access_key')).find((id) => id.includes('init-access-key'));
+    const withinWindow = { test: 'DateLessThan', variable: 'aws:CurrentTime', values: [`\${timeadd(aws_iam_access_key.${initKey}.create_date, "24h")}`] };
     const policy = Object.values<any>(resourcesOf(json, 'aws_iam_user_policy')).find((p) => p.name === 'restic-init');
     expect(policyStatements(json, policy.policy)).toEqual([
       {
@@ -126,16 +129,22 @@ describe('AgentCredentials', () => {
         effect: 'Allow',
         actions: ['s3:ListBucket'],
         resources: [primary],
-        condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['db/*'] }],
+        condition: [{ test: 'StringLike', variable: 's3:prefix', values: ['db/*'] }, withinWindow],
       },
-      { sid: 'LocateBucket', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [primary] },
-      { sid: 'CreateConfigAndKeys', effect: 'Allow', actions: ['s3:GetObject', 's3:PutObject'], resources: [`${primary}/db/config`, `${primary}/db/keys/*`] },
+      { sid: 'LocateBucket', effect: 'Allow', actions: ['s3:GetBucketLocation'], resources: [primary], condition: [withinWindow] },
+      {
+        sid: 'CreateConfigAndKeys',
+        effect: 'Allow',
+        actions: ['s3:GetObject', 's3:PutObject'],
+        resources: [`${primary}/db/config`, `${primary}/db/keys/*`],
+        condition: [withinWindow],
+      },
       {
         sid: 'UseBucketKeyThroughS3',
         effect: 'Allow',
         actions: ['kms:Decrypt', 'kms:GenerateDataKey'],
         resources: [primaryKey],
-        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-west-1.amazonaws.com'] }],
+        condition: [{ test: 'StringEquals', variable: 'kms:ViaService', values: ['s3.eu-west-1.amazonaws.com'] }, withinWindow],
       },
     ]);
     // Its own user: the agent's key never carries these rights, and this key never the agent's.
@@ -143,6 +152,78 @@ describe('AgentCredentials', () => {
     expect(keyUsers).toHaveLength(2);
     expect(new Set(keyUsers).size).toBe(2);
   });
+
+  test('the initializer key\'s window is a whole number of hours, and says how to renew the key', () => {
+    // GIVEN
+    const stack = awsStack('eu-west-1');
+    const vault = new BackupBucket(stack, 'vault');
+    // WHEN
+    const agent = new AgentCredentials(stack, 'agent', { bucket: vault, containerNames: ['db'], initKeyValidityHours: 6 });
+    new TerraformOutput(stack, 'expiry', { value: agent.initKeyExpiresAt });
+    new TerraformOutput(stack, 'renewal', { value: agent.initKeyRenewal });
+    const json = JSON.parse(Testing.synth(stack));
+    // THEN the policy holds for 6 h after the key's creation, and the expiry is that expression
+    const initKey = Object.keys(resourcesOf(json, 'aws_iam_access_key')).find((id) => id.includes('init-access-key'))!;
+    const window = `\${timeadd(aws_iam_access_key.${initKey}.create_date, "6h")}`;
+    const policy = Object.values<any>(resourcesOf(json, 'aws_iam_user_policy')).find((p) => p.name === 'restic-init');
+    for (const s of policyStatements(json, policy.policy)) {
+      expect(s.condition).toContainEqual({ test: 'DateLessThan', variable: 'aws:CurrentTime', values: [window] });
+    }
+    expect(agent.initKeyValidityHours).toBe(6);
+    // (a local of the storage stack: another stack reads the time through one output)
+    const local = /^\$\{local\.([^}]+)\}$/.exec(json.output.expiry.value)![1];
+    expect(json.locals[local]).toBe(window);
+    // AND the renewal names the key's address in its stack's folder
+    expect(json.output.renewal.value).toBe(
+      `terraform -chdir=cdktf.out/stacks/storage apply -replace=aws_iam_access_key.${initKey} (stack storage: a new key, valid for 6 h), then deploy the Docker host's stack again`,
+    );
+  });
+
+  test('refuses an initializer window that is not a whole number of hours from 1 to 720', () => {
+    for (const hours of [0, 1.5, 721]) {
+      const stack = awsStack();
+      const vault = new BackupBucket(stack, 'vault');
+      expect(() => new AgentCredentials(stack, 'agent', { bucket: vault, containerNames: ['db'], initKeyValidityHours: hours })).toThrow(
+        `storage/agent: initKeyValidityHours must be a whole number from 1 to 720, got ${hours}. Fix: pass initKeyValidityHours between 1 and 720`,
+      );
+    }
+  });
+
+  test('a BackupBucket bounds uploads in its own policy: the identities get no bounds policy of their own', () => {
+    // WHEN
+    const { json } = credentials();
+    // THEN
+    expect(resourcesOf(json, 'aws_iam_policy')).toEqual({});
+  });
+
+  test.each([AgentIdentity.ACCESS_KEY, AgentIdentity.INSTANCE_PROFILE])(
+    'a bucket made elsewhere: the %s identities carry the upload bounds themselves, in a managed policy',
+    (identity) => {
+      // GIVEN a bucket whose policy is not the library's
+      const stack = awsStack('eu-west-1');
+      const bucket = BackupBucket.fromAttributes(stack, 'existing', { bucketName: 'acme-backups', region: 'eu-west-1' });
+      // WHEN
+      new AgentCredentials(stack, 'agent', { bucket, containerNames: ['db', 'wiki'], identity });
+      const json = JSON.parse(Testing.synth(stack));
+      // THEN one managed policy with the bounds on the repositories' objects
+      const policies = Object.values<any>(resourcesOf(json, 'aws_iam_policy'));
+      expect(policies).toHaveLength(1);
+      expect(policies[0]).toMatchObject({ name_prefix: 'backup-upload-bounds-', path: '/cdktf-container-backup/' });
+      const bounds = policyStatements(json, policies[0].policy);
+      expect(bounds.map((s) => s.sid)).toEqual(UPLOAD_BOUND_SIDS);
+      for (const s of bounds) {
+        expect(s).toMatchObject({ effect: 'Deny', actions: ['s3:PutObject'], resources: ['arn:aws:s3:::acme-backups/db/*', 'arn:aws:s3:::acme-backups/wiki/*'] });
+        expect(s.principals).toBeUndefined();
+        expect(s.condition[0]).toMatchObject({ test: 'Null', values: ['false'] });
+      }
+      // AND attached to every identity that writes: the agent (user or role) and the initializer
+      const attached = [
+        ...Object.values<any>(resourcesOf(json, 'aws_iam_user_policy_attachment')).map((a) => a.user),
+        ...Object.values<any>(resourcesOf(json, 'aws_iam_role_policy_attachment')).map((a) => a.role),
+      ];
+      expect(attached).toHaveLength(identity === AgentIdentity.ACCESS_KEY ? 2 : 1);
+    },
+  );
 
   test('with an instance profile there is no initializer, and the role is denied config and keys/ too', () => {
     // WHEN

@@ -3,6 +3,7 @@ import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
 import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
 import { S3BucketVersioningA } from '@cdktf/provider-aws/lib/s3-bucket-versioning';
 import { S3AccountPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-account-public-access-block';
@@ -98,6 +99,56 @@ describe('BackupBucket', () => {
       principals: [{ type: '*', identifiers: ['*'] }],
       condition: [{ test: 'Bool', variable: 'aws:SecureTransport', values: ['false'] }],
     });
+  });
+
+  test('the bucket policy refuses, for everyone, uploads that ask for another storage class than S3 Standard', () => {
+    // WHEN
+    const { json, primary } = synthesizedVault();
+    // THEN
+    const [policy] = forBucket(json, 'aws_s3_bucket_policy', primary);
+    expect(statement(policyStatements(json, policy.policy), 'DenyStorageClassesButStandard')).toEqual({
+      sid: 'DenyStorageClassesButStandard',
+      effect: 'Deny',
+      actions: ['s3:PutObject'],
+      resources: [`\${aws_s3_bucket.${primary}.arn}/*`],
+      principals: [{ type: '*', identifiers: ['*'] }],
+      // Both must hold: a request without the header (restic's) is S3 Standard and passes;
+      // StringNotEquals alone would be true for it, and refuse every upload.
+      condition: [
+        { test: 'Null', variable: 's3:x-amz-storage-class', values: ['false'] },
+        { test: 'StringNotEquals', variable: 's3:x-amz-storage-class', values: ['STANDARD'] },
+      ],
+    });
+  });
+
+  test('the bucket policy refuses, for everyone, uploads that bring their own encryption: SSE-C, another algorithm or KMS key', () => {
+    // WHEN
+    const { json, primary } = synthesizedVault();
+    // THEN
+    const [policy] = forBucket(json, 'aws_s3_bucket_policy', primary);
+    const statements = policyStatements(json, policy.policy);
+    const headerDenies = ['DenyCustomerProvidedKeys', 'DenyPerRequestEncryption', 'DenyPerRequestKmsKey'].map((sid) => statement(statements, sid));
+    expect(headerDenies.map((s) => s.condition)).toEqual([
+      [{ test: 'Null', variable: 's3:x-amz-server-side-encryption-customer-algorithm', values: ['false'] }],
+      [{ test: 'Null', variable: 's3:x-amz-server-side-encryption', values: ['false'] }],
+      [{ test: 'Null', variable: 's3:x-amz-server-side-encryption-aws-kms-key-id', values: ['false'] }],
+    ]);
+    for (const s of headerDenies) {
+      expect(s).toMatchObject({ effect: 'Deny', actions: ['s3:PutObject'], resources: [`\${aws_s3_bucket.${primary}.arn}/*`], principals: [{ type: '*', identifiers: ['*'] }] });
+    }
+    // The bucket's default encryption is what every upload gets.
+    const [encryption] = forBucket(json, 'aws_s3_bucket_server_side_encryption_configuration', primary);
+    expect(encryption.rule[0].apply_server_side_encryption_by_default.sse_algorithm).toBe('aws:kms');
+  });
+
+  test('the bounds do not touch the lifecycle or the log bucket: only s3:PutObject on the primary\'s objects', () => {
+    // WHEN
+    const { json, primary, logs } = synthesizedVault({ archive: ArchiveTier.glacierInstantRetrieval(30) });
+    // THEN the archive transition stays (lifecycle actions are no requests a bucket policy sees)
+    const [lifecycle] = forBucket(json, 'aws_s3_bucket_lifecycle_configuration', primary);
+    expect(lifecycle.rule.find((r: any) => r.id === 'archive-older-data').transition).toEqual([{ days: 30, storage_class: 'GLACIER_IR' }]);
+    const [logPolicy] = forBucket(json, 'aws_s3_bucket_policy', logs);
+    expect(policyStatements(json, logPolicy.policy).map((s) => s.sid)).not.toContain('DenyStorageClassesButStandard');
   });
 
   test('server access logs go to a separate, hardened, unlocked log bucket that only S3 logging may write to', () => {
@@ -298,6 +349,70 @@ describe('BackupBucket', () => {
       expect(() => ArchiveTier.glacierInstantRetrieval(0)).toThrow(
         'ArchiveTier.glacierInstantRetrieval: afterDays must be a whole number from 1 to 36500, got 0',
       );
+    });
+  });
+
+  describe('refuses at synth what would take the upload bounds out of the bucket policy', () => {
+    test('a second aws_s3_bucket_policy of the bucket (S3 keeps one: the last apply would replace the library\'s)', () => {
+      // GIVEN
+      const stack = awsStack();
+      const vault = new BackupBucket(stack, 'vault');
+      // WHEN
+      new S3BucketPolicy(stack, 'mine', { bucket: vault.bucketName, policy: '{"Version":"2012-10-17","Statement":[]}' });
+      // THEN
+      expect(() => Testing.fullSynth(stack)).toThrow(
+        'storage/vault: another aws_s3_bucket_policy (storage/mine) sets the policy of this bucket; S3 keeps one policy per bucket, so whichever applies last replaces the other, and with the library\'s policy go the Denies that keep uploads to S3 Standard with the bucket\'s own encryption (and TLS-only access). Fix: remove it, and grant what it granted through identity policies (IAM users and roles)',
+      );
+    });
+
+    test('a second policy from another stack, naming the bucket by reference or by its exact name', () => {
+      for (const byName of [false, true]) {
+        // GIVEN
+        const stack = awsStack();
+        const vault = new BackupBucket(stack, 'vault', { bucketName: 'acme-vault' });
+        const other = new TerraformStack(stack.node.root, 'other');
+        new AwsProvider(other, 'aws', { region: 'eu-west-1' });
+        // WHEN
+        new S3BucketPolicy(other, 'mine', { bucket: byName ? 'acme-vault' : vault.bucketName, policy: '{}' });
+        // THEN
+        expect(() => Testing.fullSynth(stack)).toThrow('another aws_s3_bucket_policy (other/mine) sets the policy of this bucket');
+      }
+    });
+
+    test('an escape-hatch override of the library\'s policy, or the bucket\'s own policy argument', () => {
+      const changed = 'the bucket policy the library writes was changed (an override, a replaced policy or statement list, or the bucket\'s own policy argument)';
+      for (const change of [
+        (p: any) => p.policy.addOverride('policy', '{}'),
+        (p: any) => p.policyDocument.addOverride('statement', []),
+        (p: any) => p.bucket.addOverride('policy', '{}'),
+      ]) {
+        // GIVEN
+        const stack = awsStack();
+        const vault = new BackupBucket(stack, 'vault');
+        // WHEN
+        change(vault.node.findChild('primary'));
+        // THEN
+        expect(() => Testing.fullSynth(stack)).toThrow(`storage/vault: ${changed}`);
+      }
+    });
+
+    test('a statement list without the bounds names the missing ones', () => {
+      // GIVEN
+      const stack = awsStack();
+      const vault = new BackupBucket(stack, 'vault');
+      const primary = vault.node.findChild('primary') as any;
+      // WHEN
+      primary.policyDocument.putStatement(primary.policyDocument.statementInput.slice(0, 1));
+      // THEN
+      expect(() => Testing.fullSynth(stack)).toThrow(
+        /and it no longer holds DenyStorageClassesButStandard, DenyCustomerProvidedKeys, DenyPerRequestEncryption, DenyPerRequestKmsKey; .* Fix: remove the override/,
+      );
+    });
+
+    test('nothing: the library\'s own bucket synthesizes', () => {
+      const stack = awsStack();
+      new BackupBucket(stack, 'vault', { objectLock: ObjectLock.governance(400, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/glass' }) });
+      expect(() => Testing.fullSynth(stack)).not.toThrow();
     });
   });
 

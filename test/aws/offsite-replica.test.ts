@@ -4,6 +4,7 @@ import { S3BucketObjectLockConfigurationA } from '@cdktf/provider-aws/lib/s3-buc
 import { Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { ArchiveTier, BackupBucket, ObjectLock, ObjectLockMode, OffsiteReplica, Retention } from '../../src';
+import { UPLOAD_BOUND_SIDS } from '../../src/aws/upload-bounds';
 import { awsStack, forBucket, policyStatements, resourceNamed, resourcesOf, serviceTrust, statement, synthJson } from './helpers';
 
 Testing.setupJest();
@@ -64,9 +65,9 @@ describe('OffsiteReplica', () => {
       principals: [{ type: '*', identifiers: ['*'] }],
       condition: [{ test: 'ArnNotEquals', variable: 'aws:PrincipalArn', values: [breakGlass] }],
     });
-    // Only the locked bucket gets it.
+    // Only the locked bucket gets it (the primary has TLS-only and its upload bounds).
     const primaryPolicy = forBucket(json, 'aws_s3_bucket_policy', primary)[0];
-    expect(policyStatements(json, primaryPolicy.policy).map((s) => s.sid)).toEqual(['DenyInsecureTransport']);
+    expect(policyStatements(json, primaryPolicy.policy).map((s) => s.sid)).toEqual(['DenyInsecureTransport', ...UPLOAD_BOUND_SIDS]);
   });
 
   test('governance mode without a break-glass principal writes no such policy', () => {
@@ -118,7 +119,7 @@ describe('OffsiteReplica', () => {
     expect(lifecycle.rule[1].noncurrent_version_expiration).toEqual([{ noncurrent_days: 28 }]);
   });
 
-  test('replication from the primary: delete markers not replicated, KMS objects re-encrypted with the replica key, metrics on', () => {
+  test('replication from the primary: delete markers not replicated, KMS objects re-encrypted with the replica key, in S3 Standard, metrics on', () => {
     // WHEN
     const { synthesized, json, primary, replica } = withReplica();
     // THEN
@@ -135,6 +136,8 @@ describe('OffsiteReplica', () => {
           source_selection_criteria: { sse_kms_encrypted_objects: { status: 'Enabled' } },
           destination: {
             bucket: `\${aws_s3_bucket.${replica}.arn}`,
+            // the replica's class is S3 Standard, whatever class an upload to the primary had
+            storage_class: 'STANDARD',
             encryption_configuration: { replica_kms_key_id: `\${aws_kms_key.${replicaKey}.arn}` },
             metrics: { status: 'Enabled' },
           },

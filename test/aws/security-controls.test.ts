@@ -5,6 +5,7 @@
  * as Terraform will read it, so a bucket added later without its controls fails here.
  */
 import { RETENTION } from '../../examples/postgres/main';
+import { UPLOAD_BOUND_SIDS } from '../../src/aws/upload-bounds';
 import { policyStatements, referencedId } from './helpers';
 import { synthesizeDefaultExample } from './default-example';
 
@@ -119,6 +120,22 @@ describe('every aws_s3_bucket of the default example', () => {
       expect(regionOf(resources('aws_s3_bucket')[destination])).not.toBe(regionOf(resources('aws_s3_bucket')[id]));
       expect(rule).toMatchObject({ status: 'Enabled', delete_marker_replication: { status: 'Disabled' } });
       expect(rule.destination.metrics).toMatchObject({ status: 'Enabled' });
+      // the locked copy is S3 Standard whatever class the source object has
+      expect(rule.destination.storage_class).toBe('STANDARD');
+    }
+  });
+
+  test('every repository bucket that is not itself a replica refuses uploads that ask for another storage class or their own encryption', () => {
+    const sources = buckets.filter((id) => !logBuckets.has(id) && !replicaBuckets.has(id));
+    for (const id of sources) {
+      const [policy] = of('aws_s3_bucket_policy', id) as any[];
+      const bounds = policyStatements(storage, policy.policy).filter((s: any) => UPLOAD_BOUND_SIDS.includes(s.sid));
+      expect(bounds.map((s: any) => [s.sid, s.effect, s.actions, s.resources, s.condition.map((c: any) => `${c.test} ${c.variable} ${c.values}`)])).toEqual([
+        ['DenyStorageClassesButStandard', 'Deny', ['s3:PutObject'], [`${arn(id)}/*`], ['Null s3:x-amz-storage-class false', 'StringNotEquals s3:x-amz-storage-class STANDARD']],
+        ['DenyCustomerProvidedKeys', 'Deny', ['s3:PutObject'], [`${arn(id)}/*`], ['Null s3:x-amz-server-side-encryption-customer-algorithm false']],
+        ['DenyPerRequestEncryption', 'Deny', ['s3:PutObject'], [`${arn(id)}/*`], ['Null s3:x-amz-server-side-encryption false']],
+        ['DenyPerRequestKmsKey', 'Deny', ['s3:PutObject'], [`${arn(id)}/*`], ['Null s3:x-amz-server-side-encryption-aws-kms-key-id false']],
+      ]);
     }
   });
 
@@ -157,10 +174,16 @@ describe('no policy the library writes grants a wildcard', () => {
       expect(s.not_resources).toBeUndefined();
       expect(s.not_principals).toBeUndefined();
       if (s.effect === 'Deny') {
-        // The Denies the library writes: TLS only (its wildcards widen a refusal), and the
-        // agent's refusal to rewrite a repository's config and keys.
+        // The Denies the library writes: TLS only (its wildcards widen a refusal), the
+        // agent's refusal to rewrite a repository's config and keys, and the primary's bounds
+        // on uploads (each only when the header it names is present: `Null false`).
         if (s.sid === 'DenyRewritingConfigAndKeys') {
           expect(s.actions).toEqual(['s3:DeleteObject', 's3:PutObject']);
+          continue;
+        }
+        if (UPLOAD_BOUND_SIDS.includes(s.sid)) {
+          expect(s).toMatchObject({ actions: ['s3:PutObject'], principals: [{ type: '*', identifiers: ['*'] }] });
+          expect(s.condition[0]).toMatchObject({ test: 'Null', values: ['false'] });
           continue;
         }
         expect(s).toMatchObject({

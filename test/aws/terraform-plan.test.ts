@@ -132,4 +132,46 @@ describe('the default example\'s AWS stack under real Terraform, offline', () =>
     expect(ssm.values.type).toBe('SecureString');
     expect(ssm.sensitive_values.value).toBe(true);
   });
+
+  /** The saved plan as JSON (`terraform show -json plan.bin`; the plan test wrote it). */
+  const savedPlan = (): any => JSON.parse(terraform(workdir, ['show', '-json', 'plan.bin']).stdout);
+  /** The statements Terraform will read into a policy document at apply (`<=` in the plan). */
+  const plannedStatements = (plan: any, idPart: string): any[] => {
+    const reads = plan.resource_changes.filter((r: any) => r.type === 'aws_iam_policy_document' && r.address.includes(idPart));
+    expect(reads.map((r: any) => r.change.actions)).toEqual([['read']]);
+    return reads[0].change.after.statement;
+  };
+
+  test('the plan reads the primary bucket\'s policy with the upload bounds, and replicates in S3 Standard', () => {
+    const plan = savedPlan();
+    const bounds = plannedStatements(plan, 'vault_primary_policy-document').filter((s: any) => s.sid !== 'DenyInsecureTransport');
+    expect(bounds.map((s: any) => [s.sid, s.effect, s.actions, s.principals, s.condition.map((c: any) => [c.test, c.variable, c.values])])).toEqual([
+      ['DenyStorageClassesButStandard', 'Deny', ['s3:PutObject'], [{ type: '*', identifiers: ['*'] }], [['Null', 's3:x-amz-storage-class', ['false']], ['StringNotEquals', 's3:x-amz-storage-class', ['STANDARD']]]],
+      ['DenyCustomerProvidedKeys', 'Deny', ['s3:PutObject'], [{ type: '*', identifiers: ['*'] }], [['Null', 's3:x-amz-server-side-encryption-customer-algorithm', ['false']]]],
+      ['DenyPerRequestEncryption', 'Deny', ['s3:PutObject'], [{ type: '*', identifiers: ['*'] }], [['Null', 's3:x-amz-server-side-encryption', ['false']]]],
+      ['DenyPerRequestKmsKey', 'Deny', ['s3:PutObject'], [{ type: '*', identifiers: ['*'] }], [['Null', 's3:x-amz-server-side-encryption-aws-kms-key-id', ['false']]]],
+    ]);
+    const replication = plan.planned_values.root_module.resources.filter((r: any) => r.type === 'aws_s3_bucket_replication_configuration');
+    expect(replication.map((r: any) => r.values.rule[0].destination[0].storage_class)).toEqual(['STANDARD']);
+  });
+
+  test('the plan reads the initializer\'s policy with every grant ending at its key\'s create_date + 24 h', () => {
+    const plan = savedPlan();
+    const key = plan.resource_changes.find((r: any) => r.type === 'aws_iam_access_key' && r.address.includes('init-access-key'));
+    expect(key.change.actions).toEqual(['create']);
+    // At plan time the key does not exist yet: the time is known after apply.
+    const statements = plannedStatements(plan, 'init-permissions');
+    expect(statements.length).toBeGreaterThan(0);
+    for (const s of statements) {
+      expect(s.effect).toBe('Allow');
+      expect(s.condition.filter((c: any) => c.test === 'DateLessThan')).toEqual([{ test: 'DateLessThan', variable: 'aws:CurrentTime', values: [null] }]);
+    }
+    // The expression Terraform will evaluate: the key's own create_date plus the window.
+    const configured = plan.configuration.root_module.resources.find((r: any) => r.address.includes('init-permissions'));
+    for (const s of configured.expressions.statement) {
+      const window = s.condition.find((c: any) => c.test.constant_value === 'DateLessThan');
+      expect(window.values.constant_value).toEqual([`\${timeadd(${key.address}.create_date, "24h")}`]);
+      expect(window.values.references).toContain(`${key.address}.create_date`);
+    }
+  });
 });

@@ -147,7 +147,8 @@ describe('ProtectedService', () => {
     expect(init.upload.map((u: any) => [u.file, u.permissions])).toEqual([
       ['/backup/staging/bin/backup-agent', '0555'],
       ['/backup/staging/secrets/repository-password', '0400'],
-      ['/backup/staging/init-secrets/target-1-aws-secret-access-key', '0400'],
+      // (the index of the target in agent.json: the init plan keeps it)
+      ['/backup/staging/init-secrets/target-2-aws-secret-access-key', '0400'],
       ['/backup/staging/init-plan.json', '0400'],
     ]);
     expect(backup.depends_on).toEqual([expect.stringMatching(/^docker_container\.db_backup_initializer/)]);

@@ -217,15 +217,21 @@ describe('StorageTarget.s3', () => {
     );
     expect(uploads['/backup/staging/agent.json']).not.toContain(uploads['/backup/staging/secrets/target-2-aws-secret-access-key']);
     // The initializer's key reaches only the installer's own plan (init-plan.json, 0400), never agent.json.
+    expect(s3.init).toBeNull();
     const initUpload = installer.upload.find((u: any) => u.file === '/backup/staging/init-plan.json');
     expect(initUpload.permissions).toBe('0400');
     const initPlan = agentPlanOf(json, 'db', 'init-plan.json');
     expect(initPlan.targets).toHaveLength(1);
-    expect(initPlan.targets[0]).toMatchObject({ name: 's3', repository: s3.repository, replicas: [] });
-    expect(initPlan.targets[0].environment.AWS_ACCESS_KEY_ID).toMatch(remote);
-    expect(initPlan.targets[0].environment.AWS_ACCESS_KEY_ID).not.toBe(s3.environment.AWS_ACCESS_KEY_ID);
-    expect(initPlan.targets[0].secretFiles).toEqual({ AWS_SECRET_ACCESS_KEY: '/backup/staging/init-secrets/target-1-aws-secret-access-key' });
-    expect(uploads['/backup/staging/init-secrets/target-1-aws-secret-access-key']).toMatch(remote);
+    // The init plan opens the repository with the agent's own key, installed just before it...
+    expect(initPlan.targets[0]).toMatchObject({ name: 's3', repository: s3.repository, environment: s3.environment, secretFiles: s3.secretFiles, replicas: [] });
+    // ...and gives the initializer's key to `restic init` alone, with when it stops working and how to renew it.
+    const init = initPlan.targets[0].init;
+    expect(init.environment).toEqual({ AWS_DEFAULT_REGION: 'eu-west-1', AWS_ACCESS_KEY_ID: expect.stringMatching(remote) });
+    expect(init.environment.AWS_ACCESS_KEY_ID).not.toBe(s3.environment.AWS_ACCESS_KEY_ID);
+    expect(init.secretFiles).toEqual({ AWS_SECRET_ACCESS_KEY: '/backup/staging/init-secrets/target-2-aws-secret-access-key' });
+    expect(init.validUntil).toMatch(remote);
+    expect(init.renewal).toMatch(/^terraform -chdir=cdktf\.out\/stacks\/storage apply -replace=aws_iam_access_key\.vault_agent-db_init-access-key_[0-9A-F]{8} \(stack storage: a new key, valid for 24 h\), then deploy the Docker host's stack again$/);
+    expect(uploads['/backup/staging/init-secrets/target-2-aws-secret-access-key']).toMatch(remote);
     expect(installer.entrypoint[2]).toContain('BACKUP_PLAN=/backup/staging/init-plan.json /bin/sh "$install/bin/backup-agent" init');
     // The host stack creates no AWS resources; its credentials live in the storage stack.
     expect(Object.keys(json.resource).filter((t) => t.startsWith('aws_'))).toEqual([]);

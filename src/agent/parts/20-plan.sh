@@ -2,12 +2,15 @@
 # The plan: everything synth decided (src/agent/agent-plan.ts, docs/agent-contract.md)
 #######################################
 
-readonly PLAN_SCHEMA_VERSION=2
+readonly PLAN_SCHEMA_VERSION=3
 
 # The jq program that turns the plan into shell assignments, every value quoted by @sh (only
 # PLAN_VERSION when the plan is of another version). A schedule becomes its allowed values per
 # field and the day rule, as cron_matches reads them; a repository's environment becomes the
 # text target_export_env evaluates (`export NAME='value'`, `secret NAME FILE`, names checked).
+# A target's init credentials (the init plan's `init`) become a scope of their own, `2_INIT`:
+# the same repository with the other environment, for `restic init` alone, and when they stop
+# working (RFC 3339, and as epoch seconds when jq can read it; "" otherwise).
 # shellcheck disable=SC2016 # jq's $-variables, not the shell's
 readonly PLAN_TO_SHELL='
 def sets: if . == null then "" else
@@ -51,7 +54,13 @@ set("TARGET_INDEXES"; [range(1; (.targets | length) + 1)] | map(tostring) | join
 (.targets | range(0; length) as $i | .[$i] | ($i + 1) as $t |
   repository($t), set("T_\($t)_APPEND_ONLY"; .appendOnly),
   set("T_\($t)_REPLICA_COUNT"; .replicas | length),
-  (.replicas | range(0; length) as $j | .[$j] | repository("\($t)_REPLICA_\($j + 1)")))
+  (.replicas | range(0; length) as $j | .[$j] | repository("\($t)_REPLICA_\($j + 1)")),
+  set("T_\($t)_HAS_INIT"; .init != null),
+  (select(.init != null) |
+    (. + {environment: .init.environment, secretFiles: .init.secretFiles} | repository("\($t)_INIT")),
+    set("T_\($t)_INIT_VALID_UNTIL"; .init.validUntil // ""),
+    set("T_\($t)_INIT_VALID_EPOCH"; .init.validUntil // "" | try fromdateiso8601 catch ""),
+    set("T_\($t)_INIT_RENEWAL"; .init.renewal // "")))
 end
 '
 
@@ -83,17 +92,20 @@ plan_load() {
   notify_url_check
 }
 
-# is_scope SCOPE: true for a target index (`2`) or a replica of one (`2_REPLICA_1`).
+# is_scope SCOPE: true for a target index (`2`), a replica of one (`2_REPLICA_1`) or its init
+# credentials (`2_INIT`).
 is_scope() {
   case $1 in
     *_REPLICA_*) is_uint "${1%%_REPLICA_*}" && is_uint "${1#*_REPLICA_}" ;;
+    *_INIT) is_uint "${1%_INIT}" ;;
     *) is_uint "$1" ;;
   esac
 }
 
 # target_get SCOPE KEY: prints the KEY (NAME, REPOSITORY, PASSWORD_FILE, CACERT, ENV,
-# APPEND_ONLY, REPLICA_COUNT) of a target or replica, as plan_load set it. SCOPE is validated
-# and KEY is a constant, so the eval is safe.
+# APPEND_ONLY, REPLICA_COUNT, HAS_INIT, INIT_VALID_UNTIL, INIT_VALID_EPOCH, INIT_RENEWAL) of a
+# target, replica or init scope, as plan_load set it. SCOPE is validated and KEY is a
+# constant, so the eval is safe.
 target_get() {
   is_scope "$1" || return 1
   eval "printf '%s' \"\${T_$1_$2:-}\""

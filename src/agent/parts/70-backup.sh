@@ -23,20 +23,43 @@ ensure_repository() {
 }
 
 # init_repository INDEX NAME OPEN_ERRFILE: `restic init` after opening the repository failed
-# as OPEN_ERRFILE says. restic refuses to init over an existing repository, so a wrong guess
-# costs a call, never data. Sets TARGET_ERROR on failure.
+# as OPEN_ERRFILE says; with the target's init credentials when the plan has them (the init
+# plan: an identity that may create config and keys/), else its own. restic refuses to init
+# over an existing repository, so a wrong guess costs a call, never data. Sets TARGET_ERROR
+# on failure.
 init_repository() {
   log INFO init "target=$2 no repository opened ($(error_summary "$3")); initialising one"
-  _ir_prefix="${RUN_DIR}/$1-$2" _ir_started=$(clock)
-  run_restic "$1" "${_ir_prefix}-init.out" "${_ir_prefix}-init.err" init
+  _ir_prefix="${RUN_DIR}/$1-$2" _ir_started=$(clock) _ir_scope=$1
+  [ "$(target_get "$1" HAS_INIT)" != true ] || _ir_scope="$1_INIT"
+  run_restic "${_ir_scope}" "${_ir_prefix}-init.out" "${_ir_prefix}-init.err" init
   _ir_rc=$?
   if [ "${_ir_rc}" -ne 0 ]; then
     TARGET_ERROR="cannot open the repository ($(error_summary "$3"))"
     TARGET_ERROR="${TARGET_ERROR} nor initialise it: $(describe_failure "${_ir_rc}" \
       "${_ir_prefix}-init.err" "${_ir_started}")"
+    [ "${_ir_scope}" = "$1" ] || TARGET_ERROR="${TARGET_ERROR}$(init_credentials_advice "$1")"
     return 1
   fi
   log INFO init "target=$2 repository initialised"
+}
+
+# init_credentials_advice INDEX: after `restic init` failed with the target's init
+# credentials, "; " and what the plan says of them: that they expired (their validUntil has
+# passed), or until when they work, and how to renew them. Nothing when the plan says neither.
+init_credentials_advice() {
+  _ia_until=$(target_get "$1" INIT_VALID_UNTIL) _ia_epoch=$(target_get "$1" INIT_VALID_EPOCH)
+  _ia_renewal=$(target_get "$1" INIT_RENEWAL)
+  if [ -n "${_ia_epoch}" ] && [ "$(now_epoch)" -ge "${_ia_epoch}" ]; then
+    printf '; the init credentials expired at %s (they work for a limited time after they are' \
+      "${_ia_until}"
+    printf ' made, so that a key left in Terraform state is soon useless): renew them%s' \
+      "${_ia_renewal:+: ${_ia_renewal}}"
+  elif [ -n "${_ia_until}" ]; then
+    printf '; the init credentials work until %s%s' "${_ia_until}" \
+      "${_ia_renewal:+ (to renew them: ${_ia_renewal})}"
+  elif [ -n "${_ia_renewal}" ]; then
+    printf '; to renew the init credentials: %s' "${_ia_renewal}"
+  fi
 }
 
 # unlock_target SCOPE PREFIX: `restic unlock`, which removes stale locks only (those of a

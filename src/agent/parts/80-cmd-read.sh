@@ -75,8 +75,10 @@ snapshots_target() {
   cat "${TMP_WORK}/out"
 }
 
-# cmd_init: opens every target's repository, initialising the missing ones (run by the
-# install container with init credentials: an S3 agent key may not write `config`).
+# cmd_init: opens every target's repository with the target's own credentials, and
+# initialises the missing ones, with the target's init credentials when the plan has them
+# (the install container's init plan: an S3 agent key may not write `config`). An existing
+# repository never needs the init credentials, which may have expired since the first install.
 cmd_init() {
   [ "$#" -eq 0 ] || { usage_error "init takes no arguments"; return; }
   make_tmp_work || return

@@ -23,7 +23,8 @@ usage: backup-agent COMMAND [OPTIONS]
   snapshots [--target NAME] [-- RESTIC_ARGS]
                               list the snapshots of one target or of every target
   init                        open every target's repository, initialising missing ones
-                              (the install container runs it with init credentials)
+                              (the install container runs it; the init plan's init
+                              credentials serve `restic init` only)
   restore [--target NAME] [--snapshot ID|latest] [--to DIR] [-- RESTIC_ARGS]
                               restore a snapshot (default: this host's latest, first
                               target, to the plan's restoreDir); paths keep their absolute

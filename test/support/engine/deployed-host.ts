@@ -32,6 +32,11 @@ export interface StorageValues {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
   readonly password: string;
+  /**
+   * When the initializer's key stops working (`AgentCredentials.initKeyExpiresAt`, RFC 3339).
+   * @default 24 hours from now: the storage stack was just applied, its key just made
+   */
+  readonly initKeyExpiresAt?: string;
 }
 
 /** Storage values for a test: the escrowed password and the agent's key as the apply would give them. */
@@ -46,7 +51,8 @@ export const FAKE_STORAGE: StorageValues = {
 /**
  * The storage stack's outputs by name, valued as its apply would: each output's expression
  * (`${aws_s3_bucket.<id with primary|replica>.id}`, `${aws_iam_access_key.X.id|secret}`,
- * `${aws_ssm_parameter.X.value}`) gets the matching fake value. An output of another shape is
+ * `${aws_ssm_parameter.X.value}`, the initializer key's expiry `${local.<...init-key-expires-at...>}`)
+ * gets the matching fake value. An output of another shape is
  * an error: the test would otherwise deploy with a value nobody chose.
  */
 export function storageOutputs(storageJson: any, values: StorageValues): Record<string, string> {
@@ -59,6 +65,7 @@ export function storageOutputs(storageJson: any, values: StorageValues): Record<
     else if (/^\$\{aws_iam_access_key\.[^.]+\.id\}$/.test(expr)) value = values.accessKeyId;
     else if (/^\$\{aws_iam_access_key\.[^.]+\.secret\}$/.test(expr)) value = values.secretAccessKey;
     else if (/^\$\{aws_ssm_parameter\.[^.]+\.value\}$/.test(expr)) value = values.password;
+    else if (/^\$\{local\.[^.}]*init-key-expires-at[^.}]*\}$/.test(expr)) value = values.initKeyExpiresAt ?? new Date(Date.now() + 24 * 3600_000).toISOString().replace(/\.\d+Z$/, 'Z');
     if (value === undefined) {
       throw new Error(`storage output ${name} = ${expr}: no fake value for this shape; add one to storageOutputs`);
     }
