@@ -24,7 +24,7 @@ export function localRepositoryHostPath(hostPath: string): string {
 /** Properties of a repository in a folder of the Docker host. */
 export interface LocalPathTargetProps {
   /**
-   * Absolute folder on the Docker host for this target; the restic repository is its
+   * Absolute folder on the Docker host for this target. The restic repository is its
    * `repository` subfolder. Docker creates it when missing, and the installer keeps it owned
    * by root with mode 0700 (a repository found directly in it, as earlier versions wrote it,
    * is moved into `repository`): the sidecar runs as uid 0 and mounts only `repository`, so a
