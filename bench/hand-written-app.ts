@@ -24,7 +24,8 @@ import { IamAccessKey } from '@cdktf/provider-aws/lib/iam-access-key';
 import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
-import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
+import { IamPolicy } from '@cdktf/provider-aws/lib/iam-policy';
+import { IamUserPolicyAttachment } from '@cdktf/provider-aws/lib/iam-user-policy-attachment';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { KmsKeyPolicy } from '@cdktf/provider-aws/lib/kms-key-policy';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -495,7 +496,9 @@ export function handWrittenApp(app: App, count: number): void {
       },
     ]);
     const user = new IamUser(s, 'agent-user', { provider: aws, name: `backup-agent-${name}`, path: '/cdktf-container-backup/' });
-    new IamUserPolicy(s, 'agent-user-policy', { provider: aws, user: user.name, name: 'backup-agent', policy: agentPermissions.json });
+    // Managed, not inline: a user's inline policies share 2,048 characters, this one is longer.
+    const agentPolicy = new IamPolicy(s, 'agent-user-policy', { provider: aws, name: `backup-agent-${name}`, path: '/cdktf-container-backup/', description: `restic backup agent for ${name}`, policy: agentPermissions.json });
+    new IamUserPolicyAttachment(s, 'agent-user-policy-attachment', { provider: aws, user: user.name, policyArn: agentPolicy.arn });
     const accessKey = new IamAccessKey(s, 'agent-access-key', { provider: aws, user: user.name });
 
     // The initializer's IAM user: creates config and keys (restic init) and nothing else. Its
@@ -507,7 +510,8 @@ export function handWrittenApp(app: App, count: number): void {
       bucketKey,
     ]);
     const initUser = new IamUser(s, 'init-user', { provider: aws, name: `restic-init-${name}`, path: '/cdktf-container-backup/' });
-    new IamUserPolicy(s, 'init-user-policy', { provider: aws, user: initUser.name, name: 'restic-init', policy: initPermissions.json });
+    const initPolicy = new IamPolicy(s, 'init-user-policy', { provider: aws, name: `restic-init-${name}`, path: '/cdktf-container-backup/', description: `restic init of ${name}`, policy: initPermissions.json });
+    new IamUserPolicyAttachment(s, 'init-user-policy-attachment', { provider: aws, user: initUser.name, policyArn: initPolicy.arn });
     const initKey = new IamAccessKey(s, 'init-access-key', { provider: aws, user: initUser.name });
 
     // The repository password in escrow, offsite.

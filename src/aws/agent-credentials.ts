@@ -5,7 +5,6 @@ import { IamRole } from '@cdktf/provider-aws/lib/iam-role';
 import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 import { IamRolePolicyAttachment } from '@cdktf/provider-aws/lib/iam-role-policy-attachment';
 import { IamUser } from '@cdktf/provider-aws/lib/iam-user';
-import { IamUserPolicy } from '@cdktf/provider-aws/lib/iam-user-policy';
 import { IamUserPolicyAttachment } from '@cdktf/provider-aws/lib/iam-user-policy-attachment';
 import { Fn, TerraformLocal, TerraformProvider, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
@@ -209,15 +208,16 @@ export class AgentCredentials extends Construct {
         name,
         path: '/cdktf-container-backup/',
       });
-      new IamUserPolicy(this, 'user-policy', { provider, user: this.user.name, name: 'backup-agent', policy: document.json });
+      attachManagedPolicy(this, 'user-policy', { provider, user: this.user.name, name, description: `restic backup agent for ${this.prefixes.join(', ')}`, document: document.json });
       this.accessKey = new IamAccessKey(this, 'access-key', { provider, user: this.user.name });
       this.accessKeyId = this.accessKey.id;
       this.secretAccessKey = this.accessKey.secret;
 
       this.initKeyValidityHours = hours;
+      const initName = iamName(`restic-init-${this.node.addr.slice(0, 8)}-${this.prefixes.join('-')}`);
       this.initUser = new IamUser(this, 'init-user', {
         provider,
-        name: iamName(`restic-init-${this.node.addr.slice(0, 8)}-${this.prefixes.join('-')}`),
+        name: initName,
         path: '/cdktf-container-backup/',
       });
       const initKey = new IamAccessKey(this, 'init-access-key', { provider, user: this.initUser.name });
@@ -237,11 +237,12 @@ export class AgentCredentials extends Construct {
         initializerStatements(props.bucket, this.prefixes, expiresAt),
         provider,
       );
-      new IamUserPolicy(this, 'init-user-policy', {
+      attachManagedPolicy(this, 'init-user-policy', {
         provider,
         user: this.initUser.name,
-        name: 'restic-init',
-        policy: initDocument.json,
+        name: initName,
+        description: `restic init of ${this.prefixes.join(', ')}, for ${hours} h from its key's creation`,
+        document: initDocument.json,
       });
       holdsSecretsInState(this, 'the secret access keys of the agent and the initializer (aws_iam_access_key)');
     }
@@ -405,4 +406,25 @@ export function credentialsDoNotCover(where: string, prefix: string, covered: st
     `the agent credentials are scoped to the prefixes ${show(covered)} and do not cover ${show(prefix)}, so restic would be denied access to its repository`,
     `add ${show(prefix)} to the AgentCredentials' \`containerNames\`, or leave \`credentials\` unset to create credentials for this container`,
   );
+}
+
+/**
+ * A user's permissions as a managed policy attached to it, not an inline one: a user's inline
+ * policies share 2,048 characters in all (IAM quotas), and the agent's document for one
+ * container is about 2,470 (the apply would fail with LimitExceeded); a managed policy may
+ * have 6,144 (test/aws/policy-size.test.ts holds each document well within it).
+ */
+function attachManagedPolicy(
+  scope: Construct,
+  id: string,
+  options: { provider?: TerraformProvider; user: string; name: string; description: string; document: string },
+): void {
+  const policy = new IamPolicy(scope, id, {
+    provider: options.provider,
+    name: options.name,
+    path: '/cdktf-container-backup/',
+    description: options.description,
+    policy: options.document,
+  });
+  new IamUserPolicyAttachment(scope, `${id}-attachment`, { provider: options.provider, user: options.user, policyArn: policy.arn });
 }

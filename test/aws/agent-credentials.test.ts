@@ -6,7 +6,7 @@ import 'cdktf/lib/testing/adapters/jest';
 import { AgentCredentials, AgentIdentity, BackupBucket, OffsiteReplica } from '../../src';
 import { UPLOAD_BOUND_SIDS } from '../../src/aws/upload-bounds';
 import { synthesizeDefaultExample } from './default-example';
-import { awsStack, policyStatements, referencedId, resourcesOf, serviceTrust, statement } from './helpers';
+import { awsStack, policyStatements, referencedId, resourcesOf, serviceTrust, statement, userPolicy } from './helpers';
 
 Testing.setupJest();
 
@@ -18,9 +18,9 @@ function credentials(identity?: AgentIdentity, containerNames = ['db']) {
   const json = JSON.parse(synthesized);
   const buckets = Object.keys(resourcesOf(json, 'aws_s3_bucket'));
   const keys = Object.keys(resourcesOf(json, 'aws_kms_key'));
-  const policy = Object.values<any>(resourcesOf(json, identity === AgentIdentity.INSTANCE_PROFILE ? 'aws_iam_role_policy' : 'aws_iam_user_policy')).find(
-    (p) => p.name === 'backup-agent',
-  );
+  const policy = identity === AgentIdentity.INSTANCE_PROFILE
+    ? Object.values<any>(resourcesOf(json, 'aws_iam_role_policy')).find((p) => p.name === 'backup-agent')
+    : userPolicy(json, 'backup-agent');
   return {
     agent,
     synthesized,
@@ -122,7 +122,7 @@ describe('AgentCredentials', () => {
     expect(agent.initUser).toBeDefined();
     const initKey = Object.keys(resourcesOf(json, 'aws_iam_access_key')).find((id) => id.includes('init-access-key'));
     const withinWindow = { test: 'DateLessThan', variable: 'aws:CurrentTime', values: [`\${timeadd(aws_iam_access_key.${initKey}.create_date, "24h")}`] };
-    const policy = Object.values<any>(resourcesOf(json, 'aws_iam_user_policy')).find((p) => p.name === 'restic-init');
+    const policy = userPolicy(json, 'restic-init');
     expect(policyStatements(json, policy.policy)).toEqual([
       {
         sid: 'ListRepositoryPrefixes',
@@ -165,7 +165,7 @@ describe('AgentCredentials', () => {
     // THEN the policy holds for 6 h after the key's creation, and the expiry is that expression
     const initKey = Object.keys(resourcesOf(json, 'aws_iam_access_key')).find((id) => id.includes('init-access-key'))!;
     const window = `\${timeadd(aws_iam_access_key.${initKey}.create_date, "6h")}`;
-    const policy = Object.values<any>(resourcesOf(json, 'aws_iam_user_policy')).find((p) => p.name === 'restic-init');
+    const policy = userPolicy(json, 'restic-init');
     for (const s of policyStatements(json, policy.policy)) {
       expect(s.condition).toContainEqual({ test: 'DateLessThan', variable: 'aws:CurrentTime', values: [window] });
     }
@@ -193,7 +193,7 @@ describe('AgentCredentials', () => {
     // WHEN
     const { json } = credentials();
     // THEN
-    expect(resourcesOf(json, 'aws_iam_policy')).toEqual({});
+    expect(Object.values<any>(resourcesOf(json, 'aws_iam_policy')).filter((p) => p.name_prefix === 'backup-upload-bounds-')).toEqual([]);
   });
 
   test.each([AgentIdentity.ACCESS_KEY, AgentIdentity.INSTANCE_PROFILE])(
@@ -206,8 +206,10 @@ describe('AgentCredentials', () => {
       new AgentCredentials(stack, 'agent', { bucket, containerNames: ['db', 'wiki'], identity });
       const json = JSON.parse(Testing.synth(stack));
       // THEN one managed policy with the bounds on the repositories' objects
-      const policies = Object.values<any>(resourcesOf(json, 'aws_iam_policy'));
+      const boundsIds = Object.entries<any>(resourcesOf(json, 'aws_iam_policy')).filter(([, p]) => p.name_prefix !== undefined).map(([id]) => id);
+      const policies = boundsIds.map((id) => resourcesOf(json, 'aws_iam_policy')[id]);
       expect(policies).toHaveLength(1);
+      const bound = (a: any) => a.policy_arn === `\${aws_iam_policy.${boundsIds[0]}.arn}`;
       expect(policies[0]).toMatchObject({ name_prefix: 'backup-upload-bounds-', path: '/cdktf-container-backup/' });
       const bounds = policyStatements(json, policies[0].policy);
       expect(bounds.map((s) => s.sid)).toEqual(UPLOAD_BOUND_SIDS);
@@ -218,8 +220,8 @@ describe('AgentCredentials', () => {
       }
       // AND attached to every identity that writes: the agent (user or role) and the initializer
       const attached = [
-        ...Object.values<any>(resourcesOf(json, 'aws_iam_user_policy_attachment')).map((a) => a.user),
-        ...Object.values<any>(resourcesOf(json, 'aws_iam_role_policy_attachment')).map((a) => a.role),
+        ...Object.values<any>(resourcesOf(json, 'aws_iam_user_policy_attachment')).filter(bound).map((a) => a.user),
+        ...Object.values<any>(resourcesOf(json, 'aws_iam_role_policy_attachment')).filter(bound).map((a) => a.role),
       ];
       expect(attached).toHaveLength(identity === AgentIdentity.ACCESS_KEY ? 2 : 1);
     },
@@ -314,7 +316,7 @@ const FORBIDDEN = [
 describe('in the synthesized default example, no policy lets the agent or the initializer touch the lock', () => {
   const { storage, host } = synthesizeDefaultExample();
   const documents: Record<string, any> = storage.data.aws_iam_policy_document;
-  const userPolicies = Object.values<any>(storage.resource.aws_iam_user_policy);
+  const userPolicies = Object.values<any>(storage.resource.aws_iam_policy).filter((p) => /^(backup-agent|restic-init)-/.test(p.name));
   const documentOf = (p: any) => documents[referencedId(p.policy, 'data.aws_iam_policy_document')];
 
   test('the helper matches wildcards the way IAM does', () => {
@@ -326,7 +328,9 @@ describe('in the synthesized default example, no policy lets the agent or the in
   });
 
   test('the agent and the initializer are the example\'s IAM users, each with one policy', () => {
-    expect(userPolicies.map((p) => p.name).sort()).toEqual(['backup-agent', 'restic-init']);
+    expect(userPolicies.map((p) => p.name.replace(/-.*$/, '')).sort()).toEqual(['backup', 'restic']);
+    expect(Object.values<any>(storage.resource.aws_iam_user_policy_attachment)).toHaveLength(2);
+    expect(storage.resource.aws_iam_user_policy).toBeUndefined();
   });
 
   test.each(FORBIDDEN)('no Allow in any policy document of the storage stack grants %s (nor a wildcard that includes it)', (action) => {
@@ -340,14 +344,14 @@ describe('in the synthesized default example, no policy lets the agent or the in
   });
 
   test('the agent is denied writing and deleting config and keys/ of its repository', () => {
-    const agent = documentOf(userPolicies.find((p) => p.name === 'backup-agent'));
+    const agent = documentOf(userPolicies.find((p) => p.name.startsWith('backup-agent-')));
     const deny = agent.statement.find((s: any) => s.effect === 'Deny');
     expect(deny.actions).toEqual(['s3:DeleteObject', 's3:PutObject']);
     expect(deny.resources).toEqual([expect.stringMatching(/\.arn\}\/db\/config$/), expect.stringMatching(/\.arn\}\/db\/keys\/\*$/)]);
   });
 
   test('the initializer writes nothing but config and keys/', () => {
-    const init = documentOf(userPolicies.find((p) => p.name === 'restic-init'));
+    const init = documentOf(userPolicies.find((p) => p.name.startsWith('restic-init-')));
     const writes = init.statement.filter((s: any) => s.actions.some((a: string) => /^s3:(Put|Delete)/.test(a)));
     expect(writes.flatMap((s: any) => s.resources)).toEqual([expect.stringMatching(/\/db\/config$/), expect.stringMatching(/\/db\/keys\/\*$/)]);
   });

@@ -33,6 +33,18 @@ export function resourceNamed(json: any, type: string, idPart: string): any {
   return matches[0][1];
 }
 
+/**
+ * The policy of an agent's IAM user (`backup-agent`) or initializer (`restic-init`): a managed
+ * policy named after the user (an inline one would exceed IAM's 2,048 characters).
+ */
+export function userPolicy(json: any, kind: 'backup-agent' | 'restic-init'): any {
+  const matches = Object.values<any>(resourcesOf(json, 'aws_iam_policy')).filter((p) => String(p.name).startsWith(`${kind}-`));
+  if (matches.length !== 1) {
+    throw new Error(`expected one ${kind} policy, found ${matches.length}`);
+  }
+  return matches[0];
+}
+
 /** The logical id of a `${type.id.attr}` reference's target, e.g. `aws_s3_bucket.x.id` -> `x`. */
 export function referencedId(reference: string, type: string): string {
   const match = new RegExp(`\\$\\{${type}\\.([^.}]+)\\.`).exec(reference);

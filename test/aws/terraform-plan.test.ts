@@ -120,7 +120,10 @@ describe('the default example\'s AWS stack under real Terraform, offline', () =>
     const byType = (type: string) => planned.filter((r) => r.type === type);
     expect(byType('aws_s3_bucket')).toHaveLength(4);
     // Two identities: the agent (no config/keys writes) and the restic-init one, each its own user and key.
-    expect(byType('aws_iam_user_policy').map((p) => p.values.name).sort()).toEqual(['backup-agent', 'restic-init']);
+    // Managed policies attached to them (a user's inline policies share 2,048 characters).
+    expect(byType('aws_iam_policy').map((p) => String(p.values.name).replace(/-.*$/, '')).sort()).toEqual(['backup', 'restic']);
+    expect(byType('aws_iam_user_policy_attachment')).toHaveLength(2);
+    expect(byType('aws_iam_user_policy')).toHaveLength(0);
     expect(byType('aws_iam_access_key')).toHaveLength(2);
     expect(byType('aws_iam_access_key').every((k) => k.sensitive_values.secret === true || k.values.secret === undefined)).toBe(true);
     expect(byType('aws_kms_key').every((k) => k.values.enable_key_rotation === true)).toBe(true);
