@@ -216,14 +216,26 @@ export interface RawAnswer {
   readonly raw: string;
 }
 
-/** Sends bytes over a fresh TCP connection and reads until the server closes it (or timeoutMs). */
-export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+/**
+ * Sends bytes over a fresh TCP connection and reads until the server closes it (or timeoutMs),
+ * or, with `firstAnswerOnly`, until the first final answer is complete (one with a
+ * Content-Length, as HAProxy's own are): a server that keeps the connection open after its
+ * refusal, to read the rest of a request, costs no wait.
+ */
+export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5000, firstAnswerOnly = false): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = net.connect(port, host);
     const timer = setTimeout(() => socket.destroy(new Error(`no end of answer within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () => socket.write(bytes));
-    socket.on('data', (d) => chunks.push(d));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      // (an answer to HEAD has no body, whatever its Content-Length says)
+      const head = bytes.subarray(0, 5).toString('latin1') === 'HEAD ';
+      if (firstAnswerOnly && answerComplete(withoutInterim(Buffer.concat(chunks).toString('latin1')), head)) {
+        socket.destroy();
+      }
+    });
     socket.on('error', (e) => {
       clearTimeout(timer);
       const raw = withoutInterim(Buffer.concat(chunks).toString('latin1'));
@@ -242,6 +254,13 @@ export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5
       resolve({ status: m ? Number(m[1]) : 0, raw });
     });
   });
+}
+
+/** Whether `raw` starts with a whole response: its head, and as many body bytes as its Content-Length. */
+function answerComplete(raw: string, toHead: boolean): boolean {
+  const split = raw.indexOf('\r\n\r\n');
+  const length = /^content-length: *(\d+)/im.exec(raw.slice(0, split));
+  return split >= 0 && length !== null && raw.length >= split + 4 + (toHead ? 0 : Number(length[1]));
 }
 
 /** `raw` from its final response on: interim 1xx answers (`100 Continue`) dropped. */
