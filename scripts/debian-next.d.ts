@@ -19,3 +19,5 @@ export declare function libraryClosure(names: string[]): Record<string, string>;
 export declare function ensure(names?: string[]): { root: string; extracted: Record<string, string> };
 export declare function commandFor(binary: string): string[];
 export declare function elfInterpreter(file: string): string | undefined;
+/** Where `p` (a path inside the root, symlinks followed within it) is on this host. */
+export declare function rootPath(p: string): string;

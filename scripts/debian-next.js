@@ -360,7 +360,7 @@ function commandFor(binary) {
   return [loader, '--inhibit-cache', '--library-path', libDirs.join(':'), file];
 }
 
-module.exports = { SUITE, ROOT, PACKAGES, hostCodename, hostSources, hostMirror, libraryClosure, ensure, commandFor, elfInterpreter };
+module.exports = { SUITE, ROOT, PACKAGES, hostCodename, hostSources, hostMirror, libraryClosure, ensure, commandFor, elfInterpreter, rootPath: inRoot };
 
 if (require.main === module) {
   const [verb, ...rest] = process.argv.slice(2);
