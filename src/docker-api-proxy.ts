@@ -72,8 +72,9 @@ export interface DockerApiProxyProps {
  *
  * Why HAProxy: a maintained project (LTS branches) with an official, multi-platform image we
  * can pin by digest; its ACLs match the whole request target and hash the whole body, so the
- * allowlist is exact; and the same configuration runs here with Debian's haproxy binary,
- * so the tests prove it request by request (test/docker-api/proxy-config.test.ts). (The
+ * allowlist is exact; and the same configuration runs here with Debian's haproxy binaries,
+ * 2.6 and 3.0, so the tests prove it request by request (test/docker-api/proxy-config.test.ts
+ * and proxy-padding.test.ts). (The
  * previous tecnativa/docker-socket-proxy opened whole API sections by prefix: create and
  * archive passed.)
  *
