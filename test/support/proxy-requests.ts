@@ -249,9 +249,7 @@ export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5
     socket.on('end', () => socket.end());
     socket.on('close', () => {
       clearTimeout(timer);
-      const raw = withoutInterim(Buffer.concat(chunks).toString('latin1'));
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
-      resolve({ status: m ? Number(m[1]) : 0, raw });
+      resolve(finalAnswer(Buffer.concat(chunks).toString('latin1')));
     });
   });
 }
@@ -261,6 +259,13 @@ function answerComplete(raw: string, toHead: boolean): boolean {
   const split = raw.indexOf('\r\n\r\n');
   const length = /^content-length: *(\d+)/im.exec(raw.slice(0, split));
   return split >= 0 && length !== null && raw.length >= split + 4 + (toHead ? 0 : Number(length[1]));
+}
+
+/** The final answer in `raw` (what came back on a connection): its status (0 without one), and the raw text from it on. */
+export function finalAnswer(raw: string): RawAnswer {
+  const final = withoutInterim(raw);
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(final);
+  return { status: m ? Number(m[1]) : 0, raw: final };
 }
 
 /** `raw` from its final response on: interim 1xx answers (`100 Continue`) dropped. */
