@@ -34,7 +34,8 @@ export interface DockerApiProxyProps {
    */
   readonly quiesce?: Quiesce;
   /**
-   * The proxy image, pinned by digest: an HAProxy image (2.6 or newer) with `/bin/sh`.
+   * The proxy image, pinned by digest: an HAProxy image with `/bin/sh`, 2.6 or 3.0 (the
+   * branches the generated rules are tested on).
    * @default DEFAULT_DOCKER_API_PROXY_IMAGE
    */
   readonly image?: string;
@@ -58,13 +59,22 @@ export interface DockerApiProxyProps {
  *   `Quiesce.exec` command (no `Privileged`, no `User`), `POST /exec/ID/start` with exactly
  *   `{"Detach":false,"Tty":false}`, `GET /exec/ID/json` (ID: 64 lower-case hex digits);
  * - always: `GET /_ping`, `HEAD /_ping`, `GET /version`;
- * - each with an optional `/v1.NN` prefix; no percent-encoding, `..`, `//`, upper case,
+ * - each with an optional `/v1.NN` prefix from 1.24 on (below it Docker applies a body sent
+ *   to start as the container's HostConfig); no percent-encoding, `..`, `//`, upper case,
  *   other query, `#`, other container, create, archive, inspect or delete can match.
+ *
+ * A request is judged whole or refused: HTTP/1 only, no `Transfer-Encoding` or `Upgrade`,
+ * headers and body bounded so that the request fits in HAProxy's buffer, and the body entirely
+ * buffered (what HAProxy holds equals what Content-Length declares). HAProxy's
+ * `option http-buffer-request` stops waiting when its buffer is full: without that last check,
+ * headers padded to fill it left `req.body` empty, matching the empty body pinned on start,
+ * while the rest of the body went on to Docker (docs/security.md).
  *
  * Why HAProxy: a maintained project (LTS branches) with an official, multi-platform image we
  * can pin by digest; its ACLs match the whole request target and hash the whole body, so the
- * allowlist is exact; and the same configuration runs here with Debian's haproxy binary,
- * so the tests prove it request by request (test/docker-api/proxy-config.test.ts). (The
+ * allowlist is exact; and the same configuration runs here with Debian's haproxy binaries,
+ * 2.6 and 3.0, so the tests prove it request by request (test/docker-api/proxy-config.test.ts
+ * and proxy-padding.test.ts). (The
  * previous tecnativa/docker-socket-proxy opened whole API sections by prefix: create and
  * archive passed.)
  *

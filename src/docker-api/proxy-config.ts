@@ -2,20 +2,34 @@
  * The HAProxy configuration of the Docker API proxy: an allowlist of method + exact URL +
  * exact body for the one protected container, generated at synth time; everything else is
  * answered 403 by HAProxy and never reaches Docker. A pure function (no cdktf), tested by
- * running HAProxy itself (test/docker-api/proxy-config.test.ts).
+ * running HAProxy itself, 2.6 and 3.0 (test/docker-api/proxy-config.test.ts).
  *
- * How each request is judged (every test must pass, or 403):
- * - the method, exactly (`POST`, `GET`, `HEAD`);
+ * First, the request is judged whole or not at all (403 otherwise):
+ * - HTTP/1 only (`proto h1` on the bind: no HTTP/2 upgrade, whose frames a rule sees otherwise);
+ * - no `Transfer-Encoding` (any: chunked bodies have no declared length to hold them to), no
+ *   `Upgrade` (Docker would hand the connection over as a raw stream);
+ * - headers of at most MAX_HEADER_BYTES and a declared body of at most the longest pinned body:
+ *   the whole request then fits in HAProxy's 16 KB buffer;
+ * - the body entirely buffered: `req.body_len` (what HAProxy holds) equals `req.body_size`
+ *   (what Content-Length declares) and Content-Length itself. `option http-buffer-request`
+ *   waits for the body only until the buffer is full: with the headers padded to fill it,
+ *   `req.body` held nothing, matched the empty body pinned on stop/start, and the rest of a
+ *   40 KB body went on to Docker (found on HAProxy 2.6.12 and 3.0.11; docs/security.md).
+ *
+ * Then it must match one route, each test exactly:
+ * - the method (`POST`, `GET`, `HEAD`);
  * - the whole request target (`url`: path and query as received, nothing decoded or
  *   normalised), by an anchored regular expression over a closed alphabet: no `%`, `..`,
- *   `//`, `#`, second `?`, upper case or absolute-form URI can match;
- * - the whole body, by its SHA-256 (`req.body,sha2(256),hex`, `option http-buffer-request`):
- *   empty for every call but the exec pair, whose exact bytes are computed at synth time
- *   (exec-body.ts) and sent unchanged by the agent;
- * - no `Upgrade` header (Docker would hand the connection over as a raw stream).
+ *   `//`, `#`, second `?`, upper case or absolute-form URI can match; an API version prefix
+ *   only from 1.24 on (VERSION);
+ * - the whole body, by its SHA-256 (`req.body,sha2(256),hex`): empty for every call but the
+ *   exec pair, whose exact bytes are computed at synth time (exec-body.ts) and sent unchanged
+ *   by the agent.
  *
- * Written for HAProxy 2.6 (Debian 12's, which the tests run) and newer (the pinned image):
- * only keywords that 2.6 has and later versions kept.
+ * Written for HAProxy 2.6 (Debian 12's) and 3.0 (Debian 13's and the pinned image), both run
+ * by the tests: only keywords both have. `req.body_size` is HTX's data plus its `extra` (the
+ * declared length not yet received) in both (src/http_fetch.c); 3.3 computes it another way,
+ * so the Content-Length comparison beside it does not depend on it.
  */
 import { createHash } from 'crypto';
 import { QuiesceMode } from '../policy/quiesce';
@@ -64,17 +78,37 @@ export interface ProxyConfigOptions {
   readonly bind?: string;
 }
 
-/** One allowed call: method, anchored regex over the request target, SHA-256 of the body. */
+/** One allowed call: method, anchored regex over the request target, SHA-256 and length of the body. */
 export interface ProxyRoute {
   readonly name: string;
   readonly method: string;
   readonly urlRegex: string;
   readonly bodySha256: string;
+  readonly bodyBytes: number;
 }
 
 const EMPTY_BODY = '';
-/** An optional API version prefix, as Docker accepts (`/v1.41`). */
-const VERSION = '(/v1[.][0-9]{1,2})?';
+/**
+ * An optional API version prefix (`/v1.41`), 1.24 or later. Below 1.24 Docker reads a JSON
+ * body on `POST /containers/X/start` as the container's new HostConfig (binds, privileged);
+ * from 1.24 on it refuses any such body (moby postContainersStart), and the other routes read
+ * no version-dependent body. Engine 20.10 still accepts versions down to 1.12; Docker 25+
+ * refuses below 1.24 itself (MinSupportedAPIVersion), so no current client needs less. The
+ * agent sends no prefix at all (the engine's own version).
+ */
+const VERSION = '(/v1[.](2[4-9]|[3-9][0-9]))?';
+/**
+ * The longest header block a request may carry (`req.hdrs`, the start line excluded). The
+ * agent's busybox wget sends five short headers; the bound keeps headers from taking the
+ * buffer the body must fit in.
+ */
+export const MAX_HEADER_BYTES = 4096;
+/**
+ * The longest body a route may pin: with MAX_HEADER_BYTES of headers and the start line, the
+ * request still fits in HAProxy's buffer (tune.bufsize 16384 less tune.maxrewrite 1024), so
+ * it is buffered whole and can be judged.
+ */
+export const MAX_PINNED_BODY_BYTES = 8192;
 /** An exec instance id as Docker makes it: 64 lower-case hex digits. */
 const EXEC_ID = '[0-9a-f]{64}';
 
@@ -109,12 +143,15 @@ export function proxyRoutes(options: ProxyConfigOptions): ProxyRoute[] {
     options.serviceName !== undefined
       ? `/containers/${options.serviceName}[.]([0-9]{1,5}|${SWARM_ID})[.]${SWARM_ID}`
       : `/containers/${name!.replace(/\./g, '[.]')}`;
-  const route = (routeName: string, method: string, target: string, body = EMPTY_BODY): ProxyRoute => ({
-    name: routeName,
-    method,
-    urlRegex: `^${VERSION}${target}$`,
-    bodySha256: sha256Hex(body),
-  });
+  const route = (routeName: string, method: string, target: string, body = EMPTY_BODY): ProxyRoute => {
+    const bodyBytes = Buffer.byteLength(body, 'utf8');
+    if (bodyBytes > MAX_PINNED_BODY_BYTES) {
+      throw new Error(
+        `the ${routeName} body is ${bodyBytes} bytes; the proxy pins at most ${MAX_PINNED_BODY_BYTES} (it judges a request only whole, in its buffer): shorten the command, e.g. run a script in the container`,
+      );
+    }
+    return { name: routeName, method, urlRegex: `^${VERSION}${target}$`, bodySha256: sha256Hex(body), bodyBytes };
+  };
   const routes = [route('ping', 'GET', '/_ping'), route('ping_head', 'HEAD', '/_ping'), route('version', 'GET', '/version')];
   if (options.serviceName !== undefined && options.mode !== QuiesceMode.NONE) {
     // Exactly this query (percent-encoded JSON): `?` and `.` are the regex metacharacters it holds.
@@ -168,10 +205,23 @@ export function dockerApiProxyConfig(options: ProxyConfigOptions): string {
     `    timeout tunnel ${timeout}s`,
     '',
     'frontend docker_api',
-    `    bind ${options.bind ?? `:${DOCKER_API_PROXY_PORT}`}`,
-    '    # The whole body is read before the rules run (req.body below).',
+    // HTTP/1 only: no upgrade to HTTP/2 on the clear-text port.
+    `    bind ${options.bind ?? `:${DOCKER_API_PROXY_PORT}`} proto h1`,
+    '    # Wait for the body before the rules run (req.body below); it stops waiting when the',
+    '    # buffer is full, so the rules after it refuse whatever was not buffered whole.',
     '    option http-buffer-request',
-    '    http-request deny deny_status 403 if { req.hdr_cnt(upgrade) gt 0 }',
+    '    acl no_transfer_encoding req.hdr_cnt(transfer-encoding) eq 0',
+    '    acl no_upgrade req.hdr_cnt(upgrade) eq 0',
+    `    acl headers_bounded req.hdrs,length le ${MAX_HEADER_BYTES}`,
+    `    acl body_bounded req.body_size le ${Math.max(...routes.map((r) => r.bodyBytes))}`,
+    '    # What HAProxy holds (body_len) against what was declared: the body size, and',
+    '    # Content-Length itself. A failed fetch matches nothing, so each rule fails closed.',
+    '    http-request set-var(txn.body_len) req.body_len',
+    '    acl body_whole req.body_size,sub(txn.body_len) eq 0',
+    '    acl no_content_length req.hdr_cnt(content-length) eq 0',
+    '    acl content_length_whole req.hdr_val(content-length),sub(txn.body_len) eq 0',
+    '    http-request deny deny_status 403 unless no_transfer_encoding no_upgrade headers_bounded body_bounded body_whole',
+    '    http-request deny deny_status 403 unless no_content_length || content_length_whole',
   ];
   for (const r of routes) {
     lines.push(

@@ -20,7 +20,8 @@ export interface ServiceDockerApiProxyProps {
   /** Where the protected service (and so its backup and this proxy) runs. */
   readonly placementConstraints: string[];
   /**
-   * The proxy image, pinned by digest: an HAProxy image (2.6 or newer) with `/bin/sh`.
+   * The proxy image, pinned by digest: an HAProxy image with `/bin/sh`, 2.6 or 3.0 (the
+   * branches the generated rules are tested on).
    * @default DEFAULT_DOCKER_API_PROXY_IMAGE
    */
   readonly image?: string;
@@ -37,6 +38,10 @@ export interface ServiceDockerApiProxyProps {
  * overlay shared with the backup service only; the agent calls `{node}` replaced by its own
  * hostname, which is its node's. (One name for every proxy would resolve to all of them across
  * the overlay, and a backup could pause another node's task; checked on a two-node swarm.)
+ *
+ * The same rules as a container's proxy judge each request whole (docker-api/proxy-config.ts):
+ * HTTP/1 only, no Transfer-Encoding, bounded headers and body, the body entirely buffered,
+ * API versions from 1.24 on.
  */
 export class ServiceDockerApiProxy extends Construct {
   /** The internal overlay network shared by the proxies and the backup tasks. */

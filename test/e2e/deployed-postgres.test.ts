@@ -29,7 +29,7 @@ import { DatabaseContainer, rowCountsOfDump, seedTables, waitForDatabase } from 
 import { AGENT, deployAroundTheFile, DeployedHost, EXAMPLE_REGIONS, FAKE_STORAGE, standInImages } from '../support/engine/deployed-host';
 import { runProbeIn } from '../support/engine/probes/probe';
 import { plantSetuidProbe, runAsUnprivileged, runReachableCopyAsUnprivileged, UNPRIVILEGED_UID } from '../support/engine/probes/setuid';
-import { allowedRequests, answerBody, forbiddenRequests, rawRequest } from '../support/proxy-requests';
+import { allowedRequests, answerBody, finalAnswer, forbiddenRequests, rawRequest } from '../support/proxy-requests';
 import { RUNBOOK, runbookShell } from '../support/runbook';
 
 const STORAGE = FAKE_STORAGE;
@@ -348,6 +348,6 @@ function expectCleanCycle(before: Record<string, Array<{ id: string; time: strin
 /** Sends raw request bytes to the proxy from inside the sidecar (busybox nc), as a compromised agent would. */
 function sendFromSidecar(bytes: Buffer): { status: number; raw: string } {
   const r = host.docker(['exec', '-i', 'db-backup', 'nc', '-w', '5', 'db-backup-docker-api', '2375'], { input: bytes, allowFail: true });
-  const m = /^HTTP\/1\.[01] (\d{3})/.exec(r.stdout);
-  return { status: m ? Number(m[1]) : 0, raw: r.stdout };
+  // (the final answer: HAProxy answers `Expect: 100-continue` with a 100 first)
+  return finalAnswer(r.stdout);
 }

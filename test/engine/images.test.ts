@@ -9,8 +9,9 @@
  * - s3: stands in for the AWS S3 endpoint s3.eu-west-1.amazonaws.com (s3rver on the host's node,
  *   the same server program as test/support/servers/s3-server.ts), reached by name through network
  *   aliases on a user-defined network, over TLS with a certificate from the test CA;
- * - haproxy: stands in for the official haproxy image (Debian's haproxy 2.6 + busybox sh, user
- *   haproxy, the official entrypoint's argument rules).
+ * - haproxy and haproxy-3.0: stand in for the official haproxy image (Debian 12's haproxy 2.6, or
+ *   Debian 13's 3.0 with its own glibc, + busybox sh, user haproxy, the official entrypoint's
+ *   argument rules).
  */
 import { randomBytes } from 'crypto';
 import * as fs from 'fs';
@@ -219,15 +220,20 @@ describe('stand-in images', () => {
     });
   });
 
-  describe(`haproxy (stands in for ${STAND_INS.haproxy.standsInFor})`, () => {
+  describe.each([
+    ['haproxy', '2.6', 'Debian 12'],
+    ['haproxy-3.0', '3.0', 'Debian 13'],
+  ] as const)('%s (stands in for the official haproxy image)', (kind, branch, debian) => {
     let tag: string;
     beforeAll(async () => {
-      tag = await ensureImage('haproxy');
+      tag = await ensureImage(kind);
     }, BUILD_TIMEOUT);
 
-    test('haproxy -v through the official entrypoint\'s rules is Debian\'s 2.6', () => {
-      expect(dockerOk(engine, ['run', '--rm', tag, 'haproxy', '-v'])).toMatch(/^HAProxy version 2\.6\./);
-      expect(dockerOk(engine, ['run', '--rm', tag, '-v'])).toMatch(/^HAProxy version 2\.6\./);
+    test(`haproxy -v through the official entrypoint's rules is ${debian}'s ${branch}`, () => {
+      const version = new RegExp(`^HAProxy version ${branch.replace('.', '\\.')}\\.`);
+      expect(dockerOk(engine, ['run', '--rm', tag, 'haproxy', '-v'])).toMatch(version);
+      expect(dockerOk(engine, ['run', '--rm', tag, '-v'])).toMatch(version);
+      expect(STAND_INS[kind].tag).toBe(tag);
     });
 
     test('runs as user haproxy (uid 99), not root, like the official image', async () => {

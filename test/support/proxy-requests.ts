@@ -56,6 +56,7 @@ export function allowedRequests(mode: QuiesceMode, ctx: ProxyRequestContext = DE
     { name: 'ping (HEAD)', method: 'HEAD', target: '/_ping' },
     { name: 'version', method: 'GET', target: '/version' },
     { name: 'versioned ping', method: 'GET', target: '/v1.41/_ping' },
+    { name: 'ping at the oldest API version allowed (1.24)', method: 'GET', target: '/v1.24/_ping' },
   ];
   const calls: Record<QuiesceMode, ProxyRequest[]> = {
     [QuiesceMode.NONE]: [],
@@ -64,6 +65,7 @@ export function allowedRequests(mode: QuiesceMode, ctx: ProxyRequestContext = DE
       { name: 'start', method: 'POST', target: `${c}/start`, body: '' },
       { name: 'stop', method: 'POST', target: `/v1.41${c}/stop`, body: '' },
       { name: 'start (versioned)', method: 'POST', target: `/v1.41${c}/start`, body: '' },
+      { name: 'start at the oldest API version allowed (1.24)', method: 'POST', target: `/v1.24${c}/start`, body: '' },
     ],
     [QuiesceMode.PAUSE]: [
       { name: 'pause', method: 'POST', target: `${c}/pause`, body: '' },
@@ -145,7 +147,38 @@ export function alwaysForbidden(ctx: ProxyRequestContext = DEFAULT_CONTEXT): Pro
     { name: 'ping with an Upgrade header', method: 'GET', target: '/_ping', headers: ['Connection: Upgrade', 'Upgrade: tcp'] },
     { name: 'system info', method: 'GET', target: '/info' },
     { name: 'events', method: 'GET', target: '/events' },
+    // Below API 1.24, Docker (Engine 20.10 accepts down to 1.12) applies a JSON body sent to
+    // start as the container's new HostConfig: refused by the version floor, body or not.
+    ...['1.23', '1.12', '1.0', '1.9', '1.19', '1.2'].map((v): ProxyRequest => ({ name: `start at API ${v}, with a HostConfig body`, method: 'POST', target: `/v${v}${c}/start`, body: HOST_CONFIG_BODY, headers: json })),
+    ...['1.23', '1.12', '1.0', '1.1'].map((v): ProxyRequest => ({ name: `start at API ${v}, empty body`, method: 'POST', target: `/v${v}${c}/start`, body: '' })),
+    { name: 'ping at API 1.23', method: 'GET', target: '/v1.23/_ping' },
+    { name: 'start at API 1.023 (a version spelled with a leading zero)', method: 'POST', target: `/v1.023${c}/start`, body: '' },
+    { name: 'start at API 2.0', method: 'POST', target: `/v2.0${c}/start`, body: '' },
+    // Transfer-Encoding, whatever its value: a chunked body declares no length to hold it to.
+    { name: 'start with an empty chunked body', method: 'POST', target: `${c}/start`, body: '', chunked: true },
+    { name: 'ping with an empty chunked body', method: 'GET', target: '/_ping', body: '', chunked: true },
+    { name: 'start with Transfer-Encoding: identity', method: 'POST', target: `${c}/start`, headers: ['Transfer-Encoding: identity'], refusedWith: [400, 403] },
+    // (HAProxy's parser refuses a coding other than chunked itself: 422, before any rule.)
+    { name: 'start with Transfer-Encoding: gzip, chunked', method: 'POST', target: `${c}/start`, body: '', chunked: true, headers: ['Transfer-Encoding: gzip'], refusedWith: [400, 403, 422] },
+    // Bounds: headers that would take the buffer the body must fit in; a body nothing pins.
+    { name: 'start with 5,000 bytes of headers', method: 'POST', target: `${c}/start`, body: '', headers: [`X-Pad: ${'a'.repeat(5000)}`] },
+    { name: 'start with 4,200 bytes of headers in 42 lines', method: 'POST', target: `${c}/start`, body: '', headers: Array.from({ length: 42 }, (_, i) => `X-Pad-${i}: ${'a'.repeat(90)}`) },
+    { name: 'start with Expect: 100-continue and a HostConfig body at API 1.23', method: 'POST', target: `/v1.23${c}/start`, body: HOST_CONFIG_BODY, headers: [...json, 'Expect: 100-continue'] },
   ];
+}
+
+/** What the attacker's start sends as the container's new HostConfig below API 1.24. */
+export const HOST_CONFIG_BODY = JSON.stringify({ Binds: ['db-backup-state:/usr/local/bin', '/:/host'] });
+
+/**
+ * `r` with `padBytes` bytes of header padding (one `X-Pad` line whose value fills the rest)
+ * and `body` instead of its own: the attack on `option http-buffer-request`, which stops
+ * waiting for the body once the headers have filled HAProxy's buffer.
+ */
+export function paddedRequest(r: ProxyRequest, padBytes: number, body: string): ProxyRequest {
+  const line = 'X-Pad: ';
+  const pad = padBytes >= line.length + 1 ? [`${line}${'a'.repeat(padBytes - line.length)}`] : [];
+  return { ...r, name: `${r.name}, ${padBytes} bytes of padding`, body, headers: [...(r.headers ?? []), ...pad] };
 }
 
 /** Everything mode `mode` must refuse: the always-forbidden list, plus the other modes' calls. */
@@ -168,7 +201,8 @@ export function rawRequest(r: ProxyRequest, host = 'docker', execId = FOREIGN_EX
   const body = Buffer.from(r.body ?? '', 'utf8');
   if (r.chunked) {
     head.push('Transfer-Encoding: chunked');
-    return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n0\r\n\r\n')]);
+    const chunk = body.length > 0 ? Buffer.concat([Buffer.from(`${body.length.toString(16)}\r\n`), body, Buffer.from('\r\n')]) : Buffer.alloc(0);
+    return Buffer.concat([Buffer.from(`${head.join('\r\n')}\r\n\r\n`), chunk, Buffer.from('0\r\n\r\n')]);
   }
   if (r.body !== undefined) {
     head.push(`Content-Length: ${body.length}`);
@@ -182,17 +216,29 @@ export interface RawAnswer {
   readonly raw: string;
 }
 
-/** Sends bytes over a fresh TCP connection and reads until the server closes it (or timeoutMs). */
-export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5000): Promise<RawAnswer> {
+/**
+ * Sends bytes over a fresh TCP connection and reads until the server closes it (or timeoutMs),
+ * or, with `firstAnswerOnly`, until the first final answer is complete (one with a
+ * Content-Length, as HAProxy's own are): a server that keeps the connection open after its
+ * refusal, to read the rest of a request, costs no wait.
+ */
+export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5000, firstAnswerOnly = false): Promise<RawAnswer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     const socket = net.connect(port, host);
     const timer = setTimeout(() => socket.destroy(new Error(`no end of answer within ${timeoutMs} ms`)), timeoutMs);
     socket.on('connect', () => socket.write(bytes));
-    socket.on('data', (d) => chunks.push(d));
+    socket.on('data', (d) => {
+      chunks.push(d);
+      // (an answer to HEAD has no body, whatever its Content-Length says)
+      const head = bytes.subarray(0, 5).toString('latin1') === 'HEAD ';
+      if (firstAnswerOnly && answerComplete(withoutInterim(Buffer.concat(chunks).toString('latin1')), head)) {
+        socket.destroy();
+      }
+    });
     socket.on('error', (e) => {
       clearTimeout(timer);
-      const raw = Buffer.concat(chunks).toString('latin1');
+      const raw = withoutInterim(Buffer.concat(chunks).toString('latin1'));
       // A server may reset the connection right after its answer: the answer still counts.
       if (/^HTTP\/1\.[01] \d{3}/.test(raw)) {
         resolve({ status: Number(raw.slice(9, 12)), raw });
@@ -203,11 +249,28 @@ export function sendRaw(host: string, port: number, bytes: Buffer, timeoutMs = 5
     socket.on('end', () => socket.end());
     socket.on('close', () => {
       clearTimeout(timer);
-      const raw = Buffer.concat(chunks).toString('latin1');
-      const m = /^HTTP\/1\.[01] (\d{3})/.exec(raw);
-      resolve({ status: m ? Number(m[1]) : 0, raw });
+      resolve(finalAnswer(Buffer.concat(chunks).toString('latin1')));
     });
   });
+}
+
+/** Whether `raw` starts with a whole response: its head, and as many body bytes as its Content-Length. */
+function answerComplete(raw: string, toHead: boolean): boolean {
+  const split = raw.indexOf('\r\n\r\n');
+  const length = /^content-length: *(\d+)/im.exec(raw.slice(0, split));
+  return split >= 0 && length !== null && raw.length >= split + 4 + (toHead ? 0 : Number(length[1]));
+}
+
+/** The final answer in `raw` (what came back on a connection): its status (0 without one), and the raw text from it on. */
+export function finalAnswer(raw: string): RawAnswer {
+  const final = withoutInterim(raw);
+  const m = /^HTTP\/1\.[01] (\d{3})/.exec(final);
+  return { status: m ? Number(m[1]) : 0, raw: final };
+}
+
+/** `raw` from its final response on: interim 1xx answers (`100 Continue`) dropped. */
+function withoutInterim(raw: string): string {
+  return raw.replace(/^(HTTP\/1\.[01] 1\d\d[^\r\n]*\r\n(?:[^\r\n]+\r\n)*\r\n)+/, '');
 }
 
 /** The body of the first response in `raw` (Content-Length or chunked). */

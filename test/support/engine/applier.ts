@@ -474,11 +474,14 @@ export class Deployment {
   /** The addresses in the order they were applied. */
   public get order(): string[] { return [...this.applied.keys()]; }
 
-  /** `terraform apply -replace`: the provider's delete, then create again. */
+  /**
+   * `terraform apply -replace` of a container: the provider's delete, then create again (with
+   * `images` as it is now). By the container's name or resource ID: a network may have the
+   * same name (the Docker API proxy's does).
+   */
   public async reapply(nameOrId: string): Promise<void> {
-    const a = this.find(nameOrId);
+    const a = this.find(nameOrId, 'docker_container');
     const r = this.resources.find((x) => x.address === a.address)!;
-    if (r.type !== 'docker_container') throw new Error(`reapply supports containers only, not ${r.address}`);
     await this.deleteContainer(r, a);
     await this.apply(r);
   }

@@ -13,6 +13,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { ensure as ensureDebianNext, rootPath } from '../../../scripts/debian-next';
 import { DockerApi } from './docker-api';
 import { currentEngine, RunningEngine } from './docker-engine';
 import { S3_SERVER_CHILD } from '../servers/s3-server';
@@ -20,7 +21,7 @@ import { groupFile, ImageConfig, importImage, nodePackageCopies, passwdFile, Roo
 import { testCa } from './test-ca';
 
 /** The stand-in images there are. */
-export type StandInKind = 'busybox' | 'restic' | 's3' | 'haproxy';
+export type StandInKind = 'busybox' | 'restic' | 's3' | 'haproxy' | 'haproxy-3.0';
 
 /** What a stand-in stands in for, and how it differs. */
 export interface StandIn {
@@ -120,6 +121,18 @@ export const STAND_INS: Record<StandInKind, StandIn> = {
         'draining connections; a container that sets stop_signal itself behaves the same on both',
     ],
   },
+  'haproxy-3.0': {
+    tag: 'ccb-stand-in/haproxy:3.0',
+    standsInFor: 'haproxy:3.0 (docker-library/haproxy), the branch of the pinned image (3.0.28-alpine)',
+    officialSource: 'as for haproxy above (docker-library/haproxy 3.0/Dockerfile)',
+    same: ['everything the haproxy stand-in has in common with the official image, with HAProxy 3.0 in place of 2.6'],
+    differs: [
+      "Debian 13's haproxy 3.0.11 (scripts/debian-next.js extracts it) instead of 3.0.28 built from source",
+      "Debian 13's glibc 2.41 and libraries in /lib/x86_64-linux-gnu, its loader at /lib64: the host's busybox (built for " +
+        'glibc 2.36) runs on them',
+      'the rest as the haproxy stand-in differs (busybox sh, no error pages, no STOPSIGNAL)',
+    ],
+  },
 };
 
 /**
@@ -198,6 +211,25 @@ export function standInSpec(kind: StandInKind): { spec: RootfsSpec; config: Imag
           env: { PATH: STANDARD_PATH },
         },
       };
+    case 'haproxy-3.0': {
+      // The 2.6 stand-in with Debian 13's haproxy, its libraries and its loader laid over the
+      // host's: one glibc in the image (2.41), which the host's busybox (built for 2.36) runs on.
+      ensureDebianNext(['haproxy']);
+      const { spec, config } = standInSpec('haproxy');
+      const binary = rootPath('/usr/sbin/haproxy');
+      return {
+        spec: {
+          ...spec,
+          binaries: [],
+          copies: [
+            { from: path.dirname(rootPath('/usr/lib/x86_64-linux-gnu/libc.so.6')), to: '/lib/x86_64-linux-gnu' },
+            { from: rootPath('/lib64/ld-linux-x86-64.so.2'), to: '/lib64/ld-linux-x86-64.so.2' },
+            { from: binary, to: '/usr/sbin/haproxy' },
+          ],
+        },
+        config,
+      };
+    }
   }
 }
 
