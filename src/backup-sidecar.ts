@@ -26,6 +26,19 @@ export { AGENT_SCRIPT_LOCAL } from './agent/agent-files';
 export interface BackupSource {
   /** The Docker volume's name; mounted read-only at `/backup/sources/<volumeName>`. */
   readonly volumeName: string;
+  /**
+   * Where the protected container mounts it: lets synth check that the file a
+   * `Quiesce.exec` writes lies in a volume this backup reads.
+   * @default - not known (a quiesce output cannot be checked; the compliance pack says so)
+   */
+  readonly containerPath?: string;
+  /**
+   * Whether the volume may be empty. A cycle that finds a source volume with no file fails
+   * before it backs up anything (a mistyped volume name gives Docker a new, empty volume,
+   * which would be backed up, and its history forgotten, as if all were well).
+   * @default false
+   */
+  readonly allowEmpty?: boolean;
 }
 
 /** How the backup of one container behaves. Shared by `ProtectedContainer.backup`. */
@@ -138,6 +151,12 @@ export interface BackupSidecarProps extends BackupOptions {
   readonly containerName: string;
   /** The named volumes to back up. */
   readonly sources: BackupSource[];
+  /**
+   * The protected container's other volumes, which are not backed up (`backup: false`): synth
+   * refuses a quiesce output written into one.
+   * @default - none
+   */
+  readonly notBackedUp?: BackupSource[];
   /**
    * Where the protected container runs.
    * @default Site.dockerHost()

@@ -41,6 +41,7 @@ export { ObjectLockCoversRetentionRule } from './compliance/rules/object-lock-co
 export { ScheduleMeetsRpoRule } from './compliance/rules/schedule-meets-rpo';
 export { RepositoriesEncryptedRule } from './compliance/rules/repositories-encrypted';
 export { DatabaseConsistencyRule } from './compliance/rules/database-consistency';
+export { QuiesceOutputBackedUpRule } from './compliance/rules/quiesce-output-backed-up';
 export { ServiceDataPinnedRule } from './compliance/rules/service-data-pinned';
 export { ReplicatedServiceDataRule } from './compliance/rules/replicated-service-data';
 export * from './targets/lock-strength';

@@ -26,6 +26,12 @@ export interface ContainerVolume {
    * @default true
    */
   readonly backup?: boolean;
+  /**
+   * Whether it may be empty when a cycle backs it up. An empty volume otherwise fails the
+   * cycle before anything is backed up: a mistyped name gives Docker a new, empty volume.
+   * @default false
+   */
+  readonly allowEmpty?: boolean;
 }
 
 /** A published port of the protected container. */
@@ -182,11 +188,12 @@ export class ProtectedContainer extends Construct {
     });
 
     if (props.backup) {
-      const sources = declared.filter((v) => v.backup ?? true).map((v) => ({ volumeName: v.name }));
+      const source = (v: ContainerVolume) => ({ volumeName: v.name, containerPath: v.containerPath, allowEmpty: v.allowEmpty });
       this.sidecar = new BackupSidecar(this, 'backup', {
         ...props.backup,
         containerName: this.containerName,
-        sources,
+        sources: declared.filter((v) => v.backup ?? true).map(source),
+        notBackedUp: declared.filter((v) => !(v.backup ?? true)).map(source),
         site: this.site,
       });
       // Volumes exist before the sidecar mounts them.

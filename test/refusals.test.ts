@@ -354,6 +354,31 @@ const eager: Array<[string, () => unknown, string]> = [
     () => new ZeroErrorsRule({ restoreDrillWithinDays: 400 }),
     'ZeroErrorsRule: restoreDrillWithinDays must be a whole number from 1 to 366, got 400. Fix: pass restoreDrillWithinDays between 1 and 366',
   ],
+  // The quiesce output (issue 22): a dump must land in a volume the same backup reads
+  [
+    'a pg_dump written outside every volume (/var/lib/postgres/... while the volume is at /var/lib/postgresql/data)',
+    () => backedUp({ quiesce: Quiesce.exec(['pg_dump', '-U', 'gitea', '-f', '/var/lib/postgres/data/gitea.dump', 'gitea']) }),
+    "db-host/db/backup: the quiesce command writes \"/var/lib/postgres/data/gitea.dump\", which lies in no volume of the container (mounted: pgdata at /var/lib/postgresql/data): the dump would stay in the container's own file system, never backed up, while every cycle reports success. Fix: write the dump into a backed-up volume, e.g. under its containerPath, or mount a volume where it is written",
+  ],
+  [
+    'a dump written into a volume that is not backed up',
+    () =>
+      db({
+        volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }, { name: 'pgscratch', containerPath: '/scratch', backup: false }],
+        backup: { targets: [LOCAL()], quiesce: Quiesce.exec(['pg_dumpall', '-U', 'postgres', '--file=/scratch/dump.sql']) },
+      }),
+    'db-host/db/backup: the quiesce command writes "/scratch/dump.sql" into volume "pgscratch", which is not backed up (backup: false): the dump would never reach a repository. Fix: write the dump into a backed-up volume (pgdata at /var/lib/postgresql/data), or back up "pgscratch"',
+  ],
+  [
+    'a declared output that is not where the command writes',
+    () => Quiesce.exec(['pg_dumpall', '-f', '/var/lib/postgresql/data/dump.sql'], { output: '/var/lib/postgresql/data/other.sql' }),
+    'Quiesce.exec(...): `output` is "/var/lib/postgresql/data/other.sql" but the command writes its dump to "/var/lib/postgresql/data/dump.sql", so one of them is wrong. Fix: make them the same path, or leave `output` out: it is read from the command',
+  ],
+  [
+    'a dump to a relative path',
+    () => Quiesce.exec(['mysqldump', '--result-file=dump.sql']),
+    'Quiesce.exec(...): the dump\'s output "dump.sql" is a relative path: it is relative to the container\'s working directory, which synth cannot check against the volumes. Fix: write the dump to an absolute path inside a backed-up volume, e.g. "/var/lib/postgresql/data/dump.sql"',
+  ],
 ];
 
 function rule(ruleId: string): IBackupRule {
@@ -495,6 +520,12 @@ const synthRefusals: Array<[string, () => TerraformStack, string]> = [
         }),
       ),
     'db-host/db [Acme-PinnedImage]: The container image is pinned by digest: not met (image postgres:16). Fix: pin the image, e.g. "postgres:16@sha256:<digest>"',
+  ],
+  // The quiesce output (issue 22)
+  [
+    'an exec quiesce whose output synth cannot know',
+    () => checkedStack((s) => postgres(s, { quiesce: Quiesce.exec(['redis-cli', 'SAVE']) })),
+    'db-host/db [QuiesceOutputBackedUp]: the exec quiesce writes a file synth cannot know, so nothing shows that the backup reads it: a dump written outside the backed-up volumes is never backed up while every cycle reports success. Fix: declare where the command writes: Quiesce.exec(command, { output: "/var/lib/postgresql/data/dump.sql" }) (and, for a BackupSidecar on its own, each source\'s containerPath); or, when the command writes no file, suppress the finding with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "QuiesceOutputBackedUp", reason: "..." }])',
   ],
 ];
 

@@ -127,7 +127,9 @@ export class WordPressHostStack extends TerraformStack {
       backup: {
         schedule: Schedule.daily({ hour: 2 }),
         retention: RETENTION,
-        quiesce: Quiesce.exec(MARIADB_DUMP, { timeoutSeconds: 1800 }),
+        // The dump goes through a shell (for the password variable): synth cannot read its
+        // output from the command, so it is declared, and checked against the volumes.
+        quiesce: Quiesce.exec(MARIADB_DUMP, { timeoutSeconds: 1800, output: '/var/lib/mysql/dump.sql' }),
         password: storage.escrow.repositoryPassword,
         targets: [
           StorageTarget.localPath({ hostPath: '/mnt/backup-disk/wordpress-db', medium: Medium.DISK }),

@@ -86,6 +86,8 @@ export interface AgentPlan {
    */
   readonly host: string | null;
   readonly sources: string[];
+  /** The sources that may be empty; a cycle that finds any other empty fails before its backup. */
+  readonly sourcesAllowedEmpty: string[];
   readonly tags: string[];
   /** The schedules are read in this IANA time zone. */
   readonly timeZone: string;
@@ -130,6 +132,11 @@ export interface AgentPlan {
     readonly command: string[];
     /** The exact bytes of the exec call: the Docker API proxy refuses any other body. */
     readonly execBody: string | null;
+    /**
+     * What the exec command writes, which the cycle checks after it exited 0: `path` as the
+     * sidecar reads it (in a source), `containerPath` as the command wrote it; null: unknown.
+     */
+    readonly output: { readonly path: string; readonly containerPath: string } | null;
   };
   readonly notify: { readonly urlFile: string; readonly timeoutSeconds: number } | null;
   readonly targets: PlanTarget[];
@@ -171,6 +178,7 @@ export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): Age
     schemaVersion: AGENT_PLAN_SCHEMA_VERSION,
     host: wiring.service ? null : backup.containerName,
     sources: backup.volumeNames.map((v) => `${SOURCE_ROOT}/${v}`),
+    sourcesAllowedEmpty: backup.emptyAllowed.map((v) => `${SOURCE_ROOT}/${v}`),
     tags: backup.tags,
     timeZone: backup.timeZone,
     stateDir: AGENT_STATE_DIR,
@@ -203,6 +211,9 @@ export function agentPlan(backup: ResolvedBackup, wiring: AgentWiring = {}): Age
       releaseAttempts: QUIESCE_RELEASE_ATTEMPTS,
       command: quiesce.command,
       execBody: quiesce.command.length > 0 ? execCreateBody(quiesce.command) : null,
+      output: backup.quiesceOutput?.sidecarPath !== undefined
+        ? { path: backup.quiesceOutput.sidecarPath, containerPath: backup.quiesceOutput.containerPath }
+        : null,
     },
     notify: backup.notify ? { urlFile: NOTIFY_URL_FILE, timeoutSeconds: NOTIFY_TIMEOUT_SECONDS } : null,
     targets: backup.targets.map((target, i) => ({

@@ -11,6 +11,7 @@ import { DatabaseConsistencyRule, crashConsistentDatabase, databaseFamily } from
 import { ObjectLockCoversRetentionRule, lockShorterThanRetention } from './rules/object-lock-covers-retention';
 import { OneImmutableOrOfflineRule, governanceLockNotImmutable, noImmutableCopy } from './rules/one-immutable-or-offline';
 import { OneOffsiteRule, noOffsiteCopy } from './rules/one-offsite';
+import { QuiesceOutputBackedUpRule, quiesceOutputUnknown } from './rules/quiesce-output-backed-up';
 import { ReplicatedServiceDataRule, divergingReplicaData } from './rules/replicated-service-data';
 import { RepositoriesEncryptedRule, unencryptedRepository } from './rules/repositories-encrypted';
 import { ScheduleMeetsRpoRule, rpoNotMet } from './rules/schedule-meets-rpo';
@@ -87,8 +88,8 @@ interface Registered {
  *
  * Rules: ThreeCopies, TwoMedia, OneOffsite (errors at both levels); OneImmutableOrOffline and
  * ZeroErrors (errors at 3-2-1-1-0, warnings at 3-2-1); ObjectLockCoversRetention,
- * ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned (errors at
- * both levels); ReplicatedServiceData (a warning).
+ * ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, QuiesceOutputBackedUp,
+ * ServiceDataPinned (errors at both levels); ReplicatedServiceData (a warning).
  */
 export class ThreeTwoOneChecks implements IAspect {
   /** The level the topology is held to. */
@@ -148,6 +149,11 @@ export class ThreeTwoOneChecks implements IAspect {
         rule: new DatabaseConsistencyRule(),
         level: FindingLevel.ERROR,
         message: (w, t, r) => crashConsistentDatabase(w, r.observed, databaseFamily(t.image!) ?? 'other', DatabaseConsistencyRule.RULE_ID),
+      },
+      {
+        rule: new QuiesceOutputBackedUpRule(),
+        level: FindingLevel.ERROR,
+        message: (w, _t, r) => quiesceOutputUnknown(w, r.observed, QuiesceOutputBackedUpRule.RULE_ID),
       },
       { rule: new ServiceDataPinnedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => serviceNotPinned(w, r.observed) },
       {

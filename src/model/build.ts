@@ -11,6 +11,7 @@ import { Medium } from '../targets/medium';
 import type { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 import { BackupCopy, BackupPlan, ContainerTopology, CopyRole, ServiceDeployment } from './topology';
+import type { QuiesceOutput } from './quiesce-output';
 
 /** The name of the live copy in reports and findings. */
 export const LIVE_COPY_NAME = 'live data';
@@ -23,6 +24,8 @@ export interface BackupFacts {
   readonly quiesce: Quiesce;
   readonly verification: Verification;
   readonly recoveryPointObjectiveMinutes?: number;
+  /** Where the exec quiesce's output lands; undefined when unknown. */
+  readonly quiesceOutput?: QuiesceOutput;
 }
 
 /** Everything needed to model one protected container. */
@@ -108,6 +111,8 @@ function plan(backup: BackupFacts): BackupPlan {
     retentionHorizonDays: backup.retention.horizonDays,
     retentionForgetArguments: backup.retention.forgetArguments,
     quiesceMode: backup.quiesce.mode,
+    quiesceOutput: backup.quiesceOutput?.containerPath,
+    quiesceOutputVolume: backup.quiesceOutput?.volumeName,
     readAllDataWithinDays: backup.verification.readAllDataWithinDays,
     restoreDrillExpression: drill?.expression,
     // A drill that falls due runs after the next backup (it compares with checksums taken then).

@@ -13,7 +13,9 @@ import { Schedule, WeekDay } from '../policy/schedule';
 import { Verification } from '../policy/verification';
 import { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
+import { SOURCE_ROOT } from '../agent/agent-asset';
 import { checkName } from '../validation';
+import { QuiesceOutput, resolveQuiesceOutput } from './quiesce-output';
 
 /**
  * The restic image the sidecar runs by default: the official image, pinned by its multi-arch
@@ -56,6 +58,13 @@ export interface ResolvedBackup {
   readonly targetConcurrency: number;
   /** Whether a failure webhook is set. */
   readonly notify: boolean;
+  /**
+   * Where the file the quiesce command writes lands, and where the sidecar reads it.
+   * @default - unknown, or no exec quiesce
+   */
+  readonly quiesceOutput?: QuiesceOutput;
+  /** The volumes that may be empty when a cycle backs them up (all others fail the cycle). */
+  readonly emptyAllowed: string[];
 }
 
 /** Fills in every default of `declared` and checks it; throws a ConfigurationError naming `where`. */
@@ -91,6 +100,8 @@ export function resolveBackupPlan(
   const site = declared.site ?? Site.dockerHost();
   const targets = bindTargets(site);
   checkTargets(where, targets, volumeNames);
+  const quiesce = declared.quiesce ?? Quiesce.none();
+  const quiesceOutput = resolveQuiesceOutput(where, quiesce, declared.sources, declared.notBackedUp ?? [], SOURCE_ROOT);
   const verification = declared.verification ?? Verification.standard();
   const targetConcurrency = declared.targetConcurrency ?? 4;
   if (!Number.isInteger(targetConcurrency) || targetConcurrency < 1 || targetConcurrency > 16) {
@@ -105,7 +116,9 @@ export function resolveBackupPlan(
     retention: declared.retention ?? Retention.standard(),
     retentionSchedule: declared.retentionSchedule,
     pruneSchedule: declared.pruneSchedule ?? Schedule.weekly({ weekDay: WeekDay.SUNDAY, hour: 4 }),
-    quiesce: declared.quiesce ?? Quiesce.none(),
+    quiesce,
+    quiesceOutput,
+    emptyAllowed: declared.sources.filter((s) => s.allowEmpty ?? false).map((s) => s.volumeName),
     verification,
     recoveryPointObjectiveMinutes: declared.recoveryPointObjectiveMinutes,
     image,

@@ -72,6 +72,16 @@ export interface BackupPlan {
   /** How the application is made consistent before its volumes are read. */
   readonly quiesceMode: QuiesceMode;
   /**
+   * The file (or folder) an exec quiesce writes, in the protected container.
+   * @default - unknown (or no exec quiesce)
+   */
+  readonly quiesceOutput?: string;
+  /**
+   * The backed-up volume the exec quiesce's output lies in.
+   * @default - not known to lie in one (the output or the volumes' mount points unknown)
+   */
+  readonly quiesceOutputVolume?: string;
+  /**
    * Every byte of every repository is read back within this many days.
    * @default - data is never read back (structure checks only)
    */

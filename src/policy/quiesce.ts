@@ -1,5 +1,7 @@
-import { ConfigurationError } from '../configuration-error';
+import * as path from 'path';
+import { ConfigurationError, show } from '../configuration-error';
 import { outOfRange } from '../validation';
+import { dumpOutputOf } from './dump-output';
 
 /** How the protected application is made consistent before its volumes are read. */
 export enum QuiesceMode {
@@ -33,6 +35,17 @@ export interface ExecQuiesceOptions {
    * @default QuiesceFailure.ABORT
    */
   readonly onError?: QuiesceFailure;
+  /**
+   * The absolute path, in the protected container, of the file (or folder) the command
+   * writes: synth checks that it lies in a volume the same backup reads, and the agent fails
+   * a cycle whose command exited 0 without writing it (missing, empty, or not written since
+   * the cycle began).
+   * @default - read from the command for pg_dump/pg_dumpall (`-f`, `--file`), mysqldump and
+   * mariadb-dump (`-r`, `--result-file`) and mongodump (`-o`, `--out`, `--archive=`), also
+   * inside `sh -c` (and its `> file`); unknown otherwise, which the compliance pack refuses
+   * (rule QuiesceOutputBackedUp) unless suppressed with a reason
+   */
+  readonly output?: string;
 }
 
 /** Options for `Quiesce.stop` and `Quiesce.pause`. */
@@ -70,7 +83,18 @@ export class Quiesce {
     if (command.length === 0 || command[0].trim() === '') {
       throw emptyQuiesceCommand();
     }
-    return new Quiesce(QuiesceMode.EXEC, command, checkTimeout('Quiesce.exec', options.timeoutSeconds ?? 600), options.onError ?? QuiesceFailure.ABORT);
+    const parsed = dumpOutputOf(command);
+    const output = options.output !== undefined ? checkOutput(options.output, parsed) : parsed;
+    if (output !== undefined && !path.posix.isAbsolute(output)) {
+      throw relativeOutput(output);
+    }
+    return new Quiesce(
+      QuiesceMode.EXEC,
+      command,
+      checkTimeout('Quiesce.exec', options.timeoutSeconds ?? 600),
+      options.onError ?? QuiesceFailure.ABORT,
+      output === undefined ? undefined : path.posix.normalize(output),
+    );
   }
 
   private constructor(
@@ -82,6 +106,12 @@ export class Quiesce {
     public readonly timeoutSeconds: number,
     /** What happens when the step fails. */
     public readonly onError: QuiesceFailure,
+    /**
+     * The file (or folder) the `EXEC` command writes, in the protected container: declared, or
+     * read from a known dump tool's command.
+     * @default - unknown (or not `EXEC`)
+     */
+    public readonly output?: string,
   ) {}
 
   /** Whether the step needs the Docker API (and so the socket proxy). */
@@ -95,6 +125,30 @@ function checkTimeout(factory: string, value: number): number {
     throw outOfRange(factory, 'timeoutSeconds', value, 1, 86400);
   }
   return value;
+}
+
+/** A declared output must agree with the one the command names, when it names one. */
+function checkOutput(declared: string, parsed: string | undefined): string {
+  if (parsed !== undefined && path.posix.normalize(parsed) !== path.posix.normalize(declared)) {
+    throw outputDisagrees(declared, parsed);
+  }
+  return declared;
+}
+
+function outputDisagrees(declared: string, parsed: string): ConfigurationError {
+  return new ConfigurationError(
+    'Quiesce.exec(...)',
+    `\`output\` is ${show(declared)} but the command writes its dump to ${show(parsed)}, so one of them is wrong`,
+    'make them the same path, or leave `output` out: it is read from the command',
+  );
+}
+
+function relativeOutput(output: string): ConfigurationError {
+  return new ConfigurationError(
+    'Quiesce.exec(...)',
+    `the dump's output ${show(output)} is a relative path: it is relative to the container's working directory, which synth cannot check against the volumes`,
+    'write the dump to an absolute path inside a backed-up volume, e.g. "/var/lib/postgresql/data/dump.sql"',
+  );
 }
 
 function emptyQuiesceCommand(): ConfigurationError {

@@ -25,6 +25,12 @@ export interface BackupServiceProps extends BackupOptions {
   /** The named volumes to back up (node-local: each node's are its own data set). */
   readonly sources: BackupSource[];
   /**
+   * The protected service's other volumes, which are not backed up (`backup: false`): synth
+   * refuses a quiesce output written into one.
+   * @default - none
+   */
+  readonly notBackedUp?: BackupSource[];
+  /**
    * Where the protected service runs: the backup runs on exactly those nodes.
    *
    * Read only without a `deployment`, whose placement constraints take precedence.

@@ -22,6 +22,11 @@ export interface ServiceVolume {
    * @default true
    */
   readonly backup?: boolean;
+  /**
+   * Whether it may be empty when a cycle backs it up (see `ContainerVolume.allowEmpty`).
+   * @default false
+   */
+  readonly allowEmpty?: boolean;
 }
 
 /** Properties of a `ProtectedService`. */
@@ -167,10 +172,12 @@ export class ProtectedService extends Construct {
     });
 
     if (props.backup) {
+      const source = (v: ServiceVolume) => ({ volumeName: v.name, containerPath: v.containerPath, allowEmpty: v.allowEmpty });
       this.backup = new BackupService(this, 'backup', {
         ...props.backup,
         serviceName: this.serviceName,
-        sources: this.dataVolumeNames.map((volumeName) => ({ volumeName })),
+        sources: volumes.filter((v) => v.backup ?? true).map(source),
+        notBackedUp: volumes.filter((v) => !(v.backup ?? true)).map(source),
         // The deployment carries the placement constraints: the backup runs where the service does.
         deployment: this.deployment,
         site: this.site,

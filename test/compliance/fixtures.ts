@@ -45,6 +45,8 @@ export function plan(overrides: Partial<BackupPlan> = {}): BackupPlan {
     retentionHorizonDays: 372,
     retentionForgetArguments: ['--keep-daily', '7', '--keep-weekly', '4', '--keep-monthly', '12'],
     quiesceMode: QuiesceMode.EXEC,
+    quiesceOutput: '/var/lib/postgresql/data/dump.sql',
+    quiesceOutputVolume: 'pgdata',
     readAllDataWithinDays: 28,
     restoreDrillExpression: '0 5 * * 0',
     restoreDrillMaxIntervalSeconds: 7 * 86400,

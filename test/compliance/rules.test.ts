@@ -13,6 +13,7 @@ import {
   OneImmutableOrOfflineRule,
   OneOffsiteRule,
   QuiesceMode,
+  QuiesceOutputBackedUpRule,
   RepositoriesEncryptedRule,
   RuleOutcome,
   ScheduleMeetsRpoRule,
@@ -220,6 +221,29 @@ describeRule(new DatabaseConsistencyRule(), [
   NO_BACKUP_CASE,
 ]);
 
+describeRule(new QuiesceOutputBackedUpRule(), [
+  [
+    'compliant: the dump lands in a backed-up volume',
+    compliantTopology(),
+    COMPLIANT,
+    'the exec quiesce writes /var/lib/postgresql/data/dump.sql, in volume pgdata, which the backup reads',
+  ],
+  [
+    'non-compliant: an exec whose output is not known',
+    compliantTopology({ backup: plan({ quiesceOutput: undefined, quiesceOutputVolume: undefined }) }),
+    NON_COMPLIANT,
+    'the exec quiesce writes a file synth cannot know',
+  ],
+  [
+    'non-compliant: an output known, the volumes\' mount points not (a sidecar on its own)',
+    compliantTopology({ backup: plan({ quiesceOutputVolume: undefined }) }),
+    NON_COMPLIANT,
+    'the exec quiesce writes /var/lib/postgresql/data/dump.sql, but where the volumes are mounted is not known',
+  ],
+  ['not applicable: quiesce stop', compliantTopology({ backup: plan({ quiesceMode: QuiesceMode.STOP }) }), NOT_APPLICABLE, 'quiesce stop writes no file'],
+  NO_BACKUP_CASE,
+]);
+
 describe('databaseFamily', () => {
   test.each([
     ['postgres:16', 'postgres'],
@@ -241,10 +265,12 @@ test('every built-in rule id is distinct and matches its static RULE_ID', () => 
   const rules: IBackupRule[] = [
     new ThreeCopiesRule(), new TwoMediaRule(), new OneOffsiteRule(), new OneImmutableOrOfflineRule(), new ZeroErrorsRule(),
     new ObjectLockCoversRetentionRule(), new ScheduleMeetsRpoRule(), new RepositoriesEncryptedRule(), new DatabaseConsistencyRule(),
+    new QuiesceOutputBackedUpRule(),
   ];
-  expect(new Set(rules.map((r) => r.ruleId)).size).toBe(9);
+  expect(new Set(rules.map((r) => r.ruleId)).size).toBe(10);
   expect(rules.map((r) => r.ruleId)).toEqual([
     ThreeCopiesRule.RULE_ID, TwoMediaRule.RULE_ID, OneOffsiteRule.RULE_ID, OneImmutableOrOfflineRule.RULE_ID, ZeroErrorsRule.RULE_ID,
     ObjectLockCoversRetentionRule.RULE_ID, ScheduleMeetsRpoRule.RULE_ID, RepositoriesEncryptedRule.RULE_ID, DatabaseConsistencyRule.RULE_ID,
+    QuiesceOutputBackedUpRule.RULE_ID,
   ]);
 });

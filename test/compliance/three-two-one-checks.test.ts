@@ -234,6 +234,7 @@ describe('ThreeTwoOneChecks', () => {
       ['ScheduleMeetsRpo', 'not-applicable', 'error'],
       ['RepositoriesEncrypted', 'compliant', 'error'],
       ['DatabaseConsistency', 'compliant', 'error'],
+      ['QuiesceOutputBackedUp', 'compliant', 'error'],
       ['ServiceDataPinned', 'not-applicable', 'error'],
       ['ReplicatedServiceData', 'not-applicable', 'warning'],
     ]);
