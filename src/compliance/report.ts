@@ -5,6 +5,7 @@
 import { RuleOutcome } from '../model/rule';
 import { BackupCopy, CopyRole, Topology } from '../model/topology';
 import { FindingLevel, RuleFinding } from './finding';
+import { Refusal, refusedBanner, renderRefusedReport } from './refused-report';
 
 /** One container's evaluation by one pack. */
 export interface ContainerReport {
@@ -83,8 +84,14 @@ function interval(seconds: number): string {
   return plural(Math.round(seconds / 60), 'minute', 'minutes');
 }
 
-/** The whole Markdown file for one stack. */
-export function renderStackReport(stackName: string, reports: ContainerReport[]): string {
+/**
+ * The whole Markdown file for one stack; when the stack got no Terraform (`refusal`), it opens
+ * with a banner that says so and why.
+ */
+export function renderStackReport(stackName: string, reports: ContainerReport[], refusal?: Refusal): string {
+  if (reports.length === 0 && refusal) {
+    return renderRefusedReport(stackName, refusal);
+  }
   const lines = [
     `# Backup topology of stack \`${stackName}\``,
     '',
@@ -92,6 +99,7 @@ export function renderStackReport(stackName: string, reports: ContainerReport[])
     'its backup sidecar, every copy of its data (medium, site, immutability, verification), and the',
     'verdict of each compliance rule.',
     '',
+    ...(refusal ? refusedBanner(refusal) : []),
     '| Container | Summary |',
     '| --- | --- |',
     ...reports.map((r) => `| \`${r.topology.path}\` | ${cell(summaryLine(r).slice(r.topology.path.length + 2))} |`),
