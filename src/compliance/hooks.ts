@@ -81,6 +81,9 @@ class InheritedCompliancePacks implements IAspect {
 }
 
 const PACK_REFUSED = 'the backup compliance pack refused its topology';
+/** How cdktf's refusals begin (node_modules/cdktf/lib/errors.js: stackValidationFailure, encounteredAnnotationWithLevelError). */
+const VALIDATION_FAILED = 'Validation failed with the following errors:';
+const ERROR_ANNOTATIONS = 'Encountered Annotations with level "ERROR":';
 
 /**
  * Runs the stack's own synthesizer, then writes the topology report, prints the summary and,
@@ -111,17 +114,23 @@ class ReportingSynthesizer implements IStackSynthesizer {
   }
 
   /**
-   * Why the stack's synth threw. The pack's findings (cdktf throws them as ERROR annotations when
-   * run on its own) and failed validations are the user's configuration: the error is marked a
-   * refusal, so the process stops on it without a stack trace. Anything else keeps its trace.
+   * Why the stack's synth threw. cdktf's two refusals, failed validations and ERROR annotations
+   * (the pack's findings when run without the CLI), are the user's configuration: the error is
+   * marked a refusal, so the process stops on it without a stack trace. Anything else keeps its
+   * trace (a ConfigurationError is a refusal already).
    */
   private refusalOf(session: ISynthesisSession, error: unknown): Refusal {
-    const findings = [...this.packFindings(), ...(session.skipValidation ? [] : this.validationFindings())];
-    if (findings.length > 0) {
-      markRefusal(error);
-      return { reason: this.packFindings().length > 0 ? PACK_REFUSED : 'a validation of its constructs failed', findings };
-    }
     const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith(VALIDATION_FAILED)) {
+      markRefusal(error);
+      const findings = session.skipValidation ? [] : this.validationFindings();
+      return { reason: 'a validation of its constructs failed', findings: findings.length > 0 ? findings : [message.trimEnd()] };
+    }
+    if (message.startsWith(ERROR_ANNOTATIONS)) {
+      markRefusal(error);
+      const findings = this.packFindings();
+      return findings.length > 0 ? { reason: PACK_REFUSED, findings } : { reason: 'ERROR annotations refused it', findings: [message.trimEnd()] };
+    }
     return { reason: isRefusal(error) ? 'a configuration error stopped its synth' : 'its synth failed', findings: [message.trimEnd()] };
   }
 

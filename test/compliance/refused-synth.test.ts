@@ -235,7 +235,7 @@ function storageStack(app: App, secondPolicy: boolean): TerraformStack {
 }
 const VALIDATION_FINDING = '[backup-storage/vault] backup-storage/vault: another aws_s3_bucket_policy (backup-storage/mine) sets the policy of this bucket';
 
-describe('a validation that fails the synth (node.addValidation)', () => {
+describe('a stack whose synth throws: a failed validation (node.addValidation), the pack\'s findings, anything else', () => {
   test.each([
     ['as the CLI runs the app', 'true'],
     ['on its own', undefined],
@@ -266,6 +266,50 @@ describe('a validation that fails the synth (node.addValidation)', () => {
     const report = fs.readFileSync(stackFile(outdir, 'backup-storage', REPORT_FILE_NAME), 'utf8');
     expect(report).toContain('**REFUSED: no Terraform was written for this stack** (a validation of its constructs failed)');
     expect(report).toContain(`- ${VALIDATION_FINDING}`);
+  });
+
+  test('any other error of a stack\'s synth keeps its stack trace (not a refusal), and the stack still keeps no Terraform', () => {
+    // GIVEN: an aspect with a bug, and a Terraform file left by an earlier synth
+    const outdir = tmp('synth-bug-');
+    const stale = stackFile(outdir, 'db-host', 'cdk.tf.json');
+    fs.mkdirSync(path.dirname(stale), { recursive: true });
+    fs.writeFileSync(stale, '{}');
+    const app = new App({ outdir, stackTraces: false });
+    const stack = hostStack(app, 'db-host');
+    postgres(stack);
+    Aspects.of(stack).add({
+      visit: () => {
+        throw new TypeError("Cannot read properties of undefined (reading 'node')");
+      },
+    });
+    // WHEN
+    let error: Error | undefined;
+    try {
+      app.synth();
+    } catch (e) {
+      error = e as Error;
+    }
+    // THEN
+    expect(error).toBeInstanceOf(TypeError);
+    expect(isRefusal(error)).toBe(false);
+    expect(error?.stack).toMatch(/\n\s+at /);
+    expect(fs.existsSync(stale)).toBe(false);
+    expect(fs.readFileSync(stackFile(outdir, 'db-host', REFUSAL_NOTICE_FILE_NAME), 'utf8')).toContain(
+      '# No Terraform for stack "db-host": its synth failed.\n',
+    );
+  });
+
+  test('the pack\'s findings that app.synth() throws on its own are a refusal too, without a trace', () => {
+    const app = withEnv(CONTINUE, undefined, () => twoStackApp(tmp('refused-annotations-')));
+    let error: Error | undefined;
+    try {
+      app.synth();
+    } catch (e) {
+      error = e as Error;
+    }
+    expect(error?.message).toMatch(/^Encountered Annotations with level "ERROR":/);
+    expect(isRefusal(error)).toBe(true);
+    expect(error?.stack).toBe(`Error: ${error?.message}`);
   });
 
   test('a bucket that passes its validation writes its Terraform and no report', () => {
