@@ -177,10 +177,11 @@ export interface BackupSidecarProps extends BackupOptions {
  * no network but the ones it needs.
  *
  * @example
+ * // `vault`: a BackupBucket with an offsite replica (OffsiteReplica.inRegion(...)).
  * new BackupSidecar(stack, 'db-backup', {
  *   containerName: 'db',
  *   sources: [{ volumeName: 'pgdata' }],
- *   targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' })],
+ *   targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }), StorageTarget.s3(vault)],
  * });
  */
 export class BackupSidecar extends Construct {

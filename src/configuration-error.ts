@@ -6,7 +6,12 @@
  * Each message says where (the construct path or the factory call), what is wrong, the value
  * received, and how to fix it. The errors carry no stack trace: a configuration mistake is the
  * user's input, not a bug in this library, and `cdktf synth` should print one clear paragraph.
+ *
+ * Every ConfigurationError is a refusal: if none of the user's code catches it, the program
+ * stops the way a refused synth does, with no Terraform left to apply
+ * (./compliance/refused-app.ts).
  */
+import { brandRefusal } from './compliance/refused-app';
 
 /** The error type thrown for invalid configuration. */
 export class ConfigurationError extends Error {
@@ -15,6 +20,7 @@ export class ConfigurationError extends Error {
     this.name = 'ConfigurationError';
     // A configuration error is about the user's input: show the message, not our call stack.
     this.stack = `${this.name}: ${this.message}`;
+    brandRefusal(this);
   }
 }
 

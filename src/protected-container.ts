@@ -114,13 +114,15 @@ const RESTART_POLICIES = ['no', 'on-failure', 'always', 'unless-stopped'];
  * backup sidecar that backs those volumes up to every storage target on a schedule.
  *
  * @example
+ * // `vault`: a BackupBucket with an offsite replica (OffsiteReplica.inRegion(...)).
  * new ProtectedContainer(stack, 'db', {
  *   image: 'postgres:16',
  *   volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
  *   backup: {
  *     schedule: Schedule.daily({ hour: 2 }),
  *     retention: Retention.gfs({ daily: 7, weekly: 4, monthly: 12 }),
- *     targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK })],
+ *     quiesce: Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']),
+ *     targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK }), StorageTarget.s3(vault)],
  *   },
  * });
  */

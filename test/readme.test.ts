@@ -1,21 +1,31 @@
 /**
  * The README teaches with code: every TypeScript snippet in it must compile against this
- * library, and the Quick start must stay two commands.
+ * library, and the Quick start must stay two commands. And the docs never teach a topology the
+ * default synth refuses (issue 22): every TypeScript snippet of the README, of
+ * docs/compliance.md and every example of API.md runs, in an app checked by the compliance pack
+ * at its default level, and the full synth of every stack passes.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import { App, Aspects, TerraformStack, Testing } from 'cdktf';
 import * as ts from 'typescript';
 import * as library from '../src';
+import { BackupBucket, OffsiteReplica, Quiesce, StorageTarget, ThreeTwoOneChecks } from '../src';
+import { REPORT_FILE_NAME } from '../src/compliance/hooks';
+import { LOCAL, hostStack, postgres } from './compliance/stacks';
+import { tempDirs } from './support/synth';
 
 const root = path.resolve(__dirname, '..');
 const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8');
+const tmp = tempDirs();
 
 /** The fenced blocks of one language, with the line each starts on. */
-function fencedBlocks(language: string): Array<{ line: number; code: string }> {
+function fencedBlocks(language: string, text = readme): Array<{ line: number; code: string }> {
   const blocks: Array<{ line: number; code: string }> = [];
   const pattern = new RegExp('^```' + language + '\\n([\\s\\S]*?)^```', 'gm');
-  for (let m = pattern.exec(readme); m; m = pattern.exec(readme)) {
-    blocks.push({ line: readme.slice(0, m.index).split('\n').length, code: m[1] });
+  for (let m = pattern.exec(text); m; m = pattern.exec(text)) {
+    blocks.push({ line: text.slice(0, m.index).split('\n').length, code: m[1] });
   }
   return blocks;
 }
@@ -80,5 +90,147 @@ describe('README', () => {
 
     // THEN
     expect(problems).toEqual([]);
+  });
+});
+
+// ---- The docs' snippets synthesize clean at the default level (issue 22) ---------------------
+
+/** Where `require` finds the snippets, as JavaScript (jest does not transform node_modules). */
+const runDir = path.join(root, 'node_modules', '.cache', 'doc-snippets');
+
+/** `code` (TypeScript) as a CommonJS file that `require` runs; 'cdktf-container-backup' is src/. */
+function runnable(name: string, code: string): string {
+  const js = ts.transpileModule(code.replace(/from 'cdktf-container-backup'/g, `from '${path.join(root, 'src')}'`), {
+    compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2020, esModuleInterop: true },
+  }).outputText;
+  fs.mkdirSync(runDir, { recursive: true });
+  const file = path.join(runDir, `${name}.js`);
+  fs.writeFileSync(file, js);
+  return file;
+}
+
+/** The full synth's errors of every stack of `app` ("stack: message"), and nothing when it passes. */
+function synthErrors(app: App): string[] {
+  return app.node.children
+    .filter((c): c is TerraformStack => TerraformStack.isStack(c))
+    .flatMap((stack) => {
+      try {
+        Testing.fullSynth(stack);
+        return [];
+      } catch (e) {
+        return [`${stack.node.id}: ${(e as Error).message}`];
+      }
+    });
+}
+
+/**
+ * Runs a fragment (no `new App()` of its own) with the names the docs assume: `app` (checked at
+ * the default level unless the fragment adds a pack), `stack` (a Docker host, with an AWS provider
+ * for a bucket made there), `storageStack`, `vault` (a BackupBucket with an offsite replica, the
+ * library's default lock) and `cache` (a crash-consistent redis, which only a suppression lets
+ * pass), the last two only when the fragment uses them and does not declare them.
+ */
+function runFragment(name: string, code: string): string[] {
+  const uses = (id: string) => new RegExp(`\\b${id}\\b`).test(code) && !new RegExp(`(const|let|var) ${id}\\b`).test(code);
+  const app = Testing.app();
+  const stack = hostStack(app, 'db-host');
+  new AwsProvider(stack, 'aws', { region: 'eu-west-1' });
+  const storageStack = new TerraformStack(app, 'backup-storage');
+  new AwsProvider(storageStack, 'aws', { region: 'eu-west-1' });
+  const vault = uses('vault') || uses('cache') ? new BackupBucket(storageStack, 'harness-vault', { offsite: OffsiteReplica.inRegion('eu-central-1') }) : undefined;
+  const cache = uses('cache')
+    ? postgres(stack, { targets: [LOCAL(), StorageTarget.s3(vault!)], quiesce: Quiesce.none() }, { image: 'redis:7', volumes: [{ name: 'redis', containerPath: '/data' }] }, 'cache')
+    : undefined;
+  if (!/Aspects\.of\(app\)\.add\(/.test(code)) {
+    Aspects.of(app).add(new ThreeTwoOneChecks({ printSummary: false }));
+  }
+  const body = code.replace(/^import [^;]*;\n/gm, '');
+  const file = runnable(
+    name,
+    [
+      "import { App, Aspects, TerraformStack, TerraformVariable } from 'cdktf';",
+      `import { ${Object.keys(library).join(', ')} } from 'cdktf-container-backup';`,
+      'export function run(h: any) {',
+      '  const { app, stack, storageStack, vault, cache } = h;',
+      '  {',
+      body,
+      '  }',
+      '}',
+    ].join('\n'),
+  );
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  require(file).run({ app, stack, storageStack, vault, cache });
+  return synthErrors(app);
+}
+
+/** The TypeScript blocks of a doc that run: the README's and docs/compliance.md's, API.md's examples. */
+function docSnippets(): Array<[string, string]> {
+  const doc = (file: string) => fs.readFileSync(path.join(root, file), 'utf8');
+  const api = doc('API.md');
+  return [
+    ...fencedBlocks('ts').map((b): [string, string] => [`README.md:${b.line}`, b.code]),
+    ...fencedBlocks('ts', doc('docs/compliance.md')).map((b): [string, string] => [`docs/compliance.md:${b.line}`, b.code]),
+    ...fencedBlocks('typescript', api)
+      .filter((b) => api.split('\n')[b.line - 3] === '*Example*')
+      .map((b): [string, string] => [`API.md:${b.line}`, b.code]),
+  ];
+}
+
+describe('the docs teach only what the default synth accepts', () => {
+  const snippets = docSnippets();
+
+  test('the snippets are found: README, docs/compliance.md, and every example of API.md', () => {
+    expect(snippets.filter(([where]) => where.startsWith('API.md')).length).toBeGreaterThanOrEqual(8);
+    expect(snippets.filter(([where]) => where.startsWith('README.md')).length).toBe(fencedBlocks('ts').length);
+  });
+
+  test.each(snippets.filter(([, code]) => !/new App\(/.test(code)))('%s runs and the full synth of every stack passes at 3-2-1-1-0', (where, code) => {
+    expect(runFragment(where.replace(/[^\w]+/g, '-'), code)).toEqual([]);
+  });
+
+  test.each(snippets.filter(([, code]) => /new App\(/.test(code)))('%s, a complete app, synthesizes clean: every container 3-2-1-1-0 OK', (where, code) => {
+    // GIVEN: its output in a folder of its own (cdktf reads CDKTF_OUTDIR, as under `cdktf synth`)
+    const outdir = tmp('doc-app-');
+    const before = process.env.CDKTF_OUTDIR;
+    process.env.CDKTF_OUTDIR = outdir;
+    const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      // WHEN: its app.synth() runs (and throws on any ERROR finding)
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      require(runnable(where.replace(/[^\w]+/g, '-'), code));
+    } finally {
+      log.mockRestore();
+      if (before === undefined) {
+        delete process.env.CDKTF_OUTDIR;
+      } else {
+        process.env.CDKTF_OUTDIR = before;
+      }
+    }
+    // THEN
+    const stacks = fs.readdirSync(path.join(outdir, 'stacks'));
+    expect(stacks.length).toBeGreaterThan(0);
+    for (const stack of stacks) {
+      expect(fs.existsSync(path.join(outdir, 'stacks', stack, 'cdk.tf.json'))).toBe(true);
+      const report = path.join(outdir, 'stacks', stack, REPORT_FILE_NAME);
+      if (fs.existsSync(report)) {
+        const text = fs.readFileSync(report, 'utf8');
+        expect(text).toMatch(/\*\*3-2-1-1-0 OK/);
+        expect(text).not.toMatch(/FAILED|REFUSED/);
+      }
+    }
+  });
+
+  test('the harness is not lenient: an unsuppressed `cache`, or a bare governance lock, fails its synth', () => {
+    expect(runFragment('control-cache', 'cache.node.id;').join('\n')).toContain('[db-host/cache] db-host/cache [DatabaseConsistency]');
+    const governance = [
+      "const vault = new BackupBucket(storageStack, 'vault', { offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.governance(400) }) });",
+      "new ProtectedContainer(stack, 'db', { image: 'nginx:1.27', volumes: [{ name: 'html', containerPath: '/usr/share/nginx/html' }], backup: { targets: [StorageTarget.localPath({ hostPath: '/mnt/b/web' }), StorageTarget.s3(vault)] } });",
+    ].join('\n');
+    expect(runFragment('control-governance', governance).join('\n')).toContain('[OneImmutableOrOffline]');
+  });
+
+  test('no example locks with governance mode alone, which the pack does not count as immutable', () => {
+    const bare = snippets.filter(([, code]) => /ObjectLock\.governance\(\d+\)/.test(code)).map(([where]) => where);
+    expect(bare).toEqual([]);
   });
 });

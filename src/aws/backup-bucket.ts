@@ -1,6 +1,7 @@
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
 import { Construct, IConstruct } from 'constructs';
+import { attachComplianceHooks } from '../compliance/hooks';
 import { ConfigurationError, show } from '../configuration-error';
 import { Retention } from '../policy/retention';
 import { invalidBucketName, outOfRange } from '../validation';
@@ -8,7 +9,7 @@ import { AccessLogBucket } from './access-log-bucket';
 import { ArchiveTier } from './archive-tier';
 import { BackupKey } from './backup-key';
 import { HardenedBucket } from './hardened-bucket';
-import { ObjectLock } from './object-lock';
+import { ObjectLock, ObjectLockMode } from './object-lock';
 import { OffsiteReplica, OffsiteReplicaBucket } from './offsite-replica';
 import { Statement, accountOf } from './policy-document';
 import { bucketPrefix, checkRegion, defaultAwsProvider, resolveRegion } from './region';
@@ -170,7 +171,7 @@ export interface BackupBucketProps {
  * @example
  * const vault = new BackupBucket(storageStack, 'vault', {
  *   retention: Retention.standard(),
- *   offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.governance(400) }),
+ *   offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.compliance(400) }),
  * });
  */
 export class BackupBucket extends Construct implements IBackupBucket {
@@ -200,6 +201,8 @@ export class BackupBucket extends Construct implements IBackupBucket {
 
   constructor(scope: Construct, id: string, props: BackupBucketProps = {}) {
     super(scope, id);
+    // Its validation (below) refuses the stack the way the compliance pack does: no Terraform left.
+    attachComplianceHooks(this);
     const where = this.node.path;
     const provider = props.provider ?? defaultAwsProvider(this);
     this.region = resolveRegion(where, provider, props.region);
@@ -218,7 +221,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
     }
     this.objectLock = props.objectLock;
     if (this.objectLock && this.objectLock.days < horizon) {
-      throw objectLockTooShort(where, this.objectLock.days, horizon);
+      throw objectLockTooShort(where, this.objectLock, horizon);
     }
     let replicaLock: ObjectLock | undefined;
     if (props.offsite) {
@@ -231,7 +234,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
       // Compliance mode by default: the only mode that holds against everyone (docs/compliance.md).
       replicaLock = props.offsite.options.objectLock ?? ObjectLock.compliance(Math.max(1, horizon));
       if (replicaLock.days < horizon) {
-        throw objectLockTooShort(`${where} (offsite replica)`, replicaLock.days, horizon);
+        throw objectLockTooShort(`${where} (offsite replica)`, replicaLock, horizon);
       }
     }
 
@@ -350,11 +353,17 @@ class ImportedBackupBucket extends Construct implements IBackupBucket {
   }
 }
 
-function objectLockTooShort(where: string, days: number, horizonDays: number): ConfigurationError {
+function objectLockTooShort(where: string, lock: ObjectLock, horizonDays: number): ConfigurationError {
+  // The example keeps the user's mode: suggesting governance to a compliance user would weaken
+  // the lock and fail OneImmutableOrOffline at the default level.
+  const example =
+    lock.mode === ObjectLockMode.COMPLIANCE
+      ? `ObjectLock.compliance(${horizonDays})`
+      : `ObjectLock.governance(${horizonDays}${lock.breakGlassPrincipalArn === undefined ? '' : ', { breakGlassPrincipalArn }'})`;
   return new ConfigurationError(
     where,
-    `Object Lock keeps objects for ${days} days, shorter than the backup retention horizon of ${horizonDays} days, so the oldest snapshots the retention keeps would no longer be immutable`,
-    `lock for at least ${horizonDays} days, e.g. ObjectLock.governance(${horizonDays}), or shorten the bucket's \`retention\``,
+    `Object Lock keeps objects for ${lock.days} days, shorter than the backup retention horizon of ${horizonDays} days, so the oldest snapshots the retention keeps would no longer be immutable`,
+    `lock for at least ${horizonDays} days, e.g. ${example}, or shorten the bucket's \`retention\``,
   );
 }
 

@@ -62,8 +62,11 @@ export interface OffsiteReplicaOptions {
  * removes data from the replica.
  *
  * @example
+ * // Governance mode counts as the immutable copy only with a break-glass principal.
  * new BackupBucket(stack, 'vault', {
- *   offsite: OffsiteReplica.inRegion('eu-central-1', { objectLock: ObjectLock.governance(400) }),
+ *   offsite: OffsiteReplica.inRegion('eu-central-1', {
+ *     objectLock: ObjectLock.governance(400, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/backup-break-glass' }),
+ *   }),
  * });
  */
 export class OffsiteReplica {

@@ -1,6 +1,6 @@
 /**
- * Two things cdktf 0.21 does not do on its own, attached once per stack by every
- * `ProtectedContainer` and `BackupSidecar`:
+ * What cdktf 0.21 does not do on its own, attached once per stack by every `ProtectedContainer`,
+ * `BackupSidecar` (and their swarm counterparts) and `BackupBucket`:
  *
  * - Aspects added to the App are never invoked (`invokeAspects` starts at each stack with no
  *   inherited aspects). A small forwarding aspect on the stack hands every node to the
@@ -10,20 +10,23 @@
  *   stack's synthesizer is wrapped so the topology report is written next to cdk.tf.json,
  *   also when the synth fails on a finding (that is when it helps most).
  * - cdktf writes a stack's cdk.tf.json even when its annotations fail the synth (run by the
- *   CLI), or leaves an earlier one in place (run on its own). The same wrapper withholds the
- *   Terraform of a stack the pack refused (./refused-stack.ts).
+ *   CLI), or leaves an earlier one in place (run on its own, or when a validation or anything
+ *   else throws). The same wrapper withholds the Terraform of a stack the pack refused or whose
+ *   synth threw (./refused-stack.ts), and marks a refusal it throws (validations, the pack's
+ *   annotations) so the process stops on it as on a ConfigurationError (./refused-app.ts).
  *
  * No import of the constructs here: they import this module.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Aspects, IAspect, IStackSynthesizer, ISynthesisSession, TerraformStack } from 'cdktf';
+import { App, Aspects, IAspect, IStackSynthesizer, ISynthesisSession, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
+import { isRefusal, markRefusal, rememberStack } from './refused-app';
+import { REPORT_FILE_NAME, Refusal } from './refused-report';
 import { withholdTerraform } from './refused-stack';
 import { ContainerReport, failures, renderStackReport, summaryLine } from './report';
 
-/** The file written into each stack's output folder. */
-export const REPORT_FILE_NAME = 'backup-topology.md';
+export { REPORT_FILE_NAME } from './refused-report';
 
 /** Marks a compliance pack, so the forwarder recognises it across copies of this library. */
 export const COMPLIANCE_PACK = Symbol.for('cdktf-container-backup.compliance-pack');
@@ -39,6 +42,10 @@ export function attachComplianceHooks(scope: IConstruct): void {
   Object.defineProperty(stack, HOOKED, { value: true, enumerable: false });
   Aspects.of(stack).add(new InheritedCompliancePacks(stack));
   stack.synthesizer = new ReportingSynthesizer(stack, stack.synthesizer);
+  // If the program stops on a refusal before this stack is synthesized, its folder is refused too.
+  if (App.isApp(stack.node.root)) {
+    rememberStack((stack.node.root as App).outdir, stack.node.id);
+  }
 }
 
 /** Records one container's evaluation for the report of its stack. */
@@ -73,9 +80,15 @@ class InheritedCompliancePacks implements IAspect {
   }
 }
 
+const PACK_REFUSED = 'the backup compliance pack refused its topology';
+/** How cdktf's refusals begin (node_modules/cdktf/lib/errors.js: stackValidationFailure, encounteredAnnotationWithLevelError). */
+const VALIDATION_FAILED = 'Validation failed with the following errors:';
+const ERROR_ANNOTATIONS = 'Encountered Annotations with level "ERROR":';
+
 /**
  * Runs the stack's own synthesizer, then writes the topology report, prints the summary and,
- * when the pack refused a container of the stack, removes the stack's Terraform.
+ * when the pack refused a container of the stack or the synth threw, removes the stack's
+ * Terraform.
  */
 class ReportingSynthesizer implements IStackSynthesizer {
   constructor(
@@ -86,28 +99,63 @@ class ReportingSynthesizer implements IStackSynthesizer {
   public synthesize(session: ISynthesisSession): void {
     try {
       this.inner.synthesize(session);
-    } finally {
-      this.report(session);
-      this.withholdIfRefused(session);
+    } catch (error) {
+      const refusal = this.refusalOf(session, error);
+      this.report(session, refusal);
+      withholdTerraform(this.stack, session, refusal);
+      throw error;
+    }
+    const findings = this.packFindings();
+    const refusal = findings.length > 0 ? { reason: PACK_REFUSED, findings } : undefined;
+    this.report(session, refusal);
+    if (refusal) {
+      withholdTerraform(this.stack, session, refusal);
     }
   }
 
-  /** The stack's Terraform goes when the pack refused it: an open finding at ERROR level. */
-  private withholdIfRefused(session: ISynthesisSession): void {
-    const refusals = reportsOf(this.stack).flatMap((r) => failures(r).map((f) => f.message ?? `${r.topology.path} [${f.ruleId}]`));
-    if (refusals.length > 0) {
-      withholdTerraform(this.stack, session, refusals);
+  /**
+   * Why the stack's synth threw. cdktf's two refusals, failed validations and ERROR annotations
+   * (the pack's findings when run without the CLI), are the user's configuration: the error is
+   * marked a refusal, so the process stops on it without a stack trace. Anything else keeps its
+   * trace (a ConfigurationError is a refusal already).
+   */
+  private refusalOf(session: ISynthesisSession, error: unknown): Refusal {
+    const message = error instanceof Error ? error.message : String(error);
+    if (message.startsWith(VALIDATION_FAILED)) {
+      markRefusal(error);
+      const findings = session.skipValidation ? [] : this.validationFindings();
+      return { reason: 'a validation of its constructs failed', findings: findings.length > 0 ? findings : [message.trimEnd()] };
     }
+    if (message.startsWith(ERROR_ANNOTATIONS)) {
+      markRefusal(error);
+      const findings = this.packFindings();
+      return findings.length > 0 ? { reason: PACK_REFUSED, findings } : { reason: 'ERROR annotations refused it', findings: [message.trimEnd()] };
+    }
+    return { reason: isRefusal(error) ? 'a configuration error stopped its synth' : 'its synth failed', findings: [message.trimEnd()] };
   }
 
-  private report(session: ISynthesisSession): void {
+  /** The pack's open findings at ERROR level for the containers of this stack. */
+  private packFindings(): string[] {
+    return reportsOf(this.stack).flatMap((r) => failures(r).map((f) => f.message ?? `${r.topology.path} [${f.ruleId}]`));
+  }
+
+  /**
+   * The stack's failed validations, as cdktf lists them ("[path] message",
+   * node_modules/cdktf/lib/terraform-stack.js `runAllValidations`). Run again here: the error
+   * cdktf throws carries them only inside its own wording.
+   */
+  private validationFindings(): string[] {
+    return this.stack.node.findAll().flatMap((n) => n.node.validate().map((m) => `[${n.node.path}] ${m}`));
+  }
+
+  private report(session: ISynthesisSession, refusal: Refusal | undefined): void {
     const reports = reportsOf(this.stack);
-    if (reports.length === 0) {
+    if (reports.length === 0 && !refusal) {
       return;
     }
     const folder = path.join(session.outdir, session.manifest.forStack(this.stack).workingDirectory);
     fs.mkdirSync(folder, { recursive: true });
-    fs.writeFileSync(path.join(folder, REPORT_FILE_NAME), renderStackReport(this.stack.node.id, reports));
+    fs.writeFileSync(path.join(folder, REPORT_FILE_NAME), renderStackReport(this.stack.node.id, reports, refusal));
     for (const r of reports.filter((x) => x.printSummary)) {
       console.log(summaryLine(r));
     }

@@ -1,5 +1,5 @@
 /**
- * A stack the compliance pack refused leaves no Terraform to apply.
+ * A stack the compliance pack refused, or whose synth failed, leaves no Terraform to apply.
  *
  * cdktf 0.21 writes a stack's cdk.tf.json inside `StackSynthesizer.synthesize` and decides about
  * ERROR annotations in the same method, in one of two ways (node_modules/cdktf/lib/synthesize/
@@ -13,52 +13,30 @@
  * - run on its own (`app.synth()`, `Testing.fullSynth`), it throws before writing, but a
  *   cdk.tf.json from an earlier synth into the same folder stays.
  *
+ * Validations (`node.addValidation`) fail the same method in both ways, before anything is
+ * written (`runAllValidations` throws), and leave an earlier cdk.tf.json in place too.
+ *
  * So after the stack's own synthesizer ran (or threw), the Terraform files of a refused stack are
- * removed, and its manifest entry points at a refusal notice instead: `synthesizedStackPath` to
- * refused.txt (HCL comments, so `cdktf synth --hcl` can format it; Terraform loads only *.tf and
- * *.tf.json), `stackMetadataPath` to metadata.json (what the CLI parses for a stack that is not
- * *.tf.json). The CLI still prints the findings from the manifest and exits 1; `cdktf deploy`,
- * also with --skip-synth, stops at the same annotations; and `terraform apply` in the stack's
- * folder finds no configuration.
+ * removed, and its manifest entry points at a refusal notice instead (./refusal-notice.ts):
+ * `synthesizedStackPath` to refused.txt, `stackMetadataPath` to metadata.json. The CLI still
+ * prints the findings from the manifest and exits 1; `cdktf deploy`, also with --skip-synth,
+ * stops at the same annotations; and `terraform apply` in the stack's folder finds no
+ * configuration.
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import { ISynthesisSession, TerraformStack } from 'cdktf';
+import { writeRefusalNotice } from './refusal-notice';
+import { rememberWithheld } from './refused-app';
+import { Refusal } from './refused-report';
 
-/** The notice that takes the place of cdk.tf.json in a refused stack's folder. */
-export const REFUSAL_NOTICE_FILE_NAME = 'refused.txt';
-
-/** What cdktf writes as a stack's Terraform: cdk.tf.json, or cdk.tf with `hclOutput`. */
-const TERRAFORM_FILE_NAMES = ['cdk.tf.json', 'cdk.tf'];
+export { REFUSAL_NOTICE_FILE_NAME } from './refusal-notice';
 
 /**
  * Removes the Terraform of `stack` from the synth output and points its manifest entry at a
- * refusal notice listing `findings` (the pack's messages, each "path [Rule]: ...").
+ * refusal notice listing the refusal's findings (each "path [Rule]: ..." or "where: ...").
  */
-export function withholdTerraform(stack: TerraformStack, session: ISynthesisSession, findings: string[]): void {
+export function withholdTerraform(stack: TerraformStack, session: ISynthesisSession, refusal: Refusal): void {
   const entry = session.manifest.forStack(stack) as { -readonly [K in 'synthesizedStackPath' | 'stackMetadataPath' | 'workingDirectory']: string };
-  const folder = path.join(session.outdir, entry.workingDirectory);
-  fs.mkdirSync(folder, { recursive: true });
-  for (const name of TERRAFORM_FILE_NAMES) {
-    fs.rmSync(path.join(folder, name), { force: true });
-  }
-  const notice = path.join(entry.workingDirectory, REFUSAL_NOTICE_FILE_NAME);
-  fs.writeFileSync(path.join(session.outdir, notice), renderNotice(stack.node.id, findings));
-  // The CLI reads this for every stack before it prints the annotations; its telemetry looks up
-  // the "//" and "terraform" keys, so both are there (no resource, no provider, no backend).
-  fs.writeFileSync(
-    path.join(session.outdir, entry.stackMetadataPath),
-    `${JSON.stringify({ '//': { refused: findings }, 'terraform': {} }, undefined, 2)}\n`,
-  );
-  entry.synthesizedStackPath = notice;
-}
-
-function renderNotice(stackId: string, findings: string[]): string {
-  const lines = [
-    `No Terraform for stack "${stackId}": the backup compliance pack refused its topology.`,
-    'Fix the findings below and synthesize again (backup-topology.md in this folder has the details).',
-    '',
-    ...findings.flatMap((f) => f.split('\n')),
-  ];
-  return lines.map((l) => (l === '' ? '#' : `# ${l}`)).join('\n') + '\n';
+  entry.synthesizedStackPath = writeRefusalNotice(session.outdir, entry, stack.node.id, refusal);
+  rememberWithheld(path.join(session.outdir, entry.workingDirectory));
 }

@@ -5,6 +5,8 @@
 import { RuleOutcome } from '../model/rule';
 import { BackupCopy, CopyRole, Topology } from '../model/topology';
 import { FindingLevel, RuleFinding } from './finding';
+import { Refusal, refusedBanner, renderRefusedReport } from './refused-report';
+import { OneImmutableOrOfflineRule } from './rules/one-immutable-or-offline';
 
 /** One container's evaluation by one pack. */
 export interface ContainerReport {
@@ -49,7 +51,9 @@ export function summaryLine(report: ContainerReport): string {
   if (t.isStateless()) {
     return `${t.path}: stateless, nothing to back up: ${verdict(report)}`;
   }
-  const safe = t.immutableOrOfflineCopies();
+  // What the pack counts: a governance lock anyone with the bypass can lift is not immutable.
+  const bypassable = OneImmutableOrOfflineRule.bypassableCopies(t);
+  const safe = t.immutableOrOfflineCopies().filter((c) => !bypassable.includes(c));
   const immutable = safe.filter((c) => c.immutable).length;
   const offline = safe.filter((c) => !c.immutable && c.offline).length;
   const parts = [
@@ -83,8 +87,14 @@ function interval(seconds: number): string {
   return plural(Math.round(seconds / 60), 'minute', 'minutes');
 }
 
-/** The whole Markdown file for one stack. */
-export function renderStackReport(stackName: string, reports: ContainerReport[]): string {
+/**
+ * The whole Markdown file for one stack; when the stack got no Terraform (`refusal`), it opens
+ * with a banner that says so and why.
+ */
+export function renderStackReport(stackName: string, reports: ContainerReport[], refusal?: Refusal): string {
+  if (reports.length === 0 && refusal) {
+    return renderRefusedReport(stackName, refusal);
+  }
   const lines = [
     `# Backup topology of stack \`${stackName}\``,
     '',
@@ -92,6 +102,7 @@ export function renderStackReport(stackName: string, reports: ContainerReport[])
     'its backup sidecar, every copy of its data (medium, site, immutability, verification), and the',
     'verdict of each compliance rule.',
     '',
+    ...(refusal ? refusedBanner(refusal) : []),
     '| Container | Summary |',
     '| --- | --- |',
     ...reports.map((r) => `| \`${r.topology.path}\` | ${cell(summaryLine(r).slice(r.topology.path.length + 2))} |`),
@@ -121,7 +132,7 @@ function renderContainer(r: ContainerReport): string[] {
   out.push('| Copy | Role | Medium | Site | Immutable / offline | Encrypted | Read back by the agent |', '| --- | --- | --- | --- | --- | --- | --- |');
   for (const c of t.copies) {
     out.push(
-      `| ${cell(c.name)} | ${c.role}${c.copyOf ? ` of ${cell(c.copyOf)}` : ''} | ${c.medium} | ${cell(siteLabel(c, t))} | ${protection(c)} | ${
+      `| ${cell(c.name)} | ${c.role}${c.copyOf ? ` of ${cell(c.copyOf)}` : ''} | ${c.medium} | ${cell(siteLabel(c, t))} | ${protection(c, t)} | ${
         c.role === CopyRole.LIVE ? 'n/a' : yes(c.encrypted)
       } | ${c.role === CopyRole.LIVE ? 'n/a' : yes(c.readBack)} |`,
     );
@@ -143,15 +154,32 @@ function siteLabel(c: BackupCopy, t: Topology): string {
   return `${c.site.name} (${c.site.kind})${c.site.isSameAs(t.site) ? '' : ', offsite'}`;
 }
 
-function protection(c: BackupCopy): string {
+/**
+ * The copy's protection as the pack counts it. A governance-mode lock without a break-glass
+ * policy is not "locked": anyone granted the bypass (an administrator) deletes its versions, so
+ * the pack does not count it as immutable (./rules/one-immutable-or-offline.ts), and the report
+ * says what it is.
+ */
+function protection(c: BackupCopy, t: Topology): string {
   const parts: string[] = [];
-  if (c.immutable) {
+  if (c.immutable && OneImmutableOrOfflineRule.bypassableCopies(t).includes(c)) {
+    parts.push(`not immutable: governance lock${c.immutableRetentionDays === undefined ? '' : ` ${c.immutableRetentionDays} days`} that anyone granted s3:BypassGovernanceRetention can lift (no break-glass policy)`);
+  } else if (c.immutable) {
     parts.push(c.immutableRetentionDays === undefined ? 'immutable' : `locked ${c.immutableRetentionDays} days`);
   }
   if (c.offline) {
     parts.push('offline');
   }
   return parts.length === 0 ? 'no' : parts.join(', ');
+}
+
+/** The protection in the diagram's short labels. */
+function mermaidProtection(c: BackupCopy, t: Topology): string {
+  if (c.immutable && OneImmutableOrOfflineRule.bypassableCopies(t).includes(c)) {
+    return `governance lock ${c.immutableRetentionDays ?? '?'} days, bypassable: not immutable`;
+  }
+  const p = protection(c, t);
+  return p === 'no' ? 'mutable' : p;
 }
 
 const yes = (b: boolean) => (b ? 'yes' : 'no');
@@ -183,7 +211,7 @@ function mermaid(r: ContainerReport): string[] {
           lines.push(`    sidecar["${label(`${r.sidecarName ?? 'backup sidecar'} · restic`)}<br/>${label(t.backup.scheduleExpression)}"]`);
         }
       } else {
-        lines.push(`    ${ids.get(c)}[("${label(c.name)}<br/>${label(`${c.medium} · ${protection(c) === 'no' ? 'mutable' : protection(c)}`)}")]`);
+        lines.push(`    ${ids.get(c)}[("${label(c.name)}<br/>${label(`${c.medium} · ${mermaidProtection(c, t)}`)}")]`);
       }
     }
     lines.push('  end');

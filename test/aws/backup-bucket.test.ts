@@ -331,6 +331,14 @@ describe('BackupBucket', () => {
       );
     });
 
+    test('the fix of a lock too short keeps the mode chosen (issue 22: never suggests a lock the pack does not count)', () => {
+      const tooShort = (objectLock: ObjectLock) => () => new BackupBucket(awsStack(), 'vault', { objectLock });
+      expect(tooShort(ObjectLock.compliance(30))).toThrow('Fix: lock for at least 372 days, e.g. ObjectLock.compliance(372), or shorten');
+      expect(tooShort(ObjectLock.governance(30, { breakGlassPrincipalArn: 'arn:aws:iam::111122223333:role/glass' }))).toThrow(
+        'Fix: lock for at least 372 days, e.g. ObjectLock.governance(372, { breakGlassPrincipalArn }), or shorten',
+      );
+    });
+
     test('an invalid bucket name', () => {
       expect(() => new BackupBucket(awsStack(), 'vault', { bucketName: 'My_Backups' })).toThrow(
         'storage/vault: "My_Backups" is not a valid S3 bucket name (3 to 63 lowercase letters, digits, \'.\' and \'-\', starting and ending with a letter or digit). Fix: rename it, e.g. "my-backups"',

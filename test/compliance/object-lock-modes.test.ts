@@ -4,10 +4,13 @@
  * the bypass to a break-glass principal, and the finding says what each mode guarantees and
  * the fix.
  */
+import * as fs from 'fs';
+import * as path from 'path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { Aspects, TerraformStack } from 'cdktf';
+import { Aspects, TerraformStack, Testing } from 'cdktf';
 import 'cdktf/lib/testing/adapters/jest';
 import { BackupBucket, ComplianceLevel, LockStrength, ObjectLock, OffsiteReplica, ThreeTwoOneChecks, StorageTarget } from '../../src';
+import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { LOCAL, PG_DUMP, annotations, app, fullSynthError, hostStack, postgres } from './stacks';
 
 const BREAK_GLASS = 'arn:aws:iam::111122223333:role/backup-break-glass';
@@ -59,4 +62,18 @@ describe('OneImmutableOrOffline and the Object Lock mode', () => {
     expect(fullSynthError(host)).toBeUndefined();
     expect(finding(host, 'warn')).toHaveLength(1);
   });
+});
+
+test('the topology report of a bare governance lock (issue 22): the replica is not called locked, and not counted immutable', () => {
+  // GIVEN: at 3-2-1, where the finding is a warning and the synth writes everything
+  const { host } = topologyWith(ObjectLock.governance(400), ComplianceLevel.THREE_TWO_ONE);
+  const log = jest.spyOn(console, 'log').mockImplementation(() => undefined);
+  // WHEN
+  const outdir = Testing.fullSynth(host);
+  log.mockRestore();
+  // THEN
+  const report = fs.readFileSync(path.join(outdir, 'stacks', 'db-host', REPORT_FILE_NAME), 'utf8');
+  expect(report).toMatch(/\| s3-offsite \| replica of s3 \| [^|]+ \| [^|]+ \| not immutable: governance lock 400 days that anyone granted s3:BypassGovernanceRetention can lift \(no break-glass policy\) \|/);
+  expect(report).not.toMatch(/\| locked 400 days \||· locked 400 days/);
+  expect(report).toMatch(/\| `db-host\/db` \| 4 copies, 2 media, 3 sites, 0 immutable, /);
 });

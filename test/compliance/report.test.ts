@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Manifest, TerraformStack } from 'cdktf';
-import { BackupSuppressions, Quiesce, ThreeTwoOneChecks, Topology } from '../../src';
+import { BackupSuppressions, LockStrength, Quiesce, ThreeTwoOneChecks, Topology } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { renderStackReport, summaryLine } from '../../src/compliance/report';
 import { tempDirs } from '../support/synth';
@@ -107,5 +107,32 @@ describe('topology report', () => {
     expect(summaryLine(web)).toBe('web-host/web: stateless, nothing to back up: 3-2-1-1-0 OK');
     const quoted = { topology: Topology.of(compliantTopology({ image: 'reg.example/"odd"<img>:1' })), level: '3-2-1', findings: [], printSummary: true, sidecarName: 'db-backup' };
     expect(renderStackReport('db-host', [quoted])).toContain('c0[("db · reg.example/#quot;odd#quot;#lt;img#gt;:1<br/>live data · disk")]');
+  });
+});
+
+describe('the copies table says what the pack counts (issue 22)', () => {
+  const withLock = (lockStrength: LockStrength) => {
+    const t = compliantTopology();
+    return Topology.of({ ...t, copies: t.copies.map((c) => (c.name === 'vault-offsite' ? { ...c, lockStrength } : c)) });
+  };
+
+  test('a governance lock without a break-glass policy is not "locked": the row, the diagram and the summary say it is not immutable', () => {
+    // GIVEN
+    const report = { topology: withLock(LockStrength.GOVERNANCE), level: '3-2-1', findings: [], printSummary: true, sidecarName: 'db-backup' };
+    // WHEN
+    const text = renderStackReport('db-host', [report]);
+    // THEN
+    expect(text).toContain(
+      '| vault-offsite | replica of vault | object-storage | eu-central-1 (aws-region), offsite | not immutable: governance lock 400 days that anyone granted s3:BypassGovernanceRetention can lift (no break-glass policy) | yes | yes |',
+    );
+    expect(text).toContain('object-storage · governance lock 400 days, bypassable: not immutable');
+    expect(text).not.toContain('locked 400 days');
+    expect(summaryLine(report)).toBe('db-host/db: 4 copies, 2 media, 3 sites, 0 immutable, read back within 28 days, drill every 7 days: 3-2-1 OK');
+  });
+
+  test.each([LockStrength.COMPLIANCE, LockStrength.GOVERNANCE_WITH_BREAK_GLASS])('a %s lock is "locked" and counts', (strength) => {
+    const report = { topology: withLock(strength), level: '3-2-1-1-0', findings: [], printSummary: true };
+    expect(renderStackReport('db-host', [report])).toContain('| eu-central-1 (aws-region), offsite | locked 400 days | yes | yes |');
+    expect(summaryLine(report)).toContain(', 1 immutable,');
   });
 });
