@@ -340,7 +340,7 @@ describe('a real `cdktf synth` of an app that stops on a refusal, after a good s
           ...(build.some((l) => l.includes('AwsProvider')) ? ["import { AwsProvider } from '@cdktf/provider-aws/lib/provider';"] : []),
           ...(build.some((l) => l.includes('S3BucketPolicy')) ? ["import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';"] : []),
           `import { App, Aspects${build.some((l) => l.includes('TerraformStack')) ? ', TerraformStack' : ''} } from 'cdktf';`,
-          `import { ${build.some((l) => l.includes('BackupBucket')) ? 'BackupBucket, ' : ''}ThreeTwoOneChecks } from '${path.join(root, 'src')}';`,
+          `import { ${build.some((l) => l.includes('BackupBucket')) ? 'BackupBucket, ' : ''}${build.some((l) => l.includes('Quiesce.')) ? 'Quiesce, ' : ''}ThreeTwoOneChecks } from '${path.join(root, 'src')}';`,
           `import { hostStack, postgres } from '${path.join(root, 'test', 'compliance', 'stacks')}';`,
           'const app = new App();',
           'Aspects.of(app).add(new ThreeTwoOneChecks());',
@@ -372,7 +372,7 @@ describe('a real `cdktf synth` of an app that stops on a refusal, after a good s
     expect(output).not.toContain('[ConfigurationError');
   }
 
-  test('a constructor that throws a ConfigurationError: exit 1, the message alone, no cdk.tf.json in any stack, refused.txt and a report that says refused', () => {
+  test('a constructor that throws a ConfigurationError (a pg_dump written outside the volume, issue 22): exit 1, the message alone, no cdk.tf.json in any stack, refused.txt and a report that says refused', () => {
     // GIVEN: two passing stacks, synthesized
     const { dir, outdir, write } = project('refused-ctor-');
     write(["postgres(hostStack(app, 'ok-host'));", "postgres(hostStack(app, 'db-host'));"]);
@@ -380,14 +380,17 @@ describe('a real `cdktf synth` of an app that stops on a refusal, after a good s
     expect({ code: good.code, output: good.code === 0 ? '' : good.output }).toEqual({ code: 0, output: '' });
     expect(fs.readFileSync(stackFile(outdir, 'db-host', REPORT_FILE_NAME), 'utf8')).toContain('**3-2-1-1-0 OK**');
     expect(fs.existsSync(stackFile(outdir, 'ok-host', 'cdk.tf.json'))).toBe(true);
-    // WHEN: db-host's container now declares the same volume twice (ok-host comes after it)
+    // WHEN: db-host's dump goes to /var/lib/postgres/... while its volume is mounted at
+    // /var/lib/postgresql/data (the mistake a new user made, issue 22); ok-host comes after it
     write([
-      "postgres(hostStack(app, 'db-host'), {}, { volumes: [{ name: 'pgdata', containerPath: '/a' }, { name: 'pgdata', containerPath: '/b' }] });",
+      "postgres(hostStack(app, 'db-host'), { quiesce: Quiesce.exec(['pg_dump', '-U', 'gitea', '-f', '/var/lib/postgres/data/gitea.dump', 'gitea']) });",
       "postgres(hostStack(app, 'ok-host'));",
     ]);
     const synth = cdktf(dir, ['synth', '--output', outdir]);
     // THEN
-    const message = 'db-host/db: the volume name "pgdata" is declared more than once. Fix: give every entry of `volumes` its own name, or mount the same volume once';
+    const message =
+      'db-host/db/backup: the quiesce command writes "/var/lib/postgres/data/gitea.dump", which lies in no volume of the container (mounted: pgdata at /var/lib/postgresql/data): ' +
+      "the dump would stay in the container's own file system, never backed up, while every cycle reports success. Fix: write the dump into a backed-up volume, e.g. under its containerPath, or mount a volume where it is written";
     expect(synth.code).toBe(1);
     expectMessageAlone(synth.output, message);
     expect(synth.output).toContain('No stack of this app keeps Terraform: refused.txt instead in cdktf.out/stacks/ (db-host, ok-host).');
