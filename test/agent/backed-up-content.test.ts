@@ -247,6 +247,54 @@ describe('the dump a Quiesce.exec declares', () => {
   });
 });
 
+describe('a dump folder (mongodump --out)', () => {
+  let api: FakeDockerApi;
+  let sidecar: SynthesizedSidecar;
+
+  beforeAll(async () => {
+    api = await FakeDockerApi.start(['db']);
+    // GIVEN an exec whose output is a folder (read from mongodump's --out)
+    sidecar = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(['mongodump', '--out', '/data/appdata/dump'], { timeoutSeconds: 5 }) }, plan: fakeApi(api) });
+    fs.writeFileSync(path.join(sidecar.sourceDirs.appdata, 'collection.wt'), 'data\n');
+  });
+
+  afterAll(async () => {
+    await api.close();
+    sidecar?.cleanup();
+  });
+
+  /** The command writes these files (relative to the dump folder), and nothing else. */
+  const writes = (files: Record<string, string>) => {
+    api.execEffect = () => {
+      for (const [file, content] of Object.entries(files)) {
+        const full = path.join(sidecar.sourceDirs.appdata, 'dump', file);
+        fs.mkdirSync(path.dirname(full), { recursive: true });
+        fs.writeFileSync(full, content);
+      }
+    };
+  };
+
+  test('with no file of more than 0 bytes in it, the cycle fails; with one, it passes', async () => {
+    expect(sidecar.plan.quiesce.output).toEqual({ path: '/backup/sources/appdata/dump', containerPath: '/data/appdata/dump' });
+    // WHEN the command leaves only an empty file in the folder
+    writes({ 'shop/orders.metadata.json': '' });
+    const empty = await sidecar.run(['run']);
+    // THEN
+    expect(empty.code).toBe(1);
+    expect(sidecar.status().content).toMatchObject({
+      result: 'failed',
+      dump: { result: 'empty', size: 0, modified_at: null },
+      problems: [{ kind: 'dump-empty', error: 'the command exited 0 but wrote nothing to /data/appdata/dump: the folder holds no file of more than 0 bytes' }],
+    });
+    // WHEN it writes a collection
+    writes({ 'shop/orders.bson': 'BSON', 'shop/orders.metadata.json': '{}' });
+    const written = await sidecar.run(['run']);
+    // THEN
+    expect(written.code).toBe(0);
+    expect(sidecar.status().content).toMatchObject({ result: 'ok', dump: { result: 'ok', size: 6 }, problems: [] });
+  });
+});
+
 describe('a source volume with no file', () => {
   let hook: Hook;
   let sidecar: SynthesizedSidecar;
