@@ -50,8 +50,17 @@ export const STATE_BACKEND: EncryptedStateBackendProps = {
   dynamodbTable: 'terraform-state-lock',
 };
 
-/** Where the example puts its AWS resources. */
-export interface DefaultExampleOptions {
+/** How the Docker host's side dumps Postgres. */
+export interface DatabaseHostOptions {
+  /**
+   * How Postgres is made consistent before each backup.
+   * @default a dump of every database onto the volume (`pg_dumpall -f .../dump.sql`)
+   */
+  readonly quiesce?: Quiesce;
+}
+
+/** Where the example puts its AWS resources, and how it dumps Postgres. */
+export interface DefaultExampleOptions extends DatabaseHostOptions {
   /** @default "eu-west-1" */
   readonly primaryRegion?: string;
   /** @default "eu-central-1" */
@@ -88,7 +97,7 @@ export class BackupStorageStack extends TerraformStack {
 
 /** The Docker host's side: Postgres and its backup sidecar. */
 export class DatabaseHostStack extends TerraformStack {
-  constructor(scope: Construct, id: string, storage: BackupStorageStack) {
+  constructor(scope: Construct, id: string, storage: BackupStorageStack, options: DatabaseHostOptions = {}) {
     super(scope, id);
     new DockerProvider(this, 'docker', {});
 
@@ -105,8 +114,9 @@ export class DatabaseHostStack extends TerraformStack {
       backup: {
         schedule: Schedule.daily({ hour: 2 }),
         retention: RETENTION,
-        // A consistent dump on the volume, taken just before each backup.
-        quiesce: Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']),
+        // A consistent dump on the volume, taken just before each backup: the cycle fails when
+        // the command exits 0 without writing it.
+        quiesce: options.quiesce ?? Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']),
         // The sidecar uses exactly the password kept in escrow.
         password: storage.escrow.repositoryPassword,
         targets: [
@@ -121,7 +131,7 @@ export class DatabaseHostStack extends TerraformStack {
 /** Builds both stacks of the default example into `app`. */
 export function defaultExample(app: App, options: DefaultExampleOptions = {}) {
   const storage = new BackupStorageStack(app, 'backup-storage', options);
-  const host = new DatabaseHostStack(app, 'db-host', storage);
+  const host = new DatabaseHostStack(app, 'db-host', storage, options);
   for (const stack of [storage, host]) {
     EncryptedStateBackend.s3(stack, STATE_BACKEND);
   }

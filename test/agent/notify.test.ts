@@ -70,6 +70,7 @@ describe('the failure webhook', () => {
       state: 'failed',
       failed_targets: [{ name: 'local', result: 'failed', error: expect.stringMatching(/^cannot open the repository/) }],
       quiesce: { mode: 'none', result: 'none', error: null, release: 'not-needed', release_error: null },
+      content: { result: 'ok', at: expect.any(String), problems: [] },
       verification: expect.objectContaining({ state: expect.any(String) }),
       status: { started_at: expect.any(String), finished_at: expect.any(String), last_success_at: expect.any(String) },
     });

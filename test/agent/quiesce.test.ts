@@ -275,9 +275,12 @@ describe('Quiesce.exec', () => {
     api = await FakeDockerApi.start(['db']);
     abort = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(COMMAND, { timeoutSeconds: 3 }) }, plan: fakeApi(api) });
     cont = synthesizedSidecar({ backup: { quiesce: Quiesce.exec(COMMAND, { timeoutSeconds: 3, onError: QuiesceFailure.CONTINUE }) }, plan: fakeApi(api) });
-    for (const s of [abort, cont]) {
-      fs.writeFileSync(path.join(s.sourceDirs.appdata, 'dump.sql'), '-- dump\n');
-    }
+    // The command writes its dump (the agent checks it was written: backed-up-content.test.ts).
+    api.execEffect = (_cmd, container) => {
+      for (const s of [abort, cont]) {
+        fs.writeFileSync(path.join(s.sourceDirs.appdata, 'dump.sql'), `-- dump of ${container}\n`);
+      }
+    };
   });
 
   afterAll(async () => {

@@ -75,6 +75,13 @@ describe('the default example on a real Docker Engine', () => {
     expect(s.state).toBe('ok');
     expect(s.targets.map((t: any) => [t.name, t.result])).toEqual([['local', 'ok'], ['s3', 'ok']]);
     expect(s.quiesce).toMatchObject({ mode: 'exec', result: 'ok' });
+    // The agent found the dump the exec wrote, new by the kernel's mtime, and the volume not empty.
+    expect(s.content).toMatchObject({
+      result: 'ok',
+      dump: { path: '/backup/sources/pgdata/dump.sql', container_path: '/var/lib/postgresql/data/dump.sql', result: 'ok' },
+      sources: [{ path: '/backup/sources/pgdata', result: 'ok' }],
+      problems: [],
+    });
     expect(host.inspect('db').State.Running).toBe(true);
     // The dump the exec wrote is on the volume, owned by root as `docker exec` made it.
     expect(host.docker(['exec', 'db', 'head', '-c', '200', '/var/lib/postgresql/data/dump.sql']).stdout).toMatch(/PostgreSQL database cluster dump/);

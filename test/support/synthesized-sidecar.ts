@@ -17,7 +17,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { TerraformStack, TerraformVariable } from 'cdktf';
-import { BackupOptions, IStorageTarget, ProtectedContainer, StorageTarget } from '../../src';
+import { BackupOptions, ContainerVolume, IStorageTarget, ProtectedContainer, StorageTarget } from '../../src';
 import { localRepositoryHostPath } from '../../src/targets/local-target';
 import { SidecarHarness } from './sidecar-harness';
 import { PlanPatch, terraformUnescape } from './sidecar-sandbox';
@@ -34,8 +34,12 @@ export interface LocalTargetSpec {
 export interface SynthesizedSidecarOptions {
   /** The protected container's name. @default 'db' */
   readonly containerName?: string;
-  /** Its data volumes. @default ['appdata'] */
-  readonly volumes?: string[];
+  /**
+   * Its data volumes, each mounted at /data/<name>: a name, or a volume with its options
+   * (e.g. `{ name: 'spool', allowEmpty: true }`).
+   * @default ['appdata']
+   */
+  readonly volumes?: Array<string | Omit<ContainerVolume, 'containerPath'>>;
   /**
    * The targets in order: a name (a local target at /srv/backup/<container>/<name>), a local
    * target spec, or any storage target (e.g. StorageTarget.restServer(...)).
@@ -71,7 +75,8 @@ function isStorageTarget(t: string | LocalTargetSpec | IStorageTarget): t is ISt
 
 export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): SynthesizedSidecar {
   const name = options.containerName ?? 'db';
-  const volumes = options.volumes ?? ['appdata'];
+  const declared = (options.volumes ?? ['appdata']).map((v) => (typeof v === 'string' ? { name: v } : v));
+  const volumes = declared.map((v) => v.name);
   const specs = options.targets ?? ['local'];
   const local = specs
     .filter((t): t is string | LocalTargetSpec => !isStorageTarget(t))
@@ -82,7 +87,7 @@ export function synthesizedSidecar(options: SynthesizedSidecarOptions = {}): Syn
     : {};
   new ProtectedContainer(stack, name, {
     image: 'postgres:16',
-    volumes: volumes.map((v) => ({ name: v, containerPath: `/data/${v}` })),
+    volumes: declared.map((v) => ({ ...v, containerPath: `/data/${v.name}` })),
     backup: {
       targets: specs.map((t) =>
         isStorageTarget(t) ? t : StorageTarget.localPath({ hostPath: `/srv/backup/${name}/${typeof t === 'string' ? t : t.name}`, name: typeof t === 'string' ? t : t.name }),

@@ -27,7 +27,8 @@ def repository($p):
   set("T_\($p)_PASSWORD_FILE"; .passwordFile), set("T_\($p)_CACERT"; .caCertificateFile // ""),
   set("T_\($p)_ENV"; environment);
 if .schemaVersion != $version then set("PLAN_VERSION"; .schemaVersion // "none") else
-set("PLAN_VERSION"; .schemaVersion), set("HOST"; .host // ""), set("SOURCES"; .sources | join(" ")), set("TAGS"; .tags | join(" ")),
+set("PLAN_VERSION"; .schemaVersion), set("HOST"; .host // ""), set("SOURCES"; .sources | join(" ")),
+set("SOURCES_ALLOWED_EMPTY"; .sourcesAllowedEmpty // [] | join(" ")), set("TAGS"; .tags | join(" ")),
 set("TAG_FILTER"; .tags | join(",")), set("TZ"; .timeZone), set("STATE_DIR"; .stateDir),
 set("RESTORE_DIR"; .restoreDir), set("DRILL_DIR"; .drillDir), set("RESTIC_CACHE_DIR"; .cacheDir),
 set("NETWORK_TIMEOUT"; .networkTimeoutSeconds), set("MAX_AGE"; .healthMaxAgeSeconds),
@@ -48,7 +49,10 @@ set("QUIESCE_SERVICE"; .quiesce.service // ""), set("QUIESCE_TASKS"; .quiesce.ta
 set("DOCKER_API"; .quiesce.dockerApi // "" | rtrimstr("/")),
 set("QUIESCE_TIMEOUT"; .quiesce.timeoutSeconds), set("QUIESCE_ON_ERROR"; .quiesce.onError),
 set("RELEASE_ATTEMPTS"; .quiesce.releaseAttempts), set("QUIESCE_COMMAND"; .quiesce.command | tojson),
-set("QUIESCE_EXEC_BODY"; .quiesce.execBody // ""), set("NOTIFY_URL_FILE"; .notify.urlFile // ""),
+set("QUIESCE_EXEC_BODY"; .quiesce.execBody // ""),
+set("QUIESCE_OUTPUT"; .quiesce.output.path // ""),
+set("QUIESCE_OUTPUT_CONTAINER"; .quiesce.output.containerPath // ""),
+set("NOTIFY_URL_FILE"; .notify.urlFile // ""),
 set("NOTIFY_TIMEOUT"; .notify.timeoutSeconds // 15), set("TARGET_COUNT"; .targets | length),
 set("TARGET_INDEXES"; [range(1; (.targets | length) + 1)] | map(tostring) | join(" ")),
 (.targets | range(0; length) as $i | .[$i] | ($i + 1) as $t |

@@ -51,8 +51,9 @@ status_write_running() {
 }
 
 # status_write_final STATE STARTED FINISHED RESULTS_FILE [maintenance]: the cycle's outcome,
-# with its quiesce section; last_success_* (overall and per target) kept where this cycle did
-# not succeed. With `maintenance`, status_write_maintenance's records too, in the same jq call.
+# with its quiesce section and its content record (RUN_DIR/content.json, when this cycle
+# checked its dump or sources); last_success_* (overall and per target) kept where this cycle
+# did not succeed. With `maintenance`, status_write_maintenance's records too, in one jq call.
 # shellcheck disable=SC2016 # a jq program
 status_write_final() {
   _sf_update=status_update _sf_then=''
@@ -70,8 +71,9 @@ status_write_final() {
              then {last_success_at: $finished, last_success_epoch: $finished_epoch}
              else {last_success_at: ($old.last_success_at // null),
                    last_success_epoch: ($old.last_success_epoch // null)} end)],
-       quiesce: quiesce_section}'"${_sf_then}" \
-    --slurpfile results "$4" --arg state "$1" \
+       quiesce: quiesce_section}
+    | if ($content | length) > 0 then .content = $content[0] else . end'"${_sf_then}" \
+    --slurpfile results "$4" --slurpfile content "${RUN_DIR}/content.json" --arg state "$1" \
     --arg started "$(iso_utc "$2")" --arg finished "$(iso_utc "$3")" \
     --argjson started_epoch "$2" --argjson finished_epoch "$3" --arg quiesce "$(quiesce_fields)"
 }

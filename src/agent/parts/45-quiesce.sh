@@ -170,6 +170,8 @@ quiesce_exec() {
       "${RUN_DIR}/docker-exec-start.out)"
     return
   fi
+  # Exit 0 is not enough: the dump it was to write must be there, and new (47-content.sh).
+  dump_check "${_qe_started}" || return
   QUIESCE_RESULT=ok
 }
 

@@ -2,14 +2,14 @@
 # Notification
 #######################################
 
-# notify_failure KIND: POSTs a small JSON report (host, state, the failed targets, quiesce and
-# verification outcome, an excerpt of status.json) to the webhook in notify.urlFile, bounded
-# by notify.timeoutSeconds. A webhook that fails is logged and recorded in status.json, and
-# never fails the cycle. The URL carries the webhook's secret: never logged, never in a
-# process's arguments (world-readable in /proc/PID/cmdline), so not busybox wget. Instead
-# `nc HOST PORT -e` hands the socket to `ssl_client -s FD -n HOST` (what Alpine's wget runs
-# for https; it verifies the certificate), which sends the request from a 0600 file. https
-# only: over http:// the token would cross the network in clear.
+# notify_failure KIND: POSTs a small JSON report (host, state, the failed targets, quiesce,
+# content and verification outcome, an excerpt of status.json) to the webhook in
+# notify.urlFile, bounded by notify.timeoutSeconds. A webhook that fails is logged and
+# recorded in status.json, and never fails the cycle. The URL carries the webhook's secret:
+# never logged, never in a process's arguments (world-readable in /proc/PID/cmdline), so not
+# busybox wget. Instead `nc HOST PORT -e` hands the socket to `ssl_client -s FD -n HOST` (what
+# Alpine's wget runs for https; it verifies the certificate), which sends the request from a
+# 0600 file. https only: over http:// the token would cross the network in clear.
 notify_failure() {
   [ -n "${NOTIFY_URL_FILE}" ] || return 0
   _nt_request="${RUN_DIR}/notify.request" _nt_answer="${RUN_DIR}/notify.out"
@@ -21,6 +21,9 @@ notify_failure() {
        failed_targets: [.targets[]? | select(.result != "ok") | {name, result, error}],
        quiesce: (.quiesce // null
          | if . == null then null else {mode, result, error, release, release_error} end),
+       content: (.content // null
+         | if . == null then null
+           else {result, at, problems: [.problems[]? | {kind, path, error, fix}]} end),
        verification: (.verification // null | if . == null then null else {state, errors} end),
        status: {started_at, finished_at, last_success_at}}' "${STATUS_FILE}"); then
     notify_record failed "cannot build the report from ${STATUS_FILE}"

@@ -8,6 +8,7 @@ cmd_run() {
   status_write_running "${_run_started}" || return "${EX_FAIL}"
   log INFO run "cycle started host=${HOST} targets=${TARGET_COUNT} run=${RUN_ID}"
   quiesce_reset
+  content_reset
   if ! quiesce_recover && [ "${QUIESCE_MODE}" != none ]; then
     # Quiescing again would take the stopped container for one stopped by its operator.
     _run_skip="not attempted: container ${QUIESCE_CONTAINER} is still ${QUIESCE_HELD_BEFORE}"
@@ -36,6 +37,11 @@ cmd_run() {
   else
     log WARN quiesce "backing up crash-consistent (quiesce.onError=continue)"
   fi
+  # A source with no file fails the cycle before anything is backed up or forgotten.
+  if [ -z "${_run_skip}" ] && ! sources_check; then
+    _run_skip="not attempted: ${CONTENT_ERROR}"
+  fi
+  content_record
   # The restore drill compares with checksums of the data as backed up: only a cycle with
   # the drill due reads the data for them.
   if [ -z "${_run_skip}" ] && [ -f "${DUE_DIR}/drill" ]; then

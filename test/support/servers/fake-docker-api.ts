@@ -11,7 +11,9 @@
  * - POST /containers/{name}/unpause   204; 409 not paused
  * - POST /containers/{name}/exec      201 {"Id"}; 409 not running. Body {"Cmd": [...], ...}
  * - POST /exec/{id}/start             200, the command's output as Docker's multiplexed raw
- *                                     stream (8-byte frame headers), after `execDurationMs`
+ *                                     stream (8-byte frame headers), after `execDurationMs`;
+ *                                     `execEffect` runs as it starts (what the command does,
+ *                                     e.g. write a dump into the volume's host folder)
  * - GET  /exec/{id}/json              200 {"Running": false, "ExitCode": execExitCode}
  */
 import { randomBytes } from 'crypto';
@@ -56,6 +58,11 @@ export class FakeDockerApi {
   public execDurationMs = 100;
   /** What the exec command "prints". */
   public execOutput = 'dump written\n';
+  /**
+   * What the exec command does, run when its start is called (before its stream ends): e.g.
+   * write the dump into the host folder behind the container's volume. Nothing by default.
+   */
+  public execEffect: ((command: unknown, container: string) => void) | undefined;
 
   private readonly states = new Map<string, ContainerState>();
   private readonly faults = new Map<Endpoint, Fault>();
@@ -225,6 +232,7 @@ export class FakeDockerApi {
       }
       case 'exec-start': {
         exec!.running = true;
+        this.execEffect?.(exec!.cmd, exec!.container);
         call.status = 200;
         res.writeHead(200, { 'Content-Type': 'application/vnd.docker.raw-stream' });
         const payload = Buffer.from(this.execOutput);
