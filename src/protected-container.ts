@@ -5,10 +5,11 @@ import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
 import { attachComplianceHooks } from './compliance/hooks';
+import { StackLedger, setBy } from './ledger/stack-ledger';
 import { ConfigurationError, show } from './configuration-error';
 import { Site } from './targets/site';
 import { checkName } from './validation';
-import { checkEnvironment, checkVolumes } from './workload-checks';
+import { checkCommand, checkEnvironment, checkVolumes } from './workload-checks';
 
 /** A named Docker volume mounted into the protected container. */
 export interface ContainerVolume {
@@ -151,6 +152,14 @@ export class ProtectedContainer extends Construct {
     this.image = props.image;
     this.dataVolumeNames = declared.filter((v) => v.backup ?? true).map((v) => v.name);
     checkEnvironment(where, props.environment ?? {});
+    checkCommand(where, props.command ?? []);
+    // What it names and mounts, for the checks across the stack (ledger/stack-ledger.ts).
+    const ledger = StackLedger.of(this);
+    ledger.recordOwner(this, setBy('containerName', this.containerName), declared.filter((v) => !(v.existing ?? false)).map((v) => v.name));
+    ledger.recordWorkload(
+      this,
+      declared.map((v) => ({ name: v.name, containerPath: v.containerPath, excluded: !(v.backup ?? true), existing: v.existing ?? false })),
+    );
 
     const volumeNames = new Map<string, string>();
     for (const v of declared) {

@@ -1,0 +1,340 @@
+/**
+ * The thin layer that writes a stack's ledger (model/host-ledger.ts) from its constructs, and
+ * refuses at synth what the checks across constructs find (model/check-host-ledger.ts, across
+ * the stack; model/shared-repositories.ts, across the app).
+ *
+ * The library's constructs record themselves as they are built: the names they are given, the
+ * volumes a workload declares, what a backup reads and where it writes. The Docker objects
+ * themselves are read from the stack's resources at synth, the user's own (`Container`,
+ * `Volume`, `Network`, `Service` of @cdktf/provider-docker) as well as the library's, so every
+ * name the library derives (`<name>-backup`, `<name>-backup-install`, ...) is seen as rendered.
+ *
+ * The checks need the whole stack, so they run as validations (`node.addValidation`) of the
+ * constructs they are about, when `app.synth()` (or `Testing.fullSynth`) validates the stack:
+ * each error is a ConfigurationError's message, on the construct it names.
+ *
+ * No import of the constructs here: they import this module.
+ */
+import { DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack, Token, Tokenization } from 'cdktf';
+import { IConstruct, IValidation } from 'constructs';
+import { show } from '../configuration-error';
+import { DataMount, MountType } from '../model/data-mount';
+import { checkHostLedger } from '../model/check-host-ledger';
+import { BackupUse, DockerObjectKind, HostLedger, LedgerFinding, MountingWorkload, NameClaim, backupsByVolume } from '../model/host-ledger';
+import { sharedRepositories } from '../model/shared-repositories';
+import type { StorageTargetConfig } from '../targets/storage-target-config';
+
+const LEDGER = Symbol.for('cdktf-container-backup.stack-ledger');
+const VALIDATED = Symbol.for('cdktf-container-backup.ledger-validated');
+
+/** The label every container and service of this library carries, with its role. */
+const ROLE_LABEL = 'cdktf-container-backup.role';
+/** The roles of a backup's own containers and services: their mounts are not the stack's data. */
+const PLUMBING_ROLES = ['backup-sidecar', 'backup-agent-installer', 'backup-agent-initializer', 'docker-api-proxy', 'backup-service'];
+
+const KINDS: { [type: string]: DockerObjectKind } = {
+  docker_container: DockerObjectKind.CONTAINER,
+  docker_volume: DockerObjectKind.VOLUME,
+  docker_network: DockerObjectKind.NETWORK,
+  docker_service: DockerObjectKind.SERVICE,
+};
+
+/** A volume a workload of the library declares. */
+export interface DeclaredVolume {
+  readonly name: string;
+  readonly containerPath: string;
+  /** `backup: false`. */
+  readonly excluded: boolean;
+  /** `existing: true`: mounted, not created. */
+  readonly existing?: boolean;
+}
+
+/** A source of a backup, as the backup declares it. */
+export interface DeclaredSource {
+  readonly volumeName: string;
+  /** Made outside the stack (`external: true`). */
+  readonly external?: boolean;
+}
+
+interface Owner {
+  readonly node: IConstruct;
+  /** What sets a name it makes, e.g. 'its containerName "db"'. */
+  readonly setBy: string;
+  readonly declaredVolumes: Set<string>;
+  readonly extraClaims: Array<{ kind: DockerObjectKind; name: string; setBy: string }>;
+}
+
+interface Backup {
+  readonly node: IConstruct;
+  readonly workload: string;
+  readonly service: boolean;
+  readonly sources: DeclaredSource[];
+  readonly targets: StorageTargetConfig[];
+}
+
+/** The ledger of one stack: what the library's constructs recorded, read with the stack's resources. */
+export class StackLedger {
+  /** The ledger of the stack that holds `scope`, made on first use. */
+  public static of(scope: IConstruct): StackLedger {
+    const stack = TerraformStack.of(scope);
+    let ledger: StackLedger | undefined = (stack as any)[LEDGER];
+    if (!ledger) {
+      ledger = new StackLedger(stack);
+      Object.defineProperty(stack, LEDGER, { value: ledger, enumerable: false });
+    }
+    return ledger;
+  }
+
+  private readonly owners: Owner[] = [];
+  private readonly workloads = new Map<string, DeclaredVolume[]>();
+  private readonly recordedBackups: Backup[] = [];
+
+  private constructor(private readonly stack: TerraformStack) {}
+
+  /**
+   * A construct of the library that makes Docker objects (a workload, a backup, the egress
+   * network): the objects below it are its names; `setBy` says what sets them, for the fix.
+   */
+  public recordOwner(node: IConstruct, setBy: string, declaredVolumes: string[] = [], extraClaims: Owner['extraClaims'] = []): void {
+    this.owners.push({ node, setBy, declaredVolumes: new Set(declaredVolumes), extraClaims });
+    this.validate(node);
+  }
+
+  /** A protected workload's volumes, as declared (AllDataBackedUp reads which are excluded). */
+  public recordWorkload(node: IConstruct, volumes: DeclaredVolume[]): void {
+    this.workloads.set(node.node.path, volumes.map((v) => ({ ...v })));
+  }
+
+  /** A backup: the workload it protects, the volumes it reads, its bound targets. */
+  public recordBackup(node: IConstruct, backup: { workload: string; service: boolean; sources: DeclaredSource[]; targets: StorageTargetConfig[] }): void {
+    this.recordedBackups.push({ node, ...backup });
+    this.validate(node);
+  }
+
+  /** The stack's ledger as it stands: the records, and the Docker objects of its resources. */
+  public read(): HostLedger {
+    const names: NameClaim[] = [];
+    const workloads: MountingWorkload[] = [];
+    for (const owner of this.owners) {
+      for (const extra of owner.extraClaims) {
+        names.push({ kind: extra.kind, name: extra.name, owner: owner.node.node.path, library: true, setBy: extra.setBy });
+      }
+    }
+    for (const node of this.stack.node.findAll()) {
+      const type = TerraformResource.isTerraformResource(node) ? node.terraformResourceType : undefined;
+      const kind = type === undefined ? undefined : KINDS[type];
+      if (kind === undefined) {
+        continue;
+      }
+      const input = node as any;
+      const owner = this.ownerOf(node);
+      const name = this.literal(input.nameInput);
+      if (name !== undefined) {
+        names.push({
+          kind,
+          name,
+          owner: owner?.node.node.path ?? node.node.path,
+          library: owner !== undefined,
+          setBy: owner === undefined ? 'its `name`' : kind === DockerObjectKind.VOLUME && owner.declaredVolumes.has(name) ? 'its `volumes`' : owner.setBy,
+          ...(kind === DockerObjectKind.VOLUME && owner?.declaredVolumes.has(name) ? { declaredVolume: true } : {}),
+        });
+      }
+      if (kind === DockerObjectKind.CONTAINER || kind === DockerObjectKind.SERVICE) {
+        workloads.push({
+          path: owner?.node.node.path ?? node.node.path,
+          library: owner !== undefined || labelled(input) !== undefined,
+          plumbing: this.insideBackup(node) || PLUMBING_ROLES.includes(labelled(input) ?? ''),
+          mounts: kind === DockerObjectKind.CONTAINER ? this.containerMounts(input) : this.serviceMounts(input),
+        });
+      }
+    }
+    const backups = this.recordedBackups.map((b) => this.backupUse(b));
+    return { stack: this.stack.node.id, names, workloads, backups };
+  }
+
+  /**
+   * What the workload at `path` mounts, with the backups of the stack that read each: a
+   * protected workload's declared volumes, or what a container of the user's own mounts.
+   * Undefined for a path that is neither.
+   */
+  public mountsOf(path: string): DataMount[] | undefined {
+    const ledger = this.read();
+    const readers = backupsByVolume(ledger);
+    const declared = this.workloads.get(path);
+    if (declared !== undefined) {
+      return declared.map((v) => ({
+        type: MountType.VOLUME,
+        source: v.name,
+        containerPath: v.containerPath,
+        ...(v.excluded ? { excluded: true } : {}),
+        backedUpBy: readers.get(v.name) ?? [],
+      }));
+    }
+    const workload = ledger.workloads.find((w) => w.path === path && !w.library && !w.plumbing);
+    return workload?.mounts.map((m) => ({ ...m, backedUpBy: m.type === MountType.VOLUME ? readers.get(m.source) ?? [] : [] }));
+  }
+
+  /** Whether `node` is a `docker_container` of the user's own (no construct of this library made it). */
+  public isUnmanagedContainer(node: IConstruct): boolean {
+    return (
+      TerraformResource.isTerraformResource(node) &&
+      node.terraformResourceType === 'docker_container' &&
+      this.ownerOf(node) === undefined &&
+      labelled(node as any) === undefined
+    );
+  }
+
+  /** The refusals about the construct at `path`: the stack's, and the app's shared repositories. */
+  private findingsFor(path: string): string[] {
+    const own: LedgerFinding[] = checkHostLedger(this.read());
+    const app = sharedRepositories(ledgersOfApp(this.stack).flatMap((l) => l.read().backups));
+    return [...own, ...app].filter((f) => f.where === path).map((f) => f.message);
+  }
+
+  /** Adds, once per construct, the validation that reports the findings about it. */
+  private validate(node: IConstruct): void {
+    if ((node as any)[VALIDATED]) {
+      return;
+    }
+    Object.defineProperty(node, VALIDATED, { value: true, enumerable: false });
+    const validation: IValidation = { validate: () => this.findingsFor(node.node.path) };
+    node.node.addValidation(validation);
+  }
+
+  /** The outermost recorded owner among the scopes of `node`, itself included. */
+  private ownerOf(node: IConstruct): Owner | undefined {
+    for (const scope of node.node.scopes) {
+      const owner = this.owners.find((o) => o.node === scope);
+      if (owner) {
+        return owner;
+      }
+    }
+    return undefined;
+  }
+
+  private insideBackup(node: IConstruct): boolean {
+    return node.node.scopes.some((scope) => this.recordedBackups.some((b) => b.node === scope));
+  }
+
+  private backupUse(b: Backup): BackupUse {
+    const standalone = !b.node.node.scopes.slice(0, -1).some((scope) => this.owners.some((o) => o.node === scope));
+    const local = b.targets.filter((t) => t.hostPath !== undefined);
+    const remote = b.targets.filter((t) => t.hostPath === undefined);
+    return {
+      path: b.node.node.path,
+      workload: b.workload,
+      standalone,
+      service: b.service,
+      sources: b.sources.filter((s) => !(s.external ?? false)).map((s) => this.literal(s.volumeName) ?? s.volumeName),
+      externalSources: b.sources.filter((s) => s.external ?? false).map((s) => s.volumeName),
+      localFolders: local.map((t) => ({ target: t.name, hostPath: t.hostPath! })),
+      remoteRepositories: remote.map((t) => ({ target: t.name, repository: t.repository, display: this.display(t.repository) })),
+    };
+  }
+
+  private containerMounts(input: any): DataMount[] {
+    const out: DataMount[] = [];
+    for (const m of list(input.mountsInput)) {
+      const source = this.literal(m.source);
+      if ((m.type === 'volume' || m.type === 'bind') && source !== undefined) {
+        out.push(mount(m.type === 'volume' ? MountType.VOLUME : MountType.BIND, source, m.target, m.readOnly));
+      }
+    }
+    for (const v of list(input.volumesInput)) {
+      const volume = this.literal(v.volumeName);
+      const host = this.literal(v.hostPath);
+      if (volume !== undefined) {
+        out.push(mount(MountType.VOLUME, volume, v.containerPath, v.readOnly));
+      } else if (host !== undefined) {
+        out.push(mount(MountType.BIND, host, v.containerPath, v.readOnly));
+      }
+    }
+    return out;
+  }
+
+  private serviceMounts(input: any): DataMount[] {
+    const spec = input.taskSpecInput;
+    const out: DataMount[] = [];
+    for (const m of list(spec?.containerSpec?.mounts)) {
+      const source = this.literal(m.source);
+      if ((m.type === 'volume' || m.type === 'bind') && source !== undefined) {
+        out.push(mount(m.type === 'volume' ? MountType.VOLUME : MountType.BIND, source, m.target, m.readOnly));
+      }
+    }
+    return out;
+  }
+
+  /**
+   * A name as Docker will see it, when synth can know it: a literal, or a reference to the
+   * name of a volume, network or container of this stack whose own name is known. Resolved
+   * without preparing, so no cross-stack reference is made.
+   */
+  public literal(value: unknown, depth = 0): string | undefined {
+    if (typeof value !== 'string') {
+      return undefined;
+    }
+    if (!Token.isUnresolved(value)) {
+      return value;
+    }
+    let resolved: unknown;
+    try {
+      resolved = Tokenization.resolve(value, { scope: this.stack, resolver: new DefaultTokenResolver(new StringConcat()), preparing: false });
+    } catch {
+      return undefined;
+    }
+    if (typeof resolved !== 'string') {
+      return undefined;
+    }
+    if (!resolved.includes('${')) {
+      return resolved;
+    }
+    const reference = /^\$\{(docker_volume|docker_network|docker_container)\.([^.]+)\.name\}$/.exec(resolved);
+    if (!reference || depth > 3) {
+      return undefined;
+    }
+    const target = this.stack.node
+      .findAll()
+      .find((n) => TerraformResource.isTerraformResource(n) && n.terraformResourceType === reference[1] && n.friendlyUniqueId === reference[2]);
+    return target ? this.literal((target as any).nameInput, depth + 1) : undefined;
+  }
+
+  /** A repository string for messages: references as Terraform would print them, else marked. */
+  private display(value: string): string {
+    try {
+      const resolved = Tokenization.resolve(value, { scope: this.stack, resolver: new DefaultTokenResolver(new StringConcat()), preparing: false });
+      if (typeof resolved === 'string') {
+        return resolved;
+      }
+    } catch {
+      // fall through to the mark
+    }
+    return value.replace(/\$\{TfToken\[[^\]]*\]\}/g, '<reference>');
+  }
+}
+
+/** The ledgers of every stack of the app that holds `stack` (each may be another Docker host). */
+function ledgersOfApp(stack: TerraformStack): StackLedger[] {
+  return stack.node.root.node
+    .findAll()
+    .filter((n): n is TerraformStack => TerraformStack.isStack(n) && (n as any)[LEDGER] !== undefined)
+    .map((n) => (n as any)[LEDGER] as StackLedger);
+}
+
+/** The library role a resource's labels give it, if any. */
+function labelled(input: any): string | undefined {
+  return list(input.labelsInput).find((l) => l.label === ROLE_LABEL)?.value;
+}
+
+/** A list input as written (an IResolvable for the whole list reads as empty: synth cannot know it). */
+function list(value: unknown): any[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function mount(type: MountType, source: string, containerPath: string, readOnly: unknown): DataMount {
+  return { type, source, containerPath, ...(readOnly === true ? { readOnly: true } : {}), backedUpBy: [] };
+}
+
+/** `its containerName "db"`, the words a fix uses for what sets a construct's names. */
+export function setBy(prop: string, value: string): string {
+  return `its ${prop} ${show(value)}`;
+}
