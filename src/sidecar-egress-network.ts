@@ -40,7 +40,7 @@ export class SidecarEgressNetwork extends Construct {
 
   private constructor(scope: TerraformStack, id: string, overlay: boolean) {
     super(scope, id);
-    StackLedger.of(this).recordOwner(this, `the stack's id ${show(scope.node.id)}`);
+    StackLedger.of(this).recordOwner(this, `the stack id ${show(scope.node.id)} (the network is named after it)`);
     this.network = new Network(this, 'network', {
       // One per stack: two stacks on one host must not both create the same name.
       name: `${scope.node.id}-backup-egress${overlay ? '-swarm' : ''}`,

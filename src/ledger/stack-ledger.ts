@@ -58,7 +58,7 @@ export interface DeclaredSource {
 
 interface Owner {
   readonly node: IConstruct;
-  /** What sets a name it makes, e.g. 'its containerName "db"'. */
+  /** What sets a name it makes, e.g. 'the containerName "db"'. */
   readonly setBy: string;
   readonly declaredVolumes: Set<string>;
   readonly extraClaims: Array<{ kind: DockerObjectKind; name: string; setBy: string }>;
@@ -135,7 +135,7 @@ export class StackLedger {
           name,
           owner: owner?.node.node.path ?? node.node.path,
           library: owner !== undefined,
-          setBy: owner === undefined ? 'its `name`' : kind === DockerObjectKind.VOLUME && owner.declaredVolumes.has(name) ? 'its `volumes`' : owner.setBy,
+          setBy: owner === undefined ? 'the `name`' : kind === DockerObjectKind.VOLUME && owner.declaredVolumes.has(name) ? 'the volume\'s name in `volumes`' : owner.setBy,
           ...(kind === DockerObjectKind.VOLUME && owner?.declaredVolumes.has(name) ? { declaredVolume: true } : {}),
         });
       }
@@ -334,7 +334,7 @@ function mount(type: MountType, source: string, containerPath: string, readOnly:
   return { type, source, containerPath, ...(readOnly === true ? { readOnly: true } : {}), backedUpBy: [] };
 }
 
-/** `its containerName "db"`, the words a fix uses for what sets a construct's names. */
+/** `the containerName "db"`, the words a fix uses for what sets a construct's names. */
 export function setBy(prop: string, value: string): string {
-  return `its ${prop} ${show(value)}`;
+  return `the ${prop} ${show(value)}`;
 }

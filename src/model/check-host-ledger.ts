@@ -166,6 +166,6 @@ function undeclaredSource(backup: BackupUse, source: string, stack: string, decl
   return new ConfigurationError(
     backup.path,
     `the source volume ${show(source)} is declared nowhere in the stack ${show(stack)}: ${made}, and the backup would save that one every time while the data stays elsewhere`,
-    `${guess !== undefined ? `name the volume the container mounts: did you mean ${show(guess)}? ` : ''}${known}; for a volume made outside this stack (docker compose, by hand), mark the source \`external: true\``,
+    `${guess !== undefined ? `name the volume the ${backup.service ? 'service' : 'container'} mounts: did you mean ${show(guess)}? ` : ''}${known}; for a volume made outside this stack (docker compose, by hand), mark the source \`external: true\``,
   );
 }

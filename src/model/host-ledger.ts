@@ -27,7 +27,7 @@ export interface NameClaim {
   readonly owner: string;
   /** Whether a construct of this library makes it. */
   readonly library: boolean;
-  /** What sets the name, for the fix: e.g. 'its containerName "db"', 'its `volumes`', 'its `name`'. */
+  /** What sets the name, for the fix: e.g. 'the containerName "db"', 'the volume\'s name in `volumes`', 'the `name`'. */
   readonly setBy: string;
   /** A volume a ProtectedContainer creates from its `volumes` (it could mount it `existing: true` instead). */
   readonly declaredVolume?: boolean;
