@@ -130,13 +130,15 @@ export class StackLedger {
       const owner = this.ownerOf(node);
       const name = this.literal(input.nameInput);
       if (name !== undefined) {
+        // A volume the workload itself creates from its `volumes` (not one of its sidecar's).
+        const declared = kind === DockerObjectKind.VOLUME && owner !== undefined && node.node.scope === owner.node && owner.declaredVolumes.has(name);
         names.push({
           kind,
           name,
           owner: owner?.node.node.path ?? node.node.path,
           library: owner !== undefined,
-          setBy: owner === undefined ? 'the `name`' : kind === DockerObjectKind.VOLUME && owner.declaredVolumes.has(name) ? 'the volume\'s name in `volumes`' : owner.setBy,
-          ...(kind === DockerObjectKind.VOLUME && owner?.declaredVolumes.has(name) ? { declaredVolume: true } : {}),
+          setBy: owner === undefined ? 'the `name`' : declared ? 'the volume\'s name in `volumes`' : owner.setBy,
+          ...(declared ? { declaredVolume: true } : {}),
         });
       }
       if (kind === DockerObjectKind.CONTAINER || kind === DockerObjectKind.SERVICE) {
