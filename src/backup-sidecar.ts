@@ -145,7 +145,11 @@ export interface BackupOptions {
 export interface BackupSidecarProps extends BackupOptions {
   /** The protected container's name: the restic `--host`, and the sidecar's name prefix. */
   readonly containerName: string;
-  /** The named volumes to back up. */
+  /**
+   * The named volumes to back up. Used on its own, each must be a volume the stack declares (a
+   * `docker_volume`, by its name or a reference to it, or a volume a container of the stack
+   * mounts), or be marked `external`: checked at synth.
+   */
   readonly sources: BackupSource[];
   /**
    * Where the protected container runs.

@@ -18,12 +18,16 @@ export interface ContainerVolume {
   /** Where the container sees it. */
   readonly containerPath: string;
   /**
-   * Use a volume that already exists instead of creating it.
+   * Use a volume that already exists instead of creating it: one made outside this stack, or
+   * one another container of the stack creates (to share it on purpose; two containers that
+   * both create one name are refused at synth, since they would be one volume).
    * @default false
    */
   readonly existing?: boolean;
   /**
-   * Include it in the backup. Turn off for caches and scratch data.
+   * Include it in the backup. Turn off for caches and scratch data, or for a volume shared with
+   * the container whose backup reads it: the compliance rule AllDataBackedUp then takes it as
+   * declared not worth a backup here.
    * @default true
    */
   readonly backup?: boolean;
@@ -55,18 +59,23 @@ export interface ProtectedContainerProps {
   /** The image to run, e.g. "postgres:16". */
   readonly image: string;
   /**
-   * The container's name on the Docker host; also the restic `--host` of its backups.
+   * The container's name on the Docker host; also the restic `--host` of its backups, and the
+   * prefix of its sidecar's names (`<name>-backup`, `<name>-backup-install`,
+   * `<name>-backup-state`, ...). Each is checked at synth against every other name of the stack.
    * @default - the construct id
    */
   readonly containerName?: string;
   /**
    * Environment variables. Values of variables named like secrets (`*PASSWORD`, `*SECRET`,
-   * `*TOKEN`, `*_KEY`) must be Terraform tokens, never literals.
+   * `*TOKEN`, `*_KEY`) must be Terraform tokens, never literals; and no value, whatever its
+   * name, may hold a literal password inside a URL (`postgres://user:password@db`) or a
+   * connection string (`Password=...`): put a token in the password's place.
    * @default - none
    */
   readonly environment?: { [name: string]: string };
   /**
-   * Overrides the image's command.
+   * Overrides the image's command. No argument may hold a literal password inside a URL or a
+   * connection string.
    * @default - the image's
    */
   readonly command?: string[];

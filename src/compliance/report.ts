@@ -137,7 +137,7 @@ function renderContainer(r: ContainerReport): string[] {
     out.push('| Mount | Container path | Holds data it writes | Read by |', '| --- | --- | --- | --- |');
     for (const m of t.mounts) {
       const readBy = (m.excluded ?? false) ? 'none: declared `backup: false`' : m.backedUpBy.length > 0 ? m.backedUpBy.map((p) => `\`${p}\``).join(', ') : 'no backup';
-      out.push(`| ${cell(m.type === MountType.VOLUME ? `volume ${m.source}` : `host folder ${m.source}`)} | ${cell(m.containerPath)} | ${yes(holdsWrittenData(m))} | ${cell(readBy)} |`);
+      out.push(`| ${cell(m.kind === MountType.VOLUME ? `volume ${m.source}` : `host folder ${m.source}`)} | ${cell(m.containerPath)} | ${yes(holdsWrittenData(m))} | ${cell(readBy)} |`);
     }
     out.push('');
   }

@@ -165,7 +165,7 @@ export class StackLedger {
     const declared = this.workloads.get(path);
     if (declared !== undefined) {
       return declared.map((v) => ({
-        type: MountType.VOLUME,
+        kind: MountType.VOLUME,
         source: v.name,
         containerPath: v.containerPath,
         ...(v.excluded ? { excluded: true } : {}),
@@ -173,7 +173,7 @@ export class StackLedger {
       }));
     }
     const workload = ledger.workloads.find((w) => w.path === path && !w.library && !w.plumbing);
-    return workload?.mounts.map((m) => ({ ...m, backedUpBy: m.type === MountType.VOLUME ? readers.get(m.source) ?? [] : [] }));
+    return workload?.mounts.map((m) => ({ ...m, backedUpBy: m.kind === MountType.VOLUME ? readers.get(m.source) ?? [] : [] }));
   }
 
   /** Whether `node` is a `docker_container` of the user's own (no construct of this library made it). */
@@ -332,8 +332,8 @@ function list(value: unknown): any[] {
   return Array.isArray(value) ? value : [];
 }
 
-function mount(type: MountType, source: string, containerPath: string, readOnly: unknown): DataMount {
-  return { type, source, containerPath, ...(readOnly === true ? { readOnly: true } : {}), backedUpBy: [] };
+function mount(kind: MountType, source: string, containerPath: string, readOnly: unknown): DataMount {
+  return { kind, source, containerPath, ...(readOnly === true ? { readOnly: true } : {}), backedUpBy: [] };
 }
 
 /** `the containerName "db"`, the words a fix uses for what sets a construct's names. */

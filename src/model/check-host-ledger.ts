@@ -141,7 +141,7 @@ function sharedFolder(backup: BackupUse, folder: LocalFolder, otherBackup: Backu
 function undeclaredSources(ledger: HostLedger): LedgerFinding[] {
   const declared = new Set<string>(ledger.names.filter((c) => c.kind === DockerObjectKind.VOLUME).map((c) => c.name));
   for (const workload of ledger.workloads.filter((w) => !w.plumbing)) {
-    for (const mount of workload.mounts.filter((m) => m.type === MountType.VOLUME)) {
+    for (const mount of workload.mounts.filter((m) => m.kind === MountType.VOLUME)) {
       declared.add(mount.source);
     }
   }

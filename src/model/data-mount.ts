@@ -14,7 +14,7 @@ export enum MountType {
 /** One mount of a container: its source, whether it holds the container's data, who backs it up. */
 export interface DataMount {
   /** A named volume or a host folder. */
-  readonly type: MountType;
+  readonly kind: MountType;
   /** The volume's name, or the host path of a bind mount. */
   readonly source: string;
   /** Where the container sees it. */
@@ -50,5 +50,5 @@ export function holdsWrittenData(mount: DataMount): boolean {
   if (mount.readOnly ?? false) {
     return false;
   }
-  return mount.type === MountType.VOLUME || !NOT_DATA.some((p) => p.test(mount.source));
+  return mount.kind === MountType.VOLUME || !NOT_DATA.some((p) => p.test(mount.source));
 }

@@ -51,12 +51,14 @@ export interface ProtectedServiceProps {
    */
   readonly maxReplicasPerNode?: number;
   /**
-   * Environment variables. Values of variables named like secrets must be Terraform tokens.
+   * Environment variables. Values of variables named like secrets must be Terraform tokens, and
+   * no value may hold a literal password inside a URL or a connection string.
    * @default - none
    */
   readonly environment?: { [name: string]: string };
   /**
-   * Overrides the image's command (its arguments; the entrypoint stays).
+   * Overrides the image's command (its arguments; the entrypoint stays). No argument may hold a
+   * literal password inside a URL or a connection string.
    * @default - the image's
    */
   readonly command?: string[];

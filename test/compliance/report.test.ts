@@ -117,8 +117,8 @@ describe('topology report', () => {
       containerName: 'cache',
       unmanaged: true,
       mounts: [
-        { type: MountType.VOLUME, source: 'redis-data', containerPath: '/data', backedUpBy: [] },
-        { type: MountType.BIND, source: '/var/run/docker.sock', containerPath: '/var/run/docker.sock', backedUpBy: [] },
+        { kind: MountType.VOLUME, source: 'redis-data', containerPath: '/data', backedUpBy: [] },
+        { kind: MountType.BIND, source: '/var/run/docker.sock', containerPath: '/var/run/docker.sock', backedUpBy: [] },
       ],
     });
     const report = { topology, level: '3-2-1-1-0', findings: new ThreeTwoOneChecks().evaluate(topology), printSummary: true };

@@ -226,7 +226,7 @@ describeRule(new DatabaseConsistencyRule(), [
 
 /** A mount of `source` at /data (a volume unless it starts with '/'), read by `backedUpBy`. */
 function mount(source: string, backedUpBy: string[] = [], extra: Partial<DataMount> = {}): DataMount {
-  return { type: source.startsWith('/') ? MountType.BIND : MountType.VOLUME, source, containerPath: '/data', backedUpBy, ...extra };
+  return { kind: source.startsWith('/') ? MountType.BIND : MountType.VOLUME, source, containerPath: '/data', backedUpBy, ...extra };
 }
 /** A container of the user's own (not declared with this library) and what it mounts. */
 function ownContainer(mounts: DataMount[]): ContainerTopology {

@@ -35,9 +35,9 @@ describe('what the ledger lets through', () => {
     expect(error).toBeUndefined();
     expect(annotations(stack, 'warn')).toEqual([]);
     expect(StackLedger.of(stack).mountsOf('db-host/report')).toEqual([
-      { type: 'volume', source: 'pgdata', containerPath: '/srv/pg', excluded: true, backedUpBy: ['db-host/db/backup'] },
+      { kind: 'volume', source: 'pgdata', containerPath: '/srv/pg', excluded: true, backedUpBy: ['db-host/db/backup'] },
     ]);
-    expect(StackLedger.of(stack).mountsOf('db-host/exporter')).toEqual([{ type: 'volume', source: 'pgdata', containerPath: '/pg', backedUpBy: ['db-host/db/backup'] }]);
+    expect(StackLedger.of(stack).mountsOf('db-host/exporter')).toEqual([{ kind: 'volume', source: 'pgdata', containerPath: '/pg', backedUpBy: ['db-host/db/backup'] }]);
   });
 
   test('a sidecar on its own may name a docker_volume of the stack by reference: checked by its name, mounted by the reference', () => {
@@ -141,8 +141,8 @@ describe('what the data rule sees', () => {
     const libraryMade = stack.node.findAll().filter((n) => (n as any).terraformResourceType === 'docker_container');
     expect(libraryMade.map((n) => ledger.isUnmanagedContainer(n))).toEqual(libraryMade.map(() => false));
     expect(ledger.mountsOf('db-host/db')).toEqual([
-      { type: 'volume', source: 'pgdata', containerPath: '/var/lib/postgresql/data', backedUpBy: ['db-host/db/backup'] },
-      { type: 'volume', source: 'pgscratch', containerPath: '/scratch', excluded: true, backedUpBy: [] },
+      { kind: 'volume', source: 'pgdata', containerPath: '/var/lib/postgresql/data', backedUpBy: ['db-host/db/backup'] },
+      { kind: 'volume', source: 'pgscratch', containerPath: '/scratch', excluded: true, backedUpBy: [] },
     ]);
   });
 

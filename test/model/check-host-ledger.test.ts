@@ -13,7 +13,7 @@ function claim(kind: DockerObjectKind, name: string, owner: string, extra: Parti
 }
 
 function container(path: string, volumes: string[], extra: Partial<MountingWorkload> = {}): MountingWorkload {
-  return { path, library: false, plumbing: false, mounts: volumes.map((v) => ({ type: MountType.VOLUME, source: v, containerPath: '/data', backedUpBy: [] })), ...extra };
+  return { path, library: false, plumbing: false, mounts: volumes.map((v) => ({ kind: MountType.VOLUME, source: v, containerPath: '/data', backedUpBy: [] })), ...extra };
 }
 
 function backup(path: string, extra: Partial<BackupUse> = {}): BackupUse {

@@ -41,7 +41,7 @@ export class AllDataBackedUpRule implements IBackupRule {
 
   /** Whether one of the unread mounts is a host folder (a sidecar reads named volumes only). */
   public static unreadHostFolders(topology: Topology): boolean {
-    return (topology.mounts ?? []).some((m) => m.type === MountType.BIND && holdsWrittenData(m) && m.backedUpBy.length === 0);
+    return (topology.mounts ?? []).some((m) => m.kind === MountType.BIND && holdsWrittenData(m) && m.backedUpBy.length === 0);
   }
 }
 

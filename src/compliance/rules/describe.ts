@@ -42,7 +42,7 @@ export function stateless(topology: Topology): string {
 
 /** A mount as findings name it: `volume "pgdata"` or `host folder /srv/data`, and where it is mounted. */
 export function describeMount(mount: DataMount): string {
-  const what = mount.type === MountType.VOLUME ? `volume "${mount.source}"` : `host folder ${mount.source}`;
+  const what = mount.kind === MountType.VOLUME ? `volume "${mount.source}"` : `host folder ${mount.source}`;
   return `${what} at ${mount.containerPath}`;
 }
 
