@@ -1,6 +1,7 @@
-import { AnnotationMetadataEntryType, IAspect } from 'cdktf';
+import { AnnotationMetadataEntryType, IAspect, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
+import { StackLedger } from '../ledger/stack-ledger';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
 import { Topology } from '../model/topology';
 import { outOfRange } from '../validation';
@@ -227,6 +228,10 @@ export class ThreeTwoOneChecks implements IAspect {
 
   /** Evaluates `node` when it is a protected container; called by cdktf for every node. */
   public visit(node: IConstruct): void {
+    if (TerraformStack.isStack(node)) {
+      // The stack comes first: its subjects then read what the stack holds now, once.
+      StackLedger.of(node).readAfresh();
+    }
     if (this.visited.has(node)) {
       return;
     }

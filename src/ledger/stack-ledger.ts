@@ -72,6 +72,16 @@ interface Backup {
   readonly targets: StorageTargetConfig[];
 }
 
+/** One reading of a stack's ledger, kept for a phase of the synth (see `read`). */
+interface Reading {
+  /** How many records the library's constructs had made when it was read. */
+  readonly records: number;
+  readonly ledger: HostLedger;
+  readonly readers: Map<string, string[]>;
+  /** The stack's own findings, by the construct they are about. */
+  findings?: Map<string, string[]>;
+}
+
 /** The ledger of one stack: what the library's constructs recorded, read with the stack's resources. */
 export class StackLedger {
   /** The ledger of the stack that holds `scope`, made on first use. */
@@ -85,18 +95,31 @@ export class StackLedger {
     return ledger;
   }
 
-  private readonly owners: Owner[] = [];
+  private readonly owners = new Map<IConstruct, Owner>();
   private readonly workloads = new Map<string, DeclaredVolume[]>();
   private readonly recordedBackups: Backup[] = [];
+  private readonly backupNodes = new Set<IConstruct>();
+  private reading?: Reading;
+  /** The stack's Docker resources by `<type>.<logical id>`, while a reading is made. */
+  private resources?: Map<string, IConstruct>;
 
-  private constructor(private readonly stack: TerraformStack) {}
+  private constructor(private readonly stack: TerraformStack) {
+    // The stack validates itself first (validations run in tree order): the validations read
+    // every ledger of the app afresh, once, whatever the aspects did before.
+    stack.node.addValidation({
+      validate: () => {
+        ledgersOfApp(this.stack).forEach((l) => l.readAfresh());
+        return [];
+      },
+    });
+  }
 
   /**
    * A construct of the library that makes Docker objects (a workload, a backup, the egress
    * network): the objects below it are its names; `setBy` says what sets them, for the fix.
    */
   public recordOwner(node: IConstruct, setBy: string, declaredVolumes: string[] = [], extraClaims: Owner['extraClaims'] = []): void {
-    this.owners.push({ node, setBy, declaredVolumes: new Set(declaredVolumes), extraClaims });
+    this.owners.set(node, { node, setBy, declaredVolumes: new Set(declaredVolumes), extraClaims });
     this.validate(node);
   }
 
@@ -108,19 +131,52 @@ export class StackLedger {
   /** A backup: the workload it protects, the volumes it reads, its bound targets. */
   public recordBackup(node: IConstruct, backup: { workload: string; service: boolean; sources: DeclaredSource[]; targets: StorageTargetConfig[] }): void {
     this.recordedBackups.push({ node, ...backup });
+    this.backupNodes.add(node);
     this.validate(node);
   }
 
-  /** The stack's ledger as it stands: the records, and the Docker objects of its resources. */
+  /**
+   * The stack's ledger as it stands: the records, and the Docker objects of its resources. Read
+   * once per phase of the synth (the pack's visit of the stack, the stack's validations) and
+   * whenever a construct of the library records itself: every check and every subject reads the
+   * same one, so a synth stays linear in the size of the stack.
+   */
   public read(): HostLedger {
+    return this.current().ledger;
+  }
+
+  /** Forgets the last reading: the next `read` looks at the stack again. */
+  public readAfresh(): void {
+    this.reading = undefined;
+  }
+
+  private current(): Reading {
+    const records = this.owners.size + this.recordedBackups.length;
+    if (this.reading && this.reading.records === records) {
+      return this.reading;
+    }
+    const nodes = this.stack.node.findAll();
+    this.resources = new Map(
+      nodes.filter((n): n is TerraformResource => TerraformResource.isTerraformResource(n) && KINDS[n.terraformResourceType] !== undefined).map((n) => [`${n.terraformResourceType}.${n.friendlyUniqueId}`, n]),
+    );
+    try {
+      const ledger = this.scan(nodes);
+      this.reading = { records, ledger, readers: backupsByVolume(ledger) };
+      return this.reading;
+    } finally {
+      this.resources = undefined;
+    }
+  }
+
+  private scan(nodes: IConstruct[]): HostLedger {
     const names: NameClaim[] = [];
     const workloads: MountingWorkload[] = [];
-    for (const owner of this.owners) {
+    for (const owner of this.owners.values()) {
       for (const extra of owner.extraClaims) {
         names.push({ kind: extra.kind, name: extra.name, owner: owner.node.node.path, library: true, setBy: extra.setBy });
       }
     }
-    for (const node of this.stack.node.findAll()) {
+    for (const node of nodes) {
       const type = TerraformResource.isTerraformResource(node) ? node.terraformResourceType : undefined;
       const kind = type === undefined ? undefined : KINDS[type];
       if (kind === undefined) {
@@ -160,8 +216,7 @@ export class StackLedger {
    * Undefined for a path that is neither.
    */
   public mountsOf(path: string): DataMount[] | undefined {
-    const ledger = this.read();
-    const readers = backupsByVolume(ledger);
+    const { ledger, readers } = this.current();
     const declared = this.workloads.get(path);
     if (declared !== undefined) {
       return declared.map((v) => ({
@@ -188,10 +243,18 @@ export class StackLedger {
 
   /** The refusals about the construct at `path`: the stack's, and the app's shared repositories. */
   private findingsFor(path: string): string[] {
-    const own: LedgerFinding[] = checkHostLedger(this.read());
-    const app = sharedRepositories(ledgersOfApp(this.stack).flatMap((l) => l.read().backups));
-    return [...own, ...app].filter((f) => f.where === path).map((f) => f.message);
+    const reading = this.current();
+    if (reading.findings === undefined) {
+      const own: LedgerFinding[] = checkHostLedger(reading.ledger);
+      const app = sharedRepositories(ledgersOfApp(this.stack).flatMap((l) => l.read().backups));
+      reading.findings = new Map();
+      for (const f of [...own, ...app]) {
+        reading.findings.set(f.where, [...(reading.findings.get(f.where) ?? []), f.message]);
+      }
+    }
+    return reading.findings.get(path) ?? [];
   }
+
 
   /** Adds, once per construct, the validation that reports the findings about it. */
   private validate(node: IConstruct): void {
@@ -206,7 +269,7 @@ export class StackLedger {
   /** The outermost recorded owner among the scopes of `node`, itself included. */
   private ownerOf(node: IConstruct): Owner | undefined {
     for (const scope of node.node.scopes) {
-      const owner = this.owners.find((o) => o.node === scope);
+      const owner = this.owners.get(scope);
       if (owner) {
         return owner;
       }
@@ -215,11 +278,11 @@ export class StackLedger {
   }
 
   private insideBackup(node: IConstruct): boolean {
-    return node.node.scopes.some((scope) => this.recordedBackups.some((b) => b.node === scope));
+    return node.node.scopes.some((scope) => this.backupNodes.has(scope));
   }
 
   private backupUse(b: Backup): BackupUse {
-    const standalone = !b.node.node.scopes.slice(0, -1).some((scope) => this.owners.some((o) => o.node === scope));
+    const standalone = !b.node.node.scopes.slice(0, -1).some((scope) => this.owners.has(scope));
     const local = b.targets.filter((t) => t.hostPath !== undefined);
     const remote = b.targets.filter((t) => t.hostPath === undefined);
     return {
@@ -294,9 +357,10 @@ export class StackLedger {
     if (!reference || depth > 3) {
       return undefined;
     }
-    const target = this.stack.node
-      .findAll()
-      .find((n) => TerraformResource.isTerraformResource(n) && n.terraformResourceType === reference[1] && n.friendlyUniqueId === reference[2]);
+    const key = `${reference[1]}.${reference[2]}`;
+    const target =
+      this.resources?.get(key) ??
+      this.stack.node.findAll().find((n) => TerraformResource.isTerraformResource(n) && `${n.terraformResourceType}.${n.friendlyUniqueId}` === key);
     return target ? this.literal((target as any).nameInput, depth + 1) : undefined;
   }
 

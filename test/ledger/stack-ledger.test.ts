@@ -161,3 +161,24 @@ describe('what the data rule sees', () => {
     expect(stack.node.findAll().flatMap((n) => n.node.metadata).filter((m) => m.type === '@cdktf/info')).toEqual([]);
   });
 });
+
+describe('cost', () => {
+  /** How often the stack's tree is walked by a full synth of `count` protected containers. */
+  function walks(count: number): number {
+    const stack = checkedStack((s) => {
+      for (let i = 1; i <= count; i++) {
+        postgres(s, { targets: [StorageTarget.localPath({ hostPath: `/mnt/backup-disk/db${i}` })] }, { volumes: [{ name: `pgdata${i}`, containerPath: '/data' }] }, `db${i}`);
+      }
+    }, new ThreeTwoOneChecks({ printSummary: false }));
+    const findAll = jest.spyOn(stack.node, 'findAll');
+    fullSynthError(stack);
+    const n = findAll.mock.calls.length;
+    findAll.mockRestore();
+    return n;
+  }
+
+  test('the ledger is read once per phase of the synth, however many constructs rely on it (a walk per construct made synth quadratic)', () => {
+    // WHEN / THEN: as many walks of the stack for 12 containers as for 3
+    expect(walks(12)).toBe(walks(3));
+  });
+});
