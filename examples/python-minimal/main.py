@@ -71,7 +71,7 @@ class GitHostStack(TerraformStack):
                 # Kept off this host too (the compliance rule PasswordEscrowed): TF_VAR_restic_password
                 # comes from there at deploy time.
                 password=RepositoryPassword.from_variable(
-                    self, "restic_password", escrowed_in="the ops team's password manager, item git-host restic"
+                    self, "restic_password", escrowed_in="the ops team password manager, item git-host restic"
                 ),
                 targets=[
                     StorageTarget.local_path(host_path="/mnt/backup-disk/git", medium=Medium.DISK),

@@ -78,7 +78,7 @@ export class GitHostStack extends TerraformStack {
         // (a few seconds at 02:00 with restic's incremental runs); it is always started again.
         quiesce: Quiesce.stop(),
         // TF_VAR_restic_password comes from there at deploy time.
-        password: RepositoryPassword.fromVariable(this, 'restic_password', { escrowedIn: "the ops team's password manager, item git-host restic" }),
+        password: RepositoryPassword.fromVariable(this, 'restic_password', { escrowedIn: 'the ops team password manager, item git-host restic' }),
         targets: [
           StorageTarget.localPath({ hostPath: '/mnt/backup-disk/git', medium: Medium.DISK }),
           StorageTarget.s3Compatible({
