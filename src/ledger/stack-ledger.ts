@@ -15,29 +15,21 @@
  *
  * No import of the constructs here: they import this module.
  */
-import { DefaultTokenResolver, StringConcat, TerraformResource, TerraformStack, Token, Tokenization } from 'cdktf';
+import { TerraformStack } from 'cdktf';
 import { IConstruct, IValidation } from 'constructs';
 import { show } from '../configuration-error';
 import { DataMount, MountType } from '../model/data-mount';
 import { checkHostLedger } from '../model/check-host-ledger';
 import { BackupUse, DockerObjectKind, HostLedger, LedgerFinding, MountingWorkload, NameClaim, backupsByVolume } from '../model/host-ledger';
 import { sharedRepositories } from '../model/shared-repositories';
+import { DockerResourceReader, dockerKindOf, roleOf } from './docker-resource';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 const LEDGER = Symbol.for('cdktf-container-backup.stack-ledger');
 const VALIDATED = Symbol.for('cdktf-container-backup.ledger-validated');
 
-/** The label every container and service of this library carries, with its role. */
-const ROLE_LABEL = 'cdktf-container-backup.role';
 /** The roles of a backup's own containers and services: their mounts are not the stack's data. */
 const PLUMBING_ROLES = ['backup-sidecar', 'backup-agent-installer', 'backup-agent-initializer', 'docker-api-proxy', 'backup-service'];
-
-const KINDS: { [type: string]: DockerObjectKind } = {
-  docker_container: DockerObjectKind.CONTAINER,
-  docker_volume: DockerObjectKind.VOLUME,
-  docker_network: DockerObjectKind.NETWORK,
-  docker_service: DockerObjectKind.SERVICE,
-};
 
 /** A volume a workload of the library declares. */
 export interface DeclaredVolume {
@@ -100,10 +92,11 @@ export class StackLedger {
   private readonly recordedBackups: Backup[] = [];
   private readonly backupNodes = new Set<IConstruct>();
   private reading?: Reading;
-  /** The stack's Docker resources by `<type>.<logical id>`, while a reading is made. */
-  private resources?: Map<string, IConstruct>;
+  /** Reads names without an index of the stack (at construction, rarely a reference). */
+  private readonly reader: DockerResourceReader;
 
   private constructor(private readonly stack: TerraformStack) {
+    this.reader = new DockerResourceReader(stack);
     // The stack validates itself first (validations run in tree order): the validations read
     // every ledger of the app afresh, once, whatever the aspects did before.
     stack.node.addValidation({
@@ -156,19 +149,12 @@ export class StackLedger {
       return this.reading;
     }
     const nodes = this.stack.node.findAll();
-    this.resources = new Map(
-      nodes.filter((n): n is TerraformResource => TerraformResource.isTerraformResource(n) && KINDS[n.terraformResourceType] !== undefined).map((n) => [`${n.terraformResourceType}.${n.friendlyUniqueId}`, n]),
-    );
-    try {
-      const ledger = this.scan(nodes);
-      this.reading = { records, ledger, readers: backupsByVolume(ledger) };
-      return this.reading;
-    } finally {
-      this.resources = undefined;
-    }
+    const ledger = this.scan(nodes, new DockerResourceReader(this.stack, nodes));
+    this.reading = { records, ledger, readers: backupsByVolume(ledger) };
+    return this.reading;
   }
 
-  private scan(nodes: IConstruct[]): HostLedger {
+  private scan(nodes: IConstruct[], reader: DockerResourceReader): HostLedger {
     const names: NameClaim[] = [];
     const workloads: MountingWorkload[] = [];
     for (const owner of this.owners.values()) {
@@ -177,14 +163,13 @@ export class StackLedger {
       }
     }
     for (const node of nodes) {
-      const type = TerraformResource.isTerraformResource(node) ? node.terraformResourceType : undefined;
-      const kind = type === undefined ? undefined : KINDS[type];
+      const kind = dockerKindOf(node);
       if (kind === undefined) {
         continue;
       }
       const input = node as any;
       const owner = this.ownerOf(node);
-      const name = this.literal(input.nameInput);
+      const name = reader.literal(input.nameInput);
       if (name !== undefined) {
         // A volume the workload itself creates from its `volumes` (not one of its sidecar's).
         const declared = kind === DockerObjectKind.VOLUME && owner !== undefined && node.node.scope === owner.node && owner.declaredVolumes.has(name);
@@ -200,13 +185,13 @@ export class StackLedger {
       if (kind === DockerObjectKind.CONTAINER || kind === DockerObjectKind.SERVICE) {
         workloads.push({
           path: owner?.node.node.path ?? node.node.path,
-          library: owner !== undefined || labelled(input) !== undefined,
-          plumbing: this.insideBackup(node) || PLUMBING_ROLES.includes(labelled(input) ?? ''),
-          mounts: kind === DockerObjectKind.CONTAINER ? this.containerMounts(input) : this.serviceMounts(input),
+          library: owner !== undefined || roleOf(node) !== undefined,
+          plumbing: this.insideBackup(node) || PLUMBING_ROLES.includes(roleOf(node) ?? ''),
+          mounts: kind === DockerObjectKind.CONTAINER ? reader.containerMounts(input) : reader.serviceMounts(input),
         });
       }
     }
-    const backups = this.recordedBackups.map((b) => this.backupUse(b));
+    const backups = this.recordedBackups.map((b) => this.backupUse(b, reader));
     return { stack: this.stack.node.id, names, workloads, backups };
   }
 
@@ -234,10 +219,9 @@ export class StackLedger {
   /** Whether `node` is a `docker_container` of the user's own (no construct of this library made it). */
   public isUnmanagedContainer(node: IConstruct): boolean {
     return (
-      TerraformResource.isTerraformResource(node) &&
-      node.terraformResourceType === 'docker_container' &&
+      dockerKindOf(node) === DockerObjectKind.CONTAINER &&
       this.ownerOf(node) === undefined &&
-      labelled(node as any) === undefined
+      roleOf(node) === undefined
     );
   }
 
@@ -254,7 +238,6 @@ export class StackLedger {
     }
     return reading.findings.get(path) ?? [];
   }
-
 
   /** Adds, once per construct, the validation that reports the findings about it. */
   private validate(node: IConstruct): void {
@@ -281,7 +264,15 @@ export class StackLedger {
     return node.node.scopes.some((scope) => this.backupNodes.has(scope));
   }
 
-  private backupUse(b: Backup): BackupUse {
+  /**
+   * A name as Docker will see it, when synth can know it (a literal, or a reference to the name
+   * of a volume, network or container of this stack whose own name is known).
+   */
+  public literal(value: unknown): string | undefined {
+    return this.reader.literal(value);
+  }
+
+  private backupUse(b: Backup, reader: DockerResourceReader): BackupUse {
     const standalone = !b.node.node.scopes.slice(0, -1).some((scope) => this.owners.has(scope));
     const local = b.targets.filter((t) => t.hostPath !== undefined);
     const remote = b.targets.filter((t) => t.hostPath === undefined);
@@ -290,91 +281,11 @@ export class StackLedger {
       workload: b.workload,
       standalone,
       service: b.service,
-      sources: b.sources.filter((s) => !(s.external ?? false)).map((s) => this.literal(s.volumeName) ?? s.volumeName),
+      sources: b.sources.filter((s) => !(s.external ?? false)).map((s) => reader.literal(s.volumeName) ?? s.volumeName),
       externalSources: b.sources.filter((s) => s.external ?? false).map((s) => s.volumeName),
       localFolders: local.map((t) => ({ target: t.name, hostPath: t.hostPath! })),
-      remoteRepositories: remote.map((t) => ({ target: t.name, repository: t.repository, display: this.display(t.repository) })),
+      remoteRepositories: remote.map((t) => ({ target: t.name, repository: t.repository, display: reader.display(t.repository) })),
     };
-  }
-
-  private containerMounts(input: any): DataMount[] {
-    const out: DataMount[] = [];
-    for (const m of list(input.mountsInput)) {
-      const source = this.literal(m.source);
-      if ((m.type === 'volume' || m.type === 'bind') && source !== undefined) {
-        out.push(mount(m.type === 'volume' ? MountType.VOLUME : MountType.BIND, source, m.target, m.readOnly));
-      }
-    }
-    for (const v of list(input.volumesInput)) {
-      const volume = this.literal(v.volumeName);
-      const host = this.literal(v.hostPath);
-      if (volume !== undefined) {
-        out.push(mount(MountType.VOLUME, volume, v.containerPath, v.readOnly));
-      } else if (host !== undefined) {
-        out.push(mount(MountType.BIND, host, v.containerPath, v.readOnly));
-      }
-    }
-    return out;
-  }
-
-  private serviceMounts(input: any): DataMount[] {
-    const spec = input.taskSpecInput;
-    const out: DataMount[] = [];
-    for (const m of list(spec?.containerSpec?.mounts)) {
-      const source = this.literal(m.source);
-      if ((m.type === 'volume' || m.type === 'bind') && source !== undefined) {
-        out.push(mount(m.type === 'volume' ? MountType.VOLUME : MountType.BIND, source, m.target, m.readOnly));
-      }
-    }
-    return out;
-  }
-
-  /**
-   * A name as Docker will see it, when synth can know it: a literal, or a reference to the
-   * name of a volume, network or container of this stack whose own name is known. Resolved
-   * without preparing, so no cross-stack reference is made.
-   */
-  public literal(value: unknown, depth = 0): string | undefined {
-    if (typeof value !== 'string') {
-      return undefined;
-    }
-    if (!Token.isUnresolved(value)) {
-      return value;
-    }
-    let resolved: unknown;
-    try {
-      resolved = Tokenization.resolve(value, { scope: this.stack, resolver: new DefaultTokenResolver(new StringConcat()), preparing: false });
-    } catch {
-      return undefined;
-    }
-    if (typeof resolved !== 'string') {
-      return undefined;
-    }
-    if (!resolved.includes('${')) {
-      return resolved;
-    }
-    const reference = /^\$\{(docker_volume|docker_network|docker_container)\.([^.]+)\.name\}$/.exec(resolved);
-    if (!reference || depth > 3) {
-      return undefined;
-    }
-    const key = `${reference[1]}.${reference[2]}`;
-    const target =
-      this.resources?.get(key) ??
-      this.stack.node.findAll().find((n) => TerraformResource.isTerraformResource(n) && `${n.terraformResourceType}.${n.friendlyUniqueId}` === key);
-    return target ? this.literal((target as any).nameInput, depth + 1) : undefined;
-  }
-
-  /** A repository string for messages: references as Terraform would print them, else marked. */
-  private display(value: string): string {
-    try {
-      const resolved = Tokenization.resolve(value, { scope: this.stack, resolver: new DefaultTokenResolver(new StringConcat()), preparing: false });
-      if (typeof resolved === 'string') {
-        return resolved;
-      }
-    } catch {
-      // fall through to the mark
-    }
-    return value.replace(/\$\{TfToken\[[^\]]*\]\}/g, '<reference>');
   }
 }
 
@@ -384,20 +295,6 @@ function ledgersOfApp(stack: TerraformStack): StackLedger[] {
     .findAll()
     .filter((n): n is TerraformStack => TerraformStack.isStack(n) && (n as any)[LEDGER] !== undefined)
     .map((n) => (n as any)[LEDGER] as StackLedger);
-}
-
-/** The library role a resource's labels give it, if any. */
-function labelled(input: any): string | undefined {
-  return list(input.labelsInput).find((l) => l.label === ROLE_LABEL)?.value;
-}
-
-/** A list input as written (an IResolvable for the whole list reads as empty: synth cannot know it). */
-function list(value: unknown): any[] {
-  return Array.isArray(value) ? value : [];
-}
-
-function mount(kind: MountType, source: string, containerPath: string, readOnly: unknown): DataMount {
-  return { kind, source, containerPath, ...(readOnly === true ? { readOnly: true } : {}), backedUpBy: [] };
 }
 
 /** `the containerName "db"`, the words a fix uses for what sets a construct's names. */
