@@ -7,6 +7,7 @@ import { AGENT_HEALTHCHECK, AgentFile, agentFiles, checkNotifyUrl, initializatio
 import { exitedZero, INSTALL_TARGET_FOLDERS_DIR, installScript, stagedPath } from './agent/agent-install';
 import { AGENT_PLAN_FILE } from './agent/agent-plan';
 import { attachComplianceHooks } from './compliance/hooks';
+import { StackLedger, setBy } from './ledger/stack-ledger';
 import { DockerApiProxy } from './docker-api-proxy';
 import { ResolvedBackup, resolveBackupPlan } from './model/resolve-backup-plan';
 import { Quiesce, QuiesceMode } from './policy/quiesce';
@@ -39,6 +40,14 @@ export interface BackupSource {
    * @default false
    */
   readonly allowEmpty?: boolean;
+  /**
+   * The volume is made outside this stack (docker compose, another Terraform configuration, by
+   * hand). A sidecar (or backup service) used on its own may otherwise only name a volume the
+   * stack declares, a `docker_volume` or a mount of one of its containers: Docker makes an
+   * empty volume for a name that does not exist, and the backup would save that every time.
+   * @default false
+   */
+  readonly external?: boolean;
 }
 
 /** How the backup of one container behaves. Shared by `ProtectedContainer.backup`. */
@@ -149,7 +158,11 @@ export interface BackupOptions {
 export interface BackupSidecarProps extends BackupOptions {
   /** The protected container's name: the restic `--host`, and the sidecar's name prefix. */
   readonly containerName: string;
-  /** The named volumes to back up. */
+  /**
+   * The named volumes to back up. Used on its own, each must be a volume the stack declares (a
+   * `docker_volume`, by its name or a reference to it, or a volume a container of the stack
+   * mounts), or be marked `external`: checked at synth.
+   */
   readonly sources: BackupSource[];
   /**
    * The protected container's other volumes, which are not backed up (`backup: false`): synth
@@ -237,9 +250,13 @@ export class BackupSidecar extends Construct {
     attachComplianceHooks(this);
     const where = this.node.path;
     checkNotifyUrl(where, props.notifyUrl);
+    const ledger = StackLedger.of(this);
+    // A source may be given as a docker_volume's name (a reference): the plan, the checks and the
+    // paths use the name it resolves to, the mount keeps the reference (the volume is made first).
+    const sources = props.sources.map((s) => ({ ...s, volumeName: ledger.literal(s.volumeName) ?? s.volumeName }));
     const plan = resolveBackupPlan(
       where,
-      props,
+      { ...props, sources },
       (site) => props.targets.map((target, i) => target.bind(this, { containerName: props.containerName, index: i + 1, containerSite: site })),
     );
     this.resolved = plan;
@@ -251,10 +268,13 @@ export class BackupSidecar extends Construct {
     this.verification = plan.verification;
     this.recoveryPointObjectiveMinutes = plan.recoveryPointObjectiveMinutes;
     this.containerName = plan.containerName;
-    this.sources = [...props.sources];
+    this.sources = sources;
     this.targets = plan.targets;
     const { image } = plan;
     const password = props.password ?? RepositoryPassword.fromVariable(this);
+    // Its names, sources and folders, for the checks across the stack (ledger/stack-ledger.ts).
+    ledger.recordOwner(this, setBy('containerName', props.containerName));
+    ledger.recordBackup(this, { workload: props.containerName, service: false, sources, targets: this.targets });
 
     const labels = [{ label: 'cdktf-container-backup.protects', value: props.containerName }];
     this.stateVolume = new Volume(this, 'state', { name: `${props.containerName}-backup-state`, labels });
@@ -345,10 +365,10 @@ export class BackupSidecar extends Construct {
       mounts: [
         { type: 'volume', source: this.stateVolume.name, target: AGENT_STATE_DIR },
         { type: 'volume', source: this.installVolume.name, target: AGENT_INSTALL_DIR, readOnly: true },
-        ...props.sources.map((s) => ({
+        ...props.sources.map((s, i) => ({
           type: 'volume',
           source: s.volumeName,
-          target: `${SOURCE_ROOT}/${s.volumeName}`,
+          target: `${SOURCE_ROOT}/${sources[i].volumeName}`,
           readOnly: true,
         })),
       ],

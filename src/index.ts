@@ -28,6 +28,7 @@ export * from './aws/agent-credentials';
 export * from './aws/key-escrow';
 export * from './aws/account-public-access-block';
 export * from './model/topology';
+export { DataMount, MountType } from './model/data-mount';
 export * from './model/rule';
 export * from './compliance/finding';
 export * from './compliance/suppressions';
@@ -44,5 +45,7 @@ export { DatabaseConsistencyRule } from './compliance/rules/database-consistency
 export { QuiesceOutputBackedUpRule } from './compliance/rules/quiesce-output-backed-up';
 export { ServiceDataPinnedRule } from './compliance/rules/service-data-pinned';
 export { ReplicatedServiceDataRule } from './compliance/rules/replicated-service-data';
+export { AllDataBackedUpRule } from './compliance/rules/all-data-backed-up';
+export { PasswordEscrowedRule } from './compliance/rules/password-escrowed';
 export * from './targets/lock-strength';
 export * from './aws/state-backend';

@@ -5,10 +5,11 @@ import { Construct } from 'constructs';
 import { terraformLiteral } from './agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
 import { attachComplianceHooks } from './compliance/hooks';
+import { StackLedger, setBy } from './ledger/stack-ledger';
 import { ConfigurationError, show } from './configuration-error';
 import { Site } from './targets/site';
 import { checkName } from './validation';
-import { checkEnvironment, checkVolumes } from './workload-checks';
+import { checkCommand, checkEnvironment, checkVolumes } from './workload-checks';
 
 /** A named Docker volume mounted into the protected container. */
 export interface ContainerVolume {
@@ -17,12 +18,16 @@ export interface ContainerVolume {
   /** Where the container sees it. */
   readonly containerPath: string;
   /**
-   * Use a volume that already exists instead of creating it.
+   * Use a volume that already exists instead of creating it: one made outside this stack, or
+   * one another container of the stack creates (to share it on purpose; two containers that
+   * both create one name are refused at synth, since they would be one volume).
    * @default false
    */
   readonly existing?: boolean;
   /**
-   * Include it in the backup. Turn off for caches and scratch data.
+   * Include it in the backup. Turn off for caches and scratch data, or for a volume shared with
+   * the container whose backup reads it: the compliance rule AllDataBackedUp then takes it as
+   * declared not worth a backup here.
    * @default true
    */
   readonly backup?: boolean;
@@ -60,18 +65,23 @@ export interface ProtectedContainerProps {
   /** The image to run, e.g. "postgres:16". */
   readonly image: string;
   /**
-   * The container's name on the Docker host; also the restic `--host` of its backups.
+   * The container's name on the Docker host; also the restic `--host` of its backups, and the
+   * prefix of its sidecar's names (`<name>-backup`, `<name>-backup-install`,
+   * `<name>-backup-state`, ...). Each is checked at synth against every other name of the stack.
    * @default - the construct id
    */
   readonly containerName?: string;
   /**
    * Environment variables. Values of variables named like secrets (`*PASSWORD`, `*SECRET`,
-   * `*TOKEN`, `*_KEY`) must be Terraform tokens, never literals.
+   * `*TOKEN`, `*_KEY`) must be Terraform tokens, never literals; and no value, whatever its
+   * name, may hold a literal password inside a URL (`postgres://user:password@db`) or a
+   * connection string (`Password=...`): put a token in the password's place.
    * @default - none
    */
   readonly environment?: { [name: string]: string };
   /**
-   * Overrides the image's command.
+   * Overrides the image's command. No argument may hold a literal password inside a URL or a
+   * connection string.
    * @default - the image's
    */
   readonly command?: string[];
@@ -159,6 +169,14 @@ export class ProtectedContainer extends Construct {
     this.image = props.image;
     this.dataVolumeNames = declared.filter((v) => v.backup ?? true).map((v) => v.name);
     checkEnvironment(where, props.environment ?? {});
+    checkCommand(where, props.command ?? []);
+    // What it names and mounts, for the checks across the stack (ledger/stack-ledger.ts).
+    const ledger = StackLedger.of(this);
+    ledger.recordOwner(this, setBy('containerName', this.containerName), declared.filter((v) => !(v.existing ?? false)).map((v) => v.name));
+    ledger.recordWorkload(
+      this,
+      declared.map((v) => ({ name: v.name, containerPath: v.containerPath, excluded: !(v.backup ?? true), existing: v.existing ?? false })),
+    );
 
     const volumeNames = new Map<string, string>();
     for (const v of declared) {

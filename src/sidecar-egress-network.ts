@@ -1,6 +1,8 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
+import { show } from './configuration-error';
+import { StackLedger } from './ledger/stack-ledger';
 
 /**
  * The network through which the backup sidecars of one Docker-host stack reach their remote
@@ -38,6 +40,7 @@ export class SidecarEgressNetwork extends Construct {
 
   private constructor(scope: TerraformStack, id: string, overlay: boolean) {
     super(scope, id);
+    StackLedger.of(this).recordOwner(this, `the stack id ${show(scope.node.id)} (the network is named after it)`);
     this.network = new Network(this, 'network', {
       // One per stack: two stacks on one host must not both create the same name.
       name: `${scope.node.id}-backup-egress${overlay ? '-swarm' : ''}`,

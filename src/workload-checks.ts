@@ -4,6 +4,7 @@
  */
 import { Token } from 'cdktf';
 import { ConfigurationError, show } from './configuration-error';
+import { LiteralCredential, literalCredentialIn } from './literal-credentials';
 import { checkName, relativePath } from './validation';
 
 /** Environment variables whose value is a secret by their name. */
@@ -35,13 +36,30 @@ export function checkVolumes(where: string, volumes: MountedVolume[]): void {
   }
 }
 
-/** Variables named like secrets must be tokens (a sensitive variable), never literals. */
+/**
+ * Variables named like secrets must be tokens (a sensitive variable), never literals; and no
+ * value, whatever its name, holds a literal password inside a URL or connection string.
+ */
 export function checkEnvironment(where: string, environment: { [name: string]: string }): void {
   for (const [name, value] of Object.entries(environment)) {
     if (SECRET_NAME.test(name) && !Token.isUnresolved(value)) {
       throw literalSecretEnvironment(where, name);
     }
+    const found = literalCredentialIn(value);
+    if (found) {
+      throw literalCredential(where, `the environment variable ${name}`, found, `${name}_FILE`);
+    }
   }
+}
+
+/** No argument of the command holds a literal password inside a URL or connection string. */
+export function checkCommand(where: string, command: string[]): void {
+  command.forEach((argument, i) => {
+    const found = literalCredentialIn(argument);
+    if (found) {
+      throw literalCredential(where, `command argument ${i + 1}`, found);
+    }
+  });
 }
 
 function duplicateVolume(path: string, name: string): ConfigurationError {
@@ -65,5 +83,14 @@ function literalSecretEnvironment(path: string, name: string): ConfigurationErro
     path,
     `the environment variable ${name} looks like a secret and has a literal value, which would be stored in plain text in cdk.tf.json`,
     `pass a sensitive TerraformVariable's value (new TerraformVariable(stack, "${name.toLowerCase()}", { sensitive: true }).stringValue), or point the image at a file with ${name}_FILE`,
+  );
+}
+
+function literalCredential(path: string, what: string, found: LiteralCredential, fileVariable?: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `${what} holds ${found.what} (${found.masked}), which would be stored in plain text in cdk.tf.json and the Terraform plan`,
+    `put a sensitive TerraformVariable's value in the password's place, e.g. \`${found.masked.replace('***', '${password.stringValue}')}\` (a Terraform reference inside the value is fine)` +
+      (fileVariable ? `, or point the image at a file with ${fileVariable}` : ', or let the program read the password from a file or its environment'),
   );
 }

@@ -5,13 +5,22 @@
  * annotation. Every message names where (construct path, factory or rule), the value received,
  * and the fix; none carries a stack trace.
  */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
-import { Lazy, TerraformStack, Testing } from 'cdktf';
+import { Container } from '@cdktf/provider-docker/lib/container';
+import { Network } from '@cdktf/provider-docker/lib/network';
+import { Service } from '@cdktf/provider-docker/lib/service';
+import { Volume } from '@cdktf/provider-docker/lib/volume';
+import { App, Lazy, TerraformStack, Testing } from 'cdktf';
 import {
   AgentCredentials,
   BackupBucket,
   BackupOptions,
+  BackupService,
   BackupSidecar,
   BackupSuppressions,
   EncryptedStateBackend,
@@ -37,6 +46,7 @@ import { ConfigurationError } from '../src/configuration-error';
 import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
 import { LOCAL, VAULT, annotations, app, checkedStack, fullSynthError, hostStack, postgres, postgresService } from './compliance/stacks';
 
+const ROOT = path.resolve(__dirname, '..');
 const STATE = { bucket: 'acme-terraform-state', region: 'eu-west-1', kmsKeyId: 'arn:aws:kms:eu-west-1:111122223333:alias/tf', dynamodbTable: 'tf-lock' };
 const PINNED = 'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
 
@@ -297,7 +307,7 @@ const eager: Array<[string, () => unknown, string]> = [
   [
     'a suppression of an invalid rule id',
     () => BackupSuppressions.addToConstruct(db(), [{ ruleId: 'one offsite', reason: 'a long enough reason' }]),
-    "BackupSuppressions.addToConstruct(db-host/db): the rule id \"one offsite\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency)",
+    "BackupSuppressions.addToConstruct(db-host/db): the rule id \"one offsite\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)",
   ],
   [
     'an additional rule with a built-in id',
@@ -307,7 +317,7 @@ const eager: Array<[string, () => unknown, string]> = [
   [
     'an additional rule with an invalid id',
     () => new ThreeTwoOneChecks({ additionalRules: [{ rule: rule('acme rule'), fix: 'n/a' }] }),
-    "new ThreeTwoOneChecks(...): the rule id \"acme rule\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency)",
+    "new ThreeTwoOneChecks(...): the rule id \"acme rule\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)",
   ],
   [
     'an additional rule without a fix',
@@ -579,5 +589,298 @@ describe('issue 12: the RPO rule reads the agent\'s day rule (Vixie cron)', () =
     const stack = checkedStack((s) => postgres(s, { schedule: Schedule.cron('0 2 13 * 5'), recoveryPointObjectiveMinutes: 7 * 1440 }));
     expect(() => Testing.fullSynth(stack)).not.toThrow();
     expect(annotations(stack, 'error')).toEqual([]);
+  });
+});
+
+// ---- Issue 22: nothing silently wrong across constructs ---------------------------------------
+// One block, for merging: literal credentials inside values (eager), what one construct names
+// and another relies on (the stack's ledger: validations, so `app.synth()` fails and writes no
+// cdk.tf.json for the stack), and the two new warnings (printed; the synth goes on).
+
+/** A local target in `hostPath`, named `local`. */
+const localIn = (hostPath: string) => StorageTarget.localPath({ hostPath });
+const URL_FIX = (example: string, file: string) =>
+  `Fix: put a sensitive TerraformVariable's value in the password's place, e.g. \`${example}\` (a Terraform reference inside the value is fine), ${file}`;
+
+const eager22: Array<[string, () => unknown, string]> = [
+  [
+    'a password inside a URL in the environment (any variable name)',
+    () => db({ environment: { DATABASE_URL: 'postgres://gitea:hunter2@db:5432/gitea' } }),
+    `db-host/db: the environment variable DATABASE_URL holds a literal password inside a URL (postgres://gitea:***@db:5432/gitea), which would be stored in plain text in cdk.tf.json and the Terraform plan. ${URL_FIX('postgres://gitea:${password.stringValue}@db:5432/gitea', 'or point the image at a file with DATABASE_URL_FILE')}`,
+  ],
+  [
+    'a password inside a URL whose host is a reference',
+    () => db({ environment: { DATABASE_URL: `postgres://gitea:hunter2@${Lazy.stringValue({ produce: () => 'db' })}/gitea` } }),
+    `db-host/db: the environment variable DATABASE_URL holds a literal password inside a URL (postgres://gitea:***@<reference>/gitea), which would be stored in plain text in cdk.tf.json and the Terraform plan. ${URL_FIX('postgres://gitea:${password.stringValue}@<reference>/gitea', 'or point the image at a file with DATABASE_URL_FILE')}`,
+  ],
+  [
+    'a Password= in a connection string',
+    () => db({ environment: { ConnectionStrings__Default: 'Server=db;Database=app;User Id=sa;Password=hunter2;' } }),
+    `db-host/db: the environment variable ConnectionStrings__Default holds a literal password in a connection string (Server=db;Database=app;User Id=sa;Password=***;), which would be stored in plain text in cdk.tf.json and the Terraform plan. ${URL_FIX('Server=db;Database=app;User Id=sa;Password=${password.stringValue};', 'or point the image at a file with ConnectionStrings__Default_FILE')}`,
+  ],
+  [
+    'a password inside a URL in a command argument',
+    () => db({ command: ['--dsn', 'mysql://root:hunter2@db/app'] }),
+    `db-host/db: command argument 2 holds a literal password inside a URL (mysql://root:***@db/app), which would be stored in plain text in cdk.tf.json and the Terraform plan. ${URL_FIX('mysql://root:${password.stringValue}@db/app', 'or let the program read the password from a file or its environment')}`,
+  ],
+  [
+    'credentials in a REST server URL',
+    () => StorageTarget.restServer({ url: 'https://alice:hunter2@backup.example.internal:8000' }),
+    'StorageTarget.restServer("https://alice:***@backup.example.internal:8000"): the URL "https://alice:***@backup.example.internal:8000" carries credentials (user:password@), which would be written in plain text into cdk.tf.json, the agent\'s plan and its logs. Fix: take them out of the URL: pass the user name as `username` and the password as `password` (a sensitive variable\'s value), which reach the sidecar as a file',
+  ],
+  [
+    'credentials in a REST server URL built with a reference',
+    () => StorageTarget.restServer({ url: `https://alice:${Lazy.stringValue({ produce: () => 'pw' })}@backup.example.internal`, site: Site.named('dc2') }),
+    'StorageTarget.restServer(<token>): the URL "https://alice:***@backup.example.internal" carries credentials (user:password@), which would be written in plain text into cdk.tf.json, the agent\'s plan and its logs. Fix: take them out of the URL: pass the user name as `username` and the password as `password` (a sensitive variable\'s value), which reach the sidecar as a file',
+  ],
+  [
+    'credentials in an S3-compatible endpoint',
+    () =>
+      StorageTarget.s3Compatible({
+        endpoint: 'https://AKIAEXAMPLE:hunter2@minio.example.internal:9000',
+        bucket: 'backups',
+        accessKeyId: 'AKIAEXAMPLE',
+        secretAccessKey: Lazy.stringValue({ produce: () => 'from-a-secret-store' }),
+      }),
+    'StorageTarget.s3Compatible("https://AKIAEXAMPLE:***@minio.example.internal:9000"): the endpoint "https://AKIAEXAMPLE:***@minio.example.internal:9000" carries credentials (user:password@), which would be written in plain text into cdk.tf.json, the agent\'s plan and its logs. Fix: take them out of the endpoint: the access key goes in `accessKeyId` and the secret key in `secretAccessKey` (a sensitive variable\'s value), which reaches the sidecar as a file',
+  ],
+  [
+    'a password escrowed in a blank place',
+    () => RepositoryPassword.fromVariable(hostStack(app()), 'restic_password', { escrowedIn: '  ' }),
+    'RepositoryPassword.fromVariable("restic_password"): escrowedIn is "  ", which does not say where the password is kept. Fix: name the place an operator reads it back from after losing the host, e.g. { escrowedIn: "Vault kv/backup/restic" }, or leave escrowedIn out',
+  ],
+];
+
+describe('issue 22: eager refusals (thrown while the app is built)', () => {
+  test.each(eager22)('%s', (_name, build, message) => {
+    // WHEN
+    let thrown: unknown;
+    try {
+      build();
+    } catch (e) {
+      thrown = e;
+    }
+    // THEN: the message, without a trace; nothing is synthesized
+    expect(thrown).toBeInstanceOf(ConfigurationError);
+    expect((thrown as ConfigurationError).message).toBe(message);
+    expect((thrown as ConfigurationError).stack).toBe(`ConfigurationError: ${message}`);
+    expect(message).not.toContain('hunter2');
+  });
+});
+
+const SHARED_FOLDER =
+  'both sidecars would write one restic repository (/mnt/backup-disk/repository) and both installers would manage the folder (root-owned, mode 0700, moving a repository they find in it), so one sidecar\'s prune or check would lock the other out, and their snapshots would share one repository and its password';
+const VOLUME_WHY =
+  'two docker_volume resources with one name are one Docker volume: each container would mount the other\'s files, and destroying either would remove the data of both';
+const NAME_WHY = 'Docker keeps one container, service or network per name, so the second would fail to deploy halfway through, after the first was made';
+
+/** A second postgres in `stack`, `id`, with its own volume, local folder and bucket folder unless told otherwise. */
+function wiki(stack: TerraformStack, backup: Partial<BackupOptions> = {}, props: any = {}): ProtectedContainer {
+  return postgres(stack, { targets: [localIn('/mnt/backup-disk/wiki'), new FakeBucketTarget()], ...backup }, { volumes: [{ name: 'wiki-data', containerPath: '/var/lib/postgresql/data' }], ...props }, 'wiki');
+}
+
+const validation22: Array<[string, () => TerraformStack, string, string]> = [
+  [
+    'a second container given the database\'s volume name (both create it)',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack);
+      new ProtectedContainer(stack, 'web', { image: 'nginx:1.27', volumes: [{ name: 'pgdata', containerPath: '/usr/share/nginx/html' }] });
+      return stack;
+    },
+    'db-host/web',
+    `db-host/web: the Docker volume "pgdata" is made by db-host/db too; ${VOLUME_WHY}. Fix: rename one: the volume's name in \`volumes\` of db-host/web, or the volume's name in \`volumes\` of db-host/db; to share the volume on purpose, declare it \`existing: true\` in the \`volumes\` of db-host/web (db-host/db makes it)`,
+  ],
+  [
+    'two containers with one containerName',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack);
+      wiki(stack, {}, { containerName: 'db' });
+      return stack;
+    },
+    'db-host/wiki',
+    `db-host/wiki: the Docker names container "db", volume "db-backup-state", volume "db-backup-install", network "db-backup-docker-api", container "db-backup-docker-api", container "db-backup-install", container "db-backup" are made by db-host/db too; ${VOLUME_WHY}; ${NAME_WHY}. Fix: rename one: the containerName "db" of db-host/wiki, or the containerName "db" of db-host/db`,
+  ],
+  [
+    'a container of your own named like a sidecar',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack);
+      new Container(stack, 'tools', { name: 'db-backup', image: 'alpine:3.20' });
+      return stack;
+    },
+    'db-host/db',
+    `db-host/db: the Docker container "db-backup" is made by db-host/tools too; ${NAME_WHY}. Fix: rename one: the containerName "db" of db-host/db, or the \`name\` of db-host/tools`,
+  ],
+  [
+    'a volume of your own named like a sidecar\'s state volume',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack);
+      new Volume(stack, 'state', { name: 'db-backup-state' });
+      return stack;
+    },
+    'db-host/db',
+    `db-host/db: the Docker volume "db-backup-state" is made by db-host/state too; ${VOLUME_WHY}. Fix: rename one: the containerName "db" of db-host/db, or the \`name\` of db-host/state`,
+  ],
+  [
+    'a network of your own named like the stack\'s egress network',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack);
+      new Network(stack, 'mine', { name: 'db-host-backup-egress' });
+      return stack;
+    },
+    'db-host/cdktf-container-backup-egress',
+    `db-host/cdktf-container-backup-egress: the Docker network "db-host-backup-egress" is made by db-host/mine too; ${NAME_WHY}. Fix: rename one: the stack id "db-host" (the network is named after it) of db-host/cdktf-container-backup-egress, or the \`name\` of db-host/mine`,
+  ],
+  [
+    'two containers\' local targets in one host folder',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack, { targets: [localIn('/mnt/backup-disk'), VAULT()] });
+      wiki(stack, { targets: [localIn('/mnt/backup-disk'), new FakeBucketTarget()] });
+      return stack;
+    },
+    'db-host/wiki/backup',
+    `db-host/wiki/backup: the local target "local" (/mnt/backup-disk) has the same folder as the local target "local" of db-host/db/backup: ${SHARED_FOLDER}. Fix: give each local target a folder of its own, side by side, none inside another: e.g. "/mnt/backup-disk/wiki" for "local" of db-host/wiki/backup and "/mnt/backup-disk/db" for "local" of db-host/db/backup`,
+  ],
+  [
+    'a local target inside another\'s folder',
+    () => {
+      const stack = hostStack(app());
+      postgres(stack, { targets: [localIn('/mnt/backup-disk'), VAULT()] });
+      wiki(stack);
+      return stack;
+    },
+    'db-host/wiki/backup',
+    'db-host/wiki/backup: the local target "local" (/mnt/backup-disk/wiki) and the local target "local" of db-host/db/backup are nested: /mnt/backup-disk/wiki lies inside the folder of the local target "local" of db-host/db/backup, which its installer keeps root-owned with mode 0700 as its own, so each installer would manage folders of the other\'s. Fix: give each local target a folder of its own, side by side, none inside another: e.g. "/mnt/backup-disk/wiki" for "local" of db-host/wiki/backup and "/mnt/backup-disk/db" for "local" of db-host/db/backup',
+  ],
+  [
+    'a sidecar on its own whose source is act_runner-data, the container mounting act-runner-data',
+    () => {
+      const stack = hostStack(app());
+      new Container(stack, 'runner', { name: 'act-runner', image: 'gitea/act_runner:0.2', mounts: [{ type: 'volume', source: 'act-runner-data', target: '/data' }] });
+      new BackupSidecar(stack, 'runner-backup', { containerName: 'act-runner', sources: [{ volumeName: 'act_runner-data' }], targets: [localIn('/mnt/backup-disk/act-runner')] });
+      return stack;
+    },
+    'db-host/runner-backup',
+    'db-host/runner-backup: the source volume "act_runner-data" is declared nowhere in the stack "db-host": no docker_volume has that name and no container of the stack mounts it, so Docker would make a new, empty volume of that name, and the backup would save that one every time while the data stays elsewhere. Fix: name the volume the container mounts: did you mean "act-runner-data"? the stack declares "act-runner-data"; for a volume made outside this stack (docker compose, by hand), mark the source `external: true`',
+  ],
+  [
+    'a backup service on its own whose source no service mounts',
+    () => {
+      const stack = hostStack(app());
+      new Service(stack, 'wiki', { name: 'wiki', taskSpec: { containerSpec: { image: 'wiki:1', mounts: [{ type: 'volume', source: 'wiki-data', target: '/data' }] } } });
+      new BackupService(stack, 'wiki-backup', { serviceName: 'wiki', sources: [{ volumeName: 'wikidata' }], targets: [localIn('/mnt/backup-disk/wiki')] });
+      return stack;
+    },
+    'db-host/wiki-backup',
+    'db-host/wiki-backup: the source volume "wikidata" is declared nowhere in the stack "db-host": no docker_volume has that name and no service or container of the stack mounts it, so swarm would make a new, empty volume of that name on each node, and the backup would save that one every time while the data stays elsewhere. Fix: name the volume the service mounts: did you mean "wiki-data"? the stack declares "wiki-data"; for a volume made outside this stack (docker compose, by hand), mark the source `external: true`',
+  ],
+  [
+    'a container named "db" on two hosts of one app, backed up to one bucket folder',
+    () => {
+      const a = app();
+      postgres(hostStack(a, 'host-1'));
+      const two = hostStack(a, 'host-2');
+      postgres(two);
+      return two;
+    },
+    'host-2/db/backup',
+    'host-2/db/backup: the target "vault" writes the restic repository s3:s3.eu-west-1.amazonaws.com/vault/db, which the target "vault" of host-1/db/backup writes too: two sidecars under one restic host name ("db") would mix their snapshots: retention would forget one\'s snapshots as the other\'s, and a restore of "latest" could bring back the other\'s data; they would also share the repository\'s locks and password. Fix: give each its own repository: a containerName (serviceName) of its own, or a prefix of its own, e.g. StorageTarget.s3(bucket, { prefix: "host-2/db" }) (`prefix` of an S3-compatible target, `repositoryPath` of a REST server)',
+  ],
+];
+
+describe('issue 22: refusals across constructs (the full synth fails, no cdk.tf.json)', () => {
+  test.each(validation22)('%s', (_name, build, where, message) => {
+    // GIVEN (no compliance pack: these hold without one)
+    const stack = build();
+    const application = App.of(stack) as App;
+    // WHEN
+    let error: Error | undefined;
+    try {
+      application.synth();
+    } catch (e) {
+      error = e as Error;
+    }
+    // THEN: the synth stops on the construct the message names, and the stack has no Terraform
+    expect(error?.message).toContain(`[${where}] ${message}`);
+    expect(message).toContain('. Fix: ');
+    expect(fs.existsSync(path.join(application.outdir, 'stacks', stack.node.id, 'cdk.tf.json'))).toBe(false);
+  });
+
+  test('run as an app, the refusal exits 1 and prints the message and its fix; the stack has no cdk.tf.json', () => {
+    // GIVEN: the "two containers with one containerName" row as a program in its own folder
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'refused-ledger-'));
+    try {
+      fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+      fs.writeFileSync(
+        path.join(dir, 'main.ts'),
+        [
+          "import { App } from 'cdktf';",
+          `import { hostStack, postgres } from '${path.join(ROOT, 'test', 'compliance', 'stacks')}';`,
+          `const app = new App({ outdir: ${JSON.stringify(path.join(dir, 'cdktf.out'))} });`,
+          'const stack = hostStack(app);',
+          'postgres(stack);',
+          "postgres(stack, {}, { containerName: 'db', volumes: [{ name: 'wiki-data', containerPath: '/data' }] }, 'wiki');",
+          'app.synth();',
+        ].join('\n'),
+      );
+      // WHEN
+      const run = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'ts-node'), ['--transpile-only', '--project', path.join(ROOT, 'tsconfig.dev.json'), 'main.ts'], {
+        cwd: dir,
+        encoding: 'utf8',
+        timeout: 120_000,
+      });
+      // THEN
+      expect(run.status).toBe(1);
+      expect(run.stderr).toContain('[db-host/wiki] db-host/wiki: the Docker names container "db",');
+      expect(run.stderr).toContain('Fix: rename one: the containerName "db" of db-host/wiki, or the containerName "db" of db-host/db');
+      expect(fs.existsSync(path.join(dir, 'cdktf.out', 'stacks', 'db-host', 'cdk.tf.json'))).toBe(false);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
+
+const warnings22: Array<[string, () => TerraformStack, string]> = [
+  [
+    'a container of your own writes a volume no backup reads',
+    () =>
+      checkedStack((s) => {
+        postgres(s);
+        new Container(s, 'cache', { name: 'cache', image: 'redis:7', mounts: [{ type: 'volume', source: 'redis-data', target: '/data' }] });
+      }),
+    'db-host/cache [AllDataBackedUp]: 1 writable mount that no backup reads: volume "redis-data" at /data: whatever the container writes there is lost with the host, and nothing in the stack says that is meant. Fix: back it up: declare the container as a ProtectedContainer with `backup`, or add a BackupSidecar whose `sources` name the volume; if the data is not worth a backup, acknowledge it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "AllDataBackedUp", reason: "a cache, rebuilt on start" }])',
+  ],
+  [
+    'a container of your own writes a host folder',
+    () =>
+      checkedStack((s) => {
+        postgres(s);
+        new Container(s, 'files', { name: 'files', image: 'nginx:1.27', volumes: [{ hostPath: '/srv/uploads', containerPath: '/usr/share/nginx/html/uploads' }] });
+      }),
+    'db-host/files [AllDataBackedUp]: 1 writable mount that no backup reads: host folder /srv/uploads at /usr/share/nginx/html/uploads: whatever the container writes there is lost with the host, and nothing in the stack says that is meant. Fix: back it up: declare the container as a ProtectedContainer with `backup`, or add a BackupSidecar whose `sources` name the volume (a sidecar reads named volumes: keep data in a named volume rather than a host folder); if the data is not worth a backup, acknowledge it with a reason: BackupSuppressions.addToConstruct(container, [{ ruleId: "AllDataBackedUp", reason: "a cache, rebuilt on start" }])',
+  ],
+  [
+    'the default password (restic_password) with an offsite copy',
+    () => checkedStack((s) => postgres(s, { password: undefined })),
+    'db-host/db [PasswordEscrowed]: the repository password (the Terraform variable "restic_password") is kept nowhere off the Docker host that synth knows of, and 2 copies at another site (vault, vault-offsite) must be readable after the host is lost: restic opens no repository without its password and cannot recover a lost one, so losing the host would leave those copies unreadable. Fix: keep it in escrow with KeyEscrow (an SSM SecureString in the offsite region) and pass `escrow.repositoryPassword` as `backup.password`; or, when it is kept elsewhere (a password manager, Vault, the pipeline\'s secret store), say where: RepositoryPassword.fromVariable(stack, "restic_password", { escrowedIn: "Vault kv/backup/restic" }); or acknowledge it: BackupSuppressions.addToConstruct(container, [{ ruleId: "PasswordEscrowed", reason: "..." }])',
+  ],
+];
+
+describe('issue 22: warnings (printed; the synth goes on and writes the stack)', () => {
+  test.each(warnings22)('%s', (_name, build, message) => {
+    // GIVEN
+    const stack = build();
+    // WHEN
+    const outdir = Testing.fullSynth(stack);
+    // THEN
+    const path_ = message.slice(0, message.indexOf(' ['));
+    expect(annotations(stack, 'warn')).toEqual([`${path_}: ${message}`]);
+    expect(annotations(stack, 'error')).toEqual([]);
+    expect(fs.existsSync(path.join(outdir, 'stacks', stack.node.id, 'cdk.tf.json'))).toBe(true);
   });
 });

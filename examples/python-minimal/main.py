@@ -25,6 +25,7 @@ from cdktf_container_backup import (
     PortMapping,
     ProtectedContainer,
     Quiesce,
+    RepositoryPassword,
     Retention,
     Schedule,
     Site,
@@ -67,6 +68,11 @@ class GitHostStack(TerraformStack):
                 # Gitea keeps its SQLite database next to the repositories: stop it for the
                 # backup; it is always started again.
                 quiesce=Quiesce.stop(),
+                # Kept off this host too (the compliance rule PasswordEscrowed): TF_VAR_restic_password
+                # comes from there at deploy time.
+                password=RepositoryPassword.from_variable(
+                    self, "restic_password", escrowed_in="the ops team password manager, item git-host restic"
+                ),
                 targets=[
                     StorageTarget.local_path(host_path="/mnt/backup-disk/git", medium=Medium.DISK),
                     StorageTarget.s3_compatible(

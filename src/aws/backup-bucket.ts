@@ -198,6 +198,7 @@ export class BackupBucket extends Construct implements IBackupBucket {
   public readonly noncurrentVersionDays: number;
   /** The bucket's policy refuses uploads outside S3 Standard and the bucket's own encryption. */
   public readonly boundsUploads?: boolean = true;
+  private nameToken?: string;
 
   constructor(scope: Construct, id: string, props: BackupBucketProps = {}) {
     super(scope, id);
@@ -290,7 +291,12 @@ export class BackupBucket extends Construct implements IBackupBucket {
 
   /** The bucket's name. */
   public get bucketName(): string {
-    return this.bucket.id;
+    // One token, however often it is asked for: two targets on one bucket and prefix then have
+    // equal repository strings, which is how the app-wide check finds a shared repository.
+    if (this.nameToken === undefined) {
+      this.nameToken = this.bucket.id;
+    }
+    return this.nameToken;
   }
 
   /** The bucket's ARN. */

@@ -72,7 +72,7 @@ export class KeyEscrow extends Construct {
    * `password`, so they use exactly what escrow holds.
    */
   public get repositoryPassword(): RepositoryPassword {
-    return RepositoryPassword.fromString(this.parameter.value);
+    return RepositoryPassword.fromString(this.parameter.value, { escrowedIn: `the SSM SecureString ${this.parameterName} in ${this.region} (${this.node.path})` });
   }
 }
 

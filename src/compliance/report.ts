@@ -3,10 +3,12 @@
  * the one-line summary printed at synth. Pure rendering: no cdktf here.
  */
 import { RuleOutcome } from '../model/rule';
+import { MountType, holdsWrittenData } from '../model/data-mount';
 import { BackupCopy, CopyRole, Topology } from '../model/topology';
 import { FindingLevel, RuleFinding } from './finding';
 import { Refusal, refusedBanner, renderRefusedReport } from './refused-report';
 import { OneImmutableOrOfflineRule } from './rules/one-immutable-or-offline';
+import { describeMount } from './rules/describe';
 
 /** One container's evaluation by one pack. */
 export interface ContainerReport {
@@ -35,7 +37,9 @@ export function verdict(report: ContainerReport): string {
   const failed = failures(report);
   const warned = report.findings.filter((f) => isOpen(f) && f.level === FindingLevel.WARNING);
   const suppressed = report.findings.filter((f) => f.outcome === RuleOutcome.NON_COMPLIANT && f.suppressedReason !== undefined);
-  let text = failed.length > 0 ? `${report.level} FAILED (${failed.map((f) => f.ruleId).join(', ')})` : `${report.level} OK`;
+  // A container of the user's own has no backup to hold to the level: only its data is checked.
+  const passed = report.topology.unmanaged ? 'no backup of its own' : `${report.level} OK`;
+  let text = failed.length > 0 ? `${report.level} FAILED (${failed.map((f) => f.ruleId).join(', ')})` : passed;
   if (warned.length > 0) {
     text += `, warnings: ${warned.map((f) => f.ruleId).join(', ')}`;
   }
@@ -48,6 +52,9 @@ export function verdict(report: ContainerReport): string {
 /** e.g. "db-host/db: 3 copies, 2 media, 2 sites, 1 immutable, read back within 28 days, drill every 7 days: 3-2-1-1-0 OK" */
 export function summaryLine(report: ContainerReport): string {
   const t = report.topology;
+  if (t.unmanaged) {
+    return `${t.path}: a container of your own, ${writtenMounts(t)}: ${verdict(report)}`;
+  }
   if (t.isStateless()) {
     return `${t.path}: stateless, nothing to back up: ${verdict(report)}`;
   }
@@ -64,6 +71,14 @@ export function summaryLine(report: ContainerReport): string {
     verification(t),
   ];
   return `${t.path}: ${parts.join(', ')}: ${verdict(report)}`;
+}
+
+/** e.g. "2 writable mounts (volume "cache" at /data, host folder /srv at /srv), 1 read by a backup". */
+function writtenMounts(t: Topology): string {
+  const written = (t.mounts ?? []).filter(holdsWrittenData);
+  const read = written.filter((m) => m.backedUpBy.length > 0).length;
+  const readBy = read === 0 ? 'none read by a backup' : read === written.length ? 'all read by a backup' : `${read} read by a backup`;
+  return `${plural(written.length, 'writable mount', 'writable mounts')} (${written.map(describeMount).join(', ')}), ${readBy}`;
 }
 
 function verification(t: Topology): string {
@@ -128,6 +143,14 @@ function renderContainer(r: ContainerReport): string[] {
       `- Verification: ${verification(t)}` + (p.restoreDrillExpression ? ` (drill \`${p.restoreDrillExpression}\`)` : ''),
       '',
     );
+  }
+  if (t.mounts !== undefined && t.mounts.length > 0) {
+    out.push('| Mount | Container path | Holds data it writes | Read by |', '| --- | --- | --- | --- |');
+    for (const m of t.mounts) {
+      const readBy = (m.excluded ?? false) ? 'none: declared `backup: false`' : m.backedUpBy.length > 0 ? m.backedUpBy.map((p) => `\`${p}\``).join(', ') : 'no backup';
+      out.push(`| ${cell(m.kind === MountType.VOLUME ? `volume ${m.source}` : `host folder ${m.source}`)} | ${cell(m.containerPath)} | ${yes(holdsWrittenData(m))} | ${cell(readBy)} |`);
+    }
+    out.push('');
   }
   out.push('| Copy | Role | Medium | Site | Immutable / offline | Encrypted | Read back by the agent |', '| --- | --- | --- | --- | --- | --- | --- |');
   for (const c of t.copies) {

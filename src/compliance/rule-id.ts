@@ -14,6 +14,6 @@ function invalidRuleId(where: string, ruleId: string): ConfigurationError {
   return new ConfigurationError(
     where,
     `the rule id ${show(ruleId)} is not letters, digits and '-' starting with a letter`,
-    'name the rule like "Acme-PinnedImage" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency)',
+    'name the rule like "Acme-PinnedImage" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)',
   );
 }

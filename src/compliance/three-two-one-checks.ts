@@ -1,17 +1,20 @@
-import { AnnotationMetadataEntryType, IAspect } from 'cdktf';
+import { AnnotationMetadataEntryType, IAspect, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
+import { StackLedger } from '../ledger/stack-ledger';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
 import { Topology } from '../model/topology';
 import { outOfRange } from '../validation';
 import { subjectOf } from './extract';
 import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
 import { COMPLIANCE_PACK, recordForReport } from './hooks';
+import { AllDataBackedUpRule, unprotectedData } from './rules/all-data-backed-up';
 import { DatabaseConsistencyRule, crashConsistentDatabase, databaseFamily } from './rules/database-consistency';
 import { ObjectLockCoversRetentionRule, lockShorterThanRetention } from './rules/object-lock-covers-retention';
 import { OneImmutableOrOfflineRule, governanceLockNotImmutable, noImmutableCopy } from './rules/one-immutable-or-offline';
 import { OneOffsiteRule, noOffsiteCopy } from './rules/one-offsite';
 import { QuiesceOutputBackedUpRule, quiesceOutputUnknown } from './rules/quiesce-output-backed-up';
+import { PasswordEscrowedRule, passwordNotEscrowed } from './rules/password-escrowed';
 import { ReplicatedServiceDataRule, divergingReplicaData } from './rules/replicated-service-data';
 import { RepositoriesEncryptedRule, unencryptedRepository } from './rules/repositories-encrypted';
 import { ScheduleMeetsRpoRule, rpoNotMet } from './rules/schedule-meets-rpo';
@@ -89,7 +92,13 @@ interface Registered {
  * Rules: ThreeCopies, TwoMedia, OneOffsite (errors at both levels); OneImmutableOrOffline and
  * ZeroErrors (errors at 3-2-1-1-0, warnings at 3-2-1); ObjectLockCoversRetention,
  * ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, QuiesceOutputBackedUp,
- * ServiceDataPinned (errors at both levels); ReplicatedServiceData (a warning).
+ * ServiceDataPinned (errors at both levels); ReplicatedServiceData, AllDataBackedUp,
+ * PasswordEscrowed (warnings).
+ *
+ * Besides the protected workloads, every `docker_container` of the stack declared with
+ * @cdktf/provider-docker directly that writes a volume or host folder is evaluated
+ * (`Topology.unmanaged`): AllDataBackedUp looks at its mounts; the 3-2-1 rules find nothing to
+ * count there.
  */
 export class ThreeTwoOneChecks implements IAspect {
   /** The level the topology is held to. */
@@ -161,6 +170,16 @@ export class ThreeTwoOneChecks implements IAspect {
         level: FindingLevel.WARNING,
         message: (w, _t, r) => divergingReplicaData(w, r.observed, ReplicatedServiceDataRule.RULE_ID),
       },
+      {
+        rule: new AllDataBackedUpRule(),
+        level: FindingLevel.WARNING,
+        message: (w, t, r) => unprotectedData(w, r.observed, t.unmanaged, AllDataBackedUpRule.unreadHostFolders(t), AllDataBackedUpRule.RULE_ID),
+      },
+      {
+        rule: new PasswordEscrowedRule(),
+        level: FindingLevel.WARNING,
+        message: (w, _t, r) => passwordNotEscrowed(w, r.observed, PasswordEscrowedRule.RULE_ID),
+      },
     ];
     const ids = new Set(this.registered.map((r) => r.rule.ruleId));
     for (const extra of props.additionalRules ?? []) {
@@ -216,6 +235,10 @@ export class ThreeTwoOneChecks implements IAspect {
 
   /** Evaluates `node` when it is a protected container; called by cdktf for every node. */
   public visit(node: IConstruct): void {
+    if (TerraformStack.isStack(node)) {
+      // The stack comes first: its subjects then read what the stack holds now, once.
+      StackLedger.of(node).readAfresh();
+    }
     if (this.visited.has(node)) {
       return;
     }

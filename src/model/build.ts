@@ -10,6 +10,7 @@ import type { Verification } from '../policy/verification';
 import { Medium } from '../targets/medium';
 import type { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
+import { DataMount } from './data-mount';
 import { BackupCopy, BackupPlan, ContainerTopology, CopyRole, ServiceDeployment } from './topology';
 import type { QuiesceOutput } from './quiesce-output';
 
@@ -26,6 +27,8 @@ export interface BackupFacts {
   readonly recoveryPointObjectiveMinutes?: number;
   /** Where the exec quiesce's output lands; undefined when unknown. */
   readonly quiesceOutput?: QuiesceOutput;
+  readonly passwordEscrowedIn?: string;
+  readonly passwordSource?: string;
 }
 
 /** Everything needed to model one protected container. */
@@ -37,6 +40,8 @@ export interface TopologyInput {
   readonly dataVolumes: string[];
   readonly backup?: BackupFacts;
   readonly service?: ServiceDeployment;
+  readonly mounts?: DataMount[];
+  readonly unmanaged?: boolean;
 }
 
 /** The topology of one protected container: its live data, every target and every replica. */
@@ -100,6 +105,8 @@ export function buildTopology(input: TopologyInput): ContainerTopology {
     copies,
     backup: backup ? plan(backup) : undefined,
     ...(input.service ? { service: input.service } : {}),
+    ...(input.mounts ? { mounts: input.mounts.map((m) => ({ ...m, backedUpBy: [...m.backedUpBy] })) } : {}),
+    ...(input.unmanaged ? { unmanaged: true } : {}),
   };
 }
 
@@ -118,5 +125,7 @@ function plan(backup: BackupFacts): BackupPlan {
     // A drill that falls due runs after the next backup (it compares with checksums taken then).
     restoreDrillMaxIntervalSeconds: drill ? deferredIntervalSeconds(drill, backup.schedule) : undefined,
     recoveryPointObjectiveMinutes: backup.recoveryPointObjectiveMinutes,
+    passwordEscrowedIn: backup.passwordEscrowedIn,
+    passwordSource: backup.passwordSource,
   };
 }

@@ -17,12 +17,16 @@ import { SOURCE_ROOT } from '../agent/agent-asset';
 import { checkName } from '../validation';
 import { QuiesceOutput, resolveQuiesceOutput } from './quiesce-output';
 
+
 /**
  * The restic image the sidecar runs by default: the official image, pinned by its multi-arch
  * manifest-list digest so a re-pushed tag cannot change what runs the backups.
  */
 export const DEFAULT_AGENT_IMAGE =
   'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
+
+/** The Terraform variable the default repository password comes from (`RepositoryPassword.fromVariable`). */
+export const DEFAULT_PASSWORD_VARIABLE = 'restic_password';
 
 /** Where Docker keeps named volumes on the host (the default data root). */
 export const DOCKER_VOLUMES_ROOT = '/var/lib/docker/volumes';
@@ -65,6 +69,13 @@ export interface ResolvedBackup {
   readonly quiesceOutput?: QuiesceOutput;
   /** The volumes that may be empty when a cycle backs them up (all others fail the cycle). */
   readonly emptyAllowed: string[];
+  /** Where the sidecar gets the repository password, in words. */
+  readonly passwordSource: string;
+  /**
+   * Where a copy of the repository password is kept off the Docker host.
+   * @default - not escrowed, as far as synth knows
+   */
+  readonly passwordEscrowedIn?: string;
 }
 
 /** Fills in every default of `declared` and checks it; throws a ConfigurationError naming `where`. */
@@ -129,6 +140,9 @@ export function resolveBackupPlan(
     readDataSubsets: verification.readDataSubsets(),
     targetConcurrency: Math.min(targetConcurrency, targets.length),
     notify: declared.notifyUrl !== undefined,
+    // The default is the sidecar's: RepositoryPassword.fromVariable, escrowed nowhere synth can see.
+    passwordSource: declared.password?.source ?? `the Terraform variable "${DEFAULT_PASSWORD_VARIABLE}"`,
+    passwordEscrowedIn: declared.password?.escrowedIn,
   };
 }
 

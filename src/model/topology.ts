@@ -4,6 +4,7 @@
  * replacing the thin layer that builds this model from constructs (`src/compliance/extract.ts`).
  */
 import { QuiesceMode } from '../policy/quiesce';
+import { DataMount } from './data-mount';
 import { LockStrength } from '../targets/lock-strength';
 import { Medium } from '../targets/medium';
 import { Site } from '../targets/site';
@@ -102,6 +103,18 @@ export interface BackupPlan {
    * @default - not declared
    */
   readonly recoveryPointObjectiveMinutes?: number;
+  /**
+   * Where the repository password is kept off the Docker host (e.g. "SSM SecureString
+   * /backup/restic-password in eu-central-1", "Vault kv/backup/restic"): with it, the
+   * repositories can be opened after the host is lost.
+   * @default - not escrowed, as far as synth knows
+   */
+  readonly passwordEscrowedIn?: string;
+  /**
+   * Where the sidecar gets the repository password, e.g. 'the Terraform variable "restic_password"'.
+   * @default - not stated
+   */
+  readonly passwordSource?: string;
 }
 
 /** How a protected swarm service runs, for the rules about node-local data. */
@@ -151,6 +164,19 @@ export interface ContainerTopology {
    * @default - a container
    */
   readonly service?: ServiceDeployment;
+  /**
+   * Everything the container mounts (named volumes and host folders), each with the backups of
+   * its stack that read it: what the AllDataBackedUp rule looks at.
+   * @default - not known (a BackupSidecar or BackupService on its own)
+   */
+  readonly mounts?: DataMount[];
+  /**
+   * A `docker_container` of the stack declared with @cdktf/provider-docker directly, not by this
+   * library: only its mounts are evaluated (AllDataBackedUp); the 3-2-1 rules find nothing to
+   * count (no data volumes declared for backup, no backup).
+   * @default false - a workload of this library (ProtectedContainer, ProtectedService, or a BackupSidecar or BackupService on its own)
+   */
+  readonly unmanaged?: boolean;
 }
 
 /**
@@ -220,6 +246,19 @@ export class Topology {
    */
   public get service(): ServiceDeployment | undefined {
     return this.data.service;
+  }
+
+  /**
+   * Everything the container mounts, with the backups that read each.
+   * @default - not known (a BackupSidecar or BackupService on its own)
+   */
+  public get mounts(): DataMount[] | undefined {
+    return this.data.mounts;
+  }
+
+  /** Whether the container was declared with @cdktf/provider-docker directly, not by this library. */
+  public get unmanaged(): boolean {
+    return this.data.unmanaged ?? false;
   }
 
   /** The copies other than the live data (targets and replicas). */

@@ -7,6 +7,8 @@ import { exitedZero, initScript, stagedPath } from '../agent/agent-install';
 import { AGENT_PLAN_FILE, PASSWORD_FILE } from '../agent/agent-plan';
 import { BackupOptions, BackupSource } from '../backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
+import { StackLedger, setBy } from '../ledger/stack-ledger';
+import { DockerObjectKind } from '../model/host-ledger';
 import { ConfigurationError, show } from '../configuration-error';
 import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
 import { ServiceDeployment } from '../model/topology';
@@ -111,7 +113,10 @@ export class BackupService extends Construct {
     const name = props.serviceName;
     // One list for the placement and the compliance model: the deployment's, when given.
     const constraints = props.deployment?.placementConstraints ?? props.placementConstraints ?? [];
-    const plan = resolveBackupPlan(where, { ...props, containerName: name }, (site) =>
+    const ledger = StackLedger.of(this);
+    // A source given as a docker_volume's name (a reference) is planned by the name it resolves to.
+    const sources = props.sources.map((s) => ({ ...s, volumeName: ledger.literal(s.volumeName) ?? s.volumeName }));
+    const plan = resolveBackupPlan(where, { ...props, sources, containerName: name }, (site) =>
       props.targets.map((target, i) => target.bind(this, { containerName: name, index: i + 1, containerSite: site })),
     );
     if (plan.quiesce.mode === QuiesceMode.STOP) {
@@ -119,10 +124,14 @@ export class BackupService extends Construct {
     }
     this.resolved = plan;
     this.serviceName = name;
-    this.sources = [...props.sources];
+    this.sources = sources;
     this.site = plan.site;
     this.deployment = props.deployment ?? { isGlobal: true, placementConstraints: constraints };
     const password = props.password ?? RepositoryPassword.fromVariable(this);
+    // Its names, sources and folders, for the checks across the stack (ledger/stack-ledger.ts);
+    // swarm makes the state volume on each node, no docker_volume declares it.
+    ledger.recordOwner(this, setBy('serviceName', name), [], [{ kind: DockerObjectKind.VOLUME, name: `${name}-backup-state`, setBy: setBy('serviceName', name) }]);
+    ledger.recordBackup(this, { workload: name, service: true, sources, targets: plan.targets });
 
     if (plan.quiesce.needsDockerApi) {
       this.dockerApi = new ServiceDockerApiProxy(this, 'docker-api', { serviceName: name, quiesce: plan.quiesce, placementConstraints: constraints });
@@ -205,7 +214,7 @@ export class BackupService extends Construct {
           mounts: [
             { type: 'volume', source: `${name}-backup-state`, target: AGENT_STATE_DIR },
             { type: 'tmpfs', target: '/tmp', tmpfsOptions: { sizeBytes: 512 * 1024 * 1024 } },
-            ...props.sources.map((s) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${s.volumeName}`, readOnly: true })),
+            ...props.sources.map((s, i) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${sources[i].volumeName}`, readOnly: true })),
             // Only the repository subfolder: its 0700 parent, which the operator prepares on
             // every node, stays out of the task's reach (docs/security.md, setuid).
             ...plan.targets.filter((t) => t.repositoryHostPath !== undefined).map((t) => ({ type: 'bind', source: t.repositoryHostPath!, target: t.repository })),

@@ -3,10 +3,11 @@ import { Construct } from 'constructs';
 import { terraformLiteral } from '../agent/agent-asset';
 import { BackupOptions } from '../backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
+import { StackLedger, setBy } from '../ledger/stack-ledger';
 import { ServiceDeployment } from '../model/topology';
 import { Site } from '../targets/site';
 import { checkName } from '../validation';
-import { checkEnvironment, checkVolumes } from '../workload-checks';
+import { checkCommand, checkEnvironment, checkVolumes } from '../workload-checks';
 import { BackupService } from './backup-service';
 import { RESTART_POLICY } from './restart-policy';
 import { ServiceMode } from './service-mode';
@@ -55,12 +56,14 @@ export interface ProtectedServiceProps {
    */
   readonly maxReplicasPerNode?: number;
   /**
-   * Environment variables. Values of variables named like secrets must be Terraform tokens.
+   * Environment variables. Values of variables named like secrets must be Terraform tokens, and
+   * no value may hold a literal password inside a URL or a connection string.
    * @default - none
    */
   readonly environment?: { [name: string]: string };
   /**
-   * Overrides the image's command (its arguments; the entrypoint stays).
+   * Overrides the image's command (its arguments; the entrypoint stays). No argument may hold a
+   * literal password inside a URL or a connection string.
    * @default - the image's
    */
   readonly command?: string[];
@@ -138,6 +141,10 @@ export class ProtectedService extends Construct {
     const volumes = props.volumes ?? [];
     checkVolumes(where, volumes);
     checkEnvironment(where, props.environment ?? {});
+    checkCommand(where, props.command ?? []);
+    const ledger = StackLedger.of(this);
+    ledger.recordOwner(this, setBy('serviceName', this.serviceName));
+    ledger.recordWorkload(this, volumes.map((v) => ({ name: v.name, containerPath: v.containerPath, excluded: !(v.backup ?? true) })));
     const mode = props.mode ?? ServiceMode.replicated(1);
     const constraints = props.placementConstraints ?? [];
     this.deployment = {

@@ -12,6 +12,18 @@ export function plainHttpEndpoint(where: string, endpoint: string): Configuratio
   );
 }
 
+/**
+ * A user or password written into the server's URL: it would travel in the repository string of
+ * the agent's plan and its logs, in plain text, whether the password is a literal or a reference.
+ */
+export function credentialsInUrl(where: string, field: string, masked: string, fix: string): ConfigurationError {
+  return new ConfigurationError(
+    where,
+    `the ${field} ${show(masked)} carries credentials (user:password@), which would be written in plain text into cdk.tf.json, the agent's plan and its logs`,
+    fix,
+  );
+}
+
 export function literalSecretKey(where: string, field: string): ConfigurationError {
   return new ConfigurationError(
     where,

@@ -3,7 +3,8 @@ import { Construct } from 'constructs';
 import { ConfigurationError, show } from '../configuration-error';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
-import { literalSecretKey, plainHttpEndpoint } from './remote-server';
+import { maskedUrl, urlHasUserInfo } from '../literal-credentials';
+import { credentialsInUrl, literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target-config';
@@ -89,8 +90,17 @@ export class RestServerTarget implements IStorageTarget {
   private readonly where: string;
 
   constructor(private readonly props: RestServerTargetProps) {
-    this.where = `StorageTarget.restServer(${Token.isUnresolved(props.url) ? '<token>' : JSON.stringify(props.url)})`;
+    // Masked: a URL with credentials must not print them in the error that refuses it.
+    this.where = `StorageTarget.restServer(${Token.isUnresolved(props.url) ? '<token>' : JSON.stringify(maskedUrl(props.url))})`;
     this.name = props.name ?? 'rest';
+    if (urlHasUserInfo(props.url)) {
+      throw credentialsInUrl(
+        this.where,
+        'URL',
+        maskedUrl(props.url),
+        'take them out of the URL: pass the user name as `username` and the password as `password` (a sensitive variable\'s value), which reach the sidecar as a file',
+      );
+    }
     if (Token.isUnresolved(props.url)) {
       if (props.site === undefined) {
         throw siteNeededForTokenUrl(this.where);

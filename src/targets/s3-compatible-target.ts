@@ -4,7 +4,8 @@ import { ConfigurationError, show } from '../configuration-error';
 import { invalidBucketName, outOfRange } from '../validation';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
-import { literalSecretKey, plainHttpEndpoint } from './remote-server';
+import { maskedUrl, urlHasUserInfo } from '../literal-credentials';
+import { credentialsInUrl, literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target-config';
@@ -89,7 +90,15 @@ export class S3CompatibleTarget implements IStorageTarget {
   private readonly host: string;
 
   constructor(private readonly props: S3CompatibleTargetProps) {
-    const where = `StorageTarget.s3Compatible(${JSON.stringify(props.endpoint)})`;
+    const where = `StorageTarget.s3Compatible(${JSON.stringify(maskedUrl(props.endpoint))})`;
+    if (urlHasUserInfo(props.endpoint)) {
+      throw credentialsInUrl(
+        where,
+        'endpoint',
+        maskedUrl(props.endpoint),
+        'take them out of the endpoint: the access key goes in `accessKeyId` and the secret key in `secretAccessKey` (a sensitive variable\'s value), which reaches the sidecar as a file',
+      );
+    }
     this.name = props.name ?? 's3-compatible';
     let url: URL;
     try {

@@ -48,6 +48,21 @@ describe('KeyEscrow', () => {
     expect(escrow.parameterName).toBe('/backups/restic');
   });
 
+  test('its password says where it is escrowed (PasswordEscrowed reads it); a variable escrowed elsewhere says where', () => {
+    // GIVEN
+    const stack = awsStack('eu-west-1');
+    const vault = new BackupBucket(stack, 'vault', { offsite: OffsiteReplica.inRegion('eu-central-1') });
+    // WHEN
+    const escrow = new KeyEscrow(stack, 'escrow', { bucket: vault, password: RepositoryPassword.fromVariable(stack) });
+    const declared = RepositoryPassword.fromVariable(stack, 'restic_password', { escrowedIn: '  Vault kv/backup/restic ' });
+    // THEN
+    expect(escrow.repositoryPassword.escrowedIn).toBe('the SSM SecureString /cdktf-container-backup/storage/escrow/restic-password in eu-central-1 (storage/escrow)');
+    expect(escrow.repositoryPassword.source).toBe('a Terraform reference');
+    expect(declared.escrowedIn).toBe('Vault kv/backup/restic');
+    expect(declared.source).toBe('the Terraform variable "restic_password"');
+    expect(RepositoryPassword.fromVariable(stack).escrowedIn).toBeUndefined();
+  });
+
   test('refuses a bucket without an offsite replica', () => {
     const stack = awsStack();
     const vault = new BackupBucket(stack, 'vault');

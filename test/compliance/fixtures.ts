@@ -113,12 +113,13 @@ export interface FakeBucketTargetProps {
 export class FakeBucketTarget implements IStorageTarget {
   constructor(private readonly props: FakeBucketTargetProps = {}) {}
 
-  public bind(_scope: Construct, _context: StorageTargetBindContext): StorageTargetConfig {
+  public bind(_scope: Construct, context: StorageTargetBindContext): StorageTargetConfig {
     const name = this.props.name ?? 'vault';
     const region = this.props.region ?? 'eu-west-1';
     return {
       name,
-      repository: `s3:s3.${region}.amazonaws.com/${name}/db`,
+      // One folder per container, as the real S3 target's default prefix.
+      repository: `s3:s3.${region}.amazonaws.com/${name}/${context.containerName}`,
       medium: Medium.OBJECT_STORAGE,
       site: Site.awsRegion(region),
       immutable: this.props.lockDays !== undefined,
@@ -134,7 +135,7 @@ export class FakeBucketTarget implements IStorageTarget {
               site: Site.awsRegion(this.props.offsiteRegion),
               immutable: this.props.offsiteLockDays !== undefined,
               immutableRetentionDays: this.props.offsiteLockDays,
-              verifyRepository: `s3:s3.${this.props.offsiteRegion}.amazonaws.com/${name}-replica/db`,
+              verifyRepository: `s3:s3.${this.props.offsiteRegion}.amazonaws.com/${name}-replica/${context.containerName}`,
             },
           ],
     };

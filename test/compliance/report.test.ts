@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Manifest, TerraformStack } from 'cdktf';
-import { BackupSuppressions, LockStrength, Quiesce, ThreeTwoOneChecks, Topology } from '../../src';
+import { BackupSuppressions, LockStrength, MountType, Quiesce, ThreeTwoOneChecks, Topology } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { renderStackReport, summaryLine } from '../../src/compliance/report';
 import { tempDirs } from '../support/synth';
@@ -107,6 +107,26 @@ describe('topology report', () => {
     expect(summaryLine(web)).toBe('web-host/web: stateless, nothing to back up: 3-2-1-1-0 OK');
     const quoted = { topology: Topology.of(compliantTopology({ image: 'reg.example/"odd"<img>:1' })), level: '3-2-1', findings: [], printSummary: true, sidecarName: 'db-backup' };
     expect(renderStackReport('db-host', [quoted])).toContain('c0[("db · reg.example/#quot;odd#quot;#lt;img#gt;:1<br/>live data · disk")]');
+  });
+
+  test('a container of your own: its writable mounts and who reads them, in the summary and the report', () => {
+    // GIVEN a cache whose volume no backup reads, and the finding it gets
+    const topology = Topology.of({
+      ...statelessTopology(),
+      path: 'db-host/cache',
+      containerName: 'cache',
+      unmanaged: true,
+      mounts: [
+        { kind: MountType.VOLUME, source: 'redis-data', containerPath: '/data', backedUpBy: [] },
+        { kind: MountType.BIND, source: '/var/run/docker.sock', containerPath: '/var/run/docker.sock', backedUpBy: [] },
+      ],
+    });
+    const report = { topology, level: '3-2-1-1-0', findings: new ThreeTwoOneChecks().evaluate(topology), printSummary: true };
+    // WHEN / THEN
+    expect(summaryLine(report)).toBe('db-host/cache: a container of your own, 1 writable mount (volume "redis-data" at /data), none read by a backup: no backup of its own, warnings: AllDataBackedUp');
+    const text = renderStackReport('db-host', [report]);
+    expect(text).toContain('| volume redis-data | /data | yes | no backup |');
+    expect(text).toContain('| host folder /var/run/docker.sock | /var/run/docker.sock | no | no backup |');
   });
 });
 

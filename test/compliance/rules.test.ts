@@ -3,7 +3,11 @@
  * topologies (no constructs: the rules are plain evaluations of the model).
  */
 import {
+  AllDataBackedUpRule,
   ContainerTopology,
+  DataMount,
+  MountType,
+  PasswordEscrowedRule,
   CopyRole,
   LockStrength,
   DatabaseConsistencyRule,
@@ -24,7 +28,7 @@ import {
   ZeroErrorsRule,
 } from '../../src';
 import { databaseFamily } from '../../src/compliance/rules/database-consistency';
-import { compliantTopology, copy, live, localOnlyTopology, plan, statelessTopology, unprotectedTopology } from './fixtures';
+import { HOST, compliantTopology, copy, live, localOnlyTopology, plan, statelessTopology, unprotectedTopology } from './fixtures';
 
 /** One case of a rule: its name, the topology, and the outcome and observation the rule gives. */
 type Case = [name: string, topology: ContainerTopology, outcome: RuleOutcome, observed: string];
@@ -244,6 +248,78 @@ describeRule(new QuiesceOutputBackedUpRule(), [
   NO_BACKUP_CASE,
 ]);
 
+/** A mount of `source` at /data (a volume unless it starts with '/'), read by `backedUpBy`. */
+function mount(source: string, backedUpBy: string[] = [], extra: Partial<DataMount> = {}): DataMount {
+  return { kind: source.startsWith('/') ? MountType.BIND : MountType.VOLUME, source, containerPath: '/data', backedUpBy, ...extra };
+}
+/** A container of the user's own (not declared with this library) and what it mounts. */
+function ownContainer(mounts: DataMount[]): ContainerTopology {
+  return { path: 'db-host/cache', containerName: 'cache', image: 'redis:7', site: HOST, dataVolumes: [], copies: [live()], mounts, unmanaged: true };
+}
+
+describeRule(new AllDataBackedUpRule(), [
+  ['compliant: the protected volume is read by its sidecar', compliantTopology({ mounts: [mount('pgdata', ['db-host/db/backup'])] }), COMPLIANT, 'volume "pgdata" at /data read by db-host/db/backup'],
+  [
+    'compliant: a volume declared not worth a backup (`backup: false`) is not a finding',
+    compliantTopology({ mounts: [mount('pgdata', ['db-host/db/backup']), mount('pgcache', [], { excluded: true })] }),
+    COMPLIANT,
+    'volume "pgdata" at /data read by db-host/db/backup; volume "pgcache" at /data declared not worth a backup',
+  ],
+  [
+    'compliant: your container mounts a volume another container\'s sidecar reads (deliberate sharing)',
+    ownContainer([mount('uploads', ['db-host/app/backup'])]),
+    COMPLIANT,
+    'volume "uploads" at /data read by db-host/app/backup',
+  ],
+  ['non-compliant: your container writes a volume no backup reads', ownContainer([mount('redis-data')]), NON_COMPLIANT, '1 writable mount that no backup reads: volume "redis-data" at /data'],
+  ['non-compliant: a writable host folder', ownContainer([mount('/srv/uploads')]), NON_COMPLIANT, '1 writable mount that no backup reads: host folder /srv/uploads at /data'],
+  [
+    'non-compliant: a ProtectedContainer without backup',
+    { ...unprotectedTopology(), mounts: [mount('pgdata')] },
+    NON_COMPLIANT,
+    '1 writable mount that no backup reads: volume "pgdata" at /data',
+  ],
+  [
+    'not applicable: read-only mounts, the Docker socket and the clock hold nothing the container writes',
+    ownContainer([mount('site', [], { readOnly: true }), mount('/var/run/docker.sock'), mount('/etc/localtime'), mount('/run/secrets/x')]),
+    NOT_APPLICABLE,
+    'no volume or host folder the container writes',
+  ],
+  ['not applicable: mounts unknown (a sidecar on its own)', compliantTopology(), NOT_APPLICABLE, 'mounts unknown (a BackupSidecar or BackupService on its own)'],
+]);
+
+const VARIABLE = 'the Terraform variable "restic_password"';
+describeRule(new PasswordEscrowedRule(), [
+  [
+    'non-compliant: the default variable, two copies at other sites',
+    compliantTopology({ backup: plan({ passwordSource: VARIABLE }) }),
+    NON_COMPLIANT,
+    `the repository password (${VARIABLE}) is kept nowhere off the Docker host that synth knows of, and 2 copies at another site (vault, vault-offsite) must be readable after the host is lost`,
+  ],
+  [
+    'compliant: escrowed (KeyEscrow, or a place the user names)',
+    compliantTopology({ backup: plan({ passwordSource: 'a Terraform reference', passwordEscrowedIn: 'the SSM SecureString /p in eu-central-1' }) }),
+    COMPLIANT,
+    'the repository password (a Terraform reference) is escrowed in the SSM SecureString /p in eu-central-1; 2 copies at another site (vault, vault-offsite)',
+  ],
+  ['not applicable: every copy on the host (OneOffsite says so)', localOnlyTopology(), NOT_APPLICABLE, 'no copy at another site: none outlives the host'],
+  NO_BACKUP_CASE,
+]);
+
+test('a container of your own: the 3-2-1 rules have nothing to count, and say why', () => {
+  // GIVEN a docker_container declared with the provider directly, writing a volume
+  const topology = Topology.of(ownContainer([mount('redis-data')]));
+  // WHEN
+  const results = [new ThreeCopiesRule(), new TwoMediaRule(), new OneOffsiteRule(), new OneImmutableOrOfflineRule(), new ZeroErrorsRule()].map((r) => r.evaluate(topology));
+  // THEN
+  for (const result of results) {
+    expect({ outcome: result.outcome, observed: result.observed }).toEqual({
+      outcome: NOT_APPLICABLE,
+      observed: 'a container of your own (not declared with this library): nothing declared for backup to count',
+    });
+  }
+});
+
 describe('databaseFamily', () => {
   test.each([
     ['postgres:16', 'postgres'],
@@ -265,12 +341,12 @@ test('every built-in rule id is distinct and matches its static RULE_ID', () => 
   const rules: IBackupRule[] = [
     new ThreeCopiesRule(), new TwoMediaRule(), new OneOffsiteRule(), new OneImmutableOrOfflineRule(), new ZeroErrorsRule(),
     new ObjectLockCoversRetentionRule(), new ScheduleMeetsRpoRule(), new RepositoriesEncryptedRule(), new DatabaseConsistencyRule(),
-    new QuiesceOutputBackedUpRule(),
+    new QuiesceOutputBackedUpRule(), new AllDataBackedUpRule(), new PasswordEscrowedRule(),
   ];
-  expect(new Set(rules.map((r) => r.ruleId)).size).toBe(10);
+  expect(new Set(rules.map((r) => r.ruleId)).size).toBe(12);
   expect(rules.map((r) => r.ruleId)).toEqual([
     ThreeCopiesRule.RULE_ID, TwoMediaRule.RULE_ID, OneOffsiteRule.RULE_ID, OneImmutableOrOfflineRule.RULE_ID, ZeroErrorsRule.RULE_ID,
     ObjectLockCoversRetentionRule.RULE_ID, ScheduleMeetsRpoRule.RULE_ID, RepositoriesEncryptedRule.RULE_ID, DatabaseConsistencyRule.RULE_ID,
-    QuiesceOutputBackedUpRule.RULE_ID,
+    QuiesceOutputBackedUpRule.RULE_ID, AllDataBackedUpRule.RULE_ID, PasswordEscrowedRule.RULE_ID,
   ]);
 });

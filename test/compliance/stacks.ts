@@ -11,6 +11,7 @@ import {
   ProtectedService,
   ProtectedServiceProps,
   Quiesce,
+  RepositoryPassword,
   StorageTarget,
   ThreeTwoOneChecks,
 } from '../../src';
@@ -29,8 +30,10 @@ export function hostStack(scope: App, id = 'db-host'): TerraformStack {
 export const LOCAL = () => StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK });
 export const VAULT = () => new FakeBucketTarget({ region: 'eu-west-1', offsiteRegion: 'eu-central-1', offsiteLockDays: 400 });
 export const PG_DUMP = () => Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']);
+/** The stack's password, kept off the host (PasswordEscrowed): where the test says it is. */
+export const ESCROWED = (scope: TerraformStack) => RepositoryPassword.fromVariable(scope, 'restic_password', { escrowedIn: 'the test vault' });
 
-/** A postgres container; by default a full 3-2-1-1-0 topology (local disk, S3, locked offsite replica, dump first). */
+/** A postgres container; by default a full 3-2-1-1-0 topology (local disk, S3, locked offsite replica, dump first, password escrowed). */
 export function postgres(
   scope: TerraformStack,
   backup: Partial<BackupOptions> | null = {},
@@ -40,12 +43,12 @@ export function postgres(
   return new ProtectedContainer(scope, id, {
     image: 'postgres:16',
     volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-    backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), ...backup },
+    backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), password: ESCROWED(scope), ...backup },
     ...props,
   });
 }
 
-/** The same as a swarm service pinned to the node db-1: a full 3-2-1-1-0 topology by default. */
+/** The same as a swarm service pinned to the node db-1: a full 3-2-1-1-0 topology (password escrowed) by default. */
 export function postgresService(
   scope: TerraformStack,
   backup: Partial<BackupOptions> | null = {},
@@ -56,7 +59,7 @@ export function postgresService(
     image: 'postgres:16',
     placementConstraints: ['node.hostname==db-1'],
     volumes: [{ name: 'pgdata', containerPath: '/var/lib/postgresql/data' }],
-    backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), ...backup },
+    backup: backup === null ? undefined : { targets: [LOCAL(), VAULT()] as IStorageTarget[], quiesce: PG_DUMP(), password: ESCROWED(scope), ...backup },
     ...props,
   });
 }

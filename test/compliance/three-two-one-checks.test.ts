@@ -237,6 +237,8 @@ describe('ThreeTwoOneChecks', () => {
       ['QuiesceOutputBackedUp', 'compliant', 'error'],
       ['ServiceDataPinned', 'not-applicable', 'error'],
       ['ReplicatedServiceData', 'not-applicable', 'warning'],
+      ['AllDataBackedUp', 'not-applicable', 'warning'],
+      ['PasswordEscrowed', 'not-applicable', 'warning'],
     ]);
     expect(findings.filter((f) => f.message !== undefined).map((f) => f.ruleId)).toEqual(['ThreeCopies', 'TwoMedia', 'OneOffsite', 'OneImmutableOrOffline']);
   });

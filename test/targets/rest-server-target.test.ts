@@ -77,8 +77,9 @@ describe('StorageTarget.restServer', () => {
 
   test('refuses credentials in the URL, a literal or lone password, a lone user, a bad URL or path', () => {
     const base = { url: 'https://rest.local' };
+    // issue 22: its own message, the password masked (the earlier one printed it)
     expect(() => StorageTarget.restServer({ url: 'https://alice:secret@rest.local' })).toThrow(
-      'StorageTarget.restServer("https://alice:secret@rest.local"): the URL "https://alice:secret@rest.local" is not an absolute https:// URL of a REST server without credentials, query or fragment. Fix:',
+      'StorageTarget.restServer("https://alice:***@rest.local"): the URL "https://alice:***@rest.local" carries credentials (user:password@), which would be written in plain text into cdk.tf.json, the agent\'s plan and its logs. Fix: take them out of the URL:',
     );
     expect(() => StorageTarget.restServer({ url: 'rest.local:8000' })).toThrow('is not an absolute https:// URL');
     expect(() => StorageTarget.restServer({ url: 'https://rest.local/?x=1' })).toThrow('is not an absolute https:// URL');

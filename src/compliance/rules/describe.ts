@@ -1,5 +1,6 @@
 /** Short factual descriptions shared by the rules (values, not prose: each rule's finding words them). */
 import { RuleResult } from '../../model/rule';
+import { DataMount, MountType } from '../../model/data-mount';
 import { BackupCopy, ServiceDeployment, Topology } from '../../model/topology';
 
 export function count(n: number, one: string, many: string): string {
@@ -32,6 +33,18 @@ export function days(seconds: number): string {
 
 export const STATELESS = 'stateless: no data volumes and no backup';
 export const NO_BACKUP = 'no backup declared';
+export const UNMANAGED = 'a container of your own (not declared with this library): nothing declared for backup to count';
+
+/** Why a 3-2-1 rule has nothing to count: a stateless workload, or a container of the user's own. */
+export function stateless(topology: Topology): string {
+  return topology.unmanaged ? UNMANAGED : STATELESS;
+}
+
+/** A mount as findings name it: `volume "pgdata"` or `host folder /srv/data`, and where it is mounted. */
+export function describeMount(mount: DataMount): string {
+  const what = mount.kind === MountType.VOLUME ? `volume "${mount.source}"` : `host folder ${mount.source}`;
+  return `${what} at ${mount.containerPath}`;
+}
 
 /**
  * The swarm service a service rule looks at, or why the rule does not apply: a container, or a

@@ -2,7 +2,7 @@ import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { BackupCopy, Topology } from '../../model/topology';
 import { LockStrength } from '../../targets/lock-strength';
-import { STATELESS, count, names } from './describe';
+import { stateless, count, names } from './describe';
 
 /**
  * 3-2-1-1-0, the second "1": at least one copy is immutable or offline.
@@ -39,7 +39,7 @@ export class OneImmutableOrOfflineRule implements IBackupRule {
 
   public evaluate(topology: Topology): RuleResult {
     if (topology.isStateless()) {
-      return RuleResult.notApplicable(STATELESS);
+      return RuleResult.notApplicable(stateless(topology));
     }
     const bypassable = OneImmutableOrOfflineRule.bypassableCopies(topology);
     const safe = topology.immutableOrOfflineCopies().filter((c) => !bypassable.includes(c));

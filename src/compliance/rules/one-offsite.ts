@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
-import { STATELESS, describeSites } from './describe';
+import { stateless, describeSites } from './describe';
 
 /** 3-2-1, the "1": at least one copy at another site than the container's. */
 export class OneOffsiteRule implements IBackupRule {
@@ -12,7 +12,7 @@ export class OneOffsiteRule implements IBackupRule {
 
   public evaluate(topology: Topology): RuleResult {
     if (topology.isStateless()) {
-      return RuleResult.notApplicable(STATELESS);
+      return RuleResult.notApplicable(stateless(topology));
     }
     const observed = describeSites(topology);
     return topology.offsiteCopies().length > 0 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);

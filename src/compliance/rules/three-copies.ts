@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
-import { STATELESS, describeCopies } from './describe';
+import { stateless, describeCopies } from './describe';
 
 /** 3-2-1, the "3": at least three copies of the data, the live data counting as one. */
 export class ThreeCopiesRule implements IBackupRule {
@@ -12,7 +12,7 @@ export class ThreeCopiesRule implements IBackupRule {
 
   public evaluate(topology: Topology): RuleResult {
     if (topology.isStateless()) {
-      return RuleResult.notApplicable(STATELESS);
+      return RuleResult.notApplicable(stateless(topology));
     }
     const observed = describeCopies(topology);
     return topology.copies.length >= 3 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);

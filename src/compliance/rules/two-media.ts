@@ -1,7 +1,7 @@
 import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
-import { STATELESS, describeMedia } from './describe';
+import { stateless, describeMedia } from './describe';
 
 /** 3-2-1, the "2": the copies sit on at least two different media. */
 export class TwoMediaRule implements IBackupRule {
@@ -12,7 +12,7 @@ export class TwoMediaRule implements IBackupRule {
 
   public evaluate(topology: Topology): RuleResult {
     if (topology.isStateless()) {
-      return RuleResult.notApplicable(STATELESS);
+      return RuleResult.notApplicable(stateless(topology));
     }
     const observed = describeMedia(topology);
     return topology.media().length >= 2 ? RuleResult.compliant(observed) : RuleResult.nonCompliant(observed);

@@ -2,7 +2,7 @@ import { ConfigurationError } from '../../configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { outOfRange } from '../../validation';
-import { NO_BACKUP, STATELESS, count, days } from './describe';
+import { NO_BACKUP, stateless, count, days } from './describe';
 
 /** Options of the `ZeroErrorsRule`. */
 export interface ZeroErrorsRuleProps {
@@ -40,7 +40,7 @@ export class ZeroErrorsRule implements IBackupRule {
 
   public evaluate(topology: Topology): RuleResult {
     if (topology.isStateless()) {
-      return RuleResult.notApplicable(STATELESS);
+      return RuleResult.notApplicable(stateless(topology));
     }
     const plan = topology.backup;
     if (!plan) {
