@@ -190,10 +190,11 @@ export interface BackupSidecarProps extends BackupOptions {
  * no network but the ones it needs.
  *
  * @example
- * // `vault`: a BackupBucket with an offsite replica (OffsiteReplica.inRegion(...)).
+ * // The container `db` and its volume `pgdata` are made outside this stack (docker compose,
+ * // say); `vault`: a BackupBucket with an offsite replica (OffsiteReplica.inRegion(...)).
  * new BackupSidecar(stack, 'db-backup', {
  *   containerName: 'db',
- *   sources: [{ volumeName: 'pgdata' }],
+ *   sources: [{ volumeName: 'pgdata', containerPath: '/var/lib/postgresql/data', external: true }],
  *   targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }), StorageTarget.s3(vault)],
  * });
  */

@@ -5,6 +5,7 @@ export * from './swarm/backup-service';
 export * from './swarm/service-mode';
 export * from './swarm/service-docker-api-proxy';
 export { ResolvedBackup } from './model/resolve-backup-plan';
+export { QuiesceOutput } from './model/quiesce-output';
 export * from './repository-password';
 export * from './policy/schedule';
 export * from './policy/retention';

@@ -179,6 +179,8 @@ function runFragment(name: string, code: string): string[] {
     name,
     [
       "import { App, Aspects, TerraformStack, TerraformVariable } from 'cdktf';",
+      // A container of the user's own, which the docs show beside the protected ones.
+      "import { Container } from '@cdktf/provider-docker/lib/container';",
       `import { ${Object.keys(library).join(', ')} } from 'cdktf-container-backup';`,
       'export function run(h: any) {',
       '  const { app, stack, storageStack, vault, cache } = h;',

@@ -824,7 +824,7 @@ describe('issue 22: refusals across constructs (the full synth fails, no cdk.tf.
           `const app = new App({ outdir: ${JSON.stringify(path.join(dir, 'cdktf.out'))} });`,
           'const stack = hostStack(app);',
           'postgres(stack);',
-          "postgres(stack, {}, { containerName: 'db', volumes: [{ name: 'wiki-data', containerPath: '/data' }] }, 'wiki');",
+          "postgres(stack, {}, { containerName: 'db', volumes: [{ name: 'wiki-data', containerPath: '/var/lib/postgresql/data' }] }, 'wiki');",
           'app.synth();',
         ].join('\n'),
       );

@@ -27,7 +27,7 @@ function goodSynth(prefix: string): string {
   const outdir = tmp(prefix);
   const app = new App({ outdir, stackTraces: false });
   Aspects.of(app).add(new ThreeTwoOneChecks({ printSummary: false }));
-  postgres(hostStack(app, 'ok-host'));
+  postgres(hostStack(app, 'ok-host'), {}, {}, 'ok');
   postgres(hostStack(app, 'db-host'));
   app.synth();
   return outdir;
@@ -165,7 +165,7 @@ describe('a program about to die of a ConfigurationError', () => {
     const outdir = tmp('refused-own-app-');
     const app = new App({ outdir });
     postgres(hostStack(app, 'db-host'));
-    postgres(hostStack(app, 'new-host'));
+    postgres(hostStack(app, 'new-host'), {}, {}, 'new');
     fs.mkdirSync(path.join(outdir, 'stacks', 'db-host'), { recursive: true });
     fs.writeFileSync(stackFile(outdir, 'db-host', 'cdk.tf.json'), '{}');
     const { proc, actions, exits } = fakeProcess({});

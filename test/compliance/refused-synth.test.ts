@@ -50,7 +50,7 @@ function seedStaleTerraform(outdir: string): string {
 function twoStackApp(outdir: string): App {
   const app = new App({ outdir, stackTraces: false });
   Aspects.of(app).add(new ThreeTwoOneChecks({ printSummary: false }));
-  postgres(hostStack(app, 'ok-host'));
+  postgres(hostStack(app, 'ok-host'), {}, {}, 'ok');
   postgres(hostStack(app, 'db-host'), { targets: [LOCAL()] });
   return app;
 }
@@ -172,7 +172,7 @@ describe('a real `cdktf synth` of an app with a refused stack', () => {
         `import { hostStack, LOCAL, postgres } from '${path.join(root, 'test', 'compliance', 'stacks')}';`,
         'const app = new App();',
         'Aspects.of(app).add(new ThreeTwoOneChecks());',
-        "postgres(hostStack(app, 'ok-host'));",
+        "postgres(hostStack(app, 'ok-host'), {}, {}, 'ok');",
         "postgres(hostStack(app, 'db-host'), { targets: [LOCAL()] });",
         'app.synth();',
         '',
@@ -375,7 +375,7 @@ describe('a real `cdktf synth` of an app that stops on a refusal, after a good s
   test('a constructor that throws a ConfigurationError (a pg_dump written outside the volume, issue 22): exit 1, the message alone, no cdk.tf.json in any stack, refused.txt and a report that says refused', () => {
     // GIVEN: two passing stacks, synthesized
     const { dir, outdir, write } = project('refused-ctor-');
-    write(["postgres(hostStack(app, 'ok-host'));", "postgres(hostStack(app, 'db-host'));"]);
+    write(["postgres(hostStack(app, 'ok-host'), {}, {}, 'ok');", "postgres(hostStack(app, 'db-host'));"]);
     const good = cdktf(dir, ['synth', '--output', outdir]);
     expect({ code: good.code, output: good.code === 0 ? '' : good.output }).toEqual({ code: 0, output: '' });
     expect(fs.readFileSync(stackFile(outdir, 'db-host', REPORT_FILE_NAME), 'utf8')).toContain('**3-2-1-1-0 OK**');
@@ -384,7 +384,7 @@ describe('a real `cdktf synth` of an app that stops on a refusal, after a good s
     // /var/lib/postgresql/data (the mistake a new user made, issue 22); ok-host comes after it
     write([
       "postgres(hostStack(app, 'db-host'), { quiesce: Quiesce.exec(['pg_dump', '-U', 'gitea', '-f', '/var/lib/postgres/data/gitea.dump', 'gitea']) });",
-      "postgres(hostStack(app, 'ok-host'));",
+      "postgres(hostStack(app, 'ok-host'), {}, {}, 'ok');",
     ]);
     const synth = cdktf(dir, ['synth', '--output', outdir]);
     // THEN

@@ -167,7 +167,7 @@ describe('cost', () => {
   function walks(count: number): number {
     const stack = checkedStack((s) => {
       for (let i = 1; i <= count; i++) {
-        postgres(s, { targets: [StorageTarget.localPath({ hostPath: `/mnt/backup-disk/db${i}` })] }, { volumes: [{ name: `pgdata${i}`, containerPath: '/data' }] }, `db${i}`);
+        postgres(s, { targets: [StorageTarget.localPath({ hostPath: `/mnt/backup-disk/db${i}` })] }, { volumes: [{ name: `pgdata${i}`, containerPath: '/var/lib/postgresql/data' }] }, `db${i}`);
       }
     }, new ThreeTwoOneChecks({ printSummary: false }));
     const findAll = jest.spyOn(stack.node, 'findAll');
