@@ -314,7 +314,7 @@ describe('the TypeScript cron model and the agent agree', () => {
     expect(disagreements.slice(0, 20)).toEqual([]);
     // eslint-disable-next-line no-console
     console.log(`${shell} sh: ${agentCases.length} samples of ${expressions.size} expressions in ${r.ms} ms`);
-  }, 600_000);
+  }, 1_200_000);
 });
 
 // ---- 2. gaps -------------------------------------------------------------------------------
@@ -411,5 +411,5 @@ describe('the gaps the model computes are the gaps of the times the agent fires'
     expect(checked).toBeGreaterThan(GAP_EXPRESSIONS * 0.9);
     // eslint-disable-next-line no-console
     console.log(`gaps: ${checked} expressions equal, ${refused} refused, in ${Date.now() - started} ms`);
-  }, 600_000);
+  }, 1_200_000);
 });
