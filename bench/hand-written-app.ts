@@ -377,11 +377,27 @@ export function handWrittenApp(app: App, count: number): void {
     const key = kmsKey(s, 'key', aws, `Encrypts the backup bucket ${name} (${PRIMARY})`);
     let primaryArn = '';
     const logs = logBucket(s, 'logs', aws, `${name}-logs-`, key.arn, () => [primaryArn]);
+    // Uploads stay in S3 Standard with the bucket's own encryption: a Deny per header, each only
+    // when the header is present (StringNotEquals alone is true for a request without it).
+    const present = (header: string) => ({ test: 'Null', variable: `s3:x-amz-${header}`, values: ['false'] });
     const primary = bucket(s, 'primary', aws, {
       prefix: `${name}-backup-`,
       kmsKeyArn: key.arn,
       logsTo: { bucket: logs.id, prefix: 'primary/' },
       noncurrentDays: 372,
+      extraStatements: (arn) => [
+        ['DenyStorageClassesButStandard', [present('storage-class'), { test: 'StringNotEquals', variable: 's3:x-amz-storage-class', values: ['STANDARD'] }]],
+        ['DenyCustomerProvidedKeys', [present('server-side-encryption-customer-algorithm')]],
+        ['DenyPerRequestEncryption', [present('server-side-encryption')]],
+        ['DenyPerRequestKmsKey', [present('server-side-encryption-aws-kms-key-id')]],
+      ].map(([sid, condition]) => ({
+        sid: sid as string,
+        effect: 'Deny',
+        actions: ['s3:PutObject'],
+        resources: [`${arn}/*`],
+        principals: [{ type: '*', identifiers: ['*'] }],
+        condition: condition as any,
+      })),
     });
     primaryArn = primary.bucket.arn;
 
@@ -451,7 +467,7 @@ export function handWrittenApp(app: App, count: number): void {
           filter: {},
           deleteMarkerReplication: { status: 'Disabled' },
           sourceSelectionCriteria: { sseKmsEncryptedObjects: { status: 'Enabled' } },
-          destination: { bucket: replicaArn, encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn }, metrics: { status: 'Enabled' } },
+          destination: { bucket: replicaArn, storageClass: 'STANDARD', encryptionConfiguration: { replicaKmsKeyId: replicaKey.arn }, metrics: { status: 'Enabled' } },
         },
       ],
       dependsOn: [primary.versioning, replica.versioning, replica.lock!],
@@ -503,16 +519,20 @@ export function handWrittenApp(app: App, count: number): void {
 
     // The initializer's IAM user: creates config and keys (restic init) and nothing else. Its
     // key goes to the one-shot installer only.
+    // Its key works for 24 hours after its creation (every grant holds only until then).
+    const initUser = new IamUser(s, 'init-user', { provider: aws, name: `restic-init-${name}`, path: '/cdktf-container-backup/' });
+    const initKey = new IamAccessKey(s, 'init-access-key', { provider: aws, user: initUser.name });
+    const initExpiry = Fn.timeadd(initKey.createDate, '24h');
+    const initExpiresAt = new TerraformLocal(s, 'init-key-expires-at', initExpiry);
+    const withinWindow = { test: 'DateLessThan', variable: 'aws:CurrentTime', values: [initExpiry] };
     const initPermissions = doc(s, 'init-permissions', aws, [
       listPrefix,
       locate,
       { sid: 'CreateConfigAndKeys', effect: 'Allow', actions: ['s3:GetObject', 's3:PutObject'], resources: keyMaterial },
       bucketKey,
-    ]);
-    const initUser = new IamUser(s, 'init-user', { provider: aws, name: `restic-init-${name}`, path: '/cdktf-container-backup/' });
+    ].map((st: any) => ({ ...st, condition: [...(st.condition ?? []), withinWindow] })));
     const initPolicy = new IamPolicy(s, 'init-user-policy', { provider: aws, name: `restic-init-${name}`, path: '/cdktf-container-backup/', description: `restic init of ${name}`, policy: initPermissions.json });
     new IamUserPolicyAttachment(s, 'init-user-policy-attachment', { provider: aws, user: initUser.name, policyArn: initPolicy.arn });
-    const initKey = new IamAccessKey(s, 'init-access-key', { provider: aws, user: initUser.name });
 
     // The repository password in escrow, offsite.
     const escrow = new SsmParameter(s, 'escrow', {
@@ -625,7 +645,16 @@ export function handWrittenApp(app: App, count: number): void {
       ],
     );
     // The installer initialises the S3 repository with the init key (restic init), and a plan of its own.
-    const initPlan = plan(300, {}, [{ ...s3(initKey.id, '/backup/staging/init-secrets/target-1-aws-secret-access-key'), replicas: [] }]);
+    const initPlan = plan(300, {}, [{
+      ...s3(accessKey.id, '/backup/install/secrets/target-2-aws-secret-access-key'),
+      replicas: [],
+      init: {
+        environment: { AWS_ACCESS_KEY_ID: initKey.id },
+        secretFiles: { AWS_SECRET_ACCESS_KEY: '/backup/staging/init-secrets/target-1-aws-secret-access-key' },
+        validUntil: initExpiresAt.asString,
+        renewal: null,
+      },
+    }]);
     const installer = new Container(h, 'installer', {
       name: `${name}-backup-install`,
       image: RESTIC_IMAGE,
