@@ -1,7 +1,7 @@
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
 import { INSTALL_STAGING_DIR, stagedPath } from '../src/agent/agent-install';
 import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
-import { AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL } from '../src/backup-sidecar';
+import { AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL } from '../src/docker/backup-sidecar';
 import { TerraformStack } from 'cdktf';
 import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
 import { dbStack, dockerStack, sensitiveVariable, synthJson, synthesizedDb } from './support/synth';

@@ -42,7 +42,7 @@ import {
   WeekDay,
   ZeroErrorsRule,
 } from '../src';
-import { ConfigurationError } from '../src/configuration-error';
+import { ConfigurationError } from '../src/core/configuration-error';
 import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
 import { LOCAL, VAULT, annotations, app, checkedStack, fullSynthError, hostStack, postgres, postgresService } from './compliance/stacks';
 

@@ -19,7 +19,7 @@ import {
   targetOwnSecretUploads,
   targetSecretUploads,
 } from './agent-plan';
-import { ConfigurationError } from '../configuration-error';
+import { ConfigurationError } from '../core/configuration-error';
 import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import { Quiesce } from '../policy/quiesce';
 import type { StorageTargetConfig } from '../targets/storage-target-config';

@@ -1,14 +1,14 @@
 /** The thin layer between constructs and the pure model. */
 import { TerraformResource } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { BackupSidecar } from '../backup-sidecar';
-import { StackLedger } from '../ledger/stack-ledger';
+import { BackupSidecar } from '../docker/backup-sidecar';
+import { StackLedger } from '../docker/stack-ledger';
 import { buildTopology } from '../model/build';
 import { DataMount, holdsWrittenData } from '../model/data-mount';
 import { ResolvedBackup } from '../model/resolve-backup-plan';
 import { ServiceDeployment, Topology } from '../model/topology';
 import { Site } from '../targets/site';
-import { ProtectedContainer } from '../protected-container';
+import { ProtectedContainer } from '../docker/protected-container';
 import { BackupService } from '../swarm/backup-service';
 import { ProtectedService } from '../swarm/protected-service';
 

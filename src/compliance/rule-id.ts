@@ -1,4 +1,4 @@
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 
 /** What a rule id may be: suppressions and the report name rules by it. */
 const RULE_ID = /^[A-Za-z][A-Za-z0-9-]*$/;

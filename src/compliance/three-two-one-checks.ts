@@ -1,10 +1,10 @@
 import { AnnotationMetadataEntryType, IAspect, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { ConfigurationError, show } from '../configuration-error';
-import { StackLedger } from '../ledger/stack-ledger';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { StackLedger } from '../docker/stack-ledger';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
 import { Topology } from '../model/topology';
-import { outOfRange } from '../validation';
+import { outOfRange } from '../core/validation';
 import { subjectOf } from './extract';
 import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
 import { COMPLIANCE_PACK, recordForReport } from './hooks';

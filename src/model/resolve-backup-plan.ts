@@ -5,8 +5,8 @@
  * from it (agent/agent-plan.ts). Pure: no cdktf (BackupSidecarProps is only a type here); the
  * caller binds the targets (which needs the construct tree) through `bindTargets`.
  */
-import type { BackupSidecarProps } from '../backup-sidecar';
-import { ConfigurationError, show } from '../configuration-error';
+import type { BackupSidecarProps } from '../docker/backup-sidecar';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { Quiesce } from '../policy/quiesce';
 import { Retention } from '../policy/retention';
 import { Schedule, WeekDay } from '../policy/schedule';
@@ -14,7 +14,7 @@ import { Verification } from '../policy/verification';
 import { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 import { SOURCE_ROOT } from '../agent/agent-asset';
-import { checkName } from '../validation';
+import { checkName } from '../core/validation';
 import { QuiesceOutput, resolveQuiesceOutput } from './quiesce-output';
 
 

@@ -10,7 +10,7 @@
  * it allows: `1-31` is restricted (either may match), `*\/1` is not (both must match).
  * Day-of-week 7 is Sunday, like 0.
  */
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import type { Schedule } from './schedule';
 
 interface FieldSpec {

@@ -5,19 +5,19 @@ import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-
 import { agentFiles, checkNotifyUrl, initialization, needsEgress } from '../agent/agent-files';
 import { exitedZero, initScript, stagedPath } from '../agent/agent-install';
 import { AGENT_PLAN_FILE, PASSWORD_FILE } from '../agent/agent-plan';
-import { BackupOptions, BackupSource } from '../backup-sidecar';
+import { BackupOptions, BackupSource } from '../docker/backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
-import { StackLedger, setBy } from '../ledger/stack-ledger';
+import { StackLedger, setBy } from '../docker/stack-ledger';
 import { DockerObjectKind } from '../model/host-ledger';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
 import { ServiceDeployment } from '../model/topology';
 import { QuiesceMode } from '../policy/quiesce';
-import { RepositoryPassword } from '../repository-password';
+import { RepositoryPassword } from '../targets/repository-password';
 import { Site } from '../targets/site';
 import { ServiceDockerApiProxy } from './service-docker-api-proxy';
 import { RESTART_POLICY } from './restart-policy';
-import { SidecarEgressNetwork } from '../sidecar-egress-network';
+import { SidecarEgressNetwork } from '../docker/sidecar-egress-network';
 import { fileMode, swarmConfig, swarmSecret } from './swarm-file';
 
 /** Properties of a `BackupService`. */
@@ -128,7 +128,7 @@ export class BackupService extends Construct {
     this.site = plan.site;
     this.deployment = props.deployment ?? { isGlobal: true, placementConstraints: constraints };
     const password = props.password ?? RepositoryPassword.fromVariable(this);
-    // Its names, sources and folders, for the checks across the stack (ledger/stack-ledger.ts);
+    // Its names, sources and folders, for the checks across the stack (docker/stack-ledger.ts);
     // swarm makes the state volume on each node, no docker_volume declares it.
     ledger.recordOwner(this, setBy('serviceName', name), [], [{ kind: DockerObjectKind.VOLUME, name: `${name}-backup-state`, setBy: setBy('serviceName', name) }]);
     ledger.recordBackup(this, { workload: name, service: true, sources, targets: plan.targets });

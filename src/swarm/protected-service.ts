@@ -1,13 +1,13 @@
 import { Service } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { terraformLiteral } from '../agent/agent-asset';
-import { BackupOptions } from '../backup-sidecar';
+import { BackupOptions } from '../docker/backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
-import { StackLedger, setBy } from '../ledger/stack-ledger';
+import { StackLedger, setBy } from '../docker/stack-ledger';
 import { ServiceDeployment } from '../model/topology';
 import { Site } from '../targets/site';
-import { checkName } from '../validation';
-import { checkCommand, checkEnvironment, checkVolumes } from '../workload-checks';
+import { checkName } from '../core/validation';
+import { checkCommand, checkEnvironment, checkVolumes } from '../model/workload-checks';
 import { BackupService } from './backup-service';
 import { RESTART_POLICY } from './restart-policy';
 import { ServiceMode } from './service-mode';

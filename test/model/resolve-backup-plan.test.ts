@@ -3,7 +3,7 @@
  * wires it, the compliance model reads it, and the agent's plan is written from it.
  */
 import { BackupSidecarProps, ProtectedContainer, Quiesce, Retention, Schedule, Site, StorageTarget, Verification } from '../../src';
-import { ConfigurationError } from '../../src/configuration-error';
+import { ConfigurationError } from '../../src/core/configuration-error';
 import { DEFAULT_AGENT_IMAGE, resolveBackupPlan } from '../../src/model/resolve-backup-plan';
 import { subjectOf } from '../../src/compliance/extract';
 import { agentPlanOf, dockerStack, synthJson } from '../support/synth';

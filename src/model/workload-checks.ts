@@ -3,9 +3,9 @@
  * a swarm service's (`ProtectedService`): its volumes and its environment.
  */
 import { Token } from 'cdktf';
-import { ConfigurationError, show } from './configuration-error';
-import { LiteralCredential, literalCredentialIn } from './literal-credentials';
-import { checkName, relativePath } from './validation';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { LiteralCredential, literalCredentialIn } from '../core/literal-credentials';
+import { checkName, relativePath } from '../core/validation';
 
 /** Environment variables whose value is a secret by their name. */
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|PRIVATE_KEY)$/i;

@@ -2,26 +2,26 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { Fn } from 'cdktf';
 import { Construct } from 'constructs';
-import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from './agent/agent-asset';
-import { AGENT_HEALTHCHECK, AgentFile, agentFiles, checkNotifyUrl, initialization, needsEgress, stackLocal } from './agent/agent-files';
-import { exitedZero, INSTALL_TARGET_FOLDERS_DIR, installScript, stagedPath } from './agent/agent-install';
-import { AGENT_PLAN_FILE } from './agent/agent-plan';
-import { attachComplianceHooks } from './compliance/hooks';
-import { StackLedger, setBy } from './ledger/stack-ledger';
+import { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-asset';
+import { AGENT_HEALTHCHECK, AgentFile, agentFiles, checkNotifyUrl, initialization, needsEgress, stackLocal } from '../agent/agent-files';
+import { exitedZero, INSTALL_TARGET_FOLDERS_DIR, installScript, stagedPath } from '../agent/agent-install';
+import { AGENT_PLAN_FILE } from '../agent/agent-plan';
+import { attachComplianceHooks } from '../compliance/hooks';
+import { StackLedger, setBy } from './stack-ledger';
 import { DockerApiProxy } from './docker-api-proxy';
-import { ResolvedBackup, resolveBackupPlan } from './model/resolve-backup-plan';
-import { Quiesce, QuiesceMode } from './policy/quiesce';
-import { Retention } from './policy/retention';
-import { Schedule } from './policy/schedule';
-import { Verification } from './policy/verification';
-import { RepositoryPassword } from './repository-password';
-import { sidecarSeccompProfile } from './security/sidecar-seccomp';
+import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
+import { Quiesce, QuiesceMode } from '../policy/quiesce';
+import { Retention } from '../policy/retention';
+import { Schedule } from '../policy/schedule';
+import { Verification } from '../policy/verification';
+import { RepositoryPassword } from '../targets/repository-password';
+import { sidecarSeccompProfile } from './seccomp/sidecar-seccomp';
 import { SidecarEgressNetwork } from './sidecar-egress-network';
-import { Site } from './targets/site';
-import { IStorageTarget, StorageTargetConfig } from './targets/storage-target-config';
+import { Site } from '../targets/site';
+import { IStorageTarget, StorageTargetConfig } from '../targets/storage-target-config';
 
-export { DEFAULT_AGENT_IMAGE, DOCKER_VOLUMES_ROOT } from './model/resolve-backup-plan';
-export { AGENT_SCRIPT_LOCAL } from './agent/agent-files';
+export { DEFAULT_AGENT_IMAGE, DOCKER_VOLUMES_ROOT } from '../model/resolve-backup-plan';
+export { AGENT_SCRIPT_LOCAL } from '../agent/agent-files';
 
 /** One named Docker volume the sidecar backs up. */
 export interface BackupSource {
@@ -273,7 +273,7 @@ export class BackupSidecar extends Construct {
     this.targets = plan.targets;
     const { image } = plan;
     const password = props.password ?? RepositoryPassword.fromVariable(this);
-    // Its names, sources and folders, for the checks across the stack (ledger/stack-ledger.ts).
+    // Its names, sources and folders, for the checks across the stack (docker/stack-ledger.ts).
     ledger.recordOwner(this, setBy('containerName', props.containerName));
     ledger.recordBackup(this, { workload: props.containerName, service: false, sources, targets: this.targets });
 

@@ -2,14 +2,14 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { terraformLiteral } from './agent/agent-asset';
+import { terraformLiteral } from '../agent/agent-asset';
 import { BackupOptions, BackupSidecar } from './backup-sidecar';
-import { attachComplianceHooks } from './compliance/hooks';
-import { StackLedger, setBy } from './ledger/stack-ledger';
-import { ConfigurationError, show } from './configuration-error';
-import { Site } from './targets/site';
-import { checkName } from './validation';
-import { checkCommand, checkEnvironment, checkVolumes } from './workload-checks';
+import { attachComplianceHooks } from '../compliance/hooks';
+import { StackLedger, setBy } from './stack-ledger';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { Site } from '../targets/site';
+import { checkName } from '../core/validation';
+import { checkCommand, checkEnvironment, checkVolumes } from '../model/workload-checks';
 
 /** A named Docker volume mounted into the protected container. */
 export interface ContainerVolume {
@@ -170,7 +170,7 @@ export class ProtectedContainer extends Construct {
     this.dataVolumeNames = declared.filter((v) => v.backup ?? true).map((v) => v.name);
     checkEnvironment(where, props.environment ?? {});
     checkCommand(where, props.command ?? []);
-    // What it names and mounts, for the checks across the stack (ledger/stack-ledger.ts).
+    // What it names and mounts, for the checks across the stack (docker/stack-ledger.ts).
     const ledger = StackLedger.of(this);
     ledger.recordOwner(this, setBy('containerName', this.containerName), declared.filter((v) => !(v.existing ?? false)).map((v) => v.name));
     ledger.recordWorkload(

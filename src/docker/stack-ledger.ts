@@ -17,7 +17,7 @@
  */
 import { TerraformStack } from 'cdktf';
 import { IConstruct, IValidation } from 'constructs';
-import { show } from '../configuration-error';
+import { show } from '../core/configuration-error';
 import { DataMount, MountType } from '../model/data-mount';
 import { checkHostLedger } from '../model/check-host-ledger';
 import { BackupUse, DockerObjectKind, HostLedger, LedgerFinding, MountingWorkload, NameClaim, backupsByVolume } from '../model/host-ledger';
