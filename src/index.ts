@@ -1,5 +1,8 @@
 export * from './docker/protected-container';
 export * from './docker/backup-sidecar';
+export { BackupOptions } from './model/backup-options';
+export { BackupSource } from './model/backup-source';
+export { BackupSidecarProps } from './model/backup-sidecar-props';
 export * from './swarm/protected-service';
 export * from './swarm/backup-service';
 export * from './swarm/service-mode';

@@ -3,8 +3,10 @@ import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { terraformLiteral } from '../agent/agent-asset';
-import { BackupOptions, BackupSidecar } from './backup-sidecar';
+import { BackupOptions } from '../model/backup-options';
+import { BackupSidecar } from './backup-sidecar';
 import { attachComplianceHooks } from '../compliance/hooks';
+import { workloadSubject } from '../model/subject';
 import { StackLedger, setBy } from './stack-ledger';
 import { ConfigurationError, show } from '../core/configuration-error';
 import { Site } from '../targets/site';
@@ -155,7 +157,18 @@ export class ProtectedContainer extends Construct {
   constructor(scope: Construct, id: string, props: ProtectedContainerProps) {
     super(scope, id);
     // Compliance packs on the App reach this stack; the topology report is written at synth.
-    attachComplianceHooks(this);
+    // The pack evaluates this container (and its sidecar with it) as the model built here.
+    attachComplianceHooks(this, () =>
+      workloadSubject({
+        path: this.node.path,
+        containerName: this.containerName,
+        site: this.site,
+        dataVolumes: this.dataVolumeNames,
+        backup: this.sidecar?.resolved,
+        image: this.image,
+        mounts: StackLedger.of(this).mountsOf(this.node.path),
+      }),
+    );
     const where = this.node.path;
     this.containerName = props.containerName ?? id;
     this.site = props.site ?? Site.dockerHost();

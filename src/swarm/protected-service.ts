@@ -1,8 +1,9 @@
 import { Service } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { terraformLiteral } from '../agent/agent-asset';
-import { BackupOptions } from '../docker/backup-sidecar';
+import { BackupOptions } from '../model/backup-options';
 import { attachComplianceHooks } from '../compliance/hooks';
+import { workloadSubject } from '../model/subject';
 import { StackLedger, setBy } from '../docker/stack-ledger';
 import { ServiceDeployment } from '../model/topology';
 import { Site } from '../targets/site';
@@ -132,7 +133,19 @@ export class ProtectedService extends Construct {
 
   constructor(scope: Construct, id: string, props: ProtectedServiceProps) {
     super(scope, id);
-    attachComplianceHooks(this);
+    // The pack evaluates this service (and its backup service with it) as the model built here.
+    attachComplianceHooks(this, () =>
+      workloadSubject({
+        path: this.node.path,
+        containerName: this.serviceName,
+        site: this.site,
+        dataVolumes: this.dataVolumeNames,
+        backup: this.backup?.resolved,
+        image: this.image,
+        service: this.deployment,
+        mounts: StackLedger.of(this).mountsOf(this.node.path),
+      }),
+    );
     const where = this.node.path;
     this.serviceName = props.serviceName ?? id;
     checkName(where, 'serviceName', this.serviceName);
