@@ -147,7 +147,7 @@ function planFile(plan: object): string {
  * ("shocker").
  */
 function seccompProfile(): string {
-  const profile = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'src', 'security', 'docker-default-seccomp.json'), 'utf8'));
+  const profile = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'src', 'docker', 'seccomp', 'docker-default-seccomp.json'), 'utf8'));
   const denied = 'open_by_handle_at';
   const syscalls = [];
   for (const rule of profile.syscalls) {

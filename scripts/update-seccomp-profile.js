@@ -1,18 +1,18 @@
 #!/usr/bin/env node
 /**
- * Vendors Docker's default seccomp profile into src/security/.
+ * Vendors Docker's default seccomp profile into src/docker/seccomp/.
  *
  * The sidecar's profile is Docker's own default with `open_by_handle_at` removed
- * (src/security/sidecar-seccomp.ts). The default comes from moby's source as Debian ships it
+ * (src/docker/seccomp/sidecar-seccomp.ts). The default comes from moby's source as Debian ships it
  * in `golang-github-docker-docker-dev` (built from the same `docker.io` source package as the
  * engine): `profiles/seccomp/default.json`, which moby generates from `DefaultProfile()`
  * (profiles/seccomp/default_linux.go, `go generate` runs generate.go).
  *
  * - installs the package with apt-get when it is missing (needs root or sudo);
- * - copies default.json byte for byte to src/security/docker-default-seccomp.json (JSON has
+ * - copies default.json byte for byte to src/docker/seccomp/docker-default-seccomp.json (JSON has
  *   no comments, and a byte-identical copy can be checked against upstream with a hash);
  * - writes the provenance (package, version, upstream path, licence, sha256) to
- *   src/security/README.md;
+ *   src/docker/seccomp/README.md;
  * - warns when the installed docker.io engine is another upstream version.
  *
  * Usage: node scripts/update-seccomp-profile.js
@@ -26,7 +26,7 @@ const path = require('path');
 const PACKAGE = 'golang-github-docker-docker-dev';
 const UPSTREAM_PATH = 'profiles/seccomp/default.json';
 const SOURCE = `/usr/share/gocode/src/github.com/docker/docker/${UPSTREAM_PATH}`;
-const OUT_DIR = path.join(__dirname, '..', 'src', 'security');
+const OUT_DIR = path.join(__dirname, '..', 'src', 'docker', 'seccomp');
 const OUT_JSON = path.join(OUT_DIR, 'docker-default-seccomp.json');
 const OUT_README = path.join(OUT_DIR, 'README.md');
 
@@ -106,7 +106,7 @@ function main() {
 }
 
 function readme({ version, sha256, bytes }) {
-  return `# src/security
+  return `# src/docker/seccomp
 
 The backup sidecar's seccomp profile (see \`sidecar-seccomp.ts\`): Docker's own default profile
 with \`open_by_handle_at\` removed, because the sidecar keeps \`CAP_DAC_READ_SEARCH\` (to read

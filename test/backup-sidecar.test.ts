@@ -1,7 +1,7 @@
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from '../src/agent/agent-asset';
 import { INSTALL_STAGING_DIR, stagedPath } from '../src/agent/agent-install';
 import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
-import { AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL } from '../src/backup-sidecar';
+import { AGENT_SCRIPT_LOCAL, SECCOMP_PROFILE_LOCAL } from '../src/docker/backup-sidecar';
 import { TerraformStack } from 'cdktf';
 import { BackupOptions, Medium, ProtectedContainer, Quiesce, Retention, Schedule, StorageTarget, Verification } from '../src';
 import { dbStack, dockerStack, sensitiveVariable, synthJson, synthesizedDb } from './support/synth';
@@ -291,7 +291,8 @@ describe('BackupSidecar: retention, prune, verification and notification setting
   test('a stop or pause quiesce gives docker stop of the sidecar time to start the container again', () => {
     expect(sidecarOf({ quiesce: Quiesce.stop({ timeoutSeconds: 30 }) }).sidecar.stop_timeout).toBe(90);
     expect(sidecarOf({ quiesce: Quiesce.pause() }).sidecar.stop_timeout).toBe(120);
-    expect(sidecarOf({}).sidecar.stop_timeout).toBeUndefined();
+    // restic releases its lock on SIGTERM: 60 s, as a backup service task gets (model/sidecar-runtime.ts)
+    expect(sidecarOf({}).sidecar.stop_timeout).toBe(60);
   });
 
   test('the quiesce settings reach the agent with the Docker API proxy URL', () => {

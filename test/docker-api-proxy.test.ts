@@ -8,8 +8,8 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { DockerApiProxy } from '../src/docker-api-proxy';
-import { execCreateBody } from '../src/docker-api/exec-body';
+import { DockerApiProxy } from '../src/docker/docker-api-proxy';
+import { execCreateBody } from '../src/docker/exec-body';
 import { Quiesce, QuiesceMode } from '../src/policy/quiesce';
 import { dockerStack, resources, synthJson } from './support/synth';
 

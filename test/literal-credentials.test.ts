@@ -4,7 +4,7 @@
  */
 import { Lazy, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { ProtectedService } from '../src';
-import { literalCredentialIn, maskedUrl, urlHasUserInfo } from '../src/literal-credentials';
+import { literalCredentialIn, maskedUrl, urlHasUserInfo } from '../src/core/literal-credentials';
 
 const reference = () => new TerraformVariable(new TerraformStack(Testing.app(), 's'), 'pw', { type: 'string', sensitive: true }).stringValue;
 

@@ -42,7 +42,7 @@ import {
   WeekDay,
   ZeroErrorsRule,
 } from '../src';
-import { ConfigurationError } from '../src/configuration-error';
+import { ConfigurationError } from '../src/core/configuration-error';
 import { ConfiguredTarget, FakeBucketTarget } from './compliance/fixtures';
 import { LOCAL, VAULT, annotations, app, checkedStack, fullSynthError, hostStack, postgres, postgresService } from './compliance/stacks';
 
@@ -307,7 +307,7 @@ const eager: Array<[string, () => unknown, string]> = [
   [
     'a suppression of an invalid rule id',
     () => BackupSuppressions.addToConstruct(db(), [{ ruleId: 'one offsite', reason: 'a long enough reason' }]),
-    "BackupSuppressions.addToConstruct(db-host/db): the rule id \"one offsite\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)",
+    "BackupSuppressions.addToConstruct(db-host/db): the rule id \"one offsite\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, QuiesceOutputBackedUp, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)",
   ],
   [
     'an additional rule with a built-in id',
@@ -317,7 +317,7 @@ const eager: Array<[string, () => unknown, string]> = [
   [
     'an additional rule with an invalid id',
     () => new ThreeTwoOneChecks({ additionalRules: [{ rule: rule('acme rule'), fix: 'n/a' }] }),
-    "new ThreeTwoOneChecks(...): the rule id \"acme rule\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)",
+    "new ThreeTwoOneChecks(...): the rule id \"acme rule\" is not letters, digits and '-' starting with a letter. Fix: name the rule like \"Acme-PinnedImage\" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, QuiesceOutputBackedUp, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)",
   ],
   [
     'an additional rule without a fix',

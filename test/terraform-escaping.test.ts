@@ -11,7 +11,7 @@ import * as path from 'path';
 import { AGENT_SCRIPT_PATH, agentScript } from '../src/agent/agent-asset';
 import { stagedPath } from '../src/agent/agent-install';
 import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
-import { AGENT_SCRIPT_LOCAL } from '../src/backup-sidecar';
+import { AGENT_SCRIPT_LOCAL } from '../src/docker/backup-sidecar';
 import { TerraformVariable } from 'cdktf';
 import { ProtectedContainer, Quiesce, Site, StorageTarget } from '../src';
 import { renderTerraformString } from './support/sidecar-sandbox';

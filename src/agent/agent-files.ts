@@ -3,7 +3,7 @@
  * installer (`BackupSidecar`), or swarm secrets and configs (`BackupService`). One list, so a
  * container's sidecar and a service's backup task get the same agent, plan and secrets.
  */
-import { TerraformLocal, TerraformStack, Token } from 'cdktf';
+import { TerraformLocal, TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, agentScript, terraformEscape } from './agent-asset';
 import { INIT_PLAN_FILE, INIT_SECRETS_DIR } from './agent-install';
@@ -19,10 +19,8 @@ import {
   targetOwnSecretUploads,
   targetSecretUploads,
 } from './agent-plan';
-import { ConfigurationError } from '../configuration-error';
 import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import { Quiesce } from '../policy/quiesce';
-import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 /**
  * The Docker healthcheck of a sidecar: cheap on purpose, it reads the status file and never
@@ -72,21 +70,6 @@ export function agentFiles(scope: Construct, backup: ResolvedBackup, options: Ag
   ];
 }
 
-/** The webhook URL carries its token: a literal one would be written into cdk.tf.json. */
-export function checkNotifyUrl(where: string, notifyUrl: string | undefined): void {
-  if (notifyUrl !== undefined && !Token.isUnresolved(notifyUrl)) {
-    throw literalNotifyUrl(where);
-  }
-}
-
-function literalNotifyUrl(path: string): ConfigurationError {
-  return new ConfigurationError(
-    path,
-    'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
-    'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
-  );
-}
-
 /** The deploy-time initialisation of the repositories the agent's own credentials may not create. */
 export interface Initialization {
   /**
@@ -132,14 +115,6 @@ export function initialization(backup: ResolvedBackup): Initialization {
     ],
     agentSecrets: indexes.flatMap((i) => targetOwnSecretUploads(backup.targets[i], i + 1)).map(secret),
   };
-}
-
-/**
- * Whether the backup needs a route out (a sidecar's or a backup service's egress network): a
- * target that is not a host folder, or a webhook.
- */
-export function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
-  return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
 }
 
 /** The Terraform local that holds the agent script (Terraform-escaped), once per stack. */

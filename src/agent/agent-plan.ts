@@ -1,6 +1,6 @@
 import { Fn } from 'cdktf';
 import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, AGENT_STATE_DIR, SOURCE_ROOT, terraformLiteral } from './agent-asset';
-import { execCreateBody } from '../docker-api/exec-body';
+import { execCreateBody } from '../docker/exec-body';
 import { parseCron } from '../policy/cron';
 import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import type { StorageTargetConfig } from '../targets/storage-target-config';

@@ -1,4 +1,4 @@
-import { outOfRange } from '../validation';
+import { outOfRange } from '../core/validation';
 
 /**
  * Moves older repository data to an archive storage class: a second medium in the 3-2-1

@@ -1,7 +1,7 @@
 import { SsmParameter } from '@cdktf/provider-aws/lib/ssm-parameter';
 import { Construct } from 'constructs';
-import { ConfigurationError } from '../configuration-error';
-import { RepositoryPassword } from '../repository-password';
+import { ConfigurationError } from '../core/configuration-error';
+import { RepositoryPassword } from '../targets/repository-password';
 import type { BackupBucket } from './backup-bucket';
 import { holdsSecretsInState } from './state-backend';
 

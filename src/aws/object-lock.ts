@@ -1,7 +1,7 @@
 import { Token } from 'cdktf';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { LockStrength } from '../targets/lock-strength';
-import { outOfRange } from '../validation';
+import { outOfRange } from '../core/validation';
 
 /** How strictly S3 Object Lock holds a locked object version. */
 export enum ObjectLockMode {

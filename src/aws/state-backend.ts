@@ -10,7 +10,7 @@ import {
   TerraformStack,
 } from 'cdktf';
 import { Construct, IConstruct } from 'constructs';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 
 /**
  * Which secrets a stack's Terraform state holds, and a check at synth that such a stack does

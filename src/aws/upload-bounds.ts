@@ -37,7 +37,7 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { DataAwsIamPolicyDocument } from '@cdktf/provider-aws/lib/data-aws-iam-policy-document';
 import { Tokenization } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { ConfigurationError } from '../configuration-error';
+import { ConfigurationError } from '../core/configuration-error';
 import { Statement } from './policy-document';
 
 /** The one storage class uploads to a repository may ask for (absent means it too). */

@@ -15,6 +15,11 @@
  *   synth threw (./refused-stack.ts), and marks a refusal it throws (validations, the pack's
  *   annotations) so the process stops on it as on a ConfigurationError (./refused-app.ts).
  *
+ * - The pack reads the model only: each construct hands its own subject (its topology,
+ *   ../model/subject.ts) when it attaches the hooks, and the stack's ledger hands what no
+ *   construct of the library owns (a `docker_container` of the user's own). The pack asks for
+ *   them when it visits (`handedSubjectOf`), so a subject reads the stack as it is then.
+ *
  * No import of the constructs here: they import this module.
  */
 import * as fs from 'fs';
@@ -25,6 +30,7 @@ import { isRefusal, markRefusal, rememberStack } from './refused-app';
 import { REPORT_FILE_NAME, Refusal } from './refused-report';
 import { withholdTerraform } from './refused-stack';
 import { ContainerReport, failures, renderStackReport, summaryLine } from './report';
+import type { Subject } from '../model/subject';
 
 export { REPORT_FILE_NAME } from './refused-report';
 
@@ -32,9 +38,32 @@ export { REPORT_FILE_NAME } from './refused-report';
 export const COMPLIANCE_PACK = Symbol.for('cdktf-container-backup.compliance-pack');
 const HOOKED = Symbol.for('cdktf-container-backup.compliance-hooks');
 const REPORTS = Symbol.for('cdktf-container-backup.stack-reports');
+const SUBJECT = Symbol.for('cdktf-container-backup.compliance-subject');
+const STACK_SUBJECTS = Symbol.for('cdktf-container-backup.stack-subjects');
 
-/** Attaches the forwarder and the report writer to the stack of `scope`, once. */
-export function attachComplianceHooks(scope: IConstruct): void {
+/** The subject of a node, built when the pack visits it; undefined: nothing to evaluate. */
+export type DescribeSubject = () => Subject | undefined;
+
+/**
+ * What a stack hands the pack besides its constructs' own subjects: a fresh reading when the
+ * pack begins the stack, and the subject of a node no construct of the library handed.
+ */
+export interface StackSubjects {
+  /** The pack begins the stack: what it reads next must be the stack as it is now. */
+  readonly refresh: () => void;
+  /** The subject of `node`, a node of the stack's own (e.g. a user's `docker_container`). */
+  readonly subjectOf: (node: IConstruct) => Subject | undefined;
+}
+
+/**
+ * Attaches the forwarder and the report writer to the stack of `scope`, once; and, with
+ * `describe`, hands the pack the subject of `scope` itself. A node directly inside a construct
+ * that hands its own subject (the sidecar of a protected container) is evaluated with it.
+ */
+export function attachComplianceHooks(scope: IConstruct, describe?: DescribeSubject): void {
+  if (describe) {
+    Object.defineProperty(scope, SUBJECT, { value: describe, enumerable: false });
+  }
   const stack = TerraformStack.of(scope);
   if ((stack as any)[HOOKED]) {
     return;
@@ -46,6 +75,30 @@ export function attachComplianceHooks(scope: IConstruct): void {
   if (App.isApp(stack.node.root)) {
     rememberStack((stack.node.root as App).outdir, stack.node.id);
   }
+}
+
+/** Hands the pack what `stack` knows of its nodes besides its constructs (the ledger does, once per stack). */
+export function handStackSubjects(stack: TerraformStack, subjects: StackSubjects): void {
+  Object.defineProperty(stack, STACK_SUBJECTS, { value: subjects, enumerable: false, configurable: true });
+}
+
+/** The pack begins `stack`: its subjects are read afresh from here on. */
+export function refreshStackSubjects(stack: TerraformStack): void {
+  ((stack as any)[STACK_SUBJECTS] as StackSubjects | undefined)?.refresh();
+}
+
+/** The subject handed for `node`, by its construct or by its stack; undefined: not one the pack evaluates. */
+export function handedSubjectOf(node: IConstruct): Subject | undefined {
+  const describe: DescribeSubject | undefined = (node as any)[SUBJECT];
+  if (describe) {
+    const scope = node.node.scope;
+    return scope !== undefined && (scope as any)[SUBJECT] !== undefined ? undefined : describe();
+  }
+  if (TerraformStack.isStack(node) || node.node.scope === undefined) {
+    return undefined;
+  }
+  const stackSubjects: StackSubjects | undefined = (TerraformStack.of(node) as any)[STACK_SUBJECTS];
+  return stackSubjects?.subjectOf(node);
 }
 
 /** Records one container's evaluation for the report of its stack. */

@@ -13,7 +13,7 @@
  * when there are none; an unhandled rejection, in the default `throw` mode, takes the same path).
  *
  * The monitor is installed once per process, by the first refusal created (every
- * ConfigurationError is one: ../configuration-error.ts), so a factory that throws before any
+ * ConfigurationError is one: ../core/configuration-error.ts), so a factory that throws before any
  * construct exists is covered too. It acts only when all of these hold:
  *
  * - the error is a refusal (a ConfigurationError, or an error ./hooks.ts marked): every other

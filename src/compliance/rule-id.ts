@@ -1,4 +1,5 @@
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { builtInRuleIds } from './built-in-rules';
 
 /** What a rule id may be: suppressions and the report name rules by it. */
 const RULE_ID = /^[A-Za-z][A-Za-z0-9-]*$/;
@@ -14,6 +15,7 @@ function invalidRuleId(where: string, ruleId: string): ConfigurationError {
   return new ConfigurationError(
     where,
     `the rule id ${show(ruleId)} is not letters, digits and '-' starting with a letter`,
-    'name the rule like "Acme-PinnedImage" (the built-in ids are ThreeCopies, TwoMedia, OneOffsite, OneImmutableOrOffline, ZeroErrors, ObjectLockCoversRetention, ScheduleMeetsRpo, RepositoriesEncrypted, DatabaseConsistency, ServiceDataPinned, ReplicatedServiceData, AllDataBackedUp, PasswordEscrowed)',
+    // Read from the registered rules: a list written here fell behind (QuiesceOutputBackedUp).
+    `name the rule like "Acme-PinnedImage" (the built-in ids are ${builtInRuleIds().join(', ')})`,
   );
 }

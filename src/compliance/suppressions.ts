@@ -1,5 +1,5 @@
 import { IConstruct } from 'constructs';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { checkRuleId } from './rule-id';
 
 /** The metadata type under which suppressions are stored on a construct. */

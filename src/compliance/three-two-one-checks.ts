@@ -1,27 +1,12 @@
 import { AnnotationMetadataEntryType, IAspect, TerraformStack } from 'cdktf';
 import { IConstruct } from 'constructs';
-import { ConfigurationError, show } from '../configuration-error';
-import { StackLedger } from '../ledger/stack-ledger';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { IBackupRule, RuleOutcome, RuleResult } from '../model/rule';
 import { Topology } from '../model/topology';
-import { outOfRange } from '../validation';
-import { subjectOf } from './extract';
+import { outOfRange } from '../core/validation';
 import { ComplianceLevel, FindingLevel, RuleFinding } from './finding';
-import { COMPLIANCE_PACK, recordForReport } from './hooks';
-import { AllDataBackedUpRule, unprotectedData } from './rules/all-data-backed-up';
-import { DatabaseConsistencyRule, crashConsistentDatabase, databaseFamily } from './rules/database-consistency';
-import { ObjectLockCoversRetentionRule, lockShorterThanRetention } from './rules/object-lock-covers-retention';
-import { OneImmutableOrOfflineRule, governanceLockNotImmutable, noImmutableCopy } from './rules/one-immutable-or-offline';
-import { OneOffsiteRule, noOffsiteCopy } from './rules/one-offsite';
-import { QuiesceOutputBackedUpRule, quiesceOutputUnknown } from './rules/quiesce-output-backed-up';
-import { PasswordEscrowedRule, passwordNotEscrowed } from './rules/password-escrowed';
-import { ReplicatedServiceDataRule, divergingReplicaData } from './rules/replicated-service-data';
-import { RepositoriesEncryptedRule, unencryptedRepository } from './rules/repositories-encrypted';
-import { ScheduleMeetsRpoRule, rpoNotMet } from './rules/schedule-meets-rpo';
-import { ServiceDataPinnedRule, serviceNotPinned } from './rules/service-data-pinned';
-import { ThreeCopiesRule, tooFewCopies } from './rules/three-copies';
-import { TwoMediaRule, tooFewMedia } from './rules/two-media';
-import { ZeroErrorsRule, unverifiedBackups } from './rules/zero-errors';
+import { COMPLIANCE_PACK, handedSubjectOf, recordForReport, refreshStackSubjects } from './hooks';
+import { RegisteredRule, builtInRules } from './built-in-rules';
 import { checkRuleId } from './rule-id';
 import { BackupSuppressions } from './suppressions';
 
@@ -67,13 +52,6 @@ export interface ThreeTwoOneChecksProps {
   readonly printSummary?: boolean;
 }
 
-interface Registered {
-  readonly rule: IBackupRule;
-  readonly level: FindingLevel;
-  /** The finding: `where` is "<construct path> [<rule id>]", `result.observed` what the rule saw. */
-  readonly message: (where: string, topology: Topology, result: RuleResult) => ConfigurationError;
-}
-
 /**
  * The 3-2-1(-1-0) rule pack, applied as an Aspect to the App, a stack, or any scope below:
  *
@@ -105,7 +83,7 @@ export class ThreeTwoOneChecks implements IAspect {
   public readonly level: ComplianceLevel;
   /** Every rule the pack applies, built-in first. */
   public readonly rules: IBackupRule[];
-  private readonly registered: Registered[];
+  private readonly registered: RegisteredRule[];
   private readonly printSummary: boolean;
   private readonly visited = new WeakSet<IConstruct>();
 
@@ -121,66 +99,10 @@ export class ThreeTwoOneChecks implements IAspect {
         throw outOfRange('new ThreeTwoOneChecks(...)', field, value, 1, 366);
       }
     }
-    const zeroErrors = new ZeroErrorsRule({
+    this.registered = builtInRules(this.level, {
       readBackWithinDays: props.readBackWithinDays,
       restoreDrillWithinDays: props.restoreDrillWithinDays,
     });
-    const strictOnly = this.level === ComplianceLevel.THREE_TWO_ONE_ONE_ZERO ? FindingLevel.ERROR : FindingLevel.WARNING;
-    this.registered = [
-      { rule: new ThreeCopiesRule(), level: FindingLevel.ERROR, message: (w, _t, r) => tooFewCopies(w, r.observed) },
-      { rule: new TwoMediaRule(), level: FindingLevel.ERROR, message: (w, _t, r) => tooFewMedia(w, r.observed) },
-      { rule: new OneOffsiteRule(), level: FindingLevel.ERROR, message: (w, _t, r) => noOffsiteCopy(w, r.observed) },
-      {
-        rule: new OneImmutableOrOfflineRule(),
-        level: strictOnly,
-        // A governance lock without a break-glass policy gets the finding that says what each mode guarantees.
-        message: (w, t, r) =>
-          OneImmutableOrOfflineRule.bypassableCopies(t).length > 0 ? governanceLockNotImmutable(w, r.observed) : noImmutableCopy(w, r.observed),
-      },
-      {
-        rule: zeroErrors,
-        level: strictOnly,
-        message: (w, _t, r) => unverifiedBackups(w, r.observed, zeroErrors.readBackWithinDays, zeroErrors.restoreDrillWithinDays),
-      },
-      {
-        rule: new ObjectLockCoversRetentionRule(),
-        level: FindingLevel.ERROR,
-        message: (w, t, r) => lockShorterThanRetention(w, r.observed, t.backup!.retentionHorizonDays),
-      },
-      {
-        rule: new ScheduleMeetsRpoRule(),
-        level: FindingLevel.ERROR,
-        message: (w, t) =>
-          rpoNotMet(w, t.backup!.recoveryPointObjectiveMinutes!, Math.ceil(t.backup!.maxIntervalSeconds / 60), t.backup!.scheduleExpression),
-      },
-      { rule: new RepositoriesEncryptedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => unencryptedRepository(w, r.observed) },
-      {
-        rule: new DatabaseConsistencyRule(),
-        level: FindingLevel.ERROR,
-        message: (w, t, r) => crashConsistentDatabase(w, r.observed, databaseFamily(t.image!) ?? 'other', DatabaseConsistencyRule.RULE_ID),
-      },
-      {
-        rule: new QuiesceOutputBackedUpRule(),
-        level: FindingLevel.ERROR,
-        message: (w, _t, r) => quiesceOutputUnknown(w, r.observed, QuiesceOutputBackedUpRule.RULE_ID),
-      },
-      { rule: new ServiceDataPinnedRule(), level: FindingLevel.ERROR, message: (w, _t, r) => serviceNotPinned(w, r.observed) },
-      {
-        rule: new ReplicatedServiceDataRule(),
-        level: FindingLevel.WARNING,
-        message: (w, _t, r) => divergingReplicaData(w, r.observed, ReplicatedServiceDataRule.RULE_ID),
-      },
-      {
-        rule: new AllDataBackedUpRule(),
-        level: FindingLevel.WARNING,
-        message: (w, t, r) => unprotectedData(w, r.observed, t.unmanaged, AllDataBackedUpRule.unreadHostFolders(t), AllDataBackedUpRule.RULE_ID),
-      },
-      {
-        rule: new PasswordEscrowedRule(),
-        level: FindingLevel.WARNING,
-        message: (w, _t, r) => passwordNotEscrowed(w, r.observed, PasswordEscrowedRule.RULE_ID),
-      },
-    ];
     const ids = new Set(this.registered.map((r) => r.rule.ruleId));
     for (const extra of props.additionalRules ?? []) {
       const id = extra.rule.ruleId;
@@ -237,12 +159,12 @@ export class ThreeTwoOneChecks implements IAspect {
   public visit(node: IConstruct): void {
     if (TerraformStack.isStack(node)) {
       // The stack comes first: its subjects then read what the stack holds now, once.
-      StackLedger.of(node).readAfresh();
+      refreshStackSubjects(node);
     }
     if (this.visited.has(node)) {
       return;
     }
-    const subject = subjectOf(node);
+    const subject = handedSubjectOf(node);
     if (!subject) {
       return;
     }

@@ -123,7 +123,7 @@ function plan(backup: BackupFacts): BackupPlan {
     readAllDataWithinDays: backup.verification.readAllDataWithinDays,
     restoreDrillExpression: drill?.expression,
     // A drill that falls due runs after the next backup (it compares with checksums taken then).
-    restoreDrillMaxIntervalSeconds: drill ? deferredIntervalSeconds(drill, backup.schedule) : undefined,
+    restoreDrillMaxIntervalSeconds: drill ? deferredIntervalSeconds(drill.expression, backup.schedule.expression) : undefined,
     recoveryPointObjectiveMinutes: backup.recoveryPointObjectiveMinutes,
     passwordEscrowedIn: backup.passwordEscrowedIn,
     passwordSource: backup.passwordSource,

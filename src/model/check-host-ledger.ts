@@ -5,7 +5,7 @@
  * declare) and the fix. Pure: no cdktf here.
  */
 import * as path from 'path';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { MountType } from './data-mount';
 import { BackupUse, DockerObjectKind, HostLedger, LedgerFinding, LocalFolder, NameClaim } from './host-ledger';
 import { nearMiss } from './near-miss';

@@ -3,7 +3,7 @@
  * every volume a container mounts, and every backup with what it reads and where it writes.
  * What one construct names and another relies on meets here, so the checks across constructs
  * (check-host-ledger.ts, shared-repositories.ts) and the data rule (AllDataBackedUp, through
- * the topology) read one plain description. Pure: the thin layer (src/ledger/stack-ledger.ts)
+ * the topology) read one plain description. Pure: the thin layer (src/docker/stack-ledger.ts)
  * writes it from the constructs; no cdktf here.
  */
 import { DataMount } from './data-mount';

@@ -6,7 +6,7 @@
  * Pure: no cdktf.
  */
 import * as path from 'path';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { Quiesce } from '../policy/quiesce';
 
 /** A volume as the protected container mounts it. */

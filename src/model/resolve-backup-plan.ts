@@ -1,22 +1,26 @@
 /**
- * The backup of one container, decided once: every default filled in and every check made,
- * before anything is wired. `BackupSidecar` builds its resources from it, the topology model
- * and the compliance rules read it (compliance/extract.ts), and the agent's plan is written
- * from it (agent/agent-plan.ts). Pure: no cdktf (BackupSidecarProps is only a type here); the
- * caller binds the targets (which needs the construct tree) through `bindTargets`.
+ * The backup of one container (or swarm service), decided once: every default filled in and
+ * every check made, before anything is wired. `BackupSidecar` and `BackupService` render it,
+ * the topology model and the compliance rules read it, and the agent's plan is written from
+ * it (agent/agent-plan.ts). Pure (no cdktf): what needs the construct tree (binding the
+ * targets, the stack's password variable) the caller does through `BackupBinding`, when the
+ * resolver asks.
  */
-import type { BackupSidecarProps } from '../backup-sidecar';
-import { ConfigurationError, show } from '../configuration-error';
-import { Quiesce } from '../policy/quiesce';
+import type { BackupSidecarProps } from './backup-sidecar-props';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { Quiesce, QuiesceMode } from '../policy/quiesce';
 import { Retention } from '../policy/retention';
 import { Schedule, WeekDay } from '../policy/schedule';
 import { Verification } from '../policy/verification';
 import { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 import { SOURCE_ROOT } from '../agent/agent-asset';
-import { checkName } from '../validation';
+import { holdsToken } from '../core/string-token';
+import { checkName } from '../core/validation';
+import type { RepositoryPassword } from '../targets/repository-password';
+import { DEFAULT_PASSWORD_VARIABLE } from './default-password-variable';
 import { QuiesceOutput, resolveQuiesceOutput } from './quiesce-output';
-
+import { SidecarHost, SidecarRuntime, sidecarRuntime } from './sidecar-runtime';
 
 /**
  * The restic image the sidecar runs by default: the official image, pinned by its multi-arch
@@ -24,9 +28,6 @@ import { QuiesceOutput, resolveQuiesceOutput } from './quiesce-output';
  */
 export const DEFAULT_AGENT_IMAGE =
   'restic/restic:0.17.3@sha256:8f5a62b422a2cb1277ea0dd6e826fe1acf649e5b9f02d60e5268d5fd1976255a';
-
-/** The Terraform variable the default repository password comes from (`RepositoryPassword.fromVariable`). */
-export const DEFAULT_PASSWORD_VARIABLE = 'restic_password';
 
 /** Where Docker keeps named volumes on the host (the default data root). */
 export const DOCKER_VOLUMES_ROOT = '/var/lib/docker/volumes';
@@ -78,13 +79,38 @@ export interface ResolvedBackup {
   readonly passwordEscrowedIn?: string;
 }
 
-/** Fills in every default of `declared` and checks it; throws a ConfigurationError naming `where`. */
-export function resolveBackupPlan(
-  where: string,
-  declared: BackupSidecarProps,
-  bindTargets: (site: Site) => StorageTargetConfig[],
-): ResolvedBackup {
+/** What the resolver asks of the construct that renders the backup: the parts that need its tree. */
+export interface BackupBinding {
+  /** The declared targets bound for the workload's site, in order. */
+  readonly targets: (site: Site) => StorageTargetConfig[];
+  /** The stack's sensitive variable `name` as the password (declared once per stack); asked only when none is declared. */
+  readonly passwordVariable: (name: string) => RepositoryPassword;
+}
+
+/** Everything decided about one backup: its public description, its secrets and its runtime. */
+export interface BackupDecision {
+  /** What the constructs expose as `resolved`, the rules read and the agent's plan is written from. */
+  readonly backup: ResolvedBackup;
+  /** The repository password's token. */
+  readonly password: string;
+  /**
+   * The failure webhook's URL (a token).
+   * @default - no notification
+   */
+  readonly notifyUrl?: string;
+  /** How the agent runs beside the workload. */
+  readonly runtime: SidecarRuntime;
+}
+
+/**
+ * Fills in every default of `declared` and checks it, for an agent running on `host`; throws a
+ * ConfigurationError naming `where`.
+ */
+export function resolveBackupPlan(where: string, declared: BackupSidecarProps, host: SidecarHost, bind: BackupBinding): BackupDecision {
   checkName(where, 'containerName', declared.containerName);
+  if (declared.notifyUrl !== undefined && !holdsToken(declared.notifyUrl)) {
+    throw literalNotifyUrl(where);
+  }
   const volumeNames = declared.sources.map((s) => s.volumeName);
   if (volumeNames.length === 0) {
     throw noVolumes(where);
@@ -109,16 +135,21 @@ export function resolveBackupPlan(
     throw invalidMaxAge(where, healthMaxAgeSeconds, schedule.maxIntervalSeconds);
   }
   const site = declared.site ?? Site.dockerHost();
-  const targets = bindTargets(site);
+  const targets = bind.targets(site);
   checkTargets(where, targets, volumeNames);
   const quiesce = declared.quiesce ?? Quiesce.none();
+  if (host === SidecarHost.SWARM_SERVICE && quiesce.mode === QuiesceMode.STOP) {
+    throw stoppedService(where);
+  }
   const quiesceOutput = resolveQuiesceOutput(where, quiesce, declared.sources, declared.notBackedUp ?? [], SOURCE_ROOT);
   const verification = declared.verification ?? Verification.standard();
   const targetConcurrency = declared.targetConcurrency ?? 4;
   if (!Number.isInteger(targetConcurrency) || targetConcurrency < 1 || targetConcurrency > 16) {
     throw invalidConcurrency(where, targetConcurrency);
   }
-  return {
+  // After the targets, as the constructs always made it: the stack's variables keep their order.
+  const password = declared.password ?? bind.passwordVariable(DEFAULT_PASSWORD_VARIABLE);
+  const backup: ResolvedBackup = {
     containerName: declared.containerName,
     volumeNames,
     targets,
@@ -140,10 +171,27 @@ export function resolveBackupPlan(
     readDataSubsets: verification.readDataSubsets(),
     targetConcurrency: Math.min(targetConcurrency, targets.length),
     notify: declared.notifyUrl !== undefined,
-    // The default is the sidecar's: RepositoryPassword.fromVariable, escrowed nowhere synth can see.
-    passwordSource: declared.password?.source ?? `the Terraform variable "${DEFAULT_PASSWORD_VARIABLE}"`,
-    passwordEscrowedIn: declared.password?.escrowedIn,
+    passwordSource: password.source,
+    passwordEscrowedIn: password.escrowedIn,
   };
+  return {
+    backup,
+    password: password.value,
+    notifyUrl: declared.notifyUrl,
+    runtime: sidecarRuntime({
+      workload: declared.containerName,
+      host,
+      scheduleExpression: schedule.expression,
+      quiesce,
+      declaredNetworks: declared.networks ?? [],
+      egress: needsEgress(targets, declared.notifyUrl),
+    }),
+  };
+}
+
+/** A route out (the stack's egress network): a target that is not a host folder, or a webhook. */
+function needsEgress(targets: StorageTargetConfig[], notifyUrl: string | undefined): boolean {
+  return notifyUrl !== undefined || targets.some((t) => t.hostPath === undefined);
 }
 
 /** Target names are distinct, and no local target lies inside a volume it protects. */
@@ -228,5 +276,21 @@ function targetInsideVolume(path: string, hostPath: string, volume: string, moun
     path,
     `the local target ${show(hostPath)} lies inside the protected volume ${show(volume)} (${mountpoint}), so the backup would contain itself and be lost with the data it protects`,
     'put the repository on another disk or mount, outside every protected volume',
+  );
+}
+
+function literalNotifyUrl(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    'notifyUrl is a literal string; a webhook URL carries its token, and would be written in plain text into cdk.tf.json and the Terraform plan',
+    'pass a token that Terraform resolves at apply time, e.g. new TerraformVariable(stack, "notify_url", { type: "string", sensitive: true }).stringValue',
+  );
+}
+
+function stoppedService(path: string): ConfigurationError {
+  return new ConfigurationError(
+    path,
+    `a swarm service cannot be stopped for a backup (${show('Quiesce.stop()')}): swarm replaces a stopped task at once, and starting the old one again would run two writers on one volume`,
+    'pause it (Quiesce.pause()) or dump it onto the volume first (Quiesce.exec([...]))',
   );
 }

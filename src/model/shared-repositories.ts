@@ -4,7 +4,7 @@
  * one vault. Every stack of an app may be another Docker host, so this one check looks at all
  * of them. Pure: no cdktf here.
  */
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { BackupUse, LedgerFinding, RemoteRepository } from './host-ledger';
 
 /**

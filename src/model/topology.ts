@@ -1,7 +1,7 @@
 /**
  * The pure topology model: what the compliance rules look at. Nothing here imports cdktf, so
  * the rules are plain evaluations over data and the library can move to another CDK runtime by
- * replacing the thin layer that builds this model from constructs (`src/compliance/extract.ts`).
+ * replacing the constructs that build it (each hands its own subject, `./subject.ts`).
  */
 import { QuiesceMode } from '../policy/quiesce';
 import { DataMount } from './data-mount';

@@ -10,8 +10,7 @@
  * it allows: `1-31` is restricted (either may match), `*\/1` is not (both must match).
  * Day-of-week 7 is Sunday, like 0.
  */
-import { ConfigurationError, show } from '../configuration-error';
-import type { Schedule } from './schedule';
+import { ConfigurationError, show } from '../core/configuration-error';
 
 interface FieldSpec {
   readonly name: string;
@@ -266,16 +265,17 @@ export function longestDeferredGapSeconds(marks: CronFields, runs: CronFields): 
 const deferredGapCache = new Map<string, number>();
 
 /**
- * The longest time, in seconds, between two runs of work that `marks` makes due and the first
- * run of `runs` at or after that time does (the restore drill: due on its schedule, done after
- * the next backup). Cached like `Schedule`'s gaps.
+ * The longest time, in seconds, between two runs of work that the expression `marks` makes due
+ * and the first run of `runs` at or after that time does (the restore drill: due on its
+ * schedule, done after the next backup). Cached like `Schedule`'s gaps. Takes expressions, not
+ * `Schedule`s: the cron model stays below the value class that uses it.
  */
-export function deferredIntervalSeconds(marks: Schedule, runs: Schedule): number {
-  const key = `${marks.expression}|${runs.expression}`;
+export function deferredIntervalSeconds(marks: string, runs: string): number {
+  const key = `${marks}|${runs}`;
   let gap = deferredGapCache.get(key);
   if (gap === undefined) {
     // Both expressions run (their constructors checked), so the gap is defined.
-    gap = longestDeferredGapSeconds(parseCron(marks.expression), parseCron(runs.expression))!;
+    gap = longestDeferredGapSeconds(parseCron(marks), parseCron(runs))!;
     deferredGapCache.set(key, gap);
   }
   return gap;

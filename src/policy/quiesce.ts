@@ -1,6 +1,6 @@
 import * as path from 'path';
-import { ConfigurationError, show } from '../configuration-error';
-import { outOfRange } from '../validation';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { outOfRange } from '../core/validation';
 import { dumpOutputOf } from './dump-output';
 
 /** How the protected application is made consistent before its volumes are read. */

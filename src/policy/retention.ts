@@ -1,5 +1,5 @@
-import { ConfigurationError, show } from '../configuration-error';
-import { outOfRange } from '../validation';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { outOfRange } from '../core/validation';
 
 /** How many snapshots of each age class to keep (grandfather-father-son). */
 export interface GfsRetentionOptions {

@@ -1,4 +1,4 @@
-import { outOfRange } from '../validation';
+import { outOfRange } from '../core/validation';
 import { CronFields, invalidCron, longestGapSeconds, parseCron } from './cron';
 
 /** Days of the week, for weekly schedules (cron numbering: Sunday is 0). */

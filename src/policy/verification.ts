@@ -1,4 +1,4 @@
-import { outOfRange } from '../validation';
+import { outOfRange } from '../core/validation';
 import { Schedule } from './schedule';
 
 /** Options for `Verification.structureOnly`. */

@@ -2,22 +2,23 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Service, ServiceTaskSpecContainerSpecConfigs, ServiceTaskSpecContainerSpecSecrets } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { AGENT_SCRIPT_PATH, AGENT_STATE_DIR, SOURCE_ROOT } from '../agent/agent-asset';
-import { agentFiles, checkNotifyUrl, initialization, needsEgress } from '../agent/agent-files';
+import { agentFiles, initialization } from '../agent/agent-files';
 import { exitedZero, initScript, stagedPath } from '../agent/agent-install';
 import { AGENT_PLAN_FILE, PASSWORD_FILE } from '../agent/agent-plan';
-import { BackupOptions, BackupSource } from '../backup-sidecar';
+import { BackupOptions } from '../model/backup-options';
+import { BackupSource } from '../model/backup-source';
 import { attachComplianceHooks } from '../compliance/hooks';
-import { StackLedger, setBy } from '../ledger/stack-ledger';
+import { workloadSubject } from '../model/subject';
+import { StackLedger, setBy } from '../docker/stack-ledger';
 import { DockerObjectKind } from '../model/host-ledger';
-import { ConfigurationError, show } from '../configuration-error';
 import { ResolvedBackup, resolveBackupPlan } from '../model/resolve-backup-plan';
+import { SidecarHost } from '../model/sidecar-runtime';
 import { ServiceDeployment } from '../model/topology';
-import { QuiesceMode } from '../policy/quiesce';
-import { RepositoryPassword } from '../repository-password';
+import { RepositoryPassword } from '../targets/repository-password';
 import { Site } from '../targets/site';
 import { ServiceDockerApiProxy } from './service-docker-api-proxy';
 import { RESTART_POLICY } from './restart-policy';
-import { SidecarEgressNetwork } from '../sidecar-egress-network';
+import { SidecarEgressNetwork } from '../docker/sidecar-egress-network';
 import { fileMode, swarmConfig, swarmSecret } from './swarm-file';
 
 /** Properties of a `BackupService`. */
@@ -107,38 +108,46 @@ export class BackupService extends Construct {
 
   constructor(scope: Construct, id: string, props: BackupServiceProps) {
     super(scope, id);
-    attachComplianceHooks(this);
+    // Used on its own, the pack evaluates this backup; inside a ProtectedService, with it.
+    attachComplianceHooks(this, () =>
+      workloadSubject({
+        path: this.node.path,
+        containerName: this.serviceName,
+        site: this.site,
+        dataVolumes: this.sources.map((s) => s.volumeName),
+        backup: this.resolved,
+        service: this.deployment,
+      }),
+    );
     const where = this.node.path;
-    checkNotifyUrl(where, props.notifyUrl);
     const name = props.serviceName;
     // One list for the placement and the compliance model: the deployment's, when given.
     const constraints = props.deployment?.placementConstraints ?? props.placementConstraints ?? [];
     const ledger = StackLedger.of(this);
     // A source given as a docker_volume's name (a reference) is planned by the name it resolves to.
     const sources = props.sources.map((s) => ({ ...s, volumeName: ledger.literal(s.volumeName) ?? s.volumeName }));
-    const plan = resolveBackupPlan(where, { ...props, sources, containerName: name }, (site) =>
-      props.targets.map((target, i) => target.bind(this, { containerName: name, index: i + 1, containerSite: site })),
-    );
-    if (plan.quiesce.mode === QuiesceMode.STOP) {
-      throw stoppedService(where);
-    }
+    const decision = resolveBackupPlan(where, { ...props, sources, containerName: name }, SidecarHost.SWARM_SERVICE, {
+      targets: (site) => props.targets.map((target, i) => target.bind(this, { containerName: name, index: i + 1, containerSite: site })),
+      passwordVariable: (variable) => RepositoryPassword.fromVariable(this, variable),
+    });
+    const plan = decision.backup;
+    const runtime = decision.runtime;
     this.resolved = plan;
     this.serviceName = name;
     this.sources = sources;
     this.site = plan.site;
     this.deployment = props.deployment ?? { isGlobal: true, placementConstraints: constraints };
-    const password = props.password ?? RepositoryPassword.fromVariable(this);
-    // Its names, sources and folders, for the checks across the stack (ledger/stack-ledger.ts);
+    // Its names, sources and folders, for the checks across the stack (docker/stack-ledger.ts);
     // swarm makes the state volume on each node, no docker_volume declares it.
-    ledger.recordOwner(this, setBy('serviceName', name), [], [{ kind: DockerObjectKind.VOLUME, name: `${name}-backup-state`, setBy: setBy('serviceName', name) }]);
+    ledger.recordOwner(this, setBy('serviceName', name), [], [{ kind: DockerObjectKind.VOLUME, name: runtime.stateVolume, setBy: setBy('serviceName', name) }]);
     ledger.recordBackup(this, { workload: name, service: true, sources, targets: plan.targets });
 
-    if (plan.quiesce.needsDockerApi) {
+    if (runtime.dockerApi) {
       this.dockerApi = new ServiceDockerApiProxy(this, 'docker-api', { serviceName: name, quiesce: plan.quiesce, placementConstraints: constraints });
     }
     const files = agentFiles(this, plan, {
-      password: password.value,
-      notifyUrl: props.notifyUrl,
+      password: decision.password,
+      notifyUrl: decision.notifyUrl,
       wiring: this.dockerApi ? { dockerApi: this.dockerApi.endpoint, service: { name, taskListPath: this.dockerApi.taskListPath } } : { service: { name } },
     });
     const secrets: ServiceTaskSpecContainerSpecSecrets[] = [];
@@ -154,7 +163,6 @@ export class BackupService extends Construct {
       }
     });
 
-    const remote = needsEgress(plan.targets, props.notifyUrl);
     const init = initialization(plan);
     if (init.files.length > 0) {
       this.initializer = new Container(this, 'initializer', {
@@ -170,32 +178,27 @@ export class BackupService extends Construct {
         capabilities: { drop: ['ALL'] },
         upload: [
           { file: stagedPath(AGENT_SCRIPT_PATH), content: files.find((f) => f.file === AGENT_SCRIPT_PATH)!.content, permissions: '0555' },
-          { file: stagedPath(PASSWORD_FILE), content: password.value, permissions: '0400' },
+          { file: stagedPath(PASSWORD_FILE), content: decision.password, permissions: '0400' },
           // The targets' own secrets: the init plan opens the repositories with them.
           ...init.agentSecrets.map((f) => ({ file: stagedPath(f.file), content: f.content, permissions: f.permissions })),
           ...init.files.map((f) => ({ file: f.file, content: f.content, permissions: f.permissions })),
         ],
         labels: [
           { label: 'cdktf-container-backup.role', value: 'backup-agent-initializer' },
-          { label: 'cdktf-container-backup.protects', value: name },
+          ...runtime.ownedLabels,
         ],
         lifecycle: { postcondition: [exitedZero(where, `${name}-backup-init`)] },
       });
     }
 
     const networks = [
-      ...(props.networks ?? []),
-      ...(remote ? [SidecarEgressNetwork.overlayOf(this).network.name] : []),
-      ...(this.dockerApi ? [this.dockerApi.network.name] : []),
-    ];
-    const labels = [
-      { label: 'cdktf-container-backup.role', value: 'backup-service' },
-      { label: 'cdktf-container-backup.protects', value: name },
-      { label: 'cdktf-container-backup.schedule', value: plan.schedule.expression },
+      ...runtime.networks.declared,
+      ...(runtime.networks.egress ? [SidecarEgressNetwork.overlayOf(this).network.name] : []),
+      ...(runtime.networks.dockerApi && this.dockerApi ? [this.dockerApi.network.name] : []),
     ];
     this.service = new Service(this, 'service', {
-      name: `${name}-backup`,
-      labels,
+      name: runtime.name,
+      labels: runtime.labels,
       mode: { global: true },
       taskSpec: {
         containerSpec: {
@@ -205,15 +208,16 @@ export class BackupService extends Construct {
           args: ['daemon'],
           env: { BACKUP_PLAN: AGENT_PLAN_FILE },
           // The node's hostname: the restic host, and how the agent finds its node's proxy.
-          hostname: '{{.Node.Hostname}}',
+          hostname: runtime.hostname,
           readOnly: true,
           capDrop: ['ALL'],
-          capAdd: ['CAP_DAC_OVERRIDE'],
+          // Swarm spells a capability with its CAP_ prefix.
+          capAdd: [`CAP_${runtime.readCapability}`],
           secrets,
           configs,
           mounts: [
-            { type: 'volume', source: `${name}-backup-state`, target: AGENT_STATE_DIR },
-            { type: 'tmpfs', target: '/tmp', tmpfsOptions: { sizeBytes: 512 * 1024 * 1024 } },
+            { type: 'volume', source: runtime.stateVolume, target: AGENT_STATE_DIR },
+            { type: 'tmpfs', target: '/tmp', tmpfsOptions: { sizeBytes: runtime.tmpfsBytes } },
             ...props.sources.map((s, i) => ({ type: 'volume', source: s.volumeName, target: `${SOURCE_ROOT}/${sources[i].volumeName}`, readOnly: true })),
             // Only the repository subfolder: its 0700 parent, which the operator prepares on
             // every node, stays out of the task's reach (docs/security.md, setuid).
@@ -225,24 +229,15 @@ export class BackupService extends Construct {
           // could make it fresh (checked on the engine: test/engine/swarm.test.ts). Freshness is
           // `backup-agent health` in the task, or the notify URL.
           healthcheck: { test: ['NONE'] },
-          // Time for restic to release its lock on SIGTERM, and for a pending pause to be undone
-          // (the provider sends an unset grace period as 0: killed at once).
-          stopGracePeriod: `${(plan.quiesce.mode === QuiesceMode.PAUSE ? plan.quiesce.timeoutSeconds : 0) + 60}s`,
+          // Set always: the provider sends an unset grace period as 0 (killed at once).
+          stopGracePeriod: `${runtime.stopGraceSeconds}s`,
         },
         placement: { constraints },
         restartPolicy: RESTART_POLICY,
         ...(networks.length > 0 ? { networksAdvanced: networks.map((n) => ({ name: n })) } : {}),
-        logDriver: { name: 'json-file', options: { 'max-size': '10m', 'max-file': '5' } },
+        logDriver: { name: 'json-file', options: runtime.logOptions },
       },
       ...(this.initializer ? { dependsOn: [this.initializer] } : {}),
     });
   }
-}
-
-function stoppedService(where: string): ConfigurationError {
-  return new ConfigurationError(
-    where,
-    `a swarm service cannot be stopped for a backup (${show('Quiesce.stop()')}): swarm replaces a stopped task at once, and starting the old one again would run two writers on one volume`,
-    'pause it (Quiesce.pause()) or dump it onto the volume first (Quiesce.exec([...]))',
-  );
 }

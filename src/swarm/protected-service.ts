@@ -1,13 +1,14 @@
 import { Service } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
 import { terraformLiteral } from '../agent/agent-asset';
-import { BackupOptions } from '../backup-sidecar';
+import { BackupOptions } from '../model/backup-options';
 import { attachComplianceHooks } from '../compliance/hooks';
-import { StackLedger, setBy } from '../ledger/stack-ledger';
+import { workloadSubject } from '../model/subject';
+import { StackLedger, setBy } from '../docker/stack-ledger';
 import { ServiceDeployment } from '../model/topology';
 import { Site } from '../targets/site';
-import { checkName } from '../validation';
-import { checkCommand, checkEnvironment, checkVolumes } from '../workload-checks';
+import { checkName } from '../core/validation';
+import { checkCommand, checkEnvironment, checkVolumes } from '../model/workload-checks';
 import { BackupService } from './backup-service';
 import { RESTART_POLICY } from './restart-policy';
 import { ServiceMode } from './service-mode';
@@ -132,7 +133,19 @@ export class ProtectedService extends Construct {
 
   constructor(scope: Construct, id: string, props: ProtectedServiceProps) {
     super(scope, id);
-    attachComplianceHooks(this);
+    // The pack evaluates this service (and its backup service with it) as the model built here.
+    attachComplianceHooks(this, () =>
+      workloadSubject({
+        path: this.node.path,
+        containerName: this.serviceName,
+        site: this.site,
+        dataVolumes: this.dataVolumeNames,
+        backup: this.backup?.resolved,
+        image: this.image,
+        service: this.deployment,
+        mounts: StackLedger.of(this).mountsOf(this.node.path),
+      }),
+    );
     const where = this.node.path;
     this.serviceName = props.serviceName ?? id;
     checkName(where, 'serviceName', this.serviceName);

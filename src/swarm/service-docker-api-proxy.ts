@@ -1,9 +1,9 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Service } from '@cdktf/provider-docker/lib/service';
 import { Construct } from 'constructs';
-import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../docker-api-proxy';
-import { execCreateBody } from '../docker-api/exec-body';
-import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig, serviceTaskListPath } from '../docker-api/proxy-config';
+import { DEFAULT_DOCKER_API_PROXY_IMAGE } from '../docker/docker-api-proxy';
+import { execCreateBody } from '../docker/exec-body';
+import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig, serviceTaskListPath } from '../docker/proxy-config';
 import { Quiesce } from '../policy/quiesce';
 import { RESTART_POLICY } from './restart-policy';
 import { fileMode, swarmConfig } from './swarm-file';

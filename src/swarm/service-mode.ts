@@ -1,4 +1,4 @@
-import { outOfRange } from '../validation';
+import { outOfRange } from '../core/validation';
 
 /**
  * How swarm runs a service's tasks: a number of replicas placed by the scheduler, or one task

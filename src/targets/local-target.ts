@@ -1,6 +1,6 @@
 import * as path from 'path';
 import { Construct } from 'constructs';
-import { relativePath } from '../validation';
+import { relativePath } from '../core/validation';
 import { Medium } from './medium';
 import { Site } from './site';
 import type { IStorageTarget, StorageTargetBindContext, StorageTargetConfig } from './storage-target-config';

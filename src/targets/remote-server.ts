@@ -2,7 +2,7 @@
  * The REST and S3-compatible targets reach a server the user runs, not AWS: both refuse plain
  * HTTP (unless allowed) and a credential written as a literal, with the same words.
  */
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 
 export function plainHttpEndpoint(where: string, endpoint: string): ConfigurationError {
   return new ConfigurationError(

@@ -3,7 +3,7 @@
  * S3-compatible and REST targets and by AgentCredentials (which scopes IAM to it), so it lives
  * here rather than with any one of them.
  */
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 
 const PREFIX = /^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/;
 

@@ -1,9 +1,9 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConfigurationError, show } from '../configuration-error';
+import { ConfigurationError, show } from '../core/configuration-error';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
-import { maskedUrl, urlHasUserInfo } from '../literal-credentials';
+import { maskedUrl, urlHasUserInfo } from '../core/literal-credentials';
 import { credentialsInUrl, literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';

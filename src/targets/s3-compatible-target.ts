@@ -1,10 +1,10 @@
 import { Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConfigurationError, show } from '../configuration-error';
-import { invalidBucketName, outOfRange } from '../validation';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { invalidBucketName, outOfRange } from '../core/validation';
 import { checkCaCertificate } from './ca-certificate';
 import { Medium } from './medium';
-import { maskedUrl, urlHasUserInfo } from '../literal-credentials';
+import { maskedUrl, urlHasUserInfo } from '../core/literal-credentials';
 import { credentialsInUrl, literalSecretKey, plainHttpEndpoint } from './remote-server';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';

@@ -3,7 +3,7 @@ import { AgentCredentials, credentialsDoNotCover } from '../aws/agent-credential
 import type { IBackupBucket } from '../aws/backup-bucket';
 import { s3Endpoint } from '../aws/region';
 import { holdsSecretsInState } from '../aws/state-backend';
-import { ConfigurationError } from '../configuration-error';
+import { ConfigurationError } from '../core/configuration-error';
 import { Medium } from './medium';
 import { checkPrefix } from './repository-prefix';
 import { Site } from './site';

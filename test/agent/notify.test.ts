@@ -11,7 +11,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { execCreateBody } from '../../src/docker-api/exec-body';
+import { execCreateBody } from '../../src/docker/exec-body';
 import { PlanPatch } from '../support/sidecar-sandbox';
 import { sidecarBesideServer } from '../support/synthesized-sidecar';
 import { webhook } from '../support/servers/webhook';

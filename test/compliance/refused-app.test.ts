@@ -14,7 +14,7 @@ import { ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
 import { isRefusal, markRefusal, refuseApp, stopOnRefusal } from '../../src/compliance/refused-app';
 import { REFUSAL_NOTICE_FILE_NAME } from '../../src/compliance/refused-stack';
-import { ConfigurationError } from '../../src/configuration-error';
+import { ConfigurationError } from '../../src/core/configuration-error';
 import { tempDirs } from '../support/synth';
 import { LOCAL, hostStack, postgres } from './stacks';
 

@@ -23,6 +23,18 @@ const OFFSITE_FINDING =
   "db-host/db [OneOffsite]: only 1 site (docker-host): every copy is where the container runs, so one fire, flood or lost host takes them all. Fix: add an offsite copy: StorageTarget.s3(...) in another region, or an offsite replica on the bucket, or a target at another site (e.g. StorageTarget.localPath({ ..., site: Site.named('office-nas') }) for a NAS in another building)";
 
 describe('ThreeTwoOneChecks', () => {
+  test('a malformed rule id is refused with the ids of the rules the pack registers, every one of them', () => {
+    // GIVEN the pack's own rules
+    const ids = new ThreeTwoOneChecks().rules.map((r) => r.ruleId);
+    // WHEN a suppression names a rule id that cannot be one
+    const stack = hostStack(app(), 'db-host');
+    // THEN the fix lists exactly those ids, in the pack's order
+    expect(() => BackupSuppressions.addToConstruct(stack, [{ ruleId: 'no such rule', reason: 'a reason' }])).toThrow(
+      `(the built-in ids are ${ids.join(', ')})`,
+    );
+    expect(ids).toContain('QuiesceOutputBackedUp');
+  });
+
   test('a full 3-2-1-1-0 topology synthesizes with no finding', () => {
     // GIVEN
     const stack = checkedStack((s) => postgres(s));

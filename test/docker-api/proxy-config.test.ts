@@ -10,8 +10,8 @@
  */
 import * as net from 'net';
 import { QuiesceMode } from '../../src/policy/quiesce';
-import { execCreateBody } from '../../src/docker-api/exec-body';
-import { dockerApiProxyConfig, MAX_HEADER_BYTES, MAX_PINNED_BODY_BYTES, proxyRoutes, serviceTaskListPath } from '../../src/docker-api/proxy-config';
+import { execCreateBody } from '../../src/docker/exec-body';
+import { dockerApiProxyConfig, MAX_HEADER_BYTES, MAX_PINNED_BODY_BYTES, proxyRoutes, serviceTaskListPath } from '../../src/docker/proxy-config';
 import { FakeDockerApi } from '../support/servers/fake-docker-api';
 import { HAPROXY_VERSIONS, haproxyVersionLine, HaproxyUnderTest } from '../support/servers/haproxy';
 import { DEFAULT_CONTEXT, ProxyRequest, SERVICE_TASK, allowedRequests, answerBody, forbiddenRequests, rawRequest, sendRaw, serviceRequests } from '../support/proxy-requests';

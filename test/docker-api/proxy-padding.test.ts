@@ -14,8 +14,8 @@
  * the two body checks alone closes it.
  */
 import { QuiesceMode } from '../../src/policy/quiesce';
-import { execCreateBody } from '../../src/docker-api/exec-body';
-import { ProxyConfigOptions, proxyRoutes, ProxyRoute, serviceTaskListPath } from '../../src/docker-api/proxy-config';
+import { execCreateBody } from '../../src/docker/exec-body';
+import { ProxyConfigOptions, proxyRoutes, ProxyRoute, serviceTaskListPath } from '../../src/docker/proxy-config';
 import { FakeDockerApi } from '../support/servers/fake-docker-api';
 import { HAPROXY_VERSIONS, HaproxyUnderTest } from '../support/servers/haproxy';
 import {

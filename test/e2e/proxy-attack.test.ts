@@ -25,7 +25,7 @@ import * as path from 'path';
 import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, TerraformStack } from 'cdktf';
 import { BackupSuppressions, Medium, ProtectedContainer, Quiesce, StorageTarget } from '../../src';
-import { DEFAULT_DOCKER_API_PROXY_IMAGE, DOCKER_API_PROXY_PORT } from '../../src/docker-api-proxy';
+import { DEFAULT_DOCKER_API_PROXY_IMAGE, DOCKER_API_PROXY_PORT } from '../../src/docker/docker-api-proxy';
 import { deployAroundTheFile, DeployedHost, standInImages } from '../support/engine/deployed-host';
 import { DockerApi } from '../support/engine/docker-api';
 import { currentEngine } from '../support/engine/docker-engine';

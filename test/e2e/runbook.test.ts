@@ -39,7 +39,7 @@ import { App, TerraformStack } from 'cdktf';
 import { BackupStorageStack } from '../../examples/postgres/main';
 import { Medium, ProtectedContainer, Retention, Schedule, StorageTarget } from '../../src';
 import { AGENT_STATE_DIR } from '../../src/agent/agent-asset';
-import { DEFAULT_AGENT_IMAGE } from '../../src/backup-sidecar';
+import { DEFAULT_AGENT_IMAGE } from '../../src/docker/backup-sidecar';
 import { TreeEntry, describeTree, pseudoRandomBytes, writeMixedDataSet } from '../support/data-set';
 import { applyStack, Deployment } from '../support/engine/applier';
 import { AGENT, storageOutputs, StorageValues } from '../support/engine/deployed-host';

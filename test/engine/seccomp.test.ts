@@ -14,7 +14,7 @@
  */
 import * as crypto from 'crypto';
 import * as fs from 'fs';
-import { dockerDefaultSeccompProfile, sidecarSeccompProfile } from '../../src/security/sidecar-seccomp';
+import { dockerDefaultSeccompProfile, sidecarSeccompProfile } from '../../src/docker/seccomp/sidecar-seccomp';
 import { DockerApi } from '../support/engine/docker-api';
 import { currentEngine, docker, dockerOk } from '../support/engine/docker-engine';
 import { buildProbe, runProbeIn, SIDECAR_STATE_DIR } from '../support/engine/probes/probe';
@@ -72,7 +72,7 @@ afterAll(() => {
 describe('open_by_handle_at with CAP_DAC_READ_SEARCH ("shocker")', () => {
   test('the engine is the version the vendored default comes from', async () => {
     const version = (await api.call('GET', '/version')).json<{ Version: string }>().Version;
-    const vendored = /\| Upstream version \| (\S+) \|/.exec(fs.readFileSync(`${__dirname}/../../src/security/README.md`, 'utf8'))?.[1];
+    const vendored = /\| Upstream version \| (\S+) \|/.exec(fs.readFileSync(`${__dirname}/../../src/docker/seccomp/README.md`, 'utf8'))?.[1];
     expect(version.replace(/[+~-].*$/, '')).toBe(vendored);
   });
 

@@ -16,7 +16,7 @@ import {
   StorageTarget,
   ThreeTwoOneChecks,
 } from '../../src';
-import { StackLedger } from '../../src/ledger/stack-ledger';
+import { StackLedger } from '../../src/docker/stack-ledger';
 import { ESCROWED, PG_DUMP, annotations, app, checkedStack, fullSynthError, hostStack, postgres } from '../compliance/stacks';
 import { agentPlanOf, containerNamed, synthJson } from '../support/synth';
 

@@ -18,8 +18,8 @@ import { terraformReferenceValues } from '../support/synth';
 /** The agent's parts, as in the repository; the last one is where a marker is appended. */
 const AGENT_PARTS = agentParts().map((f) => `src/agent/parts/${f}`);
 const LAST_PART = AGENT_PARTS[AGENT_PARTS.length - 1];
-const SECCOMP_PROFILE = 'src/security/docker-default-seccomp.json';
-const SECCOMP_PROVENANCE = 'src/security/README.md';
+const SECCOMP_PROFILE = 'src/docker/seccomp/docker-default-seccomp.json';
+const SECCOMP_PROVENANCE = 'src/docker/seccomp/README.md';
 
 function sourcesBelow(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {

@@ -13,10 +13,10 @@ import {
   dockerDefaultSeccompProfile,
   sidecarSeccompProfile,
   withoutSyscalls,
-} from '../../src/security/sidecar-seccomp';
+} from '../../src/docker/seccomp/sidecar-seccomp';
 
 const ROOT = path.join(__dirname, '..', '..');
-const README = fs.readFileSync(path.join(ROOT, 'src', 'security', 'README.md'), 'utf8');
+const README = fs.readFileSync(path.join(ROOT, 'src', 'docker', 'seccomp', 'README.md'), 'utf8');
 
 const namesOf = (rule: DockerSeccompRule): string[] => (rule.name ? [rule.name] : rule.names ?? []);
 const allNames = (profile: DockerSeccompProfile): string[] => profile.syscalls.flatMap(namesOf).sort();
@@ -101,10 +101,10 @@ describe('sidecarSeccompProfile()', () => {
 
   test('the vendored profile ships in the npm package, found from src/ and from lib/', () => {
     const files: string[] = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')).files;
-    expect(files).toContain('src/security/docker-default-seccomp.json');
-    // sidecar-seccomp.ts resolves ../../src/security from its own folder: src/security or lib/security
-    expect(DOCKER_DEFAULT_SECCOMP_FILE).toBe(path.join(ROOT, 'src', 'security', 'docker-default-seccomp.json'));
-    expect(path.join(ROOT, 'lib', 'security', '..', '..', 'src', 'security', 'docker-default-seccomp.json')).toBe(DOCKER_DEFAULT_SECCOMP_FILE);
+    expect(files).toContain('src/docker/seccomp/docker-default-seccomp.json');
+    // sidecar-seccomp.ts resolves ../../../src/docker/seccomp from its own folder: src/docker/seccomp or lib/docker/seccomp
+    expect(DOCKER_DEFAULT_SECCOMP_FILE).toBe(path.join(ROOT, 'src', 'docker', 'seccomp', 'docker-default-seccomp.json'));
+    expect(path.join(ROOT, 'lib', 'docker', 'seccomp', '..', '..', '..', 'src', 'docker', 'seccomp', 'docker-default-seccomp.json')).toBe(DOCKER_DEFAULT_SECCOMP_FILE);
   });
 });
 

@@ -7,7 +7,7 @@
  */
 import * as net from 'net';
 import { QuiesceMode } from '../../src/policy/quiesce';
-import { EXEC_START_BODY, execCreateBody } from '../../src/docker-api/exec-body';
+import { EXEC_START_BODY, execCreateBody } from '../../src/docker/exec-body';
 
 /** One request, as it goes on the wire. `EXEC_ID` in the target is replaced by a real exec id. */
 export interface ProxyRequest {

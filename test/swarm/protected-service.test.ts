@@ -6,7 +6,7 @@
  */
 import { Aspects, Testing } from 'cdktf';
 import { Medium, ProtectedService, Quiesce, ServiceMode, Site, StorageTarget, ThreeTwoOneChecks } from '../../src';
-import { serviceTaskListPath } from '../../src/docker-api/proxy-config';
+import { serviceTaskListPath } from '../../src/docker/proxy-config';
 import { AGENT_PLAN_FILE } from '../../src/agent/agent-plan';
 import { annotations, app, checkedStack, hostStack, postgresService } from '../compliance/stacks';
 import { ConfiguredTarget } from '../compliance/fixtures';

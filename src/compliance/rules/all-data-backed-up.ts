@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../configuration-error';
+import { ConfigurationError } from '../../core/configuration-error';
 import { MountType, holdsWrittenData } from '../../model/data-mount';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';

@@ -1,4 +1,4 @@
-import { ConfigurationError } from '../../configuration-error';
+import { ConfigurationError } from '../../core/configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
 import { QuiesceMode } from '../../policy/quiesce';

@@ -1,7 +1,7 @@
-import { ConfigurationError } from '../../configuration-error';
+import { ConfigurationError } from '../../core/configuration-error';
 import { IBackupRule, RuleResult } from '../../model/rule';
 import { Topology } from '../../model/topology';
-import { outOfRange } from '../../validation';
+import { outOfRange } from '../../core/validation';
 import { NO_BACKUP, stateless, count, days } from './describe';
 
 /** Options of the `ZeroErrorsRule`. */

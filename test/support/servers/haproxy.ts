@@ -13,7 +13,7 @@ import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { commandFor, ensure } from '../../../scripts/debian-next';
-import { dockerApiProxyConfig, ProxyConfigOptions } from '../../../src/docker-api/proxy-config';
+import { dockerApiProxyConfig, ProxyConfigOptions } from '../../../src/docker/proxy-config';
 import { FakeDockerApi } from './fake-docker-api';
 import { freePort } from './s3-server';
 

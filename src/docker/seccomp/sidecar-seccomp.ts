@@ -4,10 +4,10 @@ import * as path from 'path';
 /**
  * Docker's default seccomp profile for Engine 20.10, vendored from moby's
  * `profiles/seccomp/default.json` by `scripts/update-seccomp-profile.js` (provenance in
- * src/security/README.md). It ships in the npm package; the same relative path reaches it
- * from `src/security` (tests, ts-node) and from `lib/security` (the published package).
+ * src/docker/seccomp/README.md). It ships in the npm package; the same relative path reaches it
+ * from `src/docker/seccomp` (tests, ts-node) and from `lib/docker/seccomp` (the published package).
  */
-export const DOCKER_DEFAULT_SECCOMP_FILE = path.join(__dirname, '..', '..', 'src', 'security', 'docker-default-seccomp.json');
+export const DOCKER_DEFAULT_SECCOMP_FILE = path.join(__dirname, '..', '..', '..', 'src', 'docker', 'seccomp', 'docker-default-seccomp.json');
 
 /** The syscalls the sidecar's profile takes out of Docker's default. */
 export const SIDECAR_DENIED_SYSCALLS: readonly string[] = ['open_by_handle_at'];

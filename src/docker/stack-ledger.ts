@@ -17,12 +17,14 @@
  */
 import { TerraformStack } from 'cdktf';
 import { IConstruct, IValidation } from 'constructs';
-import { show } from '../configuration-error';
+import { show } from '../core/configuration-error';
 import { DataMount, MountType } from '../model/data-mount';
 import { checkHostLedger } from '../model/check-host-ledger';
 import { BackupUse, DockerObjectKind, HostLedger, LedgerFinding, MountingWorkload, NameClaim, backupsByVolume } from '../model/host-ledger';
 import { sharedRepositories } from '../model/shared-repositories';
 import { DockerResourceReader, dockerKindOf, roleOf } from './docker-resource';
+import { unmanagedContainerSubject } from './unmanaged-container-subject';
+import { handStackSubjects } from '../compliance/hooks';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 const LEDGER = Symbol.for('cdktf-container-backup.stack-ledger');
@@ -83,6 +85,9 @@ export class StackLedger {
     if (!ledger) {
       ledger = new StackLedger(stack);
       Object.defineProperty(stack, LEDGER, { value: ledger, enumerable: false });
+      // The pack reads the stack afresh when it begins it, and evaluates the user's own containers.
+      const handed = ledger;
+      handStackSubjects(stack, { refresh: () => handed.readAfresh(), subjectOf: (node) => unmanagedContainerSubject(node, handed) });
     }
     return ledger;
   }

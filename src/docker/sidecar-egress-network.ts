@@ -1,8 +1,8 @@
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { TerraformStack } from 'cdktf';
 import { Construct } from 'constructs';
-import { show } from './configuration-error';
-import { StackLedger } from './ledger/stack-ledger';
+import { show } from '../core/configuration-error';
+import { StackLedger } from './stack-ledger';
 
 /**
  * The network through which the backup sidecars of one Docker-host stack reach their remote

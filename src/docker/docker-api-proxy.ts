@@ -1,13 +1,13 @@
 import { Container } from '@cdktf/provider-docker/lib/container';
 import { Network } from '@cdktf/provider-docker/lib/network';
 import { Construct } from 'constructs';
-import { terraformLiteral } from './agent/agent-asset';
-import { ConfigurationError, show } from './configuration-error';
-import { execCreateBody } from './docker-api/exec-body';
-import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig } from './docker-api/proxy-config';
-import { Quiesce, QuiesceMode } from './policy/quiesce';
+import { terraformLiteral } from '../agent/agent-asset';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { execCreateBody } from './exec-body';
+import { DOCKER_API_PROXY_PORT, dockerApiProxyConfig } from './proxy-config';
+import { Quiesce, QuiesceMode } from '../policy/quiesce';
 
-export { DOCKER_API_PROXY_PORT } from './docker-api/proxy-config';
+export { DOCKER_API_PROXY_PORT } from './proxy-config';
 
 /**
  * The proxy image: the official HAProxy image (Alpine variant, for its `/bin/sh`), 3.0 LTS,

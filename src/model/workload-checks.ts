@@ -2,10 +2,10 @@
  * The checks a protected workload's declaration gets, a container's (`ProtectedContainer`) or
  * a swarm service's (`ProtectedService`): its volumes and its environment.
  */
-import { Token } from 'cdktf';
-import { ConfigurationError, show } from './configuration-error';
-import { LiteralCredential, literalCredentialIn } from './literal-credentials';
-import { checkName, relativePath } from './validation';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { LiteralCredential, literalCredentialIn } from '../core/literal-credentials';
+import { holdsToken } from '../core/string-token';
+import { checkName, relativePath } from '../core/validation';
 
 /** Environment variables whose value is a secret by their name. */
 const SECRET_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|_KEY|PRIVATE_KEY)$/i;
@@ -42,7 +42,7 @@ export function checkVolumes(where: string, volumes: MountedVolume[]): void {
  */
 export function checkEnvironment(where: string, environment: { [name: string]: string }): void {
   for (const [name, value] of Object.entries(environment)) {
-    if (SECRET_NAME.test(name) && !Token.isUnresolved(value)) {
+    if (SECRET_NAME.test(name) && !holdsToken(value)) {
       throw literalSecretEnvironment(where, name);
     }
     const found = literalCredentialIn(value);

@@ -11,7 +11,7 @@
  * stops the way a refused synth does, with no Terraform left to apply
  * (./compliance/refused-app.ts).
  */
-import { brandRefusal } from './compliance/refused-app';
+import { brandRefusal } from '../compliance/refused-app';
 
 /** The error type thrown for invalid configuration. */
 export class ConfigurationError extends Error {

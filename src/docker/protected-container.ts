@@ -2,14 +2,16 @@ import { Container } from '@cdktf/provider-docker/lib/container';
 import { Volume } from '@cdktf/provider-docker/lib/volume';
 import { dependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { terraformLiteral } from './agent/agent-asset';
-import { BackupOptions, BackupSidecar } from './backup-sidecar';
-import { attachComplianceHooks } from './compliance/hooks';
-import { StackLedger, setBy } from './ledger/stack-ledger';
-import { ConfigurationError, show } from './configuration-error';
-import { Site } from './targets/site';
-import { checkName } from './validation';
-import { checkCommand, checkEnvironment, checkVolumes } from './workload-checks';
+import { terraformLiteral } from '../agent/agent-asset';
+import { BackupOptions } from '../model/backup-options';
+import { BackupSidecar } from './backup-sidecar';
+import { attachComplianceHooks } from '../compliance/hooks';
+import { workloadSubject } from '../model/subject';
+import { StackLedger, setBy } from './stack-ledger';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { Site } from '../targets/site';
+import { checkName } from '../core/validation';
+import { checkCommand, checkEnvironment, checkVolumes } from '../model/workload-checks';
 
 /** A named Docker volume mounted into the protected container. */
 export interface ContainerVolume {
@@ -155,7 +157,18 @@ export class ProtectedContainer extends Construct {
   constructor(scope: Construct, id: string, props: ProtectedContainerProps) {
     super(scope, id);
     // Compliance packs on the App reach this stack; the topology report is written at synth.
-    attachComplianceHooks(this);
+    // The pack evaluates this container (and its sidecar with it) as the model built here.
+    attachComplianceHooks(this, () =>
+      workloadSubject({
+        path: this.node.path,
+        containerName: this.containerName,
+        site: this.site,
+        dataVolumes: this.dataVolumeNames,
+        backup: this.sidecar?.resolved,
+        image: this.image,
+        mounts: StackLedger.of(this).mountsOf(this.node.path),
+      }),
+    );
     const where = this.node.path;
     this.containerName = props.containerName ?? id;
     this.site = props.site ?? Site.dockerHost();
@@ -170,7 +183,7 @@ export class ProtectedContainer extends Construct {
     this.dataVolumeNames = declared.filter((v) => v.backup ?? true).map((v) => v.name);
     checkEnvironment(where, props.environment ?? {});
     checkCommand(where, props.command ?? []);
-    // What it names and mounts, for the checks across the stack (ledger/stack-ledger.ts).
+    // What it names and mounts, for the checks across the stack (docker/stack-ledger.ts).
     const ledger = StackLedger.of(this);
     ledger.recordOwner(this, setBy('containerName', this.containerName), declared.filter((v) => !(v.existing ?? false)).map((v) => v.name));
     ledger.recordWorkload(

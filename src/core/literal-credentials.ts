@@ -6,8 +6,8 @@
  * variable's value) is fine, and so is a shell or environment reference (`$PGPASSWORD`), which
  * the container resolves itself.
  */
-/** cdktf's mark for a token inside a string (`${TfToken[TOKEN.n]}`). */
-const TOKEN = /\$\{TfToken\[[^\]]*\]\}/g;
+import { STRING_TOKEN } from './string-token';
+
 /** Stands in for a token while the text is searched (no literal holds it). */
 const MARK = '\u0000';
 /** `$NAME` or `${NAME}`: resolved in the container from its environment. */
@@ -27,7 +27,7 @@ export interface LiteralCredential {
 
 /** The literal credential `value` holds, if any. */
 export function literalCredentialIn(value: string): LiteralCredential | undefined {
-  const text = value.replace(TOKEN, MARK);
+  const text = value.replace(STRING_TOKEN, MARK);
   for (const [pattern, what] of [
     [URL_PASSWORD, 'a literal password inside a URL'],
     [KEY_PASSWORD, 'a literal password in a connection string'],
@@ -52,12 +52,12 @@ export function literalCredentialIn(value: string): LiteralCredential | undefine
  * their own, delivered as files).
  */
 export function urlHasUserInfo(url: string): boolean {
-  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url.replace(TOKEN, MARK));
+  return /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(url.replace(STRING_TOKEN, MARK));
 }
 
 /** `url` with the password of its user info masked, for messages. */
 export function maskedUrl(url: string): string {
-  return readable(url.replace(TOKEN, MARK).replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1***@'));
+  return readable(url.replace(STRING_TOKEN, MARK).replace(/^([a-z][a-z0-9+.-]*:\/\/[^/?#@:]*:)[^/?#@]*@/i, '$1***@'));
 }
 
 /** Text with the token marks shown as `<reference>`. */

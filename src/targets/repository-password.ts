@@ -1,7 +1,7 @@
 import { TerraformStack, TerraformVariable, Token } from 'cdktf';
 import { Construct } from 'constructs';
-import { ConfigurationError, show } from './configuration-error';
-import { DEFAULT_PASSWORD_VARIABLE } from './model/resolve-backup-plan';
+import { ConfigurationError, show } from '../core/configuration-error';
+import { DEFAULT_PASSWORD_VARIABLE } from '../model/default-password-variable';
 
 export { DEFAULT_PASSWORD_VARIABLE };
 
