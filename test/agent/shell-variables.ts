@@ -98,16 +98,7 @@ function scan(text: string): Scanned {
         i++;
         continue;
       }
-      if (ch === '$' && text[i + 1] === '(') {
-        i = openDollarParen(i);
-        continue;
-      }
-      if (ch === '$' && text[i + 1] === '{') {
-        stack.push({ kind: 'brace', depth: 0 });
-        i += 2;
-        continue;
-      }
-      i++;
+      i = openExpansion(i) ?? i + 1;
       continue;
     }
     // Code: the top level, a command substitution, a ${...} or a $((...)).
@@ -126,13 +117,9 @@ function scan(text: string): Scanned {
       i++;
       continue;
     }
-    if (ch === '$' && text[i + 1] === '(') {
-      i = openDollarParen(i);
-      continue;
-    }
-    if (ch === '$' && text[i + 1] === '{') {
-      stack.push({ kind: 'brace', depth: 0 });
-      i += 2;
+    const opened = openExpansion(i);
+    if (opened !== undefined) {
+      i = opened;
       continue;
     }
     if (frame?.kind === 'brace') {
@@ -189,6 +176,15 @@ function scan(text: string): Scanned {
     i++;
   }
   return { context, subshell, arithmetic };
+
+  /** Opens the `$(`, `$((` or `${` at `at`: where the scan goes on, or undefined when none starts there. */
+  function openExpansion(at: number): number | undefined {
+    if (text[at] !== '$') return undefined;
+    if (text[at + 1] === '(') return openDollarParen(at);
+    if (text[at + 1] !== '{') return undefined;
+    stack.push({ kind: 'brace', depth: 0 });
+    return at + 2;
+  }
 
   function openDollarParen(at: number): number {
     if (text[at + 2] === '(') {

@@ -7,26 +7,12 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { Medium, Site } from '../../src';
 import { AGENT_PARTS_DIR, agentParts } from '../../src/agent/agent-asset';
 import { installScript } from '../../src/agent/agent-install';
-import { ConfiguredTarget } from '../compliance/fixtures';
-import { app, hostStack, LOCAL, postgres, postgresService } from '../compliance/stacks';
+import { app, BUCKET_WITH_INIT_CREDENTIALS, hostStack, LOCAL, postgres, postgresService } from '../compliance/stacks';
 import { renderTerraformString } from '../support/sidecar-sandbox';
 import { containerNamed, synthJson, terraformReferenceValues } from '../support/synth';
 import { agentSourceFile } from '../support/test-values';
-
-/** Object storage whose agent key may not create a repository: the installer runs `backup-agent init`. */
-const bucketWithInitCredentials = () =>
-  new ConfiguredTarget({
-    name: 's3',
-    repository: 's3:https://s3.eu-west-1.amazonaws.com/vault/db',
-    medium: Medium.OBJECT_STORAGE,
-    site: Site.awsRegion('eu-west-1'),
-    environment: { AWS_ACCESS_KEY_ID: 'AKIAAGENT' },
-    initEnvironment: { AWS_ACCESS_KEY_ID: 'AKIAINIT' },
-    initSecrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: '${var.init_key}' }],
-  });
 
 /** The `sh -c` program of one-shot container `name` in a synthesized stack, as Terraform renders it. */
 function oneShotScript(json: any, name: string): string {
@@ -38,9 +24,9 @@ function oneShotScript(json: any, name: string): string {
 /** The one-shot scripts, by what makes them. */
 function oneShotScripts(): Array<[string, string]> {
   const container = hostStack(app());
-  postgres(container, { targets: [LOCAL(), bucketWithInitCredentials()] });
+  postgres(container, { targets: [LOCAL(), BUCKET_WITH_INIT_CREDENTIALS()] });
   const service = hostStack(app());
-  postgresService(service, { targets: [LOCAL(), bucketWithInitCredentials()] });
+  postgresService(service, { targets: [LOCAL(), BUCKET_WITH_INIT_CREDENTIALS()] });
   return [
     ['a container\'s installer (a local target, init credentials), as synthesized', oneShotScript(synthJson(container), 'db-backup-install')],
     ['a swarm service\'s initializer, as synthesized', oneShotScript(synthJson(service), 'db-backup-init')],
