@@ -1,20 +1,10 @@
 import * as fs from 'fs';
 import * as path from 'path';
+import { AGENT_CONSTANTS_PART, agentConstantsPart } from './agent-constants';
 
-/** The agent's state folder in the sidecar: a small writable named volume. */
-export const AGENT_STATE_DIR = '/backup/agent';
-/**
- * The agent and its secrets in the sidecar: a named volume that only the one-shot install
- * container writes, mounted read-only in the sidecar (a compromised agent cannot rewrite the
- * script it restarts with, nor its secrets).
- */
-export const AGENT_INSTALL_DIR = '/backup/install';
-/** The agent script in the sidecar. */
-export const AGENT_SCRIPT_PATH = `${AGENT_INSTALL_DIR}/bin/backup-agent`;
-/** The secrets in the sidecar, one file each, mode 0400. */
-export const AGENT_SECRETS_DIR = `${AGENT_INSTALL_DIR}/secrets`;
-/** Where each protected volume is mounted, read-only: `/backup/sources/<volume>`. */
-export const SOURCE_ROOT = '/backup/sources';
+// The paths live in agent-constants.ts (which the plan and the joined script both import);
+// exported here too, where the constructs have always found them.
+export { AGENT_INSTALL_DIR, AGENT_SCRIPT_PATH, AGENT_SECRETS_DIR, AGENT_STATE_DIR, SOURCE_ROOT } from './agent-constants';
 
 /**
  * The agent is written as parts, one concern per file (`src/agent/parts/NN-name.sh`), and
@@ -33,10 +23,23 @@ export function agentParts(): string[] {
 
 /** The agent script: its parts joined, a blank line between two parts. */
 export function agentScript(): string {
-  cached ??= agentParts()
-    .map((f) => fs.readFileSync(path.join(AGENT_PARTS_DIR, f), 'utf8'))
-    .join('\n');
+  cached ??= joinAgentParts(agentParts().map((f) => fs.readFileSync(path.join(AGENT_PARTS_DIR, f), 'utf8')));
   return cached;
+}
+
+/**
+ * The script from the texts of its parts, in order: the generated part of the constants
+ * (agent-constants.ts, `AGENT_CONSTANTS_PART`) right after the first one (the header: shebang,
+ * `set -u`, exit codes), then the others, a blank line between two parts.
+ */
+export function joinAgentParts(texts: string[]): string {
+  return [...texts.slice(0, 1), agentConstantsPart(), ...texts.slice(1)].join('\n');
+}
+
+/** The parts as the script joins them (name and text), the generated one included. */
+export function joinedParts(): Array<{ readonly name: string; readonly text: string }> {
+  const files = agentParts().map((name) => ({ name, text: fs.readFileSync(path.join(AGENT_PARTS_DIR, name), 'utf8') }));
+  return [...files.slice(0, 1), { name: AGENT_CONSTANTS_PART, text: agentConstantsPart() }, ...files.slice(1)];
 }
 
 /**

@@ -1,20 +1,19 @@
 import { Fn } from 'cdktf';
-import { AGENT_INSTALL_DIR, AGENT_SECRETS_DIR, AGENT_STATE_DIR, SOURCE_ROOT, terraformLiteral } from './agent-asset';
+import { terraformLiteral } from './agent-asset';
+import { AGENT_PLAN_SCHEMA_VERSION, AGENT_SECRETS_DIR, AGENT_STATE_DIR, SOURCE_ROOT } from './agent-constants';
 import { execCreateBody } from '../docker/exec-body';
 import { parseCron } from '../policy/cron';
 import type { ResolvedBackup } from '../model/resolve-backup-plan';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
-/**
+/*
  * The plan: everything the agent is told, decided at synth time, as one versioned JSON
  * document (docs/agent-contract.md, with its JSON Schema in docs/agent-plan.schema.json). The
  * agent reads it with jq and decides nothing the plan could have said; secrets stay files,
- * which the plan names.
+ * which the plan names. Its version and its path in the sidecar are in agent-constants.ts,
+ * which the agent's generated part reads too.
  */
-export const AGENT_PLAN_SCHEMA_VERSION = 3;
-
-/** Where the sidecar finds its plan (installed 0444 with the agent, read-only in the sidecar). */
-export const AGENT_PLAN_FILE = `${AGENT_INSTALL_DIR}/agent.json`;
+export { AGENT_PLAN_FILE, AGENT_PLAN_SCHEMA_VERSION } from './agent-constants';
 
 /** The default repository password file in the sidecar. */
 export const PASSWORD_FILE = `${AGENT_SECRETS_DIR}/repository-password`;

@@ -37,6 +37,12 @@ describe('the daemon', () => {
       { plan: { schemaVersion: 1 } },
       /ERROR step=config the plan \/backup\/agent\/\S+\.json has schema version 1, this agent reads version 3; re-deploy so that the agent and its plan are installed together/,
     ],
+    [
+      // (the agent has no defaults of its own: it used to wait 15 s)
+      'a plan whose webhook has no timeout',
+      { plan: { notify: { urlFile: '/backup/install/secrets/notify-url' } } },
+      /ERROR step=config cannot read the plan \/backup\/agent\/\S+\.json: jq: error .*the plan has no notify\.timeoutSeconds; the installer writes it/,
+    ],
   ])('exits 2 at start on %s', async (_case, options, message) => {
     // (an environment file where the plan should be: what the agent read before the plan)
     fs.mkdirSync(fixture.stateDir, { recursive: true });

@@ -12,10 +12,11 @@ import {
   ProtectedServiceProps,
   Quiesce,
   RepositoryPassword,
+  Site,
   StorageTarget,
   ThreeTwoOneChecks,
 } from '../../src';
-import { FakeBucketTarget } from './fixtures';
+import { ConfiguredTarget, FakeBucketTarget } from './fixtures';
 
 export function app(): App {
   return Testing.app();
@@ -29,6 +30,21 @@ export function hostStack(scope: App, id = 'db-host'): TerraformStack {
 
 export const LOCAL = () => StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db', medium: Medium.DISK });
 export const VAULT = () => new FakeBucketTarget({ region: 'eu-west-1', offsiteRegion: 'eu-central-1', offsiteLockDays: 400 });
+/**
+ * Object storage whose agent key may not create a repository: a one-shot container (a
+ * container's installer, a service's initializer) runs `backup-agent init` with the init
+ * credentials.
+ */
+export const BUCKET_WITH_INIT_CREDENTIALS = () =>
+  new ConfiguredTarget({
+    name: 's3',
+    repository: 's3:https://s3.eu-west-1.amazonaws.com/vault/db',
+    medium: Medium.OBJECT_STORAGE,
+    site: Site.awsRegion('eu-west-1'),
+    environment: { AWS_ACCESS_KEY_ID: 'AKIAAGENT' },
+    initEnvironment: { AWS_ACCESS_KEY_ID: 'AKIAINIT' },
+    initSecrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: '${var.init_key}' }],
+  });
 export const PG_DUMP = () => Quiesce.exec(['pg_dumpall', '-U', 'postgres', '-f', '/var/lib/postgresql/data/dump.sql']);
 /** The stack's password, kept off the host (PasswordEscrowed): where the test says it is. */
 export const ESCROWED = (scope: TerraformStack) => RepositoryPassword.fromVariable(scope, 'restic_password', { escrowedIn: 'the test vault' });

@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { agentParts } from '../../src/agent/agent-asset';
+import { agentParts, joinAgentParts } from '../../src/agent/agent-asset';
 import { ROOT, ensureBuiltLocked, withBuildLock } from '../support/jsii-build';
 import { renderTerraformString } from '../support/sidecar-sandbox';
 import { containerNamed } from '../support/sidecar-harness';
@@ -137,7 +137,7 @@ console.log(require.resolve('cdktf'));
     // and the seccomp profile, read from the package too
     expect(json.locals.cdktf_container_backup_sidecar_seccomp).toContain('"defaultAction"');
     // the parts as unpacked (the marker in the last one), joined as agentScript() joins them
-    const joined = AGENT_PARTS.map((part) => fs.readFileSync(path.join(unpacked, part), 'utf8')).join('\n');
+    const joined = joinAgentParts(AGENT_PARTS.map((part) => fs.readFileSync(path.join(unpacked, part), 'utf8')));
     // (the upload reads the stack's local that holds the script)
     const script = renderTerraformString(upload.content, terraformReferenceValues(json));
     expect(script).toBe(joined);

@@ -5,11 +5,10 @@
  * initializer, and the agent's plan. Deployed on a real swarm by test/e2e/swarm*.test.ts.
  */
 import { Aspects, Testing } from 'cdktf';
-import { Medium, ProtectedService, Quiesce, ServiceMode, Site, StorageTarget, ThreeTwoOneChecks } from '../../src';
+import { ProtectedService, Quiesce, ServiceMode, StorageTarget, ThreeTwoOneChecks } from '../../src';
 import { serviceTaskListPath } from '../../src/docker/proxy-config';
 import { AGENT_PLAN_FILE } from '../../src/agent/agent-plan';
-import { annotations, app, checkedStack, hostStack, postgresService } from '../compliance/stacks';
-import { ConfiguredTarget } from '../compliance/fixtures';
+import { annotations, app, BUCKET_WITH_INIT_CREDENTIALS, checkedStack, hostStack, postgresService } from '../compliance/stacks';
 import { resources, synthJson } from '../support/synth';
 
 function serviceNamed(json: any, name: string): any {
@@ -126,15 +125,7 @@ describe('ProtectedService', () => {
 
   test('a remote target: the stack\'s attachable overlay egress network, and a one-shot initializer with the init credentials', () => {
     // GIVEN object storage whose agent key may not create a repository
-    const bucket = new ConfiguredTarget({
-      name: 's3',
-      repository: 's3:https://s3.eu-west-1.amazonaws.com/vault/db',
-      medium: Medium.OBJECT_STORAGE,
-      site: Site.awsRegion('eu-west-1'),
-      environment: { AWS_ACCESS_KEY_ID: 'AKIAAGENT' },
-      initEnvironment: { AWS_ACCESS_KEY_ID: 'AKIAINIT' },
-      initSecrets: [{ variable: 'AWS_SECRET_ACCESS_KEY', value: '${var.init_key}' }],
-    });
+    const bucket = BUCKET_WITH_INIT_CREDENTIALS();
     // WHEN
     const { json, backup } = synthesized({ targets: [StorageTarget.localPath({ hostPath: '/mnt/backup-disk/db' }), bucket] });
     // THEN the backup and the initializer reach it through the overlay egress network

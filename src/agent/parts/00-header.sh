@@ -28,16 +28,6 @@ readonly LOG_RUNS_KEPT=20
 # Seconds before the first retry of a failed start/unpause; doubled after each attempt.
 readonly RELEASE_FIRST_DELAY=1
 
-AGENT_SELF=$0
-# The child process (restic, sleep, or a `run` started by the daemon) that signals go to.
-CHILD_PID=''
-CHILD_SIGNAL='INT'
-SIGNALS_SEEN=0
-INTERRUPTED=''
-# The running target jobs (30-children.sh), and whether this process is one of them.
-JOB_PIDS=''
-IN_JOB=''
-LOCK_HELD=''
-TMP_WORK=''
-# What the quiesce step stopped or paused and has not undone yet ('' when nothing).
-QUIESCE_HELD=''
+# Globals: each is assigned in one part only, which declares it at its top (the plan's
+# settings: 20-plan.sh, read-only after plan_load); the constants that TypeScript decides come
+# in the generated part that follows this one. test/agent/globals.test.ts checks both.

@@ -2,10 +2,11 @@
 # The plan: everything synth decided (src/agent/agent-plan.ts, docs/agent-contract.md)
 #######################################
 
-readonly PLAN_SCHEMA_VERSION=3
-
 # The jq program that turns the plan into shell assignments, every value quoted by @sh (only
-# PLAN_VERSION when the plan is of another version). A schedule becomes its allowed values per
+# PLAN_VERSION when the plan is of another version; PLAN_SCHEMA_VERSION comes from TypeScript,
+# in the generated part). A setting the agent cannot do without fails the load (`required`):
+# the agent has no defaults of its own. Those are bound before the first assignment is
+# printed, so that a plan without one prints nothing but the error (plan_load logs it). A schedule becomes its allowed values per
 # field and the day rule, as cron_matches reads them; a repository's environment becomes the
 # text target_export_env evaluates (`export NAME='value'`, `secret NAME FILE`, names checked).
 # A target's init credentials (the init plan's `init`) become a scope of their own, `2_INIT`:
@@ -17,6 +18,7 @@ def sets: if . == null then "" else
   ([.minutes, .hours, .daysOfMonth, .months, .daysOfWeek] | map("," + (map(tostring) | join(",")) + ","))
   + [if .bothDayFields then "both" else "either" end] | join("/") end;
 def set($name; v): "\($name)=\(v | tostring | @sh)";
+def required($what): if . == null then error("the plan has no \($what)") else . end;
 def var: select(test("^[A-Za-z_][A-Za-z0-9_]*$"));
 def environment:
   [(.environment | to_entries[] | (.key | var) as $k | "export \($k)=\(.value | @sh)"),
@@ -27,13 +29,17 @@ def repository($p):
   set("T_\($p)_PASSWORD_FILE"; .passwordFile), set("T_\($p)_CACERT"; .caCertificateFile // ""),
   set("T_\($p)_ENV"; environment);
 if .schemaVersion != $version then set("PLAN_VERSION"; .schemaVersion // "none") else
+(.sourcesAllowedEmpty | required("sourcesAllowedEmpty")) as $allowed_empty
+| (.manifest.keep | required("manifest.keep")) as $manifest_keep
+| (.notify | if . == null then "" else .timeoutSeconds | required("notify.timeoutSeconds") end)
+  as $notify_timeout |
 set("PLAN_VERSION"; .schemaVersion), set("HOST"; .host // ""), set("SOURCES"; .sources | join(" ")),
-set("SOURCES_ALLOWED_EMPTY"; .sourcesAllowedEmpty // [] | join(" ")), set("TAGS"; .tags | join(" ")),
+set("SOURCES_ALLOWED_EMPTY"; $allowed_empty | join(" ")), set("TAGS"; .tags | join(" ")),
 set("TAG_FILTER"; .tags | join(",")), set("TZ"; .timeZone), set("STATE_DIR"; .stateDir),
 set("RESTORE_DIR"; .restoreDir), set("DRILL_DIR"; .drillDir), set("RESTIC_CACHE_DIR"; .cacheDir),
 set("NETWORK_TIMEOUT"; .networkTimeoutSeconds), set("MAX_AGE"; .healthMaxAgeSeconds),
 set("RUN_ON_START"; .runOnStart), set("MANIFEST"; if .manifest.enabled then "on" else "off" end),
-set("MANIFEST_KEEP"; .manifest.keep), set("RETENTION"; .retention | join(" ")),
+set("MANIFEST_KEEP"; $manifest_keep), set("RETENTION"; .retention | join(" ")),
 set("SCHEDULE"; .schedule.expression), set("SCHEDULE_SETS"; .schedule | sets),
 set("PRUNE_SCHEDULE"; .pruneSchedule.expression // ""), set("PRUNE_SETS"; .pruneSchedule | sets),
 set("RETENTION_SCHEDULE"; .retentionSchedule.expression // ""),
@@ -53,7 +59,7 @@ set("QUIESCE_EXEC_BODY"; .quiesce.execBody // ""),
 set("QUIESCE_OUTPUT"; .quiesce.output.path // ""),
 set("QUIESCE_OUTPUT_CONTAINER"; .quiesce.output.containerPath // ""),
 set("NOTIFY_URL_FILE"; .notify.urlFile // ""),
-set("NOTIFY_TIMEOUT"; .notify.timeoutSeconds // 15), set("TARGET_COUNT"; .targets | length),
+set("NOTIFY_TIMEOUT"; $notify_timeout), set("TARGET_COUNT"; .targets | length),
 set("TARGET_INDEXES"; [range(1; (.targets | length) + 1)] | map(tostring) | join(" ")),
 (.targets | range(0; length) as $i | .[$i] | ($i + 1) as $t |
   repository($t), set("T_\($t)_APPEND_ONLY"; .appendOnly),
@@ -68,11 +74,11 @@ set("TARGET_INDEXES"; [range(1; (.targets | length) + 1)] | map(tostring) | join
 end
 '
 
-# plan_load: reads the plan (BACKUP_PLAN, by default /backup/install/agent.json) into the
-# settings' globals in one jq call. EX_USAGE when it is missing, not JSON, or written for
-# another version of the agent.
+# plan_load: reads the plan (BACKUP_PLAN, by default PLAN_FILE) into the settings' globals in
+# one jq call, and derives the paths of the state files from its stateDir. EX_USAGE when it
+# is missing, not JSON, lacks a setting, or is written for another version of the agent.
 plan_load() {
-  PLAN=${BACKUP_PLAN:-/backup/install/agent.json}
+  PLAN=${BACKUP_PLAN:-${PLAN_FILE}}
   if ! _pl_vars=$(jq -r --argjson version "${PLAN_SCHEMA_VERSION}" "${PLAN_TO_SHELL}" "${PLAN}" \
     2>&1); then
     log ERROR config "cannot read the plan ${PLAN}: ${_pl_vars}; the installer writes it" \
@@ -88,6 +94,9 @@ plan_load() {
   # A swarm backup task: its hostname is its node's, the restic host and the name of the
   # node's own Docker API proxy.
   [ -n "${HOST}" ] || HOST=$(hostname_now)
+  STATUS_FILE="${STATE_DIR}/status.json" QUIESCE_MARKER="${STATE_DIR}/quiesce.held"
+  DUE_DIR="${STATE_DIR}/due"
+  readonly STATUS_FILE QUIESCE_MARKER DUE_DIR
   case ${DOCKER_API} in
     *'{node}'*) DOCKER_API="${DOCKER_API%%\{node\}*}$(hostname_now)${DOCKER_API#*\{node\}}" ;;
   esac

@@ -2,6 +2,16 @@
 # Targets, child processes and signals
 #######################################
 
+# The child process (restic, sleep, or a `run` started by the daemon) that signals go to.
+CHILD_PID=''
+CHILD_SIGNAL='INT'
+SIGNALS_SEEN=0
+# The signal that stops this process ('' while none came).
+INTERRUPTED=''
+# The running target jobs, and whether this process is one of them.
+JOB_PIDS=''
+IN_JOB=''
+
 # list_target_names: every target's name, each after a space.
 list_target_names() {
   for _ln_i in ${TARGET_INDEXES}; do
@@ -56,8 +66,7 @@ target_job() {
   trap 'on_signal TERM' TERM
   trap 'on_signal INT' INT
   trap 'on_signal HUP' HUP
-  WORK_DIR="${RUN_DIR}/t$1"
-  RESULTS_FILE="${WORK_DIR}/targets.jsonl"
+  records_in "${RUN_DIR}/t$1"
   case $3 in
     backup) backup_target "$1" "$2" ;;
     retention) retention_job "$1" "$2" ;;

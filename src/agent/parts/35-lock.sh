@@ -2,6 +2,9 @@
 # Cycle lock
 #######################################
 
+# Whether this process holds the cycle lock.
+LOCK_HELD=''
+
 # hostname_now: this container's host name (changes when the container is re-created).
 hostname_now() {
   [ -r /proc/sys/kernel/hostname ] && read -r _hn_name </proc/sys/kernel/hostname &&

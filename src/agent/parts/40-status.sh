@@ -3,7 +3,13 @@
 #######################################
 
 # jq definitions for the records: `num` and `str` turn '' (a value not known) into null.
-JQ_DEFS='def num: (tonumber? // null); def str: (if . == "" then null else . end);'
+readonly JQ_DEFS='def num: (tonumber? // null); def str: (if . == "" then null else . end);'
+
+# records_in DIR: the folder the records of this process go to (WORK_DIR): the cycle's
+# RUN_DIR, or a target job's own (30-children.sh); RESULTS_FILE is its targets.jsonl.
+records_in() {
+  WORK_DIR=$1 RESULTS_FILE="$1/targets.jsonl"
+}
 
 # append_json FILE FILTER [JQ_ARGS...]: appends the compact result of `jq -n FILTER` to FILE.
 append_json() {

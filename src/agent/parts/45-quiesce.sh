@@ -2,6 +2,12 @@
 # Quiesce: stop, pause or exec through the Docker Engine API (busybox wget, no curl)
 #######################################
 
+# What the quiesce step stopped or paused and has not undone yet ('' when nothing).
+QUIESCE_HELD=''
+# The container quiesce acts on: the plan's quiesce.container, a service's task on this node
+# (quiesce_find_task), or the one an earlier agent left stopped or paused (quiesce_recover).
+QUIESCED_CONTAINER=''
+
 # docker_call NAME SECONDS METHOD PATH [BODY]: one Docker Engine API call, bounded by
 # `timeout`; sets DOCKER_OUT (the body), DOCKER_STATUS (HTTP status, '' without an answer:
 # busybox wget exits 1 on a 304 too) and DOCKER_FAILURE. In the foreground, as a stop or
@@ -35,17 +41,25 @@ docker_call() {
 }
 
 # quiesce_reset: the quiesce outcome of a cycle before anything was tried.
+# shellcheck disable=SC2153 # QUIESCE_CONTAINER: a plan setting (plan_load's eval)
 quiesce_reset() {
   QUIESCE_RESULT=none QUIESCE_ERROR='' QUIESCE_NOTE='' QUIESCE_SECONDS=0 QUIESCE_HELD_BEFORE=''
   QUIESCE_RELEASE=not-needed QUIESCE_RELEASE_ERROR='' QUIESCE_RELEASE_ATTEMPTS=0
+  QUIESCED_CONTAINER=${QUIESCE_CONTAINER}
+}
+
+# quiesce_skipped ERROR: the cycle does not quiesce (its backup is not attempted), for ERROR.
+quiesce_skipped() {
+  QUIESCE_RESULT=skipped QUIESCE_ERROR=$1
 }
 
 # quiesce_acquire: makes the application consistent per quiesce.mode; sets QUIESCE_RESULT,
 # _ERROR and _NOTE. A stop or pause is held (QUIESCE_HELD, and QUIESCE_MARKER for the next
 # agent should this one be killed) from the moment it is sent: one that timed out or got a
 # 5xx may still have been done. A 4xx means Docker did nothing.
+# shellcheck disable=SC2153 # QUIESCE_MODE: a plan setting (plan_load's eval)
 quiesce_acquire() {
-  [ "${QUIESCE_MODE:-none}" != none ] || return 0 # set by an eval in plan_load
+  [ "${QUIESCE_MODE}" != none ] || return 0
   [ -z "${INTERRUPTED}" ] || { QUIESCE_RESULT=skipped && return 0; }
   _qa_started=$(clock)
   if [ -n "${QUIESCE_SERVICE}" ] && ! quiesce_find_task; then
@@ -53,10 +67,10 @@ quiesce_acquire() {
     log ERROR quiesce "${QUIESCE_ERROR}"
     return 1
   fi
-  log INFO quiesce "${QUIESCE_MODE} container=${QUIESCE_CONTAINER}"
+  log INFO quiesce "${QUIESCE_MODE} container=${QUIESCED_CONTAINER}"
   if [ "${QUIESCE_MODE}" = exec ]; then
     quiesce_exec
-  elif ! printf '%s %s %s\n' "${QUIESCE_MODE}" "${QUIESCE_CONTAINER}" "$(clock)" \
+  elif ! printf '%s %s %s\n' "${QUIESCE_MODE}" "${QUIESCED_CONTAINER}" "$(clock)" \
     >"${QUIESCE_MARKER}"; then
     QUIESCE_RESULT=failed
     QUIESCE_ERROR="cannot write ${QUIESCE_MARKER}; not touching the container"
@@ -65,9 +79,9 @@ quiesce_acquire() {
     if [ "${QUIESCE_MODE}" = stop ]; then
       # Docker waits t seconds for the container to stop, then kills it.
       docker_call stop $((QUIESCE_TIMEOUT + 30)) POST \
-        "/containers/${QUIESCE_CONTAINER}/stop?t=${QUIESCE_TIMEOUT}"
+        "/containers/${QUIESCED_CONTAINER}/stop?t=${QUIESCE_TIMEOUT}"
     else
-      docker_call pause "${QUIESCE_TIMEOUT}" POST "/containers/${QUIESCE_CONTAINER}/pause"
+      docker_call pause "${QUIESCE_TIMEOUT}" POST "/containers/${QUIESCED_CONTAINER}/pause"
     fi
     case ${QUIESCE_MODE}:${DOCKER_STATUS} in
       *:204) ;;
@@ -78,35 +92,35 @@ quiesce_acquire() {
         ;;
       *)
         QUIESCE_RESULT=failed
-        QUIESCE_ERROR="${QUIESCE_MODE} container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
+        QUIESCE_ERROR="${QUIESCE_MODE} container ${QUIESCED_CONTAINER}: ${DOCKER_FAILURE}"
         case ${DOCKER_STATUS} in 4??) quiesce_forget ;; esac
         ;;
     esac
   fi
   QUIESCE_SECONDS=$(($(clock) - _qa_started))
   [ "${QUIESCE_RESULT}" = ok ] || { log ERROR quiesce "${QUIESCE_ERROR}" && return 1; }
-  log INFO quiesce "container=${QUIESCE_CONTAINER} ${QUIESCE_MODE} done in" \
+  log INFO quiesce "container=${QUIESCED_CONTAINER} ${QUIESCE_MODE} done in" \
     "${QUIESCE_SECONDS}s${QUIESCE_NOTE:+ (${QUIESCE_NOTE})}"
 }
 
 # quiesce_find_task: a swarm service's task on this node (its container name changes whenever
 # swarm replaces the task), listed by the one query the proxy allows (quiesce.taskListPath:
 # this service's running containers; the node's daemon knows only its own). Sets
-# QUIESCE_CONTAINER, or QUIESCE_ERROR.
+# QUIESCED_CONTAINER, or QUIESCE_ERROR.
 # shellcheck disable=SC2016 # a jq program
 quiesce_find_task() {
   if ! docker_call tasks 30 GET "${QUIESCE_TASKS}" || [ "${DOCKER_STATUS}" != 200 ]; then
     QUIESCE_ERROR="cannot list the tasks of service ${QUIESCE_SERVICE}: ${DOCKER_FAILURE}"
     return 1
   fi
-  QUIESCE_CONTAINER=$(jq -r --arg s "${QUIESCE_SERVICE}" '[.[]
+  QUIESCED_CONTAINER=$(jq -r --arg s "${QUIESCE_SERVICE}" '[.[]
     | select(.State == "running" and .Labels["com.docker.swarm.service.name"] == $s)
     | .Names[0] | ltrimstr("/")] | first // empty' "${DOCKER_OUT}" 2>/dev/null)
-  case ${QUIESCE_CONTAINER} in
+  case ${QUIESCED_CONTAINER} in
     "${QUIESCE_SERVICE}".*) return 0 ;;
   esac
   QUIESCE_ERROR="no running task of service ${QUIESCE_SERVICE} on this node"
-  QUIESCE_CONTAINER=''
+  QUIESCED_CONTAINER=''
   return 1
 }
 
@@ -128,7 +142,7 @@ quiesce_exec() {
     QUIESCE_ERROR='cannot build the exec request from QUIESCE_COMMAND'
     return 1
   fi
-  if ! docker_call exec-create 30 POST "/containers/${QUIESCE_CONTAINER}/exec" "${_qe_body}" ||
+  if ! docker_call exec-create 30 POST "/containers/${QUIESCED_CONTAINER}/exec" "${_qe_body}" ||
     [ "${DOCKER_STATUS}" != 201 ]; then
     exec_failed "${DOCKER_FAILURE}"
     return
@@ -177,7 +191,7 @@ quiesce_exec() {
 
 # exec_failed WORDS...: sets QUIESCE_ERROR for a failed exec; returns 1.
 exec_failed() {
-  QUIESCE_ERROR="exec in container ${QUIESCE_CONTAINER}: $*"
+  QUIESCE_ERROR="exec in container ${QUIESCED_CONTAINER}: $*"
   return 1
 }
 
@@ -192,17 +206,17 @@ quiesce_release() {
   while :; do
     QUIESCE_RELEASE_ATTEMPTS=$((QUIESCE_RELEASE_ATTEMPTS + 1))
     docker_call "${_qr_action}" $((QUIESCE_TIMEOUT + 10)) POST \
-      "/containers/${QUIESCE_CONTAINER}/${_qr_action}"
+      "/containers/${QUIESCED_CONTAINER}/${_qr_action}"
     case ${_qr_action}:${DOCKER_STATUS} in
       start:204 | start:304 | unpause:204 | unpause:409)
         quiesce_forget
         QUIESCE_RELEASE=ok
-        log INFO release "container=${QUIESCE_CONTAINER} ${_qr_action} done (HTTP" \
+        log INFO release "container=${QUIESCED_CONTAINER} ${_qr_action} done (HTTP" \
           "${DOCKER_STATUS}, attempt ${QUIESCE_RELEASE_ATTEMPTS})"
         return 0
         ;;
     esac
-    QUIESCE_RELEASE_ERROR="${_qr_action} container ${QUIESCE_CONTAINER}: ${DOCKER_FAILURE}"
+    QUIESCE_RELEASE_ERROR="${_qr_action} container ${QUIESCED_CONTAINER}: ${DOCKER_FAILURE}"
     [ "${QUIESCE_RELEASE_ATTEMPTS}" -lt "${RELEASE_ATTEMPTS}" ] || break
     log WARN release "${QUIESCE_RELEASE_ERROR}; retrying in ${_qr_delay}s (attempt" \
       "${QUIESCE_RELEASE_ATTEMPTS} of ${RELEASE_ATTEMPTS})"
@@ -211,8 +225,8 @@ quiesce_release() {
   done
   QUIESCE_HELD='' QUIESCE_RELEASE=failed
   QUIESCE_RELEASE_ERROR="${QUIESCE_RELEASE_ERROR} after ${QUIESCE_RELEASE_ATTEMPTS} attempts"
-  log ERROR release "${QUIESCE_RELEASE_ERROR}; container ${QUIESCE_CONTAINER} is still" \
-    "${_qr_state}: run 'docker ${_qr_action} ${QUIESCE_CONTAINER}'. The next cycle tries again"
+  log ERROR release "${QUIESCE_RELEASE_ERROR}; container ${QUIESCED_CONTAINER} is still" \
+    "${_qr_state}: run 'docker ${_qr_action} ${QUIESCED_CONTAINER}'. The next cycle tries again"
   return 1
 }
 
@@ -249,7 +263,7 @@ quiesce_recover() {
   fi
   log WARN quiesce "container $2 was left ${QUIESCE_HELD_BEFORE} by an agent that did not" \
     "finish (since $(iso_utc "${3:-0}" 2>/dev/null)); undoing it now"
-  QUIESCE_CONTAINER=$2 QUIESCE_HELD=$1
+  QUIESCED_CONTAINER=$2 QUIESCE_HELD=$1
   quiesce_release
 }
 
@@ -268,7 +282,7 @@ def quiesce_section: $quiesce | split("\u001f")
 # quiesce_fields: the quiesce outcome of this cycle as one string (fields separated by the
 # unit separator, 0x1f), for jq's quiesce_section: no jq call of its own.
 quiesce_fields() {
-  printf '%s\037' "${QUIESCE_MODE}" "${QUIESCE_CONTAINER:-}" "${QUIESCE_RESULT}" \
+  printf '%s\037' "${QUIESCE_MODE}" "${QUIESCED_CONTAINER:-}" "${QUIESCE_RESULT}" \
     "${QUIESCE_ON_ERROR:-}" "${QUIESCE_ERROR}" "${QUIESCE_NOTE}" "${QUIESCE_SECONDS}" \
     "${QUIESCE_RELEASE}" "${QUIESCE_RELEASE_ATTEMPTS}" "${QUIESCE_RELEASE_ERROR}"
 }

@@ -77,7 +77,7 @@ EOF
     _dc_error="the command exited 0 but did not write ${_dc_wanted}: ${_dc_found}"
   _dc_fix="check the command, its output path (it must write ${_dc_wanted}, quiesce.output)"
   _dc_fix="${_dc_fix} and the database credentials it uses; run it by hand with docker exec"
-  _dc_fix="${_dc_fix} ${QUIESCE_CONTAINER} and read what it prints (this cycle's:"
+  _dc_fix="${_dc_fix} ${QUIESCED_CONTAINER} and read what it prints (this cycle's:"
   _dc_fix="${_dc_fix} ${RUN_DIR}/docker-exec-start.out)"
   content_problem "dump-${CONTENT_DUMP}" "${_dc_path}" "${_dc_error}" "${_dc_fix}"
   exec_failed "${_dc_error}; fix: ${_dc_fix}"

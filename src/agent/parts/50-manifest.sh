@@ -2,6 +2,9 @@
 # Source manifest and log folders
 #######################################
 
+# The cycle's manifest until it is linked to the snapshots ('' when there is none).
+MANIFEST_PENDING=''
+
 # The manifest: sha256 of every file of the sources at backup time, in sha256sum -c format
 # relative to /, for the restore drill to check a restore with. Only a cycle with a drill due
 # writes one. A live application may change files while the cycle runs (a database under an
@@ -14,9 +17,7 @@
 # disabled or failed), after listing their size and modification time.
 manifest_create() {
   MANIFEST_PENDING='' MANIFEST_SOURCES=''
-  case ${MANIFEST:-on} in
-    off | false | no | 0) log INFO manifest "disabled by MANIFEST=${MANIFEST}" && return 0 ;;
-  esac
+  [ "${MANIFEST}" = on ] || { log INFO manifest "disabled by MANIFEST=${MANIFEST}" && return 0; }
   mkdir -p "${STATE_DIR}/manifests" || {
     log WARN manifest "cannot create ${STATE_DIR}/manifests; no manifest this cycle"
     return 0
@@ -107,14 +108,17 @@ manifest_finish() {
     fi
   done
   rm -f "${MANIFEST_PENDING}" "${MANIFEST_PENDING}".* || log WARN manifest "cannot remove ${MANIFEST_PENDING}"
-  _mf_keep=${MANIFEST_KEEP:-100} _mf_n=0
-  is_uint "${_mf_keep}" || _mf_keep=100
+  _mf_n=0
+  if ! is_uint "${MANIFEST_KEEP}"; then
+    log WARN manifest "manifest.keep (${MANIFEST_KEEP}) is not a number; no manifest removed"
+    return 0
+  fi
   # Newest first; the names are snapshot ids (hex), safe to split.
   # shellcheck disable=SC2045
   for _mf_file in $(ls -1t "${STATE_DIR}/manifests"); do
     case ${_mf_file} in *.sha256) ;; *) continue ;; esac
     _mf_n=$((_mf_n + 1))
-    [ "${_mf_n}" -le "${_mf_keep}" ] || rm -f "${STATE_DIR}/manifests/${_mf_file}" \
+    [ "${_mf_n}" -le "${MANIFEST_KEEP}" ] || rm -f "${STATE_DIR}/manifests/${_mf_file}" \
       "${STATE_DIR}/manifests/${_mf_file%.sha256}.changed" || log WARN manifest "cannot remove ${_mf_file}"
   done
 }

@@ -157,7 +157,8 @@ retention_record() {
 }
 
 # prune_target INDEX NAME: `restic prune` (only unreferenced data goes); clears the prune
-# that was due when done or skipped.
+# that was due when done or skipped. Returns 1 when it failed, 2 when the repository was locked
+# (deferred; it stays due).
 prune_target() {
   [ -z "${INTERRUPTED}" ] || return 0
   if append_only "$1"; then
@@ -177,10 +178,8 @@ prune_target() {
     return 0
   fi
   step_failure prune "$2" "${_pt_rc}" "${_pt_prefix}-prune.err" "${_pt_started}"
-  if [ "${STEP_RESULT}" = failed ]; then
-    log ERROR prune "target=$2 failed: ${STEP_ERROR}; it stays due"
-    MAINTENANCE_FAILED=1
-  fi
+  [ "${STEP_RESULT}" != failed ] || log ERROR prune "target=$2 failed: ${STEP_ERROR}; it stays due"
   record_step "${WORK_DIR}/prune.jsonl" "$2" "${STEP_RESULT}" "${STEP_ERROR}"
+  [ "${STEP_RESULT}" = failed ] || return 2
   return 1
 }

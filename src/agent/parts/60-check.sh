@@ -17,7 +17,8 @@ check_summary() {
 
 # check_target INDEX NAME [RESTIC_ARGS...]: `restic check`; without RESTIC_ARGS it also reads
 # data subset n/t (verification.readDataSubsets t > 0), n advancing only after a check that
-# passed, so every subset is found clean once per t passing cycles.
+# passed, so every subset is found clean once per t passing cycles. Returns 0 when it found no
+# errors, 1 when it found some (or failed), 2 when the repository was locked (deferred).
 # shellcheck disable=SC2016 # a jq program
 check_target() {
   _ck_i=$1 _ck_name=$2 _ck_prefix="${RUN_DIR}/$1-$2" _ck_subset=''
@@ -49,24 +50,24 @@ check_target() {
     return 0
   fi
   step_failure check "${_ck_name}" "${_ck_rc}" "${_ck_prefix}-check.err" "${_ck_started}"
-  if [ "${STEP_RESULT}" = deferred ]; then
-    VERIFY_INCOMPLETE=1
-  else
-    STEP_ERROR=$(check_summary "${_ck_rc}" "${_ck_prefix}-check.err" "${_ck_started}")
-    log ERROR check "target=${_ck_name} check failed: ${STEP_ERROR}" \
+  _ck_result=${STEP_RESULT} _ck_error=${STEP_ERROR}
+  if [ "${_ck_result}" = failed ]; then
+    _ck_error=$(check_summary "${_ck_rc}" "${_ck_prefix}-check.err" "${_ck_started}")
+    log ERROR check "target=${_ck_name} check failed: ${_ck_error}" \
       "(restic output in ${_ck_prefix}-check.*)"
-    VERIFY_FAILED=1
   fi
-  record_step "${WORK_DIR}/checks.jsonl" "${_ck_name}" "${STEP_RESULT}" "${STEP_ERROR}" "$@"
+  record_step "${WORK_DIR}/checks.jsonl" "${_ck_name}" "${_ck_result}" "${_ck_error}" "$@"
+  [ "${_ck_result}" = failed ] || return 2
   return 1
 }
 
 # check_replicas INDEX NAME: `restic --no-lock check` of each replica: read-only, so it works
-# with Object Lock and read-only credentials, and never blocks the replication.
+# with Object Lock and read-only credentials, and never blocks the replication. Returns 1 when
+# the check of a replica failed.
 # shellcheck disable=SC2016 # a jq program
 check_replicas() {
   [ -z "${INTERRUPTED}" ] || return 0
-  _cr_count=$(target_get "$1" REPLICA_COUNT)
+  _cr_count=$(target_get "$1" REPLICA_COUNT) _cr_failed=''
   for _cr_j in $(seq 1 "${_cr_count:-0}"); do
     _cr_scope="$1_REPLICA_${_cr_j}" _cr_prefix="${RUN_DIR}/$1-$2-replica-${_cr_j}"
     _cr_name=$(target_get "${_cr_scope}" NAME)
@@ -74,19 +75,19 @@ check_replicas() {
     log INFO check "target=$2 replica=${_cr_name} started (read-only)"
     _cr_started=$(clock)
     run_restic "${_cr_scope}" "${_cr_prefix}-check.out" "${_cr_prefix}-check.err" --no-lock check
-    _cr_rc=$? _cr_result=ok STEP_ERROR=''
+    _cr_rc=$? _cr_result=ok _cr_error=''
     if [ "${_cr_rc}" -eq 0 ]; then
       log INFO check "target=$2 replica=${_cr_name} no errors found in" \
         "$(($(clock) - _cr_started))s"
     else
-      _cr_result=failed
-      STEP_ERROR=$(check_summary "${_cr_rc}" "${_cr_prefix}-check.err" "${_cr_started}")
-      log ERROR check "target=$2 replica=${_cr_name} check failed: ${STEP_ERROR}"
-      VERIFY_FAILED=1
+      _cr_result=failed _cr_failed=1
+      _cr_error=$(check_summary "${_cr_rc}" "${_cr_prefix}-check.err" "${_cr_started}")
+      log ERROR check "target=$2 replica=${_cr_name} check failed: ${_cr_error}"
     fi
-    record_step "${WORK_DIR}/replicas.jsonl" "${_cr_name}" "${_cr_result}" "${STEP_ERROR}" \
+    record_step "${WORK_DIR}/replicas.jsonl" "${_cr_name}" "${_cr_result}" "${_cr_error}" \
       '{target: $target}' --arg target "$2"
   done
+  [ -z "${_cr_failed}" ]
 }
 
 # only_owner_errors ERRFILE: true when restic restore's only errors are failed chowns (the

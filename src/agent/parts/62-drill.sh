@@ -1,6 +1,28 @@
 #######################################
-# Restore drill and due work
+# Restore drill, due work, and the outcome of the verification
 #######################################
+
+# What this process's verification and due work found, for its command (run, due, verify):
+# errors (a check, a replica's check or a drill failed), a check deferred (its repository was
+# locked), a prune that failed. Assigned here only; the steps return their outcome.
+VERIFY_FAILED='' VERIFY_INCOMPLETE='' PRUNE_FAILED=''
+
+# verify_target INDEX NAME [RESTIC_ARGS...]: check_target, its outcome counted; true when the
+# check found no errors.
+verify_target() {
+  check_target "$@"
+  case $? in
+    0) return 0 ;;
+    2) VERIFY_INCOMPLETE=1 ;;
+    *) VERIFY_FAILED=1 ;;
+  esac
+  return 1
+}
+
+# verify_replicas INDEX NAME: check_replicas, its outcome counted.
+verify_replicas() {
+  check_replicas "$1" "$2" || VERIFY_FAILED=1
+}
 
 # drill_clean DIR: removes a drill's restore. Without CAP_DAC_OVERRIDE even root cannot
 # delete from a folder it may not write, so folders are opened first (find -type d never
@@ -13,7 +35,8 @@ drill_clean() {
 
 # drill_target INDEX NAME: restores this host's newest snapshot that has a manifest (the one
 # the cycle just made, when the drill runs after a backup) to DRILL_DIR/NAME, compares every
-# file with the manifest recorded when it was made, then removes the restore.
+# file with the manifest recorded when it was made, then removes the restore. Returns 1 when
+# the drill failed (not when it could not compare: no manifest).
 # shellcheck disable=SC2016 # a jq program
 drill_target() {
   [ -z "${INTERRUPTED}" ] || return 0
@@ -43,10 +66,7 @@ drill_target() {
         "${_dr_changed:-0} changed while the backup ran, not compared)"
       ;;
     unverified) log WARN drill "target=$2 ${_dr_error}" ;;
-    *)
-      log ERROR drill "target=$2 failed: ${_dr_error}"
-      VERIFY_FAILED=1
-      ;;
+    *) log ERROR drill "target=$2 failed: ${_dr_error}" ;;
   esac
   record_step "${WORK_DIR}/drill-targets.jsonl" "$2" "${_dr_result}" "${_dr_error}" \
     '{snapshot_id: ($id | str), files_compared: ($compared | num),
@@ -56,6 +76,7 @@ drill_target() {
     --arg changed "${_dr_changed}" \
     --arg missing "${_dr_missing}" --argjson files "${_dr_files}" \
     --argjson seconds $(($(clock) - _dr_started))
+  [ "${_dr_result}" != failed ]
 }
 
 # manifest_names: the names of the manifests kept, each between spaces.
@@ -135,8 +156,8 @@ drill_summary() {
 # mark_due NAME...: creates DUE_DIR/NAME for each.
 mark_due() {
   mkdir -p "${DUE_DIR}" || return 1
-  for _md_name in "$@"; do
-    : >"${DUE_DIR}/${_md_name}" || return 1
+  for _ma_name in "$@"; do
+    : >"${DUE_DIR}/${_ma_name}" || return 1
   done
 }
 
@@ -152,9 +173,12 @@ due_clear() {
 due_work() {
   for _dw_i in $1; do
     _dw_name=$(target_get "${_dw_i}" NAME)
-    [ ! -f "${DUE_DIR}/prune.${_dw_name}" ] || prune_target "${_dw_i}" "${_dw_name}" || true
+    if [ -f "${DUE_DIR}/prune.${_dw_name}" ]; then
+      prune_target "${_dw_i}" "${_dw_name}"
+      [ "$?" -ne 1 ] || PRUNE_FAILED=1
+    fi
     if [ -f "${DUE_DIR}/check.${_dw_name}" ] && [ -z "${INTERRUPTED}" ] &&
-      check_target "${_dw_i}" "${_dw_name}"; then
+      verify_target "${_dw_i}" "${_dw_name}"; then
       due_clear "check.${_dw_name}"
     fi
   done
@@ -170,7 +194,7 @@ due_work() {
 # verification_drill INDEXES: the replicas' checks and the restore drill of those targets.
 verification_drill() {
   for _vd_i in $1; do
-    check_replicas "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
+    verify_replicas "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
   done
   if [ -z "${HOST:-}" ]; then
     log ERROR config "HOST is empty: the restore drill needs it to find this host's" \
@@ -179,7 +203,7 @@ verification_drill() {
     return
   fi
   for _vd_i in $1; do
-    drill_target "${_vd_i}" "$(target_get "${_vd_i}" NAME)"
+    drill_target "${_vd_i}" "$(target_get "${_vd_i}" NAME)" || VERIFY_FAILED=1
   done
   drill_summary
 }

@@ -1,5 +1,5 @@
 #######################################
-# The backup of one target, and the cycle's setup
+# The backup of one target, opening and initialising repositories (init), and the cycle's setup
 #######################################
 
 # ensure_repository INDEX NAME: opens the target's repository, initialising it when it does
@@ -60,6 +60,27 @@ init_credentials_advice() {
   elif [ -n "${_ia_renewal}" ]; then
     printf '; to renew the init credentials: %s' "${_ia_renewal}"
   fi
+}
+
+# cmd_init: opens every target's repository with the target's own credentials, and
+# initialises the missing ones, with the target's init credentials when the plan has them
+# (the install container's init plan: an S3 agent key may not write `config`). An existing
+# repository never needs the init credentials, which may have expired since the first install.
+cmd_init() {
+  [ "$#" -eq 0 ] || { usage_error "init takes no arguments"; return; }
+  make_tmp_work || return
+  RUN_DIR=${TMP_WORK}
+  _in_status=${EX_OK}
+  for _in_i in ${TARGET_INDEXES}; do
+    _in_name=$(target_get "${_in_i}" NAME) TARGET_ERROR=''
+    if ensure_repository "${_in_i}" "${_in_name}"; then
+      log INFO init "target=${_in_name} repository ready"
+    else
+      log ERROR init "target=${_in_name} ${TARGET_ERROR}"
+      _in_status=${EX_FAIL}
+    fi
+  done
+  return "${_in_status}"
 }
 
 # unlock_target SCOPE PREFIX: `restic unlock`, which removes stale locks only (those of a
@@ -213,8 +234,6 @@ EOF
 # cycle_begin KIND: takes the cycle lock; creates the cycle's log folder RUN_DIR
 # (logs/run-<UTC time>-<pid>[-KIND]) and its record files. EX_BUSY when the lock is held.
 cycle_begin() {
-  STATUS_FILE="${STATE_DIR}/status.json" QUIESCE_MARKER="${STATE_DIR}/quiesce.held"
-  DUE_DIR="${STATE_DIR}/due" VERIFY_FAILED='' VERIFY_INCOMPLETE='' MAINTENANCE_FAILED=''
   if ! mkdir -p "${STATE_DIR}/logs" "${RESTIC_CACHE_DIR}"; then
     log ERROR "$1" "cannot create ${STATE_DIR}/logs or ${RESTIC_CACHE_DIR}"
     return "${EX_FAIL}"
@@ -232,7 +251,7 @@ cycle_begin() {
   RUN_ID="$(date -u -d "@${CYCLE_STARTED}" +%Y%m%dT%H%M%SZ)-$$"
   RUN_DIR="${STATE_DIR}/logs/run-${RUN_ID}"
   [ "$1" = run ] || RUN_DIR="${RUN_DIR}-$1"
-  WORK_DIR=${RUN_DIR} RESULTS_FILE="${RUN_DIR}/targets.jsonl"
+  records_in "${RUN_DIR}"
   mkdir -p "${RUN_DIR}" || { log ERROR "$1" "cannot create ${RUN_DIR}"; return "${EX_FAIL}"; }
   for _cb_file in targets retention ids prune checks replicas drill drill-targets; do
     if ! : >"${WORK_DIR}/${_cb_file}.jsonl"; then

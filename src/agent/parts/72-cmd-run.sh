@@ -11,9 +11,9 @@ cmd_run() {
   content_reset
   if ! quiesce_recover && [ "${QUIESCE_MODE}" != none ]; then
     # Quiescing again would take the stopped container for one stopped by its operator.
-    _run_skip="not attempted: container ${QUIESCE_CONTAINER} is still ${QUIESCE_HELD_BEFORE}"
+    _run_skip="not attempted: container ${QUIESCED_CONTAINER} is still ${QUIESCE_HELD_BEFORE}"
     _run_skip="${_run_skip} since an earlier cycle: ${QUIESCE_RELEASE_ERROR}"
-    QUIESCE_RESULT=skipped QUIESCE_ERROR=${_run_skip#not attempted: }
+    quiesce_skipped "${_run_skip#not attempted: }"
   fi
   set -f
   for _run_source in ${SOURCES}; do
@@ -25,7 +25,7 @@ cmd_run() {
     fi
   done
   set +f
-  MANIFEST_PENDING='' _run_drill=''
+  _run_drill=''
   if [ -n "${_run_skip}" ]; then
     :
   elif [ -z "${EXISTING_SOURCES}" ]; then
@@ -152,15 +152,16 @@ cycle_summary() {
 cmd_due() {
   cycle_begin due || return
   quiesce_reset
+  _du_failed=''
   if ! quiesce_recover; then
-    MAINTENANCE_FAILED=1
+    _du_failed=1
     status_update "${QUIESCE_SECTION}"'.quiesce = quiesce_section' \
       --arg quiesce "$(quiesce_fields)" || true
   fi
   due_work "${TARGET_INDEXES}"
-  status_write_maintenance || MAINTENANCE_FAILED=1
+  status_write_maintenance || _du_failed=1
   logs_prune
-  if [ -n "${VERIFY_FAILED}${MAINTENANCE_FAILED}" ]; then
+  if [ -n "${VERIFY_FAILED}${PRUNE_FAILED}${_du_failed}" ]; then
     notify_failure maintenance
     return "${EX_FAIL}"
   fi

@@ -2,14 +2,15 @@
 # daemon
 #######################################
 
+# This script, which the daemon runs for each cycle.
+readonly AGENT_SELF="$0"
+
 # daemon_cycle COMMAND: runs `run` (or `due`) as a child process (own PID for the lock, own
 # exit code) and waits for it; a SIGTERM to the daemon is passed on to it.
 daemon_cycle() {
   sh "${AGENT_SELF}" "$1" &
-  track_child "$!" TERM
-  wait_child "${CHILD_PID}"
+  await_child "$!" TERM
   _dc_rc=$?
-  CHILD_PID=''
   if [ "$1" = run ]; then
     log INFO daemon "cycle finished with exit code ${_dc_rc}"
   else
@@ -26,12 +27,11 @@ daemon_cycle() {
 # unreachable) stays due, and the next cycle does it: a slot missed is made up by the next
 # cycle, never skipped.
 cmd_daemon() {
-  DUE_DIR="${STATE_DIR}/due"
   log INFO daemon "started; schedule='${SCHEDULE}' TZ=${TZ} host=${HOST}" \
     "prune='${PRUNE_SCHEDULE}' check='${CHECK_SCHEDULE}' drill='${DRILL_SCHEDULE}'" \
     "retention='${RETENTION_SCHEDULE:-after every backup}' quiesce=${QUIESCE_MODE}"
-  if [ -f "${STATE_DIR}/quiesce.held" ]; then
-    log WARN daemon "an earlier agent left container state to undo (${STATE_DIR}/quiesce.held)"
+  if [ -f "${QUIESCE_MARKER}" ]; then
+    log WARN daemon "an earlier agent left container state to undo (${QUIESCE_MARKER})"
     daemon_cycle due
   fi
   if [ "${RUN_ON_START}" = true ]; then
@@ -48,9 +48,7 @@ cmd_daemon() {
     _d_left=$((60 - _d_now % 60))
     [ "${_d_left}" -le 5 ] || _d_left=5
     sleep "${_d_left}" &
-    track_child "$!" TERM
-    wait_child "${CHILD_PID}"
-    CHILD_PID=''
+    await_child "$!" TERM
     [ -z "${INTERRUPTED}" ] || break
     _d_minute=$(($(clock) / 60 * 60))
     [ "${_d_minute}" != "${_d_last}" ] || continue

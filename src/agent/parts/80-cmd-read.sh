@@ -1,6 +1,9 @@
 #######################################
-# snapshots, init, restore
+# snapshots, restore
 #######################################
+
+# The scratch directory of a command that holds no cycle (make_tmp_work), removed on exit.
+TMP_WORK=''
 
 # select_targets NAME: sets SELECTED_TARGETS (indexes) to the named target, or all.
 select_targets() {
@@ -75,33 +78,12 @@ snapshots_target() {
   cat "${TMP_WORK}/out"
 }
 
-# cmd_init: opens every target's repository with the target's own credentials, and
-# initialises the missing ones, with the target's init credentials when the plan has them
-# (the install container's init plan: an S3 agent key may not write `config`). An existing
-# repository never needs the init credentials, which may have expired since the first install.
-cmd_init() {
-  [ "$#" -eq 0 ] || { usage_error "init takes no arguments"; return; }
-  make_tmp_work || return
-  RUN_DIR=${TMP_WORK}
-  _in_status=${EX_OK}
-  for _in_i in ${TARGET_INDEXES}; do
-    _in_name=$(target_get "${_in_i}" NAME) TARGET_ERROR=''
-    if ensure_repository "${_in_i}" "${_in_name}"; then
-      log INFO init "target=${_in_name} repository ready"
-    else
-      log ERROR init "target=${_in_name} ${TARGET_ERROR}"
-      _in_status=${EX_FAIL}
-    fi
-  done
-  return "${_in_status}"
-}
-
 cmd_restore() {
   parse_options restore value '--target --snapshot --to --' "$@" || return
   shift "${OPT_SHIFT}"
   select_targets "${OPT_TARGET}" || return
   _rs_i=${SELECTED_TARGETS%%[!0-9]*} # the first target when none is named
-  _rs_name=$(target_get "${_rs_i}" NAME) _rs_to=${OPT_TO:-${RESTORE_DIR:-/tmp/restore}}
+  _rs_name=$(target_get "${_rs_i}" NAME) _rs_to=${OPT_TO:-${RESTORE_DIR}}
   _rs_snapshot=${OPT_SNAPSHOT}
   mkdir -p "${_rs_to}" || { log ERROR restore "cannot create ${_rs_to}"; return "${EX_FAIL}"; }
   make_tmp_work || return

@@ -12,17 +12,18 @@ cmd_verify() {
   for _vf_i in ${SELECTED_TARGETS}; do
     [ -z "${INTERRUPTED}" ] || break
     _vf_name=$(target_get "${_vf_i}" NAME)
-    ! check_target "${_vf_i}" "${_vf_name}" "$@" || due_clear "check.${_vf_name}"
+    ! verify_target "${_vf_i}" "${_vf_name}" "$@" || due_clear "check.${_vf_name}"
   done
   if [ -n "${OPT_NO_DRILL}" ]; then
     for _vf_i in ${SELECTED_TARGETS}; do
-      check_replicas "${_vf_i}" "$(target_get "${_vf_i}" NAME)"
+      verify_replicas "${_vf_i}" "$(target_get "${_vf_i}" NAME)"
     done
   else
     verification_drill "${SELECTED_TARGETS}"
     [ -n "${OPT_TARGET}" ] || [ -n "${INTERRUPTED}" ] || rm -f "${DUE_DIR}/drill" || true
   fi
-  status_write_maintenance || VERIFY_INCOMPLETE=1
+  _vf_incomplete=''
+  status_write_maintenance || _vf_incomplete=1
   logs_prune
   if [ -n "${VERIFY_FAILED}" ]; then
     log ERROR verify "verification found errors: $(jq -r \
@@ -30,7 +31,7 @@ cmd_verify() {
     notify_failure verification
     return "${EX_FAIL}"
   fi
-  if [ -n "${VERIFY_INCOMPLETE}${INTERRUPTED}" ]; then
+  if [ -n "${VERIFY_INCOMPLETE}${_vf_incomplete}${INTERRUPTED}" ]; then
     log WARN verify "verification incomplete (see the lines above)"
     return "${EX_FAIL}"
   fi

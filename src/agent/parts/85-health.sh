@@ -8,7 +8,7 @@
 # of the dump and the sources that failed (a mistake that will not fix itself: red at once,
 # not only once the last success grows stale).
 cmd_health() {
-  _h_status="${STATE_DIR}/status.json"
+  _h_status=${STATUS_FILE}
   _h_max=${MAX_AGE}
   if [ ! -f "${_h_status}" ]; then
     printf 'unhealthy: no backup cycle has finished yet (%s does not exist)\n' "${_h_status}"

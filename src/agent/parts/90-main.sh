@@ -14,21 +14,22 @@ cmd_cron_match_batch() {
   return "${EX_OK}"
 }
 
+# usage: the commands, with the paths TypeScript decides (the generated part's constants).
 usage() {
-  cat <<'EOF'
+  cat <<EOF
 usage: backup-agent COMMAND [OPTIONS]
 
-  daemon                      run `run` whenever the plan's schedule fires (never returns)
+  daemon                      run \`run\` whenever the plan's schedule fires (never returns)
   run                         one backup cycle now, to every target; writes status.json
   snapshots [--target NAME] [-- RESTIC_ARGS]
                               list the snapshots of one target or of every target
   init                        open every target's repository, initialising missing ones
                               (the install container runs it; the init plan's init
-                              credentials serve `restic init` only)
+                              credentials serve \`restic init\` only)
   restore [--target NAME] [--snapshot ID|latest] [--to DIR] [-- RESTIC_ARGS]
                               restore a snapshot (default: this host's latest, first
                               target, to the plan's restoreDir); paths keep their absolute
-                              form under DIR, e.g. DIR/backup/sources/<volume>/...;
+                              form under DIR, e.g. DIR${SOURCE_ROOT}/<volume>/...;
                               a warning (exit 0) when only owners could not be set
   verify [--target NAME] [--no-drill] [-- RESTIC_ARGS]
                               verification now: restic check of one target or of every
@@ -43,7 +44,7 @@ usage: backup-agent COMMAND [OPTIONS]
   health                      exit 0 while the last successful cycle is fresh and the last
                               verification found no errors (reads status.json only)
 
-Configuration: the plan, BACKUP_PLAN (default /backup/install/agent.json); see\ndocs/agent-contract.md.
+Configuration: the plan, BACKUP_PLAN (default ${PLAN_FILE}); see\\ndocs/agent-contract.md.
 Exit codes: 0 ok, 1 failure, 2 usage/configuration error, 3 partial, 75 cycle already running.
 EOF
 }
