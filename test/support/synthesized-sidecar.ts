@@ -20,7 +20,8 @@ import { TerraformStack, TerraformVariable } from 'cdktf';
 import { BackupOptions, ContainerVolume, IStorageTarget, ProtectedContainer, StorageTarget } from '../../src';
 import { localRepositoryHostPath } from '../../src/targets/local-target';
 import { SidecarHarness } from './sidecar-harness';
-import { PlanPatch, terraformUnescape } from './sidecar-sandbox';
+import { PlanPatch } from './sidecar-sandbox';
+import { terraformUnescape } from './terraform-string';
 import { dockerStack, synthJson } from './synth';
 import { TEST_PASSWORD } from './test-values';
 
