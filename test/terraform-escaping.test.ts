@@ -14,7 +14,7 @@ import { AGENT_PLAN_FILE } from '../src/agent/agent-plan';
 import { AGENT_SCRIPT_LOCAL } from '../src/docker/backup-sidecar';
 import { TerraformVariable } from 'cdktf';
 import { ProtectedContainer, Quiesce, Site, StorageTarget } from '../src';
-import { renderTerraformString } from './support/sidecar-sandbox';
+import { renderTerraformString } from './support/terraform-string';
 import { agentPlanOf, dockerStack, resources, synthJson } from './support/synth';
 import { containerNamed } from './support/sidecar-harness';
 

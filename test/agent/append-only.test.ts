@@ -6,12 +6,12 @@
  * a failure, and still verifies it. Beside it a local folder with the same policy shows the
  * policy is real: there, snapshots do go.
  *
- * The sidecar is the one the library synthesizes (test/support/protocol-sidecar.ts), the REST
+ * The sidecar is the one the library synthesizes (test/support/synthesized-sidecar.ts, protocolSidecar), the REST
  * server's self-signed certificate travelling as the target's `caCertificate`.
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
+import { ProtocolSidecar, protocolSidecar } from '../support/synthesized-sidecar';
 import { RestServer, startRestServer } from '../support/servers/rest-server';
 
 // A policy that would remove snapshots every cycle after the first: restic would delete them on

@@ -9,7 +9,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
+import { ProtocolSidecar, protocolSidecar } from '../support/synthesized-sidecar';
 import { S3Server, startS3Server } from '../support/servers/s3-server';
 
 /** 30 days before now, as restic's `--time` takes it. */

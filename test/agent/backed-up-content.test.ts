@@ -18,7 +18,6 @@ import { Quiesce, QuiesceFailure, Retention } from '../../src';
 import { snapshotsOf } from '../support/restic';
 import { FakeDockerApi } from '../support/servers/fake-docker-api';
 import { Hook, webhook } from '../support/servers/webhook';
-import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 
 /** pg_dumpall writing into the volume mounted at /data/appdata: synth reads the output from `-f`. */
@@ -33,7 +32,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const fakeApi = (api: FakeDockerApi) => ({ quiesce: { dockerApi: api.url } });
 
 function health(sidecar: SynthesizedSidecar) {
-  return runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }));
+  return sidecar.run({ healthcheck: true });
 }
 
 /** The one report the webhook got, parsed. */

@@ -6,7 +6,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Retention } from '../../src';
-import { runSidecar, SidecarResult } from '../support/sidecar-sandbox';
+import { SidecarResult } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { writeMixedDataSet } from '../support/data-set';
 import { snapshotsOf } from '../support/restic';
@@ -59,10 +59,7 @@ describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (s
   test.each(['local-a', 'local-b'])('restore from %s with Docker default capabilities gives back everything', async (target) => {
     // WHEN the operator restores the latest snapshot of that target in a container with
     // Docker's default capabilities (docker run with the sidecar's volumes)
-    const result = await runSidecar(
-      fixture.resource,
-      fixture.sandbox({ shell, capabilities: {}, command: ['restore', '--target', target, '--to', `/backup/agent/restore-${target}`] }),
-    );
+    const result = await fixture.run({ shell, capabilities: {}, command: ['restore', '--target', target, '--to', `/backup/agent/restore-${target}`] });
     // THEN every file, folder and link is back: content, size, mode, owner, mtime
     expect(result.stderr).not.toMatch(/ (ERROR|WARN) /);
     expect(result.code).toBe(0);
@@ -72,10 +69,7 @@ describe.each(['busybox', 'dash'] as const)('backup and restore under %s sh', (s
 
   test('restore inside the sidecar itself restores contents and warns that ownership needs CAP_CHOWN', async () => {
     // WHEN restoring with the sidecar's own capabilities (all dropped but DAC_READ_SEARCH)
-    const result = await runSidecar(
-      fixture.resource,
-      fixture.sandbox({ shell, command: ['restore', '--snapshot', 'latest', '--to', '/backup/agent/restore-in-sidecar'] }),
-    );
+    const result = await fixture.run({ shell, command: ['restore', '--snapshot', 'latest', '--to', '/backup/agent/restore-in-sidecar'] });
     // THEN it succeeds with a warning that gives the reason and the fix
     expect(result.code).toBe(0);
     expect(result.stderr).toMatch(/WARN step=restore target=local-a .*ownership of 5 entries not restored: this container lacks CAP_CHOWN.*--cap-add CHOWN/);

@@ -12,7 +12,7 @@ import { spawnSync } from 'child_process';
 import { agentScript, AGENT_SCRIPT_PATH } from '../../src/agent/agent-asset';
 import { planSchedule } from '../../src/agent/agent-plan';
 import { Schedule } from '../../src';
-import { runSidecar, shellQuote } from '../support/sidecar-sandbox';
+import { shellQuote } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 
 const at = (iso: string) => Date.parse(iso) / 1000;
@@ -94,7 +94,7 @@ describe.each(['busybox', 'dash'] as const)('the installed agent matching schedu
       ([, time, tz], i) =>
         `printf '%s\\t%s\\n' ${shellQuote(sets[i])} ${at(time)} | TZ=${shellQuote(tz)} sh ${AGENT_SCRIPT_PATH} cron-match-batch | sed 's/^/${i} /'`,
     ).join('\n');
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ shell, exec: ['/bin/sh', '-c', script] }));
+    const r = await fixture.run({ shell, exec: ['/bin/sh', '-c', script] });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     for (const line of r.stdout.trim().split('\n')) {
@@ -110,7 +110,7 @@ describe.each(['busybox', 'dash'] as const)('the installed agent matching schedu
   });
 
   test('the sandbox really ran this shell as /bin/sh', async () => {
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ shell, exec: ['/bin/sh', '-c', 'readlink /bin/sh'] }));
+    const r = await fixture.run({ shell, exec: ['/bin/sh', '-c', 'readlink /bin/sh'] });
     expect(r.stdout.trim()).toBe(shell === 'dash' ? '/usr/bin/dash' : '/usr/bin/busybox');
   });
 });

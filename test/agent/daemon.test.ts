@@ -6,7 +6,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
-import { SidecarSandboxOptions, runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { SidecarSandboxOptions } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 
 describe('the daemon', () => {
@@ -47,7 +47,7 @@ describe('the daemon', () => {
     // (an environment file where the plan should be: what the agent read before the plan)
     fs.mkdirSync(fixture.stateDir, { recursive: true });
     fs.writeFileSync(path.join(fixture.stateDir, 'plan.env'), "BACKUP_SCHEDULE='* * * * *'\nBACKUP_TARGET_COUNT=1\n");
-    const r = await runSidecar(fixture.resource, fixture.sandbox(options));
+    const r = await fixture.run(options);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
     expect(r.stderr).not.toMatch(/step=daemon/);
@@ -55,7 +55,7 @@ describe('the daemon', () => {
 
   test('wakes on the next minute boundary and runs a cycle when the schedule matches', async () => {
     // GIVEN the daemon with `* * * * *`
-    const sidecar = startSidecar(fixture.resource, fixture.sandbox({ pidNamespace: true, timeoutMs: 110000 }));
+    const sidecar = fixture.start({ pidNamespace: true, timeoutMs: 110000 });
     try {
       await sidecar.waitForOutput(/INFO step=daemon started; schedule='\* \* \* \* \*' TZ=UTC host=db/, 10000);
       // WHEN the minute turns (at most 60 s)

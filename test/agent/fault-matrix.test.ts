@@ -14,7 +14,7 @@ import { execFileSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { pseudoRandomBytes } from '../support/data-set';
-import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
+import { ProtocolSidecar, protocolSidecar } from '../support/synthesized-sidecar';
 import { S3Server, startS3Server } from '../support/servers/s3-server';
 import { SidecarResult } from '../support/sidecar-sandbox';
 

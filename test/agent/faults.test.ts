@@ -6,7 +6,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Retention } from '../../src';
-import { startSidecar } from '../support/sidecar-sandbox';
 import { sidecarBesideServer } from '../support/synthesized-sidecar';
 import { restic, snapshotsOf } from '../support/restic';
 import { blackHole } from '../support/servers/black-hole';
@@ -50,7 +49,7 @@ describe('docker stop during a cycle', () => {
 
   test.each(['busybox', 'dash'] as const)('under %s: the daemon as PID 1 stops on SIGTERM, restic is interrupted, the status says so', async (shell) => {
     // GIVEN the daemon as the container's PID 1, in a cycle blocked on the hanging target
-    const sidecar = startSidecar(beside.sidecar.resource, beside.sidecar.sandbox({ shell, pidNamespace: true }));
+    const sidecar = beside.sidecar.start({ shell, pidNamespace: true });
     await sidecar.waitForOutput(/step=backup target=hanging started/);
     // (the targets run in parallel: the disk's backup completes meanwhile)
     await sidecar.waitForOutput(/step=backup target=disk snapshot [0-9a-f]{8} added/);
@@ -103,13 +102,10 @@ describe('a cycle killed with SIGKILL', () => {
     // GIVEN a restic backup in the sidecar (its fixed host name: restic only removes its own
     // host's locks at once), killed with the container while it held its lock on the disk repository
     const repo = beside.sidecar.targetDirs.disk;
-    const victim = startSidecar(
-      beside.sidecar.resource,
-      beside.sidecar.sandbox({
-        exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/disk backup --stdin --stdin-filename stream'],
-        env: { RESTIC_PASSWORD_FILE: beside.sidecar.plan.targets[0].passwordFile },
-      }),
-    );
+    const victim = beside.sidecar.start({
+      exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/disk backup --stdin --stdin-filename stream'],
+      env: { RESTIC_PASSWORD_FILE: beside.sidecar.plan.targets[0].passwordFile },
+    });
     for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
       await sleep(100);
     }

@@ -5,7 +5,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
-import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 
 const MAX_AGE = 7200;
@@ -13,7 +12,7 @@ const MAX_AGE = 7200;
 describe('health', () => {
   let fixture: SynthesizedSidecar;
   const health = (env: Record<string, string> = {}) =>
-    runSidecar(fixture.resource, fixture.sandbox({ healthcheck: true, env }));
+    fixture.run({ healthcheck: true, env });
 
   beforeAll(() => {
     // Hourly: the construct refuses a health limit shorter than the schedule's longest gap.

@@ -10,9 +10,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { startRestServer, RestServer } from '../support/servers/rest-server';
 import { startS3Server, S3Server } from '../support/servers/s3-server';
-import { protocolSidecar, ProtocolSidecar, REPOSITORY_PASSWORD } from '../support/protocol-sidecar';
+import { protocolSidecar, ProtocolSidecar, REPOSITORY_PASSWORD, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { SidecarResult } from '../support/sidecar-sandbox';
-import { synthesizedSidecar } from '../support/synthesized-sidecar';
 import { TEST_PASSWORD } from '../support/test-values';
 import { Hook, webhook } from '../support/servers/webhook';
 

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Quiesce, QuiesceFailure } from '../../src';
 import { FakeDockerApi } from '../support/servers/fake-docker-api';
-import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { PlanPatch } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, sidecarBesideServer, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { snapshotsOf } from '../support/restic';
 import { blackHole } from '../support/servers/black-hole';
@@ -107,15 +107,12 @@ describe('Quiesce.stop', () => {
   ] as const)('under %s, %s to %s while the container is stopped: it is started before the agent exits', async (shell, signal, _who) => {
     // GIVEN a cycle blocked on an endpoint that never answers, the container stopped
     const daemon = signal === 'SIGTERM';
-    const running = startSidecar(
-      sidecar.resource,
-      sidecar.sandbox({
-        shell,
-        pidNamespace: daemon,
-        command: daemon ? ['daemon'] : ['run'],
-        plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90, runOnStart: true }),
-      }),
-    );
+    const running = sidecar.start({
+      shell,
+      pidNamespace: daemon,
+      command: daemon ? ['daemon'] : ['run'],
+      plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90, runOnStart: true }),
+    });
     await running.waitForOutput(/step=backup target=local started/);
     await sleep(300);
     expect(api.state('db')).toBe('stopped');
@@ -134,17 +131,14 @@ describe('Quiesce.stop', () => {
 
   test('an agent killed with SIGKILL leaves the container stopped; the next agent (daemon start or cycle) starts it first', async () => {
     // GIVEN an agent killed (the whole sidecar) while the container was stopped
-    const running = startSidecar(
-      sidecar.resource,
-      sidecar.sandbox({ command: ['run'], plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90 }) }),
-    );
+    const running = sidecar.start({ command: ['run'], plan: repositoryAt(hole.url, { networkTimeoutSeconds: 90 }) });
     await running.waitForOutput(/step=backup target=local started/);
     running.killAll('SIGKILL');
     await running.result;
     expect(api.state('db')).toBe('stopped');
     expect(fs.readFileSync(path.join(sidecar.stateDir, 'quiesce.held'), 'utf8')).toMatch(/^stop db \d+\n$/);
     // WHEN the sidecar's daemon starts again (restart: unless-stopped)
-    const daemon = startSidecar(sidecar.resource, sidecar.sandbox({ pidNamespace: true }));
+    const daemon = sidecar.start({ pidNamespace: true });
     await daemon.waitForOutput(/INFO step=daemon due work finished with exit code 0/);
     await daemon.kill('SIGTERM');
     const r = await daemon.result;
@@ -195,7 +189,7 @@ describe('Quiesce.stop', () => {
     const status = sidecar.status();
     expect(status.state).toBe('ok'); // the backup itself is complete
     expect(status.quiesce).toMatchObject({ release: 'failed', release_attempts: 2, release_error: 'start container db: HTTP 503 after 2 attempts' });
-    const health = await runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }));
+    const health = await sidecar.run({ healthcheck: true });
     expect(health.code).toBe(1);
     expect(health.stdout).toMatch(/^unhealthy: container db may still be stopped or paused: start container db: HTTP 503 after 2 attempts; last successful backup/);
     // AND the next cycle (the proxy works again) starts it before anything else
@@ -204,7 +198,7 @@ describe('Quiesce.stop', () => {
     expect(next.code).toBe(0);
     expect(api.summary()).toEqual(['start 204', 'stop 204', 'start 204']);
     expect(api.state('db')).toBe('running');
-    expect((await runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }))).code).toBe(0);
+    expect((await sidecar.run({ healthcheck: true })).code).toBe(0);
   });
 
   test('a stop that fails (HTTP 500): no backup (onError abort), the status says why, and start is sent anyway', async () => {

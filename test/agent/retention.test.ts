@@ -10,7 +10,7 @@ import * as path from 'path';
 import { Retention, Schedule, Verification } from '../../src';
 import { TEST_PASSWORD } from '../support/test-values';
 import { pseudoRandomBytes } from '../support/data-set';
-import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { PlanPatch } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { restic, snapshotsOf } from '../support/restic';
 
@@ -36,7 +36,7 @@ describe('retention', () => {
   let sidecar: SynthesizedSidecar;
   let repo: string;
   let scratch: string;
-  const agent = (command: string[], plan?: PlanPatch) => runSidecar(sidecar.resource, sidecar.sandbox({ command, plan }));
+  const agent = (command: string[], plan?: PlanPatch) => sidecar.run({ command, plan });
 
   beforeAll(() => {
     // GIVEN a sidecar that keeps the last 2 snapshots
@@ -170,7 +170,7 @@ describe('the daemon at prune, check and drill slots', () => {
     // GIVEN one snapshot
     expect((await sidecar.run(['run'])).code).toBe(0);
     // WHEN the daemon passes a minute boundary
-    const daemon = startSidecar(sidecar.resource, sidecar.sandbox({ pidNamespace: true, timeoutMs: 110000 }));
+    const daemon = sidecar.start({ pidNamespace: true, timeoutMs: 110000 });
     let out: string;
     try {
       await daemon.waitForOutput(

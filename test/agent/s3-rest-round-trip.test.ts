@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as https from 'https';
 import * as path from 'path';
 import { changeMixedDataSet, describeTree, TreeEntry, writeMixedDataSet } from '../support/data-set';
-import { ProtocolSidecar, protocolSidecar } from '../support/protocol-sidecar';
+import { ProtocolSidecar, protocolSidecar } from '../support/synthesized-sidecar';
 import { RestServer, startRestServer } from '../support/servers/rest-server';
 import { S3Server, startS3Server } from '../support/servers/s3-server';
 

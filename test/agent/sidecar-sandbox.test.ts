@@ -9,10 +9,9 @@ import {
   DockerContainerResource,
   healthcheckArgv,
   installAgent,
-  renderTerraformString,
   runSidecar,
-  terraformUnescape,
 } from '../support/sidecar-sandbox';
+import { renderTerraformString, terraformUnescape } from '../support/terraform-string';
 import { agentPlanOf } from '../support/synth';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { TEST_PASSWORD, agentSourceFile } from '../support/test-values';
@@ -85,7 +84,7 @@ describe('the sandbox reproduces Docker', () => {
 
   afterAll(() => sidecar.cleanup());
 
-  const sh = (script: string, extra = {}) => runSidecar(sidecar.resource, sidecar.sandbox({ exec: ['/bin/sh', '-c', script], ...extra }));
+  const sh = (script: string, extra = {}) => sidecar.run({ exec: ['/bin/sh', '-c', script], ...extra });
 
   test('read-only root, install volume and source volumes fail writes with EROFS; the state volume, tmpfs and targets are writable', async () => {
     const r = await sh(

@@ -5,7 +5,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Retention } from '../../src';
-import { runSidecar } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { snapshotsOf } from '../support/restic';
 
@@ -41,7 +40,7 @@ describe('a target whose repository cannot be written', () => {
   });
 
   test('keeps health red: no cycle has succeeded on every target', async () => {
-    const r = await runSidecar(fixture.resource, fixture.sandbox({ healthcheck: true }));
+    const r = await fixture.run({ healthcheck: true });
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('unhealthy: no successful backup cycle yet; last cycle failed (incomplete: broken)\n');
   });
@@ -59,7 +58,7 @@ describe('a target that breaks after a successful cycle', () => {
 
   test('carries last_success over, overall and for that target', async () => {
     // GIVEN a successful first cycle
-    const first = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], env: { BACKUP_NOW_EPOCH: '1795658400' } }));
+    const first = await fixture.run({ command: ['run'], env: { BACKUP_NOW_EPOCH: '1795658400' } });
     expect(first.code).toBe(0);
     // AND the nas target's password no longer opens its repository (a botched rotation: a
     // password file of its own on the install volume, where the installer puts secrets)
@@ -69,7 +68,7 @@ describe('a target that breaks after a successful cycle', () => {
     };
     fs.writeFileSync(path.join(fixture.sourceDirs.appdata, 'data.txt'), 'version 2\n');
     // WHEN the next cycle runs an hour later
-    const second = await runSidecar(fixture.resource, fixture.sandbox({ command: ['run'], plan: nasPassword, env: { BACKUP_NOW_EPOCH: '1795662000' } }));
+    const second = await fixture.run({ command: ['run'], plan: nasPassword, env: { BACKUP_NOW_EPOCH: '1795662000' } });
     // THEN
     expect(second.code).toBe(1);
     const status = fixture.status();
@@ -87,7 +86,7 @@ describe('a target that breaks after a successful cycle', () => {
     expect(snapshotsOf(fixture.targetDirs.disk)).toHaveLength(2);
     expect(snapshotsOf(fixture.targetDirs.nas)).toHaveLength(1);
     // AND health stays green while the last full success is fresh, naming the failure
-    const h = await runSidecar(fixture.resource, fixture.sandbox({ healthcheck: true, env: { BACKUP_NOW_EPOCH: '1795662000' } }));
+    const h = await fixture.run({ healthcheck: true, env: { BACKUP_NOW_EPOCH: '1795662000' } });
     expect(h.code).toBe(0);
     expect(h.stdout).toMatch(/^healthy: last successful backup 3600s ago .* last cycle failed \(incomplete: nas\)\n$/);
   });

@@ -9,7 +9,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Schedule, Verification } from '../../src';
 import { pseudoRandomBytes } from '../support/data-set';
-import { PlanPatch, runSidecar, startSidecar } from '../support/sidecar-sandbox';
+import { PlanPatch } from '../support/sidecar-sandbox';
 import { SynthesizedSidecar, synthesizedSidecar } from '../support/synthesized-sidecar';
 import { restic } from '../support/restic';
 
@@ -23,8 +23,8 @@ function largestPack(repository: string): string {
 
 describe('verification', () => {
   let sidecar: SynthesizedSidecar;
-  const agent = (command: string[], plan?: PlanPatch) => runSidecar(sidecar.resource, sidecar.sandbox({ command, plan }));
-  const health = () => runSidecar(sidecar.resource, sidecar.sandbox({ healthcheck: true }));
+  const agent = (command: string[], plan?: PlanPatch) => sidecar.run({ command, plan });
+  const health = () => sidecar.run({ healthcheck: true });
 
   beforeAll(() => {
     // GIVEN a daily backup to two local targets, all data read back within 3 days
@@ -176,13 +176,10 @@ describe('verification', () => {
     // (restic 0.14 refuses the exclusive lock of check while any lock exists, stale or not; its
     // own check leaves its lock behind when interrupted)
     const repo = sidecar.targetDirs.local;
-    const victim = startSidecar(
-      sidecar.resource,
-      sidecar.sandbox({
-        exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/local backup --stdin --stdin-filename stream'],
-        env: { RESTIC_PASSWORD_FILE: sidecar.plan.targets[0].passwordFile },
-      }),
-    );
+    const victim = sidecar.start({
+      exec: ['/bin/sh', '-c', 'sleep 600 | restic -r /backup/targets/local backup --stdin --stdin-filename stream'],
+      env: { RESTIC_PASSWORD_FILE: sidecar.plan.targets[0].passwordFile },
+    });
     for (let i = 0; i < 100 && restic(repo, ['list', 'locks', '--no-lock']).stdout === ''; i++) {
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -259,7 +256,7 @@ describe('verification', () => {
       { mode: 0o755 },
     );
     sidecar.markDue('drill');
-    const running = startSidecar(sidecar.resource, sidecar.sandbox({ command: ['run'], path: '/backup/agent/held-restic:/bin:/usr/bin' }));
+    const running = sidecar.start({ command: ['run'], path: '/backup/agent/held-restic:/bin:/usr/bin' });
     // WHEN the application writes to a file after the manifest was taken, before restic reads it
     await running.waitForOutput(/INFO step=backup target=nas started/);
     fs.appendFileSync(path.join(sidecar.sourceDirs.appdata, 'table.dat'), 'a row written during the backup\n');

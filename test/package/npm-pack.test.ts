@@ -11,7 +11,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { agentParts, joinAgentParts } from '../../src/agent/agent-asset';
 import { ROOT, ensureBuiltLocked, withBuildLock } from '../support/jsii-build';
-import { renderTerraformString } from '../support/sidecar-sandbox';
+import { renderTerraformString } from '../support/terraform-string';
 import { containerNamed } from '../support/sidecar-harness';
 import { terraformReferenceValues } from '../support/synth';
 

@@ -1,19 +1,26 @@
 /**
- * THE one way to take a `<name>-backup` sidecar out of a synthesized cdk.tf.json and run it.
+ * THE one way to take a `<name>-backup` sidecar out of a synthesized cdk.tf.json and run it:
+ * the artifact is what the tests run.
  *
  * `sidecarOf(json, name)` is the pure part, shared by both runtimes: the sidecar's
  * `docker_container` resource, its one-shot installer `<name>-backup-install`, and the agent's
  * plan as the installer uploads it (`agent.json`, escapes undone; references stay).
  *
  * `SidecarHarness.fromSynth(json, name, options)` runs it in the sidecar sandbox
- * (sidecar-sandbox.ts), the way `cdktf deploy` and Docker would: a host folder below one work
+ * (sidecar-sandbox.ts, the runtime beneath the harness: a mount namespace on the host, no
+ * engine), the way `cdktf deploy` and Docker would: a host folder below one work
  * folder behind every volume and host path the sidecar and its installer mount (volumes at
  * `volumes/<name>`, host paths at `host/<path>`, unless `hostDirs` names another), the
  * Terraform values (the docker names of the stack, plus `terraformValues`), and the installer
- * run once before anything else (`install()` runs it again, as a re-deploy does). The agent
- * tests (through synthesized-sidecar.ts and protocol-sidecar.ts), the e2e test and the bench
- * (bench/agent-sidecar.ts) all build on it; the real-engine tier reads the same `sidecarOf`
- * (engine/deployed-host.ts, `DeployedHost.sidecar`).
+ * run once before anything else (`install()` runs it again, as a re-deploy does). `run` and
+ * `start` run the sidecar: with its command replaced, as `docker exec` (`exec`), as Docker's
+ * health probe (`healthcheck`), or with a fault the library cannot express (`plan`, `env`).
+ *
+ * The agent tests get their harness from the stacks of synthesized-sidecar.ts
+ * (`synthesizedSidecar`, `protocolSidecar`, `sidecarBesideServer`); the e2e test and the bench
+ * (bench/agent-sidecar.ts) call `fromSynth` themselves; the real-engine tier reads the same
+ * `sidecarOf` (engine/deployed-host.ts, `DeployedHost.sidecar`). Only the sandbox's own test
+ * (test/agent/sidecar-sandbox.test.ts) runs hand-made resources on the sandbox directly.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -27,11 +34,11 @@ import {
   SidecarSandboxOptions,
   installAgentSync,
   patchPlan,
-  renderTerraformString,
   runSidecar,
   startSidecar,
 } from './sidecar-sandbox';
 import { agentPlanOf, containerNamed, terraformReferenceValues } from './synth';
+import { renderTerraformString } from './terraform-string';
 
 export { containerNamed };
 
@@ -168,14 +175,22 @@ export class SidecarHarness implements SynthesizedSidecarParts {
     };
   }
 
-  /** Runs the sidecar with `args` instead of its command (`docker run IMAGE ARGS`). */
-  run(args: string[], extra: Partial<SidecarSandboxOptions> = {}): Promise<SidecarResult> {
-    return runSidecar(this.resource, this.sandbox({ command: args, ...extra }));
+  /**
+   * Runs the sidecar to its end: with `args` instead of its command (`docker run IMAGE ARGS`),
+   * or as `run` options say (its own command; `command`, `exec` for `docker exec`,
+   * `healthcheck` for Docker's health probe, and the rest of the sandbox's options).
+   */
+  run(args: string[], extra?: Partial<SidecarSandboxOptions>): Promise<SidecarResult>;
+  run(options?: Partial<SidecarSandboxOptions>): Promise<SidecarResult>;
+  run(argsOrOptions: string[] | Partial<SidecarSandboxOptions> = {}, extra: Partial<SidecarSandboxOptions> = {}): Promise<SidecarResult> {
+    return runSidecar(this.resource, this.sandbox(runOptions(argsOrOptions, extra)));
   }
 
-  /** Starts the sidecar with `args` instead of its command, to stop or kill it midway. */
-  start(args: string[], extra: Partial<SidecarSandboxOptions> = {}): RunningSidecar {
-    return startSidecar(this.resource, this.sandbox({ command: args, ...extra }));
+  /** Starts the sidecar as `run` does, to stop or kill it midway. */
+  start(args: string[], extra?: Partial<SidecarSandboxOptions>): RunningSidecar;
+  start(options?: Partial<SidecarSandboxOptions>): RunningSidecar;
+  start(argsOrOptions: string[] | Partial<SidecarSandboxOptions> = {}, extra: Partial<SidecarSandboxOptions> = {}): RunningSidecar {
+    return startSidecar(this.resource, this.sandbox(runOptions(argsOrOptions, extra)));
   }
 
   /**
@@ -223,6 +238,11 @@ export class SidecarHarness implements SynthesizedSidecarParts {
   cleanup(): void {
     fs.rmSync(this.workDir, { recursive: true, force: true });
   }
+}
+
+/** The sandbox options of a `run`/`start` call: `args` become the command. */
+function runOptions(argsOrOptions: string[] | Partial<SidecarSandboxOptions>, extra: Partial<SidecarSandboxOptions>): Partial<SidecarSandboxOptions> {
+  return Array.isArray(argsOrOptions) ? { command: argsOrOptions, ...extra } : { ...argsOrOptions, ...extra };
 }
 
 /** Maintenance the daemon marks due when its schedule fires (the agent's `due_markers`). */

@@ -1,7 +1,9 @@
 /**
  * Runs a sidecar the way Docker would, from its synthesized `docker_container` resource (the
  * object at `cdk.tf.json` → `resource.docker_container.<id>`, as @cdktf/provider-docker 12 /
- * kreuzwerker docker 3.6 write it), on a machine without a Docker engine.
+ * kreuzwerker docker 3.6 write it), on a machine without a Docker engine. It is the runtime
+ * beneath the one way the tests run a sidecar, SidecarHarness (sidecar-harness.ts): tests run
+ * the synthesized sidecar through the harness, not through `startSidecar`/`runSidecar` here.
  *
  * As root, `unshare --mount --fork` runs a generated setup script in a private mount
  * namespace. The script mounts a tmpfs as the new root; read-only rbinds of /usr and /etc and
@@ -35,6 +37,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { AGENT_INSTALL_DIR, AGENT_STATE_DIR } from '../../src/agent/agent-asset';
 import { AGENT_PLAN_FILE } from '../../src/agent/agent-plan';
+import { renderTerraformString } from './terraform-string';
 
 /** An `upload` entry of docker_container. */
 export interface DockerUpload {
@@ -219,69 +222,6 @@ export function patchPlan(plan: unknown, patch: PlanPatch): any {
 
 /** Exit code of the sandbox when the container cannot be set up (as `docker run`'s 125). */
 export const SANDBOX_SETUP_FAILED = 125;
-
-/**
- * Undoes Terraform's escapes in a string of the JSON configuration: `$${` stands for `${`
- * and `%%{` for `%{`. Nothing else changes.
- */
-export function terraformUnescape(text: string): string {
-  return text.replace(/\$\$\{|%%\{/g, (escape) => escape.slice(1));
-}
-
-/**
- * How the agent's plan embeds a Terraform reference in a JSON string (src/agent/agent-plan.ts,
- * jsonStringToken): `trimsuffix(trimprefix(jsonencode(REF), "\""), "\"")`, the value
- * JSON-escaped without its quotes. Group 1 is REF.
- */
-export const JSON_STRING_TOKEN = /^trimsuffix\(trimprefix\(jsonencode\(([^()]+)\), "\\""\), "\\""\)$/;
-
-/** What Terraform's jsonencode makes of a string, quotes dropped (it also escapes <, >, &, U+2028/9). */
-export function jsonStringValue(value: string): string {
-  return JSON.stringify(value).slice(1, -1).replace(/[<>&\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-}
-
-/**
- * Evaluates a string of the JSON configuration the way Terraform does for the cases a
- * sidecar uses: escapes are undone, each `${expression}` is replaced by `values[expression]`.
- * An expression without a value, and any `%{` directive, throw: the caller must say what
- * Terraform would have put there.
- */
-export function renderTerraformString(text: string, values: Record<string, string> = {}, where = 'a string'): string {
-  let out = '';
-  let i = 0;
-  while (i < text.length) {
-    if (text.startsWith('$${', i) || text.startsWith('%%{', i)) {
-      out += text.slice(i + 1, i + 3);
-      i += 3;
-    } else if (text.startsWith('${', i)) {
-      const end = text.indexOf('}', i + 2);
-      if (end < 0) {
-        throw new Error(`unterminated Terraform interpolation in ${where}: ${text.slice(i, i + 40)}`);
-      }
-      const expression = text.slice(i + 2, end).trim();
-      const embedded = JSON_STRING_TOKEN.exec(expression);
-      if (embedded && embedded[1] in values) {
-        out += jsonStringValue(values[embedded[1]]);
-        i = end + 1;
-        continue;
-      }
-      if (!(expression in values)) {
-        throw new Error(
-          `Terraform would interpolate \${${expression}} in ${where}; pass its value in ` +
-            `terraformValues['${expression}'] (or the text was not escaped as $\${)`,
-        );
-      }
-      out += values[expression];
-      i = end + 1;
-    } else if (text.startsWith('%{', i)) {
-      throw new Error(`Terraform would run the template directive ${text.slice(i, i + 30)} in ${where}; escape it as %%{`);
-    } else {
-      out += text[i];
-      i += 1;
-    }
-  }
-  return out;
-}
 
 /** The argv Docker's health probe runs for the resource. */
 export function healthcheckArgv(resource: DockerContainerResource, values: Record<string, string> = {}): string[] {

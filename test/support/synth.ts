@@ -5,7 +5,7 @@ import { DockerProvider } from '@cdktf/provider-docker/lib/provider';
 import { App, Aspects, TerraformStack, TerraformVariable, Testing } from 'cdktf';
 import { BackupOptions, ComplianceLevel, ProtectedContainer, StorageTarget, ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
-import { JSON_STRING_TOKEN, terraformUnescape } from './sidecar-sandbox';
+import { JSON_STRING_TOKEN, terraformUnescape } from './terraform-string';
 
 /** A fresh stack with a Docker provider, as a user's Docker-host stack would have. */
 export function dockerStack(id: string = 'host'): TerraformStack {

@@ -69,7 +69,7 @@ import { createHash } from 'crypto';
 import * as fs from 'fs';
 import { DockerApi, DockerApiError } from './docker-api';
 import { serviceTasks, until, waitForServiceGone, waitForServiceTasks } from './swarm';
-import { jsonStringValue } from '../sidecar-sandbox';
+import { jsonStringValue } from '../terraform-string';
 
 type J = any;
 export interface ApplyOptions {
