@@ -83,8 +83,9 @@ export function installScript(options: InstallScriptOptions): string {
     '  chmod 0400 "$new/secrets/$(basename "$f")"',
     '  secrets=$((secrets + 1))',
     'done',
-    // `:?`: never `rm -rf /bin` (shellcheck SC2115), though `install` is set above.
-    'rm -rf "${install:?}/bin" "${install:?}/secrets"',
+    // The paths themselves, not "$install/bin": an empty variable would make that /bin
+    // (shellcheck SC2115), and `${install:?}` would be Terraform's to interpolate.
+    `rm -rf ${AGENT_INSTALL_DIR}/bin ${AGENT_INSTALL_DIR}/secrets`,
     'mv "$new/bin" "$new/secrets" "$install/"',
     'mv -f "$new/agent.json" "$install/agent.json"',
     'rmdir "$new"',
