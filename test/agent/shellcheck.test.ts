@@ -10,7 +10,7 @@ import * as path from 'path';
 import { AGENT_PARTS_DIR, agentParts } from '../../src/agent/agent-asset';
 import { installScript } from '../../src/agent/agent-install';
 import { app, BUCKET_WITH_INIT_CREDENTIALS, hostStack, LOCAL, postgres, postgresService } from '../compliance/stacks';
-import { renderTerraformString } from '../support/sidecar-sandbox';
+import { renderTerraformString } from '../support/terraform-string';
 import { containerNamed, synthJson, terraformReferenceValues } from '../support/synth';
 import { agentSourceFile } from '../support/test-values';
 
