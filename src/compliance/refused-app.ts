@@ -13,7 +13,8 @@
  * when there are none; an unhandled rejection, in the default `throw` mode, takes the same path).
  *
  * The monitor is installed once per process, by the first refusal created (every
- * ConfigurationError is one: ../core/configuration-error.ts), so a factory that throws before any
+ * ConfigurationError is one: ../core/configuration-error.ts brands it, ../core/refusal.ts tells
+ * this file), so a factory that throws before any
  * construct exists is covered too. It acts only when all of these hold:
  *
  * - the error is a refusal (a ConfigurationError, or an error ./hooks.ts marked): every other
@@ -39,15 +40,13 @@
  * synth.js `printAnnotations`). On a non-zero exit of the app the CLI prints its stderr and exits
  * 1 without reading the manifest (synth-stack.js `SynthStack.synth`).
  *
- * No cdktf import here (the model's ConfigurationError imports this file).
+ * No cdktf import here.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { brandRefusal, isRefusal, onRefusal } from '../core/refusal';
 import { REFUSAL_NOTICE_FILE_NAME, writeRefusalNotice } from './refusal-notice';
 import { REPORT_FILE_NAME, Refusal, renderRefusedReport } from './refused-report';
-
-/** Brands a refusal, across copies of this library in one process. */
-const REFUSAL = Symbol.for('cdktf-container-backup.refusal');
 
 // cdktf's output layout (node_modules/cdktf/lib/manifest.js) and its ERROR annotation level
 // (node_modules/cdktf/lib/annotations.js).
@@ -65,16 +64,9 @@ const state = {
   withheld: new Set<string>(),
 };
 
-/** Whether `error` is a refusal: a ConfigurationError, or an error marked by `markRefusal`. */
-export function isRefusal(error: unknown): boolean {
-  return error instanceof Error && (error as any)[REFUSAL] === true;
-}
-
-/** Brands `error` as a refusal and installs the process monitor (once). */
-export function brandRefusal(error: Error): void {
-  Object.defineProperty(error, REFUSAL, { value: true, enumerable: false });
-  armRefusedApp();
-}
+// The first refusal created installs the monitor (a ConfigurationError is branded by its
+// constructor, in core): a factory that throws before any construct exists is covered too.
+onRefusal(armRefusedApp);
 
 /**
  * Makes `error` (cdktf's, thrown when a stack's validations or annotations refuse it) a

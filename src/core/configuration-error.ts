@@ -9,9 +9,9 @@
  *
  * Every ConfigurationError is a refusal: if none of the user's code catches it, the program
  * stops the way a refused synth does, with no Terraform left to apply
- * (./compliance/refused-app.ts).
+ * (../compliance/refused-app.ts, told through ./refusal.ts).
  */
-import { brandRefusal } from '../compliance/refused-app';
+import { brandRefusal } from './refusal';
 
 /** The error type thrown for invalid configuration. */
 export class ConfigurationError extends Error {

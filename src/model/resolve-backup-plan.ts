@@ -14,7 +14,7 @@ import { Schedule, WeekDay } from '../policy/schedule';
 import { Verification } from '../policy/verification';
 import { Site } from '../targets/site';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
-import { SOURCE_ROOT } from '../agent/agent-asset';
+import { SOURCE_ROOT } from '../agent/agent-constants';
 import { holdsToken } from '../core/string-token';
 import { checkName } from '../core/validation';
 import type { RepositoryPassword } from '../targets/repository-password';

@@ -23,7 +23,7 @@ import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
 import { App, Aspects, TerraformStack, Testing } from 'cdktf';
 import { BackupBucket, ThreeTwoOneChecks } from '../../src';
 import { REPORT_FILE_NAME } from '../../src/compliance/hooks';
-import { isRefusal } from '../../src/compliance/refused-app';
+import { isRefusal } from '../../src/core/refusal';
 import { REFUSAL_NOTICE_FILE_NAME } from '../../src/compliance/refused-stack';
 import { hostStack, LOCAL, postgres } from './stacks';
 import { tempDirs } from '../support/synth';

@@ -1,8 +1,8 @@
 /**
  * The layout of src/ (docs/DESIGN: "the model decides, the constructs render, the rules read
  * the model"), checked on its import graph: no cycle, nothing at the root but index.ts, the
- * compliance pack blind to the renderers, and the model and its value classes blind to the
- * renderers and the pack.
+ * compliance pack blind to the renderers, the model and its value classes blind to the
+ * renderers and the pack, and core/ at the bottom.
  */
 import * as path from 'path';
 import { folderOf, importCycles, importGraph } from './import-graph';
@@ -40,5 +40,10 @@ describe('the import graph of src/', () => {
 
   test.each(['model', 'policy'])('%s/ imports nothing from the renderers or the compliance pack', (folder) => {
     expect(importsInto(folder, [...RENDERERS, 'compliance'])).toEqual([]);
+  });
+
+  test('core/ (errors, validation), which every folder uses, imports no other folder of src/', () => {
+    const others = [...new Set([...graph.keys()].map(folderOf))].filter((f) => f !== 'core' && f !== '');
+    expect(importsInto('core', others)).toEqual([]);
   });
 });
