@@ -83,9 +83,28 @@ export function handStackSubjects(stack: TerraformStack, subjects: StackSubjects
   Object.defineProperty(stack, STACK_SUBJECTS, { value: subjects, enumerable: false, configurable: true });
 }
 
+/**
+ * Where a stack that no construct of this library is in gets its subjects: the ledger registers
+ * itself here when it is loaded (docker/stack-ledger.ts), so that a pack added to a stack of the
+ * user's own containers alone still evaluates them, without compliance importing docker/.
+ */
+let stackSubjectsSource: ((stack: TerraformStack) => void) | undefined;
+
+/** Registers how a stack gets its subjects when none were handed (the ledger, once). */
+export function provideStackSubjects(source: (stack: TerraformStack) => void): void {
+  stackSubjectsSource = source;
+}
+
+function stackSubjectsOf(stack: TerraformStack): StackSubjects | undefined {
+  if ((stack as any)[STACK_SUBJECTS] === undefined) {
+    stackSubjectsSource?.(stack);
+  }
+  return (stack as any)[STACK_SUBJECTS];
+}
+
 /** The pack begins `stack`: its subjects are read afresh from here on. */
 export function refreshStackSubjects(stack: TerraformStack): void {
-  ((stack as any)[STACK_SUBJECTS] as StackSubjects | undefined)?.refresh();
+  stackSubjectsOf(stack)?.refresh();
 }
 
 /** The subject handed for `node`, by its construct or by its stack; undefined: not one the pack evaluates. */
@@ -98,8 +117,7 @@ export function handedSubjectOf(node: IConstruct): Subject | undefined {
   if (TerraformStack.isStack(node) || node.node.scope === undefined) {
     return undefined;
   }
-  const stackSubjects: StackSubjects | undefined = (TerraformStack.of(node) as any)[STACK_SUBJECTS];
-  return stackSubjects?.subjectOf(node);
+  return stackSubjectsOf(TerraformStack.of(node))?.subjectOf(node);
 }
 
 /** Records one container's evaluation for the report of its stack. */

@@ -24,7 +24,7 @@ import { BackupUse, DockerObjectKind, HostLedger, LedgerFinding, MountingWorkloa
 import { sharedRepositories } from '../model/shared-repositories';
 import { DockerResourceReader, dockerKindOf, roleOf } from './docker-resource';
 import { unmanagedContainerSubject } from './unmanaged-container-subject';
-import { handStackSubjects } from '../compliance/hooks';
+import { handStackSubjects, provideStackSubjects } from '../compliance/hooks';
 import type { StorageTargetConfig } from '../targets/storage-target-config';
 
 const LEDGER = Symbol.for('cdktf-container-backup.stack-ledger');
@@ -306,3 +306,7 @@ function ledgersOfApp(stack: TerraformStack): StackLedger[] {
 export function setBy(prop: string, value: string): string {
   return `the ${prop} ${show(value)}`;
 }
+
+// A pack added to a stack that holds only the user's own containers reads them through a ledger
+// made for it then (no construct of the library made one).
+provideStackSubjects((stack) => StackLedger.of(stack));

@@ -128,6 +128,19 @@ describe('what the data rule sees', () => {
     expect(annotations(stack, 'info')).toEqual(['db-host/cache: db-host/cache [AllDataBackedUp]: finding suppressed, reason: cache, rebuilt from the database on start']);
   });
 
+  test('a stack of your own containers alone: the pack still reads them (no construct of the library made a ledger)', () => {
+    // GIVEN only a redis cache, declared with the provider, under a pack added to its stack
+    const stack = hostStack(app());
+    new Container(stack, 'cache', { name: 'cache', image: 'redis:7', mounts: [{ type: 'volume', source: 'redis-data', target: '/data' }] });
+    Aspects.of(stack).add(new ThreeTwoOneChecks({ printSummary: false }));
+    // WHEN
+    Testing.fullSynth(stack);
+    // THEN its volume, which no backup reads, is a warning
+    expect(annotations(stack, 'warn').filter((a) => a.includes('[AllDataBackedUp]'))).toEqual([
+      expect.stringContaining('db-host/cache: db-host/cache [AllDataBackedUp]'),
+    ]);
+  });
+
   test('the library\'s own containers are not evaluated, nor a volume declared backup: false', () => {
     // GIVEN a protected database with a scratch volume, its sidecar, installer and proxy
     const stack = checkedStack((s) =>
